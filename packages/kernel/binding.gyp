@@ -1,0 +1,36 @@
+# Builds the native kernel addon. matmul_generic.cc is compiled once per instruction set (the compiler vectorizes it
+# for each), matmul_avx512.cc holds the hand-written VNNI/FMA kernels; cpu_features.cc picks one table at start-up.
+{
+  "target_defaults": {
+    "cflags_cc": ["-O3", "-std=gnu++20", "-fPIC", "-fno-math-errno"],
+    "cflags_cc!": ["-std=gnu++17", "-O2"],
+  },
+  "targets": [
+    {
+      "target_name": "kernels_portable",
+      "type": "static_library",
+      "sources": ["native/matmul_generic.cc"],
+      "defines": ["KERNEL_ISA=portable", "KERNEL_GENERIC_IS_BASE=1"],
+    },
+    {
+      "target_name": "kernels_avx2",
+      "type": "static_library",
+      "sources": ["native/matmul_generic.cc"],
+      "defines": ["KERNEL_ISA=avx2", "KERNEL_GENERIC_IS_BASE=1"],
+      "cflags_cc": ["-mavx2", "-mfma", "-mf16c"],
+    },
+    {
+      "target_name": "kernels_avx512",
+      "type": "static_library",
+      "sources": ["native/matmul_generic.cc", "native/matmul_avx512.cc"],
+      "defines": ["KERNEL_ISA=avx512", "KERNEL_GENERIC_IS_BASE=0"],
+      "cflags_cc": ["-Wno-uninitialized", "-Wno-maybe-uninitialized", "-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni", "-mavx512bf16"],
+    },
+    {
+      "target_name": "kernel",
+      "sources": ["native/addon.cc", "native/bandwidth.cc", "native/cpu_features.cc", "native/formats.cc", "native/ops.cc", "native/thread_pool.cc"],
+      "dependencies": ["kernels_portable", "kernels_avx2", "kernels_avx512"],
+      "libraries": ["-lpthread"],
+    },
+  ],
+}

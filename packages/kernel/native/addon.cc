@@ -1,0 +1,396 @@
+// Node-API bindings: each exported function reads typed arrays in place (zero copy), re-checks sizes against the
+// dimensions it was given, and calls the kernel. Argument order mirrors src/native/native-backend.ts.
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "bandwidth.h"
+#include "cpu_features.h"
+#include "formats.h"
+#include "matmul.h"
+#include "ops.h"
+#include "thread_pool.h"
+
+namespace {
+
+using namespace kernel;
+
+struct Arguments {
+  napi_env env;
+  napi_value values[16];
+  size_t count = 16;
+  bool failed = false;
+  const char* op;
+
+  Arguments(napi_env environment, napi_callback_info info, const char* name) : env(environment), op(name) {
+    napi_get_cb_info(env, info, &count, values, nullptr, nullptr);
+  }
+
+  void fail(const std::string& message) {
+    if (!failed) napi_throw_error(env, nullptr, (std::string("native ") + op + ": " + message).c_str());
+    failed = true;
+  }
+
+  // Pointer and byte length of a typed array argument, or null when the argument is null/undefined.
+  void* array(size_t index, size_t* bytes, bool optional = false) {
+    *bytes = 0;
+    if (index >= count) { fail("missing argument " + std::to_string(index)); return nullptr; }
+    napi_valuetype type;
+    napi_typeof(env, values[index], &type);
+    if (optional && (type == napi_null || type == napi_undefined)) return nullptr;
+    bool is_typed_array = false;
+    napi_is_typedarray(env, values[index], &is_typed_array);
+    if (!is_typed_array) { fail("argument " + std::to_string(index) + " must be a typed array"); return nullptr; }
+    napi_typedarray_type array_type;
+    size_t length;
+    void* data;
+    napi_get_typedarray_info(env, values[index], &array_type, &length, &data, nullptr, nullptr);
+    size_t element = 1;
+    switch (array_type) {
+      case napi_float32_array: case napi_int32_array: case napi_uint32_array: element = 4; break;
+      case napi_uint16_array: case napi_int16_array: element = 2; break;
+      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: element = 8; break;
+      default: element = 1;
+    }
+    *bytes = length * element;
+    return data;
+  }
+
+  float* floats(size_t index, size_t minimum_count, bool optional = false) {
+    size_t bytes;
+    void* data = array(index, &bytes, optional);
+    if (!data) return nullptr;
+    if (bytes < minimum_count * 4) fail("argument " + std::to_string(index) + " holds " + std::to_string(bytes / 4) +
+                                        " floats, needs " + std::to_string(minimum_count));
+    return static_cast<float*>(data);
+  }
+
+  const uint8_t* bytes(size_t index, size_t minimum_bytes) {
+    size_t size;
+    void* data = array(index, &size);
+    if (data && size < minimum_bytes) fail("argument " + std::to_string(index) + " holds " + std::to_string(size) +
+                                           " bytes, needs " + std::to_string(minimum_bytes));
+    return static_cast<const uint8_t*>(data);
+  }
+
+  int64_t integer(size_t index) {
+    int64_t value = 0;
+    if (index >= count || napi_get_value_int64(env, values[index], &value) != napi_ok) fail("argument " + std::to_string(index) + " must be a number");
+    return value;
+  }
+
+  double number(size_t index) {
+    double value = 0;
+    if (index >= count || napi_get_value_double(env, values[index], &value) != napi_ok) fail("argument " + std::to_string(index) + " must be a number");
+    return value;
+  }
+
+  bool boolean(size_t index) {
+    bool value = false;
+    if (index >= count || napi_get_value_bool(env, values[index], &value) != napi_ok) fail("argument " + std::to_string(index) + " must be a boolean");
+    return value;
+  }
+};
+
+napi_value undefined(napi_env env) {
+  napi_value value;
+  napi_get_undefined(env, &value);
+  return value;
+}
+
+napi_value make_number(napi_env env, double number) {
+  napi_value value;
+  napi_create_double(env, number, &value);
+  return value;
+}
+
+napi_value make_bool(napi_env env, bool flag) {
+  napi_value value;
+  napi_get_boolean(env, flag, &value);
+  return value;
+}
+
+bool valid_dtype(int64_t dtype) { return dtype >= F32 && dtype <= Q6_K; }
+
+// matmul(out f32, input f32, weight bytes, dtype, tokens, rows, cols)
+napi_value Matmul(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "matmul");
+  const int64_t dtype = a.integer(3), tokens = a.integer(4), rows = a.integer(5), cols = a.integer(6);
+  if (!a.failed && !valid_dtype(dtype)) a.fail("unknown dtype code " + std::to_string(dtype));
+  if (a.failed) return nullptr;
+  float* out = a.floats(0, (size_t)(tokens * rows));
+  const float* input = a.floats(1, (size_t)(tokens * cols));
+  const uint8_t* weight = a.bytes(2, row_bytes((int)dtype, cols) * (size_t)rows);
+  if (a.failed) return nullptr;
+  active_kernels().matmul(MatmulProblem{out, input, weight, (int)dtype, tokens, rows, cols}, global_pool());
+  return undefined(env);
+}
+
+// rmsNorm(out, input, weight, rows, dim, epsilon)
+napi_value RmsNorm(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "rmsNorm");
+  const int64_t rows = a.integer(3), dim = a.integer(4);
+  const double epsilon = a.number(5);
+  float* out = a.floats(0, (size_t)(rows * dim));
+  const float* input = a.floats(1, (size_t)(rows * dim));
+  const float* weight = a.floats(2, (size_t)dim);
+  if (a.failed) return nullptr;
+  rms_norm(out, input, weight, rows, dim, (float)epsilon, global_pool());
+  return undefined(env);
+}
+
+// layerNorm(out, input, weight, bias | null, rows, dim, epsilon)
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "layerNorm");
+  const int64_t rows = a.integer(4), dim = a.integer(5);
+  const double epsilon = a.number(6);
+  float* out = a.floats(0, (size_t)(rows * dim));
+  const float* input = a.floats(1, (size_t)(rows * dim));
+  const float* weight = a.floats(2, (size_t)dim);
+  const float* bias = a.floats(3, (size_t)dim, true);
+  if (a.failed) return nullptr;
+  layer_norm(out, input, weight, bias, rows, dim, (float)epsilon, global_pool());
+  return undefined(env);
+}
+
+// rope(x, positions Int32Array, frequencies, tokens, heads, headDim, interleaved)
+napi_value Rope(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "rope");
+  const int64_t tokens = a.integer(3), heads = a.integer(4), head_dim = a.integer(5);
+  const bool interleaved = a.boolean(6);
+  float* x = a.floats(0, (size_t)(tokens * heads * head_dim));
+  size_t position_bytes, frequency_bytes;
+  const int32_t* positions = static_cast<const int32_t*>(a.array(1, &position_bytes));
+  const float* frequencies = static_cast<const float*>(a.array(2, &frequency_bytes));
+  if (!a.failed && position_bytes < (size_t)tokens * 4) a.fail("positions shorter than tokens");
+  const int64_t rotary_dim = (int64_t)(frequency_bytes / 4) * 2;
+  if (!a.failed && rotary_dim > head_dim) a.fail("rotary dimension exceeds head dimension");
+  if (a.failed) return nullptr;
+  rope(x, positions, frequencies, tokens, heads, head_dim, rotary_dim, interleaved, global_pool());
+  return undefined(env);
+}
+
+// softmax(out, input, rows, n)
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "softmax");
+  const int64_t rows = a.integer(2), n = a.integer(3);
+  float* out = a.floats(0, (size_t)(rows * n));
+  const float* input = a.floats(1, (size_t)(rows * n));
+  if (a.failed) return nullptr;
+  softmax(out, input, rows, n, global_pool());
+  return undefined(env);
+}
+
+template <void (*Function)(float*, const float*, int64_t)>
+napi_value Unary(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "unary");
+  size_t out_bytes, input_bytes;
+  float* out = static_cast<float*>(a.array(0, &out_bytes));
+  const float* input = static_cast<const float*>(a.array(1, &input_bytes));
+  if (!a.failed && out_bytes != input_bytes) a.fail("out and input differ in length");
+  if (a.failed) return nullptr;
+  Function(out, input, (int64_t)(out_bytes / 4));
+  return undefined(env);
+}
+
+// swiglu(out, gate, up)
+napi_value Swiglu(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "swiglu");
+  size_t out_bytes, gate_bytes, up_bytes;
+  float* out = static_cast<float*>(a.array(0, &out_bytes));
+  const float* gate = static_cast<const float*>(a.array(1, &gate_bytes));
+  const float* up = static_cast<const float*>(a.array(2, &up_bytes));
+  if (!a.failed && (out_bytes != gate_bytes || out_bytes != up_bytes)) a.fail("out, gate and up differ in length");
+  if (a.failed) return nullptr;
+  swiglu(out, gate, up, (int64_t)(out_bytes / 4));
+  return undefined(env);
+}
+
+template <void (*Function)(float*, const float*, const float*, int64_t, int64_t)>
+napi_value Binary(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "binary");
+  size_t out_bytes, a_bytes, b_bytes;
+  float* out = static_cast<float*>(a.array(0, &out_bytes));
+  const float* first = static_cast<const float*>(a.array(1, &a_bytes));
+  const float* second = static_cast<const float*>(a.array(2, &b_bytes));
+  if (!a.failed && (out_bytes != a_bytes || b_bytes == 0 || a_bytes % b_bytes != 0)) a.fail("b must match a or divide it into rows");
+  if (a.failed) return nullptr;
+  Function(out, first, second, (int64_t)(out_bytes / 4), (int64_t)(b_bytes / 4));
+  return undefined(env);
+}
+
+// attention(out, query, keys, values, tokens, heads, kvHeads, headDim, capacity, startPosition, kvLength, causal, scale)
+napi_value Attention(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "attention");
+  AttentionProblem p{};
+  p.tokens = a.integer(4);
+  p.heads = a.integer(5);
+  p.kv_heads = a.integer(6);
+  p.head_dim = a.integer(7);
+  const int64_t capacity = a.integer(8);
+  p.start_position = a.integer(9);
+  p.kv_length = a.integer(10);
+  p.causal = a.boolean(11);
+  p.scale = (float)a.number(12);
+  if (a.failed) return nullptr;
+  if (p.kv_heads <= 0 || p.heads % p.kv_heads != 0 || p.kv_length > capacity || p.kv_length < 1) {
+    a.fail("inconsistent heads or kvLength");
+    return nullptr;
+  }
+  p.out = a.floats(0, (size_t)(p.tokens * p.heads * p.head_dim));
+  p.query = a.floats(1, (size_t)(p.tokens * p.heads * p.head_dim));
+  p.keys = a.floats(2, (size_t)(capacity * p.kv_heads * p.head_dim));
+  p.values = a.floats(3, (size_t)(capacity * p.kv_heads * p.head_dim));
+  if (a.failed) return nullptr;
+  attention(p, global_pool());
+  return undefined(env);
+}
+
+// embedding(out, table bytes, dtype, ids Int32Array, dim, vocab)
+napi_value Embedding(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "embedding");
+  const int64_t dtype = a.integer(2), dim = a.integer(4), vocab = a.integer(5);
+  if (!a.failed && !valid_dtype(dtype)) a.fail("unknown dtype code");
+  if (a.failed) return nullptr;
+  size_t id_bytes;
+  const int32_t* ids = static_cast<const int32_t*>(a.array(3, &id_bytes));
+  const int64_t count = (int64_t)(id_bytes / 4);
+  float* out = a.floats(0, (size_t)(count * dim));
+  const uint8_t* table = a.bytes(1, row_bytes((int)dtype, dim) * (size_t)vocab);
+  if (a.failed) return nullptr;
+  for (int64_t i = 0; i < count; i++) {
+    if (ids[i] < 0 || ids[i] >= vocab) { a.fail("id " + std::to_string(ids[i]) + " outside the table"); return nullptr; }
+  }
+  embedding(out, table, (int)dtype, ids, count, dim, global_pool());
+  return undefined(env);
+}
+
+// quantize(out bytes, input f32, dtype, count) → false when the dtype has no native encoder
+napi_value Quantize(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "quantize");
+  const int64_t dtype = a.integer(2), count = a.integer(3);
+  if (!a.failed && !valid_dtype(dtype)) a.fail("unknown dtype code");
+  if (a.failed) return nullptr;
+  if (dtype == Q4_K || dtype == Q6_K) return make_bool(env, false);
+  const float* input = a.floats(1, (size_t)count);
+  size_t out_bytes;
+  uint8_t* out = static_cast<uint8_t*>(a.array(0, &out_bytes));
+  if (!a.failed && out_bytes < row_bytes((int)dtype, count)) a.fail("output too small");
+  if (a.failed) return nullptr;
+  // Rows of blocks are independent: split the work into block-aligned chunks over the pool.
+  const int64_t chunk = 32 * 1024;
+  auto body = [&](int64_t task, int) {
+    const int64_t begin = task * chunk, length = std::min(chunk, count - begin);
+    quantize_row((int)dtype, input + begin, out + row_bytes((int)dtype, begin), length);
+  };
+  global_pool().parallel_for((count + chunk - 1) / chunk, body);
+  return make_bool(env, true);
+}
+
+// dequantize(out f32, input bytes, dtype, count)
+napi_value Dequantize(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "dequantize");
+  const int64_t dtype = a.integer(2), count = a.integer(3);
+  if (!a.failed && !valid_dtype(dtype)) a.fail("unknown dtype code");
+  if (a.failed) return nullptr;
+  float* out = a.floats(0, (size_t)count);
+  const uint8_t* input = a.bytes(1, row_bytes((int)dtype, count));
+  if (a.failed) return nullptr;
+  const int64_t chunk = 32 * 1024;
+  auto body = [&](int64_t task, int) {
+    const int64_t begin = task * chunk, length = std::min(chunk, count - begin);
+    dequantize_row((int)dtype, input + row_bytes((int)dtype, begin), out + begin, length);
+  };
+  global_pool().parallel_for((count + chunk - 1) / chunk, body);
+  return undefined(env);
+}
+
+// argmax(input f32) → index
+napi_value Argmax(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "argmax");
+  size_t bytes;
+  const float* input = static_cast<const float*>(a.array(0, &bytes));
+  if (a.failed) return nullptr;
+  return make_number(env, (double)argmax(input, (int64_t)(bytes / 4)));
+}
+
+// streamRead(bytes) → checksum; reads every byte once over the thread pool (a bandwidth yardstick)
+napi_value StreamRead(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "streamRead");
+  size_t bytes;
+  const uint8_t* data = static_cast<const uint8_t*>(a.array(0, &bytes));
+  if (a.failed) return nullptr;
+  return make_number(env, (double)(stream_read(data, bytes, cpu_features().avx512f, global_pool()) & 0xffffffff));
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "setThreads");
+  const int64_t threads = a.integer(0);
+  if (!a.failed && (threads < 1 || threads > 256)) a.fail("threads must be between 1 and 256");
+  if (a.failed) return nullptr;
+  global_pool().resize((int)threads);
+  return undefined(env);
+}
+
+napi_value GetThreads(napi_env env, napi_callback_info) { return make_number(env, global_pool().threads()); }
+
+// selectIsa("avx512" | "avx2" | "portable") → whether the CPU can run it (and it is now active)
+napi_value SelectIsa(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "selectIsa");
+  char name[32] = {0};
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, a.values[0], name, sizeof name, &length) != napi_ok) {
+    a.fail("expects a string");
+    return nullptr;
+  }
+  return make_bool(env, select_kernels(name));
+}
+
+napi_value Features(napi_env env, napi_callback_info) {
+  const CpuFeatures& f = cpu_features();
+  napi_value object;
+  napi_create_object(env, &object);
+  auto set = [&](const char* key, napi_value value) { napi_set_named_property(env, object, key, value); };
+  set("avx2", make_bool(env, f.avx2_usable()));
+  set("avx512", make_bool(env, f.avx512_usable()));
+  set("avx512bf16", make_bool(env, f.avx512bf16));
+  napi_value isa;
+  napi_create_string_utf8(env, active_kernels().name, NAPI_AUTO_LENGTH, &isa);
+  set("isa", isa);
+  set("hardwareThreads", make_number(env, std::thread::hardware_concurrency()));
+  return object;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor properties[] = {
+      {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"rmsNorm", nullptr, RmsNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"rope", nullptr, Rope, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"silu", nullptr, Unary<silu>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gelu", nullptr, Unary<gelu>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"swiglu", nullptr, Swiglu, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"add", nullptr, Binary<add>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mul", nullptr, Binary<mul>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attention", nullptr, Attention, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"embedding", nullptr, Embedding, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"quantize", nullptr, Quantize, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dequantize", nullptr, Dequantize, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"argmax", nullptr, Argmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"streamRead", nullptr, StreamRead, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"threads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"selectIsa", nullptr, SelectIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"features", nullptr, Features, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,21 @@
+// Which instruction sets this CPU (and the OS) supports, and which kernel table the addon uses.
+#pragma once
+#include "matmul.h"
+
+namespace kernel {
+
+struct CpuFeatures {
+  bool avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512bf16 = false;
+  bool avx512_usable() const { return avx512f && avx512bw && avx512vl && avx512vnni && fma && f16c; }
+  bool avx2_usable() const { return avx2 && fma && f16c; }
+};
+
+const CpuFeatures& cpu_features();
+
+// The table in use: the best the CPU supports, or the one named by INFER_NATIVE_ISA / select_kernels().
+const KernelTable& active_kernels();
+// Selects "avx512", "avx2" or "portable"; returns false (and changes nothing) when the CPU cannot run it.
+bool select_kernels(const char* name);
+
+}  // namespace kernel

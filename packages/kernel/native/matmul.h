@@ -1,0 +1,38 @@
+// Matrix products out[tokens, rows] = input[tokens, cols] · weight[rows, cols]ᵀ for every weight dtype, and the
+// per-instruction-set kernel tables the addon dispatches to at start-up (see cpu_features.h).
+#pragma once
+#include <cstdint>
+
+#include "thread_pool.h"
+
+namespace kernel {
+
+struct MatmulProblem {
+  float* out;             // [tokens, rows]
+  const float* input;     // [tokens, cols]
+  const uint8_t* weight;  // [rows, cols] in `dtype`'s row layout
+  int dtype;
+  int64_t tokens, rows, cols;
+};
+
+using MatmulFunction = void (*)(const MatmulProblem& problem, ThreadPool& pool);
+
+struct KernelTable {
+  const char* name;
+  MatmulFunction matmul;
+};
+
+// Plain C++ kernels compiled three times (portable, -mavx2, -mavx512*): the compiler vectorizes them.
+namespace portable { const KernelTable& table(); }
+namespace avx2 { const KernelTable& table(); }
+namespace avx512 { const KernelTable& generic_table(); const KernelTable& table(); }
+
+// Splits [0, count) into tasks of about `grain` items (at least `minimum_tasks` when possible).
+inline int64_t task_size(int64_t count, int threads, int64_t grain) {
+  const int64_t tasks_wanted = (int64_t)threads * 8;
+  int64_t size = (count + tasks_wanted - 1) / tasks_wanted;
+  if (size < grain) size = grain;
+  return size;
+}
+
+}  // namespace kernel

@@ -1,0 +1,285 @@
+// AVX-512 matrix products: VNNI integer kernels for q8_0 and q4_0 (GGUF blocks as stored), FMA kernels for
+// f32/f16/bf16. Each kernel computes an R-row × T-token tile over the whole inner dimension, so one weight load
+// serves T tokens (prefill) and one activation load serves R rows. Decode is the T = 1 case. K-quants fall back to
+// the generic kernels compiled for AVX-512 (matmul_generic.cc).
+//
+// Integer tiles work on pairs of 32-value blocks (64 bytes = one zmm). vpdpbusd multiplies unsigned by signed bytes:
+//  q8_0: activations are stored as unsigned x+128, weights are signed as stored; the per-row term 128·Σw is removed
+//        by starting the accumulator at −128·Σw (computed once per row and pair, shared by the T tokens).
+//  q4_0: weight nibbles (0..15) are the unsigned side, activations the signed side; Σ(n−8)·x = Σn·x − 8·Σx, so the
+//        accumulator starts at −8·Σx (precomputed once per token and pair, shared by the R rows).
+// Each pair's int32 lanes are converted to float and scaled by d_weight · d_activation of their block.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <type_traits>
+#include <vector>
+
+#include "formats.h"
+#include "matmul.h"
+
+namespace kernel {
+namespace avx512 {
+
+namespace {
+
+template <typename T>
+struct AlignedBuffer {
+  T* data = nullptr;
+  size_t capacity = 0;
+  T* get(size_t count) {
+    if (count > capacity) {
+      std::free(data);
+      capacity = std::max(count, capacity * 2);
+      data = static_cast<T*>(std::aligned_alloc(64, ((capacity * sizeof(T) + 63) / 64) * 64));
+    }
+    return data;
+  }
+};
+
+// Activations prepared for the integer tiles, per token and block pair (64 values):
+struct PreparedActivations {
+  const uint8_t* bytes;  // [tokens, pairs, 64]  q8_0: x+128 (natural order); q4_0: x (block-interleaved order)
+  const float* scales;   // [tokens, pairs, 2]   d of block 2p and block 2p+1
+  int64_t pairs;
+};
+
+struct Scratch {
+  AlignedBuffer<uint8_t> bytes;
+  AlignedBuffer<float> scales;
+};
+Scratch& scratch() {
+  static Scratch instance;
+  return instance;
+}
+
+// Quantizes 32 floats to int8 (d = max|x|/127, round half to even); returns d and the 32 bytes as two 16-byte halves.
+inline float quantize_block(const float* x, __m128i* low, __m128i* high) {
+  const __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
+  const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
+  const float d = amax / 127.0f;
+  const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
+  const __m512 scale = _mm512_set1_ps(inverse);
+  *low = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(a, scale)));
+  *high = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(b, scale)));
+  return d;
+}
+
+// q8_0 layout: bytes in natural order (block 2p then block 2p+1), stored as x+128.
+// q4_0 layout: bytes [0,16) = block 2p values 0–15, [16,32) = block 2p+1 values 0–15, [32,48) = block 2p values
+// 16–31, [48,64) = block 2p+1 values 16–31 — the order in which the weight nibbles unpack (see load_q4_0).
+void prepare_activations(const float* input, int64_t tokens, int64_t cols, bool q4_layout, ThreadPool& pool,
+                         PreparedActivations* prepared) {
+  const int64_t blocks = cols / 32, pairs = (blocks + 1) / 2;
+  Scratch& s = scratch();
+  uint8_t* bytes = s.bytes.get((size_t)(tokens * pairs * 64));
+  float* scales = s.scales.get((size_t)(tokens * pairs * 2));
+  auto body = [&](int64_t token, int) {
+    const float* x = input + token * cols;
+    for (int64_t p = 0; p < pairs; p++) {
+      __m128i low[2] = {_mm_setzero_si128(), _mm_setzero_si128()}, high[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
+      float d[2] = {0, 0};
+      for (int half = 0; half < 2 && 2 * p + half < blocks; half++) d[half] = quantize_block(x + (2 * p + half) * 32, &low[half], &high[half]);
+      __m512i v = q4_layout ? _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(low[1], low[0])), _mm256_set_m128i(high[1], high[0]), 1)
+                            : _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(high[0], low[0])), _mm256_set_m128i(high[1], low[1]), 1);
+      if (!q4_layout) v = _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));  // two's complement x → x + 128 unsigned
+      const size_t index = (size_t)(token * pairs + p);
+      _mm512_store_si512(bytes + index * 64, v);
+      scales[index * 2] = d[0];
+      scales[index * 2 + 1] = d[1];
+    }
+  };
+  pool.parallel_for(tokens, body);
+  *prepared = PreparedActivations{bytes, scales, pairs};
+}
+
+// One weight row's block pair: the 64 bytes, the lane scales and (q8_0) the accumulator start −128·Σw.
+struct WeightPair {
+  __m512i bytes;
+  __m512 scales;
+  __m512i start;
+};
+
+// Word indices for vpermw. q8_0 pair = 68 bytes: d at word 0 and word 17. q4_0 pair = 36 bytes: d at words 0 and 9,
+// nibbles at words 1–8 and 10–17.
+alignas(64) const uint16_t kQ8ScaleWords[32] = {0, 0, 0, 0, 0, 0, 0, 0, 17, 17, 17, 17, 17, 17, 17, 17};
+alignas(64) const uint16_t kQ4ScaleWords[32] = {0, 0, 0, 0, 9, 9, 9, 9, 0, 0, 0, 0, 9, 9, 9, 9};
+alignas(64) const uint16_t kQ4NibbleWords[32] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17,
+                                                 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17};
+alignas(64) const uint16_t kQ4NibbleShifts[32] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4};
+
+template <bool Full>
+inline WeightPair load_q8_0(const uint8_t* row, int64_t pair) {
+  const uint8_t* block = row + pair * 2 * 34;
+  const __m256i first = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
+  const __m256i second = Full ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 36)) : _mm256_setzero_si256();
+  // Masked load of just the two scale words: never touches memory past this pair.
+  const __m512i words = _mm512_maskz_loadu_epi16(Full ? 0x20001u : 0x1u, block);
+  const __m512i scale_words = _mm512_permutexvar_epi16(_mm512_load_si512(kQ8ScaleWords), words);
+  WeightPair w;
+  w.bytes = _mm512_inserti64x4(_mm512_castsi256_si512(first), second, 1);
+  w.scales = _mm512_cvtph_ps(_mm512_castsi512_si256(scale_words));
+  w.start = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), w.bytes));
+  return w;
+}
+
+template <bool Full>
+inline WeightPair load_q4_0(const uint8_t* row, int64_t pair) {
+  const uint8_t* block = row + pair * 2 * 18;
+  const __m512i words = _mm512_maskz_loadu_epi16(Full ? 0x3ffffu : 0x1ffu, block);
+  const __m512i nibbles = _mm512_permutexvar_epi16(_mm512_load_si512(kQ4NibbleWords), words);
+  WeightPair w;
+  w.bytes = _mm512_and_si512(_mm512_srlv_epi16(nibbles, _mm512_load_si512(kQ4NibbleShifts)), _mm512_set1_epi8(0x0f));
+  w.scales = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(_mm512_load_si512(kQ4ScaleWords), words)));
+  return w;
+}
+
+template <bool Q4, int R, int T, bool Full>
+inline void tile_pair(const uint8_t* const* rows, const PreparedActivations& x, int64_t token0, int64_t pair, __m512 (&acc)[R][T],
+                      size_t stride) {
+  // The R rows of a tile are adjacent in memory, and so is the next tile: fetch it while this one computes, since
+  // short rows give the hardware prefetcher too little run-up (decode streams every weight exactly once).
+  constexpr int kPairBytes = Q4 ? 36 : 68;
+  const uint8_t* next = rows[0] + R * stride + pair * R * kPairBytes;
+  for (int offset = 0; offset < R * kPairBytes; offset += 64) _mm_prefetch(reinterpret_cast<const char*>(next + offset), _MM_HINT_T1);
+  WeightPair w[R];
+  for (int r = 0; r < R; r++) w[r] = Q4 ? load_q4_0<Full>(rows[r], pair) : load_q8_0<Full>(rows[r], pair);
+  const __m512i scale_lanes = Q4 ? _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1)
+                                 : _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  for (int t = 0; t < T; t++) {
+    const size_t index = (size_t)((token0 + t) * x.pairs + pair);
+    const __m512i xv = _mm512_load_si512(x.bytes + index * 64);
+    const __m512 xs = _mm512_permutexvar_ps(scale_lanes, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(x.scales + index * 2)))));
+    // q4_0: Σ(n − 8)·x = Σn·x − 8·Σx; start each lane at −8·Σx of its four activation bytes.
+    const __m512i start = Q4 ? _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), xv))
+                             : _mm512_setzero_si512();
+    for (int r = 0; r < R; r++) {
+      const __m512i dot = Q4 ? _mm512_dpbusd_epi32(start, w[r].bytes, xv) : _mm512_dpbusd_epi32(w[r].start, xv, w[r].bytes);
+      acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(w[r].scales, xs), acc[r][t]);
+    }
+  }
+}
+
+// out[t, row0 + r] for an R × T tile over all block pairs.
+template <bool Q4, int R, int T>
+void integer_tile(const uint8_t* weight, size_t stride, int64_t row0, const PreparedActivations& x, int64_t blocks,
+                  int64_t token0, float* out, int64_t out_stride) {
+  __m512 acc[R][T];
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+  const uint8_t* rows[R];
+  for (int r = 0; r < R; r++) rows[r] = weight + (size_t)(row0 + r) * stride;
+  const int64_t full_pairs = blocks / 2;
+  for (int64_t pair = 0; pair < full_pairs; pair++) tile_pair<Q4, R, T, true>(rows, x, token0, pair, acc, stride);
+  if (blocks % 2) tile_pair<Q4, R, T, false>(rows, x, token0, full_pairs, acc, stride);
+  for (int t = 0; t < T; t++)
+    for (int r = 0; r < R; r++) out[(token0 + t) * out_stride + row0 + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+constexpr int kRowTile = 4;
+constexpr int kTokenTile = 4;
+
+// One task: rows [begin, end) for every token. Token tiles are the outer loop so a tile's activations stay in L1
+// while the task's weight rows (a few tens of KB) are reused from L2.
+template <bool Q4>
+void integer_task(const MatmulProblem& p, const PreparedActivations& x, size_t stride, int64_t begin, int64_t end) {
+  const int64_t blocks = p.cols / 32;
+  auto rows_for = [&](auto token_tile, int64_t token0) {
+    constexpr int T = decltype(token_tile)::value;
+    int64_t r = begin;
+    for (; r + kRowTile <= end; r += kRowTile) integer_tile<Q4, kRowTile, T>(p.weight, stride, r, x, blocks, token0, p.out, p.rows);
+    for (; r < end; r++) integer_tile<Q4, 1, T>(p.weight, stride, r, x, blocks, token0, p.out, p.rows);
+  };
+  int64_t t = 0;
+  for (; t + kTokenTile <= p.tokens; t += kTokenTile) rows_for(std::integral_constant<int, kTokenTile>{}, t);
+  for (; t < p.tokens; t++) rows_for(std::integral_constant<int, 1>{}, t);
+}
+
+void matmul_integer(const MatmulProblem& p, ThreadPool& pool, bool q4) {
+  PreparedActivations x;
+  prepare_activations(p.input, p.tokens, p.cols, q4, pool, &x);
+  const size_t stride = row_bytes(p.dtype, p.cols);
+  const int64_t grain = p.tokens == 1 ? 16 : 32;
+  const int64_t rows_per_task = ((task_size(p.rows, pool.threads(), grain) + kRowTile - 1) / kRowTile) * kRowTile;
+  auto body = [&](int64_t task, int) {
+    const int64_t begin = task * rows_per_task, end = std::min(p.rows, begin + rows_per_task);
+    if (q4) integer_task<true>(p, x, stride, begin, end);
+    else integer_task<false>(p, x, stride, begin, end);
+  };
+  pool.parallel_for((p.rows + rows_per_task - 1) / rows_per_task, body);
+}
+
+// ---- f32 / f16 / bf16 weights: convert 16 weights to f32 and FMA against T token rows ----
+
+template <int DT>
+inline __m512 load_weights(const uint8_t* row, int64_t column, __mmask16 mask) {
+  if constexpr (DT == F32) {
+    return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(row) + column);
+  } else {
+    const __m256i half = _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + column);
+    if constexpr (DT == F16) return _mm512_cvtph_ps(half);
+    else return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
+  }
+}
+
+template <int DT, int R, int T>
+void float_tile(const uint8_t* weight, size_t stride, int64_t row0, const float* input, int64_t cols, int64_t token0,
+                float* out, int64_t out_stride) {
+  __m512 acc[R][T];
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < cols; c += 16) {
+    const __mmask16 mask = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
+    __m512 w[R];
+    for (int r = 0; r < R; r++) w[r] = load_weights<DT>(weight + (size_t)(row0 + r) * stride, c, mask);
+    for (int t = 0; t < T; t++) {
+      const __m512 xv = _mm512_maskz_loadu_ps(mask, input + (token0 + t) * cols + c);
+      for (int r = 0; r < R; r++) acc[r][t] = _mm512_fmadd_ps(w[r], xv, acc[r][t]);
+    }
+  }
+  for (int t = 0; t < T; t++)
+    for (int r = 0; r < R; r++) out[(token0 + t) * out_stride + row0 + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+template <int DT, int R>
+void float_rows(const MatmulProblem& p, size_t stride, int64_t row0) {
+  int64_t t = 0;
+  for (; t + kTokenTile <= p.tokens; t += kTokenTile) float_tile<DT, R, kTokenTile>(p.weight, stride, row0, p.input, p.cols, t, p.out, p.rows);
+  for (; t < p.tokens; t++) float_tile<DT, R, 1>(p.weight, stride, row0, p.input, p.cols, t, p.out, p.rows);
+}
+
+template <int DT>
+void matmul_float(const MatmulProblem& p, ThreadPool& pool) {
+  const size_t stride = row_bytes(DT, p.cols);
+  const int64_t rows_per_task = ((task_size(p.rows, pool.threads(), 16) + kRowTile - 1) / kRowTile) * kRowTile;
+  auto body = [&](int64_t task, int) {
+    const int64_t begin = task * rows_per_task, end = std::min(p.rows, begin + rows_per_task);
+    int64_t r = begin;
+    for (; r + kRowTile <= end; r += kRowTile) float_rows<DT, kRowTile>(p, stride, r);
+    for (; r < end; r++) float_rows<DT, 1>(p, stride, r);
+  };
+  pool.parallel_for((p.rows + rows_per_task - 1) / rows_per_task, body);
+}
+
+void matmul(const MatmulProblem& p, ThreadPool& pool) {
+  switch (p.dtype) {
+    case F32: matmul_float<F32>(p, pool); return;
+    case F16: matmul_float<F16>(p, pool); return;
+    case BF16: matmul_float<BF16>(p, pool); return;
+    case Q8_0: matmul_integer(p, pool, false); return;
+    case Q4_0: matmul_integer(p, pool, true); return;
+    default: generic_table().matmul(p, pool); return;
+  }
+}
+
+}  // namespace
+
+const KernelTable& table() {
+  static const KernelTable instance{"avx512", matmul};
+  return instance;
+}
+
+}  // namespace avx512
+}  // namespace kernel

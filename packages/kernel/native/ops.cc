@@ -1,0 +1,165 @@
+// Portable implementations of the non-matmul ops; see ops.h for shapes.
+#include "ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "formats.h"
+#include "matmul.h"
+
+namespace kernel {
+
+void rms_norm(float* out, const float* input, const float* weight, int64_t rows, int64_t dim, float epsilon, ThreadPool& pool) {
+  auto body = [&](int64_t row, int) {
+    const float* x = input + row * dim;
+    double sum = 0;
+    for (int64_t i = 0; i < dim; i++) sum += (double)x[i] * x[i];
+    const float inverse = (float)(1.0 / std::sqrt(sum / (double)dim + (double)epsilon));
+    float* y = out + row * dim;
+    for (int64_t i = 0; i < dim; i++) y[i] = x[i] * inverse * weight[i];
+  };
+  pool.parallel_for(rows, body);
+}
+
+void layer_norm(float* out, const float* input, const float* weight, const float* bias, int64_t rows, int64_t dim,
+                float epsilon, ThreadPool& pool) {
+  auto body = [&](int64_t row, int) {
+    const float* x = input + row * dim;
+    double sum = 0;
+    for (int64_t i = 0; i < dim; i++) sum += x[i];
+    const double mean = sum / (double)dim;
+    double squares = 0;
+    for (int64_t i = 0; i < dim; i++) squares += ((double)x[i] - mean) * ((double)x[i] - mean);
+    const float inverse = (float)(1.0 / std::sqrt(squares / (double)dim + (double)epsilon));
+    const float mean_f = (float)mean;
+    float* y = out + row * dim;
+    for (int64_t i = 0; i < dim; i++) y[i] = (x[i] - mean_f) * inverse * weight[i] + (bias ? bias[i] : 0.0f);
+  };
+  pool.parallel_for(rows, body);
+}
+
+void rope(float* x, const int32_t* positions, const float* frequencies, int64_t tokens, int64_t heads, int64_t head_dim,
+          int64_t rotary_dim, bool interleaved, ThreadPool& pool) {
+  const int64_t pairs = rotary_dim / 2;
+  auto body = [&](int64_t token, int) {
+    std::vector<float> cosines((size_t)pairs), sines((size_t)pairs);
+    for (int64_t i = 0; i < pairs; i++) {
+      const double angle = (double)positions[token] * (double)frequencies[i];
+      cosines[i] = (float)std::cos(angle);
+      sines[i] = (float)std::sin(angle);
+    }
+    for (int64_t head = 0; head < heads; head++) {
+      float* v = x + (token * heads + head) * head_dim;
+      for (int64_t i = 0; i < pairs; i++) {
+        const int64_t first = interleaved ? 2 * i : i;
+        const int64_t second = interleaved ? 2 * i + 1 : i + pairs;
+        const float a = v[first], b = v[second];
+        v[first] = a * cosines[i] - b * sines[i];
+        v[second] = a * sines[i] + b * cosines[i];
+      }
+    }
+  };
+  pool.parallel_for(tokens, body);
+}
+
+void softmax(float* out, const float* input, int64_t rows, int64_t n, ThreadPool& pool) {
+  auto body = [&](int64_t row, int) {
+    const float* x = input + row * n;
+    float* y = out + row * n;
+    float maximum = -INFINITY;
+    for (int64_t i = 0; i < n; i++) maximum = std::max(maximum, x[i]);
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+      y[i] = std::exp(x[i] - maximum);
+      sum += y[i];
+    }
+    const float inverse = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) y[i] *= inverse;
+  };
+  pool.parallel_for(rows, body);
+}
+
+void silu(float* out, const float* input, int64_t count) {
+  for (int64_t i = 0; i < count; i++) out[i] = input[i] / (1.0f + std::exp(-input[i]));
+}
+
+void gelu(float* out, const float* input, int64_t count) {
+  const float k = 0.7978845608028654f;  // sqrt(2 / pi)
+  for (int64_t i = 0; i < count; i++) {
+    const float x = input[i];
+    out[i] = 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
+  }
+}
+
+void swiglu(float* out, const float* gate, const float* up, int64_t count) {
+  for (int64_t i = 0; i < count; i++) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void add(float* out, const float* a, const float* b, int64_t count, int64_t b_count) {
+  for (int64_t start = 0; start < count; start += b_count)
+    for (int64_t i = 0; i < b_count; i++) out[start + i] = a[start + i] + b[i];
+}
+
+void mul(float* out, const float* a, const float* b, int64_t count, int64_t b_count) {
+  for (int64_t start = 0; start < count; start += b_count)
+    for (int64_t i = 0; i < b_count; i++) out[start + i] = a[start + i] * b[i];
+}
+
+// Keys per tile: scores for one tile live in registers/L1; the running max and sum carry across tiles.
+static constexpr int64_t kKeyTile = 64;
+
+void attention(const AttentionProblem& p, ThreadPool& pool) {
+  const int64_t group = p.heads / p.kv_heads;
+  const int64_t kv_stride = p.kv_heads * p.head_dim;  // floats between consecutive positions in the cache
+  auto body = [&](int64_t task, int) {
+    const int64_t token = task / p.heads, head = task % p.heads;
+    const int64_t kv_head = head / group;
+    const float* q = p.query + (token * p.heads + head) * p.head_dim;
+    float* o = p.out + (token * p.heads + head) * p.head_dim;
+    const int64_t visible = p.causal ? std::min(p.kv_length, p.start_position + token + 1) : p.kv_length;
+    std::vector<float> accumulator((size_t)p.head_dim, 0.0f);  // [head_dim] Σ p_j · v_j, rescaled as the max moves
+    float scores[kKeyTile];
+    float running_max = -INFINITY, running_sum = 0;
+    for (int64_t tile = 0; tile < visible; tile += kKeyTile) {
+      const int64_t tile_end = std::min(visible, tile + kKeyTile);
+      float tile_max = -INFINITY;
+      for (int64_t j = tile; j < tile_end; j++) {
+        const float* k = p.keys + j * kv_stride + kv_head * p.head_dim;
+        float dot = 0;
+        for (int64_t d = 0; d < p.head_dim; d++) dot += q[d] * k[d];
+        scores[j - tile] = dot * p.scale;
+        tile_max = std::max(tile_max, scores[j - tile]);
+      }
+      const float new_max = std::max(running_max, tile_max);
+      const float correction = std::exp(running_max - new_max);  // 0 on the first tile
+      running_sum *= correction;
+      for (int64_t d = 0; d < p.head_dim; d++) accumulator[d] *= correction;
+      for (int64_t j = tile; j < tile_end; j++) {
+        const float weight = std::exp(scores[j - tile] - new_max);
+        running_sum += weight;
+        const float* v = p.values + j * kv_stride + kv_head * p.head_dim;
+        for (int64_t d = 0; d < p.head_dim; d++) accumulator[d] += weight * v[d];
+      }
+      running_max = new_max;
+    }
+    const float inverse = running_sum > 0 ? 1.0f / running_sum : 0.0f;
+    for (int64_t d = 0; d < p.head_dim; d++) o[d] = accumulator[d] * inverse;
+  };
+  pool.parallel_for(p.tokens * p.heads, body);
+}
+
+void embedding(float* out, const uint8_t* table, int dtype, const int32_t* ids, int64_t count, int64_t dim, ThreadPool& pool) {
+  const size_t stride = row_bytes(dtype, dim);
+  auto body = [&](int64_t index, int) { dequantize_row(dtype, table + (size_t)ids[index] * stride, out + index * dim, dim); };
+  pool.parallel_for(count, body);
+}
+
+int64_t argmax(const float* input, int64_t n) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; i++)
+    if (input[i] > input[best]) best = i;
+  return best;
+}
+
+}  // namespace kernel

@@ -1,0 +1,45 @@
+// Every op other than matmul, in portable C++ (the compiler vectorizes the inner loops). Shapes are noted per
+// argument; the TypeScript front (src/kernel.ts) has already validated them.
+#pragma once
+#include <cstdint>
+
+#include "thread_pool.h"
+
+namespace kernel {
+
+// out, input [rows, dim]; weight [dim]
+void rms_norm(float* out, const float* input, const float* weight, int64_t rows, int64_t dim, float epsilon, ThreadPool& pool);
+// out, input [rows, dim]; weight, bias [dim] (bias may be null)
+void layer_norm(float* out, const float* input, const float* weight, const float* bias, int64_t rows, int64_t dim,
+                float epsilon, ThreadPool& pool);
+// x [tokens, heads, head_dim] in place; positions [tokens]; frequencies [rotary_dim / 2]
+void rope(float* x, const int32_t* positions, const float* frequencies, int64_t tokens, int64_t heads, int64_t head_dim,
+          int64_t rotary_dim, bool interleaved, ThreadPool& pool);
+// out, input [rows, n]
+void softmax(float* out, const float* input, int64_t rows, int64_t n, ThreadPool& pool);
+void silu(float* out, const float* input, int64_t count);
+void gelu(float* out, const float* input, int64_t count);
+void swiglu(float* out, const float* gate, const float* up, int64_t count);
+// out, a [count]; b [b_count] repeated (b_count divides count)
+void add(float* out, const float* a, const float* b, int64_t count, int64_t b_count);
+void mul(float* out, const float* a, const float* b, int64_t count, int64_t b_count);
+
+struct AttentionProblem {
+  float* out;           // [tokens, heads, head_dim]
+  const float* query;   // [tokens, heads, head_dim]
+  const float* keys;    // [capacity, kv_heads, head_dim]
+  const float* values;  // [capacity, kv_heads, head_dim]
+  int64_t tokens, heads, kv_heads, head_dim;
+  int64_t start_position, kv_length;
+  bool causal;
+  float scale;
+};
+// Flash attention: keys in tiles with an online (running max / running sum) softmax.
+void attention(const AttentionProblem& problem, ThreadPool& pool);
+
+// out [count, dim] = rows ids[i] of table [vocab, dim] (any dtype) decoded to f32.
+void embedding(float* out, const uint8_t* table, int dtype, const int32_t* ids, int64_t count, int64_t dim, ThreadPool& pool);
+
+int64_t argmax(const float* input, int64_t n);
+
+}  // namespace kernel

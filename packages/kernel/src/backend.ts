@@ -1,0 +1,79 @@
+// The contract every backend implements. Arguments arrive already validated by `Kernel` (kernel.ts):
+// dtypes, shapes and contiguity are right, so a backend only computes. Shapes are noted per argument.
+
+import type { DType } from "./dtype.ts";
+import type { Tensor } from "./tensor.ts";
+
+export type RopeLayout =
+  /** Pairs (i, i + rotaryDim/2): Hugging Face Llama, GPT-NeoX ("rotate half"). */
+  | "half"
+  /** Pairs (2i, 2i + 1): Meta's original Llama, GGUF llama tensors, ChatGLM/GLM. */
+  | "interleaved";
+
+export interface AttentionOptions {
+  /** Absolute position of the first query token; query token i sits at startPosition + i. */
+  startPosition: number;
+  /** Number of valid rows in the key/value buffers (tokens cached so far, including this chunk). */
+  kvLength: number;
+  /** Causal: query i attends keys 0..startPosition+i only. Otherwise all kvLength keys. */
+  causal: boolean;
+  /** Multiplier applied to q·k; usually 1/sqrt(headDim). */
+  scale: number;
+}
+
+export interface TopK {
+  indices: Int32Array;
+  values: Float32Array;
+}
+
+export interface Backend {
+  readonly name: "reference" | "native";
+  /** Worker threads an op may use (the reference backend always uses 1). */
+  readonly threads: number;
+  setThreads(threads: number): void;
+
+  /** out[t, r] = Σ_c input[t, c] · weight[r, c]. out [tokens, rows] f32, input [tokens, cols] f32, weight [rows, cols] any dtype.
+   *  For q8_0/q4_0 weights the input rows are quantized to 8 bits per 32-value block first, for q4_k/q6_k per 256. */
+  matmul(out: Tensor, input: Tensor, weight: Tensor): void;
+
+  /** out = input / sqrt(mean(input²) + epsilon) · weight, per row. out, input [rows, dim]; weight [dim]. */
+  rmsNorm(out: Tensor, input: Tensor, weight: Tensor, epsilon: number): void;
+  /** out = (input − mean) / sqrt(variance + epsilon) · weight + bias, per row. bias may be null. */
+  layerNorm(out: Tensor, input: Tensor, weight: Tensor, bias: Tensor | null, epsilon: number): void;
+
+  /** Rotates x [tokens, heads, headDim] in place. positions: one per token. frequencies [rotaryDim / 2]; dims ≥ rotaryDim are left alone. */
+  rope(x: Tensor, positions: Int32Array, frequencies: Float32Array, layout: RopeLayout): void;
+
+  /** Softmax over the last axis. out, input [rows, n]; out may be input. */
+  softmax(out: Tensor, input: Tensor): void;
+  /** out = x · sigmoid(x). */
+  silu(out: Tensor, input: Tensor): void;
+  /** GELU, tanh approximation. */
+  gelu(out: Tensor, input: Tensor): void;
+  /** out = silu(gate) · up. out, gate, up [rows, n]. */
+  swiglu(out: Tensor, gate: Tensor, up: Tensor): void;
+  /** out = a + b; b has a's shape or is one row [n] added to every row. */
+  add(out: Tensor, a: Tensor, b: Tensor): void;
+  /** out = a · b; b has a's shape or is one row [n] multiplied into every row. */
+  mul(out: Tensor, a: Tensor, b: Tensor): void;
+
+  /** Tiled attention with online softmax. out, query [tokens, heads, headDim] f32; keys, values [capacity, kvHeads, headDim] f32.
+   *  heads is a multiple of kvHeads (GQA/MQA): head h reads kv head floor(h / (heads / kvHeads)). */
+  attention(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void;
+
+  /** out[i] = table[ids[i]] dequantized. out [ids.length, dim] f32; table [vocab, dim] any dtype. */
+  embedding(out: Tensor, table: Tensor, ids: Int32Array): void;
+
+  /** Encodes input (f32) into out's dtype. out and input have the same shape. */
+  quantize(out: Tensor, input: Tensor): void;
+  /** Decodes input (any dtype) into out (f32) of the same shape. */
+  dequantize(out: Tensor, input: Tensor): void;
+
+  /** Index of the largest value (the first one on ties). input [n] f32. */
+  argmax(input: Tensor): number;
+  /** The k largest values, largest first (lower index first on ties). input [n] f32. */
+  topK(input: Tensor, k: number): TopK;
+}
+
+/** dtypes `quantize` can produce and `matmul`/`embedding`/`dequantize` can read. */
+export const weightDTypes: readonly DType[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k"];

@@ -1,0 +1,44 @@
+// Element types the kernel computes on, and the byte layout of each.
+//
+// Block formats follow GGUF/ggml exactly so a tensor read from a GGUF file is computed on as stored:
+//   q8_0: 32 values per block  = f16 scale d, then 32 × int8                         (34 bytes)
+//   q4_0: 32 values per block  = f16 scale d, then 16 bytes of nibbles                (18 bytes)
+//         byte j holds value j (low nibble) and value j + 16 (high nibble); value = d × (nibble − 8)
+//   q4_k: 256 values per block = f16 d, f16 dmin, 12 bytes of packed 6-bit scales/mins, 128 bytes of nibbles (144)
+//   q6_k: 256 values per block = 128 bytes low nibbles, 64 bytes high 2-bit pairs, 16 × int8 scales, f16 d (210)
+
+export type DType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0" | "q4_k" | "q6_k";
+
+export interface DTypeInfo {
+  /** Number of values one block holds (1 for plain floats). */
+  readonly blockSize: number;
+  /** Bytes one block occupies. */
+  readonly blockBytes: number;
+  /** Numeric code shared with the native addon (see native/dtype.h). */
+  readonly code: number;
+}
+
+export const dtypeInfo: Readonly<Record<DType, DTypeInfo>> = {
+  f32: { blockSize: 1, blockBytes: 4, code: 0 },
+  f16: { blockSize: 1, blockBytes: 2, code: 1 },
+  bf16: { blockSize: 1, blockBytes: 2, code: 2 },
+  q8_0: { blockSize: 32, blockBytes: 34, code: 3 },
+  q4_0: { blockSize: 32, blockBytes: 18, code: 4 },
+  q4_k: { blockSize: 256, blockBytes: 144, code: 5 },
+  q6_k: { blockSize: 256, blockBytes: 210, code: 6 },
+};
+
+export const allDTypes = Object.keys(dtypeInfo) as DType[];
+
+export function isQuantized(dtype: DType): boolean {
+  return dtypeInfo[dtype].blockSize > 1;
+}
+
+/** Bytes a row of `columns` values takes; throws when the row is not a whole number of blocks. */
+export function rowBytes(dtype: DType, columns: number): number {
+  const { blockSize, blockBytes } = dtypeInfo[dtype];
+  if (columns % blockSize !== 0) {
+    throw new RangeError(`a ${dtype} row must hold a multiple of ${blockSize} values, got ${columns}`);
+  }
+  return (columns / blockSize) * blockBytes;
+}

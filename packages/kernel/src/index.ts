@@ -1,0 +1,12 @@
+// Public entry point of @infer-recipes/kernel.
+
+export { allDTypes, dtypeInfo, isQuantized, rowBytes, type DType, type DTypeInfo } from "./dtype.ts";
+export { Tensor, elementCount, lastAxis, rowCount, storageLength, type TensorData } from "./tensor.ts";
+export { KernelError } from "./errors.ts";
+export type { AttentionOptions, Backend, RopeLayout, TopK } from "./backend.ts";
+export { Kernel } from "./kernel.ts";
+export { createKernel, defaultKernel, nativeAvailability, physicalCoreCount, type BackendName, type KernelOptions } from "./select-backend.ts";
+export { ReferenceBackend, createReferenceBackend } from "./reference/index.ts";
+export { NativeBackend } from "./native/native-backend.ts";
+export { ropeFrequencies } from "./rope-frequencies.ts";
+export * from "./formats/index.ts";

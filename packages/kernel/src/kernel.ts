@@ -1,0 +1,223 @@
+// The public op API: checks every argument (dtype, shape, contiguity, ranges) and then calls the chosen backend.
+// Errors name the op, the argument and the shapes involved.
+
+import type { AttentionOptions, Backend, RopeLayout, TopK } from "./backend.ts";
+import { dtypeInfo } from "./dtype.ts";
+import {
+  fail,
+  requireContiguous,
+  requireFloat32,
+  requireInteger,
+  requireRank,
+  requireShape,
+  shapeText,
+} from "./errors.ts";
+import { lastAxis, type Tensor } from "./tensor.ts";
+
+function requireSameShape(op: string, names: string, a: Tensor, b: Tensor): void {
+  const same = a.shape.length === b.shape.length && a.shape.every((size, axis) => size === b.shape[axis]);
+  if (!same) fail(op, `${names} must have the same shape, got ${shapeText(a.shape)} and ${shapeText(b.shape)}`);
+}
+
+function requireUnaryPair(op: string, out: Tensor, input: Tensor): void {
+  requireFloat32(op, "out", out);
+  requireFloat32(op, "input", input);
+  requireSameShape(op, "out and input", out, input);
+}
+
+function requireBroadcastRow(op: string, a: Tensor, b: Tensor): void {
+  const sameShape = a.shape.length === b.shape.length && a.shape.every((size, axis) => size === b.shape[axis]);
+  const oneRow = b.shape.length === 1 && b.shape[0] === lastAxis(a);
+  if (!sameShape && !oneRow) {
+    fail(op, `b must have a's shape ${shapeText(a.shape)} or be one row [${lastAxis(a)}], got ${shapeText(b.shape)}`);
+  }
+}
+
+export class Kernel {
+  constructor(readonly backend: Backend) {}
+
+  get name(): Backend["name"] {
+    return this.backend.name;
+  }
+
+  get threads(): number {
+    return this.backend.threads;
+  }
+
+  setThreads(threads: number): void {
+    requireInteger("setThreads", "threads", threads, 1);
+    this.backend.setThreads(threads);
+  }
+
+  /** out [tokens, rows] = input [tokens, cols] · weight [rows, cols]ᵀ. One token is a matrix-vector product (decode). */
+  matmul(out: Tensor, input: Tensor, weight: Tensor): void {
+    const op = "matmul";
+    requireFloat32(op, "out", out);
+    requireFloat32(op, "input", input);
+    requireContiguous(op, "weight", weight);
+    requireRank(op, "out", out, 2);
+    requireRank(op, "input", input, 2);
+    requireRank(op, "weight", weight, 2);
+    const [tokens, cols] = input.shape;
+    const [rows, weightCols] = weight.shape;
+    if (weightCols !== cols) {
+      fail(op, `input ${shapeText(input.shape)} and weight ${shapeText(weight.shape)} disagree on the inner size (${cols} vs ${weightCols})`);
+    }
+    requireShape(op, "out", out, [tokens, rows]);
+    const { blockSize } = dtypeInfo[weight.dtype];
+    if (cols % blockSize !== 0) fail(op, `${weight.dtype} weight rows must be a multiple of ${blockSize} values, got ${cols}`);
+    this.backend.matmul(out, input, weight);
+  }
+
+  rmsNorm(out: Tensor, input: Tensor, weight: Tensor, epsilon: number): void {
+    const op = "rmsNorm";
+    requireUnaryPair(op, out, input);
+    requireFloat32(op, "weight", weight);
+    requireShape(op, "weight", weight, [lastAxis(input)]);
+    if (!(epsilon >= 0)) fail(op, `epsilon must be ≥ 0, got ${epsilon}`);
+    this.backend.rmsNorm(out, input, weight, epsilon);
+  }
+
+  layerNorm(out: Tensor, input: Tensor, weight: Tensor, bias: Tensor | null, epsilon: number): void {
+    const op = "layerNorm";
+    requireUnaryPair(op, out, input);
+    requireFloat32(op, "weight", weight);
+    requireShape(op, "weight", weight, [lastAxis(input)]);
+    if (bias) {
+      requireFloat32(op, "bias", bias);
+      requireShape(op, "bias", bias, [lastAxis(input)]);
+    }
+    if (!(epsilon >= 0)) fail(op, `epsilon must be ≥ 0, got ${epsilon}`);
+    this.backend.layerNorm(out, input, weight, bias, epsilon);
+  }
+
+  /** Rotary position embedding, in place. x [tokens, heads, headDim]; frequencies from `ropeFrequencies`. */
+  rope(x: Tensor, positions: Int32Array, frequencies: Float32Array, layout: RopeLayout): void {
+    const op = "rope";
+    requireFloat32(op, "x", x);
+    requireRank(op, "x", x, 3);
+    const [tokens, , headDim] = x.shape;
+    if (positions.length !== tokens) fail(op, `positions has ${positions.length} entries for ${tokens} tokens in x ${shapeText(x.shape)}`);
+    if (frequencies.length * 2 > headDim) {
+      fail(op, `rotary dimension ${frequencies.length * 2} exceeds head dimension ${headDim} of x ${shapeText(x.shape)}`);
+    }
+    if (layout !== "half" && layout !== "interleaved") fail(op, `layout must be "half" or "interleaved", got ${String(layout)}`);
+    for (let index = 0; index < positions.length; index++) {
+      if (positions[index] < 0) fail(op, `positions[${index}] is negative (${positions[index]})`);
+    }
+    this.backend.rope(x, positions, frequencies, layout);
+  }
+
+  softmax(out: Tensor, input: Tensor): void {
+    requireUnaryPair("softmax", out, input);
+    this.backend.softmax(out, input);
+  }
+
+  silu(out: Tensor, input: Tensor): void {
+    requireUnaryPair("silu", out, input);
+    this.backend.silu(out, input);
+  }
+
+  gelu(out: Tensor, input: Tensor): void {
+    requireUnaryPair("gelu", out, input);
+    this.backend.gelu(out, input);
+  }
+
+  /** out = silu(gate) · up, the Llama feed-forward activation. */
+  swiglu(out: Tensor, gate: Tensor, up: Tensor): void {
+    const op = "swiglu";
+    requireUnaryPair(op, out, gate);
+    requireFloat32(op, "up", up);
+    requireSameShape(op, "gate and up", gate, up);
+    this.backend.swiglu(out, gate, up);
+  }
+
+  add(out: Tensor, a: Tensor, b: Tensor): void {
+    const op = "add";
+    requireUnaryPair(op, out, a);
+    requireFloat32(op, "b", b);
+    requireBroadcastRow(op, a, b);
+    this.backend.add(out, a, b);
+  }
+
+  mul(out: Tensor, a: Tensor, b: Tensor): void {
+    const op = "mul";
+    requireUnaryPair(op, out, a);
+    requireFloat32(op, "b", b);
+    requireBroadcastRow(op, a, b);
+    this.backend.mul(out, a, b);
+  }
+
+  /** Causal or full attention of query [tokens, heads, headDim] over keys/values [capacity, kvHeads, headDim]. */
+  attention(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void {
+    const op = "attention";
+    for (const [name, tensor] of [["out", out], ["query", query], ["keys", keys], ["values", values]] as const) {
+      requireFloat32(op, name, tensor);
+      requireRank(op, name, tensor, 3);
+    }
+    requireSameShape(op, "out and query", out, query);
+    requireSameShape(op, "keys and values", keys, values);
+    const [tokens, heads, headDim] = query.shape;
+    const [capacity, kvHeads, keyDim] = keys.shape;
+    if (keyDim !== headDim) fail(op, `query ${shapeText(query.shape)} and keys ${shapeText(keys.shape)} disagree on the head dimension`);
+    if (kvHeads === 0 || heads % kvHeads !== 0) {
+      fail(op, `query heads (${heads}) must be a multiple of key/value heads (${kvHeads}); shapes ${shapeText(query.shape)}, ${shapeText(keys.shape)}`);
+    }
+    const { startPosition, kvLength, causal, scale } = options;
+    requireInteger(op, "startPosition", startPosition, 0);
+    requireInteger(op, "kvLength", kvLength, 1);
+    if (kvLength > capacity) fail(op, `kvLength ${kvLength} exceeds the key/value capacity ${capacity} of ${shapeText(keys.shape)}`);
+    if (causal && startPosition + tokens > kvLength) {
+      fail(op, `causal attention needs keys up to position ${startPosition + tokens - 1}, but only ${kvLength} are cached`);
+    }
+    if (!Number.isFinite(scale)) fail(op, `scale must be finite, got ${scale}`);
+    this.backend.attention(out, query, keys, values, options);
+  }
+
+  /** out [ids.length, dim] = rows of table [vocab, dim] (any dtype), dequantized to f32. */
+  embedding(out: Tensor, table: Tensor, ids: Int32Array): void {
+    const op = "embedding";
+    requireFloat32(op, "out", out);
+    requireContiguous(op, "table", table);
+    requireRank(op, "table", table, 2);
+    const [vocab, dim] = table.shape;
+    requireShape(op, "out", out, [ids.length, dim]);
+    for (let index = 0; index < ids.length; index++) {
+      const id = ids[index];
+      if (id < 0 || id >= vocab) fail(op, `ids[${index}] = ${id} is outside the table's ${vocab} rows`);
+    }
+    this.backend.embedding(out, table, ids);
+  }
+
+  /** Encodes input (f32) into out's dtype; shapes must match and rows must be whole blocks. */
+  quantize(out: Tensor, input: Tensor): void {
+    const op = "quantize";
+    requireFloat32(op, "input", input);
+    requireContiguous(op, "out", out);
+    requireSameShape(op, "out and input", out, input);
+    const { blockSize } = dtypeInfo[out.dtype];
+    if (lastAxis(input) % blockSize !== 0) fail(op, `${out.dtype} rows must be a multiple of ${blockSize} values, got ${shapeText(input.shape)}`);
+    this.backend.quantize(out, input);
+  }
+
+  dequantize(out: Tensor, input: Tensor): void {
+    const op = "dequantize";
+    requireFloat32(op, "out", out);
+    requireContiguous(op, "input", input);
+    requireSameShape(op, "out and input", out, input);
+    this.backend.dequantize(out, input);
+  }
+
+  argmax(input: Tensor): number {
+    requireFloat32("argmax", "input", input);
+    if (input.size === 0) fail("argmax", "input is empty");
+    return this.backend.argmax(input.reshape([input.size]));
+  }
+
+  topK(input: Tensor, k: number): TopK {
+    requireFloat32("topK", "input", input);
+    requireInteger("topK", "k", k, 1);
+    if (k > input.size) fail("topK", `k = ${k} exceeds the ${input.size} values of input ${shapeText(input.shape)}`);
+    return this.backend.topK(input.reshape([input.size]), k);
+  }
+}

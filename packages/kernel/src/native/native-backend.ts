@@ -1,0 +1,117 @@
+// The native backend: every op runs in the C++ addon on the tensors' own memory (no copies), threaded inside the
+// addon. The few things without a native version (top-k, encoding q4_k/q6_k) use the reference code.
+
+import type { AttentionOptions, Backend, RopeLayout, TopK } from "../backend.ts";
+import { dtypeInfo } from "../dtype.ts";
+import { quantizeTensorInto } from "../formats/index.ts";
+import { topK } from "../reference/selection.ts";
+import { lastAxis, type Tensor } from "../tensor.ts";
+import type { NativeAddon } from "./addon.ts";
+
+function floats(tensor: Tensor): Float32Array {
+  return tensor.data as Float32Array;
+}
+
+export class NativeBackend implements Backend {
+  readonly name = "native" as const;
+
+  constructor(private readonly addon: NativeAddon, threads: number) {
+    addon.setThreads(threads);
+  }
+
+  get threads(): number {
+    return this.addon.threads();
+  }
+
+  setThreads(threads: number): void {
+    this.addon.setThreads(threads);
+  }
+
+  /** The instruction set the addon's matmul kernels use ("avx512", "avx2" or "portable"). */
+  get isa(): string {
+    return this.addon.features().isa;
+  }
+
+  /** Switches the matmul kernels to another instruction set; returns false when this CPU cannot run it. */
+  selectIsa(name: "avx512" | "avx2" | "portable"): boolean {
+    return this.addon.selectIsa(name);
+  }
+
+  matmul(out: Tensor, input: Tensor, weight: Tensor): void {
+    const [tokens, cols] = input.shape;
+    this.addon.matmul(floats(out), floats(input), weight.data, dtypeInfo[weight.dtype].code, tokens, weight.shape[0], cols);
+  }
+
+  rmsNorm(out: Tensor, input: Tensor, weight: Tensor, epsilon: number): void {
+    const dim = lastAxis(input);
+    this.addon.rmsNorm(floats(out), floats(input), floats(weight), input.size / dim, dim, epsilon);
+  }
+
+  layerNorm(out: Tensor, input: Tensor, weight: Tensor, bias: Tensor | null, epsilon: number): void {
+    const dim = lastAxis(input);
+    this.addon.layerNorm(floats(out), floats(input), floats(weight), bias ? floats(bias) : null, input.size / dim, dim, epsilon);
+  }
+
+  rope(x: Tensor, positions: Int32Array, frequencies: Float32Array, layout: RopeLayout): void {
+    const [tokens, heads, headDim] = x.shape;
+    this.addon.rope(floats(x), positions, frequencies, tokens, heads, headDim, layout === "interleaved");
+  }
+
+  softmax(out: Tensor, input: Tensor): void {
+    const n = lastAxis(input);
+    this.addon.softmax(floats(out), floats(input), input.size / n, n);
+  }
+
+  silu(out: Tensor, input: Tensor): void {
+    this.addon.silu(floats(out), floats(input));
+  }
+
+  gelu(out: Tensor, input: Tensor): void {
+    this.addon.gelu(floats(out), floats(input));
+  }
+
+  swiglu(out: Tensor, gate: Tensor, up: Tensor): void {
+    this.addon.swiglu(floats(out), floats(gate), floats(up));
+  }
+
+  add(out: Tensor, a: Tensor, b: Tensor): void {
+    this.addon.add(floats(out), floats(a), floats(b));
+  }
+
+  mul(out: Tensor, a: Tensor, b: Tensor): void {
+    this.addon.mul(floats(out), floats(a), floats(b));
+  }
+
+  attention(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void {
+    const [tokens, heads, headDim] = query.shape;
+    const [capacity, kvHeads] = keys.shape;
+    this.addon.attention(
+      floats(out), floats(query), floats(keys), floats(values),
+      tokens, heads, kvHeads, headDim, capacity,
+      options.startPosition, options.kvLength, options.causal, options.scale,
+    );
+  }
+
+  embedding(out: Tensor, table: Tensor, ids: Int32Array): void {
+    const [vocab, dim] = table.shape;
+    this.addon.embedding(floats(out), table.data, dtypeInfo[table.dtype].code, ids, dim, vocab);
+  }
+
+  quantize(out: Tensor, input: Tensor): void {
+    if (!this.addon.quantize(out.data, floats(input), dtypeInfo[out.dtype].code, input.size)) {
+      quantizeTensorInto(out, floats(input));
+    }
+  }
+
+  dequantize(out: Tensor, input: Tensor): void {
+    this.addon.dequantize(floats(out), input.data, dtypeInfo[input.dtype].code, input.size);
+  }
+
+  argmax(input: Tensor): number {
+    return this.addon.argmax(floats(input));
+  }
+
+  topK(input: Tensor, k: number): TopK {
+    return topK(input, k);
+  }
+}
