@@ -24,7 +24,11 @@ ThreadPool::~ThreadPool() { stop(); }
 void ThreadPool::start(int threads) {
   thread_count_ = threads < 1 ? 1 : threads;
   stopping_.store(false);
-  for (int thread = 1; thread < thread_count_; thread++) workers_.emplace_back([this, thread] { worker_loop(thread); });
+  // Each helper starts from the generation current now, so a job (or a stop) published before the helper first
+  // runs is still seen as new instead of being waited past forever.
+  const uint32_t generation = generation_.load(std::memory_order_acquire);
+  for (int thread = 1; thread < thread_count_; thread++)
+    workers_.emplace_back([this, thread, generation] { worker_loop(thread, generation); });
 }
 
 void ThreadPool::stop() {
@@ -49,8 +53,7 @@ void ThreadPool::run_tasks(int thread) {
   }
 }
 
-void ThreadPool::worker_loop(int thread) {
-  uint32_t seen = generation_.load(std::memory_order_acquire);
+void ThreadPool::worker_loop(int thread, uint32_t seen) {
   for (;;) {
     // Spin, then sleep until the generation changes.
     const auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;

@@ -33,7 +33,7 @@ class ThreadPool {
  private:
   void start(int threads);
   void stop();
-  void worker_loop(int thread);
+  void worker_loop(int thread, uint32_t seen);
   void run_tasks(int thread);
 
   int thread_count_ = 1;

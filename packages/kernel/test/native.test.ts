@@ -1,0 +1,240 @@
+// Every native op against the reference op on random inputs: each instruction-set path the CPU can run
+// (avx512, avx2, portable), 1 and 3 threads, and sizes that are not multiples of the block or vector width.
+// When the addon is missing the suite is skipped with the reason, unless INFER_REQUIRE_NATIVE=1 (CI), where it fails.
+
+import { describe, expect, it } from "vitest";
+
+import {
+  Kernel,
+  NativeBackend,
+  Tensor,
+  allDTypes,
+  createKernel,
+  dtypeInfo,
+  nativeAvailability,
+  quantizeTensor,
+  ropeFrequencies,
+  type DType,
+} from "../src/index.ts";
+import { createReferenceBackend } from "../src/reference/index.ts";
+import { attentionNaive } from "../src/reference/attention.ts";
+import { loadAddon } from "../src/native/addon.ts";
+import { maxAbsDiff, randomTensor, randomValues, zerosLike } from "./helpers.ts";
+
+const availability = nativeAvailability();
+const required = process.env.INFER_REQUIRE_NATIVE === "1";
+if (!availability.available) {
+  const message = `native addon unavailable: ${availability.reason}`;
+  if (required) throw new Error(`INFER_REQUIRE_NATIVE=1 but the ${message}`);
+  console.warn(`skipping native-vs-reference tests: ${message}`);
+}
+
+const reference = new Kernel(createReferenceBackend());
+const isas = ["avx512", "avx2", "portable"] as const;
+
+function nativeKernel(threads: number): { kernel: Kernel; backend: NativeBackend } {
+  const kernel = createKernel({ backend: "native", threads });
+  return { kernel, backend: kernel.backend as NativeBackend };
+}
+
+/** Σ_c |input[t, c]| · |weight[r, c]| for every output: the natural scale of a dot product's rounding error. */
+function magnitudes(input: Tensor, weight: Float32Array, rows: number): Float32Array {
+  const [tokens, cols] = input.shape;
+  const x = input.data as Float32Array;
+  const out = new Float32Array(tokens * rows);
+  for (let t = 0; t < tokens; t++)
+    for (let r = 0; r < rows; r++) {
+      let sum = 0;
+      for (let c = 0; c < cols; c++) sum += Math.abs(x[t * cols + c]) * Math.abs(weight[r * cols + c]);
+      out[t * rows + r] = sum;
+    }
+  return out;
+}
+
+function expectWithin(actual: Float32Array, expected: Float32Array, scale: Float32Array | number, tolerance: number, what: string): void {
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const bound = typeof scale === "number" ? scale : scale[i];
+    const error = Math.abs(actual[i] - expected[i]) / Math.max(bound, 1e-30);
+    if (!(error <= worst)) worst = Number.isNaN(error) ? Infinity : Math.max(worst, error);
+  }
+  expect(worst, `${what}: worst relative error ${worst}`).toBeLessThanOrEqual(tolerance);
+}
+
+describe.skipIf(!availability.available)("native backend vs reference", () => {
+  const columnsFor = (dtype: DType) => (dtypeInfo[dtype].blockSize === 256 ? [256, 768] : dtypeInfo[dtype].blockSize === 32 ? [32, 96, 320] : [7, 45, 160]);
+
+  for (const isa of isas) {
+    for (const threads of [1, 3]) {
+      describe(`matmul on ${isa}, ${threads} thread(s)`, () => {
+        for (const dtype of allDTypes) {
+          it(`${dtype} weights, GEMV and GEMM, ragged sizes`, (context) => {
+            const { kernel, backend } = nativeKernel(threads);
+            if (!backend.selectIsa(isa)) context.skip();
+            try {
+              for (const cols of columnsFor(dtype)) {
+                for (const [tokens, rows] of [[1, 37], [1, 4], [5, 19], [9, 66]]) {
+                  const seed = tokens * 1000 + rows + cols;
+                  const weightValues = randomValues(rows * cols, seed, 1, "normal");
+                  const weight = quantizeTensor(dtype, [rows, cols], weightValues);
+                  const input = randomTensor([tokens, cols], seed + 1, 2, "normal");
+                  const expected = zerosLike([tokens, rows]);
+                  const actual = zerosLike([tokens, rows]);
+                  reference.matmul(expected, input, weight);
+                  kernel.matmul(actual, input, weight);
+                  const decoded = new Float32Array(rows * cols);
+                  reference.dequantize(Tensor.fromFloat32([rows, cols], decoded), weight);
+                  // Both sides quantize activations identically and take exact integer block sums, so they differ
+                  // only in the order the float block results are added: 1e-5 of Σ|x||w| covers float32 summation.
+                  expectWithin(actual.data as Float32Array, expected.data as Float32Array, magnitudes(input, decoded, rows), 1e-5,
+                    `${dtype} ${isa} tokens=${tokens} rows=${rows} cols=${cols}`);
+                }
+              }
+            } finally {
+              backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+            }
+          });
+        }
+      });
+    }
+  }
+
+  for (const threads of [1, 3]) {
+    describe(`other ops, ${threads} thread(s)`, () => {
+      const { kernel } = nativeKernel(threads);
+
+      it("rmsNorm and layerNorm (with and without bias)", () => {
+        for (const [rows, dim] of [[1, 7], [5, 96], [3, 2051]]) {
+          const input = randomTensor([rows, dim], rows + dim, 3, "normal");
+          const weight = randomTensor([dim], dim, 1, "normal");
+          const bias = randomTensor([dim], dim + 1, 1, "normal");
+          for (const op of ["rms", "layer", "layer-no-bias"] as const) {
+            const expected = zerosLike([rows, dim]), actual = zerosLike([rows, dim]);
+            if (op === "rms") {
+              reference.rmsNorm(expected, input, weight, 1e-5);
+              kernel.rmsNorm(actual, input, weight, 1e-5);
+            } else {
+              reference.layerNorm(expected, input, weight, op === "layer" ? bias : null, 1e-5);
+              kernel.layerNorm(actual, input, weight, op === "layer" ? bias : null, 1e-5);
+            }
+            // Outputs are O(|weight|); float32 products after a double-precision mean: 2e-6 absolute.
+            expect(maxAbsDiff(actual.data as Float32Array, expected.data as Float32Array), `${op} ${rows}x${dim}`).toBeLessThan(2e-6 * 8);
+          }
+        }
+      });
+
+      it("rope: half and interleaved layouts, partial rotary dimension, llama3 scaling", () => {
+        const cases = [
+          { heads: 3, headDim: 64, rotaryDim: 64, layout: "half" as const, scaling: undefined },
+          { heads: 2, headDim: 64, rotaryDim: 32, layout: "interleaved" as const, scaling: undefined },
+          { heads: 4, headDim: 128, rotaryDim: 128, layout: "half" as const,
+            scaling: { type: "llama3" as const, factor: 32, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 8192 } },
+        ];
+        for (const { heads, headDim, rotaryDim, layout, scaling } of cases) {
+          const tokens = 5;
+          const frequencies = ropeFrequencies({ rotaryDim, theta: 500000, scaling });
+          const positions = Int32Array.from([0, 1, 17, 4095, 131071]);
+          const original = randomTensor([tokens, heads, headDim], headDim + heads, 1, "normal");
+          const expected = new Tensor("f32", original.shape, (original.data as Float32Array).slice());
+          const actual = new Tensor("f32", original.shape, (original.data as Float32Array).slice());
+          reference.rope(expected, positions, frequencies, layout);
+          kernel.rope(actual, positions, frequencies, layout);
+          // Same double-precision angles; one float32 rotation: 1e-6 absolute on unit-scale inputs.
+          expect(maxAbsDiff(actual.data as Float32Array, expected.data as Float32Array)).toBeLessThan(1e-5);
+        }
+      });
+
+      it("softmax, silu, gelu, swiglu, add and mul (with row broadcast)", () => {
+        const shape = [4, 1001];
+        const a = randomTensor(shape, 1, 6, "normal");
+        const b = randomTensor(shape, 2, 6, "normal");
+        const row = randomTensor([1001], 3, 2, "normal");
+        const pairs: [string, (kernel: Kernel, out: Tensor) => void, number][] = [
+          ["softmax", (k, out) => k.softmax(out, a), 1e-7],           // probabilities ≤ 1; float32 exp
+          ["silu", (k, out) => k.silu(out, a), 1e-5],                 // |x| ≤ ~25: float32 exp/divide
+          ["gelu", (k, out) => k.gelu(out, a), 1e-5],
+          ["swiglu", (k, out) => k.swiglu(out, a, b), 1e-4],          // products of two O(10) values
+          ["add", (k, out) => k.add(out, a, b), 0],                   // exact in float32 either way
+          ["add row", (k, out) => k.add(out, a, row), 0],
+          ["mul", (k, out) => k.mul(out, a, b), 0],
+          ["mul row", (k, out) => k.mul(out, a, row), 0],
+        ];
+        for (const [name, run, tolerance] of pairs) {
+          const expected = zerosLike(shape), actual = zerosLike(shape);
+          run(reference, expected);
+          run(kernel, actual);
+          expect(maxAbsDiff(actual.data as Float32Array, expected.data as Float32Array), name).toBeLessThanOrEqual(tolerance);
+        }
+      });
+
+      it("flash attention matches naive attention: causal, full, GQA, MQA, chunked prefill, partial cache", () => {
+        const cases = [
+          { tokens: 1, heads: 8, kvHeads: 2, headDim: 64, capacity: 300, kvLength: 200, start: 199, causal: true },
+          { tokens: 7, heads: 4, kvHeads: 4, headDim: 24, capacity: 64, kvLength: 20, start: 13, causal: true },
+          { tokens: 70, heads: 6, kvHeads: 1, headDim: 32, capacity: 160, kvLength: 150, start: 80, causal: true },
+          { tokens: 5, heads: 4, kvHeads: 2, headDim: 40, capacity: 130, kvLength: 129, start: 0, causal: false },
+        ];
+        for (const c of cases) {
+          const query = randomTensor([c.tokens, c.heads, c.headDim], c.tokens + c.headDim, 1, "normal");
+          const keys = randomTensor([c.capacity, c.kvHeads, c.headDim], c.capacity, 1, "normal");
+          const values = randomTensor([c.capacity, c.kvHeads, c.headDim], c.capacity + 1, 1, "normal");
+          // Rows past kvLength must never be read: poison them.
+          (keys.data as Float32Array).fill(Number.NaN, c.kvLength * c.kvHeads * c.headDim);
+          (values.data as Float32Array).fill(Number.NaN, c.kvLength * c.kvHeads * c.headDim);
+          const options = { startPosition: c.start, kvLength: c.kvLength, causal: c.causal, scale: 1 / Math.sqrt(c.headDim) };
+          const expected = zerosLike(query.shape), actual = zerosLike(query.shape);
+          attentionNaive(expected, query, keys, values, options);
+          kernel.attention(actual, query, keys, values, options);
+          // Weighted averages of unit-scale values; float32 online softmax vs double naive: 2e-5 absolute.
+          expect(maxAbsDiff(actual.data as Float32Array, expected.data as Float32Array), JSON.stringify(c)).toBeLessThan(2e-5);
+        }
+      });
+
+      it("embedding, quantize and dequantize for every dtype", () => {
+        const vocab = 11, dim = 512;
+        const values = randomValues(vocab * dim, 5, 1, "normal");
+        const ids = Int32Array.from([0, 10, 3, 3, 7]);
+        for (const dtype of allDTypes) {
+          const table = quantizeTensor(dtype, [vocab, dim], values);
+          const expected = zerosLike([ids.length, dim]), actual = zerosLike([ids.length, dim]);
+          reference.embedding(expected, table, ids);
+          kernel.embedding(actual, table, ids);
+          // Decoding is exact arithmetic on the stored values.
+          expect(maxAbsDiff(actual.data as Float32Array, expected.data as Float32Array), `embedding ${dtype}`).toBe(0);
+
+          const decodedExpected = zerosLike([vocab, dim]), decodedActual = zerosLike([vocab, dim]);
+          reference.dequantize(decodedExpected, table);
+          kernel.dequantize(decodedActual, table);
+          expect(maxAbsDiff(decodedActual.data as Float32Array, decodedExpected.data as Float32Array), `dequantize ${dtype}`).toBe(0);
+
+          const encodedExpected = Tensor.zeros(dtype, [vocab, dim]), encodedActual = Tensor.zeros(dtype, [vocab, dim]);
+          const input = Tensor.fromFloat32([vocab, dim], values);
+          reference.quantize(encodedExpected, input);
+          kernel.quantize(encodedActual, input);
+          // ggml's reference rounding on both sides: byte-identical encodings.
+          expect(Buffer.from(encodedActual.data.buffer).equals(Buffer.from(encodedExpected.data.buffer)), `quantize ${dtype}`).toBe(true);
+        }
+      });
+
+      it("argmax and topK", () => {
+        const logits = randomTensor([128256], 9, 10, "normal");
+        expect(kernel.argmax(logits)).toBe(reference.argmax(logits));
+        const top = kernel.topK(logits, 40);
+        const expectedTop = reference.topK(logits, 40);
+        expect(Array.from(top.indices)).toEqual(Array.from(expectedTop.indices));
+      });
+    });
+  }
+
+  it("native errors name the op when sizes disagree with the arrays", () => {
+    // Below the Tensor layer (which checks shapes itself), the addon checks every array against the sizes it is
+    // given, so a wrong call from TypeScript is an exception and never a read past the end of a buffer.
+    const load = loadAddon();
+    if (!load.addon) throw new Error(load.reason);
+    const out = new Float32Array(4);
+    const input = new Float32Array(8);
+    const weight = new Uint8Array(64); // 2 rows of 8 f32 where the call claims 4 rows
+    expect(() => load.addon!.matmul(out, input, weight, 0, 1, 4, 8)).toThrow(/native matmul: argument 2 holds 64 bytes, needs 128/);
+    expect(() => load.addon!.matmul(out, input, weight, 99, 1, 2, 8)).toThrow(/native matmul: unknown dtype code 99/);
+  });
+});
