@@ -37,6 +37,14 @@ export class NativeBackend implements Backend {
     return this.addon.selectIsa(name);
   }
 
+  /**
+   * Reads every byte of `data` once over the thread pool and returns a checksum: the machine's streaming read
+   * bandwidth, the yardstick benchmarks compare memory-bound kernels against.
+   */
+  streamRead(data: Uint8Array): number {
+    return this.addon.streamRead(data);
+  }
+
   matmul(out: Tensor, input: Tensor, weight: Tensor): void {
     const [tokens, cols] = input.shape;
     this.addon.matmul(floats(out), floats(input), weight.data, dtypeInfo[weight.dtype].code, tokens, weight.shape[0], cols);

@@ -1,0 +1,89 @@
+// Turns kernel benchmark results into the files under benchmarks/results/: a markdown table with the machine and
+// command, the raw JSON, and SVG charts (GEMV as a fraction of read bandwidth, GEMM as GOP/s).
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { barChartSvg } from "./chart.ts";
+import type { KernelResult } from "./kernels.ts";
+import { describeMachine, type MachineInfo } from "./machine.ts";
+import { markdownTable, type Column } from "./table.ts";
+
+/** The decode target of the kernel issue: GEMV streams weights at ≥ 80% of the measured read bandwidth. */
+export const BANDWIDTH_TARGET = 0.8;
+
+const columns: Column<KernelResult>[] = [
+  { header: "op", value: (row) => row.op, align: "left" },
+  { header: "format", value: (row) => row.format, align: "left" },
+  { header: "rows×cols", value: (row) => `${row.rows}×${row.cols}`, align: "left" },
+  { header: "tokens", value: (row) => row.tokens },
+  { header: "threads", value: (row) => row.threads },
+  { header: "ms (median)", value: (row) => row.ms.toFixed(3) },
+  { header: "ms min–max", value: (row) => `${row.ms_min.toFixed(3)}–${row.ms_max.toFixed(3)}` },
+  { header: "weights GB/s", value: (row) => row.gbps.toFixed(1) },
+  { header: "GOP/s", value: (row) => row.gops.toFixed(1) },
+  { header: "read GB/s", value: (row) => row.stream_gbps.toFixed(1) },
+  { header: "fraction of read bandwidth", value: (row) => row.bandwidth_fraction.toFixed(2) },
+];
+
+export function kernelTable(results: readonly KernelResult[]): string {
+  return markdownTable(results, columns);
+}
+
+function label(row: KernelResult): string {
+  return `${row.format} ${row.rows}×${row.cols}${row.op === "gemm" ? ` ×${row.tokens} tok` : ""}`;
+}
+
+function chartOf(results: readonly KernelResult[], op: "gemv" | "gemm"): string {
+  const rows = results.filter((row) => row.op === op);
+  const labels = [...new Set(rows.map(label))];
+  const value = (threads: number) => labels.map((name) => {
+    const row = rows.find((candidate) => label(candidate) === name && candidate.threads === threads);
+    if (!row) return Number.NaN;
+    return op === "gemv" ? row.bandwidth_fraction : row.gops;
+  });
+  return barChartSvg({
+    title: op === "gemv" ? "Decode GEMV: weight bytes streamed ÷ measured read bandwidth" : "Prefill GEMM: GOP/s",
+    unit: op === "gemv" ? "×" : "GOP/s",
+    labels,
+    series: [
+      { name: "1 thread", color: "#7aa6d8", values: value(1) },
+      { name: "2 threads", color: "#1f5fa8", values: value(2) },
+    ],
+    reference: op === "gemv" ? { value: BANDWIDTH_TARGET, label: "80% target" } : undefined,
+  });
+}
+
+/** Writes `<name>.md`, `<name>.json`, `<name>-gemv.svg` and `<name>-gemm.svg` into `directory`; returns the paths. */
+export function writeKernelReport(directory: string, name: string, results: readonly KernelResult[], machine: MachineInfo, command: string): string[] {
+  mkdirSync(directory, { recursive: true });
+  const paths: string[] = [];
+  const write = (file: string, text: string) => {
+    const path = join(directory, file);
+    writeFileSync(path, text);
+    paths.push(path);
+  };
+  const isa = results[0]?.isa ?? "unknown";
+  const markdown = [
+    `# Kernel benchmark`,
+    ``,
+    `Machine: ${describeMachine(machine)}; native kernels: ${isa}. Date: ${machine.date}.`,
+    `Command: \`${command}\`.`,
+    ``,
+    `GEMV rotates through weight copies larger than the last-level cache (decode never hits cache); "read GB/s" is a`,
+    `plain streaming read of 1 GiB through the same thread pool, measured interleaved with each case. Medians of`,
+    `several repetitions; the machine is shared, so compare the fraction column rather than absolute figures.`,
+    ``,
+    kernelTable(results),
+    ``,
+    `![GEMV](${name}-gemv.svg)`,
+    ``,
+    `![GEMM](${name}-gemm.svg)`,
+    ``,
+  ].join("\n");
+  write(`${name}.md`, markdown);
+  write(`${name}.json`, JSON.stringify({ machine, command, results }, null, 2) + "\n");
+  write(`${name}-gemv.svg`, chartOf(results, "gemv"));
+  write(`${name}-gemm.svg`, chartOf(results, "gemm"));
+  return paths;
+}

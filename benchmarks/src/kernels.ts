@@ -1,0 +1,149 @@
+// The kernel benchmark: native matrix-vector (decode) and matrix-matrix (prefill) products at Llama 3.2 1B/3B
+// shapes for each weight format and thread count, next to the machine's streaming read bandwidth measured in the
+// same run. GEMV rotates through copies of the weights totalling several times the last-level cache, so every call
+// streams its weights from RAM exactly as a decode step does.
+
+import { NativeBackend, Tensor, createKernel, type DType } from "@infer-recipes/kernel";
+
+import { lastLevelCacheBytes } from "./machine.ts";
+import { copiesOf, randomActivations, randomWeights } from "./random-weights.ts";
+import { summarize } from "./statistics.ts";
+
+export interface KernelCase {
+  op: "gemv" | "gemm";
+  format: DType;
+  rows: number;
+  cols: number;
+  tokens: number;
+  threads: number;
+}
+
+export interface KernelResult extends KernelCase {
+  /** Median milliseconds per call, with the spread over the measured repetitions. */
+  ms: number;
+  ms_min: number;
+  ms_max: number;
+  /** Weight bytes streamed per second (GB = 1e9 bytes). */
+  gbps: number;
+  /** 2·rows·cols·tokens operations per second, in 1e9. */
+  gops: number;
+  /** Streaming read bandwidth at the same thread count, measured interleaved with this case. */
+  stream_gbps: number;
+  /** gbps ÷ stream_gbps: how close a memory-bound call comes to the machine's limit. */
+  bandwidth_fraction: number;
+  weight_bytes: number;
+  working_set_bytes: number;
+  isa: string;
+}
+
+export interface KernelBenchmarkOptions {
+  quick: boolean;
+  /** Called with a one-line status before each case. */
+  progress?: (message: string) => void;
+}
+
+/** [rows, cols] of a weight: [8192, 2048] is the 1B gate/up projection, [2048, 8192] its down projection. */
+const LLAMA_SHAPES: readonly [number, number][] = [
+  [2048, 8192],
+  [8192, 2048],
+  [3072, 8192],
+  [8192, 3072],
+];
+const LM_HEAD: [number, number] = [128256, 2048];
+
+/** The cases of the full run (or the quick subset): every shape × format × thread count. */
+export function kernelCases(quick: boolean): KernelCase[] {
+  const cases: KernelCase[] = [];
+  const threadCounts = [1, 2];
+  if (quick) {
+    for (const threads of threadCounts)
+      for (const format of ["q8_0", "q4_0"] as const)
+        for (const [rows, cols] of [[2048, 8192], [8192, 2048]] as const) cases.push({ op: "gemv", format, rows, cols, tokens: 1, threads });
+    for (const format of ["q8_0", "q4_0"] as const) cases.push({ op: "gemm", format, rows: 2048, cols: 8192, tokens: 512, threads: 2 });
+    return cases;
+  }
+  const formats: DType[] = ["f32", "bf16", "q8_0", "q4_0", "q4_k"];
+  for (const threads of threadCounts)
+    for (const format of formats) {
+      for (const [rows, cols] of LLAMA_SHAPES) cases.push({ op: "gemv", format, rows, cols, tokens: 1, threads });
+      cases.push({ op: "gemv", format, rows: LM_HEAD[0], cols: LM_HEAD[1], tokens: 1, threads });
+    }
+  for (const threads of threadCounts)
+    for (const format of formats)
+      for (const tokens of [128, 512])
+        for (const [rows, cols] of [[2048, 8192], [8192, 2048]] as const) cases.push({ op: "gemm", format, rows, cols, tokens, threads });
+  return cases;
+}
+
+function nativeBackend(threads: number): NativeBackend {
+  const kernel = createKernel({ backend: "native", threads });
+  return kernel.backend as NativeBackend;
+}
+
+/** One streaming read of `buffer`, in GB/s. */
+function streamOnce(backend: NativeBackend, buffer: Uint8Array): number {
+  const start = process.hrtime.bigint();
+  backend.streamRead(buffer);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return buffer.byteLength / 1e9 / seconds;
+}
+
+function gemvRepetitions(quick: boolean): number {
+  return quick ? 5 : 7;
+}
+
+/** Runs one case: GEMV cycles through weight copies larger than the caches; GEMM reuses one copy (compute-bound). */
+export function runKernelCase(kase: KernelCase, streamBuffer: Uint8Array, quick: boolean): KernelResult {
+  const backend = nativeBackend(kase.threads);
+  const weight = randomWeights(kase.format, kase.rows, kase.cols);
+  const weightBytes = weight.data.byteLength;
+  const cache = lastLevelCacheBytes() ?? 32 * 1024 ** 2;
+  const workingSetTarget = kase.op === "gemv" ? Math.max(512 * 1024 ** 2, 4 * cache) : weightBytes;
+  const copies = copiesOf(weight, Math.max(1, Math.ceil(workingSetTarget / weightBytes)));
+  const input = randomActivations(kase.tokens, kase.cols);
+  const out = Tensor.zeros("f32", [kase.tokens, kase.rows]);
+
+  const callsPerRepetition = kase.op === "gemv" ? Math.max(copies.length, 8) : 1;
+  const run = () => {
+    const start = process.hrtime.bigint();
+    for (let call = 0; call < callsPerRepetition; call++) backend.matmul(out, input, copies[call % copies.length]);
+    return Number(process.hrtime.bigint() - start) / 1e6 / callsPerRepetition;
+  };
+  run(); // warm-up: page in the copies, settle the thread pool
+  const repetitions = kase.op === "gemv" ? gemvRepetitions(quick) : quick ? 3 : 5;
+  const times: number[] = [];
+  const streams: number[] = [];
+  for (let repetition = 0; repetition < repetitions; repetition++) {
+    streams.push(streamOnce(backend, streamBuffer));
+    times.push(run());
+  }
+  const time = summarize(times);
+  const stream = summarize(streams).median;
+  const seconds = time.median / 1000;
+  const gbps = weightBytes / 1e9 / seconds;
+  return {
+    ...kase,
+    ms: time.median,
+    ms_min: time.min,
+    ms_max: time.max,
+    gbps,
+    gops: (2 * kase.rows * kase.cols * kase.tokens) / 1e9 / seconds,
+    stream_gbps: stream,
+    bandwidth_fraction: gbps / stream,
+    weight_bytes: weightBytes,
+    working_set_bytes: weightBytes * copies.length,
+    isa: backend.isa,
+  };
+}
+
+/** Runs every case in order, yielding each result as soon as it is measured. */
+export function* runKernelBenchmark(options: KernelBenchmarkOptions): Generator<KernelResult> {
+  // The yardstick: a plain read of 1 GiB (far beyond any cache), through the same thread pool.
+  const streamBuffer = new Uint8Array(1024 ** 3);
+  for (let offset = 0; offset < streamBuffer.length; offset += 4096) streamBuffer[offset] = offset & 0xff;
+  const cases = kernelCases(options.quick);
+  for (const [index, kase] of cases.entries()) {
+    options.progress?.(`[${index + 1}/${cases.length}] ${kase.op} ${kase.format} ${kase.rows}×${kase.cols} tokens=${kase.tokens} threads=${kase.threads}`);
+    yield runKernelCase(kase, streamBuffer, options.quick);
+  }
+}

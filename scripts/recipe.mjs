@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// `pnpm recipe <name> [options]` runs recipes/<name>/recipe.ts with tsx; `pnpm recipe --list` lists the recipes.
+// Plain JavaScript so it starts before any TypeScript tooling is involved.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const recipesDirectory = join(root, "recipes");
+
+function recipes() {
+  if (!existsSync(recipesDirectory)) return [];
+  return readdirSync(recipesDirectory, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(recipesDirectory, entry.name, "recipe.ts")))
+    .map((entry) => {
+      const packagePath = join(recipesDirectory, entry.name, "package.json");
+      const description = existsSync(packagePath) ? JSON.parse(readFileSync(packagePath, "utf8")).description ?? "" : "";
+      return { name: entry.name, description };
+    });
+}
+
+function list() {
+  const found = recipes();
+  if (found.length === 0) return "no recipes yet (recipes/<name>/recipe.ts)";
+  const width = Math.max(...found.map((recipe) => recipe.name.length));
+  return found.map((recipe) => `  ${recipe.name.padEnd(width)}  ${recipe.description}`).join("\n");
+}
+
+const [name, ...rest] = process.argv.slice(2);
+if (!name || name === "--list" || name === "--help" || name === "-h") {
+  process.stdout.write(`usage: pnpm recipe <name> [options]   (pnpm recipe <name> --help for a recipe's options)\n\nrecipes:\n${list()}\n`);
+  process.exit(0);
+}
+if (!recipes().some((recipe) => recipe.name === name)) {
+  process.stderr.write(`unknown recipe "${name}"\n\nrecipes:\n${list()}\n`);
+  process.exit(2);
+}
+const tsx = join(root, "node_modules", ".bin", process.platform === "win32" ? "tsx.cmd" : "tsx");
+const result = spawnSync(tsx, [join(recipesDirectory, name, "recipe.ts"), ...rest], { stdio: "inherit", cwd: process.cwd() });
+if (result.error) {
+  process.stderr.write(`could not start tsx (${result.error.message}); run pnpm install first\n`);
+  process.exit(1);
+}
+process.exit(result.status ?? 1);
