@@ -1,0 +1,21 @@
+// What the generation loop needs from a model: a forward pass over a KV cache. Llama, GLM and the language half of
+// a vision-language model all provide it, so one engine serves every recipe.
+
+import type { DenseKvCache } from "@infer-recipes/cache";
+import type { Tensor } from "@infer-recipes/kernel";
+
+export interface CausalLanguageModel {
+  readonly config: { readonly contextLength: number; readonly vocabSize: number };
+  /** A KV cache for one sequence of at most maxTokens tokens (default: the context length). */
+  createCache(maxTokens?: number): DenseKvCache;
+  /** Appends `tokens` to the cache; logits [1, vocab] of the last token, or [tokens, vocab] with allLogits. */
+  forward(tokens: Int32Array, cache: DenseKvCache, options?: { allLogits?: boolean }): Tensor;
+}
+
+/** Turns token ids into text incrementally, never splitting a multi-byte UTF-8 character. */
+export interface IncrementalDecoder {
+  /** Text completed by this token (may be empty while a character's bytes are incomplete). */
+  push(tokenId: number): string;
+  /** Whatever is still held back at the end. */
+  flush(): string;
+}

@@ -1,0 +1,58 @@
+// Streaming with stop strings: text is released only once it cannot be the start of a stop string, and generation
+// ends at the first complete stop string, which is never emitted.
+
+export class StopStringFilter {
+  private text = "";
+  private emitted = 0;
+  private readonly longest: number;
+
+  constructor(private readonly stops: readonly string[]) {
+    this.longest = Math.max(0, ...stops.map((stop) => stop.length));
+  }
+
+  /** Adds decoded text; returns what may be shown now and whether a stop string was completed. */
+  push(chunk: string): { text: string; stopped: boolean } {
+    this.text += chunk;
+    if (this.stops.length === 0) return { text: this.release(this.text.length), stopped: false };
+    const searchFrom = Math.max(0, this.emitted - this.longest);
+    let stopAt = -1;
+    for (const stop of this.stops) {
+      if (stop.length === 0) continue;
+      const index = this.text.indexOf(stop, searchFrom);
+      if (index >= 0 && (stopAt < 0 || index < stopAt)) stopAt = index;
+    }
+    if (stopAt >= 0) return { text: this.release(Math.max(stopAt, this.emitted)), stopped: true };
+    return { text: this.release(this.text.length - this.heldBack()), stopped: false };
+  }
+
+  /** Releases what was held back (at the end of generation without a stop string). */
+  flush(): string {
+    return this.release(this.text.length);
+  }
+
+  /** All text released so far. */
+  get output(): string {
+    return this.text.slice(0, this.emitted);
+  }
+
+  /** Length of the longest suffix of the text that is a proper prefix of some stop string. */
+  private heldBack(): number {
+    let best = 0;
+    for (const stop of this.stops) {
+      for (let length = Math.min(stop.length - 1, this.text.length); length > best; length--) {
+        if (this.text.endsWith(stop.slice(0, length))) {
+          best = length;
+          break;
+        }
+      }
+    }
+    return best;
+  }
+
+  private release(end: number): string {
+    if (end <= this.emitted) return "";
+    const text = this.text.slice(this.emitted, end);
+    this.emitted = end;
+    return text;
+  }
+}
