@@ -1,0 +1,117 @@
+// Incremental detokenization for streaming: feed one token id at a time, get back only newly completed text.
+// Never splits a multi-byte UTF-8 character (byte-fallback tokens like <0xE2> and partial byte-level tokens are
+// held back until their character is complete) and keeps SentencePiece's leading-space rule consistent with decode().
+
+import type { TextTokenizer } from "./text-tokenizer.ts";
+
+export interface StreamDecoderOptions {
+  skipSpecialTokens?: boolean;
+  /**
+   * Ids that come before the streamed ones (e.g. the prompt). Only the last few matter: they decide whether the
+   * first streamed token's leading space is kept (" Once" after a prompt) or dropped ("Once" at the start of text).
+   */
+  contextIds?: readonly number[];
+}
+
+export interface StreamDecoder {
+  /** Adds one token id; returns the text it completed (possibly ""). */
+  push(id: number): string;
+  /** Ends the stream: returns whatever was held back (an incomplete character becomes U+FFFD) and resets. */
+  flush(): string;
+}
+
+const contextWindow = 4;
+
+/**
+ * Byte-exact streaming for tokenizers with decodeBytes: each step decodes [previous token, new token] and
+ * [previous token] and feeds the byte difference to a streaming UTF-8 decoder.
+ */
+class ByteStreamDecoder implements StreamDecoder {
+  private window: number[];
+  private utf8 = new TextDecoder("utf-8");
+
+  constructor(
+    private readonly tokenizer: TextTokenizer & Required<Pick<TextTokenizer, "decodeBytes">>,
+    private readonly skipSpecialTokens: boolean,
+    private readonly contextIds: readonly number[],
+  ) {
+    this.window = contextIds.slice(-contextWindow);
+  }
+
+  push(id: number): string {
+    const options = { skipSpecialTokens: this.skipSpecialTokens };
+    const before = this.tokenizer.decodeBytes(this.window, options);
+    this.window.push(id);
+    const after = this.tokenizer.decodeBytes(this.window, options);
+    this.window = this.window.slice(-1);
+    const added = after.subarray(Math.min(before.length, after.length));
+    return this.utf8.decode(added, { stream: true });
+  }
+
+  flush(): string {
+    const rest = this.utf8.decode();
+    this.utf8 = new TextDecoder("utf-8");
+    this.window = this.contextIds.slice(-contextWindow);
+    return rest;
+  }
+}
+
+/**
+ * Text-level streaming for tokenizers without decodeBytes (the approach of Hugging Face's text-generation-inference):
+ * text is released only when it grew and does not end in U+FFFD, i.e. no character is still incomplete.
+ */
+class TextStreamDecoder implements StreamDecoder {
+  private ids: number[];
+  private prefixOffset: number;
+  private readOffset: number;
+
+  constructor(
+    private readonly tokenizer: TextTokenizer,
+    private readonly skipSpecialTokens: boolean,
+    private readonly contextIds: readonly number[],
+  ) {
+    this.ids = contextIds.slice(-contextWindow);
+    this.prefixOffset = 0;
+    this.readOffset = this.ids.length;
+  }
+
+  push(id: number): string {
+    this.ids.push(id);
+    const { prefixText, fullText } = this.texts();
+    if (fullText.length <= prefixText.length || fullText.endsWith("\uFFFD")) return "";
+    this.prefixOffset = this.readOffset;
+    this.readOffset = this.ids.length;
+    this.ids = this.ids.slice(this.prefixOffset);
+    this.readOffset -= this.prefixOffset;
+    this.prefixOffset = 0;
+    return fullText.slice(prefixText.length);
+  }
+
+  flush(): string {
+    const { prefixText, fullText } = this.texts();
+    this.ids = this.contextIds.slice(-contextWindow);
+    this.prefixOffset = 0;
+    this.readOffset = this.ids.length;
+    return fullText.length > prefixText.length ? fullText.slice(prefixText.length) : "";
+  }
+
+  private texts(): { prefixText: string; fullText: string } {
+    const options = { skipSpecialTokens: this.skipSpecialTokens };
+    return {
+      prefixText: this.tokenizer.decode(this.ids.slice(this.prefixOffset, this.readOffset), options),
+      fullText: this.tokenizer.decode(this.ids.slice(this.prefixOffset), options),
+    };
+  }
+}
+
+function hasDecodeBytes(tokenizer: TextTokenizer): tokenizer is TextTokenizer & Required<Pick<TextTokenizer, "decodeBytes">> {
+  return typeof tokenizer.decodeBytes === "function";
+}
+
+export function createStreamDecoder(tokenizer: TextTokenizer, options: StreamDecoderOptions = {}): StreamDecoder {
+  const skipSpecialTokens = options.skipSpecialTokens ?? false;
+  const contextIds = options.contextIds ?? [];
+  return hasDecodeBytes(tokenizer)
+    ? new ByteStreamDecoder(tokenizer, skipSpecialTokens, contextIds)
+    : new TextStreamDecoder(tokenizer, skipSpecialTokens, contextIds);
+}
