@@ -9,7 +9,7 @@ import { nativeAvailability } from "@infer-recipes/kernel";
 
 import { runKernelBenchmark, type KernelResult } from "./kernels.ts";
 import { BANDWIDTH_TARGET, kernelTable, writeKernelReport } from "./kernels-report.ts";
-import { machineInfo } from "./machine.ts";
+import { machineInfo } from "@infer-recipes/harness";
 
 const RESULTS_DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), "..", "results");
 

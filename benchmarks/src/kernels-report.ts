@@ -4,10 +4,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { barChartSvg } from "./chart.ts";
+import { barChartSvg } from "@infer-recipes/harness";
 import type { KernelResult } from "./kernels.ts";
-import { describeMachine, type MachineInfo } from "./machine.ts";
-import { markdownTable, type Column } from "./table.ts";
+import { describeMachine, type MachineInfo } from "@infer-recipes/harness";
+import { markdownTable, type Column } from "@infer-recipes/harness";
 
 /** The decode target of the kernel issue: GEMV streams weights at ≥ 80% of the measured read bandwidth. */
 export const BANDWIDTH_TARGET = 0.8;

@@ -5,9 +5,9 @@
 
 import { NativeBackend, Tensor, createKernel, type DType } from "@infer-recipes/kernel";
 
-import { lastLevelCacheBytes } from "./machine.ts";
+import { lastLevelCacheBytes } from "@infer-recipes/harness";
 import { copiesOf, randomActivations, randomWeights } from "./random-weights.ts";
-import { summarize } from "./statistics.ts";
+import { summarize } from "@infer-recipes/harness";
 
 export interface KernelCase {
   op: "gemv" | "gemm";
