@@ -1,0 +1,25 @@
+// What resolving a model produces: the format and the absolute paths a loader opens, and where they came from.
+
+export type ModelFormat = "safetensors" | "gguf" | "llama2c";
+
+/** `path`: given by the user; `cache`: found in the Hugging Face cache; `download`: fetched from the hub just now. */
+export type ModelSource = "path" | "cache" | "download";
+
+export interface ResolvedModel {
+  format: ModelFormat;
+  source: ModelSource;
+  /** For safetensors, the directory with config.json; for GGUF, the file (the first part of a split GGUF); for llama2.c, the .bin file. */
+  path: string;
+  /** The directory holding the files (a cache snapshot directory for cached and downloaded models). */
+  directory: string;
+  /** Absolute paths of the weight files: the safetensors shards in index order, the GGUF parts, or the .bin file. */
+  weightFiles: string[];
+  /** Absolute paths of every file of the model (weights, index, config, tokenizer files, ...). */
+  files: string[];
+  /** The hub repository, for cached and downloaded models. */
+  repo?: string;
+  /** The revision asked for (default `main`). */
+  revision?: string;
+  /** The commit the files belong to. */
+  commit?: string;
+}
