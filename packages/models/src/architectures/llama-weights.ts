@@ -1,0 +1,67 @@
+// The weights of a Llama-architecture model (Llama 2, 3, 3.1, 3.2) as the forward pass uses them: one field per
+// matrix, gathered from LoadedWeights (where the loaders already checked every shape against the config).
+
+import type { Tensor } from "@infer-recipes/kernel";
+
+import { getTensor, type LoadedWeights } from "../loaded-weights.ts";
+import { llamaLayerTensorNames, llamaTensorNames } from "../llama-tensors.ts";
+
+export interface LlamaLayerWeights {
+  attentionNorm: Tensor;   // [hidden] f32
+  query: Tensor;           // [heads·headDim, hidden]
+  key: Tensor;             // [kvHeads·headDim, hidden]
+  value: Tensor;           // [kvHeads·headDim, hidden]
+  attentionOutput: Tensor; // [hidden, heads·headDim]
+  feedForwardNorm: Tensor; // [hidden] f32
+  gate: Tensor;            // [intermediate, hidden]
+  up: Tensor;              // [intermediate, hidden]
+  down: Tensor;            // [hidden, intermediate]
+}
+
+export interface LlamaWeights {
+  embedding: Tensor;       // [vocab, hidden], any dtype (rows are dequantized on lookup)
+  layers: LlamaLayerWeights[];
+  finalNorm: Tensor;       // [hidden] f32
+  output: Tensor;          // [vocab, hidden]; the embedding itself when embeddings are tied
+}
+
+export function llamaWeights(loaded: LoadedWeights): LlamaWeights {
+  const take = (name: string) => getTensor(loaded, name);
+  const layers: LlamaLayerWeights[] = [];
+  for (let layer = 0; layer < loaded.config.layerCount; layer++) {
+    const names = llamaLayerTensorNames(layer);
+    layers.push({
+      attentionNorm: take(names.attentionNorm),
+      query: take(names.query),
+      key: take(names.key),
+      value: take(names.value),
+      attentionOutput: take(names.attentionOutput),
+      feedForwardNorm: take(names.feedForwardNorm),
+      gate: take(names.gate),
+      up: take(names.up),
+      down: take(names.down),
+    });
+  }
+  return {
+    embedding: take(llamaTensorNames.tokenEmbedding),
+    layers,
+    finalNorm: take(llamaTensorNames.outputNorm),
+    output: take(llamaTensorNames.output),
+  };
+}
+
+/** Bytes of all weights, a shared (tied) matrix counted once. */
+export function llamaWeightBytes(weights: LlamaWeights): number {
+  const tensors = new Set<Tensor>([weights.embedding, weights.output, weights.finalNorm]);
+  for (const layer of weights.layers) for (const tensor of Object.values(layer)) tensors.add(tensor);
+  let bytes = 0;
+  for (const tensor of tensors) bytes += tensor.data.byteLength;
+  return bytes;
+}
+
+/** Bytes one decode step streams: every matrix except the embedding (only one row of it is read), plus the output. */
+export function llamaDecodeBytes(weights: LlamaWeights): number {
+  let bytes = weights.output.data.byteLength;
+  for (const layer of weights.layers) for (const tensor of Object.values(layer)) bytes += tensor.data.byteLength;
+  return bytes;
+}

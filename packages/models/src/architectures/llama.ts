@@ -1,0 +1,135 @@
+// The Llama forward pass (Llama 2, 3, 3.1, 3.2): RMSNorm → grouped-query attention with RoPE over a KV cache →
+// RMSNorm → SwiGLU feed-forward, with residual connections; then a final RMSNorm and the LM head. Every op runs
+// through the kernel, so the same code runs on the reference and the native backend.
+
+import { DenseKvCache } from "@infer-recipes/cache";
+import { Tensor, type Kernel } from "@infer-recipes/kernel";
+
+import type { LlamaConfig } from "../llama-config.ts";
+import type { LoadedWeights } from "../loaded-weights.ts";
+import { llamaWeights, type LlamaWeights } from "./llama-weights.ts";
+
+export interface ForwardOptions {
+  /** Logits for every token of the chunk ([tokens, vocab]) instead of only the last one ([1, vocab]). */
+  allLogits?: boolean;
+}
+
+/** Activations for one chunk of `tokens` tokens, allocated once per chunk size and reused. */
+class Scratch {
+  readonly residual: Tensor;        // [tokens, hidden]
+  readonly normalized: Tensor;      // [tokens, hidden]
+  readonly query: Tensor;           // [tokens, heads·headDim]
+  readonly key: Tensor;             // [tokens, kvHeads·headDim]
+  readonly value: Tensor;           // [tokens, kvHeads·headDim]
+  readonly attention: Tensor;       // [tokens, heads·headDim]
+  readonly projected: Tensor;       // [tokens, hidden]
+  readonly gate: Tensor;            // [tokens, intermediate]
+  readonly up: Tensor;              // [tokens, intermediate]
+  readonly positions: Int32Array;   // [tokens]
+
+  constructor(readonly tokens: number, config: LlamaConfig) {
+    const f32 = (...shape: number[]) => Tensor.zeros("f32", shape);
+    const queryWidth = config.headCount * config.headDim;
+    const keyValueWidth = config.keyValueHeadCount * config.headDim;
+    this.residual = f32(tokens, config.hiddenSize);
+    this.normalized = f32(tokens, config.hiddenSize);
+    this.query = f32(tokens, queryWidth);
+    this.key = f32(tokens, keyValueWidth);
+    this.value = f32(tokens, keyValueWidth);
+    this.attention = f32(tokens, queryWidth);
+    this.projected = f32(tokens, config.hiddenSize);
+    this.gate = f32(tokens, config.intermediateSize);
+    this.up = f32(tokens, config.intermediateSize);
+    this.positions = new Int32Array(tokens);
+  }
+}
+
+export class LlamaModel {
+  private scratch = new Map<number, Scratch>();
+
+  /**
+   * @param frequencies inverse RoPE frequencies [rotaryDim / 2] (llama3 scaling included), as the loaders give them
+   */
+  constructor(readonly config: LlamaConfig, readonly weights: LlamaWeights, readonly frequencies: Float32Array, readonly kernel: Kernel) {}
+
+  /** The model for weights from any loader (safetensors, GGUF, llama2.c). */
+  static fromLoadedWeights(loaded: LoadedWeights, kernel: Kernel): LlamaModel {
+    return new LlamaModel(loaded.config, llamaWeights(loaded), loaded.ropeFrequencies, kernel);
+  }
+
+  /** A KV cache sized for this model, holding at most `maxTokens` (default: the context length). */
+  createCache(maxTokens = this.config.contextLength): DenseKvCache {
+    return new DenseKvCache({
+      layerCount: this.config.layerCount,
+      keyValueHeadCount: this.config.keyValueHeadCount,
+      headDim: this.config.headDim,
+      maxTokens: Math.min(maxTokens, this.config.contextLength),
+    });
+  }
+
+  private scratchFor(tokens: number): Scratch {
+    let scratch = this.scratch.get(tokens);
+    if (!scratch) {
+      // Keep the decode buffers (1 token) and the most recent chunk size only.
+      for (const size of this.scratch.keys()) if (size !== 1) this.scratch.delete(size);
+      scratch = new Scratch(tokens, this.config);
+      this.scratch.set(tokens, scratch);
+    }
+    return scratch;
+  }
+
+  /**
+   * Runs `tokens` at positions cache.length.. and appends their keys/values to the cache.
+   * Returns logits [1, vocab] for the last token, or [tokens, vocab] with allLogits.
+   */
+  forward(tokens: Int32Array, cache: DenseKvCache, options: ForwardOptions = {}): Tensor {
+    const { config, weights, kernel } = this;
+    const count = tokens.length;
+    if (count === 0) throw new RangeError("LlamaModel.forward: no tokens");
+    for (const token of tokens) {
+      if (!(token >= 0 && token < config.vocabSize)) throw new RangeError(`LlamaModel.forward: token id ${token} is outside the vocabulary 0..${config.vocabSize - 1}`);
+    }
+    const start = cache.length;
+    cache.reserve(start + count);
+    const s = this.scratchFor(count);
+    for (let index = 0; index < count; index++) s.positions[index] = start + index;
+
+    const heads = config.headCount, keyValueHeads = config.keyValueHeadCount, headDim = config.headDim;
+    const query3 = s.query.reshape([count, heads, headDim]);
+    const key3 = s.key.reshape([count, keyValueHeads, headDim]);
+    const attention3 = s.attention.reshape([count, heads, headDim]);
+    const scale = 1 / Math.sqrt(headDim);
+
+    kernel.embedding(s.residual, weights.embedding, tokens);
+    for (let layerIndex = 0; layerIndex < config.layerCount; layerIndex++) {
+      const layer = weights.layers[layerIndex];
+      // Attention block: x += Wo · attention(rope(Wq·n), rope(Wk·n), Wv·n) with n = rmsNorm(x).
+      kernel.rmsNorm(s.normalized, s.residual, layer.attentionNorm, config.rmsNormEpsilon);
+      kernel.matmul(s.query, s.normalized, layer.query);
+      kernel.matmul(s.key, s.normalized, layer.key);
+      kernel.matmul(s.value, s.normalized, layer.value);
+      kernel.rope(query3, s.positions, this.frequencies, config.ropeLayout);
+      kernel.rope(key3, s.positions, this.frequencies, config.ropeLayout);
+      cache.write(layerIndex, start, s.key.data as Float32Array, s.value.data as Float32Array);
+      const { keys, values } = cache.layer(layerIndex);
+      kernel.attention(attention3, query3, keys, values, { startPosition: start, kvLength: start + count, causal: true, scale });
+      kernel.matmul(s.projected, s.attention, layer.attentionOutput);
+      kernel.add(s.residual, s.residual, s.projected);
+      // Feed-forward block: x += Wdown · (silu(Wgate·n) ⊙ Wup·n) with n = rmsNorm(x).
+      kernel.rmsNorm(s.normalized, s.residual, layer.feedForwardNorm, config.rmsNormEpsilon);
+      kernel.matmul(s.gate, s.normalized, layer.gate);
+      kernel.matmul(s.up, s.normalized, layer.up);
+      kernel.swiglu(s.gate, s.gate, s.up);
+      kernel.matmul(s.projected, s.gate, layer.down);
+      kernel.add(s.residual, s.residual, s.projected);
+    }
+    cache.length = start + count;
+
+    const last = options.allLogits ? s.residual : s.residual.slice(count - 1, count);
+    const normalized = options.allLogits ? s.normalized : s.normalized.slice(count - 1, count);
+    kernel.rmsNorm(normalized, last, weights.finalNorm, config.rmsNormEpsilon);
+    const logits = Tensor.zeros("f32", [last.shape[0], config.vocabSize]); // [1 or tokens, vocab]
+    kernel.matmul(logits, normalized, weights.output);
+    return logits;
+  }
+}

@@ -1,0 +1,178 @@
+// Converts a Hugging Face Llama model directory (config.json + safetensors) into a GGUF file that llama.cpp-style
+// loaders (and this package's GGUF loader) read: llama.* metadata, tensors renamed to GGUF names, Q/K rows permuted
+// from rotate-half to the interleaved RoPE layout exactly as llama.cpp's convert_hf_to_gguf.py does, 2-D weights
+// stored in the requested type and vectors in f32, llama3 rope scaling written as rope_freqs.weight. Tensors are
+// read, converted and written one at a time, so memory stays near the size of the largest tensor. The tokenizer is
+// not embedded: keep tokenizer.json beside the GGUF file.
+
+import { Tensor, type DType } from "@infer-recipes/kernel";
+
+import type { ProgressCallback } from "./binary-file.ts";
+import { ModelFileError, shapeText } from "./errors.ts";
+import { eosTokenIdsMetadataKey } from "./gguf/llama.ts";
+import { hfToGgufTensorName } from "./gguf/tensor-names.ts";
+import { writeGguf, type GgufMetadataInput, type GgufTensorSource } from "./gguf/writer.ts";
+import { readGenerationEosTokenIds, readHfConfig } from "./hf-config.ts";
+import type { LlamaConfig } from "./llama-config.ts";
+import { expectedLlamaTensorShapes, llamaLayerTensorNames, llamaTensorNames } from "./llama-tensors.ts";
+import { reorderRopeRows } from "./rope-rows.ts";
+import { openSafetensors, type SafetensorsArchive } from "./safetensors.ts";
+import { convertTensorDType, storageDTypeFor } from "./weight-dtypes.ts";
+
+export type GgufQuantization = "f32" | "f16" | "q8_0" | "q4_0";
+
+export const ggufQuantizations: readonly GgufQuantization[] = ["f32", "f16", "q8_0", "q4_0"];
+
+/** llama.cpp's general.file_type (llama_ftype) for each quantization. */
+const fileTypes: Readonly<Record<GgufQuantization, number>> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7 };
+
+export interface ConvertOptions {
+  quant: GgufQuantization;
+  /** general.name (default: the directory name). */
+  name?: string;
+  /** (bytesWritten, totalBytes) over the tensor data. */
+  onProgress?: ProgressCallback;
+}
+
+export interface ConvertedTensor {
+  /** GGUF name. */
+  name: string;
+  dtype: DType;
+  shape: readonly number[];
+}
+
+export interface ConvertResult {
+  outputPath: string;
+  config: LlamaConfig;
+  tensors: ConvertedTensor[];
+}
+
+/** The metadata llama.cpp reads for a llama model, from a LlamaConfig. */
+export function llamaGgufMetadata(config: LlamaConfig, name: string, quant: GgufQuantization): Map<string, GgufMetadataInput> {
+  const uint32 = (value: number): GgufMetadataInput => ({ type: "uint32", value });
+  const float32 = (value: number): GgufMetadataInput => ({ type: "float32", value });
+  const metadata = new Map<string, GgufMetadataInput>([
+    ["general.architecture", "llama"],
+    ["general.name", name],
+    ["general.file_type", uint32(fileTypes[quant])],
+    ["llama.vocab_size", uint32(config.vocabSize)],
+    ["llama.context_length", uint32(config.contextLength)],
+    ["llama.embedding_length", uint32(config.hiddenSize)],
+    ["llama.block_count", uint32(config.layerCount)],
+    ["llama.feed_forward_length", uint32(config.intermediateSize)],
+    ["llama.attention.head_count", uint32(config.headCount)],
+    ["llama.attention.head_count_kv", uint32(config.keyValueHeadCount)],
+    ["llama.attention.layer_norm_rms_epsilon", float32(config.rmsNormEpsilon)],
+    ["llama.rope.freq_base", float32(config.ropeTheta)],
+    ["llama.rope.dimension_count", uint32(config.rotaryDim)],
+  ]);
+  if (config.headDim * config.headCount !== config.hiddenSize) {
+    metadata.set("llama.attention.key_length", uint32(config.headDim));
+    metadata.set("llama.attention.value_length", uint32(config.headDim));
+  }
+  if (quant === "q8_0" || quant === "q4_0") metadata.set("general.quantization_version", uint32(2));
+  if (config.bosTokenId !== undefined) metadata.set("tokenizer.ggml.bos_token_id", uint32(config.bosTokenId));
+  if (config.eosTokenIds.length > 0) {
+    metadata.set("tokenizer.ggml.eos_token_id", uint32(config.eosTokenIds[0]));
+    metadata.set(eosTokenIdsMetadataKey, new Uint32Array(config.eosTokenIds));
+  }
+  return metadata;
+}
+
+/** llama.cpp's llama3 rope factors [rotaryDim / 2] (convert_hf_to_gguf.py): frequency i is divided by factor i. */
+export function llama3RopeFactors(config: LlamaConfig): Float32Array {
+  const scaling = config.ropeScaling!;
+  const factors = new Float32Array(config.rotaryDim / 2); // [rotaryDim / 2]
+  const lowFrequencyWavelength = scaling.originalMaxPositions / scaling.lowFrequencyFactor;
+  const highFrequencyWavelength = scaling.originalMaxPositions / scaling.highFrequencyFactor;
+  for (let index = 0; index < factors.length; index++) {
+    const frequency = Math.fround(1 / Math.fround(Math.pow(config.ropeTheta, Math.fround((2 * index) / config.rotaryDim))));
+    const wavelength = (2 * Math.PI) / frequency;
+    if (wavelength < highFrequencyWavelength) factors[index] = 1;
+    else if (wavelength > lowFrequencyWavelength) factors[index] = scaling.factor;
+    else {
+      const smooth = (scaling.originalMaxPositions / wavelength - scaling.lowFrequencyFactor) / (scaling.highFrequencyFactor - scaling.lowFrequencyFactor);
+      factors[index] = 1 / ((1 - smooth) / scaling.factor + smooth);
+    }
+  }
+  return factors;
+}
+
+/** The HF tensor each GGUF tensor comes from, in llama.cpp's order; tied models take token_embd from lm_head
+ *  when model.embed_tokens.weight is not stored, and write no output.weight. */
+function sourceNames(config: LlamaConfig, archive: SafetensorsArchive, directory: string): Array<[hfName: string, storedName: string]> {
+  const pick = (name: string, fallback?: string): [string, string] => {
+    if (archive.has(name)) return [name, name];
+    if (fallback !== undefined && archive.has(fallback)) return [name, fallback];
+    throw new ModelFileError({ file: directory, tensor: name }, `missing from the safetensors weights (${archive.files.join(", ")})`);
+  };
+  const names: Array<[string, string]> = [pick(llamaTensorNames.tokenEmbedding, config.tiedEmbeddings ? llamaTensorNames.output : undefined)];
+  for (let layer = 0; layer < config.layerCount; layer++) {
+    const layerNames = llamaLayerTensorNames(layer);
+    for (const part of ["attentionNorm", "query", "key", "value", "attentionOutput", "feedForwardNorm", "gate", "up", "down"] as const) {
+      names.push(pick(layerNames[part]));
+    }
+  }
+  names.push(pick(llamaTensorNames.outputNorm));
+  if (!config.tiedEmbeddings) names.push(pick(llamaTensorNames.output));
+  return names;
+}
+
+/** Converts `modelDirectory` (config.json + safetensors) into a GGUF file at `outputPath`. */
+export function convertSafetensorsToGguf(modelDirectory: string, outputPath: string, options: ConvertOptions): ConvertResult {
+  if (!ggufQuantizations.includes(options.quant)) {
+    throw new ModelFileError({ file: outputPath }, `unknown quantization "${String(options.quant)}" (expected ${ggufQuantizations.join(", ")})`);
+  }
+  const config = readHfConfig(modelDirectory);
+  config.eosTokenIds = [...new Set([...config.eosTokenIds, ...(readGenerationEosTokenIds(modelDirectory) ?? [])])];
+  const archive = openSafetensors(modelDirectory);
+  const expectedShapes = expectedLlamaTensorShapes(config);
+  const tensors: GgufTensorSource[] = [];
+  const queryKeyHeads = new Map<string, number>();
+  for (let layer = 0; layer < config.layerCount; layer++) {
+    queryKeyHeads.set(llamaLayerTensorNames(layer).query, config.headCount);
+    queryKeyHeads.set(llamaLayerTensorNames(layer).key, config.keyValueHeadCount);
+  }
+
+  if (config.ropeScaling !== undefined) {
+    const factors = llama3RopeFactors(config);
+    tensors.push({ name: "rope_freqs.weight", tensor: new Tensor("f32", [factors.length], factors) });
+  }
+  for (const [hfName, storedName] of sourceNames(config, archive, modelDirectory)) {
+    const info = archive.info(storedName);
+    archive.dtypeOf(storedName); // unsupported dtypes fail before anything is written
+    const expected = expectedShapes.get(hfName)!;
+    if (info.shape.length !== expected.shape.length || info.shape.some((size, axis) => size !== expected.shape[axis])) {
+      throw new ModelFileError(
+        { file: info.file, tensor: storedName },
+        `shape ${shapeText(info.shape)} contradicts config.json: expected ${expected.formula} = ${shapeText(expected.shape)}`,
+      );
+    }
+    const dtype = storageDTypeFor(info.shape, options.quant);
+    const heads = queryKeyHeads.get(hfName);
+    tensors.push({
+      name: hfToGgufTensorName(hfName)!,
+      dtype,
+      shape: info.shape,
+      load: () => {
+        const stored = archive.loadTensor(storedName);
+        const permuted = heads === undefined ? stored : reorderRopeRows(stored, heads, "half", "interleaved", storedName);
+        return convertTensorDType(permuted, dtype);
+      },
+    });
+  }
+  // llama.cpp's order puts rope_freqs right after token_embd.
+  if (config.ropeScaling !== undefined) tensors.splice(0, 2, tensors[1], tensors[0]);
+
+  const name = options.name ?? (modelDirectory.replace(/\/+$/, "").split("/").pop() || "llama");
+  writeGguf(outputPath, { metadata: llamaGgufMetadata(config, name, options.quant), tensors }, { onProgress: options.onProgress });
+  return {
+    outputPath,
+    config,
+    tensors: tensors.map((tensor) => ({
+      name: tensor.name,
+      dtype: "tensor" in tensor ? tensor.tensor.dtype : tensor.dtype,
+      shape: "tensor" in tensor ? tensor.tensor.shape : tensor.shape,
+    })),
+  };
+}

@@ -1,0 +1,76 @@
+// Public entry point of @infer-recipes/models: weight-file loaders (safetensors, GGUF, Hugging Face config.json,
+// llama2.c), the common LoadedWeights interface, a GGUF writer and the safetensors → GGUF converter.
+
+export { ModelFileError, type ModelFileErrorSubject } from "./errors.ts";
+export type { ProgressCallback } from "./binary-file.ts";
+
+// Model description
+export { validateLlamaConfig, type Llama3RopeScaling, type LlamaConfig } from "./llama-config.ts";
+export {
+  checkLlamaTensors,
+  expectedLlamaTensorShapes,
+  llamaLayerTensorNames,
+  llamaTensorNames,
+  type ExpectedTensorShape,
+  type LlamaLayerTensorNames,
+} from "./llama-tensors.ts";
+export { llamaRopeFrequencies } from "./rope-frequencies.ts";
+export { reorderRopeRows } from "./rope-rows.ts";
+export { convertTensorDType, convertWeightDTypes, storageDTypeFor } from "./weight-dtypes.ts";
+
+// One entry point for every format
+export {
+  assembleLoadedWeights,
+  getTensor,
+  reorderLlamaRopeWeights,
+  type LoadedWeights,
+  type LoadModelOptions,
+  type RawWeights,
+  type WeightFileFormat,
+  type WeightSource,
+} from "./loaded-weights.ts";
+export { detectWeightFormat, loadModelWeights } from "./load-model.ts";
+
+// Hugging Face: config.json and safetensors
+export { hfConfigPath, parseHfConfig, readGenerationEosTokenIds, readHfConfig } from "./hf-config.ts";
+export { isHfModelDirectory, loadHfModel } from "./hf-model.ts";
+export {
+  openSafetensors,
+  readSafetensors,
+  readSafetensorsHeader,
+  safetensorsIndexFileName,
+  SafetensorsArchive,
+  type SafetensorsHeader,
+  type SafetensorsLoadOptions,
+  type SafetensorsTensorInfo,
+} from "./safetensors.ts";
+
+// GGUF
+export { GgufFile, ggufDefaultAlignment, readGguf, type GgufLoadOptions, type GgufTensorInfo } from "./gguf/reader.ts";
+export { writeGguf, type GgufMetadataInput, type GgufTensorSource, type GgufWriteInput, type GgufWriteOptions } from "./gguf/writer.ts";
+export { ggmlTypes, ggmlTypeOfDType, ggmlTypeText, type GgmlType } from "./gguf/ggml-types.ts";
+export { ggufValueTypeCodes, type GgufTypedArray, type GgufTypedValue, type GgufValueTypeName } from "./gguf/metadata-values.ts";
+export { eosTokenIdsMetadataKey, ggufToLlamaConfig, loadGgufModel } from "./gguf/llama.ts";
+export { ggufToHfTensorName, hfToGgufTensorName } from "./gguf/tensor-names.ts";
+export {
+  convertSafetensorsToGguf,
+  ggufQuantizations,
+  llama3RopeFactors,
+  llamaGgufMetadata,
+  type ConvertedTensor,
+  type ConvertOptions,
+  type ConvertResult,
+  type GgufQuantization,
+} from "./convert.ts";
+
+// llama2.c
+export { llama2cToLlamaConfig, loadLlama2cModel, readLlama2cHeader, type Llama2cHeader } from "./llama2c.ts";
+
+// The Llama architecture: weights by role and the forward pass
+export { LlamaModel, type ForwardOptions } from "./architectures/llama.ts";
+export { llamaDecodeBytes, llamaWeightBytes, llamaWeights, type LlamaLayerWeights, type LlamaWeights } from "./architectures/llama-weights.ts";
+
+// Writing safetensors, and tiny random models in every format (tests, examples, benchmarks)
+export { writeSafetensors, writeShardedSafetensors, type RawSafetensorsEntry, type SafetensorsEntry } from "./safetensors-writer.ts";
+export { bytesOf, createRandom, expectSameTensor, randomTensor, randomValues } from "./tiny-models/random-tensors.ts";
+export { hfConfigJson, randomLlamaTensors, tinyLlamaConfig, writeGgufModel, writeHfModel, writeLlama2cModel } from "./tiny-models/tiny-llama.ts";

@@ -1,0 +1,105 @@
+// LoadedWeights: what every loader returns — a LlamaConfig, the tensors under Hugging Face names, the RoPE
+// frequencies, and where they came from — and the shared last step that turns a format's raw tensors into it
+// (tied-embedding aliasing, shape checks against the config, optional RoPE re-layout and quantize-on-load).
+
+import type { DType, RopeLayout, Tensor } from "@infer-recipes/kernel";
+
+import type { ProgressCallback } from "./binary-file.ts";
+import { ModelFileError } from "./errors.ts";
+import type { LlamaConfig } from "./llama-config.ts";
+import { checkLlamaTensors, llamaLayerTensorNames, llamaTensorNames } from "./llama-tensors.ts";
+import { llamaRopeFrequencies } from "./rope-frequencies.ts";
+import { reorderRopeRows } from "./rope-rows.ts";
+import { convertWeightDTypes, vectorsToFloat32 } from "./weight-dtypes.ts";
+
+export type WeightFileFormat = "safetensors" | "gguf" | "llama2c";
+
+export interface WeightSource {
+  format: WeightFileFormat;
+  /** What was loaded: a model directory, a .gguf file or a llama2.c .bin file. */
+  path: string;
+  /** Every file whose tensors were read. */
+  files: string[];
+}
+
+export interface LoadedWeights {
+  config: LlamaConfig;
+  /**
+   * Tensors under Hugging Face names (see llamaTensorNames / llamaLayerTensorNames). Matrices keep their stored dtype
+   * (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k) unless LoadModelOptions.dtype asks otherwise; vectors (norm weights) are
+   * f32. Both "model.embed_tokens.weight" and "lm_head.weight" are always present — the same Tensor object when
+   * config.tiedEmbeddings. Q/K rows are in config.ropeLayout order.
+   */
+  tensors: Map<string, Tensor>;
+  /** RoPE inverse frequencies [rotaryDim / 2] including any llama3 scaling; pass to the kernel's rope op. */
+  ropeFrequencies: Float32Array;
+  source: WeightSource;
+  /** Format metadata: GGUF key/values, safetensors "__metadata__" entries, or empty. */
+  metadata: Map<string, unknown>;
+}
+
+export interface LoadModelOptions {
+  /** Called as tensor bytes arrive: (bytesRead, totalBytes). */
+  onProgress?: ProgressCallback;
+  /** Reorder Q/K rows into this RoPE layout if the file uses the other one (config.ropeLayout follows). */
+  ropeLayout?: RopeLayout;
+  /** Quantize-on-load: store 2-D matrices in this dtype (rows that are not whole blocks fall back to f16). */
+  dtype?: DType;
+}
+
+/** The tensor `name` of `weights`; a missing tensor is a ModelFileError naming the source. */
+export function getTensor(weights: LoadedWeights, name: string): Tensor {
+  const tensor = weights.tensors.get(name);
+  if (tensor === undefined) throw new ModelFileError({ file: weights.source.path, tensor: name }, "missing from the loaded weights");
+  return tensor;
+}
+
+export interface RawWeights {
+  config: LlamaConfig;
+  /** Tensors under Hugging Face names, as read. */
+  tensors: Map<string, Tensor>;
+  source: WeightSource;
+  metadata: Map<string, unknown>;
+  /** Maps an HF name back to the file's own spelling, for error messages. */
+  describeName?: (name: string) => string;
+}
+
+function aliasTiedEmbeddings(tensors: Map<string, Tensor>, config: LlamaConfig): void {
+  const embedding = tensors.get(llamaTensorNames.tokenEmbedding);
+  const output = tensors.get(llamaTensorNames.output);
+  if (!config.tiedEmbeddings) return;
+  if (embedding === undefined && output !== undefined) tensors.set(llamaTensorNames.tokenEmbedding, output);
+  if (output === undefined && embedding !== undefined) tensors.set(llamaTensorNames.output, embedding);
+}
+
+/** Reorders every layer's Q/K rows into `layout`; returns the new tensor map (other tensors shared). */
+export function reorderLlamaRopeWeights(tensors: ReadonlyMap<string, Tensor>, config: LlamaConfig, layout: RopeLayout): Map<string, Tensor> {
+  const result = new Map(tensors);
+  for (let layer = 0; layer < config.layerCount; layer++) {
+    const { query, key } = llamaLayerTensorNames(layer);
+    result.set(query, reorderRopeRows(tensors.get(query)!, config.headCount, config.ropeLayout, layout, query));
+    result.set(key, reorderRopeRows(tensors.get(key)!, config.keyValueHeadCount, config.ropeLayout, layout, key));
+  }
+  return result;
+}
+
+/** The common last step of every loader (see the file header). */
+export function assembleLoadedWeights(raw: RawWeights, options: LoadModelOptions = {}): LoadedWeights {
+  const tensors = new Map(raw.tensors);
+  aliasTiedEmbeddings(tensors, raw.config);
+  checkLlamaTensors(tensors, raw.config, raw.source.path, raw.describeName);
+  let config = raw.config;
+  let result = vectorsToFloat32(tensors);
+  if (options.ropeLayout !== undefined && options.ropeLayout !== config.ropeLayout) {
+    result = reorderLlamaRopeWeights(result, config, options.ropeLayout);
+    config = { ...config, ropeLayout: options.ropeLayout };
+  }
+  if (options.dtype !== undefined) result = convertWeightDTypes(result, options.dtype);
+  return {
+    config,
+    tensors: result,
+    ropeFrequencies: llamaRopeFrequencies(config, result.get(llamaTensorNames.ropeFrequencyFactors)),
+    source: raw.source,
+    metadata: raw.metadata,
+  };
+}
