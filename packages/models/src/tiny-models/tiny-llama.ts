@@ -15,6 +15,7 @@ import {
   llamaTensorNames,
   reorderRopeRows,
   writeGguf,
+  type GgufMetadataInput,
   type LlamaConfig,
 } from "../index.ts";
 import { randomTensor } from "./random-tensors.ts";
@@ -94,7 +95,7 @@ export function writeHfModel(directory: string, config: LlamaConfig, tensors: Ma
 
 /** Writes the model as GGUF the way llama.cpp's converter lays it out (Q/K rows permuted to the interleaved layout).
  *  `tensors` are HF-named, in the config's layout ("half" unless said otherwise). */
-export function writeGgufModel(file: string, config: LlamaConfig, tensors: Map<string, Tensor>): void {
+export function writeGgufModel(file: string, config: LlamaConfig, tensors: Map<string, Tensor>, extraMetadata: ReadonlyMap<string, GgufMetadataInput> = new Map()): void {
   const ggufTensors: Array<{ name: string; tensor: Tensor }> = [];
   const heads = new Map<string, number>();
   for (let layer = 0; layer < config.layerCount; layer++) {
@@ -111,7 +112,9 @@ export function writeGgufModel(file: string, config: LlamaConfig, tensors: Map<s
     const factors = llama3RopeFactors(config);
     ggufTensors.push({ name: "rope_freqs.weight", tensor: Tensor.fromFloat32([factors.length], factors) });
   }
-  writeGguf(file, { metadata: llamaGgufMetadata(config, "tiny", "f32"), tensors: ggufTensors });
+  const metadata = llamaGgufMetadata(config, "tiny", "f32");
+  for (const [key, value] of extraMetadata) metadata.set(key, value);
+  writeGguf(file, { metadata, tensors: ggufTensors });
 }
 
 /** Writes a llama2.c legacy checkpoint (f32 tensors, already in the interleaved layout). */

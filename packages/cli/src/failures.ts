@@ -1,0 +1,26 @@
+// Which errors are expected (a user can fix them: an option, a path, a file, a prompt) and so are printed as one
+// message with an exit code instead of a stack trace. Anything else is a bug and keeps its stack.
+
+import { CacheError } from "@infer-recipes/cache";
+import { GenerationError, SamplingError } from "@infer-recipes/engine";
+import { HubError } from "@infer-recipes/hub";
+import { KernelError } from "@infer-recipes/kernel";
+import { ModelFileError } from "@infer-recipes/models";
+
+import { UsageError } from "./generation-arguments.ts";
+import { TokenizerNotFoundError } from "./load-text-model.ts";
+
+export interface Failure {
+  message: string;
+  exitCode: number;
+}
+
+export function describeFailure(error: unknown): Failure | undefined {
+  if (error instanceof UsageError || error instanceof SamplingError) return { message: `error: ${error.message}`, exitCode: 2 };
+  if (error instanceof HubError) return { message: error.message, exitCode: 1 };
+  for (const expected of [ModelFileError, GenerationError, TokenizerNotFoundError, CacheError, KernelError]) {
+    if (error instanceof expected) return { message: `error: ${error.message}`, exitCode: 1 };
+  }
+  if (error instanceof Error && error.name === "AbortError") return { message: "cancelled", exitCode: 130 };
+  return undefined;
+}

@@ -1,0 +1,6 @@
+// The cli package: what recipe command lines share — options, model loading, generation and chat, error reporting.
+export { GENERATION_USAGE, UsageError, parseGenerationArguments, type GenerationArguments, type QuantizationChoice } from "./generation-arguments.ts";
+export { describeFailure, type Failure } from "./failures.ts";
+export { readLlama2cTokenizer } from "./llama2c-tokenizer.ts";
+export { TokenizerNotFoundError, loadTextModel, type LoadTextModelOptions, type TextModel } from "./load-text-model.ts";
+export { promptIds, runTextGenerationCommand, type GenerationSummary, type TextRecipe } from "./text-generation-command.ts";

@@ -1,0 +1,119 @@
+// From a model specifier to something that generates text: resolve it (path → HF cache → hub download), load the
+// weights (optionally converting them), build the Llama model on the chosen kernel, and find the tokenizer and chat
+// template that belong to it (tokenizer.json beside safetensors, the vocabulary embedded in a GGUF file, a llama2.c
+// tokenizer.bin beside a .bin checkpoint).
+
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+import { createProgressPrinter, resolveModel, type ResolvedModel } from "@infer-recipes/hub";
+import { createKernel, type BackendName, type DType, type Kernel } from "@infer-recipes/kernel";
+import { LlamaModel, llamaDecodeBytes, llamaWeightBytes, loadModelWeights, type LoadedWeights } from "@infer-recipes/models";
+import {
+  chatTemplateFromGgufMetadata,
+  compileChatTemplate,
+  loadChatTemplate,
+  loadHfTokenizer,
+  tokenizerFromGgufMetadata,
+  type ChatTemplate,
+  type TextTokenizer,
+} from "@infer-recipes/tokenizer";
+
+import { readLlama2cTokenizer } from "./llama2c-tokenizer.ts";
+
+export interface LoadTextModelOptions {
+  /** Convert weight matrices on load. */
+  quant?: DType;
+  backend?: BackendName;
+  threads?: number;
+  /** The kernel to run on (otherwise one is created from backend/threads). */
+  kernel?: Kernel;
+  /** Write progress (download, loading) to stderr. Default true. */
+  progress?: boolean;
+  /** A GGUF file to pick in a hub repository that holds several (e.g. "*Q4_K_M.gguf"). */
+  file?: string;
+  signal?: AbortSignal;
+}
+
+export interface TextModel {
+  model: LlamaModel;
+  tokenizer: TextTokenizer;
+  chatTemplate?: ChatTemplate;
+  kernel: Kernel;
+  resolved: ResolvedModel;
+  loaded: LoadedWeights;
+  /** Bytes of all weights in memory, and bytes one decode step streams (for GB/s). */
+  weightBytes: number;
+  decodeBytes: number;
+  /** Token ids that end generation (tokenizer's end-of-turn tokens and the config's EOS). */
+  stopTokenIds: number[];
+  loadMilliseconds: number;
+}
+
+export class TokenizerNotFoundError extends Error {
+  override name = "TokenizerNotFoundError";
+}
+
+function formatGigabytes(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(bytes < 1e8 ? 3 : 2)} GB`;
+}
+
+export async function loadTextModel(specifier: string, options: LoadTextModelOptions = {}): Promise<TextModel> {
+  const showProgress = options.progress ?? true;
+  const log = (line: string) => {
+    if (showProgress) process.stderr.write(`${line}\n`);
+  };
+  const resolved = await resolveModel(specifier, {
+    file: options.file,
+    signal: options.signal,
+    progress: showProgress ? createProgressPrinter() : false,
+  });
+  const kernel = options.kernel ?? createKernel({ backend: options.backend, threads: options.threads });
+  const started = performance.now();
+  log(`loading ${resolved.path} (${resolved.format}, ${resolved.source})`);
+  const printer = showProgress ? createProgressPrinter({ minimumBytes: 64 * 1024 * 1024 }) : undefined;
+  const loaded = loadModelWeights(resolved.path, {
+    dtype: options.quant,
+    onProgress: printer
+      ? (bytesRead, totalBytes) => printer({ file: "weights", receivedBytes: bytesRead, totalBytes, resumedFromBytes: 0, done: bytesRead >= totalBytes })
+      : undefined,
+  });
+  const model = LlamaModel.fromLoadedWeights(loaded, kernel);
+  const { tokenizer, chatTemplate } = await loadTokenizer(resolved, loaded);
+  const weightBytes = llamaWeightBytes(model.weights);
+  const loadMilliseconds = performance.now() - started;
+  const config = loaded.config;
+  const dtypes = [...new Set([model.weights.layers[0].query.dtype, model.weights.layers[0].down.dtype, model.weights.output.dtype])].join("/");
+  log(
+    `loaded in ${(loadMilliseconds / 1000).toFixed(1)} s: ${config.layerCount} layers, hidden ${config.hiddenSize}, ` +
+      `${config.headCount}/${config.keyValueHeadCount} heads, vocab ${config.vocabSize}, ${dtypes}, ${formatGigabytes(weightBytes)}; ` +
+      `${kernel.backend.name} backend, ${kernel.backend.threads} thread(s)`,
+  );
+  const stopTokenIds = [...new Set([...tokenizer.eosTokenIds, ...config.eosTokenIds])];
+  return { model, tokenizer, chatTemplate, kernel, resolved, loaded, weightBytes, decodeBytes: llamaDecodeBytes(model.weights), stopTokenIds, loadMilliseconds };
+}
+
+async function loadTokenizer(resolved: ResolvedModel, loaded: LoadedWeights): Promise<{ tokenizer: TextTokenizer; chatTemplate?: ChatTemplate }> {
+  if (resolved.format === "gguf") {
+    if (!loaded.metadata.has("tokenizer.ggml.tokens")) {
+      throw new TokenizerNotFoundError(`${resolved.path} has no embedded tokenizer (tokenizer.ggml.tokens); convert it with its vocabulary`);
+    }
+    const tokenizer = tokenizerFromGgufMetadata(loaded.metadata);
+    const source = chatTemplateFromGgufMetadata(loaded.metadata);
+    return { tokenizer, chatTemplate: source ? compileChatTemplate(source) : undefined };
+  }
+  if (resolved.format === "safetensors") {
+    if (!existsSync(join(resolved.directory, "tokenizer.json"))) {
+      throw new TokenizerNotFoundError(`no tokenizer.json in ${resolved.directory}: a Hugging Face model folder needs one beside config.json`);
+    }
+    const tokenizer = await loadHfTokenizer(resolved.directory);
+    const source = await loadChatTemplate(resolved.directory);
+    return { tokenizer, chatTemplate: source ? compileChatTemplate(source) : undefined };
+  }
+  // llama2.c: tokenizer.bin (or tok<N>.bin for the tiny models) beside the checkpoint.
+  const directory = dirname(resolved.path);
+  const candidates = ["tokenizer.bin", `tok${loaded.config.vocabSize}.bin`].map((name) => join(directory, name));
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (!found) throw new TokenizerNotFoundError(`no llama2.c tokenizer beside ${resolved.path}: looked for ${candidates.join(", ")}`);
+  return { tokenizer: readLlama2cTokenizer(found, loaded.config.vocabSize) };
+}

@@ -1,0 +1,232 @@
+// The body of a text-generation recipe's command line: parse options, load the model, then either generate once
+// (streaming text to stdout, with --json a summary object as the last line) or open an interactive chat that keeps
+// its KV cache between turns. Expected failures (bad options, model not found, bad files, a prompt too long) end
+// with a one-line message and a non-zero exit code, never a stack trace.
+
+import { createInterface } from "node:readline/promises";
+
+import { generate, type GenerationResult } from "@infer-recipes/engine";
+import type { DenseKvCache } from "@infer-recipes/cache";
+import { createStreamDecoder, type ChatMessage } from "@infer-recipes/tokenizer";
+
+import { GENERATION_USAGE, UsageError, parseGenerationArguments, type GenerationArguments } from "./generation-arguments.ts";
+import { loadTextModel, type TextModel } from "./load-text-model.ts";
+import { describeFailure } from "./failures.ts";
+
+export interface TextRecipe {
+  /** Recipe name, as in `pnpm recipe <name>`. */
+  name: string;
+  description: string;
+  /** Model used when --model is absent: a hub repo id (optionally repo:file) or a path. */
+  defaultModel: string;
+  /** The gated original, mentioned in --help. */
+  originalModel?: string;
+  defaultTemperature: number;
+}
+
+export interface GenerationSummary {
+  model: string;
+  backend: string;
+  threads: number;
+  prompt_tokens: number;
+  token_ids: number[];
+  text: string;
+  finish_reason: string;
+  time_to_first_token_ms: number;
+  prefill_tokens_per_s: number;
+  decode_tokens_per_s: number;
+  decode_gb_per_s: number;
+}
+
+/** Prompt token ids: through the chat template with --chat, else the text with the tokenizer's BOS. */
+export function promptIds(textModel: TextModel, messages: ChatMessage[] | string): number[] {
+  const { tokenizer, chatTemplate } = textModel;
+  if (typeof messages === "string") {
+    const ids = tokenizer.encode(messages);
+    if (ids.length === 0 && tokenizer.bosTokenId !== undefined) return [tokenizer.bosTokenId];
+    return ids;
+  }
+  if (!chatTemplate) throw new UsageError(`${textModel.resolved.path} has no chat template; drop --chat to use a plain prompt`);
+  const bosToken = tokenizer.bosTokenId === undefined ? undefined : tokenizer.idToToken(tokenizer.bosTokenId);
+  const eosToken = tokenizer.eosTokenIds.length > 0 ? tokenizer.idToToken(tokenizer.eosTokenIds[0]) : undefined;
+  const text = chatTemplate.render(messages, { addGenerationPrompt: true, bosToken, eosToken });
+  const ids = tokenizer.encode(text, { addSpecialTokens: false });
+  // Templates that do not write the BOS token themselves still want it (as Hugging Face's tokenizer would add it).
+  if (tokenizer.bosTokenId !== undefined && ids[0] !== tokenizer.bosTokenId && !(bosToken && text.startsWith(bosToken))) ids.unshift(tokenizer.bosTokenId);
+  return ids;
+}
+
+function summary(textModel: TextModel, result: GenerationResult, specifier: string): GenerationSummary {
+  return {
+    model: specifier,
+    backend: textModel.kernel.backend.name,
+    threads: textModel.kernel.backend.threads,
+    prompt_tokens: result.promptTokens,
+    token_ids: result.tokenIds,
+    text: result.text,
+    finish_reason: result.finishReason,
+    time_to_first_token_ms: round(result.timeToFirstTokenMs),
+    prefill_tokens_per_s: round(result.prefillTokensPerSecond),
+    decode_tokens_per_s: round(result.decodeTokensPerSecond),
+    decode_gb_per_s: round((result.decodeTokensPerSecond * textModel.decodeBytes) / 1e9),
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function statistics(textModel: TextModel, result: GenerationResult): string {
+  const gbps = (result.decodeTokensPerSecond * textModel.decodeBytes) / 1e9;
+  return (
+    `prompt ${result.promptTokens} tokens at ${result.prefillTokensPerSecond.toFixed(1)} tok/s, ` +
+    `first token after ${result.timeToFirstTokenMs.toFixed(0)} ms; ${result.tokenIds.length} tokens at ` +
+    `${result.decodeTokensPerSecond.toFixed(1)} tok/s (${gbps.toFixed(1)} GB/s of weights); ${result.finishReason}`
+  );
+}
+
+function samplingOptions(args: GenerationArguments) {
+  return {
+    temperature: args.temperature,
+    topK: args.topK,
+    topP: args.topP,
+    minP: args.minP,
+    repetitionPenalty: args.repetitionPenalty,
+    seed: args.seed,
+  };
+}
+
+/** Runs the command; returns the process exit code. */
+export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonly string[]): Promise<number> {
+  let args: GenerationArguments;
+  try {
+    args = parseGenerationArguments(argv, { temperature: recipe.defaultTemperature });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\nusage: pnpm recipe ${recipe.name} [options]\n${GENERATION_USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(
+      `${recipe.description}\n\nusage: pnpm recipe ${recipe.name} [options]\n${GENERATION_USAGE}\n\n` +
+        `default model: ${recipe.defaultModel}${recipe.originalModel ? ` (the original: --model ${recipe.originalModel}, gated: set HF_TOKEN)` : ""}\n`,
+    );
+    return 0;
+  }
+  const specifier = args.model ?? recipe.defaultModel;
+  const controller = new AbortController();
+  try {
+    const textModel = await loadTextModel(specifier, { quant: args.quant, threads: args.threads, backend: args.backend, progress: true, signal: controller.signal });
+    const interactive = args.prompt === undefined && process.stdin.isTTY && !args.json;
+    if (interactive) return await chat(textModel, args);
+    const prompt = args.prompt ?? (process.stdin.isTTY ? "" : await readStandardInput());
+    const messages = args.chat ? [...(args.system ? [{ role: "system", content: args.system }] : []), { role: "user", content: prompt }] : prompt;
+    const ids = promptIds(textModel, messages);
+    const onInterrupt = () => controller.abort();
+    process.once("SIGINT", onInterrupt);
+    const result = await generate(textModel.model, ids, {
+      ...samplingOptions(args),
+      maxTokens: args.maxTokens,
+      stopTokenIds: textModel.stopTokenIds,
+      decoder: createStreamDecoder(textModel.tokenizer, { contextIds: ids, skipSpecialTokens: true }),
+      onText: args.json ? undefined : (text) => process.stdout.write(text),
+      signal: controller.signal,
+    });
+    process.off("SIGINT", onInterrupt);
+    if (!args.json) process.stdout.write("\n");
+    process.stderr.write(`${statistics(textModel, result)}\n`);
+    if (args.json) process.stdout.write(`${JSON.stringify(summary(textModel, result, specifier))}\n`);
+    return 0;
+  } catch (error) {
+    const failure = describeFailure(error);
+    if (!failure) throw error;
+    process.stderr.write(`${failure.message}\n`);
+    return failure.exitCode;
+  }
+}
+
+async function readStandardInput(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8").replace(/\n$/, "");
+}
+
+/** Length of the common prefix of two id lists. */
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  let length = 0;
+  while (length < a.length && length < b.length && a[length] === b[length]) length++;
+  return length;
+}
+
+/**
+ * Interactive chat. Each turn re-renders the whole conversation through the chat template and reuses the KV cache
+ * for the part of it that is unchanged, so only the new user message (and the template's headers) is prefilled.
+ */
+async function chat(textModel: TextModel, args: GenerationArguments): Promise<number> {
+  if (!textModel.chatTemplate) process.stderr.write("this model has no chat template: each line is a plain prompt continued from the last\n");
+  const messages: ChatMessage[] = args.system ? [{ role: "system", content: args.system }] : [];
+  const readline = createInterface({ input: process.stdin, output: process.stdout });
+  let cache: DenseKvCache = textModel.model.createCache();
+  let cachedIds: number[] = [];
+  let generation: AbortController | undefined;
+  readline.on("SIGINT", () => {
+    if (generation) generation.abort();
+    else readline.close();
+  });
+  process.stderr.write("chat: type a message; /reset clears the conversation, /exit or Ctrl-D quits, Ctrl-C stops a reply\n");
+  let plainText = "";
+  for (;;) {
+    let line: string;
+    try {
+      line = await readline.question("> ");
+    } catch {
+      break; // closed (Ctrl-D / Ctrl-C at the prompt)
+    }
+    const input = line.trim();
+    if (input === "/exit") break;
+    if (input === "/reset") {
+      messages.splice(args.system ? 1 : 0);
+      plainText = "";
+      cache.clear();
+      cachedIds = [];
+      continue;
+    }
+    if (!input) continue;
+    let ids: number[];
+    if (textModel.chatTemplate) {
+      messages.push({ role: "user", content: input });
+      ids = promptIds(textModel, messages);
+    } else {
+      plainText += (plainText ? "\n" : "") + input;
+      ids = promptIds(textModel, plainText);
+    }
+    const reuse = Math.min(commonPrefix(cachedIds, ids), cache.length, ids.length - 1);
+    cache.truncate(reuse);
+    generation = new AbortController();
+    try {
+      const result = await generate(textModel.model, ids, {
+        ...samplingOptions(args),
+        maxTokens: Math.min(args.maxTokens ?? 1024, textModel.model.config.contextLength - ids.length - 1),
+        stopTokenIds: textModel.stopTokenIds,
+        decoder: createStreamDecoder(textModel.tokenizer, { contextIds: ids, skipSpecialTokens: true }),
+        onText: (text) => process.stdout.write(text),
+        signal: generation.signal,
+        cache,
+      });
+      process.stdout.write("\n");
+      process.stderr.write(`[${statistics(textModel, result)}; ${reuse} cached tokens reused]\n`);
+      cache = result.cache;
+      cachedIds = [...ids, ...result.tokenIds].slice(0, cache.length);
+      if (textModel.chatTemplate) messages.push({ role: "assistant", content: result.text });
+      else plainText += result.text;
+    } catch (error) {
+      const failure = describeFailure(error);
+      if (!failure) throw error;
+      process.stderr.write(`${failure.message}\n(use /reset to start a new conversation)\n`);
+      if (textModel.chatTemplate) messages.pop();
+    } finally {
+      generation = undefined;
+    }
+  }
+  readline.close();
+  return 0;
+}
