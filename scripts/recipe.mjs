@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `pnpm recipe <name> [options]` runs recipes/<name>/recipe.ts with tsx; `pnpm recipe --list` lists the recipes.
-// Plain JavaScript so it starts before any TypeScript tooling is involved.
+// `pnpm accuracy <name>` and `pnpm bench <name>` come through here too (--entry accuracy|bench) to run the recipe's
+// accuracy.ts or bench.ts. Plain JavaScript so it starts before any TypeScript tooling is involved.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -13,11 +14,11 @@ const recipesDirectory = join(root, "recipes");
 function recipes() {
   if (!existsSync(recipesDirectory)) return [];
   return readdirSync(recipesDirectory, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(recipesDirectory, entry.name, "recipe.ts")))
-    .map((entry) => {
-      const packagePath = join(recipesDirectory, entry.name, "package.json");
+    .filter((item) => item.isDirectory() && existsSync(join(recipesDirectory, item.name, "recipe.ts")))
+    .map((item) => {
+      const packagePath = join(recipesDirectory, item.name, "package.json");
       const description = existsSync(packagePath) ? JSON.parse(readFileSync(packagePath, "utf8")).description ?? "" : "";
-      return { name: entry.name, description };
+      return { name: item.name, description };
     });
 }
 
@@ -28,9 +29,15 @@ function list() {
   return found.map((recipe) => `  ${recipe.name.padEnd(width)}  ${recipe.description}`).join("\n");
 }
 
-const [name, ...rest] = process.argv.slice(2);
+let argv = process.argv.slice(2);
+let entry = "recipe";
+if (argv[0] === "--entry") {
+  entry = argv[1];
+  argv = argv.slice(2);
+}
+const [name, ...rest] = argv;
 if (!name || name === "--list" || name === "--help" || name === "-h") {
-  process.stdout.write(`usage: pnpm recipe <name> [options]   (pnpm recipe <name> --help for a recipe's options)\n\nrecipes:\n${list()}\n`);
+  process.stdout.write(`usage: pnpm ${entry} <name> [options]   (pnpm recipe <name> --help for a recipe's options)\n\nrecipes:\n${list()}\n`);
   process.exit(0);
 }
 if (!recipes().some((recipe) => recipe.name === name)) {
@@ -38,7 +45,12 @@ if (!recipes().some((recipe) => recipe.name === name)) {
   process.exit(2);
 }
 const tsx = join(root, "node_modules", ".bin", process.platform === "win32" ? "tsx.cmd" : "tsx");
-const result = spawnSync(tsx, [join(recipesDirectory, name, "recipe.ts"), ...rest], { stdio: "inherit", cwd: process.cwd() });
+const file = join(recipesDirectory, name, `${entry}.ts`);
+if (!existsSync(file)) {
+  process.stderr.write(`recipe "${name}" has no ${entry}.ts\n`);
+  process.exit(2);
+}
+const result = spawnSync(tsx, [file, ...rest], { stdio: "inherit", cwd: process.cwd() });
 if (result.error) {
   process.stderr.write(`could not start tsx (${result.error.message}); run pnpm install first\n`);
   process.exit(1);

@@ -16,6 +16,7 @@ const RESULTS_DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), "..", "r
 const USAGE = `usage: pnpm bench <benchmark> [options]
 
 benchmarks:
+  <recipe>  a recipe's bench.ts (pnpm recipe --list)
   kernels   native GEMV/GEMM at Llama 3.2 shapes vs the measured read bandwidth
             --quick   a subset that runs in under a minute
             --json    one JSON object per result line on stdout

@@ -6,7 +6,7 @@
 import { NativeBackend, Tensor, createKernel, type DType } from "@infer-recipes/kernel";
 
 import { lastLevelCacheBytes } from "@infer-recipes/harness";
-import { copiesOf, randomActivations, randomWeights } from "./random-weights.ts";
+import { copiesOf, randomActivations, randomWeights } from "@infer-recipes/models";
 import { summarize } from "@infer-recipes/harness";
 
 export interface KernelCase {

@@ -75,3 +75,5 @@ export { writeSafetensors, writeShardedSafetensors, type RawSafetensorsEntry, ty
 export { bytesOf, createRandom, expectSameTensor, randomTensor, randomValues } from "./tiny-models/random-tensors.ts";
 export { hfConfigJson, randomLlamaTensors, tinyLlamaConfig, writeGgufModel, writeHfModel, writeLlama2cModel } from "./tiny-models/tiny-llama.ts";
 export { TINY_CHAT_TEMPLATE, tinyGgufTokenizerMetadata, tinyVocabulary, writeTinyHfTokenizer } from "./tiny-models/tiny-tokenizer.ts";
+export { copiesOf, randomActivations, randomLlamaWeights, randomWeights } from "./tiny-models/random-weights.ts";
+export { llama32Config, llama32Presets, type Llama32Size } from "./llama-presets.ts";

@@ -45,5 +45,7 @@ export function loadModelWeights(location: string, options: LoadModelOptions = {
       return loadGgufModel(location, options);
     case "llama2c":
       return loadLlama2cModel(location, options);
+    case "random":
+      throw new ModelFileError({ file: location }, "random weights are built in memory (randomLlamaWeights), not loaded");
   }
 }

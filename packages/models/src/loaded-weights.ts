@@ -12,7 +12,8 @@ import { llamaRopeFrequencies } from "./rope-frequencies.ts";
 import { reorderRopeRows } from "./rope-rows.ts";
 import { convertWeightDTypes, vectorsToFloat32 } from "./weight-dtypes.ts";
 
-export type WeightFileFormat = "safetensors" | "gguf" | "llama2c";
+/** Where weights came from; "random" is an in-memory model built for benchmarks. */
+export type WeightFileFormat = "safetensors" | "gguf" | "llama2c" | "random";
 
 export interface WeightSource {
   format: WeightFileFormat;

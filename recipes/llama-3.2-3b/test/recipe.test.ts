@@ -121,3 +121,24 @@ describe.skipIf(missing.length > 0)("the recipe reproduces the real tiny models'
     }
   }
 });
+
+describe("the recipe's benchmark and accuracy check", () => {
+  it("bench.ts measures every configuration in one run and writes its table", () => {
+    const tsx = path.resolve(recipeDirectory, "node_modules/.bin/tsx");
+    const results = path.join(temporary, "bench-results");
+    const run = spawnSync(tsx, ["bench.ts", "--model", model.ggufFile, "--quick", "--runs", "1", "--json", "--results", results], { cwd: recipeDirectory, encoding: "utf8", timeout: 300_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const rows = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    expect(rows.map((row) => row.configuration)).toHaveLength(5);
+    for (const row of rows) expect(row.decode_tokens_per_s).toBeGreaterThan(0);
+    expect(existsSync(path.join(results, "bench-quick.md"))).toBe(true);
+  });
+
+  it.skipIf(!nativeAvailability().available)("accuracy.ts passes its tolerances and prints every metric", () => {
+    const tsx = path.resolve(recipeDirectory, "node_modules/.bin/tsx");
+    const run = spawnSync(tsx, ["accuracy.ts", "--tokens", "96", "--greedy-tokens", "16"], { cwd: recipeDirectory, encoding: "utf8", timeout: 300_000 });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/PASS {2}native Q8_0 \+ KV cache +mean KL divergence/);
+    expect(run.stdout).not.toMatch(/FAIL/);
+  });
+});

@@ -6,6 +6,11 @@ import { randomFillSync } from "node:crypto";
 
 import { Tensor, dtypeInfo, storageLength, type DType } from "@infer-recipes/kernel";
 
+import type { LlamaConfig } from "../llama-config.ts";
+import { expectedLlamaTensorShapes, llamaTensorNames } from "../llama-tensors.ts";
+import type { LoadedWeights } from "../loaded-weights.ts";
+import { llamaRopeFrequencies } from "../rope-frequencies.ts";
+
 const SCALE_FIELD_OFFSETS: Partial<Record<DType, readonly number[]>> = {
   q8_0: [0],      // f16 d
   q4_0: [0],      // f16 d
@@ -59,4 +64,25 @@ export function randomActivations(tokens: number, cols: number): Tensor {
     values[i] = (state / 2 ** 32) * 2 - 1;
   }
   return Tensor.fromFloat32([tokens, cols], values);
+}
+
+/**
+ * A whole Llama model with random weights of the given config, in memory: matrices in `dtype` (|w| ≈ 0.01, like the
+ * N(0, 0.02) initialisation llama.cpp's benchmark models use), norm weights 1. For benchmarks at real shapes.
+ */
+export function randomLlamaWeights(config: LlamaConfig, dtype: DType): LoadedWeights {
+  const tensors = new Map<string, Tensor>();
+  for (const [name, { shape }] of expectedLlamaTensorShapes(config)) {
+    if (config.tiedEmbeddings && name === llamaTensorNames.output) continue;
+    if (shape.length === 1) tensors.set(name, Tensor.fromFloat32(shape, new Float32Array(shape[0]).fill(1)));
+    else tensors.set(name, randomWeights(dtype, shape[0], shape[1]));
+  }
+  if (config.tiedEmbeddings) tensors.set(llamaTensorNames.output, tensors.get(llamaTensorNames.tokenEmbedding)!);
+  return {
+    config,
+    tensors,
+    ropeFrequencies: llamaRopeFrequencies(config),
+    source: { format: "random", path: `(random ${dtype} weights)`, files: [] },
+    metadata: new Map(),
+  };
 }
