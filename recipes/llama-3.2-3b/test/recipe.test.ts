@@ -4,7 +4,7 @@
 // exit, never a stack trace.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -140,5 +140,24 @@ describe("the recipe's benchmark and accuracy check", () => {
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/PASS {2}native Q8_0 \+ KV cache +mean KL divergence/);
     expect(run.stdout).not.toMatch(/FAIL/);
+  });
+});
+
+describe("the recipe as a template", () => {
+  it("pnpm new-recipe copies it out of the repository, and the copy installs and runs on its own", () => {
+    const repository = path.resolve(recipeDirectory, "../..");
+    const target = path.join(temporary, "my-llama");
+    const scaffold = spawnSync(process.execPath, [path.join(repository, "scripts/new-recipe.mjs"), "my-llama", "--out", target], { encoding: "utf8" });
+    expect(scaffold.status, scaffold.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(path.join(target, "package.json"), "utf8"));
+    expect(manifest.name).toBe("@infer-recipes/recipe-my-llama");
+    expect(manifest.dependencies["@infer-recipes/cli"]).toBe(`link:${path.join(repository, "packages/cli")}`);
+    expect(readFileSync(path.join(target, "recipe.ts"), "utf8")).toMatch(/name: "my-llama"/);
+    // --offline: tsx and vitest come from the store this repository's install filled; nothing is fetched.
+    const install = spawnSync("pnpm", ["install", "--offline", "--ignore-workspace"], { cwd: target, encoding: "utf8", timeout: 120_000 });
+    expect(install.status, install.stdout + install.stderr).toBe(0);
+    const run = spawnSync(path.join(target, "node_modules/.bin/tsx"), ["recipe.ts", "--model", model.ggufFile, "--prompt", "hi", "--max-tokens", "4", "--temperature", "0", "--json"], { cwd: target, encoding: "utf8", timeout: 120_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim().split("\n").at(-1)!).token_ids.length).toBeGreaterThan(0);
   });
 });
