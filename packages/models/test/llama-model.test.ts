@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 
 import { createKernel, nativeAvailability, type BackendName } from "@infer-recipes/kernel";
 
-import { LlamaModel, loadModelWeights, randomLlamaTensors, tinyLlamaConfig, writeGgufModel, writeHfModel, type LoadedWeights } from "../src/index.ts";
+import { LlamaModel, convertSafetensorsToGguf, loadModelWeights, randomLlamaTensors, tinyLlamaConfig, writeGgufModel, writeHfModel, type LoadedWeights } from "../src/index.ts";
 import { missingSharedFiles, sharedModelFiles } from "./helpers/shared-models.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
 
@@ -110,7 +110,12 @@ describe("a tiny random Llama 3.2 gives the same logits from every file format",
       // Logits here are O(1)-O(10); the tolerances are absolute.
       expect(maxAbsDiff(fromSafetensors, reference)).toBeLessThan(1e-4);
       expect(maxAbsDiff(fromGguf, reference)).toBeLessThan(1e-4);
+      // Q8_0 as a file (written by the converter, as a user would) and Q8_0/Q4_0 quantized on load.
+      const q8File = path.join(directory, "model-q8_0.gguf");
+      convertSafetensorsToGguf(directory, q8File, { quant: "q8_0" });
+      const q8FromFile = allLogits(loadModelWeights(q8File), backend);
       const q8 = allLogits(loadModelWeights(ggufFile, { dtype: "q8_0" }), backend);
+      expect(maxAbsDiff(q8FromFile, q8)).toBeLessThan(1e-4);
       const q4 = allLogits(loadModelWeights(ggufFile, { dtype: "q4_0" }), backend);
       // Quantized: mean KL divergence of the next-token distributions (nats) — what a user of the model notices.
       const q8Divergence = meanKl(reference, q8), q4Divergence = meanKl(reference, q4);
