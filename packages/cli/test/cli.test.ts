@@ -1,0 +1,67 @@
+// The command-line pieces on their own: option parsing and its messages, which errors are shown without a stack,
+// the llama2.c tokenizer reader against the real tok512.bin, and prompt construction through a chat template.
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { describe, expect, it } from "vitest";
+
+import { GenerationError } from "@infer-recipes/engine";
+import { ModelNotFoundError } from "@infer-recipes/hub";
+import { ModelFileError, randomLlamaTensors, tinyGgufTokenizerMetadata, tinyLlamaConfig, writeGgufModel } from "@infer-recipes/models";
+
+import { UsageError, describeFailure, loadTextModel, parseGenerationArguments, promptIds, readLlama2cTokenizer } from "../src/index.ts";
+
+const sharedModels = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../shared/models");
+
+describe("parseGenerationArguments", () => {
+  it("reads every option with its type and default", () => {
+    const args = parseGenerationArguments(["--model", "m.gguf", "--prompt", "", "--max-tokens", "7", "--top-p", "0.9", "--seed", "3", "--quant", "q4_0", "--json"], { temperature: 0.7 });
+    expect(args).toMatchObject({ model: "m.gguf", prompt: "", maxTokens: 7, topP: 0.9, seed: 3, quant: "q4_0", json: true, temperature: 0.7, chat: false });
+  });
+
+  it("names the option and the expected value when one is wrong", () => {
+    expect(() => parseGenerationArguments(["--max-tokens", "0"], { temperature: 0 })).toThrow(/--max-tokens must be an integer ≥ 1, got "0"/);
+    expect(() => parseGenerationArguments(["--quant", "q3"], { temperature: 0 })).toThrow(/--quant must be one of f32, f16, bf16, q8_0, q4_0, got "q3"/);
+    expect(() => parseGenerationArguments(["--frobnicate"], { temperature: 0 })).toThrow(UsageError);
+  });
+});
+
+describe("describeFailure", () => {
+  it("turns expected errors into a message and an exit code, and leaves bugs alone", () => {
+    expect(describeFailure(new UsageError("bad"))).toEqual({ message: "error: bad", exitCode: 2 });
+    expect(describeFailure(new GenerationError("too long"))?.exitCode).toBe(1);
+    expect(describeFailure(new ModelFileError({ file: "x.gguf" }, "bad magic"))?.message).toMatch(/x\.gguf: bad magic/);
+    expect(describeFailure(new ModelNotFoundError({ specifier: "a/b", summary: "not here", searched: [], hints: [] }))?.exitCode).toBe(1);
+    expect(describeFailure(new TypeError("a bug"))).toBeUndefined();
+  });
+});
+
+const tok512 = path.join(sharedModels, "stories260K-llama2c/tok512.bin");
+describe.skipIf(!existsSync(tok512))("readLlama2cTokenizer", () => {
+  it("reads tok512.bin into a SentencePiece tokenizer that round-trips text", () => {
+    const tokenizer = readLlama2cTokenizer(tok512, 512);
+    const ids = tokenizer.encode("Once upon a time");
+    expect(ids[0]).toBe(1);
+    expect(tokenizer.decode(ids, { skipSpecialTokens: true })).toBe("Once upon a time");
+    expect(tokenizer.eosTokenIds).toContain(2);
+  });
+});
+if (!existsSync(tok512)) console.warn(`skipping the llama2.c tokenizer test: missing ${tok512}`);
+
+describe("promptIds", () => {
+  it("renders the chat template, starts with BOS once, and encodes plain prompts with BOS", async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), "cli-test-"));
+    const config = tinyLlamaConfig({ vocabSize: 352 });
+    const file = path.join(directory, "tiny.gguf");
+    writeGgufModel(file, config, randomLlamaTensors(config, 1), tinyGgufTokenizerMetadata(352));
+    const textModel = await loadTextModel(file, { progress: false, backend: "reference" });
+    const chat = promptIds(textModel, [{ role: "user", content: "hi" }]);
+    expect(chat[0]).toBe(1);
+    expect(chat[1]).not.toBe(1);
+    expect(textModel.tokenizer.decode(chat)).toMatch(/\[INST\] hi \[\/INST\]/);
+    expect(promptIds(textModel, "")).toEqual([1]);
+    expect(promptIds(textModel, "ab")[0]).toBe(1);
+  });
+});
