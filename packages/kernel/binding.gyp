@@ -1,5 +1,6 @@
 # Builds the native kernel addon. matmul_generic.cc is compiled once per instruction set (the compiler vectorizes it
-# for each), matmul_avx512.cc holds the hand-written VNNI/FMA kernels; cpu_features.cc picks one table at start-up.
+# for each), matmul_avx2.cc and matmul_avx512.cc hold the hand-written AVX2/FMA and VNNI/FMA kernels;
+# cpu_features.cc picks one table at start-up.
 {
   "target_defaults": {
     "cflags_cc": ["-O3", "-std=gnu++20", "-fPIC", "-fno-math-errno"],
@@ -15,8 +16,8 @@
     {
       "target_name": "kernels_avx2",
       "type": "static_library",
-      "sources": ["native/matmul_generic.cc"],
-      "defines": ["KERNEL_ISA=avx2", "KERNEL_GENERIC_IS_BASE=1"],
+      "sources": ["native/matmul_generic.cc", "native/matmul_avx2.cc"],
+      "defines": ["KERNEL_ISA=avx2", "KERNEL_GENERIC_IS_BASE=0"],
       "cflags_cc": ["-mavx2", "-mfma", "-mf16c"],
     },
     {

@@ -22,9 +22,11 @@ struct KernelTable {
   MatmulFunction matmul;
 };
 
-// Plain C++ kernels compiled three times (portable, -mavx2, -mavx512*): the compiler vectorizes them.
+// Plain C++ kernels compiled three times (portable, -mavx2, -mavx512*): the compiler vectorizes them. For avx2 and
+// avx512, generic_table() is that code and table() the hand-written kernels (matmul_avx2.cc, matmul_avx512.cc),
+// which fall back to the generic ones for the dtypes they do not specialize.
 namespace portable { const KernelTable& table(); }
-namespace avx2 { const KernelTable& table(); }
+namespace avx2 { const KernelTable& generic_table(); const KernelTable& table(); }
 namespace avx512 { const KernelTable& generic_table(); const KernelTable& table(); }
 
 // Splits [0, count) into tasks of about `grain` items (at least `minimum_tasks` when possible).

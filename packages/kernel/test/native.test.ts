@@ -64,6 +64,25 @@ function expectWithin(actual: Float32Array, expected: Float32Array, scale: Float
 describe.skipIf(!availability.available)("native backend vs reference", () => {
   const columnsFor = (dtype: DType) => (dtypeInfo[dtype].blockSize === 256 ? [256, 768] : dtypeInfo[dtype].blockSize === 32 ? [32, 96, 320] : [7, 45, 160]);
 
+  /** One native matmul against the reference; `edit` may alter the encoded weight bytes first. */
+  function checkMatmul(kernel: Kernel, isa: string, dtype: DType, tokens: number, rows: number, cols: number, edit?: (bytes: Uint8Array) => void): void {
+    const seed = tokens * 1000 + rows + cols;
+    const weightValues = randomValues(rows * cols, seed, 1, "normal");
+    const weight = quantizeTensor(dtype, [rows, cols], weightValues);
+    edit?.(weight.data as Uint8Array);
+    const input = randomTensor([tokens, cols], seed + 1, 2, "normal");
+    const expected = zerosLike([tokens, rows]);
+    const actual = zerosLike([tokens, rows]);
+    reference.matmul(expected, input, weight);
+    kernel.matmul(actual, input, weight);
+    const decoded = new Float32Array(rows * cols);
+    reference.dequantize(Tensor.fromFloat32([rows, cols], decoded), weight);
+    // Both sides quantize activations identically and take exact integer block sums, so they differ
+    // only in the order the float block results are added: 1e-5 of Σ|x||w| covers float32 summation.
+    expectWithin(actual.data as Float32Array, expected.data as Float32Array, magnitudes(input, decoded, rows), 1e-5,
+      `${dtype} ${isa} tokens=${tokens} rows=${rows} cols=${cols}`);
+  }
+
   for (const isa of isas) {
     for (const threads of [1, 3]) {
       describe(`matmul on ${isa}, ${threads} thread(s)`, () => {
@@ -73,28 +92,36 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
             if (!backend.selectIsa(isa)) context.skip();
             try {
               for (const cols of columnsFor(dtype)) {
-                for (const [tokens, rows] of [[1, 37], [1, 4], [5, 19], [9, 66]]) {
-                  const seed = tokens * 1000 + rows + cols;
-                  const weightValues = randomValues(rows * cols, seed, 1, "normal");
-                  const weight = quantizeTensor(dtype, [rows, cols], weightValues);
-                  const input = randomTensor([tokens, cols], seed + 1, 2, "normal");
-                  const expected = zerosLike([tokens, rows]);
-                  const actual = zerosLike([tokens, rows]);
-                  reference.matmul(expected, input, weight);
-                  kernel.matmul(actual, input, weight);
-                  const decoded = new Float32Array(rows * cols);
-                  reference.dequantize(Tensor.fromFloat32([rows, cols], decoded), weight);
-                  // Both sides quantize activations identically and take exact integer block sums, so they differ
-                  // only in the order the float block results are added: 1e-5 of Σ|x||w| covers float32 summation.
-                  expectWithin(actual.data as Float32Array, expected.data as Float32Array, magnitudes(input, decoded, rows), 1e-5,
-                    `${dtype} ${isa} tokens=${tokens} rows=${rows} cols=${cols}`);
-                }
+                for (const [tokens, rows] of [[1, 37], [1, 4], [5, 19], [9, 66]]) checkMatmul(kernel, isa, dtype, tokens, rows, cols);
               }
             } finally {
               backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
             }
           });
         }
+
+        // Prefill-sized products: enough tokens for several token tiles and rows long enough that the kernels split
+        // the inner dimension into chunks (accumulating partial sums), with ragged rows, tokens and columns; and the
+        // small token counts kernels may treat specially (a few tokens, exactly one tile of 8).
+        it("prefill GEMM: 67 tokens, long rows, ragged sizes; 3 and 8 tokens", (context) => {
+          const { kernel, backend } = nativeKernel(threads);
+          if (!backend.selectIsa(isa)) context.skip();
+          try {
+            for (const dtype of allDTypes) {
+              const cols = dtypeInfo[dtype].blockSize === 256 ? 1280 : dtypeInfo[dtype].blockSize === 32 ? 1088 : 1031;
+              checkMatmul(kernel, isa, dtype, 67, 37, cols);
+              for (const tokens of [3, 8]) checkMatmul(kernel, isa, dtype, tokens, 13, columnsFor(dtype).at(-1)!);
+            }
+            // q8_0 may hold −128 (ggml's quantizer never writes it, other encoders can): its magnitude does not fit
+            // in int8, which kernels that take |w| or negate w must handle. Set every 7th value byte to −128.
+            const setMinimum = (bytes: Uint8Array) => {
+              for (let block = 0; block < bytes.length; block += 34) for (let i = 2; i < 34; i += 7) bytes[block + i] = 0x80;
+            };
+            for (const tokens of [1, 6]) checkMatmul(kernel, isa, "q8_0", tokens, 9, 96, setMinimum);
+          } finally {
+            backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+          }
+        });
       });
     }
   }
