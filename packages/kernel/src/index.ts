@@ -8,5 +8,5 @@ export { Kernel } from "./kernel.ts";
 export { createKernel, defaultKernel, nativeAvailability, physicalCoreCount, type BackendName, type KernelOptions } from "./select-backend.ts";
 export { ReferenceBackend, attentionFlash, attentionNaive, createReferenceBackend } from "./reference/index.ts";
 export { NativeBackend } from "./native/native-backend.ts";
-export { ropeFrequencies } from "./rope-frequencies.ts";
+export { ropeFrequencies, type Llama3RopeScaling, type RopeFrequencyOptions } from "./rope-frequencies.ts";
 export * from "./formats/index.ts";

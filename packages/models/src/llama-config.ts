@@ -1,23 +1,13 @@
 // LlamaConfig: the hyper-parameters of a Llama-architecture model, in one typed shape whichever file they came from
 // (Hugging Face config.json, GGUF llama.* metadata, a llama2.c header), plus the consistency checks they must pass.
 
-import type { RopeLayout } from "@infer-recipes/kernel";
+import type { Llama3RopeScaling, RopeLayout } from "@infer-recipes/kernel";
+
+/** Llama 3's long-context frequency scaling (rope_scaling with rope_type "llama3"): the kernel's own type, so a
+ *  config's scaling passes straight into `ropeFrequencies({ scaling })`. */
+export type { Llama3RopeScaling };
 
 import { ModelFileError } from "./errors.ts";
-
-/** Llama 3's long-context frequency scaling (rope_scaling with rope_type "llama3"); same fields as the kernel's
- *  `ropeFrequencies({ scaling })` option, so it can be passed straight through. */
-export interface Llama3RopeScaling {
-  type: "llama3";
-  /** rope_scaling.factor (e.g. 32 for Llama 3.2, 8 for Llama 3.1). */
-  factor: number;
-  /** rope_scaling.low_freq_factor (e.g. 1). */
-  lowFrequencyFactor: number;
-  /** rope_scaling.high_freq_factor (e.g. 4). */
-  highFrequencyFactor: number;
-  /** rope_scaling.original_max_position_embeddings (e.g. 8192). */
-  originalMaxPositions: number;
-}
 
 export interface LlamaConfig {
   /** Width of the residual stream: hidden_size / llama.embedding_length / llama2.c dim. */
