@@ -323,7 +323,11 @@ napi_value StreamRead(napi_env env, napi_callback_info info) {
   size_t bytes;
   const uint8_t* data = static_cast<const uint8_t*>(a.array(0, &bytes));
   if (a.failed) return nullptr;
-  return make_number(env, (double)(stream_read(data, bytes, cpu_features().avx512f, global_pool()) & 0xffffffff));
+  return make_number(env, (double)(stream_read(data, bytes,
+                                          cpu_features().avx512f ? VectorWidth::Avx512
+                                          : cpu_features().avx2  ? VectorWidth::Avx2
+                                                                 : VectorWidth::Portable,
+                                          global_pool()) & 0xffffffff));
 }
 
 napi_value SetThreads(napi_env env, napi_callback_info info) {

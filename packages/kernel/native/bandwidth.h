@@ -9,8 +9,10 @@
 
 namespace kernel {
 
+// Which loads the probe uses: pass the widest the CPU supports, so the yardstick is the memory and not the core.
+enum class VectorWidth { Portable, Avx2, Avx512 };
+
 // Reads every byte of `data` once across the pool's threads; returns a checksum so the reads cannot be elided.
-// `wide` uses 512-bit loads (only pass true when the CPU has AVX-512).
-uint64_t stream_read(const uint8_t* data, size_t bytes, bool wide, ThreadPool& pool);
+uint64_t stream_read(const uint8_t* data, size_t bytes, VectorWidth width, ThreadPool& pool);
 
 }  // namespace kernel
