@@ -24,6 +24,8 @@ const columns: Column<KernelResult>[] = [
   { header: "GOP/s", value: (row) => row.gops.toFixed(1) },
   { header: "read GB/s", value: (row) => row.stream_gbps.toFixed(1) },
   { header: "fraction of read bandwidth", value: (row) => row.bandwidth_fraction.toFixed(2) },
+  { header: "4-stream read GB/s", value: (row) => row.stream4_gbps.toFixed(1) },
+  { header: "fraction of 4-stream read", value: (row) => row.bandwidth_fraction_four_streams.toFixed(2) },
 ];
 
 export function kernelTable(results: readonly KernelResult[]): string {
@@ -71,8 +73,9 @@ export function writeKernelReport(directory: string, name: string, results: read
     `Command: \`${command}\`.`,
     ``,
     `GEMV rotates through weight copies larger than the last-level cache (decode never hits cache); "read GB/s" is a`,
-    `plain streaming read of 1 GiB through the same thread pool, measured interleaved with each case. Medians of`,
-    `several repetitions; the machine is shared, so compare the fraction column rather than absolute figures.`,
+    `plain sequential streaming read of 1 GiB through the same thread pool, "4-stream read" the same bytes read from four`,
+    `places side by side (as a 4-row GEMV tile reads), both measured interleaved with each case. Medians of several`,
+    `repetitions; the machine is shared, so compare the fraction columns rather than absolute figures.`,
     ``,
     kernelTable(results),
     ``,

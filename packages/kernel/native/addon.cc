@@ -317,17 +317,18 @@ napi_value Argmax(napi_env env, napi_callback_info info) {
   return make_number(env, (double)argmax(input, (int64_t)(bytes / 4)));
 }
 
-// streamRead(bytes) → checksum; reads every byte once over the thread pool (a bandwidth yardstick)
+// streamRead(bytes, fourStreams?) → checksum; reads every byte once over the thread pool (a bandwidth yardstick)
 napi_value StreamRead(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "streamRead");
   size_t bytes;
   const uint8_t* data = static_cast<const uint8_t*>(a.array(0, &bytes));
+  const bool four_streams = a.count > 1 && a.boolean(1);
   if (a.failed) return nullptr;
   return make_number(env, (double)(stream_read(data, bytes,
                                           cpu_features().avx512f ? VectorWidth::Avx512
                                           : cpu_features().avx2  ? VectorWidth::Avx2
                                                                  : VectorWidth::Portable,
-                                          global_pool()) & 0xffffffff));
+                                          four_streams, global_pool()) & 0xffffffff));
 }
 
 napi_value SetThreads(napi_env env, napi_callback_info info) {

@@ -13,6 +13,7 @@ namespace kernel {
 enum class VectorWidth { Portable, Avx2, Avx512 };
 
 // Reads every byte of `data` once across the pool's threads; returns a checksum so the reads cannot be elided.
-uint64_t stream_read(const uint8_t* data, size_t bytes, VectorWidth width, ThreadPool& pool);
+// `four_streams` reads four parts of each chunk side by side (as a GEMV tile reads four rows) instead of one.
+uint64_t stream_read(const uint8_t* data, size_t bytes, VectorWidth width, bool four_streams, ThreadPool& pool);
 
 }  // namespace kernel

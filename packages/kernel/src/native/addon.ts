@@ -31,7 +31,7 @@ export interface NativeAddon {
   dequantize(out: FloatArray, input: Bytes, dtype: number, count: number): void;
   argmax(input: FloatArray): number;
   /** Reads every byte once over the thread pool; returns a checksum. The benchmark's bandwidth yardstick. */
-  streamRead(data: Bytes): number;
+  streamRead(data: Bytes, fourStreams?: boolean): number;
   setThreads(threads: number): void;
   threads(): number;
   selectIsa(name: "avx512" | "avx2" | "portable"): boolean;
