@@ -1,7 +1,7 @@
 // AVX-512 matrix products: VNNI integer kernels for q8_0 and q4_0 (GGUF blocks as stored), FMA kernels for
 // f32/f16/bf16. Each kernel computes an R-row × T-token tile over the whole inner dimension, so one weight load
-// serves T tokens (prefill) and one activation load serves R rows. Decode is the T = 1 case. K-quants fall back to
-// the generic kernels compiled for AVX-512 (matmul_generic.cc).
+// serves T tokens (prefill) and one activation load serves R rows. Decode is the T = 1 case. K-quants (q4_k, q6_k)
+// use the hand-written AVX2 kernels (matmul_avx2.cc), which every AVX-512 CPU can run.
 //
 // Integer tiles work on pairs of 32-value blocks (64 bytes = one zmm). vpdpbusd multiplies unsigned by signed bytes:
 //  q8_0: activations are stored as unsigned x+128, weights are signed as stored; the per-row term 128·Σw is removed
@@ -270,6 +270,7 @@ void matmul(const MatmulProblem& p, ThreadPool& pool) {
     case BF16: matmul_float<BF16>(p, pool); return;
     case Q8_0: matmul_integer(p, pool, false); return;
     case Q4_0: matmul_integer(p, pool, true); return;
+    case Q4_K: case Q6_K: avx2::table().matmul(p, pool); return;
     default: generic_table().matmul(p, pool); return;
   }
 }

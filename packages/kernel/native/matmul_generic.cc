@@ -140,6 +140,12 @@ float row_dot_q4_k(const uint8_t* row, const Prepared& x, int64_t token) {
   return sum;
 }
 
+// GCC 12 miscompiles this loop when it vectorizes it with AVX512-VNNI dot-product instructions (wrong sums; seen on
+// Zen 5): that build keeps the loop scalar. (The avx512 table uses the AVX2 kernels for q6_k; this keeps the generic
+// kernel correct wherever it is called.)
+#if defined(__AVX512VNNI__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-vectorize")))
+#endif
 float row_dot_q6_k(const uint8_t* row, const Prepared& x, int64_t token) {
   const BlockQ6_K* blocks = reinterpret_cast<const BlockQ6_K*>(row);
   const int8_t* values = x.values + token * x.blocks_per_row * 256;
