@@ -153,8 +153,9 @@ describe("the recipe as a template", () => {
     expect(manifest.name).toBe("@infer-recipes/recipe-my-llama");
     expect(manifest.dependencies["@infer-recipes/cli"]).toBe(`link:${path.join(repository, "packages/cli")}`);
     expect(readFileSync(path.join(target, "recipe.ts"), "utf8")).toMatch(/name: "my-llama"/);
-    // --offline: tsx and vitest come from the store this repository's install filled; nothing is fetched.
-    const install = spawnSync("pnpm", ["install", "--offline", "--ignore-workspace"], { cwd: target, encoding: "utf8", timeout: 120_000 });
+    // --prefer-offline: packages come from the store this repository's install filled; a frozen-lockfile install
+    // leaves no resolution metadata behind, so the version ranges may be resolved against the npm registry.
+    const install = spawnSync("pnpm", ["install", "--prefer-offline", "--ignore-workspace"], { cwd: target, encoding: "utf8", timeout: 120_000 });
     expect(install.status, install.stdout + install.stderr).toBe(0);
     const run = spawnSync(path.join(target, "node_modules/.bin/tsx"), ["recipe.ts", "--model", model.ggufFile, "--prompt", "hi", "--max-tokens", "4", "--temperature", "0", "--json"], { cwd: target, encoding: "utf8", timeout: 120_000 });
     expect(run.status, run.stderr).toBe(0);
