@@ -29,7 +29,7 @@
     },
     {
       "target_name": "kernel",
-      "sources": ["native/addon.cc", "native/bandwidth.cc", "native/cpu_features.cc", "native/formats.cc", "native/ops.cc", "native/thread_pool.cc"],
+      "sources": ["native/addon.cc", "native/bandwidth.cc", "native/cpu_features.cc", "native/formats.cc", "native/ops.cc", "native/paged_attention.cc", "native/thread_pool.cc"],
       "dependencies": ["kernels_portable", "kernels_avx2", "kernels_avx512"],
       "libraries": ["-lpthread"],
     },

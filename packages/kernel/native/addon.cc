@@ -12,6 +12,7 @@
 #include "formats.h"
 #include "matmul.h"
 #include "ops.h"
+#include "paged_attention.h"
 #include "thread_pool.h"
 
 namespace {
@@ -249,6 +250,51 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// pagedAttention(out, query, keyBlocks, valueBlocks, blockTable, tokens, heads, kvHeads, headDim, blockCount, blockSize,
+//                startPosition, kvLength, causal, scale)
+napi_value PagedAttention(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "pagedAttention");
+  PagedAttentionProblem p{};
+  p.tokens = a.integer(5);
+  p.heads = a.integer(6);
+  p.kv_heads = a.integer(7);
+  p.head_dim = a.integer(8);
+  const int64_t block_count = a.integer(9);
+  p.block_size = a.integer(10);
+  p.start_position = a.integer(11);
+  p.kv_length = a.integer(12);
+  p.causal = a.boolean(13);
+  p.scale = (float)a.number(14);
+  if (a.failed) return nullptr;
+  if (p.kv_heads <= 0 || p.heads % p.kv_heads != 0 || p.block_size <= 0 || p.kv_length < 1) {
+    a.fail("inconsistent heads, block size or kvLength");
+    return nullptr;
+  }
+  const int64_t blocks_needed = (p.kv_length + p.block_size - 1) / p.block_size;
+  p.out = a.floats(0, (size_t)(p.tokens * p.heads * p.head_dim));
+  p.query = a.floats(1, (size_t)(p.tokens * p.heads * p.head_dim));
+  p.key_blocks = a.floats(2, (size_t)(block_count * p.block_size * p.kv_heads * p.head_dim));
+  p.value_blocks = a.floats(3, (size_t)(block_count * p.block_size * p.kv_heads * p.head_dim));
+  size_t table_bytes;
+  p.block_table = static_cast<const int32_t*>(a.array(4, &table_bytes));
+  if (a.failed) return nullptr;
+  if ((int64_t)(table_bytes / 4) < blocks_needed) {
+    a.fail("the block table is shorter than kvLength needs");
+    return nullptr;
+  }
+  for (int64_t i = 0; i < blocks_needed; i++) {
+    if (p.block_table[i] < 0 || p.block_table[i] >= block_count) {
+      a.fail("block table entry " + std::to_string(i) + " is outside the blocks");
+      return nullptr;
+    }
+  }
+  if (!paged_attention(p, global_pool())) {
+    a.fail("more than 64 query heads per key/value head");
+    return nullptr;
+  }
+  return undefined(env);
+}
+
 // embedding(out, table bytes, dtype, ids Int32Array, dim, vocab)
 napi_value Embedding(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "embedding");
@@ -382,6 +428,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"add", nullptr, Binary<add>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mul", nullptr, Binary<mul>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"attention", nullptr, Attention, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pagedAttention", nullptr, PagedAttention, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"embedding", nullptr, Embedding, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"quantize", nullptr, Quantize, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dequantize", nullptr, Dequantize, nullptr, nullptr, nullptr, napi_default, nullptr},

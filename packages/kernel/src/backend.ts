@@ -61,6 +61,11 @@ export interface Backend {
    *  heads is a multiple of kvHeads (GQA/MQA): head h reads kv head floor(h / (heads / kvHeads)). */
   attention(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void;
 
+  /** The same attention with the keys and values in fixed-size blocks of a paged cache. keyBlocks, valueBlocks
+   *  [blockCount, blockSize, kvHeads, headDim] f32; blockTable [≥ ceil(kvLength / blockSize)]: position p of the
+   *  sequence lives in block blockTable[floor(p / blockSize)], row p mod blockSize. */
+  pagedAttention(out: Tensor, query: Tensor, keyBlocks: Tensor, valueBlocks: Tensor, blockTable: Int32Array, options: AttentionOptions): void;
+
   /** out[i] = table[ids[i]] dequantized. out [ids.length, dim] f32; table [vocab, dim] any dtype. */
   embedding(out: Tensor, table: Tensor, ids: Int32Array): void;
 

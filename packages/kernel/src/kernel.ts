@@ -174,6 +174,46 @@ export class Kernel {
     this.backend.attention(out, query, keys, values, options);
   }
 
+  /**
+   * Attention of query [tokens, heads, headDim] over one sequence's keys/values stored in a paged cache:
+   * keyBlocks, valueBlocks [blockCount, blockSize, kvHeads, headDim]; position p lives in block
+   * blockTable[floor(p / blockSize)], row p mod blockSize. Block 0 is the cache's null block and never valid here.
+   */
+  pagedAttention(out: Tensor, query: Tensor, keyBlocks: Tensor, valueBlocks: Tensor, blockTable: Int32Array, options: AttentionOptions): void {
+    const op = "pagedAttention";
+    for (const [name, tensor, rank] of [["out", out, 3], ["query", query, 3], ["keyBlocks", keyBlocks, 4], ["valueBlocks", valueBlocks, 4]] as const) {
+      requireFloat32(op, name, tensor);
+      requireRank(op, name, tensor, rank);
+    }
+    requireSameShape(op, "out and query", out, query);
+    requireSameShape(op, "keyBlocks and valueBlocks", keyBlocks, valueBlocks);
+    if (!(blockTable instanceof Int32Array)) fail(op, `blockTable must be an Int32Array, got ${Object.prototype.toString.call(blockTable)}`);
+    const [tokens, heads, headDim] = query.shape;
+    const [blockCount, blockSize, kvHeads, keyDim] = keyBlocks.shape;
+    if (keyDim !== headDim) fail(op, `query ${shapeText(query.shape)} and keyBlocks ${shapeText(keyBlocks.shape)} disagree on the head dimension`);
+    if (kvHeads === 0 || heads % kvHeads !== 0) {
+      fail(op, `query heads (${heads}) must be a multiple of key/value heads (${kvHeads}); shapes ${shapeText(query.shape)}, ${shapeText(keyBlocks.shape)}`);
+    }
+    if (blockSize === 0) fail(op, `keyBlocks ${shapeText(keyBlocks.shape)} has blocks of 0 positions`);
+    const { startPosition, kvLength, causal, scale } = options;
+    requireInteger(op, "startPosition", startPosition, 0);
+    requireInteger(op, "kvLength", kvLength, 1);
+    const blocksNeeded = Math.ceil(kvLength / blockSize);
+    if (blocksNeeded > blockTable.length) {
+      fail(op, `kvLength ${kvLength} needs ${blocksNeeded} blocks of ${blockSize} positions, but the block table has ${blockTable.length} entries`);
+    }
+    for (let index = 0; index < blocksNeeded; index++) {
+      const block = blockTable[index];
+      if (block === 0) fail(op, `blockTable[${index}] is the null block 0 (positions ${index * blockSize}..${Math.min(kvLength, (index + 1) * blockSize) - 1} were never allocated)`);
+      if (block < 0 || block >= blockCount) fail(op, `blockTable[${index}] = ${block} is outside the ${blockCount} blocks of keyBlocks ${shapeText(keyBlocks.shape)}`);
+    }
+    if (causal && startPosition + tokens > kvLength) {
+      fail(op, `causal attention needs keys up to position ${startPosition + tokens - 1}, but only ${kvLength} are cached`);
+    }
+    if (!Number.isFinite(scale)) fail(op, `scale must be finite, got ${scale}`);
+    this.backend.pagedAttention(out, query, keyBlocks, valueBlocks, blockTable, options);
+  }
+
   /** out [ids.length, dim] = rows of table [vocab, dim] (any dtype), dequantized to f32. */
   embedding(out: Tensor, table: Tensor, ids: Int32Array): void {
     const op = "embedding";

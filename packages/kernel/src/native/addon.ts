@@ -26,6 +26,12 @@ export interface NativeAddon {
     tokens: number, heads: number, kvHeads: number, headDim: number, capacity: number,
     startPosition: number, kvLength: number, causal: boolean, scale: number,
   ): void;
+  /** Absent from addons built before paged attention existed (the backend then gathers blocks instead). */
+  pagedAttention?(
+    out: FloatArray, query: FloatArray, keyBlocks: FloatArray, valueBlocks: FloatArray, blockTable: Int32Array,
+    tokens: number, heads: number, kvHeads: number, headDim: number, blockCount: number, blockSize: number,
+    startPosition: number, kvLength: number, causal: boolean, scale: number,
+  ): void;
   embedding(out: FloatArray, table: Bytes, dtype: number, ids: Int32Array, dim: number, vocab: number): void;
   quantize(out: Bytes, input: FloatArray, dtype: number, count: number): boolean;
   dequantize(out: FloatArray, input: Bytes, dtype: number, count: number): void;

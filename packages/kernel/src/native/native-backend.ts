@@ -1,5 +1,6 @@
 // The native backend: every op runs in the C++ addon on the tensors' own memory (no copies), threaded inside the
-// addon. The few things without a native version (top-k, encoding q4_k/q6_k) use the reference code.
+// addon. The few things without a native version (top-k, encoding q4_k/q6_k) use the reference code; paged
+// attention runs natively over the block table, or (with an older addon) gathers the blocks first.
 
 import type { AttentionOptions, Backend, RopeLayout, TopK } from "../backend.ts";
 import { dtypeInfo } from "../dtype.ts";
@@ -7,6 +8,7 @@ import { quantizeTensorInto } from "../formats/index.ts";
 import { topK } from "../reference/selection.ts";
 import { lastAxis, type Tensor } from "../tensor.ts";
 import type { NativeAddon } from "./addon.ts";
+import { PagedGatherScratch } from "./paged-gather.ts";
 
 function floats(tensor: Tensor): Float32Array {
   return tensor.data as Float32Array;
@@ -14,9 +16,17 @@ function floats(tensor: Tensor): Float32Array {
 
 export class NativeBackend implements Backend {
   readonly name = "native" as const;
+  private readonly pagedScratch = new PagedGatherScratch();
+  /**
+   * How paged attention runs: "blocks" walks the block table in the addon (when the addon has it), "gather" copies
+   * the sequence's blocks into a contiguous scratch buffer and runs the contiguous kernel (the fallback, kept to
+   * measure against).
+   */
+  pagedAttentionMode: "blocks" | "gather";
 
   constructor(private readonly addon: NativeAddon, threads: number) {
     addon.setThreads(threads);
+    this.pagedAttentionMode = addon.pagedAttention ? "blocks" : "gather";
   }
 
   get threads(): number {
@@ -97,6 +107,25 @@ export class NativeBackend implements Backend {
     this.addon.attention(
       floats(out), floats(query), floats(keys), floats(values),
       tokens, heads, kvHeads, headDim, capacity,
+      options.startPosition, options.kvLength, options.causal, options.scale,
+    );
+  }
+
+  pagedAttention(out: Tensor, query: Tensor, keyBlocks: Tensor, valueBlocks: Tensor, blockTable: Int32Array, options: AttentionOptions): void {
+    const [tokens, heads, headDim] = query.shape;
+    const [blockCount, blockSize, kvHeads] = keyBlocks.shape;
+    if (this.pagedAttentionMode === "blocks" && this.addon.pagedAttention) {
+      this.addon.pagedAttention(
+        floats(out), floats(query), floats(keyBlocks), floats(valueBlocks), blockTable,
+        tokens, heads, kvHeads, headDim, blockCount, blockSize,
+        options.startPosition, options.kvLength, options.causal, options.scale,
+      );
+      return;
+    }
+    const { keys, values } = this.pagedScratch.gather(keyBlocks, valueBlocks, blockTable, options.kvLength);
+    this.addon.attention(
+      floats(out), floats(query), keys, values,
+      tokens, heads, kvHeads, headDim, options.kvLength,
       options.startPosition, options.kvLength, options.causal, options.scale,
     );
   }

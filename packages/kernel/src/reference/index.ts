@@ -9,12 +9,14 @@ import { dequantize, quantize } from "./conversion.ts";
 import { add, mul } from "./elementwise.ts";
 import { embedding } from "./embedding.ts";
 import { matmul } from "./matmul.ts";
+import { attentionPaged } from "./paged-attention.ts";
 import { layerNorm, rmsNorm } from "./normalization.ts";
 import { rope } from "./rope.ts";
 import { argmax, topK } from "./selection.ts";
 import { softmax } from "./softmax.ts";
 
 export { attentionFlash, attentionNaive } from "./attention.ts";
+export { attentionPaged } from "./paged-attention.ts";
 
 export class ReferenceBackend implements Backend {
   readonly name = "reference";
@@ -55,6 +57,9 @@ export class ReferenceBackend implements Backend {
   }
   attention(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void {
     attentionFlash(out, query, keys, values, options);
+  }
+  pagedAttention(out: Tensor, query: Tensor, keyBlocks: Tensor, valueBlocks: Tensor, blockTable: Int32Array, options: AttentionOptions): void {
+    attentionPaged(out, query, keyBlocks, valueBlocks, blockTable, options);
   }
   embedding(out: Tensor, table: Tensor, ids: Int32Array): void {
     embedding(out, table, ids);

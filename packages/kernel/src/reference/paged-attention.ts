@@ -1,0 +1,71 @@
+// Attention over a paged key/value cache, written to be read: for each query token and head, walk the sequence's
+// block table to find where each key and value row lives, and run the same online softmax as attentionFlash (tiles of
+// `flashKeyBlock` logical positions, float64 accumulation). Because the arithmetic is the same, it returns exactly
+// what attentionFlash returns for the same keys laid out contiguously.
+//
+// Shapes: out, query [tokens, heads, headDim]; keyBlocks, valueBlocks [blockCount, blockSize, kvHeads, headDim].
+// Position p of the sequence lives in physical block blockTable[floor(p / blockSize)], row p mod blockSize.
+// Query token t sits at position startPosition + t; causal attention lets it see keys 0 .. startPosition + t.
+
+import type { AttentionOptions } from "../backend.ts";
+import type { Tensor } from "../tensor.ts";
+import { flashKeyBlock } from "./attention.ts";
+
+/** Offset (in floats) of position `position`'s row for kv head 0 in the block storage. */
+function rowOffset(position: number, blockTable: Int32Array, blockSize: number, rowWidth: number): number {
+  const block = blockTable[Math.floor(position / blockSize)];
+  return (block * blockSize + (position % blockSize)) * rowWidth;
+}
+
+export function attentionPaged(
+  out: Tensor,
+  query: Tensor,
+  keyBlocks: Tensor,
+  valueBlocks: Tensor,
+  blockTable: Int32Array,
+  options: AttentionOptions,
+): void {
+  const [tokens, heads, headDim] = query.shape;
+  const [, blockSize, kvHeads] = keyBlocks.shape;
+  const groupSize = heads / kvHeads;
+  const rowWidth = kvHeads * headDim; // floats per position in a block
+  const queryValues = query.data as Float32Array; // [tokens, heads, headDim]
+  const keyValues = keyBlocks.data as Float32Array; // [blockCount, blockSize, kvHeads, headDim]
+  const valueValues = valueBlocks.data as Float32Array; // [blockCount, blockSize, kvHeads, headDim]
+  const outValues = out.data as Float32Array; // [tokens, heads, headDim]
+  const tileScores = new Float64Array(flashKeyBlock); // [flashKeyBlock] scores of the current tile
+  const accumulator = new Float64Array(headDim); // [headDim] Σ e^(score − runningMaximum) · value
+  for (let token = 0; token < tokens; token++) {
+    const visible = options.causal ? Math.min(options.kvLength, options.startPosition + token + 1) : options.kvLength;
+    for (let head = 0; head < heads; head++) {
+      const kvHead = Math.floor(head / groupSize);
+      const queryStart = (token * heads + head) * headDim;
+      let runningMaximum = -Infinity;
+      let runningSum = 0;
+      accumulator.fill(0);
+      for (let tileStart = 0; tileStart < visible; tileStart += flashKeyBlock) {
+        const tileLength = Math.min(flashKeyBlock, visible - tileStart);
+        let tileMaximum = -Infinity;
+        for (let offset = 0; offset < tileLength; offset++) {
+          const keyStart = rowOffset(tileStart + offset, blockTable, blockSize, rowWidth) + kvHead * headDim;
+          let dot = 0;
+          for (let index = 0; index < headDim; index++) dot += queryValues[queryStart + index] * keyValues[keyStart + index];
+          tileScores[offset] = dot * options.scale;
+          tileMaximum = Math.max(tileMaximum, tileScores[offset]);
+        }
+        const newMaximum = Math.max(runningMaximum, tileMaximum);
+        const correction = Math.exp(runningMaximum - newMaximum);
+        runningSum *= correction;
+        for (let index = 0; index < headDim; index++) accumulator[index] *= correction;
+        for (let offset = 0; offset < tileLength; offset++) {
+          const weight = Math.exp(tileScores[offset] - newMaximum);
+          const valueStart = rowOffset(tileStart + offset, blockTable, blockSize, rowWidth) + kvHead * headDim;
+          runningSum += weight;
+          for (let index = 0; index < headDim; index++) accumulator[index] += weight * valueValues[valueStart + index];
+        }
+        runningMaximum = newMaximum;
+      }
+      for (let index = 0; index < headDim; index++) outValues[queryStart + index] = accumulator[index] / runningSum;
+    }
+  }
+}
