@@ -1,0 +1,278 @@
+// A paged key/value cache for many sequences at once (vLLM's PagedAttention layout): per layer one keys and one values
+// buffer [blockCount, blockSize, kvHeads, headDim] f32, split into fixed-size blocks that sequences take from a shared
+// BlockPool through their block tables. Sequences can share blocks: fork() shares all of them (copy-on-write: the
+// shared last, partly filled block is copied before either sequence writes into it), and the prefix cache lets a new
+// sequence reuse the full blocks another sequence computed for the same leading tokens.
+//
+// The cycle of one forward pass: reserve(sequence, n) → write(layer, ...) per layer → append(sequence, tokens).
+
+import { Tensor } from "@infer-recipes/kernel";
+
+import { hashTokenBlock } from "./block-hash.ts";
+import { BlockPool, type BlockPoolUsage } from "./block-pool.ts";
+import { CacheError } from "./cache-error.ts";
+import { PagedSequence } from "./paged-sequence.ts";
+
+export interface PagedKvCacheOptions {
+  layerCount: number;
+  keyValueHeadCount: number;
+  headDim: number;
+  /** Positions per block (default 16). */
+  blockSize?: number;
+  /** Blocks in the pool, the reserved null block 0 included. */
+  blockCount: number;
+  /** Index full blocks by the hash of their token prefix so later sequences reuse them (default true). */
+  prefixCaching?: boolean;
+}
+
+export interface PagedLayerKeyValues {
+  keys: Tensor; // [blockCount, blockSize, kvHeads, headDim] f32
+  values: Tensor; // [blockCount, blockSize, kvHeads, headDim] f32
+}
+
+export interface PagedKvCacheUsage extends BlockPoolUsage {
+  blockSize: number;
+  /** Bytes of keys and values of one token in one layer. */
+  bytesPerTokenPerLayer: number;
+  /** Bytes of one block over all layers. */
+  bytesPerBlock: number;
+  /** Bytes of the whole cache (all blocks, all layers). */
+  totalBytes: number;
+  /** Bytes of the blocks in use. */
+  usedBytes: number;
+}
+
+export class PagedKvCache {
+  readonly layerCount: number;
+  readonly keyValueHeadCount: number;
+  readonly headDim: number;
+  readonly blockSize: number;
+  readonly prefixCaching: boolean;
+  readonly pool: BlockPool;
+  private readonly layers: PagedLayerKeyValues[] = [];
+  private nextSequenceId = 0;
+
+  constructor(options: PagedKvCacheOptions) {
+    const blockSize = options.blockSize ?? 16;
+    for (const [key, value] of [["layerCount", options.layerCount], ["keyValueHeadCount", options.keyValueHeadCount], ["headDim", options.headDim], ["blockSize", blockSize]] as const) {
+      if (!Number.isInteger(value) || value < 1) throw new CacheError(`PagedKvCache: ${key} must be a positive integer, got ${value}`);
+    }
+    this.layerCount = options.layerCount;
+    this.keyValueHeadCount = options.keyValueHeadCount;
+    this.headDim = options.headDim;
+    this.blockSize = blockSize;
+    this.prefixCaching = options.prefixCaching ?? true;
+    this.pool = new BlockPool(options.blockCount);
+    const shape = [options.blockCount, blockSize, options.keyValueHeadCount, options.headDim];
+    for (let layer = 0; layer < options.layerCount; layer++) this.layers.push({ keys: Tensor.zeros("f32", shape), values: Tensor.zeros("f32", shape) });
+  }
+
+  /** Blocks (null block included) that hold `tokens` positions in blocks of `blockSize`. */
+  static blockCountForTokens(tokens: number, blockSize = 16): number {
+    return Math.ceil(tokens / blockSize) + 1;
+  }
+
+  get blockCount(): number {
+    return this.pool.blockCount;
+  }
+
+  /** Positions all usable blocks hold together. */
+  get capacityTokens(): number {
+    return this.pool.totalBlocks * this.blockSize;
+  }
+
+  get bytesPerTokenPerLayer(): number {
+    return 2 * this.keyValueHeadCount * this.headDim * 4;
+  }
+
+  /** Bytes of keys and values one token takes over all layers. */
+  get bytesPerToken(): number {
+    return this.bytesPerTokenPerLayer * this.layerCount;
+  }
+
+  get bytesPerBlock(): number {
+    return this.bytesPerToken * this.blockSize;
+  }
+
+  /** Bytes allocated for keys and values (every block, the null block included). */
+  get byteLength(): number {
+    return this.bytesPerBlock * this.pool.blockCount;
+  }
+
+  usage(): PagedKvCacheUsage {
+    const blocks = this.pool.usage();
+    return {
+      ...blocks,
+      blockSize: this.blockSize,
+      bytesPerTokenPerLayer: this.bytesPerTokenPerLayer,
+      bytesPerBlock: this.bytesPerBlock,
+      totalBytes: this.byteLength,
+      usedBytes: blocks.usedBlocks * this.bytesPerBlock,
+    };
+  }
+
+  layer(index: number): PagedLayerKeyValues {
+    const layer = this.layers[index];
+    if (!layer) throw new CacheError(`PagedKvCache: layer ${index} out of range 0..${this.layerCount - 1}`);
+    return layer;
+  }
+
+  /** A new, empty sequence (no blocks yet). */
+  createSequence(): PagedSequence {
+    return new PagedSequence(this.nextSequenceId++, this);
+  }
+
+  /** Blocks reserve(sequence, newTokens) would take from the pool (new blocks plus a copy-on-write copy). */
+  blocksNeeded(sequence: PagedSequence, newTokens: number): number {
+    this.requireOwn("blocksNeeded", sequence);
+    if (newTokens <= 0) return 0;
+    const needed = Math.max(0, Math.ceil((sequence.length + newTokens) / this.blockSize) - sequence.blockCount);
+    return needed + (this.needsCopyOnWrite(sequence) ? 1 : 0);
+  }
+
+  /**
+   * Makes room for positions length..length+newTokens-1: copies a shared, partly filled last block (copy-on-write)
+   * and appends new blocks. All or nothing: false, with nothing changed, when the pool has too few free blocks.
+   */
+  reserve(sequence: PagedSequence, newTokens: number): boolean {
+    this.requireOwn("reserve", sequence);
+    if (!Number.isInteger(newTokens) || newTokens < 0) throw new CacheError(`PagedKvCache.reserve: sequence ${sequence.id}: newTokens must be an integer ≥ 0, got ${newTokens}`);
+    const copy = newTokens > 0 && this.needsCopyOnWrite(sequence);
+    const fresh = newTokens > 0 ? Math.max(0, Math.ceil((sequence.length + newTokens) / this.blockSize) - sequence.blockCount) : 0;
+    const blocks = this.pool.tryAllocate(fresh + (copy ? 1 : 0));
+    if (!blocks) return false;
+    if (copy) {
+      const logical = Math.floor(sequence.length / this.blockSize);
+      const shared = sequence.block(logical);
+      const target = blocks.pop()!;
+      this.copyRows(shared, target, sequence.length % this.blockSize);
+      sequence.replaceBlock(logical, target);
+      this.pool.release(shared);
+    }
+    for (const block of blocks) sequence.pushBlock(block);
+    return true;
+  }
+
+  /**
+   * Stores keys and values [tokens, kvHeads·headDim] of `layer` at positions start..start+tokens-1 of the sequence
+   * (reserved beforehand, not yet appended).
+   */
+  write(layer: number, sequence: PagedSequence, start: number, keys: Float32Array, values: Float32Array): void {
+    const width = this.keyValueHeadCount * this.headDim;
+    const tokens = keys.length / width;
+    if (!Number.isInteger(tokens) || values.length !== keys.length) {
+      throw new CacheError(`PagedKvCache.write: keys (${keys.length}) and values (${values.length}) must both be [tokens, ${width}]`);
+    }
+    const reserved = sequence.blockCount * this.blockSize;
+    if (start < sequence.length || start + tokens > reserved) {
+      throw new CacheError(
+        `PagedKvCache.write: sequence ${sequence.id}: positions ${start}..${start + tokens - 1} with ${sequence.length} stored and ${reserved} reserved (reserve first; stored positions are immutable)`,
+      );
+    }
+    const target = this.layer(layer);
+    const keyData = target.keys.data as Float32Array;
+    const valueData = target.values.data as Float32Array;
+    for (let position = start; position < start + tokens; ) {
+      const logical = Math.floor(position / this.blockSize);
+      const block = sequence.block(logical);
+      const references = this.pool.referenceCount(block);
+      if (references !== 1) throw new CacheError(`PagedKvCache.write: sequence ${sequence.id} would write into block ${block}, which ${references} sequences share`);
+      const rows = Math.min(start + tokens, (logical + 1) * this.blockSize) - position;
+      const from = (position - start) * width;
+      const to = (block * this.blockSize + (position % this.blockSize)) * width;
+      keyData.set(keys.subarray(from, from + rows * width), to);
+      valueData.set(values.subarray(from, from + rows * width), to);
+      position += rows;
+    }
+  }
+
+  /** Marks `tokens` (whose keys and values every layer has written) as stored, and indexes blocks that became full. */
+  append(sequence: PagedSequence, tokens: ArrayLike<number>): void {
+    this.requireOwn("append", sequence);
+    const end = sequence.length + tokens.length;
+    if (end > sequence.blockCount * this.blockSize) {
+      throw new CacheError(`PagedKvCache.append: sequence ${sequence.id}: ${end} positions but only ${sequence.blockCount * this.blockSize} reserved`);
+    }
+    for (let index = 0; index < tokens.length; index++) sequence.tokens.push(tokens[index]);
+    sequence.length = end;
+    const full = Math.floor(end / this.blockSize);
+    for (let logical = sequence.blockHashes.length; logical < full; logical++) {
+      const parent = logical === 0 ? undefined : sequence.blockHashes[logical - 1];
+      const hash = hashTokenBlock(parent, sequence.tokens.slice(logical * this.blockSize, (logical + 1) * this.blockSize));
+      sequence.blockHashes.push(hash);
+      if (this.prefixCaching) this.pool.register(sequence.block(logical), hash);
+    }
+  }
+
+  /**
+   * For an empty sequence about to process `tokens`: attaches the cached full blocks of the longest cached prefix of
+   * `tokens`, leaving at least one token to compute (its logits are needed). Returns the number of positions reused.
+   */
+  matchPrefix(sequence: PagedSequence, tokens: ArrayLike<number>): number {
+    this.requireOwn("matchPrefix", sequence);
+    if (sequence.length !== 0 || sequence.blockCount !== 0) {
+      throw new CacheError(`PagedKvCache.matchPrefix: sequence ${sequence.id} already holds ${sequence.length} positions in ${sequence.blockCount} blocks`);
+    }
+    if (!this.prefixCaching || tokens.length < 2) return 0;
+    const limit = Math.floor((tokens.length - 1) / this.blockSize);
+    let parent: string | undefined;
+    let matched = 0;
+    for (; matched < limit; matched++) {
+      const blockTokens = Array.prototype.slice.call(tokens, matched * this.blockSize, (matched + 1) * this.blockSize) as number[];
+      const hash = hashTokenBlock(parent, blockTokens);
+      const block = this.pool.lookup(hash);
+      if (block === undefined) break;
+      this.pool.retain(block);
+      sequence.pushBlock(block);
+      sequence.blockHashes.push(hash);
+      for (const token of blockTokens) sequence.tokens.push(token);
+      parent = hash;
+    }
+    sequence.length = matched * this.blockSize;
+    return sequence.length;
+  }
+
+  /** A new sequence sharing every block of `sequence` (copy-on-write): for parallel samples of one prompt, beams. */
+  fork(sequence: PagedSequence): PagedSequence {
+    this.requireOwn("fork", sequence);
+    const child = this.createSequence();
+    // Only the blocks that hold stored positions: blocks reserved beyond them stay the parent's alone.
+    const stored = Math.ceil(sequence.length / this.blockSize);
+    for (let logical = 0; logical < stored; logical++) {
+      const block = sequence.block(logical);
+      this.pool.retain(block);
+      child.pushBlock(block);
+    }
+    child.length = sequence.length;
+    child.tokens.push(...sequence.tokens);
+    child.blockHashes.push(...sequence.blockHashes);
+    return child;
+  }
+
+  /** Releases every block of the sequence (last block first, so a cached prefix's tail is evicted before its head)
+   *  and empties it; the sequence can be filled again. */
+  free(sequence: PagedSequence): void {
+    this.requireOwn("free", sequence);
+    for (let logical = sequence.blockCount - 1; logical >= 0; logical--) this.pool.release(sequence.block(logical));
+    sequence.reset();
+  }
+
+  /** Whether the block that receives position `length` is shared (then it must be copied before a write). */
+  private needsCopyOnWrite(sequence: PagedSequence): boolean {
+    const logical = Math.floor(sequence.length / this.blockSize);
+    return logical < sequence.blockCount && this.pool.referenceCount(sequence.block(logical)) > 1;
+  }
+
+  private copyRows(from: number, to: number, rows: number): void {
+    const width = this.keyValueHeadCount * this.headDim;
+    const blockFloats = this.blockSize * width;
+    for (const { keys, values } of this.layers) {
+      (keys.data as Float32Array).copyWithin(to * blockFloats, from * blockFloats, from * blockFloats + rows * width);
+      (values.data as Float32Array).copyWithin(to * blockFloats, from * blockFloats, from * blockFloats + rows * width);
+    }
+  }
+
+  private requireOwn(operation: string, sequence: PagedSequence): void {
+    if (sequence.owner !== this) throw new CacheError(`PagedKvCache.${operation}: sequence ${sequence.id} belongs to another cache`);
+  }
+}
