@@ -1,12 +1,14 @@
 // The Llama forward pass (Llama 2, 3, 3.1, 3.2): RMSNorm → grouped-query attention with RoPE over a KV cache →
 // RMSNorm → SwiGLU feed-forward, with residual connections; then a final RMSNorm and the LM head. Every op runs
-// through the kernel, so the same code runs on the reference and the native backend.
+// through the kernel, so the same code runs on the reference and the native backend. The batched forward over a paged
+// cache (many sequences per step, for serving) is in llama-batch.ts, behind LlamaModel.forwardBatch.
 
-import { DenseKvCache } from "@infer-recipes/cache";
+import { DenseKvCache, PagedKvCache } from "@infer-recipes/cache";
 import { Tensor, type Kernel } from "@infer-recipes/kernel";
 
 import type { LlamaConfig } from "../llama-config.ts";
 import type { LoadedWeights } from "../loaded-weights.ts";
+import { LlamaBatchForward, type BatchSequence } from "./llama-batch.ts";
 import { llamaWeights, type LlamaWeights } from "./llama-weights.ts";
 
 export interface ForwardOptions {
@@ -44,8 +46,18 @@ class Scratch {
   }
 }
 
+export interface PagedCacheOptions {
+  /** Blocks in the pool, the reserved null block included. */
+  blockCount: number;
+  /** Positions per block (default 16). */
+  blockSize?: number;
+  /** Reuse the blocks of equal prompt prefixes across sequences (default true). */
+  prefixCaching?: boolean;
+}
+
 export class LlamaModel {
   private scratch = new Map<number, Scratch>();
+  private batchForward: LlamaBatchForward | undefined;
 
   /**
    * @param frequencies inverse RoPE frequencies [rotaryDim / 2] (llama3 scaling included), as the loaders give them
@@ -65,6 +77,28 @@ export class LlamaModel {
       headDim: this.config.headDim,
       maxTokens: Math.min(maxTokens, this.config.contextLength),
     });
+  }
+
+  /** A paged KV cache shaped for this model, shared by the sequences of a batch (see forwardBatch). */
+  createPagedCache(options: PagedCacheOptions): PagedKvCache {
+    return new PagedKvCache({
+      layerCount: this.config.layerCount,
+      keyValueHeadCount: this.config.keyValueHeadCount,
+      headDim: this.config.headDim,
+      blockCount: options.blockCount,
+      blockSize: options.blockSize,
+      prefixCaching: options.prefixCaching,
+    });
+  }
+
+  /**
+   * One step for several sequences of a paged cache at once (continuous batching): all their new tokens go through
+   * every matrix together, attention runs per sequence over its blocks. Each entry's positions must be reserved in
+   * the cache first. Returns per entry the logits [vocab] of its last token, or null when the entry asked for none.
+   */
+  forwardBatch(batch: readonly BatchSequence[], cache: PagedKvCache): Array<Float32Array | null> {
+    this.batchForward ??= new LlamaBatchForward(this.config, this.weights, this.frequencies, this.kernel);
+    return this.batchForward.run(batch, cache);
   }
 
   private scratchFor(tokens: number): Scratch {
