@@ -25,6 +25,20 @@ export interface GenerationArguments {
   backend?: "native" | "reference";
   json: boolean;
   help: boolean;
+  /** Serve an OpenAI-compatible HTTP API instead of generating once. */
+  serve: boolean;
+  /** --serve: port to listen on (0 picks a free one). */
+  port: number;
+  /** --serve: address to listen on. */
+  host: string;
+  /** --serve: requests decoded together at most. */
+  maxBatch: number;
+  /** --serve: tokens one batched step runs at most (decodes plus prefill chunks). */
+  maxBatchTokens: number;
+  /** --serve: requests waiting for a place in the batch at most; more get HTTP 429. */
+  queueLimit: number;
+  /** --serve: positions the paged KV cache holds over all requests (undefined: sized from --max-batch). */
+  cacheTokens?: number;
 }
 
 export class UsageError extends Error {
@@ -44,6 +58,14 @@ export const GENERATION_USAGE = `options:
   --threads N               native kernel threads (default: physical cores)
   --backend native|reference
   --json                    print one JSON object (ids, text, tokens/s) as the last line of stdout
+  --serve                   serve an OpenAI-compatible API (POST /v1/completions, /v1/chat/completions;
+                            GET /v1/models, /health) with continuous batching instead of generating once
+  --port P                  --serve: port (default 8000; 0 picks a free one)
+  --host H                  --serve: address (default 127.0.0.1; 0.0.0.0 for the network)
+  --max-batch N             --serve: requests decoded together at most (default 16)
+  --max-batch-tokens N      --serve: tokens per batched step at most, decodes plus prefill chunks (default 256)
+  --queue-limit N           --serve: waiting requests at most before answering 429 (default 64)
+  --cache-tokens N          --serve: KV cache positions over all requests (default: max-batch × 4096, ≤ 2 GiB)
   --help`;
 
 function number(name: string, text: string | undefined, check: (value: number) => boolean, expected: string): number | undefined {
@@ -51,6 +73,11 @@ function number(name: string, text: string | undefined, check: (value: number) =
   const value = Number(text);
   if (text.trim() === "" || !Number.isFinite(value) || !check(value)) throw new UsageError(`--${name} must be ${expected}, got "${text}"`);
   return value;
+}
+
+function requireText(name: string, text: string | undefined): string | undefined {
+  if (text !== undefined && text.trim() === "") throw new UsageError(`--${name} must not be empty`);
+  return text;
 }
 
 const integer = (minimum: number) => (value: number) => Number.isInteger(value) && value >= minimum;
@@ -79,6 +106,13 @@ export function parseGenerationArguments(argv: readonly string[], defaults: { te
         backend: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
+        serve: { type: "boolean" },
+        port: { type: "string" },
+        host: { type: "string" },
+        "max-batch": { type: "string" },
+        "max-batch-tokens": { type: "string" },
+        "queue-limit": { type: "string" },
+        "cache-tokens": { type: "string" },
       },
     });
   } catch (error) {
@@ -87,6 +121,11 @@ export function parseGenerationArguments(argv: readonly string[], defaults: { te
   const values = parsed.values;
   const quant = values.quant as QuantizationChoice | undefined;
   if (quant !== undefined && !QUANTIZATIONS.includes(quant)) throw new UsageError(`--quant must be one of ${QUANTIZATIONS.join(", ")}, got "${quant}"`);
+  if (!values.serve) {
+    for (const option of ["port", "host", "max-batch", "max-batch-tokens", "queue-limit", "cache-tokens"] as const) {
+      if (values[option] !== undefined) throw new UsageError(`--${option} only applies with --serve`);
+    }
+  }
   const backend = values.backend;
   if (backend !== undefined && backend !== "native" && backend !== "reference") throw new UsageError(`--backend must be native or reference, got "${backend}"`);
   return {
@@ -106,5 +145,12 @@ export function parseGenerationArguments(argv: readonly string[], defaults: { te
     backend,
     json: Boolean(values.json),
     help: Boolean(values.help),
+    serve: Boolean(values.serve),
+    port: number("port", values.port, (value) => Number.isInteger(value) && value >= 0 && value <= 65535, "an integer in 0..65535") ?? 8000,
+    host: requireText("host", values.host) ?? "127.0.0.1",
+    maxBatch: number("max-batch", values["max-batch"], integer(1), "an integer ≥ 1") ?? 16,
+    maxBatchTokens: number("max-batch-tokens", values["max-batch-tokens"], integer(1), "an integer ≥ 1") ?? 256,
+    queueLimit: number("queue-limit", values["queue-limit"], integer(0), "an integer ≥ 0") ?? 64,
+    cacheTokens: number("cache-tokens", values["cache-tokens"], integer(1), "an integer ≥ 1"),
   };
 }

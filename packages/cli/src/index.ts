@@ -4,3 +4,4 @@ export { describeFailure, type Failure } from "./failures.ts";
 export { readLlama2cTokenizer } from "./llama2c-tokenizer.ts";
 export { TokenizerNotFoundError, loadTextModel, type LoadTextModelOptions, type TextModel } from "./load-text-model.ts";
 export { promptIds, runTextGenerationCommand, type GenerationSummary, type TextRecipe } from "./text-generation-command.ts";
+export { runServer, servingCacheTokens } from "./serve-command.ts";

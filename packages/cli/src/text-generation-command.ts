@@ -1,7 +1,8 @@
 // The body of a text-generation recipe's command line: parse options, load the model, then either generate once
-// (streaming text to stdout, with --json a summary object as the last line) or open an interactive chat that keeps
-// its KV cache between turns. Expected failures (bad options, model not found, bad files, a prompt too long) end
-// with a one-line message and a non-zero exit code, never a stack trace.
+// (streaming text to stdout, with --json a summary object as the last line), open an interactive chat that keeps
+// its KV cache between turns, or with --serve run an OpenAI-compatible HTTP server (serve-command.ts). Expected
+// failures (bad options, model not found, bad files, a prompt too long) end with a one-line message and a non-zero
+// exit code, never a stack trace.
 
 import { createInterface } from "node:readline/promises";
 
@@ -12,6 +13,7 @@ import { createStreamDecoder, type ChatMessage } from "@infer-recipes/tokenizer"
 import { GENERATION_USAGE, UsageError, parseGenerationArguments, type GenerationArguments } from "./generation-arguments.ts";
 import { loadTextModel, type TextModel } from "./load-text-model.ts";
 import { describeFailure } from "./failures.ts";
+import { runServer } from "./serve-command.ts";
 
 export interface TextRecipe {
   /** Recipe name, as in `pnpm recipe <name>`. */
@@ -116,6 +118,7 @@ export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonl
   const controller = new AbortController();
   try {
     const textModel = await loadTextModel(specifier, { quant: args.quant, threads: args.threads, backend: args.backend, progress: true, signal: controller.signal });
+    if (args.serve) return await runServer(textModel, args, specifier);
     const interactive = args.prompt === undefined && process.stdin.isTTY && !args.json;
     if (interactive) return await chat(textModel, args);
     const prompt = args.prompt ?? (process.stdin.isTTY ? "" : await readStandardInput());

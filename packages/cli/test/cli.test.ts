@@ -28,6 +28,20 @@ describe("parseGenerationArguments", () => {
   });
 });
 
+describe("parseGenerationArguments: --serve", () => {
+  it("reads the server options with their defaults", () => {
+    expect(parseGenerationArguments(["--serve"], { temperature: 0.7 })).toMatchObject({ serve: true, port: 8000, host: "127.0.0.1", maxBatch: 16, maxBatchTokens: 256, queueLimit: 64, cacheTokens: undefined });
+    const args = parseGenerationArguments(["--serve", "--port", "0", "--host", "0.0.0.0", "--max-batch", "4", "--queue-limit", "2", "--cache-tokens", "512"], { temperature: 0 });
+    expect(args).toMatchObject({ port: 0, host: "0.0.0.0", maxBatch: 4, queueLimit: 2, cacheTokens: 512 });
+  });
+
+  it("names a wrong server option, and refuses server options without --serve", () => {
+    expect(() => parseGenerationArguments(["--serve", "--port", "70000"], { temperature: 0 })).toThrow(/--port must be an integer in 0..65535, got "70000"/);
+    expect(() => parseGenerationArguments(["--serve", "--max-batch", "0"], { temperature: 0 })).toThrow(/--max-batch must be an integer ≥ 1, got "0"/);
+    expect(() => parseGenerationArguments(["--port", "8000"], { temperature: 0 })).toThrow(/--port only applies with --serve/);
+  });
+});
+
 describe("describeFailure", () => {
   it("turns expected errors into a message and an exit code, and leaves bugs alone", () => {
     expect(describeFailure(new UsageError("bad"))).toEqual({ message: "error: bad", exitCode: 2 });

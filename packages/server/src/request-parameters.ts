@@ -1,0 +1,168 @@
+// Reads the JSON body of /v1/completions and /v1/chat/completions into checked parameters. Every wrong field is a 400
+// naming it (OpenAI's "param"); fields this server cannot honour (n > 1, logprobs, echo, penalties other than
+// repetition_penalty) are refused rather than silently ignored; unknown fields are ignored, as OpenAI does.
+
+import type { ChatMessage } from "@infer-recipes/tokenizer";
+
+import { invalidField } from "./api-error.ts";
+
+export interface SamplingParameters {
+  model?: string;
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  seed?: number;
+  stop: string[];
+  stream: boolean;
+  /** stream_options.include_usage: a last chunk with the token counts. */
+  includeUsage: boolean;
+}
+
+export interface CompletionParameters extends SamplingParameters {
+  /** Text, or token ids. */
+  prompt: string | number[];
+}
+
+export interface ChatParameters extends SamplingParameters {
+  messages: ChatMessage[];
+}
+
+type Body = Record<string, unknown>;
+
+function isObject(value: unknown): value is Body {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function optionalNumber(body: Body, field: string, check: (value: number) => boolean, expected: string): number | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || !check(value)) {
+    throw invalidField(field, `'${field}' must be ${expected}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+const integerAtLeast = (minimum: number) => (value: number) => Number.isInteger(value) && value >= minimum;
+
+function optionalBoolean(body: Body, field: string): boolean | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "boolean") throw invalidField(field, `'${field}' must be a boolean, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function refuseUnsupported(body: Body): void {
+  const n = optionalNumber(body, "n", integerAtLeast(1), "an integer ≥ 1");
+  if (n !== undefined && n !== 1) throw invalidField("n", `'n' = ${n} is not supported: this server returns one choice per request`);
+  const bestOf = optionalNumber(body, "best_of", integerAtLeast(1), "an integer ≥ 1");
+  if (bestOf !== undefined && bestOf !== 1) throw invalidField("best_of", `'best_of' = ${bestOf} is not supported`);
+  if (body.logprobs !== undefined && body.logprobs !== null && body.logprobs !== false) throw invalidField("logprobs", "'logprobs' is not supported");
+  if (body.echo === true) throw invalidField("echo", "'echo' is not supported");
+  for (const field of ["presence_penalty", "frequency_penalty"]) {
+    const value = optionalNumber(body, field, (v) => v >= -2 && v <= 2, "a number in [-2, 2]");
+    if (value !== undefined && value !== 0) throw invalidField(field, `'${field}' is not supported; use 'repetition_penalty' (> 1 discourages repeats)`);
+  }
+}
+
+function readStop(body: Body): string[] {
+  const stop = body.stop;
+  if (stop === undefined || stop === null) return [];
+  const list = typeof stop === "string" ? [stop] : stop;
+  if (!Array.isArray(list) || list.some((item) => typeof item !== "string")) {
+    throw invalidField("stop", `'stop' must be a string or an array of strings, got ${JSON.stringify(stop)}`);
+  }
+  if (list.length > 4) throw invalidField("stop", `'stop' takes at most 4 strings, got ${list.length}`);
+  return (list as string[]).filter((item) => item.length > 0);
+}
+
+function readSampling(body: Body): SamplingParameters {
+  refuseUnsupported(body);
+  if (body.model !== undefined && body.model !== null && typeof body.model !== "string") {
+    throw invalidField("model", `'model' must be a string, got ${JSON.stringify(body.model)}`);
+  }
+  const maxTokens = optionalNumber(body, "max_tokens", integerAtLeast(1), "an integer ≥ 1");
+  const maxCompletionTokens = optionalNumber(body, "max_completion_tokens", integerAtLeast(1), "an integer ≥ 1");
+  const streamOptions = body.stream_options;
+  if (streamOptions !== undefined && streamOptions !== null && !isObject(streamOptions)) {
+    throw invalidField("stream_options", `'stream_options' must be an object, got ${JSON.stringify(streamOptions)}`);
+  }
+  const stream = optionalBoolean(body, "stream") ?? false;
+  const includeUsage = streamOptions ? optionalBoolean(streamOptions, "include_usage") ?? false : false;
+  return {
+    model: (body.model as string | undefined) ?? undefined,
+    maxTokens: maxCompletionTokens ?? maxTokens,
+    temperature: optionalNumber(body, "temperature", (v) => v >= 0 && v <= 2, "a number in [0, 2]"),
+    topP: optionalNumber(body, "top_p", (v) => v > 0 && v <= 1, "a number in (0, 1]"),
+    topK: optionalNumber(body, "top_k", (v) => Number.isInteger(v) && v >= -1, "an integer ≥ -1 (-1 or 0: off)"),
+    minP: optionalNumber(body, "min_p", (v) => v >= 0 && v < 1, "a number in [0, 1)"),
+    repetitionPenalty: optionalNumber(body, "repetition_penalty", (v) => v > 0, "a number > 0"),
+    seed: optionalNumber(body, "seed", Number.isInteger, "an integer"),
+    stop: readStop(body),
+    stream,
+    includeUsage,
+  };
+}
+
+/** Parses the raw body text; a 400 when it is not a JSON object. */
+export function parseJsonBody(text: string): Body {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw invalidField("body", `the request body is not valid JSON: ${(error as Error).message}`, "invalid_json");
+  }
+  if (!isObject(value)) throw invalidField("body", `the request body must be a JSON object, got ${Array.isArray(value) ? "an array" : typeof value}`);
+  return value;
+}
+
+export function readCompletionParameters(body: Body): CompletionParameters {
+  const sampling = readSampling(body);
+  let prompt = body.prompt;
+  if (prompt === undefined || prompt === null) throw invalidField("prompt", "'prompt' is required");
+  if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === "string") prompt = prompt[0];
+  if (Array.isArray(prompt)) {
+    if (prompt.length === 0) throw invalidField("prompt", "'prompt' must not be an empty array");
+    if (prompt.some((item) => typeof item === "string" || Array.isArray(item))) {
+      throw invalidField("prompt", "'prompt' with several prompts is not supported: send one request per prompt");
+    }
+    if (prompt.some((item) => !Number.isInteger(item) || (item as number) < 0)) throw invalidField("prompt", "'prompt' as an array must hold token ids (integers ≥ 0)");
+    return { ...sampling, prompt: prompt as number[] };
+  }
+  if (typeof prompt !== "string") throw invalidField("prompt", `'prompt' must be a string or an array of token ids, got ${JSON.stringify(prompt)}`);
+  return { ...sampling, prompt };
+}
+
+/** Message content: a string, or an array of {type: "text", text} parts (joined). */
+function messageText(content: unknown, index: number): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part, partIndex) => {
+        if (isObject(part) && part.type === "text" && typeof part.text === "string") return part.text;
+        throw invalidField(`messages[${index}].content[${partIndex}]`, `only text content parts are supported, got ${JSON.stringify(isObject(part) ? part.type : part)}`);
+      })
+      .join("");
+  }
+  throw invalidField(`messages[${index}].content`, `'content' must be a string or an array of text parts, got ${JSON.stringify(content)}`);
+}
+
+const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
+
+export function readChatParameters(body: Body): ChatParameters {
+  const sampling = readSampling(body);
+  const messages = body.messages;
+  if (messages === undefined || messages === null) throw invalidField("messages", "'messages' is required");
+  if (!Array.isArray(messages) || messages.length === 0) throw invalidField("messages", "'messages' must be a non-empty array of {role, content}");
+  const read: ChatMessage[] = messages.map((message, index) => {
+    if (!isObject(message)) throw invalidField(`messages[${index}]`, `each message must be an object {role, content}, got ${JSON.stringify(message)}`);
+    if (typeof message.role !== "string" || !ROLES.has(message.role)) {
+      throw invalidField(`messages[${index}].role`, `'role' must be one of ${[...ROLES].join(", ")}, got ${JSON.stringify(message.role)}`);
+    }
+    // The developer role is OpenAI's new name for system.
+    return { role: message.role === "developer" ? "system" : message.role, content: messageText(message.content ?? "", index) };
+  });
+  return { ...sampling, messages: read };
+}

@@ -1,0 +1,20 @@
+// What the server serves: a scheduler (which holds the model and its paged KV cache) and the text side of the model —
+// tokenizer, chat template, the tokens that end a turn — under the id clients name in "model".
+
+import type { Scheduler } from "@infer-recipes/scheduler";
+import type { ChatTemplate, TextTokenizer } from "@infer-recipes/tokenizer";
+
+export interface ServedModel {
+  /** Reported by /v1/models; requests naming another model get a 404. */
+  id: string;
+  scheduler: Scheduler;
+  tokenizer: TextTokenizer;
+  /** Needed for /v1/chat/completions. */
+  chatTemplate?: ChatTemplate;
+  /** Token ids that end generation (EOS, end of turn). */
+  stopTokenIds: readonly number[];
+  /** Used when a request gives no temperature (OpenAI's default is 1). */
+  defaultTemperature?: number;
+  /** max_tokens for /v1/completions when the request gives none (OpenAI's default is 16). */
+  defaultCompletionTokens?: number;
+}

@@ -1,0 +1,260 @@
+// The server over real HTTP on 127.0.0.1 (port 0), serving a tiny random Llama with its GGUF-embedded tokenizer and
+// chat template: completions and chat completions, streaming (SSE chunks, [DONE], usage) and not, concurrent requests
+// sharing the batch, malformed requests answered 4xx with the field named while the server keeps serving, a client
+// that disconnects mid-stream has its request cancelled and its blocks freed, and 429 once the queue is full.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import type { PagedKvCache } from "@infer-recipes/cache";
+import { Kernel, createReferenceBackend } from "@infer-recipes/kernel";
+import { LlamaModel, loadModelWeights, randomLlamaTensors, tinyGgufTokenizerMetadata, tinyLlamaConfig, writeGgufModel } from "@infer-recipes/models";
+import { Scheduler, type BatchEntry, type BatchLanguageModel, type SchedulerOptions } from "@infer-recipes/scheduler";
+import { chatTemplateFromGgufMetadata, compileChatTemplate, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
+
+import { InferenceServer, type ServedModel } from "../src/index.ts";
+
+const config = tinyLlamaConfig({ vocabSize: 352, contextLength: 96, eosTokenIds: [2] });
+const directory = mkdtempSync(path.join(tmpdir(), "server-test-"));
+const file = path.join(directory, "tiny.gguf");
+writeGgufModel(file, config, randomLlamaTensors(config, 9), tinyGgufTokenizerMetadata(config.vocabSize));
+const loaded = loadModelWeights(file);
+const model = LlamaModel.fromLoadedWeights(loaded, new Kernel(createReferenceBackend()));
+const tokenizer = tokenizerFromGgufMetadata(loaded.metadata);
+const chatTemplate = compileChatTemplate(chatTemplateFromGgufMetadata(loaded.metadata)!);
+
+/** The tiny model made slow enough (busy-waits each step) that a client can act while its request runs. */
+class SlowModel implements BatchLanguageModel {
+  readonly config = model.config;
+  constructor(private readonly stepMilliseconds: number) {}
+  forwardBatch(batch: readonly BatchEntry[], cache: PagedKvCache) {
+    const until = performance.now() + this.stepMilliseconds;
+    while (performance.now() < until) {
+      // a step of a bigger model
+    }
+    return model.forwardBatch(batch, cache);
+  }
+}
+
+interface Response {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+function send(server: InferenceServer, method: string, route: string, body?: unknown): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+    const request = httpRequest(`${server.url}${route}`, { method, headers: payload ? { "content-type": "application/json" } : {} }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let json;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json });
+      });
+    });
+    request.on("error", reject);
+    request.end(payload);
+  });
+}
+
+/** The JSON payloads of an SSE body, and whether it ended with [DONE]. */
+function events(text: string): { chunks: any[]; done: boolean } { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const lines = text.split("\n\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6));
+  const done = lines[lines.length - 1] === "[DONE]";
+  return { chunks: lines.filter((line) => line !== "[DONE]").map((line) => JSON.parse(line)), done };
+}
+
+async function startServer(schedulerOptions: SchedulerOptions = {}, stepMilliseconds = 0, blockCount = 64): Promise<{ server: InferenceServer; scheduler: Scheduler }> {
+  const batchModel = stepMilliseconds > 0 ? new SlowModel(stepMilliseconds) : model;
+  const scheduler = new Scheduler(batchModel, model.createPagedCache({ blockCount, blockSize: 4 }), schedulerOptions);
+  const served: ServedModel = { id: "tiny-llama", scheduler, tokenizer, chatTemplate, stopTokenIds: config.eosTokenIds, defaultTemperature: 0.7 };
+  return { server: await InferenceServer.start({ served, port: 0 }), scheduler };
+}
+
+async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+describe("OpenAI-compatible endpoints", () => {
+  let server: InferenceServer;
+  let scheduler: Scheduler;
+  let largestBatch = 0;
+  beforeAll(async () => {
+    ({ server, scheduler } = await startServer({ onStep: (report) => (largestBatch = Math.max(largestBatch, report.sequences)) }));
+  });
+  afterAll(() => server.close());
+
+  it("reports health and the model", async () => {
+    const health = await send(server, "GET", "/health");
+    expect(health.status).toBe(200);
+    expect(health.json).toMatchObject({ status: "ok", model: "tiny-llama", running: 0, kv_cache: { block_size: 4, total_blocks: 63, used_blocks: 0 } });
+    const models = await send(server, "GET", "/v1/models");
+    expect(models.json).toMatchObject({ object: "list", data: [{ id: "tiny-llama", object: "model" }] });
+    expect((await send(server, "GET", "/v1/models/tiny-llama")).status).toBe(200);
+  });
+
+  it("completes, streamed and not, with the same greedy text and usage counts", async () => {
+    const request = { model: "tiny-llama", prompt: "ab ba", max_tokens: 10, temperature: 0 };
+    const whole = await send(server, "POST", "/v1/completions", request);
+    expect(whole.status).toBe(200);
+    expect(whole.json).toMatchObject({ object: "text_completion", model: "tiny-llama", choices: [{ index: 0, logprobs: null }] });
+    expect(whole.json.id).toMatch(/^cmpl-/);
+    const { usage } = whole.json;
+    expect(usage.prompt_tokens).toBe(tokenizer.encode("ab ba").length);
+    expect(usage.total_tokens).toBe(usage.prompt_tokens + usage.completion_tokens);
+    expect(usage.completion_tokens).toBeGreaterThan(0);
+    expect(["length", "stop"]).toContain(whole.json.choices[0].finish_reason);
+
+    const streamed = await send(server, "POST", "/v1/completions", { ...request, stream: true, stream_options: { include_usage: true } });
+    expect(streamed.status).toBe(200);
+    expect(streamed.headers["content-type"]).toMatch(/text\/event-stream/);
+    const { chunks, done } = events(streamed.text);
+    expect(done).toBe(true);
+    const text = chunks.filter((chunk) => chunk.choices.length > 0).map((chunk) => chunk.choices[0].text).join("");
+    expect(text).toBe(whole.json.choices[0].text);
+    expect(chunks[chunks.length - 2].choices[0].finish_reason).toBe(whole.json.choices[0].finish_reason);
+    expect(chunks[chunks.length - 1]).toMatchObject({ choices: [], usage: { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens } });
+    expect(new Set(chunks.map((chunk) => chunk.id)).size).toBe(1);
+  });
+
+  it("accepts token ids as the prompt", async () => {
+    const response = await send(server, "POST", "/v1/completions", { prompt: [1, 40, 41], max_tokens: 3, temperature: 0 });
+    expect(response.status).toBe(200);
+    expect(response.json.usage.prompt_tokens).toBe(3);
+  });
+
+  it("chats through the chat template, streamed and not", async () => {
+    const request = { messages: [{ role: "user", content: "hi there" }], max_tokens: 6, temperature: 0, seed: 1 };
+    const whole = await send(server, "POST", "/v1/chat/completions", request);
+    expect(whole.status).toBe(200);
+    expect(whole.json).toMatchObject({ object: "chat.completion", choices: [{ index: 0, message: { role: "assistant" } }] });
+    expect(whole.json.usage.prompt_tokens).toBeGreaterThan(tokenizer.encode("hi there").length); // the template's [INST] … [/INST]
+    const streamed = events((await send(server, "POST", "/v1/chat/completions", { ...request, stream: true })).text);
+    expect(streamed.done).toBe(true);
+    expect(streamed.chunks[0]).toMatchObject({ object: "chat.completion.chunk", choices: [{ delta: { role: "assistant", content: "" } }] });
+    const text = streamed.chunks.map((chunk) => chunk.choices[0].delta.content ?? "").join("");
+    expect(text).toBe(whole.json.choices[0].message.content);
+    expect(streamed.chunks[streamed.chunks.length - 1].choices[0].finish_reason).toBe(whole.json.choices[0].finish_reason);
+  });
+
+  it("serves concurrent requests in one batch, each with its own greedy result", async () => {
+    const prompts = ["a", "ab", "ba ab", "b", "aab", "bba"];
+    const alone = [];
+    for (const prompt of prompts) alone.push((await send(server, "POST", "/v1/completions", { prompt, max_tokens: 8, temperature: 0 })).json.choices[0].text);
+    largestBatch = 0;
+    const together = await Promise.all(prompts.map((prompt) => send(server, "POST", "/v1/completions", { prompt, max_tokens: 8, temperature: 0, stream: prompt.length % 2 === 0 })));
+    const texts = together.map((response, index) =>
+      prompts[index].length % 2 === 0 ? events(response.text).chunks.map((chunk) => chunk.choices[0]?.text ?? "").join("") : response.json.choices[0].text,
+    );
+    expect(texts).toEqual(alone);
+    expect(largestBatch).toBeGreaterThan(1);
+  });
+
+  it("answers malformed requests with 4xx naming the field, and keeps serving", async () => {
+    const cases: Array<[string, string, unknown, number, string | null, RegExp]> = [
+      ["POST", "/v1/completions", "{not json", 400, "body", /not valid JSON/],
+      ["POST", "/v1/completions", [1, 2], 400, "body", /must be a JSON object, got an array/],
+      ["POST", "/v1/completions", { max_tokens: 4 }, 400, "prompt", /'prompt' is required/],
+      ["POST", "/v1/completions", { prompt: "a", temperature: "hot" }, 400, "temperature", /'temperature' must be a number in \[0, 2\], got "hot"/],
+      ["POST", "/v1/completions", { prompt: "a", max_tokens: 0 }, 400, "max_tokens", /'max_tokens' must be an integer ≥ 1/],
+      ["POST", "/v1/completions", { prompt: "a", n: 2 }, 400, "n", /not supported/],
+      ["POST", "/v1/completions", { prompt: "a", stop: [1] }, 400, "stop", /'stop' must be a string or an array of strings/],
+      ["POST", "/v1/completions", { prompt: [1, 999] }, 400, "prompt", /promptIds\[1\] = 999 is not a token id in 0..351/],
+      ["POST", "/v1/completions", { prompt: "a", max_tokens: 500 }, 400, "max_tokens", /exceeds the model's context of 96 tokens/],
+      ["POST", "/v1/completions", { prompt: "ab ".repeat(60) }, 400, "prompt", /but the model's context is 96 tokens/],
+      ["POST", "/v1/completions", { prompt: "a", model: "gpt-4" }, 404, "model", /The model 'gpt-4' does not exist/],
+      ["POST", "/v1/chat/completions", { messages: [] }, 400, "messages", /non-empty array/],
+      ["POST", "/v1/chat/completions", { messages: [{ role: "wizard", content: "x" }] }, 400, "messages[0].role", /'role' must be one of/],
+      ["POST", "/v1/chat/completions", { messages: [{ role: "user", content: [{ type: "image_url" }] }] }, 400, "messages[0].content[0]", /only text content parts/],
+      ["GET", "/v1/completions", undefined, 405, null, /takes POST, not GET/],
+      ["GET", "/v2/nothing", undefined, 404, null, /no route GET \/v2\/nothing/],
+    ];
+    for (const [method, route, body, status, param, message] of cases) {
+      const response = await send(server, method, route, body);
+      expect(response.status, `${method} ${route} ${JSON.stringify(body)}`).toBe(status);
+      expect(response.json.error.param).toBe(param);
+      expect(response.json.error.message).toMatch(message);
+      expect(typeof response.json.error.type).toBe("string");
+    }
+    const context = await send(server, "POST", "/v1/completions", { prompt: "ab ".repeat(60) });
+    expect(context.json.error.code).toBe("context_length_exceeded");
+    const after = await send(server, "POST", "/v1/completions", { prompt: "a", max_tokens: 2 });
+    expect(after.status).toBe(200);
+    await scheduler.whenIdle();
+    expect(scheduler.cache.pool.usedBlocks).toBe(0);
+  });
+});
+
+describe("load and disconnects", () => {
+  it("cancels the request of a client that disconnects and frees its blocks", async () => {
+    const { server, scheduler } = await startServer({}, 3);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const request = httpRequest(`${server.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" } }, (response) => {
+          response.once("data", () => {
+            request.destroy(); // hang up after the first chunk
+            resolve();
+          });
+        });
+        request.on("error", () => {});
+        request.end(JSON.stringify({ prompt: "ab ab", max_tokens: 80, temperature: 0, stream: true }));
+        setTimeout(() => reject(new Error("no first chunk")), 5000);
+      });
+      await waitFor(async () => {
+        const health = (await send(server, "GET", "/health")).json;
+        return health.running === 0 && health.kv_cache.used_blocks === 0;
+      }, "the disconnected request's blocks to be freed");
+      expect(scheduler.stats().cancelled).toBe(1);
+      expect(scheduler.stats().generatedTokens).toBeLessThan(80);
+      // Non-streaming too: the client gives up before the answer.
+      await new Promise<void>((resolve) => {
+        const request = httpRequest(`${server.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" } });
+        request.on("error", () => resolve());
+        request.end(JSON.stringify({ prompt: "ab", max_tokens: 80, temperature: 0 }));
+        setTimeout(() => request.destroy(), 60);
+      });
+      await waitFor(async () => scheduler.stats().cancelled === 2 && scheduler.cache.pool.usedBlocks === 0, "the second request to be cancelled");
+      expect((await send(server, "POST", "/v1/completions", { prompt: "a", max_tokens: 2 })).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("answers 429 once the queue is full, then serves again", async () => {
+    const { server, scheduler } = await startServer({ maxBatchSize: 1, maxQueuedRequests: 1 }, 3);
+    try {
+      const running = send(server, "POST", "/v1/completions", { prompt: "ab", max_tokens: 40, temperature: 0 });
+      await waitFor(async () => scheduler.runningCount === 1, "the first request to run");
+      const queued = send(server, "POST", "/v1/completions", { prompt: "ba", max_tokens: 2, temperature: 0 });
+      await waitFor(async () => scheduler.waitingCount === 1, "the second request to queue");
+      const refused = await send(server, "POST", "/v1/completions", { prompt: "b", max_tokens: 2 });
+      expect(refused.status).toBe(429);
+      expect(refused.headers["retry-after"]).toBe("1");
+      expect(refused.json.error).toMatchObject({ type: "rate_limit_error", code: "rate_limit_exceeded" });
+      expect(refused.json.error.message).toMatch(/queue is full \(1 requests waiting\)/);
+      expect((await running).status).toBe(200);
+      expect((await queued).status).toBe(200);
+      expect((await send(server, "POST", "/v1/completions", { prompt: "b", max_tokens: 2 })).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
