@@ -180,18 +180,36 @@ void integer_tile(const uint8_t* weight, size_t stride, int64_t row0, const Prep
 
 constexpr int kRowTile = 4;
 constexpr int kTokenTile = 4;
+// Prepared activations up to this size stay in L2 (1 MiB on Zen 4/5) beside the weight rows being streamed.
+constexpr int64_t kActivationBytesInL2 = 256 * 1024;
 
-// One task: rows [begin, end) for every token. Token tiles are the outer loop so a tile's activations stay in L1
-// while the task's weight rows (a few tens of KB) are reused from L2.
+// One task: rows [begin, end) for every token. With few tokens (decode batches) their activations fit in L2, so row
+// tiles are the outer loop: each weight row is read from memory once and reused for every token tile while it sits in
+// L1. With many tokens (prefill) token tiles are the outer loop, so a tile's activations stay in L1 while the task's
+// weight rows (a few hundred KB) are reused from L2. Either order computes every output with the same arithmetic.
 template <bool Q4>
 void integer_task(const MatmulProblem& p, const PreparedActivations& x, size_t stride, int64_t begin, int64_t end) {
   const int64_t blocks = p.cols / 32;
-  auto rows_for = [&](auto token_tile, int64_t token0) {
-    constexpr int T = decltype(token_tile)::value;
-    int64_t r = begin;
-    for (; r + kRowTile <= end; r += kRowTile) integer_tile<Q4, kRowTile, T>(p.weight, stride, r, x, blocks, token0, p.out, p.rows);
-    for (; r < end; r++) integer_tile<Q4, 1, T>(p.weight, stride, r, x, blocks, token0, p.out, p.rows);
+  auto tile = [&](auto row_tile, auto token_tile, int64_t r, int64_t t) {
+    integer_tile<Q4, decltype(row_tile)::value, decltype(token_tile)::value>(p.weight, stride, r, x, blocks, t, p.out, p.rows);
   };
+  auto tokens_for = [&](auto row_tile, int64_t r) {
+    int64_t t = 0;
+    for (; t + kTokenTile <= p.tokens; t += kTokenTile) tile(row_tile, std::integral_constant<int, kTokenTile>{}, r, t);
+    for (; t < p.tokens; t++) tile(row_tile, std::integral_constant<int, 1>{}, r, t);
+  };
+  auto rows_for = [&](auto token_tile, int64_t t) {
+    int64_t r = begin;
+    for (; r + kRowTile <= end; r += kRowTile) tile(std::integral_constant<int, kRowTile>{}, token_tile, r, t);
+    for (; r < end; r++) tile(std::integral_constant<int, 1>{}, token_tile, r, t);
+  };
+  const bool activations_fit_l2 = p.tokens * x.pairs * 64 <= kActivationBytesInL2;
+  if (activations_fit_l2) {
+    int64_t r = begin;
+    for (; r + kRowTile <= end; r += kRowTile) tokens_for(std::integral_constant<int, kRowTile>{}, r);
+    for (; r < end; r++) tokens_for(std::integral_constant<int, 1>{}, r);
+    return;
+  }
   int64_t t = 0;
   for (; t + kTokenTile <= p.tokens; t += kTokenTile) rows_for(std::integral_constant<int, kTokenTile>{}, t);
   for (; t < p.tokens; t++) rows_for(std::integral_constant<int, 1>{}, t);
