@@ -2,13 +2,15 @@
 // loaders (and this package's GGUF loader) read: llama.* metadata, tensors renamed to GGUF names, Q/K rows permuted
 // from rotate-half to the interleaved RoPE layout exactly as llama.cpp's convert_hf_to_gguf.py does, 2-D weights
 // stored in the requested type and vectors in f32, llama3 rope scaling written as rope_freqs.weight. Tensors are
-// read, converted and written one at a time, so memory stays near the size of the largest tensor. The tokenizer is
-// not embedded: keep tokenizer.json beside the GGUF file.
+// read, converted and written one at a time, so memory stays near the size of the largest tensor. A tokenizer.json
+// beside the weights is embedded as tokenizer.ggml.* metadata (gguf/hf-tokenizer-metadata.ts), so llama.cpp can load
+// the file on its own; embedTokenizer: false leaves it out.
 
 import { Tensor, type DType } from "@infer-recipes/kernel";
 
 import type { ProgressCallback } from "./binary-file.ts";
 import { ModelFileError, shapeText } from "./errors.ts";
+import { readHfTokenizerGgufMetadata } from "./gguf/hf-tokenizer-metadata.ts";
 import { eosTokenIdsMetadataKey } from "./gguf/llama.ts";
 import { hfToGgufTensorName } from "./gguf/tensor-names.ts";
 import { writeGguf, type GgufMetadataInput, type GgufTensorSource } from "./gguf/writer.ts";
@@ -32,6 +34,9 @@ export interface ConvertOptions {
   name?: string;
   /** (bytesWritten, totalBytes) over the tensor data. */
   onProgress?: ProgressCallback;
+  /** Embed tokenizer.json (with tokenizer_config.json) as GGUF tokenizer metadata (default: when the directory has
+   *  one). true without a tokenizer.json is an error. */
+  embedTokenizer?: boolean;
 }
 
 export interface ConvertedTensor {
@@ -45,6 +50,8 @@ export interface ConvertResult {
   outputPath: string;
   config: LlamaConfig;
   tensors: ConvertedTensor[];
+  /** Whether tokenizer.ggml.* metadata was written. */
+  tokenizerEmbedded: boolean;
 }
 
 /** The metadata llama.cpp reads for a llama model, from a LlamaConfig. */
@@ -165,7 +172,14 @@ export function convertSafetensorsToGguf(modelDirectory: string, outputPath: str
   if (config.ropeScaling !== undefined) tensors.splice(0, 2, tensors[1], tensors[0]);
 
   const name = options.name ?? (modelDirectory.replace(/\/+$/, "").split("/").pop() || "llama");
-  writeGguf(outputPath, { metadata: llamaGgufMetadata(config, name, options.quant), tensors }, { onProgress: options.onProgress });
+  const metadata = llamaGgufMetadata(config, name, options.quant);
+  const tokenizer = options.embedTokenizer === false ? undefined : readHfTokenizerGgufMetadata(modelDirectory);
+  if (options.embedTokenizer === true && tokenizer === undefined) {
+    throw new ModelFileError({ file: modelDirectory }, "embedTokenizer is set, but there is no tokenizer.json in this directory");
+  }
+  // The special token ids already written from config.json / generation_config.json win over tokenizer_config.json's.
+  for (const [key, value] of tokenizer ?? []) if (!metadata.has(key)) metadata.set(key, value);
+  writeGguf(outputPath, { metadata, tensors }, { onProgress: options.onProgress });
   return {
     outputPath,
     config,
@@ -174,5 +188,6 @@ export function convertSafetensorsToGguf(modelDirectory: string, outputPath: str
       dtype: "tensor" in tensor ? tensor.tensor.dtype : tensor.dtype,
       shape: "tensor" in tensor ? tensor.tensor.shape : tensor.shape,
     })),
+    tokenizerEmbedded: tokenizer !== undefined,
   };
 }

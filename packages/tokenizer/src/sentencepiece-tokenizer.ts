@@ -61,14 +61,26 @@ export class SentencePieceTokenizer extends GgufTokenizerBase {
       tryAddBigram(left, next[left]);
     }
 
+    let previousUnknown = false;
     for (let index = 0; index !== -1; index = next[index]) {
       const piece = symbols[index];
       const id = this.idsByToken.get(piece);
       if (id !== undefined) {
         output.push(id);
+        previousUnknown = false;
         continue;
       }
-      for (const byte of utf8Bytes(piece)) output.push(this.byteToken(byte));
+      // A piece that never became a token is spelled in byte-fallback tokens; a vocabulary without them (some small
+      // SentencePiece models) gives an unknown token instead, one for a run of such pieces, as SentencePiece does
+      // (tokenizer.json's fuse_unk).
+      const byteIds = Array.from(utf8Bytes(piece), (byte) => this.byteToken(byte));
+      if (!byteIds.includes(-1)) {
+        output.push(...byteIds);
+        previousUnknown = false;
+      } else if (!previousUnknown) {
+        output.push(this.unknownToken(piece));
+        previousUnknown = true;
+      }
     }
   }
 
@@ -76,11 +88,15 @@ export class SentencePieceTokenizer extends GgufTokenizerBase {
     return utf8Bytes(token.replaceAll(spaceMarker, " "));
   }
 
+  /** The byte-fallback token of `byte`, or -1 when the vocabulary has none. */
   private byteToken(byte: number): number {
-    const id = this.idsByToken.get(byteFallbackToken(byte)) ?? this.idsByToken.get(String.fromCharCode(byte)) ?? this.unknownTokenId;
-    if (id === undefined) {
-      throw new Error(`SentencePiece vocabulary has no byte-fallback token ${byteFallbackToken(byte)} and no unknown token`);
+    return this.idsByToken.get(byteFallbackToken(byte)) ?? this.idsByToken.get(String.fromCharCode(byte)) ?? -1;
+  }
+
+  private unknownToken(piece: string): number {
+    if (this.unknownTokenId === undefined) {
+      throw new Error(`SentencePiece vocabulary has no token, no byte-fallback tokens and no unknown token for ${JSON.stringify(piece)}`);
     }
-    return id;
+    return this.unknownTokenId;
   }
 }
