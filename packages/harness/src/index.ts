@@ -2,9 +2,27 @@
 // every recipe's bench.ts and accuracy.ts and by benchmarks/.
 export { compareLogits, greedyAgreement, klDivergence, logSoftmax, perplexity, type LogitComparison } from "./accuracy-metrics.ts";
 export { barChartSvg, type BarChart, type BarSeries } from "./chart.ts";
+export {
+  busyFraction,
+  cpuTimes,
+  othersBusyFraction,
+  waitForQuietCpu,
+  type CpuTimes,
+  type QuietCpuOptions,
+  type QuietCpuResult,
+} from "./cpu-activity.ts";
 export { describeMachine, lastLevelCacheBytes, machineInfo, type MachineInfo } from "./machine.ts";
-export { peakResidentBytes, residentBytes } from "./memory.ts";
+export { availableMemoryBytes, peakResidentBytes, residentBytes } from "./memory.ts";
+export { interTokenLatencies, interTokenLatencySummary, percentile, summarizeLatencies, type LatencySummary } from "./percentiles.ts";
 export { createStepReporter } from "./progress.ts";
+export { measureRepeatedly, timeRepeatedly, type RepeatedMeasurement, type RepeatedMeasurementOptions } from "./repeated-measurement.ts";
+export {
+  slidingWindowPerplexity,
+  type SlidingWindowOptions,
+  type SlidingWindowPerplexity,
+  type WindowLogits,
+  type WindowRequest,
+} from "./sliding-window-perplexity.ts";
 export { median, summarize, timeMilliseconds, type Summary } from "./statistics.ts";
 export { markdownTable, type Column } from "./table.ts";
 export { describeChecks, passes, type ToleranceCheck } from "./tolerance.ts";
