@@ -5,7 +5,7 @@ import type { LlamaConfig } from "./llama-config.ts";
 
 const llama3RopeScaling = { type: "llama3" as const, factor: 32, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 8192 };
 
-const common: Omit<LlamaConfig, "hiddenSize" | "layerCount" | "headCount"> = {
+const common: Omit<LlamaConfig, "hiddenSize" | "layerCount" | "headCount" | "headDim" | "rotaryDim"> = {
   rmsNormEpsilon: 1e-5,
   ropeTheta: 500000,
   ropeScaling: llama3RopeScaling,
@@ -15,17 +15,15 @@ const common: Omit<LlamaConfig, "hiddenSize" | "layerCount" | "headCount"> = {
   tiedEmbeddings: true,
   bosTokenId: 128000,
   eosTokenIds: [128001, 128008, 128009],
-  headDim: 128,
-  rotaryDim: 128,
   keyValueHeadCount: 8,
   intermediateSize: 8192,
 };
 
 export const llama32Presets = {
   /** meta-llama/Llama-3.2-1B(-Instruct): 1.24 B parameters. */
-  "1b": { ...common, hiddenSize: 2048, layerCount: 16, headCount: 32 },
+  "1b": { ...common, hiddenSize: 2048, layerCount: 16, headCount: 32, headDim: 64, rotaryDim: 64 },
   /** meta-llama/Llama-3.2-3B(-Instruct): 3.21 B parameters. */
-  "3b": { ...common, hiddenSize: 3072, layerCount: 28, headCount: 24 },
+  "3b": { ...common, hiddenSize: 3072, layerCount: 28, headCount: 24, headDim: 128, rotaryDim: 128 },
 } satisfies Record<string, LlamaConfig>;
 
 export type Llama32Size = keyof typeof llama32Presets;
