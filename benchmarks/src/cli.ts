@@ -10,6 +10,10 @@ import { nativeAvailability } from "@infer-recipes/kernel";
 import { runKernelBenchmark, type KernelResult } from "./kernels.ts";
 import { BANDWIDTH_TARGET, kernelTable, writeKernelReport } from "./kernels-report.ts";
 import { machineInfo } from "@infer-recipes/harness";
+import { benchServing } from "./serving.ts";
+import { PEERS_USAGE } from "./peer-options.ts";
+import { benchPeers } from "./peers.ts";
+import { benchPeersQuality, PEERS_QUALITY_USAGE } from "./peers-quality.ts";
 
 const RESULTS_DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), "..", "results");
 
@@ -20,11 +24,19 @@ benchmarks:
   kernels   native GEMV/GEMM at Llama 3.2 shapes vs the measured read bandwidth
             --quick   a subset that runs in under a minute
             --json    one JSON object per result line on stdout
-            --check   exit 1 when decode GEMV (Q8_0/Q4_0, 2 threads) streams below ${BANDWIDTH_TARGET * 100}% of the read bandwidth`;
+            --check   exit 1 when decode GEMV (Q8_0/Q4_0, 2 threads) streams below ${BANDWIDTH_TARGET * 100}% of the read bandwidth
+  serving   sequential vs continuous batching at 1–16 clients, and TTFT with/without the prefix cache (--quick, --json)
+${PEERS_USAGE}
+${PEERS_QUALITY_USAGE}`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n\n${USAGE}\n`);
   process.exit(2);
+}
+
+function failWithError(error: Error): never {
+  process.stderr.write(`error: ${error.message}\n`);
+  process.exit(1);
 }
 
 function benchKernels(argv: string[]): void {
@@ -55,9 +67,22 @@ function benchKernels(argv: string[]): void {
 }
 
 const [name, ...rest] = process.argv.slice(2);
+if (rest.includes("--help") || rest.includes("-h")) {
+  process.stdout.write(USAGE + "\n");
+  process.exit(0);
+}
 switch (name) {
   case "kernels":
     benchKernels(rest);
+    break;
+  case "serving":
+    await benchServing(rest, RESULTS_DIRECTORY);
+    break;
+  case "peers":
+    await benchPeers(rest, RESULTS_DIRECTORY).catch(failWithError);
+    break;
+  case "peers-quality":
+    await benchPeersQuality(rest, RESULTS_DIRECTORY).catch(failWithError);
     break;
   case undefined:
   case "--help":

@@ -1,0 +1,166 @@
+// Random-weight GGUF files of exact Llama 3.2 shapes for the side-by-side comparison with llama.cpp, written with this
+// project's GGUF writer and quantizer (kernel.quantize): F16, Q8_0, or Q4_0 with the tied token_embd/output matrix in
+// Q6_K (what llama-quantize does for Q4_0 files, and what BASELINES.md's llama.cpp figures used). Values are uniform
+// with the standard deviation 0.02 of the N(0, 0.02) initialisation (speed does not depend on the values); norms are 1.
+// Files are cached (benchmarks/.cache/peers/) and reused; a file only appears under its final name once complete.
+
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { Tensor, createKernel, rowBytes, type DType, type Kernel } from "@infer-recipes/kernel";
+import {
+  expectedLlamaTensorShapes,
+  hfToGgufTensorName,
+  llama3RopeFactors,
+  llamaGgufMetadata,
+  llamaTensorNames,
+  writeGguf,
+  type GgufMetadataInput,
+  type GgufTensorSource,
+  type LlamaConfig,
+} from "@infer-recipes/models";
+
+import { peerShapeConfig, type PeerShape } from "./peer-shapes.ts";
+
+export type PeerFormat = "f16" | "q8_0" | "q4_0";
+export const peerFormats: readonly PeerFormat[] = ["f16", "q8_0", "q4_0"];
+
+export const peerCacheDirectory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.cache/peers");
+
+/** Uniform on [−a, a] has standard deviation a / √3. */
+const uniformHalfWidth = 0.02 * Math.sqrt(3);
+/** Rows generated and quantized at a time: bounds the f32 scratch to a few tens of MB. */
+const rowsPerChunk = 2048;
+
+/** The dtype of each 2-D matrix in a file of `format`. */
+export function matrixDType(format: PeerFormat, name: string, config: LlamaConfig): DType {
+  if (format !== "q4_0") return format;
+  // llama-quantize keeps the output matrix (here the tied embedding) at Q6_K in Q4_0 files; Q6_K needs rows of 256.
+  return name === llamaTensorNames.tokenEmbedding && config.hiddenSize % 256 === 0 ? "q6_k" : "q4_0";
+}
+
+export interface PlannedTensor {
+  /** GGUF name. */
+  name: string;
+  dtype: DType;
+  shape: readonly number[];
+  bytes: number;
+}
+
+/** The tensors of the file in llama.cpp's order: token_embd, rope_freqs, then each layer's, then output_norm. */
+export function planPeerModelTensors(config: LlamaConfig, format: PeerFormat): PlannedTensor[] {
+  const planned: PlannedTensor[] = [];
+  for (const [hfName, { shape }] of expectedLlamaTensorShapes(config)) {
+    if (config.tiedEmbeddings && hfName === llamaTensorNames.output) continue;
+    const dtype = shape.length === 1 ? "f32" : matrixDType(format, hfName, config);
+    const bytes = shape.length === 1 ? shape[0] * 4 : shape[0] * rowBytes(dtype, shape[1]);
+    planned.push({ name: hfToGgufTensorName(hfName)!, dtype, shape, bytes });
+  }
+  if (config.ropeScaling) planned.splice(1, 0, { name: "rope_freqs.weight", dtype: "f32", shape: [config.rotaryDim / 2], bytes: config.rotaryDim * 2 });
+  return planned;
+}
+
+/** A small deterministic seed per tensor name, so every run writes the same file. */
+function seedOf(name: string): number {
+  let hash = 2166136261;
+  for (let index = 0; index < name.length; index++) hash = Math.imul(hash ^ name.charCodeAt(index), 16777619);
+  return hash >>> 0 || 1;
+}
+
+/** A matrix of `dtype` [rows, cols] holding uniform random values, generated and quantized in row chunks. */
+function randomMatrix(kernel: Kernel, dtype: DType, rows: number, cols: number, seed: number): Tensor {
+  const out = Tensor.zeros(dtype, [rows, cols]);
+  const chunkRows = Math.min(rows, rowsPerChunk);
+  const scratch = new Float32Array(chunkRows * cols); // [chunkRows, cols]
+  const scale = uniformHalfWidth / 2147483648;
+  let state = seed | 1;
+  for (let start = 0; start < rows; start += chunkRows) {
+    const count = Math.min(chunkRows, rows - start);
+    const values = scratch.subarray(0, count * cols);
+    for (let index = 0; index < values.length; index++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      values[index] = state * scale; // state is a signed 32-bit integer here
+    }
+    kernel.quantize(out.slice(start, start + count), Tensor.fromFloat32([count, cols], values));
+  }
+  return out;
+}
+
+export interface PeerModelFile {
+  path: string;
+  config: LlamaConfig;
+  format: PeerFormat;
+  bytes: number;
+  /** True when the file was already in the cache. */
+  reused: boolean;
+}
+
+export interface WritePeerModelOptions {
+  /** Tokenizer metadata to embed (tokenizer.ggml.*). */
+  vocabulary: ReadonlyMap<string, GgufMetadataInput>;
+  /** (bytesWritten, totalBytes). */
+  onProgress?: (written: number, total: number) => void;
+  kernel?: Kernel;
+  name?: string;
+}
+
+/** Writes a random-weight Llama GGUF of `config` in `format` at `file` (replacing any file there). */
+export function writeRandomLlamaGguf(file: string, config: LlamaConfig, format: PeerFormat, options: WritePeerModelOptions): void {
+  const kernel = options.kernel ?? createKernel();
+  const metadata = llamaGgufMetadata(config, options.name ?? "random-weights", format);
+  for (const [key, value] of options.vocabulary) if (!metadata.has(key)) metadata.set(key, value);
+  const tensors: GgufTensorSource[] = planPeerModelTensors(config, format).map((planned) => ({
+    name: planned.name,
+    dtype: planned.dtype,
+    shape: planned.shape,
+    load: () => {
+      if (planned.name === "rope_freqs.weight") return Tensor.fromFloat32(planned.shape, llama3RopeFactors(config));
+      if (planned.shape.length === 1) return Tensor.fromFloat32(planned.shape, new Float32Array(planned.shape[0]).fill(1));
+      return randomMatrix(kernel, planned.dtype, planned.shape[0], planned.shape[1], seedOf(planned.name));
+    },
+  }));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeGguf(file, { metadata, tensors }, { onProgress: options.onProgress });
+}
+
+/** Bytes the file of `config` in `format` will take, tensor data only (metadata adds a few MB with a vocabulary). */
+export function peerModelDataBytes(config: LlamaConfig, format: PeerFormat): number {
+  return planPeerModelTensors(config, format).reduce((total, tensor) => total + Math.ceil(tensor.bytes / 32) * 32, 0);
+}
+
+/** Free bytes on the file system holding `directory` (or its closest existing parent). */
+export function freeDiskBytes(directory: string): number {
+  let existing = path.resolve(directory);
+  while (!fs.existsSync(existing)) existing = path.dirname(existing);
+  const stats = fs.statfsSync(existing);
+  return stats.bavail * stats.bsize;
+}
+
+export interface EnsurePeerModelOptions extends WritePeerModelOptions {
+  /** Part of the file name telling which vocabulary is embedded ("llama3", "synthetic"). */
+  vocabularyKind: string;
+  directory?: string;
+  /** Keep this many bytes free after writing (default 1 GiB). */
+  diskMargin?: number;
+}
+
+export type EnsurePeerModelResult = PeerModelFile | { skipped: string };
+
+/** The cached random-weight file of the Llama 3.2 `shape` in `format`, written first when absent (or a reason to skip). */
+export function ensurePeerModelFile(shape: PeerShape, format: PeerFormat, options: EnsurePeerModelOptions): EnsurePeerModelResult {
+  const directory = options.directory ?? peerCacheDirectory;
+  const config = peerShapeConfig(shape);
+  const file = path.join(directory, `llama-3.2-${shape}-random-${format}-${options.vocabularyKind}-vocabulary.gguf`);
+  if (fs.existsSync(file)) return { path: file, config, format, bytes: fs.statSync(file).size, reused: true };
+  const needed = peerModelDataBytes(config, format);
+  const free = freeDiskBytes(directory);
+  const margin = options.diskMargin ?? 1024 ** 3;
+  if (free < needed + margin) {
+    return { skipped: `${path.basename(file)} needs ${(needed / 1e9).toFixed(1)} GB but only ${(free / 1e9).toFixed(1)} GB is free in ${directory} (keeping ${(margin / 1e9).toFixed(1)} GB spare)` };
+  }
+  writeRandomLlamaGguf(file, config, format, { ...options, name: `Llama-3.2-${shape.toUpperCase()} shape, random weights` });
+  return { path: file, config, format, bytes: fs.statSync(file).size, reused: false };
+}

@@ -1,0 +1,58 @@
+// Entry point of an engine worker process of the peer benchmark (started by peer-worker-client.ts with the engine
+// name as its argument): loads the engine on request and answers measurement requests over the IPC channel, one at a
+// time, so the benchmark can interleave the two engines run by run while each keeps its model loaded.
+
+import { peakResidentBytes, residentBytes } from "@infer-recipes/harness";
+
+import { createLlamaCppPeerEngine } from "./llama-cpp-peer-engine.ts";
+import { createOurPeerEngine } from "./our-peer-engine.ts";
+import type { EngineName, PeerEngine, WorkerReply, WorkerRequest } from "./peer-protocol.ts";
+
+const engineName = process.argv[2] as EngineName;
+let engine: PeerEngine | undefined;
+
+function reply(message: WorkerReply): void {
+  process.send!(message);
+}
+
+async function handle(request: WorkerRequest): Promise<WorkerReply | undefined> {
+  switch (request.kind) {
+    case "load": {
+      const started = performance.now();
+      engine = engineName === "ours" ? createOurPeerEngine(request) : await createLlamaCppPeerEngine(request);
+      const loadMs = performance.now() - started;
+      return { kind: "loaded", description: engine.description, loadMs, residentBytes: residentBytes(), peakResidentBytes: peakResidentBytes() };
+    }
+    case "threads":
+      await engine!.setThreads(request.threads);
+      return { kind: "threads", threads: request.threads };
+    case "run": {
+      const cpuBefore = process.cpuUsage();
+      const measurement = await engine!.run(request.prompt, request.decodeTokens);
+      const cpu = process.cpuUsage(cpuBefore);
+      return { kind: "run", measurement: { ...measurement, cpuMs: (cpu.user + cpu.system) / 1000 } };
+    }
+    case "memory":
+      return { kind: "memory", peakResidentBytes: peakResidentBytes(), residentBytes: residentBytes() };
+    case "exit":
+      await engine?.close();
+      process.disconnect();
+      return undefined;
+  }
+}
+
+if (!process.send) {
+  process.stderr.write("peer-worker.ts is started by the peer benchmark with an IPC channel, not run directly\n");
+  process.exit(2);
+}
+let queue = Promise.resolve();
+process.on("message", (request: WorkerRequest) => {
+  queue = queue.then(async () => {
+    try {
+      const answer = await handle(request);
+      if (answer) reply(answer);
+    } catch (error) {
+      reply({ kind: "error", message: (error as Error).stack ?? String(error) });
+    }
+  });
+});

@@ -1,0 +1,201 @@
+// `pnpm bench peers`: this project's engine side by side with llama.cpp (node-llama-cpp) on the same random-weight
+// GGUF files of the exact Llama 3.2 1B/3B shapes, at the same thread counts: prefill tokens/s on a 512-token prompt,
+// decode tokens/s over 128 greedy tokens, inter-token latency and memory. Each engine runs in its own process with
+// the model loaded, and runs alternate ours / llama.cpp so a noisy machine shifts both alike; each run waits for a
+// quiet CPU first and records how much CPU other processes took meanwhile. Options: peer-options.ts.
+
+import path from "node:path";
+
+import { availableMemoryBytes, cpuTimes, machineInfo, othersBusyFraction, waitForQuietCpu } from "@infer-recipes/harness";
+import { nativeAvailability } from "@infer-recipes/kernel";
+import { llamaTensorNames } from "@infer-recipes/models";
+
+import { llamaBenchFigure } from "./llama-bench-baselines.ts";
+import { loadLlamaCpp } from "./llama-cpp-peer.ts";
+import { ensurePeerModelFile, matrixDType, type PeerModelFile } from "./peer-model-files.ts";
+import { batchSize, parsePeerOptions, type PeerOptions } from "./peer-options.ts";
+import { peerRows, type MeasuredRun, type PeerRow } from "./peer-rows.ts";
+import { peerShapeConfig, type PeerShape } from "./peer-shapes.ts";
+import { peerVocabulary } from "./peer-vocabulary.ts";
+import { PeerWorker } from "./peer-worker-client.ts";
+import { peerTable, writePeerReport } from "./peers-report.ts";
+
+/** Warm-up runs per engine and thread count, left out of the medians: a short prompt and a few decode steps read
+ *  every weight once and let both engines settle without costing a full prefill. */
+const warmupRuns = 1;
+const warmupPromptTokens = 32;
+const warmupDecodeTokens = 8;
+/** Llama 3's <|begin_of_text|>; the prompt's other tokens are ordinary ids below the special ones. */
+const bosTokenId = 128000;
+const ordinaryTokenCount = 128000;
+
+const gigabytes = (bytes: number) => (bytes / 1e9).toFixed(2);
+
+/** BOS then deterministic ordinary token ids (below the special ids), the same prompt for both engines. */
+export function benchmarkPrompt(length: number, bosTokenId: number, ordinaryTokens: number): number[] {
+  const prompt = [bosTokenId];
+  let state = 12345;
+  while (prompt.length < length) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    prompt.push(state % ordinaryTokens);
+  }
+  return prompt;
+}
+
+function progressWriter(label: string): (written: number, total: number) => void {
+  let lastPercent = -1;
+  return (written, total) => {
+    const percent = total === 0 ? 100 : Math.floor((written / total) * 100);
+    if (percent === lastPercent) return;
+    lastPercent = percent;
+    const line = `  writing ${label}: ${String(percent).padStart(3)}% (${(written / 1e9).toFixed(2)} / ${(total / 1e9).toFixed(2)} GB)`;
+    if (process.stderr.isTTY) process.stderr.write(`\r${line}${percent === 100 ? "\n" : ""}`);
+    else if (percent % 10 === 0) process.stderr.write(`${line}\n`);
+  };
+}
+
+function describeRun(engine: string, run: MeasuredRun): string {
+  const others = run.othersCpuShare >= 0.05 ? ` (others used ${(run.othersCpuShare * 100).toFixed(0)}% of the CPU)` : "";
+  return `${engine}: prefill ${((run.prefillTokens / run.prefillMs) * 1000).toFixed(1)} tok/s, decode ${((run.decodeTokens / run.decodeMs) * 1000).toFixed(2)} tok/s${others}`;
+}
+
+const engineLabel = (engine: "ours" | "peer") => (engine === "ours" ? "ours" : "llama.cpp");
+
+/** One run on a worker, after waiting for a quiet CPU, with the share of CPU time other processes took meanwhile. */
+async function measuredRun(worker: PeerWorker, prompt: number[], decodeTokens: number, quietWaitMs: number, log: (line: string) => void): Promise<MeasuredRun> {
+  if (quietWaitMs > 0) {
+    const quiet = await waitForQuietCpu({ timeoutMs: quietWaitMs });
+    if (!quiet.quiet) log(`  the CPU stayed ${(quiet.busyFraction * 100).toFixed(0)}% busy for ${(quiet.waitedMs / 1000).toFixed(0)} s; measuring anyway`);
+    else if (quiet.waitedMs > 2000) log(`  waited ${(quiet.waitedMs / 1000).toFixed(0)} s for other processes to leave the CPU`);
+  }
+  const before = cpuTimes();
+  const started = performance.now();
+  const { measurement } = await worker.request({ kind: "run", prompt, decodeTokens }, "run");
+  const wallMs = performance.now() - started;
+  return { ...measurement, othersCpuShare: othersBusyFraction(before, cpuTimes(), measurement.cpuMs, wallMs) };
+}
+
+interface FileResult {
+  rows: PeerRow[];
+  engines: { ours: string; peer: string };
+}
+
+/** Loads both engines on one file and measures every thread count, runs interleaved ours / llama.cpp. */
+async function benchFile(file: PeerModelFile, shape: PeerShape, options: PeerOptions, prompt: number[], log: (line: string) => void): Promise<FileResult> {
+  const workers = { ours: PeerWorker.start("ours"), peer: PeerWorker.start("llama.cpp") };
+  try {
+    const contextSize = options.promptTokens + options.decodeTokens + 16;
+    const load = { kind: "load" as const, modelPath: file.path, threads: options.threads[0], contextSize, batchSize, memoryMap: options.llamaMemoryMap };
+    // Load one after the other: both read the same file, and loading is not what is measured.
+    const oursLoaded = await workers.ours.request(load, "loaded");
+    const peerLoaded = await workers.peer.request(load, "loaded");
+    log(`  loaded: ours in ${(oursLoaded.loadMs / 1000).toFixed(1)} s (${gigabytes(oursLoaded.residentBytes)} GB resident), llama.cpp in ${(peerLoaded.loadMs / 1000).toFixed(1)} s (${gigabytes(peerLoaded.residentBytes)} GB resident)`);
+    const quietWaitMs = options.quietWaitSeconds * 1000;
+    const caseRuns: Array<{ threads: number; ours: MeasuredRun[]; peer: MeasuredRun[] }> = [];
+    for (const threads of options.threads) {
+      await workers.ours.request({ kind: "threads", threads }, "threads");
+      await workers.peer.request({ kind: "threads", threads }, "threads");
+      const runs = { ours: [] as MeasuredRun[], peer: [] as MeasuredRun[] };
+      const plural = threads === 1 ? "" : "s";
+      const repetitions = options.repetitions[shape];
+      for (let index = 0; index < warmupRuns + repetitions; index++) {
+        const warmup = index < warmupRuns;
+        for (const engine of ["ours", "peer"] as const) {
+          const run = warmup
+            ? await measuredRun(workers[engine], prompt.slice(0, warmupPromptTokens), warmupDecodeTokens, quietWaitMs, log)
+            : await measuredRun(workers[engine], prompt, options.decodeTokens, quietWaitMs, log);
+          if (!warmup) runs[engine].push(run);
+          log(`  ${threads} thread${plural}, ${warmup ? "warm-up" : `run ${index - warmupRuns + 1}/${repetitions}`}, ${describeRun(engineLabel(engine), run)}`);
+        }
+      }
+      caseRuns.push({ threads, ...runs });
+    }
+    const peaks = {
+      ours: (await workers.ours.request({ kind: "memory" }, "memory")).peakResidentBytes,
+      peer: (await workers.peer.request({ kind: "memory" }, "memory")).peakResidentBytes,
+    };
+    const memory = {
+      ours: { peakBytes: peaks.ours, afterLoadBytes: oursLoaded.residentBytes },
+      peer: { peakBytes: peaks.peer, afterLoadBytes: peerLoaded.residentBytes },
+    };
+    const embeddingDType = matrixDType(file.format, llamaTensorNames.tokenEmbedding, file.config);
+    const rows = caseRuns.flatMap(({ threads, ours, peer }) =>
+      peerRows({ shape, format: file.format, threads, fileBytes: file.bytes, embeddingDType }, ours, peer, memory, (phase) =>
+        llamaBenchFigure(shape, file.format, threads, phase, phase === "prefill" ? options.promptTokens : options.decodeTokens)),
+    );
+    const threadList = `${options.threads.join("/")} threads`;
+    return {
+      rows,
+      engines: { ours: oursLoaded.description.replace(/\d+ threads/, threadList), peer: peerLoaded.description.replace(/\d+ threads/, threadList) },
+    };
+  } finally {
+    await Promise.all([workers.ours.close(), workers.peer.close()]);
+  }
+}
+
+export async function benchPeers(argv: string[], resultsDirectory: string): Promise<void> {
+  const options = parsePeerOptions(argv);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const started = Date.now();
+  const llamaCpp = await loadLlamaCpp();
+  if (llamaCpp.llama === undefined) throw new Error(`${llamaCpp.reason}\nThe peer benchmark needs llama.cpp: run pnpm install (node-llama-cpp installs its prebuilt linux-x64 binary from npm).`);
+  const availability = nativeAvailability();
+  if (!availability.available) throw new Error(`the peer benchmark measures this project's native backend, which is unavailable: ${availability.reason}`);
+  const machine = machineInfo();
+  const vocabulary = peerVocabulary(peerShapeConfig("1b").vocabSize);
+  log(`vocabulary: ${vocabulary.description}`);
+  const prompt = benchmarkPrompt(options.promptTokens, bosTokenId, ordinaryTokenCount);
+
+  const rows: PeerRow[] = [];
+  const files: string[] = [];
+  let filesWritten = 0;
+  const skipped: string[] = [];
+  let engines = { ours: "", peer: "" };
+  for (const shape of options.shapes) {
+    for (const format of options.formats) {
+      const label = `Llama-3.2-${shape.toUpperCase()} shape ${format}`;
+      const file = ensurePeerModelFile(shape, format, { vocabulary: vocabulary.metadata, vocabularyKind: vocabulary.kind, onProgress: progressWriter(label) });
+      if ("skipped" in file) {
+        log(`skipping ${label}: ${file.skipped}`);
+        skipped.push(`${label}: ${file.skipped}`);
+        continue;
+      }
+      log(`${label}: ${file.reused ? "reusing" : "wrote"} ${file.path} (${gigabytes(file.bytes)} GB)`);
+      // Both engines hold the weights in their own memory (llama.cpp only once mapped pages are touched with --llama-mmap).
+      const neededBytes = file.bytes * (options.llamaMemoryMap ? 1.2 : 2.2) + 1e9;
+      const availableBytes = availableMemoryBytes();
+      if (availableBytes < neededBytes) {
+        const reason = `${label}: both engines loaded need about ${gigabytes(neededBytes)} GB but only ${gigabytes(availableBytes)} GB of memory is available`;
+        log(`skipping ${reason}`);
+        skipped.push(reason);
+        continue;
+      }
+      files.push(path.relative(path.resolve(resultsDirectory, ".."), file.path));
+      if (!file.reused) filesWritten++;
+      const result = await benchFile(file, shape, options, prompt, log);
+      engines = result.engines;
+      for (const row of result.rows) {
+        rows.push(row);
+        if (options.json) process.stdout.write(JSON.stringify(row) + "\n");
+        else log(`  ${row.phase} ${row.threads} thread${row.threads === 1 ? "" : "s"}: ours ${row.ours_tokens_per_s.toFixed(2)} tok/s, llama.cpp ${row.peer_tokens_per_s.toFixed(2)} tok/s, ratio ${row.ratio.toFixed(2)}`);
+      }
+    }
+  }
+  if (rows.length === 0) throw new Error(`nothing was measured${skipped.length > 0 ? `: ${skipped.join("; ")}` : ""}`);
+  const command = `pnpm bench peers ${argv.join(" ")}`.trim();
+  const name = options.quick ? "peers-quick" : "peers";
+  const elapsedSeconds = (Date.now() - started) / 1000;
+  const paths = writePeerReport(resultsDirectory, name, rows, {
+    machine,
+    command,
+    engines,
+    vocabulary: vocabulary.description,
+    settings: { promptTokens: options.promptTokens, decodeTokens: options.decodeTokens, repetitions: options.shapes.map((shape) => `${options.repetitions[shape]} (${shape})`).join(", "), warmupRuns, warmupPromptTokens, warmupDecodeTokens, batchSize, quietWaitSeconds: options.quietWaitSeconds, llamaMemoryMap: options.llamaMemoryMap },
+    files,
+    filesWritten,
+    skipped,
+    elapsedSeconds,
+  });
+  if (!options.json) process.stdout.write(peerTable(rows) + "\n");
+  log(`finished in ${elapsedSeconds.toFixed(0)} s; wrote ${paths.join(", ")}`);
+}

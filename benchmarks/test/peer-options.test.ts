@@ -1,0 +1,27 @@
+// The peers command line: defaults of the full and the quick run, and clear errors for bad values.
+import { describe, expect, it } from "vitest";
+
+import { batchSize, parsePeerOptions } from "../src/peer-options.ts";
+
+describe("parsePeerOptions", () => {
+  it("defaults to the whole matrix: both shapes, three formats, 1 and 2 threads, 512 prompt and 128 decode tokens", () => {
+    const options = parsePeerOptions([]);
+    expect(options).toMatchObject({ shapes: ["1b", "3b"], formats: ["f16", "q8_0", "q4_0"], threads: [1, 2], promptTokens: 512, decodeTokens: 128, quietWaitSeconds: 60, llamaMemoryMap: false, quick: false, json: false });
+    expect(options.repetitions).toEqual({ "1b": 3, "3b": 2 });
+  });
+
+  it("keeps --quick small and lets options override it", () => {
+    expect(parsePeerOptions(["--quick"])).toMatchObject({ shapes: ["1b"], formats: ["q8_0"], threads: [2], promptTokens: 256, decodeTokens: 32, repetitions: { "1b": 2, "3b": 2 } });
+    expect(parsePeerOptions(["--quick", "--threads", "1,2", "--repetitions", "4", "--json"])).toMatchObject({ threads: [1, 2], repetitions: { "1b": 4, "3b": 4 }, json: true });
+    expect(parsePeerOptions(["--shape", "3B", "--formats", "q4_0,q8_0,q4_0", "--llama-mmap"])).toMatchObject({ shapes: ["3b"], formats: ["q4_0", "q8_0"], llamaMemoryMap: true });
+  });
+
+  it("names the option in its errors", () => {
+    expect(() => parsePeerOptions(["--shape", "7b"])).toThrow(/--shape: "7b" is not one of 1b, 3b/);
+    expect(() => parsePeerOptions(["--formats", "q5_k"])).toThrow(/--formats/);
+    expect(() => parsePeerOptions(["--threads", "0"])).toThrow(/--threads must be an integer ≥ 1/);
+    expect(() => parsePeerOptions(["--prompt-tokens", String(batchSize + 1)])).toThrow(/at most the batch size/);
+    expect(() => parsePeerOptions(["--repetitions", "two"])).toThrow(/--repetitions/);
+    expect(() => parsePeerOptions(["--quiet-wait", "-1"])).toThrow(/--quiet-wait/);
+  });
+});

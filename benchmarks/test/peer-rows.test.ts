@@ -1,0 +1,72 @@
+// The peer rows: medians and ranges of both engines' runs, their ratio, latency percentiles, memory and the share of
+// CPU other processes took, from hand-made measurements with known answers.
+import { describe, expect, it } from "vitest";
+
+import { peerRows, type MeasuredRun } from "../src/peer-rows.ts";
+
+/** A run with the given prefill and decode speeds (tokens/s) and evenly spaced decoded tokens. */
+function run(prefillTokensPerSecond: number, decodeTokensPerSecond: number, othersCpuShare = 0): MeasuredRun {
+  const decodeTokens = 4;
+  const step = 1000 / decodeTokensPerSecond;
+  return {
+    prefillTokens: 512,
+    prefillMs: (512 / prefillTokensPerSecond) * 1000,
+    decodeTokens,
+    decodeMs: decodeTokens * step,
+    tokenArrivalMs: Array.from({ length: decodeTokens }, (_, index) => (index + 1) * step),
+    generated: [1, 2, 3, 4, 5],
+    cpuMs: 1000,
+    othersCpuShare,
+  };
+}
+
+const peerCase = { shape: "1b", format: "q8_0", threads: 2, fileBytes: 1_321_078_944, embeddingDType: "q8_0" as const };
+const memory = { ours: { peakBytes: 1.5e9, afterLoadBytes: 1.4e9 }, peer: { peakBytes: 1.7e9, afterLoadBytes: 1.6e9 } };
+
+describe("peerRows", () => {
+  it("gives one prefill and one decode row with medians, ranges and ours ÷ llama.cpp", () => {
+    const ours = [run(100, 20), run(110, 22), run(90, 21)];
+    const peer = [run(50, 10), run(55, 11), run(60, 12)];
+    const [prefill, decode] = peerRows(peerCase, ours, peer, memory);
+    expect(prefill.phase).toBe("prefill");
+    expect(prefill.tokens).toBe(512);
+    expect(prefill.ours_tokens_per_s).toBeCloseTo(100, 9);
+    expect(prefill.peer_tokens_per_s).toBeCloseTo(55, 9);
+    expect(prefill.ratio).toBeCloseTo(100 / 55, 9);
+    expect(prefill.ours_tokens_per_s_min).toBeCloseTo(90, 9);
+    expect(prefill.ours_tokens_per_s_max).toBeCloseTo(110, 9);
+    expect(prefill.ours_inter_token_ms).toBeNull();
+
+    expect(decode.phase).toBe("decode");
+    expect(decode.tokens).toBe(4);
+    expect(decode.ours_tokens_per_s).toBeCloseTo(21, 9);
+    expect(decode.peer_tokens_per_s).toBeCloseTo(11, 9);
+    expect(decode.ratio).toBeCloseTo(21 / 11, 9);
+    // Evenly spaced tokens: every gap is one run's step, so the percentiles lie between the fastest and slowest step.
+    expect(decode.peer_inter_token_ms!.p50).toBeGreaterThan(1000 / 12 - 1e-9);
+    expect(decode.peer_inter_token_ms!.p99).toBeLessThanOrEqual(1000 / 10 + 1e-9);
+  });
+
+  it("carries the case, memory, others' CPU share and the llama-bench figure into both rows", () => {
+    const rows = peerRows(peerCase, [run(100, 20, 0.1), run(100, 20, 0.3)], [run(50, 10, 0.2), run(50, 10, 0)], memory, (phase) => (phase === "decode" ? 28.3 : null));
+    for (const row of rows) {
+      expect(row).toMatchObject({ shape: "1b", format: "q8_0", threads: 2, file_bytes: 1_321_078_944, embedding_dtype: "q8_0", repetitions: 2, peer: "llama.cpp" });
+      expect(row.ours_peak_memory_bytes).toBe(1.5e9);
+      expect(row.peer_resident_after_load_bytes).toBe(1.6e9);
+      expect(row.others_cpu_share).toBeCloseTo(0.15, 12); // median of 0, 0.1, 0.2, 0.3
+    }
+    expect(rows[0].llama_bench_tokens_per_s).toBeNull();
+    expect(rows[1].llama_bench_tokens_per_s).toBe(28.3);
+  });
+
+  it("has the fields --json promises", () => {
+    const [row] = peerRows(peerCase, [run(100, 20)], [run(50, 10)], memory);
+    for (const key of ["shape", "format", "threads", "phase", "ours_tokens_per_s", "peer_tokens_per_s", "ratio"]) expect(row).toHaveProperty(key);
+    expect(JSON.parse(JSON.stringify(row))).toEqual(row);
+  });
+
+  it("needs the same number of runs per engine", () => {
+    expect(() => peerRows(peerCase, [run(1, 1)], [], memory)).toThrow(/same number/);
+    expect(() => peerRows(peerCase, [], [], memory)).toThrow(/same number/);
+  });
+});

@@ -1,0 +1,37 @@
+// The peer files' shapes are the published Llama 3.2 1B and 3B ones: head size, tensor shapes, parameter counts, and
+// which matrices each format stores in which dtype.
+import { describe, expect, it } from "vitest";
+
+import { llamaTensorNames } from "@infer-recipes/models";
+
+import { matrixDType, planPeerModelTensors } from "../src/peer-model-files.ts";
+import { peerShapeConfig } from "../src/peer-shapes.ts";
+
+const elements = (shape: readonly number[]) => shape.reduce((product, size) => product * size, 1);
+
+describe("peer shapes", () => {
+  it("has the real head sizes (64 for 1B, 128 for 3B)", () => {
+    expect(peerShapeConfig("1b")).toMatchObject({ hiddenSize: 2048, layerCount: 16, headCount: 32, keyValueHeadCount: 8, headDim: 64, rotaryDim: 64, intermediateSize: 8192, vocabSize: 128256, tiedEmbeddings: true });
+    expect(peerShapeConfig("3b")).toMatchObject({ hiddenSize: 3072, layerCount: 28, headCount: 24, keyValueHeadCount: 8, headDim: 128, rotaryDim: 128, intermediateSize: 8192, vocabSize: 128256, tiedEmbeddings: true });
+  });
+
+  it("plans the published parameter counts (1,235,814,400 and 3,212,749,824), tied embeddings stored once", () => {
+    for (const [shape, parameters] of [["1b", 1_235_814_400], ["3b", 3_212_749_824]] as const) {
+      const planned = planPeerModelTensors(peerShapeConfig(shape), "f16").filter((tensor) => tensor.name !== "rope_freqs.weight");
+      expect(planned.reduce((total, tensor) => total + elements(tensor.shape), 0)).toBe(parameters);
+      expect(planned.some((tensor) => tensor.name === "output.weight")).toBe(false);
+    }
+    const layer = planPeerModelTensors(peerShapeConfig("1b"), "q8_0").filter((tensor) => tensor.name.startsWith("blk.0."));
+    expect(Object.fromEntries(layer.map((tensor) => [tensor.name, tensor.shape]))).toMatchObject({ "blk.0.attn_q.weight": [2048, 2048], "blk.0.attn_k.weight": [512, 2048], "blk.0.ffn_down.weight": [2048, 8192] });
+  });
+
+  it("stores Q4_0 files' tied embedding in Q6_K, as llama-quantize does, and vectors in f32", () => {
+    const config = peerShapeConfig("1b");
+    expect(matrixDType("q4_0", llamaTensorNames.tokenEmbedding, config)).toBe("q6_k");
+    expect(matrixDType("q8_0", llamaTensorNames.tokenEmbedding, config)).toBe("q8_0");
+    const planned = planPeerModelTensors(config, "q4_0");
+    expect(planned[0]).toMatchObject({ name: "token_embd.weight", dtype: "q6_k" });
+    expect(planned.find((tensor) => tensor.name === "blk.0.ffn_up.weight")!.dtype).toBe("q4_0");
+    expect(planned.find((tensor) => tensor.name === "output_norm.weight")!.dtype).toBe("f32");
+  });
+});

@@ -1,0 +1,106 @@
+// The peer report: table formatting, the memory criterion's sentence, and the three result files.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+import { machineInfo } from "@infer-recipes/harness";
+import { describe, expect, it } from "vitest";
+
+import type { PeerRow } from "../src/peer-rows.ts";
+import { memoryCheck, memoryLimitRatio, peerMemoryRows, peerTable, targetSummary, writePeerReport, type PeerReportContext } from "../src/peers-report.ts";
+
+function row(overrides: Partial<PeerRow>): PeerRow {
+  return {
+    shape: "3b",
+    format: "q8_0",
+    threads: 2,
+    phase: "decode",
+    tokens: 128,
+    ours_tokens_per_s: 12,
+    peer_tokens_per_s: 10,
+    ratio: 1.2,
+    ours_tokens_per_s_min: 11,
+    ours_tokens_per_s_max: 13,
+    peer_tokens_per_s_min: 9,
+    peer_tokens_per_s_max: 11,
+    ours_inter_token_ms: { p50: 80, p95: 90, p99: 99 },
+    peer_inter_token_ms: { p50: 100, p95: 110, p99: 120 },
+    ours_peak_memory_bytes: 3.8e9,
+    peer_peak_memory_bytes: 3.9e9,
+    ours_resident_after_load_bytes: 3.6e9,
+    peer_resident_after_load_bytes: 3.7e9,
+    file_bytes: 3.4e9,
+    others_cpu_share: 0.02,
+    llama_bench_tokens_per_s: 11.1,
+    embedding_dtype: "q8_0",
+    repetitions: 2,
+    peer: "llama.cpp",
+    ...overrides,
+  };
+}
+
+const context: PeerReportContext = {
+  machine: machineInfo(),
+  command: "pnpm bench peers --shape 3b",
+  engines: { ours: "this project", peer: "llama.cpp" },
+  vocabulary: "synthetic",
+  settings: { promptTokens: 512, decodeTokens: 128, repetitions: "2 (3b)", warmupRuns: 1, warmupPromptTokens: 32, warmupDecodeTokens: 8, batchSize: 512, quietWaitSeconds: 60, llamaMemoryMap: false },
+  files: [".cache/peers/llama-3.2-3b-random-q8_0-llama3-vocabulary.gguf"],
+  filesWritten: 0,
+  skipped: [],
+  elapsedSeconds: 600,
+};
+
+describe("peer report", () => {
+  it("formats the table with ranges, the ratio and the llama-bench reference", () => {
+    const table = peerTable([row({ phase: "prefill", tokens: 512, ours_inter_token_ms: null, peer_inter_token_ms: null, llama_bench_tokens_per_s: null }), row({})]);
+    const lines = table.split("\n");
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toContain("ours ÷ llama.cpp");
+    expect(lines[2]).toContain("prefill 512");
+    expect(lines[3]).toContain("decode 128");
+    expect(lines[3]).toContain("12.0 (11.0–13.0)");
+    expect(lines[3]).toContain("**1.20×**");
+    expect(lines[3]).toContain("11.1");
+    expect(lines[3]).toContain("80.0 / 90.0 / 99.0");
+  });
+
+  it("marks the Q4_0 files' Q6_K embedding", () => {
+    expect(peerTable([row({ format: "q4_0", embedding_dtype: "q6_k" })])).toContain("q4_0 (embd q6_k)");
+  });
+
+  it("checks the 3B Q8_0 memory criterion against the file size", () => {
+    expect(memoryCheck([row({})])).toMatch(/1\.059×\*\* \(pass\).*1\.118×\*\* \(pass\)/);
+    expect(memoryCheck([row({ ours_peak_memory_bytes: 3.4e9 * (memoryLimitRatio + 0.01) })])).toContain("(FAIL)");
+    expect(memoryCheck([row({ shape: "1b" })])).toContain("not measured");
+    expect(peerMemoryRows([row({ threads: 1 }), row({ threads: 2 })])).toHaveLength(1); // one entry per file
+  });
+
+  it("lists the Q8_0/Q4_0 rows that meet the targets (decode ≥ 1.0×, prefill ≥ 0.8×) and those that miss", () => {
+    const summary = targetSummary([row({ phase: "prefill", ratio: 0.85 }), row({ ratio: 0.95 }), row({ format: "f16", ratio: 0.5 })]);
+    expect(summary).toContain("1 of 2 rows met");
+    expect(summary).toContain("- met: 3b q8_0 2 threads prefill 0.85×");
+    expect(summary).toContain("- missed: 3b q8_0 2 threads decode 0.95×");
+    expect(targetSummary([row({ format: "f16" })])).toContain("no Q8_0 or Q4_0 rows");
+  });
+
+  it("writes markdown, JSON and SVG with the machine and every row", () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), "peers-report-"));
+    try {
+      const rows = [row({ phase: "prefill", tokens: 512, ours_inter_token_ms: null, peer_inter_token_ms: null }), row({})];
+      const paths = writePeerReport(directory, "peers", rows, context);
+      expect(paths.map((file) => path.basename(file))).toEqual(["peers.md", "peers.json", "peers.svg"]);
+      const markdown = fs.readFileSync(paths[0], "utf8");
+      expect(markdown).toContain("Machine:");
+      expect(markdown).toContain("![ours ÷ llama.cpp](peers.svg)");
+      expect(markdown).toContain("Memory criterion");
+      const json = JSON.parse(fs.readFileSync(paths[1], "utf8"));
+      expect(json.rows).toHaveLength(2);
+      expect(json.machine.logicalCpus).toBeGreaterThan(0);
+      expect(json.memory[0].ours_peak_ratio).toBeCloseTo(3.8 / 3.4, 9);
+      expect(fs.readFileSync(paths[2], "utf8")).toMatch(/^<svg/);
+    } finally {
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
