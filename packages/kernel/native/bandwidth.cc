@@ -1,5 +1,5 @@
 // A plain streaming read of a buffer over the thread pool: the benchmark's yardstick for memory bandwidth.
-// Eight independent 64-byte accumulators per thread keep enough loads in flight to saturate the memory system.
+// Independent 64-byte accumulators and a software prefetch keep enough loads in flight to saturate the memory system.
 #include "bandwidth.h"
 
 #include <cstring>
@@ -21,8 +21,12 @@ __attribute__((target("avx512f"))) static uint64_t read_avx512(const uint8_t* da
   const size_t part = (bytes / Streams) & ~size_t(63);
   size_t i = 0;
   for (; i + 64 <= part; i += 64)
-    for (int stream = 0; stream < Streams; stream++)
+    for (int stream = 0; stream < Streams; stream++) {
+      // Software prefetch 1 KiB ahead, as the GEMV kernels do: on Zen 5 the hardware prefetcher alone leaves a
+      // third of the bandwidth unused, and the yardstick must be the best plain read, not an easy one.
+      _mm_prefetch(reinterpret_cast<const char*>(data + stream * part + i + 1024), _MM_HINT_T0);
       sums[stream] = _mm512_xor_si512(sums[stream], _mm512_loadu_si512(data + stream * part + i));
+    }
   for (int stream = 1; stream < Streams; stream++) sums[0] = _mm512_xor_si512(sums[0], sums[stream]);
   uint64_t out[8];
   _mm512_storeu_si512(out, sums[0]);

@@ -136,7 +136,7 @@ inline WeightPair load_q4_0(const uint8_t* row, int64_t pair) {
   return w;
 }
 
-template <bool Q4, int R, int T, bool Full>
+template <bool Q4, int R, int T, bool Full, bool Ahead>
 inline void tile_pair(const uint8_t* const* rows, const PreparedActivations& x, int64_t token0, int64_t pair, __m512 (&acc)[R][T],
                       size_t stride) {
   // The R rows of a tile are adjacent in memory, and so is the next tile: fetch it while this one computes, since
@@ -144,6 +144,11 @@ inline void tile_pair(const uint8_t* const* rows, const PreparedActivations& x, 
   constexpr int kPairBytes = Q4 ? 36 : 68;
   const uint8_t* next = rows[0] + R * stride + pair * R * kPairBytes;
   for (int offset = 0; offset < R * kPairBytes; offset += 64) _mm_prefetch(reinterpret_cast<const char*>(next + offset), _MM_HINT_T1);
+  // Streaming q8_0 (decode, small batches): also fetch 1 KiB ahead in each row, about once per cache line. (q4_0
+  // does more work per byte, and there the extra instructions cost more than they save.)
+  if constexpr (Ahead && !Q4) {
+    for (int r = 0; r < R; r++) _mm_prefetch(reinterpret_cast<const char*>(rows[r] + pair * kPairBytes + 1024), _MM_HINT_T0);
+  }
   WeightPair w[R];
   for (int r = 0; r < R; r++) w[r] = Q4 ? load_q4_0<Full>(rows[r], pair) : load_q8_0<Full>(rows[r], pair);
   const __m512i scale_lanes = Q4 ? _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1)
@@ -163,7 +168,7 @@ inline void tile_pair(const uint8_t* const* rows, const PreparedActivations& x, 
 }
 
 // out[t, row0 + r] for an R × T tile over all block pairs.
-template <bool Q4, int R, int T>
+template <bool Q4, int R, int T, bool Ahead>
 void integer_tile(const uint8_t* weight, size_t stride, int64_t row0, const PreparedActivations& x, int64_t blocks,
                   int64_t token0, float* out, int64_t out_stride) {
   __m512 acc[R][T];
@@ -172,8 +177,8 @@ void integer_tile(const uint8_t* weight, size_t stride, int64_t row0, const Prep
   const uint8_t* rows[R];
   for (int r = 0; r < R; r++) rows[r] = weight + (size_t)(row0 + r) * stride;
   const int64_t full_pairs = blocks / 2;
-  for (int64_t pair = 0; pair < full_pairs; pair++) tile_pair<Q4, R, T, true>(rows, x, token0, pair, acc, stride);
-  if (blocks % 2) tile_pair<Q4, R, T, false>(rows, x, token0, full_pairs, acc, stride);
+  for (int64_t pair = 0; pair < full_pairs; pair++) tile_pair<Q4, R, T, true, Ahead>(rows, x, token0, pair, acc, stride);
+  if (blocks % 2) tile_pair<Q4, R, T, false, Ahead>(rows, x, token0, full_pairs, acc, stride);
   for (int t = 0; t < T; t++)
     for (int r = 0; r < R; r++) out[(token0 + t) * out_stride + row0 + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
@@ -190,8 +195,13 @@ constexpr int64_t kActivationBytesInL2 = 256 * 1024;
 template <bool Q4>
 void integer_task(const MatmulProblem& p, const PreparedActivations& x, size_t stride, int64_t begin, int64_t end) {
   const int64_t blocks = p.cols / 32;
+  const bool activations_fit_l2 = p.tokens * x.pairs * 64 <= kActivationBytesInL2;
   auto tile = [&](auto row_tile, auto token_tile, int64_t r, int64_t t) {
-    integer_tile<Q4, decltype(row_tile)::value, decltype(token_tile)::value>(p.weight, stride, r, x, blocks, t, p.out, p.rows);
+    constexpr int R = decltype(row_tile)::value, T = decltype(token_tile)::value;
+    // Row tiles outermost stream the weights from memory once: prefetch ahead. Token tiles outermost reuse them
+    // from L2, where extra prefetches only cost issue slots.
+    if (activations_fit_l2) integer_tile<Q4, R, T, true>(p.weight, stride, r, x, blocks, t, p.out, p.rows);
+    else integer_tile<Q4, R, T, false>(p.weight, stride, r, x, blocks, t, p.out, p.rows);
   };
   auto tokens_for = [&](auto row_tile, int64_t r) {
     int64_t t = 0;
@@ -203,7 +213,6 @@ void integer_task(const MatmulProblem& p, const PreparedActivations& x, size_t s
     for (; r + kRowTile <= end; r += kRowTile) tile(std::integral_constant<int, kRowTile>{}, token_tile, r, t);
     for (; r < end; r++) tile(std::integral_constant<int, 1>{}, token_tile, r, t);
   };
-  const bool activations_fit_l2 = p.tokens * x.pairs * 64 <= kActivationBytesInL2;
   if (activations_fit_l2) {
     int64_t r = begin;
     for (; r + kRowTile <= end; r += kRowTile) tokens_for(std::integral_constant<int, kRowTile>{}, r);
@@ -248,8 +257,18 @@ void float_tile(const uint8_t* weight, size_t stride, int64_t row0, const float*
   __m512 acc[R][T];
   for (int r = 0; r < R; r++)
     for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+  constexpr int kElementBytes = DT == F32 ? 4 : 2;
   for (int64_t c = 0; c < cols; c += 16) {
     const __mmask16 mask = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
+    // Decode streams each row once; short rows give the hardware prefetcher little run-up, so fetch ahead (once per
+    // cache line): this row 1 KiB on, and the next tile's rows at the same column.
+    if ((c * kElementBytes) % 64 == 0) {
+      for (int r = 0; r < R; r++) {
+        const uint8_t* row = weight + (size_t)(row0 + r) * stride + c * kElementBytes;
+        _mm_prefetch(reinterpret_cast<const char*>(row + 1024), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(row + R * stride), _MM_HINT_T1);
+      }
+    }
     __m512 w[R];
     for (int r = 0; r < R; r++) w[r] = load_weights<DT>(weight + (size_t)(row0 + r) * stride, c, mask);
     for (int t = 0; t < T; t++) {
