@@ -114,7 +114,9 @@ export class NativeBackend implements Backend {
   pagedAttention(out: Tensor, query: Tensor, keyBlocks: Tensor, valueBlocks: Tensor, blockTable: Int32Array, options: AttentionOptions): void {
     const [tokens, heads, headDim] = query.shape;
     const [blockCount, blockSize, kvHeads] = keyBlocks.shape;
-    if (this.pagedAttentionMode === "blocks" && this.addon.pagedAttention) {
+    // The block-walking kernel serves up to 64 query heads per key/value head; wider groups (none in real models)
+    // take the gather path.
+    if (this.pagedAttentionMode === "blocks" && this.addon.pagedAttention && heads / kvHeads <= 64) {
       this.addon.pagedAttention(
         floats(out), floats(query), floats(keyBlocks), floats(valueBlocks), blockTable,
         tokens, heads, kvHeads, headDim, blockCount, blockSize,

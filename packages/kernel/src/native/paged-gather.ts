@@ -1,6 +1,7 @@
 // Gathers a sequence's key/value rows out of a paged cache into one contiguous scratch buffer, so the native
-// contiguous attention kernel can run over them. This is how the native backend serves paged attention until it has
-// a kernel that walks the block table itself; the copy is one memcpy per block (TypedArray.set).
+// contiguous attention kernel can run over them: the native backend's fallback when the addon's block-walking kernel
+// cannot serve a shape, and a second path the tests compare it with. The copy is one memcpy per block
+// (TypedArray.set).
 
 import type { Tensor } from "../tensor.ts";
 
