@@ -40,6 +40,9 @@ const CONFIGURATIONS: OptimizedConfiguration[] = [
 
 interface Inputs {
   description: string;
+  /** A random model's next-token distributions are near uniform: which token is top-1 is decided by noise-level
+   *  differences, so top-1 and greedy agreement of quantized weights say nothing there and are reported, not gated. */
+  nearUniform: boolean;
   load: (dtype: DType) => LoadedWeights;
   tokens: number[];
 }
@@ -71,6 +74,7 @@ async function tokenizerFor(loaded: LoadedWeights): Promise<TextTokenizer | unde
 async function inputs(options: ReturnType<typeof parseOptions>): Promise<Inputs> {
   let modelPath = options.model;
   let description: string;
+  let nearUniform = false;
   if (!modelPath) {
     const tinyStories = path.join(sharedModels, "tinystories-656k-hf");
     if (existsSync(tinyStories)) {
@@ -85,6 +89,7 @@ async function inputs(options: ReturnType<typeof parseOptions>): Promise<Inputs>
       writeHfModel(directory, config, randomLlamaTensors(config, 11));
       modelPath = directory;
       description = `a tiny random Llama 3.2 (../shared/models absent: ${sharedModels})`;
+      nearUniform = true;
     }
   } else description = modelPath;
   const path_ = modelPath;
@@ -101,7 +106,7 @@ async function inputs(options: ReturnType<typeof parseOptions>): Promise<Inputs>
     tokens = Array.from({ length: options.tokens }, (_, index) => (index * 7919 + 13) % vocabSize);
     description += `; text: ${tokens.length} generated token ids (no tokenizer or text file)`;
   }
-  return { description, load, tokens };
+  return { description, nearUniform, load, tokens };
 }
 
 /** Logits for every position, through chunked prefill then single-token decode steps, as generation runs. */
@@ -133,7 +138,7 @@ function greedyTokens(model: LlamaModel, start: number, count: number): number[]
 
 async function main(): Promise<void> {
   const options = parseOptions();
-  const { description, load, tokens } = await inputs(options);
+  const { description, nearUniform, load, tokens } = await inputs(options);
   process.stderr.write(`accuracy of llama-3.2-3b's optimized paths on ${description}\n`);
   const referenceWeights = load("f32");
   const reference = LlamaModel.fromLoadedWeights(referenceWeights, createKernel({ backend: "reference" }));
@@ -146,6 +151,7 @@ async function main(): Promise<void> {
 
   const available = nativeAvailability().available;
   const checks: ToleranceCheck[] = [];
+  const notes: string[] = [];
   const rows: Record<string, unknown>[] = [];
   for (const configuration of CONFIGURATIONS) {
     if (configuration.backend === "native" && !available) {
@@ -163,8 +169,12 @@ async function main(): Promise<void> {
     if (tolerances.maxAbsDiff !== undefined) checks.push({ what, metric: "logits max-abs-diff", value: comparison.maxAbsDiff, limit: tolerances.maxAbsDiff, kind: "max" });
     checks.push({ what, metric: "mean KL divergence", value: comparison.meanKlDivergence, limit: tolerances.meanKl, kind: "max" });
     checks.push({ what, metric: "perplexity ratio", value: optimizedPerplexity / referencePerplexity, limit: tolerances.perplexityRatio, kind: "max" });
-    checks.push({ what, metric: "top-1 agreement", value: comparison.top1Agreement, limit: tolerances.top1, kind: "min" });
-    checks.push({ what, metric: `greedy agreement /${options.greedyTokens}`, value: greedy.agreement, limit: tolerances.greedy, kind: "min" });
+    if (nearUniform && configuration.dtype !== "f32") {
+      notes.push(`${what}: top-1 agreement ${comparison.top1Agreement.toFixed(4)}, greedy agreement ${greedy.agreement.toFixed(4)} (reported, not gated: a random model's logits are near uniform)`);
+    } else {
+      checks.push({ what, metric: "top-1 agreement", value: comparison.top1Agreement, limit: tolerances.top1, kind: "min" });
+      checks.push({ what, metric: `greedy agreement /${options.greedyTokens}`, value: greedy.agreement, limit: tolerances.greedy, kind: "min" });
+    }
     rows.push({
       configuration: what,
       max_abs_diff: comparison.maxAbsDiff,
@@ -180,6 +190,7 @@ async function main(): Promise<void> {
   if (options.json) for (const row of rows) process.stdout.write(JSON.stringify(row) + "\n");
   else {
     process.stdout.write(`reference perplexity ${referencePerplexity.toFixed(4)} over ${tokens.length} tokens\n${describeChecks(checks)}\n`);
+    for (const note of notes) process.stdout.write(`note  ${note}\n`);
   }
   process.stderr.write(ok ? "accuracy: all metrics within tolerance\n" : "accuracy: FAILED — a metric left its tolerance\n");
   process.exitCode = ok ? 0 : 1;
