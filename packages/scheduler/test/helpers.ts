@@ -51,14 +51,3 @@ export function tinyLlama(): LlamaModel {
   });
   return LlamaModel.fromLoadedWeights(loaded, new Kernel(createReferenceBackend()));
 }
-
-/** mulberry32. */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
-    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}

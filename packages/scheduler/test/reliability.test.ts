@@ -8,9 +8,10 @@
 import { describe, expect, it } from "vitest";
 
 import { generate } from "@infer-recipes/engine";
+import { createRandom } from "@infer-recipes/models";
 
 import { Scheduler, type RequestResult } from "../src/index.ts";
-import { createRandom, letterDecoder, tinyConfig, tinyLlama } from "./helpers.ts";
+import { letterDecoder, tinyConfig, tinyLlama } from "./helpers.ts";
 
 const REQUESTS = 64;
 /** Replay another random workload with RELIABILITY_SEED=n. */
