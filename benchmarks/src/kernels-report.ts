@@ -1,13 +1,10 @@
 // Turns kernel benchmark results into the files under benchmarks/results/: a markdown table with the machine and
 // command, the raw JSON, and SVG charts (GEMV as a fraction of read bandwidth, GEMM as GOP/s).
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 
-import { barChartSvg } from "@infer-recipes/harness";
+import { barChartSvg, describeMachine, markdownTable, reportJson, writeReportFiles, type Column, type MachineInfo } from "@infer-recipes/harness";
+
 import type { KernelResult } from "./kernels.ts";
-import { describeMachine, type MachineInfo } from "@infer-recipes/harness";
-import { markdownTable, type Column } from "@infer-recipes/harness";
 
 /** The decode target of the kernel issue: GEMV streams weights at ≥ 80% of the measured read bandwidth. */
 export const BANDWIDTH_TARGET = 0.8;
@@ -58,13 +55,6 @@ function chartOf(results: readonly KernelResult[], op: "gemv" | "gemm"): string 
 
 /** Writes `<name>.md`, `<name>.json`, `<name>-gemv.svg` and `<name>-gemm.svg` into `directory`; returns the paths. */
 export function writeKernelReport(directory: string, name: string, results: readonly KernelResult[], machine: MachineInfo, command: string): string[] {
-  mkdirSync(directory, { recursive: true });
-  const paths: string[] = [];
-  const write = (file: string, text: string) => {
-    const path = join(directory, file);
-    writeFileSync(path, text);
-    paths.push(path);
-  };
   const isa = results[0]?.isa ?? "unknown";
   const markdown = [
     `# Kernel benchmark`,
@@ -84,9 +74,10 @@ export function writeKernelReport(directory: string, name: string, results: read
     `![GEMM](${name}-gemm.svg)`,
     ``,
   ].join("\n");
-  write(`${name}.md`, markdown);
-  write(`${name}.json`, JSON.stringify({ machine, command, results }, null, 2) + "\n");
-  write(`${name}-gemv.svg`, chartOf(results, "gemv"));
-  write(`${name}-gemm.svg`, chartOf(results, "gemm"));
-  return paths;
+  return writeReportFiles(directory, {
+    [`${name}.md`]: markdown,
+    [`${name}.json`]: reportJson({ machine, command, results }),
+    [`${name}-gemv.svg`]: chartOf(results, "gemv"),
+    [`${name}-gemm.svg`]: chartOf(results, "gemm"),
+  });
 }

@@ -2,10 +2,8 @@
 // and llama.cpp's perplexity side by side with their ratio and the pass/fail at the tolerance, how close the logits
 // are position by position, and how far greedy continuations stay identical.
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 
-import { describeMachine, markdownTable, type Column, type MachineInfo } from "@infer-recipes/harness";
+import { describeMachine, markdownTable, reportJson, writeReportFiles, type Column, type MachineInfo } from "@infer-recipes/harness";
 
 import type { QualityResult, QualitySettings } from "./quality-comparison.ts";
 
@@ -76,9 +74,8 @@ export function qualityReportMarkdown(rows: readonly QualityRow[], context: Qual
 
 /** Writes `<name>.md` and `<name>.json` into `directory`; returns their paths. */
 export function writeQualityReport(directory: string, name: string, rows: readonly QualityRow[], context: QualityReportContext): string[] {
-  mkdirSync(directory, { recursive: true });
-  const paths = [join(directory, `${name}.md`), join(directory, `${name}.json`)];
-  writeFileSync(paths[0], qualityReportMarkdown(rows, context));
-  writeFileSync(paths[1], JSON.stringify({ ...context, rows }, null, 2) + "\n");
-  return paths;
+  return writeReportFiles(directory, {
+    [`${name}.md`]: qualityReportMarkdown(rows, context),
+    [`${name}.json`]: reportJson({ ...context, rows }),
+  });
 }

@@ -2,10 +2,8 @@
 // command, both engines, the files compared, the table of ratios, the memory check), the JSON, and an SVG chart of
 // ours ÷ llama.cpp per row.
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 
-import { barChartSvg, describeMachine, markdownTable, type Column, type MachineInfo } from "@infer-recipes/harness";
+import { barChartSvg, describeMachine, markdownTable, reportJson, writeReportFiles, type Column, type MachineInfo } from "@infer-recipes/harness";
 
 import type { PeerRow } from "./peer-rows.ts";
 
@@ -189,10 +187,9 @@ export function peerReportMarkdown(name: string, rows: readonly PeerRow[], conte
 
 /** Writes `<name>.md`, `<name>.json` and `<name>.svg` into `directory`; returns their paths. */
 export function writePeerReport(directory: string, name: string, rows: readonly PeerRow[], context: PeerReportContext): string[] {
-  mkdirSync(directory, { recursive: true });
-  const paths = [join(directory, `${name}.md`), join(directory, `${name}.json`), join(directory, `${name}.svg`)];
-  writeFileSync(paths[0], peerReportMarkdown(name, rows, context));
-  writeFileSync(paths[1], JSON.stringify({ ...context, memory: peerMemoryRows(rows), memory_check: memoryCheck(rows), rows }, null, 2) + "\n");
-  writeFileSync(paths[2], ratioChart(rows));
-  return paths;
+  return writeReportFiles(directory, {
+    [`${name}.md`]: peerReportMarkdown(name, rows, context),
+    [`${name}.json`]: reportJson({ ...context, memory: peerMemoryRows(rows), memory_check: memoryCheck(rows), rows }),
+    [`${name}.svg`]: ratioChart(rows),
+  });
 }

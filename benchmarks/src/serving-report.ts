@@ -2,10 +2,8 @@
 // and the two headline ratios (continuous batching ÷ sequential at 8 clients, TTFT without ÷ with the prefix cache),
 // the raw JSON, and SVG charts (throughput against concurrency; TTFT with and without the prefix cache).
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 
-import { barChartSvg, describeMachine, markdownTable, type Column, type MachineInfo } from "@infer-recipes/harness";
+import { barChartSvg, describeMachine, markdownTable, reportJson, writeReportFiles, type Column, type MachineInfo } from "@infer-recipes/harness";
 
 import type { ServingRow } from "./serving.ts";
 
@@ -55,13 +53,6 @@ function verdict(value: number, target: number): string {
 
 /** Writes `<name>.md`, `<name>.json`, `<name>.svg` and `<name>-prefix-cache.svg`; returns the paths. */
 export function writeServingReport(directory: string, name: string, rows: readonly ServingRow[], machine: MachineInfo, command: string): string[] {
-  mkdirSync(directory, { recursive: true });
-  const paths: string[] = [];
-  const write = (file: string, text: string) => {
-    const path = join(directory, file);
-    writeFileSync(path, text);
-    paths.push(path);
-  };
   const throughput = rows.filter((row) => row.benchmark === "throughput");
   const levels = [...new Set(throughput.map((row) => row.concurrency))];
   const tokensPerSecond = (mode: string) => levels.map((level) => throughput.find((row) => row.mode === mode && row.concurrency === level)?.tokens_per_s ?? Number.NaN);
@@ -93,11 +84,10 @@ export function writeServingReport(directory: string, name: string, rows: readon
     `![prefix cache](${name}-prefix-cache.svg)`,
     "",
   ].join("\n");
-  write(`${name}.md`, markdown);
-  write(`${name}.json`, JSON.stringify({ machine, command, rows }, null, 2) + "\n");
-  write(
-    `${name}.svg`,
-    barChartSvg({
+  return writeReportFiles(directory, {
+    [`${name}.md`]: markdown,
+    [`${name}.json`]: reportJson({ machine, command, rows }),
+    [`${name}.svg`]: barChartSvg({
       title: "Generated tokens/s against concurrent clients (Llama-3.2-1B shape, Q8_0)",
       unit: "tok/s",
       labels: levels.map((level) => `${level} client${level === 1 ? "" : "s"}`),
@@ -106,10 +96,7 @@ export function writeServingReport(directory: string, name: string, rows: readon
         { name: "continuous batching", color: "#1f5fa8", values: tokensPerSecond("continuous-batching") },
       ],
     }),
-  );
-  write(
-    `${name}-prefix-cache.svg`,
-    barChartSvg({
+    [`${name}-prefix-cache.svg`]: barChartSvg({
       title: "Time to first token with a repeated 1000-token system prompt",
       unit: "ms",
       labels: prefixRows.map((row) => (row.mode === "prefix-cache" ? "with prefix cache" : "without prefix cache")),
@@ -118,6 +105,5 @@ export function writeServingReport(directory: string, name: string, rows: readon
         { name: "TTFT p95", color: "#7aa6d8", values: prefixRows.map((row) => row.ttft_p95_ms) },
       ],
     }),
-  );
-  return paths;
+  });
 }

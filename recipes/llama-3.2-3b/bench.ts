@@ -10,7 +10,6 @@
 // shortened to --layers layers so the plain-TypeScript baseline finishes.
 
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -24,7 +23,9 @@ import {
   machineInfo,
   markdownTable,
   peakResidentBytes,
+  reportJson,
   summarize,
+  writeReportFiles,
   type Column,
 } from "@infer-recipes/harness";
 import { Kernel, ReferenceBackend, attentionNaive, createKernel, type AttentionOptions, type DType, type Tensor } from "@infer-recipes/kernel";
@@ -248,13 +249,11 @@ async function main(): Promise<void> {
   const markdown = report(rows, options, command);
   if (!options.json) process.stdout.write(markdown + "\n");
   const directory = options.results;
-  mkdirSync(directory, { recursive: true });
   const name = options.quick ? "bench-quick" : options.model ? "bench-model" : "bench";
-  writeFileSync(path.join(directory, `${name}.md`), `# llama-3.2-3b benchmark\n\n${markdown}\n\n![decode tokens/s](${name}.svg)\n`);
-  writeFileSync(path.join(directory, `${name}.json`), JSON.stringify({ machine: machineInfo(), command, rows }, null, 2) + "\n");
-  writeFileSync(
-    path.join(directory, `${name}.svg`),
-    barChartSvg({
+  writeReportFiles(directory, {
+    [`${name}.md`]: `# llama-3.2-3b benchmark\n\n${markdown}\n\n![decode tokens/s](${name}.svg)\n`,
+    [`${name}.json`]: reportJson({ machine: machineInfo(), command, rows }),
+    [`${name}.svg`]: barChartSvg({
       title: "llama-3.2-3b: tokens/s by optimization",
       unit: "tok/s",
       labels: rows.map((row) => row.configuration),
@@ -263,7 +262,7 @@ async function main(): Promise<void> {
         { name: "prefill", color: "#7aa6d8", values: rows.map((row) => row.prefill_tokens_per_s) },
       ],
     }),
-  );
+  });
   process.stderr.write(`wrote ${path.join(directory, name)}.{md,json,svg}\n`);
 }
 

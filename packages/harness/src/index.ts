@@ -15,6 +15,7 @@ export { describeMachine, lastLevelCacheBytes, machineInfo, type MachineInfo } f
 export { availableMemoryBytes, peakResidentBytes, residentBytes } from "./memory.ts";
 export { interTokenLatencies, interTokenLatencySummary, percentile, summarizeLatencies, type LatencySummary } from "./percentiles.ts";
 export { createStepReporter } from "./progress.ts";
+export { reportJson, writeReportFiles } from "./report-files.ts";
 export { measureRepeatedly, timeRepeatedly, type RepeatedMeasurement, type RepeatedMeasurementOptions } from "./repeated-measurement.ts";
 export {
   slidingWindowPerplexity,
