@@ -9,12 +9,15 @@ import type { CausalLanguageModel, IncrementalDecoder } from "./language-model.t
 import { Sampler, type SamplingOptions } from "./sampler.ts";
 import { StopStringFilter } from "./stop-strings.ts";
 
-export interface GenerateOptions extends SamplingOptions {
-  /** Tokens to generate at most (default: 256, or what is left of the context if less). */
+/** What a generation asks for besides its prompt: sampling, limits, stop conditions, streaming and cancellation.
+ *  Shared by generate() (one sequence) and the scheduler's requests (many sequences in a batch). */
+export interface GenerationControls extends SamplingOptions {
+  /** Tokens to generate at most (default: generate() 256, the scheduler what is left of the context; both capped
+   *  by the context). */
   maxTokens?: number;
   /** Token ids that end generation (EOS, end-of-turn); they are not part of the output. */
   stopTokenIds?: readonly number[];
-  /** Strings that end generation; the text stops before them. Needs a decoder. */
+  /** Strings that end generation; the text stops before them (never streamed). Needs a decoder. */
   stopStrings?: readonly string[];
   /** Turns ids into streamed text; without it only ids are produced. */
   decoder?: IncrementalDecoder;
@@ -22,7 +25,11 @@ export interface GenerateOptions extends SamplingOptions {
   onText?: (text: string) => void;
   /** Called with each generated token id (before its text is known). */
   onToken?: (tokenId: number) => void;
+  /** Aborting cancels the generation. */
   signal?: AbortSignal;
+}
+
+export interface GenerateOptions extends GenerationControls {
   /** Prompt tokens per forward pass during prefill (default 512): bounds the activation memory. */
   prefillChunkSize?: number;
   /** Continue in this cache (its tokens are the prompt's prefix); by default a fresh cache is made. */

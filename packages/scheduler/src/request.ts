@@ -1,30 +1,18 @@
 // A generation request as a client submits it (prompt, sampling, limits, stop conditions, streaming callbacks,
 // cancellation), what it resolves to, and the handle the scheduler gives back.
 
-import type { IncrementalDecoder, SamplingOptions } from "@infer-recipes/engine";
+import type { FinishReason, GenerationControls } from "@infer-recipes/engine";
 
-export interface GenerationRequest extends SamplingOptions {
+/** A request: its prompt and the controls generate() takes (sampling, maxTokens, stop tokens and strings, decoder,
+ *  onToken/onText streaming, and a signal whose abort makes it leave the batch at the next step, freeing its blocks). */
+export interface GenerationRequest extends GenerationControls {
   /** Names the request in errors and results (default "request-N"). */
   id?: string;
   /** Prompt token ids (at least one). */
   promptIds: readonly number[];
-  /** Tokens to generate at most (default: what is left of the context). */
-  maxTokens?: number;
-  /** Token ids that end generation (EOS, end of turn); they are not part of the output. */
-  stopTokenIds?: readonly number[];
-  /** Strings that end generation; the text stops before them. Needs a decoder. */
-  stopStrings?: readonly string[];
-  /** Turns ids into streamed text; without it only ids are produced. */
-  decoder?: IncrementalDecoder;
-  /** Called with each generated token id as soon as it is sampled. */
-  onToken?: (tokenId: number) => void;
-  /** Called with each piece of text as soon as it can be shown (never part of a stop string). */
-  onText?: (text: string) => void;
-  /** Aborting cancels the request: it leaves the batch at the next step boundary and its blocks are freed. */
-  signal?: AbortSignal;
 }
 
-export type FinishReason = "stop" | "length" | "cancelled";
+export type { FinishReason };
 
 export interface RequestResult {
   id: string;
