@@ -1,5 +1,5 @@
 # Builds the native kernel addon. matmul_generic.cc is compiled once per instruction set (the compiler vectorizes it
-# for each), matmul_avx2.cc and matmul_avx512.cc hold the hand-written AVX2/FMA and VNNI/FMA kernels;
+# for each), matmul_avx2.cc and matmul_avx512*.cc hold the hand-written AVX2/FMA and VNNI/FMA kernels;
 # cpu_features.cc picks one table at start-up.
 {
   "target_defaults": {
@@ -23,13 +23,13 @@
     {
       "target_name": "kernels_avx512",
       "type": "static_library",
-      "sources": ["native/matmul_generic.cc", "native/matmul_avx512.cc"],
+      "sources": ["native/matmul_generic.cc", "native/matmul_avx512.cc", "native/matmul_avx512_interleaved.cc"],
       "defines": ["KERNEL_ISA=avx512", "KERNEL_GENERIC_IS_BASE=0"],
       "cflags_cc": ["-Wno-uninitialized", "-Wno-maybe-uninitialized", "-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni", "-mavx512bf16"],
     },
     {
       "target_name": "kernel",
-      "sources": ["native/addon.cc", "native/bandwidth.cc", "native/cpu_features.cc", "native/formats.cc", "native/ops.cc", "native/paged_attention.cc", "native/thread_pool.cc"],
+      "sources": ["native/addon.cc", "native/bandwidth.cc", "native/cpu_features.cc", "native/formats.cc", "native/interleave.cc", "native/ops.cc", "native/paged_attention.cc", "native/thread_pool.cc"],
       "dependencies": ["kernels_portable", "kernels_avx2", "kernels_avx512"],
       "libraries": ["-lpthread"],
     },

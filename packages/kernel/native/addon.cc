@@ -10,6 +10,7 @@
 #include "bandwidth.h"
 #include "cpu_features.h"
 #include "formats.h"
+#include "interleave.h"
 #include "matmul.h"
 #include "ops.h"
 #include "paged_attention.h"
@@ -114,19 +115,41 @@ napi_value make_bool(napi_env env, bool flag) {
   return value;
 }
 
+// Storage dtypes (every op); matmul also reads the interleaved q8_0x16 / q4_0x16 (interleave.h).
 bool valid_dtype(int64_t dtype) { return dtype >= F32 && dtype <= Q6_K; }
+bool valid_matmul_dtype(int64_t dtype) { return valid_dtype(dtype) || dtype == Q8_0_X16 || dtype == Q4_0_X16; }
 
 // matmul(out f32, input f32, weight bytes, dtype, tokens, rows, cols)
 napi_value Matmul(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "matmul");
   const int64_t dtype = a.integer(3), tokens = a.integer(4), rows = a.integer(5), cols = a.integer(6);
-  if (!a.failed && !valid_dtype(dtype)) a.fail("unknown dtype code " + std::to_string(dtype));
+  if (!a.failed && !valid_matmul_dtype(dtype)) a.fail("unknown dtype code " + std::to_string(dtype));
+  if (!a.failed && is_interleaved((int)dtype) && rows % kInterleavedRows != 0) a.fail("interleaved weights need a multiple of 16 rows");
   if (a.failed) return nullptr;
   float* out = a.floats(0, (size_t)(tokens * rows));
   const float* input = a.floats(1, (size_t)(tokens * cols));
   const uint8_t* weight = a.bytes(2, row_bytes((int)dtype, cols) * (size_t)rows);
   if (a.failed) return nullptr;
   active_kernels().matmul(MatmulProblem{out, input, weight, (int)dtype, tokens, rows, cols}, global_pool());
+  return undefined(env);
+}
+
+// interleave(out bytes, input bytes, dtype q8_0|q4_0, rows, cols): the interleaved copy of a weight matrix
+napi_value Interleave(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "interleave");
+  const int64_t dtype = a.integer(2), rows = a.integer(3), cols = a.integer(4);
+  if (!a.failed && interleaved_dtype((int)dtype) < 0) a.fail("only q8_0 and q4_0 have an interleaved layout");
+  if (!a.failed && (rows % kInterleavedRows != 0 || cols % 32 != 0)) a.fail("rows must be a multiple of 16 and cols of 32");
+  if (a.failed) return nullptr;
+  const size_t bytes = row_bytes((int)dtype, cols) * (size_t)rows;
+  const uint8_t* input = a.bytes(1, bytes);
+  size_t out_bytes;
+  uint8_t* out = static_cast<uint8_t*>(a.array(0, &out_bytes));
+  if (!a.failed && out_bytes < bytes) a.fail("output too small");
+  if (a.failed) return nullptr;
+  const int64_t groups = rows / kInterleavedRows;
+  auto body = [&](int64_t group, int) { interleave_groups((int)dtype, input, out, cols, group, group + 1); };
+  global_pool().parallel_for(groups, body);
   return undefined(env);
 }
 
@@ -418,6 +441,7 @@ napi_value Features(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor properties[] = {
       {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"interleave", nullptr, Interleave, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rmsNorm", nullptr, RmsNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rope", nullptr, Rope, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -7,7 +7,8 @@
 
 namespace kernel {
 
-enum DType : int { F32 = 0, F16 = 1, BF16 = 2, Q8_0 = 3, Q4_0 = 4, Q4_K = 5, Q6_K = 6 };
+// Q8_0_X16 and Q4_0_X16 hold q8_0 / q4_0 blocks with 16 rows interleaved (see interleave.h).
+enum DType : int { F32 = 0, F16 = 1, BF16 = 2, Q8_0 = 3, Q4_0 = 4, Q4_K = 5, Q6_K = 6, Q8_0_X16 = 7, Q4_0_X16 = 8 };
 
 constexpr int kBlock32 = 32;    // values per q8_0 / q4_0 block
 constexpr int kBlock256 = 256;  // values per q4_k / q6_k block
@@ -94,8 +95,8 @@ inline size_t row_bytes(int dtype, int64_t columns) {
   switch (dtype) {
     case F32: return (size_t)columns * 4;
     case F16: case BF16: return (size_t)columns * 2;
-    case Q8_0: return (size_t)(columns / 32) * 34;
-    case Q4_0: return (size_t)(columns / 32) * 18;
+    case Q8_0: case Q8_0_X16: return (size_t)(columns / 32) * 34;
+    case Q4_0: case Q4_0_X16: return (size_t)(columns / 32) * 18;
     case Q4_K: return (size_t)(columns / 256) * 144;
     case Q6_K: return (size_t)(columns / 256) * 210;
   }

@@ -27,7 +27,12 @@ struct KernelTable {
 // which fall back to the generic ones for the dtypes they do not specialize.
 namespace portable { const KernelTable& table(); }
 namespace avx2 { const KernelTable& generic_table(); const KernelTable& table(); }
-namespace avx512 { const KernelTable& generic_table(); const KernelTable& table(); }
+namespace avx512 {
+const KernelTable& generic_table();
+const KernelTable& table();
+// q8_0x16 / q4_0x16 weights (interleave.h); matmul_avx512_interleaved.cc.
+void matmul_interleaved(const MatmulProblem& problem, ThreadPool& pool);
+}
 
 // Splits [0, count) into tasks of about `grain` items (at least `minimum_tasks` when possible).
 inline int64_t task_size(int64_t count, int threads, int64_t grain) {

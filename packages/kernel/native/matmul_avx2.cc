@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "aligned_buffer.h"
 #include "formats.h"
 #include "matmul.h"
 
@@ -37,27 +38,6 @@ namespace {
 
 // ---- small helpers ----
 
-template <typename T>
-class AlignedBuffer {
- public:
-  AlignedBuffer() = default;
-  AlignedBuffer(const AlignedBuffer&) = delete;
-  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  ~AlignedBuffer() { std::free(data_); }
-  // At least `count` elements, 64-byte aligned; contents are not preserved when it grows.
-  T* get(size_t count) {
-    if (count > capacity_) {
-      std::free(data_);
-      capacity_ = std::max(count, capacity_ * 2);
-      data_ = static_cast<T*>(std::aligned_alloc(64, ((capacity_ * sizeof(T) + 63) / 64) * 64));
-    }
-    return data_;
-  }
-
- private:
-  T* data_ = nullptr;
-  size_t capacity_ = 0;
-};
 
 // f16 block scales → f32 through a table: one load instead of a GPR→vector move and a conversion per block.
 // Filled with the conversion the generic kernels use (so NaN/infinity/subnormal scales behave identically) by

@@ -16,6 +16,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "aligned_buffer.h"
+#include "avx512_quantize.h"
 #include "formats.h"
 #include "matmul.h"
 
@@ -24,19 +26,6 @@ namespace avx512 {
 
 namespace {
 
-template <typename T>
-struct AlignedBuffer {
-  T* data = nullptr;
-  size_t capacity = 0;
-  T* get(size_t count) {
-    if (count > capacity) {
-      std::free(data);
-      capacity = std::max(count, capacity * 2);
-      data = static_cast<T*>(std::aligned_alloc(64, ((capacity * sizeof(T) + 63) / 64) * 64));
-    }
-    return data;
-  }
-};
 
 // Activations prepared for the integer tiles, per token and block pair (64 values):
 struct PreparedActivations {
@@ -54,17 +43,6 @@ Scratch& scratch() {
   return instance;
 }
 
-// Quantizes 32 floats to int8 (d = max|x|/127, round half to even); returns d and the 32 bytes as two 16-byte halves.
-inline float quantize_block(const float* x, __m128i* low, __m128i* high) {
-  const __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
-  const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
-  const float d = amax / 127.0f;
-  const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
-  const __m512 scale = _mm512_set1_ps(inverse);
-  *low = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(a, scale)));
-  *high = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(b, scale)));
-  return d;
-}
 
 // q8_0 layout: bytes in natural order (block 2p then block 2p+1), stored as x+128.
 // q4_0 layout: bytes [0,16) = block 2p values 0–15, [16,32) = block 2p+1 values 0–15, [32,48) = block 2p values
@@ -307,6 +285,7 @@ void matmul(const MatmulProblem& p, ThreadPool& pool) {
     case BF16: matmul_float<BF16>(p, pool); return;
     case Q8_0: matmul_integer(p, pool, false); return;
     case Q4_0: matmul_integer(p, pool, true); return;
+    case Q8_0_X16: case Q4_0_X16: matmul_interleaved(p, pool); return;
     case Q4_K: case Q6_K: avx2::table().matmul(p, pool); return;
     default: generic_table().matmul(p, pool); return;
   }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "formats.h"
+#include "interleave.h"
 #include "matmul.h"
 
 #ifndef KERNEL_ISA
@@ -26,6 +27,7 @@ struct ActivationBuffers {
   std::vector<float> scales;    // [tokens, cols / block]
   std::vector<int32_t> sums;    // [tokens, cols / block]
   std::vector<float> decoded;   // [threads, cols] f32 rows of f16/bf16 weights
+  std::vector<uint8_t> rows;    // [threads, row bytes] plain copies of interleaved rows
 };
 ActivationBuffers& buffers() {
   static ActivationBuffers instance;
@@ -177,6 +179,8 @@ float row_dot_q6_k(const uint8_t* row, const Prepared& x, int64_t token) {
 
 using RowDot = float (*)(const uint8_t* row, const Prepared& x, int64_t token);
 
+// Interleaved q8_0x16 / q4_0x16 weights (interleave.h) are read one plain row at a time: these kernels only serve them
+// when the instruction set changed after packing (the AVX-512 kernels are the ones made for that layout).
 void matmul_quantized(const MatmulProblem& p, ThreadPool& pool, int block, RowDot row_dot) {
   ActivationBuffers& scratch = buffers();
   const int64_t blocks_per_row = p.cols / block;
@@ -186,11 +190,18 @@ void matmul_quantized(const MatmulProblem& p, ThreadPool& pool, int block, RowDo
   quantize_activations(p.input, p.tokens, p.cols, block, scratch.values.data(), scratch.scales.data(), scratch.sums.data(), pool);
   const Prepared x{scratch.values.data(), scratch.scales.data(), scratch.sums.data(), blocks_per_row};
   const size_t stride = row_bytes(p.dtype, p.cols);
+  const bool interleaved = is_interleaved(p.dtype);
+  if (interleaved) scratch.rows.resize((size_t)pool.threads() * stride);
   const int64_t rows_per_task = task_size(p.rows, pool.threads(), 16);
-  auto body = [&](int64_t task, int) {
+  auto body = [&](int64_t task, int thread) {
     const int64_t end = std::min(p.rows, (task + 1) * rows_per_task);
     for (int64_t r = task * rows_per_task; r < end; r++) {
       const uint8_t* row = p.weight + r * stride;
+      if (interleaved) {
+        uint8_t* copy = scratch.rows.data() + (size_t)thread * stride;
+        deinterleave_row(p.dtype, p.weight, r, p.cols, copy);
+        row = copy;
+      }
       for (int64_t t = 0; t < p.tokens; t++) p.out[t * p.rows + r] = row_dot(row, x, t);
     }
   };
@@ -224,8 +235,8 @@ void matmul_float(const MatmulProblem& p, ThreadPool& pool) {
 void matmul(const MatmulProblem& p, ThreadPool& pool) {
   switch (p.dtype) {
     case F32: case F16: case BF16: matmul_float(p, pool); return;
-    case Q8_0: matmul_quantized(p, pool, 32, row_dot_q8_0); return;
-    case Q4_0: matmul_quantized(p, pool, 32, row_dot_q4_0); return;
+    case Q8_0: case Q8_0_X16: matmul_quantized(p, pool, 32, row_dot_q8_0); return;
+    case Q4_0: case Q4_0_X16: matmul_quantized(p, pool, 32, row_dot_q4_0); return;
     case Q4_K: matmul_quantized(p, pool, 256, row_dot_q4_k); return;
     case Q6_K: matmul_quantized(p, pool, 256, row_dot_q6_k); return;
   }

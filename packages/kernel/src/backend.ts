@@ -35,6 +35,9 @@ export interface Backend {
   /** out[t, r] = Σ_c input[t, c] · weight[r, c]. out [tokens, rows] f32, input [tokens, cols] f32, weight [rows, cols] any dtype.
    *  For q8_0/q4_0 weights the input rows are quantized to 8 bits per 32-value block first, for q4_k/q6_k per 256. */
   matmul(out: Tensor, input: Tensor, weight: Tensor): void;
+  /** The weight [rows, cols] in the layout this backend's matmul reads fastest (a new tensor), or undefined to keep
+   *  it as it is. Backends without a preferred layout leave this out. */
+  packWeight?(weight: Tensor): Tensor | undefined;
 
   /** out = input / sqrt(mean(input²) + epsilon) · weight, per row. out, input [rows, dim]; weight [dim]. */
   rmsNorm(out: Tensor, input: Tensor, weight: Tensor, epsilon: number): void;
@@ -80,5 +83,6 @@ export interface Backend {
   topK(input: Tensor, k: number): TopK;
 }
 
-/** dtypes `quantize` can produce and `matmul`/`embedding`/`dequantize` can read. */
+/** dtypes `quantize` can produce and `matmul`/`embedding`/`dequantize` can read (matmul and dequantize also read the
+ *  interleaved q8_0x16 / q4_0x16 that packWeight makes). */
 export const weightDTypes: readonly DType[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k"];

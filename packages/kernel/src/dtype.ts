@@ -6,8 +6,18 @@
 //         byte j holds value j (low nibble) and value j + 16 (high nibble); value = d × (nibble − 8)
 //   q4_k: 256 values per block = f16 d, f16 dmin, 12 bytes of packed 6-bit scales/mins, 128 bytes of nibbles (144)
 //   q6_k: 256 values per block = 128 bytes low nibbles, 64 bytes high 2-bit pairs, 16 × int8 scales, f16 d (210)
+//
+// Interleaved dtypes hold the same blocks with 16 consecutive rows interleaved block by block (formats/interleaved.ts):
+// the layout the AVX-512 matmul kernels read fastest. They are never stored in files; `Kernel.packWeight` makes them
+// from q8_0 / q4_0 matrices at load time, and only matmul and dequantize read them.
+//   q8_0x16: q8_0 blocks, 16 rows interleaved                                         (16 rows × 34 bytes per block)
+//   q4_0x16: q4_0 blocks, 16 rows interleaved                                         (16 rows × 18 bytes per block)
 
-export type DType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0" | "q4_k" | "q6_k";
+/** dtypes tensors are stored in, in files and in memory. */
+export type StorageDType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0" | "q4_k" | "q6_k";
+/** Matmul-only layouts of q8_0 / q4_0 made by Kernel.packWeight. */
+export type InterleavedDType = "q8_0x16" | "q4_0x16";
+export type DType = StorageDType | InterleavedDType;
 
 export interface DTypeInfo {
   /** Number of values one block holds (1 for plain floats). */
@@ -26,9 +36,31 @@ export const dtypeInfo: Readonly<Record<DType, DTypeInfo>> = {
   q4_0: { blockSize: 32, blockBytes: 18, code: 4 },
   q4_k: { blockSize: 256, blockBytes: 144, code: 5 },
   q6_k: { blockSize: 256, blockBytes: 210, code: 6 },
+  q8_0x16: { blockSize: 32, blockBytes: 34, code: 7 },
+  q4_0x16: { blockSize: 32, blockBytes: 18, code: 8 },
 };
 
-export const allDTypes = Object.keys(dtypeInfo) as DType[];
+/** Rows interleaved together in the interleaved dtypes. */
+export const interleavedRows = 16;
+
+const interleavedOf: Readonly<Record<InterleavedDType, "q8_0" | "q4_0">> = { q8_0x16: "q8_0", q4_0x16: "q4_0" };
+
+export function isInterleaved(dtype: DType): dtype is InterleavedDType {
+  return dtype in interleavedOf;
+}
+
+/** The dtype whose blocks `dtype` holds: q8_0 for q8_0x16, q4_0 for q4_0x16, the dtype itself otherwise. */
+export function plainDType(dtype: DType): StorageDType {
+  return isInterleaved(dtype) ? interleavedOf[dtype] : dtype;
+}
+
+/** The interleaved dtype for q8_0 / q4_0, or undefined for dtypes that have none. */
+export function interleavedDType(dtype: DType): InterleavedDType | undefined {
+  return dtype === "q8_0" ? "q8_0x16" : dtype === "q4_0" ? "q4_0x16" : undefined;
+}
+
+/** Every storage dtype (the interleaved matmul layouts are not among them: files and `quantize` never hold those). */
+export const allDTypes = (Object.keys(dtypeInfo) as DType[]).filter((dtype): dtype is StorageDType => !isInterleaved(dtype));
 
 export function isQuantized(dtype: DType): boolean {
   return dtypeInfo[dtype].blockSize > 1;

@@ -1,6 +1,19 @@
 // Public entry point of @infer-recipes/kernel.
 
-export { allDTypes, dtypeInfo, isQuantized, rowBytes, type DType, type DTypeInfo } from "./dtype.ts";
+export {
+  allDTypes,
+  dtypeInfo,
+  interleavedDType,
+  interleavedRows,
+  isInterleaved,
+  isQuantized,
+  plainDType,
+  rowBytes,
+  type DType,
+  type DTypeInfo,
+  type InterleavedDType,
+  type StorageDType,
+} from "./dtype.ts";
 export { Tensor, elementCount, lastAxis, rowCount, storageLength, type TensorData } from "./tensor.ts";
 export { KernelError } from "./errors.ts";
 export type { AttentionOptions, Backend, RopeLayout, TopK } from "./backend.ts";

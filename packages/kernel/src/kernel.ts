@@ -2,7 +2,7 @@
 // Errors name the op, the argument and the shapes involved.
 
 import type { AttentionOptions, Backend, RopeLayout, TopK } from "./backend.ts";
-import { dtypeInfo } from "./dtype.ts";
+import { dtypeInfo, interleavedRows, isInterleaved, plainDType } from "./dtype.ts";
 import {
   fail,
   requireContiguous,
@@ -12,6 +12,7 @@ import {
   requireShape,
   shapeText,
 } from "./errors.ts";
+import { deinterleaveTensor } from "./formats/interleaved.ts";
 import { lastAxis, type Tensor } from "./tensor.ts";
 
 function requireSameShape(op: string, names: string, a: Tensor, b: Tensor): void {
@@ -66,7 +67,23 @@ export class Kernel {
     requireShape(op, "out", out, [tokens, rows]);
     const { blockSize } = dtypeInfo[weight.dtype];
     if (cols % blockSize !== 0) fail(op, `${weight.dtype} weight rows must be a multiple of ${blockSize} values, got ${cols}`);
+    if (isInterleaved(weight.dtype) && rows % interleavedRows !== 0) {
+      fail(op, `${weight.dtype} weight ${shapeText(weight.shape)} must have a multiple of ${interleavedRows} rows`);
+    }
     this.backend.matmul(out, input, weight);
+  }
+
+  /**
+   * The weight matrix [rows, cols] in the layout this backend's matmul reads fastest, for a model to keep instead of
+   * the loaded one: a new tensor (the loaded one is left as it was), or `weight` itself when its layout is already
+   * the best. The native backend on AVX-512 interleaves q8_0 / q4_0 matrices whose rows are a multiple of 16
+   * (q8_0x16 / q4_0x16, see formats/interleaved.ts); the result holds the same values and works with every
+   * backend's matmul and dequantize, but not with embedding.
+   */
+  packWeight(weight: Tensor): Tensor {
+    requireContiguous("packWeight", "weight", weight);
+    requireRank("packWeight", "weight", weight, 2);
+    return this.backend.packWeight?.(weight) ?? weight;
   }
 
   rmsNorm(out: Tensor, input: Tensor, weight: Tensor, epsilon: number): void {
@@ -220,6 +237,7 @@ export class Kernel {
     requireFloat32(op, "out", out);
     requireContiguous(op, "table", table);
     requireRank(op, "table", table, 2);
+    if (isInterleaved(table.dtype)) fail(op, `table is ${table.dtype}, a matmul-only layout from packWeight; look up rows in the unpacked tensor`);
     const [vocab, dim] = table.shape;
     requireShape(op, "out", out, [ids.length, dim]);
     for (let index = 0; index < ids.length; index++) {
@@ -235,6 +253,7 @@ export class Kernel {
     requireFloat32(op, "input", input);
     requireContiguous(op, "out", out);
     requireSameShape(op, "out and input", out, input);
+    if (isInterleaved(out.dtype)) fail(op, `out is ${out.dtype}, a matmul-only layout: quantize to ${plainDType(out.dtype)} and use packWeight`);
     const { blockSize } = dtypeInfo[out.dtype];
     if (lastAxis(input) % blockSize !== 0) fail(op, `${out.dtype} rows must be a multiple of ${blockSize} values, got ${shapeText(input.shape)}`);
     this.backend.quantize(out, input);
@@ -245,7 +264,7 @@ export class Kernel {
     requireFloat32(op, "out", out);
     requireContiguous(op, "input", input);
     requireSameShape(op, "out and input", out, input);
-    this.backend.dequantize(out, input);
+    this.backend.dequantize(out, isInterleaved(input.dtype) ? deinterleaveTensor(input) : input);
   }
 
   argmax(input: Tensor): number {

@@ -2,7 +2,7 @@
 // dtypes, and tensor-level helpers. Rows are contiguous and a row is a whole number of blocks, so a tensor's storage
 // is simply a sequence of blocks and can be processed in one pass.
 
-import { dtypeInfo, isQuantized, type DType } from "../dtype.ts";
+import { dtypeInfo, type DType } from "../dtype.ts";
 import { KernelError, shapeText } from "../errors.ts";
 import { elementCount, storageLength, Tensor, type TensorData } from "../tensor.ts";
 import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from "./float16.ts";
@@ -11,6 +11,8 @@ import { dequantizeQ4_k, q4_kSubBlockSize, quantizeQ4_k, unpackQ4_kBlock } from 
 import { dequantizeQ6_k, q6_kSubBlockSize, quantizeQ6_k, unpackQ6_kBlock } from "./q6_k.ts";
 import { dequantizeQ8_0, q8_0SubBlockSize, quantizeQ8_0, unpackQ8_0Block } from "./q8_0.ts";
 import type { UnpackedBlock } from "./unpacked-block.ts";
+
+export { canInterleave, deinterleaveTensor, interleaveTensor } from "./interleaved.ts";
 
 export type BlockDType = "q8_0" | "q4_0" | "q4_k" | "q6_k";
 
@@ -39,8 +41,9 @@ export const blockFormats: Readonly<Record<BlockDType, BlockFormat>> = {
   q6_k: blockFormat("q6_k", q6_kSubBlockSize, { quantize: quantizeQ6_k, dequantize: dequantizeQ6_k, unpack: unpackQ6_kBlock }),
 };
 
+/** q8_0, q4_0, q4_k, q6_k (the interleaved matmul layouts are not block rows: see interleaved.ts). */
 export function isBlockDType(dtype: DType): dtype is BlockDType {
-  return isQuantized(dtype);
+  return dtype in blockFormats;
 }
 
 function requireBlockRow(op: string, dtype: DType, values: number, bytes: number): BlockFormat {

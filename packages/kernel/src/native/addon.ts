@@ -34,6 +34,9 @@ export interface NativeAddon {
   ): void;
   embedding(out: FloatArray, table: Bytes, dtype: number, ids: Int32Array, dim: number, vocab: number): void;
   quantize(out: Bytes, input: FloatArray, dtype: number, count: number): boolean;
+  /** Writes the q8_0 / q4_0 matrix `input` [rows, cols] into `out` in the interleaved layout (native/interleave.h).
+   *  Absent from addons built before that layout existed (packWeight then keeps the plain layout). */
+  interleave?(out: Bytes, input: Bytes, dtype: number, rows: number, cols: number): void;
   dequantize(out: FloatArray, input: Bytes, dtype: number, count: number): void;
   argmax(input: FloatArray): number;
   /** Reads every byte once over the thread pool; returns a checksum. The benchmark's bandwidth yardstick. */

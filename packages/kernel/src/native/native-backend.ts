@@ -3,10 +3,10 @@
 // attention runs natively over the block table, or (with an older addon) gathers the blocks first.
 
 import type { AttentionOptions, Backend, RopeLayout, TopK } from "../backend.ts";
-import { dtypeInfo } from "../dtype.ts";
-import { quantizeTensorInto } from "../formats/index.ts";
+import { dtypeInfo, interleavedDType } from "../dtype.ts";
+import { canInterleave, quantizeTensorInto } from "../formats/index.ts";
 import { topK } from "../reference/selection.ts";
-import { lastAxis, type Tensor } from "../tensor.ts";
+import { lastAxis, Tensor } from "../tensor.ts";
 import type { NativeAddon } from "./addon.ts";
 import { PagedGatherScratch } from "./paged-gather.ts";
 
@@ -54,6 +54,16 @@ export class NativeBackend implements Backend {
    */
   streamRead(data: Uint8Array, fourStreams = false): number {
     return this.addon.streamRead(data, fourStreams);
+  }
+
+  /** On AVX-512, q8_0 / q4_0 matrices with a multiple of 16 rows go to the interleaved layout (interleave.h). */
+  packWeight(weight: Tensor): Tensor | undefined {
+    const packed = interleavedDType(weight.dtype);
+    if (packed === undefined || this.isa !== "avx512" || !this.addon.interleave || !canInterleave(weight.dtype, weight.shape)) return undefined;
+    const [rows, cols] = weight.shape;
+    const out = new Uint8Array(weight.data.byteLength);
+    this.addon.interleave(out, weight.data, dtypeInfo[weight.dtype].code, rows, cols);
+    return new Tensor(packed, weight.shape, out);
   }
 
   matmul(out: Tensor, input: Tensor, weight: Tensor): void {

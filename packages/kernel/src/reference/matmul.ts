@@ -2,11 +2,13 @@
 //
 // Float weights (f32, f16, bf16): each weight row is decoded to float32, each product is taken and summed in
 //   float64 (column order), and the sum is stored as float32.
-// Block weights (q8_0, q4_0, q4_k, q6_k): every input row is quantized once (formats/activation-quantization.ts,
+// Block weights (q8_0, q4_0, q4_k, q6_k, and the interleaved q8_0x16 / q4_0x16): every input row is quantized once (formats/activation-quantization.ts,
 //   blocks of 32 or 256 matching the weight blocks); each weight block's integer dot with the activation block
 //   (quantized-dot.ts) is added to a float64 sum in block order, and the sum is stored as float32.
 
+import { isInterleaved } from "../dtype.ts";
 import { isBlockDType, blockFormats, decodeValues, rowStorage } from "../formats/index.ts";
+import { deinterleaveTensor } from "../formats/interleaved.ts";
 import { quantizeActivationsInto } from "../formats/activation-quantization.ts";
 import { createUnpackedBlock } from "../formats/unpacked-block.ts";
 import type { Tensor } from "../tensor.ts";
@@ -72,6 +74,8 @@ function matmulBlockWeight(out: Tensor, input: Tensor, weight: Tensor): void {
 
 /** out [tokens, rows] f32 = input [tokens, columns] f32 · weight [rows, columns]ᵀ (any dtype). */
 export function matmul(out: Tensor, input: Tensor, weight: Tensor): void {
-  if (isBlockDType(weight.dtype)) matmulBlockWeight(out, input, weight);
+  // Interleaved q8_0x16 / q4_0x16 hold the same blocks as q8_0 / q4_0 in another order: compute on those blocks.
+  if (isInterleaved(weight.dtype)) matmulBlockWeight(out, input, deinterleaveTensor(weight));
+  else if (isBlockDType(weight.dtype)) matmulBlockWeight(out, input, weight);
   else matmulFloatWeight(out, input, weight);
 }

@@ -1,0 +1,167 @@
+// AVX-512 VNNI matrix products on interleaved q8_0x16 / q4_0x16 weights (layout in interleave.h). One int32 lane of
+// the accumulator is one (row, token) dot product, so a tile of 16 rows × T tokens costs, per 32-value block:
+// 8 vpdpbusd per token (each multiplies 4 values of all 16 rows by 4 broadcast activation bytes), then one convert
+// and one FMA by d_weight·d_activation per token; the weight bytes are unpacked once and serve all T tokens.
+//
+// vpdpbusd multiplies unsigned weight bytes by signed activation bytes. Weight bytes are u = w + K (q4_0: the nibble,
+// K = 8; q8_0: stored as value + 128, K = 128), so Σu·x = Σw·x + K·Σx: each block's accumulator starts at −K·Σx,
+// computed once per token and block when the activations are quantized.
+//
+// Every output is a sequential FMA chain over the blocks in one lane, the same for any T and any thread split, so a
+// token's result does not depend on which other tokens share the call.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "aligned_buffer.h"
+#include "avx512_quantize.h"
+#include "formats.h"
+#include "interleave.h"
+#include "matmul.h"
+
+namespace kernel {
+namespace avx512 {
+
+namespace {
+
+// Activations quantized per 32-value block, for every token.
+struct PreparedActivations {
+  const int8_t* values;   // [tokens, cols]   int8, natural order
+  const float* scales;    // [tokens, blocks] d of each block
+  const int32_t* starts;  // [tokens, blocks] −K·Σx of each block (K = 8 for q4_0, 128 for q8_0)
+  int64_t cols, blocks;
+};
+
+struct Scratch {
+  AlignedBuffer<int8_t> values;
+  AlignedBuffer<float> scales;
+  AlignedBuffer<int32_t> starts;
+};
+Scratch& scratch() {
+  static Scratch instance;
+  return instance;
+}
+
+PreparedActivations prepare_activations(const float* input, int64_t tokens, int64_t cols, int32_t offset, ThreadPool& pool) {
+  const int64_t blocks = cols / 32;
+  Scratch& s = scratch();
+  int8_t* values = s.values.get((size_t)(tokens * cols));
+  float* scales = s.scales.get((size_t)(tokens * blocks));
+  int32_t* starts = s.starts.get((size_t)(tokens * blocks));
+  auto body = [&](int64_t token, int) {
+    for (int64_t b = 0; b < blocks; b++) {
+      __m128i low, high;
+      const size_t index = (size_t)(token * blocks + b);
+      scales[index] = quantize_block(input + token * cols + b * 32, &low, &high);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(values + token * cols + b * 32), low);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(values + token * cols + b * 32 + 16), high);
+      const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(_mm512_cvtepi8_epi32(low), _mm512_cvtepi8_epi32(high)));
+      starts[index] = -offset * sum;
+    }
+  };
+  pool.parallel_for(tokens, body);
+  return PreparedActivations{values, scales, starts, cols, blocks};
+}
+
+inline __m512i broadcast_four_bytes(const int8_t* bytes) {
+  int32_t word;
+  std::memcpy(&word, bytes, 4);
+  return _mm512_set1_epi32(word);
+}
+
+// out[t, row0 .. row0+15] for tokens token0 .. token0+T-1 over every block of one 16-row group.
+template <bool Q4, int T>
+void interleaved_tile(const uint8_t* group, const PreparedActivations& x, int64_t token0, float* out, int64_t out_stride,
+                      int64_t row0) {
+  constexpr int kGroupBlockBytes = Q4 ? 16 * 18 : 16 * 34;
+  __m512 acc[T];
+  for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < x.blocks; b++) {
+    const uint8_t* block = group + b * kGroupBlockBytes;
+    const __m512 weight_scales = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block)));
+    __m512i w[8];
+    if constexpr (Q4) {
+      const __m512i mask = _mm512_set1_epi8(0x0f);
+      for (int c = 0; c < 4; c++) {
+        const __m512i bytes = _mm512_loadu_si512(block + 32 + 64 * c);
+        w[c] = _mm512_and_si512(bytes, mask);
+        w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), mask);
+      }
+    } else {
+      for (int c = 0; c < 8; c++) w[c] = _mm512_loadu_si512(block + 32 + 64 * c);
+    }
+    __m512i dot[T];
+    for (int t = 0; t < T; t++) dot[t] = _mm512_set1_epi32(x.starts[(token0 + t) * x.blocks + b]);
+    for (int k = 0; k < 8; k++) {
+      for (int t = 0; t < T; t++) {
+        // Values 4k..4k+3 of the block; for q4_0, chunk k ≥ 4 is the high nibbles, values 16 + 4(k − 4) onwards.
+        const int64_t column = b * 32 + (Q4 ? (k < 4 ? 4 * k : 16 + 4 * (k - 4)) : 4 * k);
+        dot[t] = _mm512_dpbusd_epi32(dot[t], w[k], broadcast_four_bytes(x.values + (token0 + t) * x.cols + column));
+      }
+    }
+    for (int t = 0; t < T; t++) {
+      const __m512 scale = _mm512_mul_ps(weight_scales, _mm512_set1_ps(x.scales[(token0 + t) * x.blocks + b]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), scale, acc[t]);
+    }
+  }
+  for (int t = 0; t < T; t++) _mm512_storeu_ps(out + (token0 + t) * out_stride + row0, acc[t]);
+}
+
+constexpr int kTokenTile = 8;
+// Prefill: tokens are taken in chunks so a chunk's activations stay in L2 while a task's weights are reused from it.
+constexpr int64_t kTokenChunk = 64;
+// A task's weights: about this many bytes of row groups, small enough to be reused from L2 by every token tile.
+constexpr int64_t kTaskWeightBytes = 256 * 1024;
+
+template <bool Q4>
+void tile_any(int tokens, const uint8_t* group, const PreparedActivations& x, int64_t token0, float* out, int64_t out_stride,
+              int64_t row0) {
+  switch (tokens) {
+    case 1: interleaved_tile<Q4, 1>(group, x, token0, out, out_stride, row0); return;
+    case 2: interleaved_tile<Q4, 2>(group, x, token0, out, out_stride, row0); return;
+    case 3: interleaved_tile<Q4, 3>(group, x, token0, out, out_stride, row0); return;
+    case 4: interleaved_tile<Q4, 4>(group, x, token0, out, out_stride, row0); return;
+    case 5: interleaved_tile<Q4, 5>(group, x, token0, out, out_stride, row0); return;
+    case 6: interleaved_tile<Q4, 6>(group, x, token0, out, out_stride, row0); return;
+    case 7: interleaved_tile<Q4, 7>(group, x, token0, out, out_stride, row0); return;
+    default: interleaved_tile<Q4, 8>(group, x, token0, out, out_stride, row0); return;
+  }
+}
+
+template <bool Q4>
+void matmul_groups(const MatmulProblem& p, ThreadPool& pool) {
+  const PreparedActivations x = prepare_activations(p.input, p.tokens, p.cols, Q4 ? 8 : 128, pool);
+  const int64_t groups = p.rows / kInterleavedRows;
+  const size_t group_bytes = kInterleavedRows * row_bytes(p.dtype, p.cols);
+  // Enough tasks for load balance (8 per thread); for prefill each at most kTaskWeightBytes of weights.
+  const int64_t by_balance = std::max<int64_t>(1, groups / ((int64_t)pool.threads() * 8));
+  const int64_t by_cache = std::max<int64_t>(1, kTaskWeightBytes / (int64_t)group_bytes);
+  // Decode (one token tile) streams every weight once, so there is nothing to keep in L2: tasks are sized for balance
+  // only, which keeps each thread's stream long. (Measured: about 5% more bandwidth than cache-sized tasks.)
+  const int64_t groups_per_task = p.tokens <= kTokenTile ? by_balance : std::min(by_balance, by_cache);
+  const int64_t row_tasks = (groups + groups_per_task - 1) / groups_per_task;
+  const int64_t token_chunks = (p.tokens + kTokenChunk - 1) / kTokenChunk;
+  auto body = [&](int64_t task, int) {
+    const int64_t group_begin = (task % row_tasks) * groups_per_task, group_end = std::min(groups, group_begin + groups_per_task);
+    const int64_t token_begin = (task / row_tasks) * kTokenChunk, token_end = std::min(p.tokens, token_begin + kTokenChunk);
+    for (int64_t t = token_begin; t < token_end; t += kTokenTile) {
+      const int tile_tokens = (int)std::min<int64_t>(kTokenTile, token_end - t);
+      for (int64_t g = group_begin; g < group_end; g++) {
+        tile_any<Q4>(tile_tokens, p.weight + (size_t)g * group_bytes, x, t, p.out, p.rows, g * kInterleavedRows);
+      }
+    }
+  };
+  pool.parallel_for(row_tasks * token_chunks, body);
+}
+
+}  // namespace
+
+void matmul_interleaved(const MatmulProblem& p, ThreadPool& pool) {
+  if (p.dtype == Q4_0_X16) matmul_groups<true>(p, pool);
+  else matmul_groups<false>(p, pool);
+}
+
+}  // namespace avx512
+}  // namespace kernel

@@ -1,0 +1,175 @@
+// The interleaved q8_0x16 / q4_0x16 matmul layouts (formats/interleaved.ts, native/interleave.h): the layout byte for
+// byte, packing by the native addon against the TypeScript definition, matmul on packed weights against the reference
+// on plain weights (every instruction set, 1 and 3 threads, ragged token counts), results that do not depend on which
+// tokens share a call, and the errors for ops that cannot read the layout.
+
+import { describe, expect, it } from "vitest";
+
+import {
+  Kernel,
+  KernelError,
+  Tensor,
+  createKernel,
+  deinterleaveTensor,
+  interleaveTensor,
+  nativeAvailability,
+  quantizeTensor,
+  type NativeBackend,
+} from "../src/index.ts";
+import { createReferenceBackend } from "../src/reference/index.ts";
+import { randomTensor, randomValues, zerosLike } from "./helpers.ts";
+
+const reference = new Kernel(createReferenceBackend());
+const availability = nativeAvailability();
+const isas = ["avx512", "avx2", "portable"] as const;
+
+function quantized(dtype: "q8_0" | "q4_0", rows: number, cols: number, seed: number): Tensor {
+  return quantizeTensor(dtype, [rows, cols], randomValues(rows * cols, seed, 1, "normal"));
+}
+
+describe("interleaved layout (TypeScript definition)", () => {
+  it("q4_0x16: per block, 16 scales then 4 chunks of 64 bytes holding 4 nibble bytes of each row", () => {
+    const plain = quantized("q4_0", 16, 64, 1); // 2 blocks per row, 18 bytes each
+    const packed = interleaveTensor(plain);
+    expect(packed.dtype).toBe("q4_0x16");
+    expect(packed.data.length).toBe(plain.data.length);
+    const source = plain.data as Uint8Array, bytes = packed.data as Uint8Array;
+    for (let row = 0; row < 16; row++) {
+      for (let block = 0; block < 2; block++) {
+        const plainBlock = row * 36 + block * 18;
+        const groupBlock = block * 16 * 18;
+        expect(bytes[groupBlock + 2 * row]).toBe(source[plainBlock]);
+        expect(bytes[groupBlock + 2 * row + 1]).toBe(source[plainBlock + 1]);
+        for (let index = 0; index < 16; index++) {
+          expect(bytes[groupBlock + 32 + Math.floor(index / 4) * 64 + row * 4 + (index % 4)]).toBe(source[plainBlock + 2 + index]);
+        }
+      }
+    }
+  });
+
+  it("q8_0x16: values stored as value + 128 (byte XOR 0x80) in 8 chunks", () => {
+    const plain = quantized("q8_0", 32, 32, 2); // 2 groups, 1 block per row
+    const bytes = interleaveTensor(plain).data as Uint8Array, source = plain.data as Uint8Array;
+    for (const row of [0, 5, 16, 31]) {
+      const group = Math.floor(row / 16), inGroup = row % 16;
+      const groupStart = group * 16 * 34;
+      expect(bytes[groupStart + 2 * inGroup]).toBe(source[row * 34]);
+      for (let index = 0; index < 32; index++) {
+        expect(bytes[groupStart + 32 + Math.floor(index / 4) * 64 + inGroup * 4 + (index % 4)]).toBe(source[row * 34 + 2 + index] ^ 0x80);
+      }
+    }
+  });
+
+  it("round-trips: deinterleave(interleave(w)) is w byte for byte", () => {
+    for (const dtype of ["q8_0", "q4_0"] as const) {
+      const plain = quantized(dtype, 48, 96, 3);
+      const back = deinterleaveTensor(interleaveTensor(plain));
+      expect(back.dtype).toBe(dtype);
+      expect(Buffer.from(back.data as Uint8Array).equals(Buffer.from(plain.data as Uint8Array))).toBe(true);
+    }
+  });
+
+  it("rejects matrices it cannot interleave, naming dtype and shape", () => {
+    expect(() => interleaveTensor(quantized("q4_0", 24, 32, 4))).toThrow(/q4_0 \[24, 32\].*multiple of 16/);
+    expect(() => interleaveTensor(randomTensor([16, 32], 5))).toThrow(/f32 \[16, 32\]/);
+  });
+
+  it("the reference backend keeps the plain layout and computes on interleaved weights all the same", () => {
+    const plain = quantized("q4_0", 32, 96, 6);
+    expect(reference.packWeight(plain)).toBe(plain);
+    const input = randomTensor([3, 96], 7, 2, "normal");
+    const expected = zerosLike([3, 32]), actual = zerosLike([3, 32]);
+    reference.matmul(expected, input, plain);
+    reference.matmul(actual, input, interleaveTensor(plain));
+    expect(Array.from(actual.data)).toEqual(Array.from(expected.data));
+  });
+
+  it("dequantize reads interleaved weights; embedding, quantize and odd row counts are refused with the reason", () => {
+    const plain = quantized("q8_0", 16, 64, 8);
+    const packed = interleaveTensor(plain);
+    const expected = zerosLike([16, 64]), actual = zerosLike([16, 64]);
+    reference.dequantize(expected, plain);
+    reference.dequantize(actual, packed);
+    expect(Array.from(actual.data)).toEqual(Array.from(expected.data));
+    expect(() => reference.embedding(zerosLike([1, 64]), packed, Int32Array.of(0))).toThrow(/embedding: table is q8_0x16.*packWeight/);
+    expect(() => reference.quantize(Tensor.zeros("q8_0x16", [16, 64]), zerosLike([16, 64]))).toThrow(KernelError);
+    const odd = new Tensor("q4_0x16", [24, 32], new Uint8Array(24 * 18));
+    expect(() => reference.matmul(zerosLike([1, 24]), zerosLike([1, 32]), odd)).toThrow(/matmul: q4_0x16 weight \[24, 32\] must have a multiple of 16 rows/);
+  });
+});
+
+describe.skipIf(!availability.available)("interleaved layout on the native backend", () => {
+  function nativeKernel(threads: number): { kernel: Kernel; backend: NativeBackend } {
+    const kernel = createKernel({ backend: "native", threads });
+    return { kernel, backend: kernel.backend as NativeBackend };
+  }
+
+  it("packWeight interleaves q8_0 / q4_0 on AVX-512 exactly as the TypeScript definition, and leaves other weights alone", (context) => {
+    const { kernel, backend } = nativeKernel(2);
+    if (backend.isa !== "avx512") context.skip();
+    for (const dtype of ["q8_0", "q4_0"] as const) {
+      const plain = quantized(dtype, 64, 160, 9);
+      const packed = kernel.packWeight(plain);
+      expect(packed.dtype).toBe(`${dtype}x16`);
+      expect(Buffer.from(packed.data as Uint8Array).equals(Buffer.from(interleaveTensor(plain).data as Uint8Array))).toBe(true);
+      expect(Buffer.from(plain.data as Uint8Array).equals(Buffer.from(quantized(dtype, 64, 160, 9).data as Uint8Array)), "source untouched").toBe(true);
+    }
+    const odd = quantized("q4_0", 20, 32, 10);
+    expect(kernel.packWeight(odd)).toBe(odd);
+    const floats = randomTensor([16, 32], 11);
+    expect(kernel.packWeight(floats)).toBe(floats);
+  });
+
+  // Packed weights against the reference on the plain ones. Both sides quantize activations identically and take
+  // exact integer block sums; they differ only in the order float block results are added: 1e-5 of Σ|x||w|.
+  for (const isa of isas) {
+    for (const threads of [1, 3]) {
+      it(`matmul on ${isa}, ${threads} thread(s): GEMV, every token-tile remainder, prefill chunks`, (context) => {
+        const { kernel, backend } = nativeKernel(threads);
+        if (!backend.selectIsa(isa)) context.skip();
+        try {
+          for (const dtype of ["q8_0", "q4_0"] as const) {
+            for (const [tokens, rows, cols] of [[1, 16, 32], [1, 48, 96], [3, 32, 320], [8, 16, 64], [13, 32, 96], [70, 48, 1088]]) {
+              const plain = quantized(dtype, rows, cols, tokens * 7 + rows + cols);
+              const packed = interleaveTensor(plain);
+              const input = randomTensor([tokens, cols], tokens + cols, 2, "normal");
+              const expected = zerosLike([tokens, rows]), actual = zerosLike([tokens, rows]);
+              reference.matmul(expected, input, plain);
+              kernel.matmul(actual, input, packed);
+              const decoded = zerosLike([rows, cols]);
+              reference.dequantize(decoded, plain);
+              const x = input.data as Float32Array, w = decoded.data as Float32Array;
+              let worst = 0;
+              for (let t = 0; t < tokens; t++) {
+                for (let r = 0; r < rows; r++) {
+                  let magnitude = 0;
+                  for (let c = 0; c < cols; c++) magnitude += Math.abs(x[t * cols + c] * w[r * cols + c]);
+                  worst = Math.max(worst, Math.abs(actual.data[t * rows + r] - expected.data[t * rows + r]) / magnitude);
+                }
+              }
+              expect(worst, `${dtype} ${isa} tokens=${tokens} rows=${rows} cols=${cols}`).toBeLessThanOrEqual(1e-5);
+            }
+          }
+        } finally {
+          backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+        }
+      });
+    }
+  }
+
+  it("a token's result is bit-identical alone and in any batch (continuous batching relies on it)", () => {
+    const { kernel } = nativeKernel(2);
+    for (const dtype of ["q8_0", "q4_0"] as const) {
+      const packed = kernel.packWeight(quantized(dtype, 64, 256, 12));
+      const tokens = 13;
+      const input = randomTensor([tokens, 256], 13, 2, "normal");
+      const batched = zerosLike([tokens, 64]);
+      kernel.matmul(batched, input, packed);
+      for (let t = 0; t < tokens; t++) {
+        const alone = zerosLike([1, 64]);
+        kernel.matmul(alone, new Tensor("f32", [1, 256], (input.data as Float32Array).slice(t * 256, (t + 1) * 256)), packed);
+        expect(Array.from(alone.data), `${dtype} token ${t}`).toEqual(Array.from(batched.data.subarray(t * 64, (t + 1) * 64)));
+      }
+    }
+  });
+});
