@@ -58,10 +58,10 @@ function benchKernels(argv: string[]): void {
   process.stderr.write(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${paths.join(", ")}\n`);
 
   if (values.check) {
-    const decode = results.filter((row) => row.op === "gemv" && row.threads === 2 && (row.format === "q8_0" || row.format === "q4_0") &&
+    const decode = results.filter((row) => row.op === "gemv" && row.threads === 2 && row.layout === "packed" && (row.format === "q8_0" || row.format === "q4_0") &&
       ((row.rows === 2048 && row.cols === 8192) || (row.rows === 8192 && row.cols === 2048)));
     const below = decode.filter((row) => row.bandwidth_fraction < BANDWIDTH_TARGET);
-    for (const row of decode) process.stderr.write(`check: ${row.format} ${row.rows}×${row.cols} 2 threads: ${(row.bandwidth_fraction * 100).toFixed(0)}% of read bandwidth ${row.bandwidth_fraction >= BANDWIDTH_TARGET ? "ok" : "BELOW TARGET"}\n`);
+    for (const row of decode) process.stderr.write(`check: ${row.weight_dtype} ${row.rows}×${row.cols} 2 threads: ${(row.bandwidth_fraction * 100).toFixed(0)}% of read bandwidth ${row.bandwidth_fraction >= BANDWIDTH_TARGET ? "ok" : "BELOW TARGET"}\n`);
     if (below.length > 0) process.exit(1);
   }
 }

@@ -12,6 +12,7 @@ export const BANDWIDTH_TARGET = 0.8;
 const columns: Column<KernelResult>[] = [
   { header: "op", value: (row) => row.op, align: "left" },
   { header: "format", value: (row) => row.format, align: "left" },
+  { header: "computed as", value: (row) => row.weight_dtype, align: "left" },
   { header: "rows×cols", value: (row) => `${row.rows}×${row.cols}`, align: "left" },
   { header: "tokens", value: (row) => row.tokens },
   { header: "threads", value: (row) => row.threads },
@@ -30,7 +31,7 @@ export function kernelTable(results: readonly KernelResult[]): string {
 }
 
 function label(row: KernelResult): string {
-  return `${row.format} ${row.rows}×${row.cols}${row.op === "gemm" ? ` ×${row.tokens} tok` : ""}`;
+  return `${row.weight_dtype} ${row.rows}×${row.cols}${row.op === "gemm" ? ` ×${row.tokens} tok` : ""}`;
 }
 
 function chartOf(results: readonly KernelResult[], op: "gemv" | "gemm"): string {
@@ -65,7 +66,9 @@ export function writeKernelReport(directory: string, name: string, results: read
     `GEMV rotates through weight copies larger than the last-level cache (decode never hits cache); "read GB/s" is a`,
     `plain sequential streaming read of 1 GiB through the same thread pool, "4-stream read" the same bytes read from four`,
     `places side by side (as a 4-row GEMV tile reads), both measured interleaved with each case. Medians of several`,
-    `repetitions; the machine is shared, so compare the fraction columns rather than absolute figures.`,
+    `repetitions; the machine is shared, so compare the fraction columns rather than absolute figures. "computed as" is`,
+    `the dtype the kernel ran on: models pack q8_0 / q4_0 weights into the interleaved q8_0x16 / q4_0x16 at load time`,
+    `(Kernel.packWeight, on AVX-512); the rows computed as plain q8_0 / q4_0 are the row layout, measured in the same run.`,
     ``,
     kernelTable(results),
     ``,

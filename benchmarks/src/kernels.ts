@@ -3,7 +3,7 @@
 // same run. GEMV rotates through copies of the weights totalling several times the last-level cache, so every call
 // streams its weights from RAM exactly as a decode step does.
 
-import { NativeBackend, Tensor, createKernel, type DType } from "@infer-recipes/kernel";
+import { NativeBackend, Tensor, createKernel, type DType, type Kernel } from "@infer-recipes/kernel";
 
 import { lastLevelCacheBytes } from "@infer-recipes/harness";
 import { copiesOf, randomActivations, randomWeights } from "@infer-recipes/models";
@@ -11,7 +11,11 @@ import { summarize } from "@infer-recipes/harness";
 
 export interface KernelCase {
   op: "gemv" | "gemm";
+  /** The weight format as stored in files (f32, bf16, q8_0, q4_0, q4_k). */
   format: DType;
+  /** "packed": the weights go through Kernel.packWeight first, as models do (q8_0 / q4_0 become the interleaved
+   *  q8_0x16 / q4_0x16 on AVX-512). "rows": the plain row layout, kept as a side-by-side comparison. */
+  layout: "packed" | "rows";
   rows: number;
   cols: number;
   tokens: number;
@@ -38,6 +42,8 @@ export interface KernelResult extends KernelCase {
   weight_bytes: number;
   working_set_bytes: number;
   isa: string;
+  /** The dtype the kernel computed on: the format, or its interleaved layout (q8_0x16, q4_0x16) when packed. */
+  weight_dtype: DType;
 }
 
 export interface KernelBenchmarkOptions {
@@ -59,29 +65,40 @@ const LM_HEAD: [number, number] = [128256, 2048];
 export function kernelCases(quick: boolean): KernelCase[] {
   const cases: KernelCase[] = [];
   const threadCounts = [1, 2];
+  const layout = "packed";
+  // The issue's targets (q8_0 / q4_0 GEMV at 2 threads, GEMM with 512 tokens) also in the plain row layout, measured
+  // in the same run, to show what packing gains.
+  const rowLayoutComparison = () => {
+    for (const format of ["q8_0", "q4_0"] as const) {
+      for (const [rows, cols] of [[2048, 8192], [8192, 2048]] as const) cases.push({ op: "gemv", format, layout: "rows", rows, cols, tokens: 1, threads: 2 });
+      cases.push({ op: "gemm", format, layout: "rows", rows: 2048, cols: 8192, tokens: 512, threads: 2 });
+    }
+  };
   if (quick) {
     for (const threads of threadCounts)
       for (const format of ["q8_0", "q4_0"] as const)
-        for (const [rows, cols] of [[2048, 8192], [8192, 2048]] as const) cases.push({ op: "gemv", format, rows, cols, tokens: 1, threads });
-    for (const format of ["q8_0", "q4_0"] as const) cases.push({ op: "gemm", format, rows: 2048, cols: 8192, tokens: 512, threads: 2 });
+        for (const [rows, cols] of [[2048, 8192], [8192, 2048]] as const) cases.push({ op: "gemv", format, layout, rows, cols, tokens: 1, threads });
+    for (const format of ["q8_0", "q4_0"] as const) cases.push({ op: "gemm", format, layout, rows: 2048, cols: 8192, tokens: 512, threads: 2 });
+    rowLayoutComparison();
     return cases;
   }
   const formats: DType[] = ["f32", "bf16", "q8_0", "q4_0", "q4_k"];
   for (const threads of threadCounts)
     for (const format of formats) {
-      for (const [rows, cols] of LLAMA_SHAPES) cases.push({ op: "gemv", format, rows, cols, tokens: 1, threads });
-      cases.push({ op: "gemv", format, rows: LM_HEAD[0], cols: LM_HEAD[1], tokens: 1, threads });
+      for (const [rows, cols] of LLAMA_SHAPES) cases.push({ op: "gemv", format, layout, rows, cols, tokens: 1, threads });
+      cases.push({ op: "gemv", format, layout, rows: LM_HEAD[0], cols: LM_HEAD[1], tokens: 1, threads });
     }
   for (const threads of threadCounts)
     for (const format of formats)
       for (const tokens of [128, 512])
-        for (const [rows, cols] of [[2048, 8192], [8192, 2048]] as const) cases.push({ op: "gemm", format, rows, cols, tokens, threads });
+        for (const [rows, cols] of [[2048, 8192], [8192, 2048]] as const) cases.push({ op: "gemm", format, layout, rows, cols, tokens, threads });
+  rowLayoutComparison();
   return cases;
 }
 
-function nativeBackend(threads: number): NativeBackend {
+function nativeKernel(threads: number): { kernel: Kernel; backend: NativeBackend } {
   const kernel = createKernel({ backend: "native", threads });
-  return kernel.backend as NativeBackend;
+  return { kernel, backend: kernel.backend as NativeBackend };
 }
 
 /** One streaming read of `buffer`, in GB/s. */
@@ -98,8 +115,9 @@ function gemvRepetitions(quick: boolean): number {
 
 /** Runs one case: GEMV cycles through weight copies larger than the caches; GEMM reuses one copy (compute-bound). */
 export function runKernelCase(kase: KernelCase, streamBuffer: Uint8Array, quick: boolean): KernelResult {
-  const backend = nativeBackend(kase.threads);
-  const weight = randomWeights(kase.format, kase.rows, kase.cols);
+  const { kernel, backend } = nativeKernel(kase.threads);
+  const loaded = randomWeights(kase.format, kase.rows, kase.cols);
+  const weight = kase.layout === "packed" ? kernel.packWeight(loaded) : loaded;
   const weightBytes = weight.data.byteLength;
   const cache = lastLevelCacheBytes() ?? 32 * 1024 ** 2;
   const workingSetTarget = kase.op === "gemv" ? Math.max(512 * 1024 ** 2, 4 * cache) : weightBytes;
@@ -142,6 +160,7 @@ export function runKernelCase(kase: KernelCase, streamBuffer: Uint8Array, quick:
     weight_bytes: weightBytes,
     working_set_bytes: weightBytes * copies.length,
     isa: backend.isa,
+    weight_dtype: weight.dtype,
   };
 }
 
@@ -152,7 +171,7 @@ export function* runKernelBenchmark(options: KernelBenchmarkOptions): Generator<
   for (let offset = 0; offset < streamBuffer.length; offset += 4096) streamBuffer[offset] = offset & 0xff;
   const cases = kernelCases(options.quick);
   for (const [index, kase] of cases.entries()) {
-    options.progress?.(`[${index + 1}/${cases.length}] ${kase.op} ${kase.format} ${kase.rows}×${kase.cols} tokens=${kase.tokens} threads=${kase.threads}`);
+    options.progress?.(`[${index + 1}/${cases.length}] ${kase.op} ${kase.format}${kase.layout === "rows" ? " (row layout)" : ""} ${kase.rows}×${kase.cols} tokens=${kase.tokens} threads=${kase.threads}`);
     yield runKernelCase(kase, streamBuffer, options.quick);
   }
 }

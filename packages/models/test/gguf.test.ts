@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 
-import { allDTypes, Tensor } from "@infer-recipes/kernel";
+import { allDTypes, interleaveTensor, plainDType, Tensor } from "@infer-recipes/kernel";
 import { describe, expect, it } from "vitest";
 
 import { ggmlTypeOfDType, readGguf, writeGguf, type GgufMetadataInput, type GgufTypedValue } from "../src/index.ts";
@@ -31,7 +31,7 @@ describe("GGUF tensors", () => {
     for (const { name, tensor } of tensors) {
       const info = gguf.tensorInfo(name)!;
       expect(info.dimensions).toEqual([...tensor.shape].reverse());
-      expect(info.ggmlType).toBe(ggmlTypeOfDType[tensor.dtype]);
+      expect(info.ggmlType).toBe(ggmlTypeOfDType[plainDType(tensor.dtype)]);
       expect(info.offset % 32).toBe(0);
       const back = loaded.get(name)!;
       expect(back.dtype, name).toBe(tensor.dtype);
@@ -71,6 +71,12 @@ describe("GGUF tensors", () => {
     const wrong = () => writeGguf(file, { metadata: {}, tensors: [{ name: "w", dtype: "f32", shape: [2, 4], load: () => randomTensor("f32", [4, 2], 1) }] });
     expect(wrong).toThrow(/tensor "w": load\(\) returned f32 \[4, 2\], declared f32 \[2, 4\]/);
     expect(fs.readdirSync(path.dirname(file))).toEqual([]);
+  });
+
+  it("refuses the in-memory interleaved matmul layouts, naming the plain dtype to write instead", () => {
+    const file = path.join(temporaryDirectory(), "packed.gguf");
+    const packed = interleaveTensor(randomTensor("q4_0", [16, 64], 3));
+    expect(() => writeGguf(file, { metadata: {}, tensors: [{ name: "w", tensor: packed }] })).toThrow(/tensor "w": q4_0x16 is an in-memory matmul layout.*write the q4_0 tensor/);
   });
 
   it("honours general.alignment", () => {

@@ -9,7 +9,7 @@ import { Tensor, type Kernel } from "@infer-recipes/kernel";
 import type { LlamaConfig } from "../llama-config.ts";
 import type { LoadedWeights } from "../loaded-weights.ts";
 import { LlamaBatchForward, type BatchSequence } from "./llama-batch.ts";
-import { llamaWeights, type LlamaWeights } from "./llama-weights.ts";
+import { llamaWeights, packLlamaWeights, type LlamaWeights } from "./llama-weights.ts";
 
 export interface ForwardOptions {
   /** Logits for every token of the chunk ([tokens, vocab]) instead of only the last one ([1, vocab]). */
@@ -64,9 +64,12 @@ export class LlamaModel {
    */
   constructor(readonly config: LlamaConfig, readonly weights: LlamaWeights, readonly frequencies: Float32Array, readonly kernel: Kernel) {}
 
-  /** The model for weights from any loader (safetensors, GGUF, llama2.c). */
+  /**
+   * The model for weights from any loader (safetensors, GGUF, llama2.c). Matrices are repacked into the layout the
+   * kernel's matmul reads fastest (packLlamaWeights), as copies: drop `loaded` afterwards to free the originals.
+   */
   static fromLoadedWeights(loaded: LoadedWeights, kernel: Kernel): LlamaModel {
-    return new LlamaModel(loaded.config, llamaWeights(loaded), loaded.ropeFrequencies, kernel);
+    return new LlamaModel(loaded.config, packLlamaWeights(llamaWeights(loaded), kernel), loaded.ropeFrequencies, kernel);
   }
 
   /** A KV cache sized for this model, holding at most `maxTokens` (default: the context length). */

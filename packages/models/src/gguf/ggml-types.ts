@@ -1,7 +1,7 @@
 // The ggml tensor types a GGUF file can declare: code, name and block geometry of each (so sizes and bounds can be
 // checked even for types the kernel cannot compute on), and the mapping to and from kernel dtypes.
 
-import type { DType } from "@infer-recipes/kernel";
+import type { DType, StorageDType } from "@infer-recipes/kernel";
 
 export interface GgmlType {
   /** The numeric code stored in the GGUF tensor info. */
@@ -54,7 +54,7 @@ const types: GgmlType[] = [
 export const ggmlTypes: ReadonlyMap<number, GgmlType> = new Map(types.map((type) => [type.code, type]));
 
 /** The ggml type code of each kernel dtype (for writing). */
-export const ggmlTypeOfDType: Readonly<Record<DType, number>> = {
+export const ggmlTypeOfDType: Readonly<Record<StorageDType, number>> = {
   f32: 0,
   f16: 1,
   bf16: 30,

@@ -5,7 +5,7 @@
 
 import fs from "node:fs";
 
-import { dtypeInfo, storageLength, type DType, type Tensor } from "@infer-recipes/kernel";
+import { dtypeInfo, isInterleaved, plainDType, storageLength, type DType, type StorageDType, type Tensor } from "@infer-recipes/kernel";
 
 import { ProgressCounter, storageBytes, writeFully, type ProgressCallback } from "../binary-file.ts";
 import { ModelFileError, shapeText } from "../errors.ts";
@@ -219,7 +219,7 @@ class MetadataEncoder {
 
 interface PlannedTensor {
   name: string;
-  dtype: DType;
+  dtype: StorageDType;
   shape: readonly number[];
   byteLength: number;
   offset: number;
@@ -240,6 +240,7 @@ function planTensors(file: string, sources: readonly GgufTensorSource[], alignme
     if (encoder.encode(name).length > maximumTensorNameBytes) fail(`name is longer than the ${maximumTensorNameBytes} bytes ggml allows`);
     const dtype = "tensor" in source ? source.tensor.dtype : source.dtype;
     const shape = "tensor" in source ? source.tensor.shape : source.shape;
+    if (isInterleaved(dtype)) fail(`${dtype} is an in-memory matmul layout (Kernel.packWeight); write the ${plainDType(dtype)} tensor it was packed from`);
     if (shape.length > 4) fail(`GGUF tensors have at most 4 dimensions, got ${shapeText(shape)}`);
     if ("tensor" in source && !source.tensor.isContiguous()) fail(`must be contiguous, got strides ${shapeText(source.tensor.strides)}`);
     let byteLength = 0;
@@ -251,7 +252,7 @@ function planTensors(file: string, sources: readonly GgufTensorSource[], alignme
     }
     const planned: PlannedTensor = {
       name,
-      dtype,
+      dtype: plainDType(dtype),
       shape,
       byteLength,
       offset,
