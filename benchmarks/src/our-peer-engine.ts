@@ -11,7 +11,7 @@ export function createOurPeerEngine(request: LoadRequest): PeerEngine {
   const availability = nativeAvailability();
   if (!availability.available) throw new Error(`the native kernels are unavailable: ${availability.reason}`);
   const kernel = createKernel({ backend: "native", threads: request.threads });
-  const model = LlamaModel.fromLoadedWeights(loadModelWeights(request.modelPath), kernel);
+  const model = LlamaModel.fromLoadedWeights(loadModelWeights(request.modelPath, { packFor: kernel }), kernel);
   const cache = model.createCache(request.contextSize);
   const greedy = (tokens: Int32Array): number => kernel.argmax(model.forward(tokens, cache));
 

@@ -15,7 +15,7 @@ export interface OurQualityEngine extends QualityEngine {
 export function createOurQualityEngine(modelPath: string, contextSize: number): OurQualityEngine {
   const availability = nativeAvailability();
   const kernel = createKernel({ backend: availability.available ? "native" : "reference" });
-  const weights = loadModelWeights(modelPath);
+  const weights = loadModelWeights(modelPath, { packFor: kernel });
   const model = LlamaModel.fromLoadedWeights(weights, kernel);
   const cache = model.createCache(contextSize);
   const vocabSize = weights.config.vocabSize;

@@ -127,7 +127,7 @@ export async function* runServingBenchmark(options: ServingOptions): AsyncGenera
   const kernel = createKernel({ backend: "native" });
   const config = llama32Config("1b", { contextLength: 4096 });
   progress(`building a random Llama-3.2-1B-shape model at Q8_0 (native ${kernel.threads} threads)…`);
-  const model = LlamaModel.fromLoadedWeights(randomLlamaWeights(config, "q8_0"), kernel);
+  const model = LlamaModel.fromLoadedWeights(randomLlamaWeights(config, "q8_0", { packFor: kernel }), kernel);
   const promptTokens = quick ? 64 : 128;
   const outputTokens = quick ? 32 : 128;
   const levels = quick ? [1, 8] : [1, 2, 4, 8, 16];

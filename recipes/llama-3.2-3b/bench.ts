@@ -163,8 +163,8 @@ function generateOnce(model: LlamaModel, prompt: Int32Array, decodeTokens: numbe
 function runRow(configuration: Configuration, options: Options): BenchRow {
   const kernel = kernelFor(configuration, options.threads);
   const loaded = options.model
-    ? loadModelWeights(options.model, { dtype: configuration.dtype })
-    : randomLlamaWeights(llama32Config(options.shape, { layers: options.layers, contextLength: 4096 }), configuration.dtype);
+    ? loadModelWeights(options.model, { dtype: configuration.dtype, packFor: kernel })
+    : randomLlamaWeights(llama32Config(options.shape, { layers: options.layers, contextLength: 4096 }), configuration.dtype, { packFor: kernel });
   const model = LlamaModel.fromLoadedWeights(loaded, kernel);
   const promptTokens = configuration.small ? options.smallPromptTokens : options.promptTokens;
   const decodeTokens = configuration.small ? options.smallDecodeTokens : options.decodeTokens;

@@ -74,6 +74,7 @@ export async function loadTextModel(specifier: string, options: LoadTextModelOpt
   const printer = showProgress ? createProgressPrinter({ minimumBytes: 64 * 1024 * 1024 }) : undefined;
   const loaded = loadModelWeights(resolved.path, {
     dtype: options.quant,
+    packFor: kernel,
     onProgress: printer
       ? (bytesRead, totalBytes) => printer({ file: "weights", receivedBytes: bytesRead, totalBytes, resumedFromBytes: 0, done: bytesRead >= totalBytes })
       : undefined,

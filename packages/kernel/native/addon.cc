@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "bandwidth.h"
@@ -134,7 +135,8 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-// interleave(out bytes, input bytes, dtype q8_0|q4_0, rows, cols): the interleaved copy of a weight matrix
+// interleave(out bytes, input bytes, dtype q8_0|q4_0, rows, cols): the weight matrix in the interleaved layout, into
+// out (which may be input itself)
 napi_value Interleave(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "interleave");
   const int64_t dtype = a.integer(2), rows = a.integer(3), cols = a.integer(4);
@@ -147,8 +149,14 @@ napi_value Interleave(napi_env env, napi_callback_info info) {
   uint8_t* out = static_cast<uint8_t*>(a.array(0, &out_bytes));
   if (!a.failed && out_bytes < bytes) a.fail("output too small");
   if (a.failed) return nullptr;
+  // out may be input itself (packing in place): then each group goes through a per-thread copy.
+  const bool overlap = out < input + bytes && input < out + bytes;
+  const size_t group_bytes = kInterleavedRows * row_bytes((int)dtype, cols);
+  std::vector<uint8_t> scratch(overlap ? group_bytes * (size_t)global_pool().threads() : 0);
   const int64_t groups = rows / kInterleavedRows;
-  auto body = [&](int64_t group, int) { interleave_groups((int)dtype, input, out, cols, group, group + 1); };
+  auto body = [&](int64_t group, int thread) {
+    interleave_groups((int)dtype, input, out, cols, group, group + 1, overlap ? scratch.data() + (size_t)thread * group_bytes : nullptr);
+  };
   global_pool().parallel_for(groups, body);
   return undefined(env);
 }

@@ -29,7 +29,8 @@ int plain_dtype(int dtype) {
   return dtype == Q8_0_X16 ? Q8_0 : dtype == Q4_0_X16 ? Q4_0 : dtype;
 }
 
-void interleave_groups(int plain, const uint8_t* input, uint8_t* out, int64_t cols, int64_t group_begin, int64_t group_end) {
+void interleave_groups(int plain, const uint8_t* input, uint8_t* out, int64_t cols, int64_t group_begin, int64_t group_end,
+                       uint8_t* scratch) {
   const Layout layout = layout_of(plain);
   const int64_t blocks = cols / 32;
   const size_t row_stride = (size_t)blocks * layout.block_bytes;
@@ -37,6 +38,10 @@ void interleave_groups(int plain, const uint8_t* input, uint8_t* out, int64_t co
   for (int64_t group = group_begin; group < group_end; group++) {
     const uint8_t* rows = input + (size_t)group * kInterleavedRows * row_stride;
     uint8_t* destination = out + (size_t)group * kInterleavedRows * row_stride;
+    if (scratch != nullptr) {
+      std::memcpy(scratch, rows, kInterleavedRows * row_stride);
+      rows = scratch;
+    }
     for (int64_t b = 0; b < blocks; b++) {
       uint8_t* packed = destination + (size_t)b * group_block_bytes;
       for (int r = 0; r < kInterleavedRows; r++) {

@@ -22,8 +22,11 @@ int interleaved_dtype(int dtype);
 int plain_dtype(int dtype);
 inline bool is_interleaved(int dtype) { return plain_dtype(dtype) != dtype; }
 
-// Rewrites `rows` plain rows (rows % 16 == 0) of `cols` values into the interleaved layout; groups [begin, end).
-void interleave_groups(int plain, const uint8_t* input, uint8_t* out, int64_t cols, int64_t group_begin, int64_t group_end);
+// Rewrites plain rows (groups of 16) of `cols` values into the interleaved layout, for groups [begin, end). `out` may
+// be `input` (in place, no second copy of the matrix): each group is first copied to `scratch` (16 rows of bytes),
+// which may be null when out and input do not overlap.
+void interleave_groups(int plain, const uint8_t* input, uint8_t* out, int64_t cols, int64_t group_begin, int64_t group_end,
+                       uint8_t* scratch = nullptr);
 // Copies row `row` of an interleaved matrix back into plain blocks (row_bytes(plain_dtype, cols) bytes).
 void deinterleave_row(int dtype, const uint8_t* weight, int64_t row, int64_t cols, uint8_t* out);
 

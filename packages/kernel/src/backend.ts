@@ -35,9 +35,9 @@ export interface Backend {
   /** out[t, r] = Σ_c input[t, c] · weight[r, c]. out [tokens, rows] f32, input [tokens, cols] f32, weight [rows, cols] any dtype.
    *  For q8_0/q4_0 weights the input rows are quantized to 8 bits per 32-value block first, for q4_k/q6_k per 256. */
   matmul(out: Tensor, input: Tensor, weight: Tensor): void;
-  /** The weight [rows, cols] in the layout this backend's matmul reads fastest (a new tensor), or undefined to keep
-   *  it as it is. Backends without a preferred layout leave this out. */
-  packWeight?(weight: Tensor): Tensor | undefined;
+  /** The weight [rows, cols] in the layout this backend's matmul reads fastest (in weight's own storage when
+   *  inPlace, else a new tensor), or undefined to keep it as it is. Backends without a preferred layout leave this out. */
+  packWeight?(weight: Tensor, inPlace: boolean): Tensor | undefined;
 
   /** out = input / sqrt(mean(input²) + epsilon) · weight, per row. out, input [rows, dim]; weight [dim]. */
   rmsNorm(out: Tensor, input: Tensor, weight: Tensor, epsilon: number): void;

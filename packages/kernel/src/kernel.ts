@@ -75,15 +75,17 @@ export class Kernel {
 
   /**
    * The weight matrix [rows, cols] in the layout this backend's matmul reads fastest, for a model to keep instead of
-   * the loaded one: a new tensor (the loaded one is left as it was), or `weight` itself when its layout is already
-   * the best. The native backend on AVX-512 interleaves q8_0 / q4_0 matrices whose rows are a multiple of 16
-   * (q8_0x16 / q4_0x16, see formats/interleaved.ts); the result holds the same values and works with every
-   * backend's matmul and dequantize, but not with embedding.
+   * the loaded one, or `weight` itself when its layout is already the best. The native backend on AVX-512 interleaves
+   * q8_0 / q4_0 matrices whose rows are a multiple of 16 (q8_0x16 / q4_0x16, see formats/interleaved.ts); the result
+   * holds the same values and works with every backend's matmul and dequantize, but not with embedding.
+   *
+   * By default the result is a new tensor and `weight` is left as it was. With `inPlace` the result reuses weight's
+   * storage (no second copy of the matrix, as loaders want): `weight` must not be used afterwards.
    */
-  packWeight(weight: Tensor): Tensor {
+  packWeight(weight: Tensor, options: { inPlace?: boolean } = {}): Tensor {
     requireContiguous("packWeight", "weight", weight);
     requireRank("packWeight", "weight", weight, 2);
-    return this.backend.packWeight?.(weight) ?? weight;
+    return this.backend.packWeight?.(weight, options.inPlace ?? false) ?? weight;
   }
 
   rmsNorm(out: Tensor, input: Tensor, weight: Tensor, epsilon: number): void {

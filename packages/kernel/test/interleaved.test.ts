@@ -114,6 +114,16 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
       expect(Buffer.from(packed.data as Uint8Array).equals(Buffer.from(interleaveTensor(plain).data as Uint8Array))).toBe(true);
       expect(Buffer.from(plain.data as Uint8Array).equals(Buffer.from(quantized(dtype, 64, 160, 9).data as Uint8Array)), "source untouched").toBe(true);
     }
+    // In place (as loaders pack): the result reuses the weight's own bytes and holds the same layout.
+    for (const dtype of ["q8_0", "q4_0"] as const) {
+      const owned = quantized(dtype, 48, 2176, 14);
+      const expected = interleaveTensor(owned);
+      const storage = owned.data;
+      const packed = kernel.packWeight(owned, { inPlace: true });
+      expect(packed.data.buffer, "same storage").toBe(storage.buffer);
+      expect(packed.data.byteOffset).toBe(storage.byteOffset);
+      expect(Buffer.from(packed.data as Uint8Array).equals(Buffer.from(expected.data as Uint8Array)), `${dtype} in place`).toBe(true);
+    }
     const odd = quantized("q4_0", 20, 32, 10);
     expect(kernel.packWeight(odd)).toBe(odd);
     const floats = randomTensor([16, 32], 11);

@@ -1,8 +1,9 @@
 // LoadedWeights: what every loader returns — a LlamaConfig, the tensors under Hugging Face names, the RoPE
 // frequencies, and where they came from — and the shared last step that turns a format's raw tensors into it
-// (tied-embedding aliasing, shape checks against the config, optional RoPE re-layout and quantize-on-load).
+// (tied-embedding aliasing, shape checks against the config, optional RoPE re-layout, quantize-on-load and packing
+// for the kernel).
 
-import type { DType, RopeLayout, Tensor } from "@infer-recipes/kernel";
+import type { DType, Kernel, RopeLayout, Tensor } from "@infer-recipes/kernel";
 
 import type { ProgressCallback } from "./binary-file.ts";
 import { ModelFileError } from "./errors.ts";
@@ -46,6 +47,12 @@ export interface LoadModelOptions {
   ropeLayout?: RopeLayout;
   /** Quantize-on-load: store 2-D matrices in this dtype (rows that are not whole blocks fall back to f16). */
   dtype?: DType;
+  /**
+   * Repack the layers' matrices (and an untied output matrix) for this kernel's matmul as they load, in their own
+   * storage (Kernel.packWeight with inPlace: no second copy of the model in memory). LlamaModel.fromLoadedWeights
+   * packs whatever is not packed yet, but as copies.
+   */
+  packFor?: Kernel;
 }
 
 /** The tensor `name` of `weights`; a missing tensor is a ModelFileError naming the source. */
@@ -84,6 +91,21 @@ export function reorderLlamaRopeWeights(tensors: ReadonlyMap<string, Tensor>, co
   return result;
 }
 
+/** Packs every layer matrix and an untied output matrix in place (the tensors must be the caller's own: loaders'
+ *  freshly read ones). */
+export function packMatricesInPlace(tensors: Map<string, Tensor>, config: LlamaConfig, kernel: Kernel): void {
+  const names: string[] = [];
+  for (let layer = 0; layer < config.layerCount; layer++) {
+    const { query, key, value, attentionOutput, gate, up, down } = llamaLayerTensorNames(layer);
+    names.push(query, key, value, attentionOutput, gate, up, down);
+  }
+  if (tensors.get(llamaTensorNames.output) !== tensors.get(llamaTensorNames.tokenEmbedding)) names.push(llamaTensorNames.output);
+  for (const name of names) {
+    const tensor = tensors.get(name);
+    if (tensor !== undefined) tensors.set(name, kernel.packWeight(tensor, { inPlace: true }));
+  }
+}
+
 /** The common last step of every loader (see the file header). */
 export function assembleLoadedWeights(raw: RawWeights, options: LoadModelOptions = {}): LoadedWeights {
   const tensors = new Map(raw.tensors);
@@ -96,6 +118,7 @@ export function assembleLoadedWeights(raw: RawWeights, options: LoadModelOptions
     config = { ...config, ropeLayout: options.ropeLayout };
   }
   if (options.dtype !== undefined) result = convertWeightDTypes(result, options.dtype);
+  if (options.packFor !== undefined) packMatricesInPlace(result, config, options.packFor);
   return {
     config,
     tensors: result,

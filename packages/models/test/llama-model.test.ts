@@ -141,6 +141,10 @@ describe("a tiny random Llama 3.2 gives the same logits from every file format",
       const difference = maxAbsDiff(allLogits(loaded, "native"), allLogits(loaded, "reference"));
       console.log(`tiny Llama 3.2 ${dtype}: native (${packs ? "interleaved" : "row"} layout) vs reference max |Δlogit| ${difference.toExponential(2)}`);
       expect(difference).toBeLessThan(1e-5);
+      // Packed while loading (in place, as the CLI and benchmarks load): the same tensors, so the same logits exactly.
+      const packedAtLoad = loadModelWeights(directory, { dtype, packFor: kernel });
+      expect(packedAtLoad.tensors.get("model.layers.1.self_attn.q_proj.weight")!.dtype).toBe(packs ? `${dtype}x16` : dtype);
+      expect(Array.from(allLogits(packedAtLoad, "native"))).toEqual(Array.from(allLogits(loaded, "native")));
     }
   });
 

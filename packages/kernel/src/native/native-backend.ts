@@ -57,11 +57,11 @@ export class NativeBackend implements Backend {
   }
 
   /** On AVX-512, q8_0 / q4_0 matrices with a multiple of 16 rows go to the interleaved layout (interleave.h). */
-  packWeight(weight: Tensor): Tensor | undefined {
+  packWeight(weight: Tensor, inPlace: boolean): Tensor | undefined {
     const packed = interleavedDType(weight.dtype);
     if (packed === undefined || this.isa !== "avx512" || !this.addon.interleave || !canInterleave(weight.dtype, weight.shape)) return undefined;
     const [rows, cols] = weight.shape;
-    const out = new Uint8Array(weight.data.byteLength);
+    const out = inPlace ? (weight.data as Uint8Array) : new Uint8Array(weight.data.byteLength);
     this.addon.interleave(out, weight.data, dtypeInfo[weight.dtype].code, rows, cols);
     return new Tensor(packed, weight.shape, out);
   }

@@ -4,11 +4,11 @@
 
 import { randomFillSync } from "node:crypto";
 
-import { Tensor, dtypeInfo, storageLength, type DType } from "@infer-recipes/kernel";
+import { Tensor, dtypeInfo, storageLength, type DType, type Kernel } from "@infer-recipes/kernel";
 
 import type { LlamaConfig } from "../llama-config.ts";
 import { expectedLlamaTensorShapes, llamaTensorNames } from "../llama-tensors.ts";
-import type { LoadedWeights } from "../loaded-weights.ts";
+import { packMatricesInPlace, type LoadedWeights } from "../loaded-weights.ts";
 import { llamaRopeFrequencies } from "../rope-frequencies.ts";
 
 const SCALE_FIELD_OFFSETS: Partial<Record<DType, readonly number[]>> = {
@@ -70,7 +70,7 @@ export function randomActivations(tokens: number, cols: number): Tensor {
  * A whole Llama model with random weights of the given config, in memory: matrices in `dtype` (|w| ≈ 0.01, like the
  * N(0, 0.02) initialisation llama.cpp's benchmark models use), norm weights 1. For benchmarks at real shapes.
  */
-export function randomLlamaWeights(config: LlamaConfig, dtype: DType): LoadedWeights {
+export function randomLlamaWeights(config: LlamaConfig, dtype: DType, options: { packFor?: Kernel } = {}): LoadedWeights {
   const tensors = new Map<string, Tensor>();
   for (const [name, { shape }] of expectedLlamaTensorShapes(config)) {
     if (config.tiedEmbeddings && name === llamaTensorNames.output) continue;
@@ -78,6 +78,7 @@ export function randomLlamaWeights(config: LlamaConfig, dtype: DType): LoadedWei
     else tensors.set(name, randomWeights(dtype, shape[0], shape[1]));
   }
   if (config.tiedEmbeddings) tensors.set(llamaTensorNames.output, tensors.get(llamaTensorNames.tokenEmbedding)!);
+  if (options.packFor !== undefined) packMatricesInPlace(tensors, config, options.packFor);
   return {
     config,
     tensors,
