@@ -7,8 +7,8 @@
 // K = 8; q8_0: stored as value + 128, K = 128), so Σu·x = Σw·x + K·Σx: each block's accumulator starts at −K·Σx,
 // computed once per token and block when the activations are quantized.
 //
-// Decode (one token) over long rows reads four groups side by side instead (interleaved_gemv_tile): more streams keep
-// more memory reads in flight.
+// Decode (up to 8 tokens) over long rows reads four groups side by side instead (interleaved_stream_tile): more
+// streams keep more memory reads in flight.
 //
 // Every output is a sequential FMA chain over the blocks in one lane, the same for any T, either tile and any thread
 // split, so a token's result does not depend on which other tokens share the call.
@@ -74,6 +74,28 @@ inline __m512i broadcast_four_bytes(const int8_t* bytes) {
   return _mm512_set1_epi32(word);
 }
 
+// Where chunk k (0..7) of a block's payload sits among the block's 32 values: 4k for q8_0; for q4_0 the low nibbles of
+// chunks 0..3 are values 4k.., and chunks 4..7 (their high nibbles) values 16 + 4(k − 4)...
+template <bool Q4>
+constexpr int chunk_column(int k) {
+  return Q4 ? (k < 4 ? 4 * k : 16 + 4 * (k - 4)) : 4 * k;
+}
+
+// The 8 chunks of one group block as unsigned bytes, chunk k = 4 values of each of the 16 rows.
+template <bool Q4>
+inline void load_group_block(const uint8_t* block, __m512i (&w)[8]) {
+  if constexpr (Q4) {
+    const __m512i mask = _mm512_set1_epi8(0x0f);
+    for (int c = 0; c < 4; c++) {
+      const __m512i bytes = _mm512_loadu_si512(block + 32 + 64 * c);
+      w[c] = _mm512_and_si512(bytes, mask);
+      w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), mask);
+    }
+  } else {
+    for (int c = 0; c < 8; c++) w[c] = _mm512_loadu_si512(block + 32 + 64 * c);
+  }
+}
+
 // out[t, row0 .. row0+15] for tokens token0 .. token0+T-1 over every block of one 16-row group.
 template <bool Q4, int T>
 void interleaved_tile(const uint8_t* group, const PreparedActivations& x, int64_t token0, float* out, int64_t out_stride,
@@ -85,23 +107,13 @@ void interleaved_tile(const uint8_t* group, const PreparedActivations& x, int64_
     const uint8_t* block = group + b * kGroupBlockBytes;
     const __m512 weight_scales = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block)));
     __m512i w[8];
-    if constexpr (Q4) {
-      const __m512i mask = _mm512_set1_epi8(0x0f);
-      for (int c = 0; c < 4; c++) {
-        const __m512i bytes = _mm512_loadu_si512(block + 32 + 64 * c);
-        w[c] = _mm512_and_si512(bytes, mask);
-        w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), mask);
-      }
-    } else {
-      for (int c = 0; c < 8; c++) w[c] = _mm512_loadu_si512(block + 32 + 64 * c);
-    }
+    load_group_block<Q4>(block, w);
     __m512i dot[T];
     for (int t = 0; t < T; t++) dot[t] = _mm512_set1_epi32(x.starts[(token0 + t) * x.blocks + b]);
     for (int k = 0; k < 8; k++) {
       for (int t = 0; t < T; t++) {
-        // Values 4k..4k+3 of the block; for q4_0, chunk k ≥ 4 is the high nibbles, values 16 + 4(k − 4) onwards.
-        const int64_t column = b * 32 + (Q4 ? (k < 4 ? 4 * k : 16 + 4 * (k - 4)) : 4 * k);
-        dot[t] = _mm512_dpbusd_epi32(dot[t], w[k], broadcast_four_bytes(x.values + (token0 + t) * x.cols + column));
+        const int8_t* values = x.values + (token0 + t) * x.cols + b * 32 + chunk_column<Q4>(k);
+        dot[t] = _mm512_dpbusd_epi32(dot[t], w[k], broadcast_four_bytes(values));
       }
     }
     for (int t = 0; t < T; t++) {
@@ -112,47 +124,71 @@ void interleaved_tile(const uint8_t* group, const PreparedActivations& x, int64_
   for (int t = 0; t < T; t++) _mm512_storeu_ps(out + (token0 + t) * out_stride + row0, acc[t]);
 }
 
-// One token (decode) over G adjacent 16-row groups at once: G weight streams side by side keep more memory reads in
-// flight than one (the read yardstick shows the same: four streams outrun one), and each block's activation bytes are
-// broadcast once for all G groups. Per lane the arithmetic is exactly interleaved_tile's, so a token gets the same
-// result whichever path computes it.
-template <bool Q4, int G>
-void interleaved_gemv_tile(const uint8_t* first_group, size_t group_bytes, const PreparedActivations& x, int64_t token,
-                           float* out, int64_t out_stride, int64_t row0) {
+// Decode (T ≤ 4 tokens) over G adjacent 16-row groups at once: G weight streams side by side keep more memory reads
+// in flight than one (the read yardstick shows the same: four streams outrun one). Per lane the arithmetic is exactly
+// interleaved_tile's, so a token gets the same result whichever path computes it.
+template <bool Q4, int G, int T>
+void interleaved_stream_tile(const uint8_t* first_group, size_t group_bytes, const PreparedActivations& x, int64_t token0,
+                             float* out, int64_t out_stride, int64_t row0) {
   constexpr int kGroupBlockBytes = Q4 ? 16 * 18 : 16 * 34;
-  __m512 acc[G];
-  for (int g = 0; g < G; g++) acc[g] = _mm512_setzero_ps();
-  const int8_t* values = x.values + token * x.cols;
+  __m512 acc[G][T];
+  for (int g = 0; g < G; g++)
+    for (int t = 0; t < T; t++) acc[g][t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < x.blocks; b++) {
+    // One token: its eight activation broadcasts, start and scale serve all G groups from registers (loading them
+    // once per group instead measured 0.66x for q4_0).
     __m512i xv[8];
-    for (int k = 0; k < 8; k++) xv[k] = broadcast_four_bytes(values + b * 32 + (Q4 ? (k < 4 ? 4 * k : 16 + 4 * (k - 4)) : 4 * k));
-    const __m512i start = _mm512_set1_epi32(x.starts[token * x.blocks + b]);
-    const __m512 activation_scale = _mm512_set1_ps(x.scales[token * x.blocks + b]);
+    __m512i start = _mm512_setzero_si512();
+    __m512 activation_scale = _mm512_setzero_ps();
+    if constexpr (T == 1) {
+      for (int k = 0; k < 8; k++) xv[k] = broadcast_four_bytes(x.values + token0 * x.cols + b * 32 + chunk_column<Q4>(k));
+      start = _mm512_set1_epi32(x.starts[token0 * x.blocks + b]);
+      activation_scale = _mm512_set1_ps(x.scales[token0 * x.blocks + b]);
+    }
     for (int g = 0; g < G; g++) {
       const uint8_t* block = first_group + g * group_bytes + b * kGroupBlockBytes;
-      __m512i dot = start;
-      if constexpr (Q4) {
-        const __m512i mask = _mm512_set1_epi8(0x0f);
-        for (int c = 0; c < 4; c++) {
-          const __m512i bytes = _mm512_loadu_si512(block + 32 + 64 * c);
-          dot = _mm512_dpbusd_epi32(dot, _mm512_and_si512(bytes, mask), xv[c]);
-          dot = _mm512_dpbusd_epi32(dot, _mm512_and_si512(_mm512_srli_epi16(bytes, 4), mask), xv[c + 4]);
-        }
-      } else {
-        for (int c = 0; c < 8; c++) dot = _mm512_dpbusd_epi32(dot, _mm512_loadu_si512(block + 32 + 64 * c), xv[c]);
-      }
+      __m512i w[8];
+      load_group_block<Q4>(block, w);
       const __m512 weight_scales = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block)));
-      acc[g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(weight_scales, activation_scale), acc[g]);
+      if constexpr (T == 1) {
+        __m512i dot = start;
+        for (int k = 0; k < 8; k++) dot = _mm512_dpbusd_epi32(dot, w[k], xv[k]);
+        acc[g][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(weight_scales, activation_scale), acc[g][0]);
+        continue;
+      }
+      for (int t = 0; t < T; t++) {
+        const int8_t* values = x.values + (token0 + t) * x.cols + b * 32;
+        __m512i dot = _mm512_set1_epi32(x.starts[(token0 + t) * x.blocks + b]);
+        for (int k = 0; k < 8; k++) dot = _mm512_dpbusd_epi32(dot, w[k], broadcast_four_bytes(values + chunk_column<Q4>(k)));
+        const __m512 scale = _mm512_mul_ps(weight_scales, _mm512_set1_ps(x.scales[(token0 + t) * x.blocks + b]));
+        acc[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[g][t]);
+      }
     }
   }
-  for (int g = 0; g < G; g++) _mm512_storeu_ps(out + token * out_stride + row0 + g * kInterleavedRows, acc[g]);
+  for (int g = 0; g < G; g++)
+    for (int t = 0; t < T; t++) _mm512_storeu_ps(out + (token0 + t) * out_stride + row0 + g * kInterleavedRows, acc[g][t]);
 }
 
 // Decode reads four groups side by side when a group's rows are long enough for four streams to pay off. Measured at
-// 2 threads on Zen 5 (q4_0 / q8_0, weights streamed from RAM): 1.2–1.35x for groups of 36 KiB and more (q4_0 with
-// 4096+ columns, q8_0 with 3072+); 0.85–1.0x for shorter groups, which stay one stream.
-constexpr int kGemvGroups = 4;
+// 2 threads on Zen 5 (q4_0 / q8_0, one token, weights streamed from RAM): 1.2–1.35x for groups of 36 KiB and more
+// (q4_0 with 4096+ columns, q8_0 with 3072+); 0.85–1.0x for shorter groups, which stay one stream. Decode batches of
+// up to 8 tokens go through in passes of at most 4 tokens (4 groups × 4 tokens of accumulators fill the registers);
+// later passes find the four groups in L2.
+constexpr int kStreamGroups = 4;
+constexpr int kStreamTokens = 4;
 constexpr size_t kMultiStreamGroupBytes = 36 * 1024;
+
+template <bool Q4>
+void stream_tile_any(int tokens, const uint8_t* first_group, size_t group_bytes, const PreparedActivations& x, int64_t token0,
+                     float* out, int64_t out_stride, int64_t row0) {
+  constexpr int G = kStreamGroups;
+  switch (tokens) {
+    case 1: interleaved_stream_tile<Q4, G, 1>(first_group, group_bytes, x, token0, out, out_stride, row0); return;
+    case 2: interleaved_stream_tile<Q4, G, 2>(first_group, group_bytes, x, token0, out, out_stride, row0); return;
+    case 3: interleaved_stream_tile<Q4, G, 3>(first_group, group_bytes, x, token0, out, out_stride, row0); return;
+    default: interleaved_stream_tile<Q4, G, 4>(first_group, group_bytes, x, token0, out, out_stride, row0); return;
+  }
+}
 
 constexpr int kTokenTile = 8;
 // Prefill: tokens are taken in chunks so a chunk's activations stay in L2 while a task's weights are reused from it.
@@ -192,10 +228,13 @@ void matmul_groups(const MatmulProblem& p, ThreadPool& pool) {
     const int64_t group_begin = (task % row_tasks) * groups_per_task, group_end = std::min(groups, group_begin + groups_per_task);
     const int64_t token_begin = (task / row_tasks) * kTokenChunk, token_end = std::min(p.tokens, token_begin + kTokenChunk);
     int64_t first_group = group_begin;  // groups before this one are done
-    if (p.tokens == 1 && group_bytes >= kMultiStreamGroupBytes) {
-      for (; first_group + kGemvGroups <= group_end; first_group += kGemvGroups) {
-        interleaved_gemv_tile<Q4, kGemvGroups>(p.weight + (size_t)first_group * group_bytes, group_bytes, x, 0, p.out, p.rows,
-                                               first_group * kInterleavedRows);
+    if (p.tokens <= kTokenTile && group_bytes >= kMultiStreamGroupBytes) {
+      for (; first_group + kStreamGroups <= group_end; first_group += kStreamGroups) {
+        for (int64_t t = 0; t < p.tokens; t += kStreamTokens) {
+          const int pass_tokens = (int)std::min<int64_t>(kStreamTokens, p.tokens - t);
+          stream_tile_any<Q4>(pass_tokens, p.weight + (size_t)first_group * group_bytes, group_bytes, x, t, p.out, p.rows,
+                              first_group * kInterleavedRows);
+        }
       }
     }
     for (int64_t t = token_begin; t < token_end; t += kTokenTile) {

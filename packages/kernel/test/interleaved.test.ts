@@ -139,10 +139,12 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
         if (!backend.selectIsa(isa)) context.skip();
         try {
           for (const dtype of ["q8_0", "q4_0"] as const) {
-            // [1, 1552, long]: rows long enough (≥ 36 KiB per 16-row group) for the four-group decode tile, and 97 groups,
-            // so that each thread's tasks hold four groups or more, with groups left over.
+            // [1 | 3 | 6, 1552, long]: rows long enough (≥ 36 KiB per 16-row group) for the four-group decode tiles (one
+            // pass of 1 or 3 tokens, or passes of 4 + 2), and 97 groups, so that each thread's tasks hold four groups or
+            // more, with groups left over.
             const longRows = dtype === "q4_0" ? 4096 : 2176;
-            for (const [tokens, rows, cols] of [[1, 16, 32], [1, 48, 96], [1, 1552, longRows], [3, 32, 320], [8, 16, 64], [13, 32, 96], [70, 48, 1088]]) {
+            const cases = [[1, 16, 32], [1, 48, 96], [1, 1552, longRows], [3, 1552, longRows], [6, 1552, longRows], [3, 32, 320], [8, 16, 64], [13, 32, 96], [70, 48, 1088]];
+            for (const [tokens, rows, cols] of cases) {
               const plain = quantized(dtype, rows, cols, tokens * 7 + rows + cols);
               const packed = interleaveTensor(plain);
               const input = randomTensor([tokens, cols], tokens + cols, 2, "normal");
@@ -175,14 +177,16 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
     // Short rows (one tile kind for every batch size) and long rows (a lone token takes the four-group decode tile).
     for (const [dtype, rows, cols] of [["q8_0", 64, 256], ["q4_0", 64, 256], ["q8_0", 1552, 2176], ["q4_0", 1552, 4096]] as const) {
       const packed = kernel.packWeight(quantized(dtype, rows, cols, 12));
-      const tokens = 13;
-      const input = randomTensor([tokens, cols], 13, 2, "normal");
-      const batched = zerosLike([tokens, rows]);
-      kernel.matmul(batched, input, packed);
-      for (let t = 0; t < tokens; t++) {
-        const alone = zerosLike([1, rows]);
-        kernel.matmul(alone, new Tensor("f32", [1, cols], (input.data as Float32Array).slice(t * cols, (t + 1) * cols)), packed);
-        expect(Array.from(alone.data), `${dtype} ${rows}×${cols} token ${t}`).toEqual(Array.from(batched.data.subarray(t * rows, (t + 1) * rows)));
+      // 6 tokens: a decode batch (on long rows, the four-group tiles in passes of 4 + 2); 13: token tiles of 8 + 5.
+      for (const tokens of [6, 13]) {
+        const input = randomTensor([tokens, cols], 13, 2, "normal");
+        const batched = zerosLike([tokens, rows]);
+        kernel.matmul(batched, input, packed);
+        for (let t = 0; t < tokens; t++) {
+          const alone = zerosLike([1, rows]);
+          kernel.matmul(alone, new Tensor("f32", [1, cols], (input.data as Float32Array).slice(t * cols, (t + 1) * cols)), packed);
+          expect(Array.from(alone.data), `${dtype} ${rows}×${cols} token ${t} of ${tokens}`).toEqual(Array.from(batched.data.subarray(t * rows, (t + 1) * rows)));
+        }
       }
     }
   });
