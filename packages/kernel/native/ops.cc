@@ -5,8 +5,11 @@
 #include <cmath>
 #include <vector>
 
+#include "cpu_features.h"
 #include "formats.h"
 #include "matmul.h"
+#include "paged_attention.h"
+#include "vector_math.h"
 
 namespace kernel {
 
@@ -80,8 +83,43 @@ void softmax(float* out, const float* input, int64_t rows, int64_t n, ThreadPool
   pool.parallel_for(rows, body);
 }
 
+// Elementwise work over [0, count) in chunks across the pool; small counts (decode) run inline.
+template <typename Range>
+void for_chunks(int64_t count, Range range) {
+  constexpr int64_t kChunk = 16 * 1024;
+  if (count <= kChunk) {
+    range(0, count);
+    return;
+  }
+  auto body = [&](int64_t chunk, int) { range(chunk * kChunk, std::min(count, (chunk + 1) * kChunk)); };
+  global_pool().parallel_for((count + kChunk - 1) / kChunk, body);
+}
+
+// out[i] = silu(gate[i]) · (up ? up[i] : 1) for i in [begin, end).
+__attribute__((target("avx2,fma"))) static void silu_range_avx2(float* out, const float* gate, const float* up, int64_t begin, int64_t end) {
+  int64_t i = begin;
+  for (; i + 8 <= end; i += 8) {
+    __m256 y = silu_avx2(_mm256_loadu_ps(gate + i));
+    if (up) y = _mm256_mul_ps(y, _mm256_loadu_ps(up + i));
+    _mm256_storeu_ps(out + i, y);
+  }
+  for (; i < end; i++) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * (up ? up[i] : 1.0f);
+}
+
+static void silu_range(float* out, const float* gate, const float* up, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; i++) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * (up ? up[i] : 1.0f);
+}
+
+static void silu_times(float* out, const float* gate, const float* up, int64_t count) {
+  const bool avx2 = cpu_features().avx2_usable();
+  for_chunks(count, [&](int64_t begin, int64_t end) {
+    if (avx2) silu_range_avx2(out, gate, up, begin, end);
+    else silu_range(out, gate, up, begin, end);
+  });
+}
+
 void silu(float* out, const float* input, int64_t count) {
-  for (int64_t i = 0; i < count; i++) out[i] = input[i] / (1.0f + std::exp(-input[i]));
+  silu_times(out, input, nullptr, count);
 }
 
 void gelu(float* out, const float* input, int64_t count) {
@@ -93,7 +131,7 @@ void gelu(float* out, const float* input, int64_t count) {
 }
 
 void swiglu(float* out, const float* gate, const float* up, int64_t count) {
-  for (int64_t i = 0; i < count; i++) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  silu_times(out, gate, up, count);
 }
 
 void add(float* out, const float* a, const float* b, int64_t count, int64_t b_count) {
@@ -110,6 +148,13 @@ void mul(float* out, const float* a, const float* b, int64_t count, int64_t b_co
 static constexpr int64_t kKeyTile = 64;
 
 void attention(const AttentionProblem& p, ThreadPool& pool) {
+  // A contiguous cache is a paged cache with a single block: the paged kernel (paged_attention.cc) takes it as such,
+  // with its vectorized dot products and e^x and one task per (token, kv head) group. It serves groups of up to 64
+  // query heads per kv head; wider groups take the scalar loop below.
+  const int32_t only_block = 0;
+  const PagedAttentionProblem as_paged{p.out, p.query, p.keys, p.values, &only_block, p.tokens, p.heads, p.kv_heads, p.head_dim,
+                                       /*block_size=*/p.kv_length, p.start_position, p.kv_length, p.causal, p.scale};
+  if (paged_attention(as_paged, pool)) return;
   const int64_t group = p.heads / p.kv_heads;
   const int64_t kv_stride = p.kv_heads * p.head_dim;  // floats between consecutive positions in the cache
   auto body = [&](int64_t task, int) {

@@ -17,6 +17,7 @@ void rope(float* x, const int32_t* positions, const float* frequencies, int64_t 
           int64_t rotary_dim, bool interleaved, ThreadPool& pool);
 // out, input [rows, n]
 void softmax(float* out, const float* input, int64_t rows, int64_t n, ThreadPool& pool);
+// silu and swiglu are threaded over the global pool for large counts, and vectorized with AVX2 when the CPU has it.
 void silu(float* out, const float* input, int64_t count);
 void gelu(float* out, const float* input, int64_t count);
 void swiglu(float* out, const float* gate, const float* up, int64_t count);
@@ -34,7 +35,8 @@ struct AttentionProblem {
   bool causal;
   float scale;
 };
-// Flash attention: keys in tiles with an online (running max / running sum) softmax.
+// Flash attention: keys in tiles with an online (running max / running sum) softmax. Runs as a one-block paged
+// attention (paged_attention.cc, vectorized) when a kv head serves at most 64 query heads, else as a scalar loop.
 void attention(const AttentionProblem& problem, ThreadPool& pool);
 
 // out [count, dim] = rows ids[i] of table [vocab, dim] (any dtype) decoded to f32.

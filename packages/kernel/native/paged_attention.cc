@@ -17,6 +17,7 @@
 #include "cpu_features.h"
 #include "paged_attention.h"
 #include "thread_pool.h"
+#include "vector_math.h"
 
 namespace kernel {
 
@@ -94,29 +95,12 @@ struct Avx2Ops {
     }
     for (; j < length; j++) scores[j] = dot(q, rows[j], n) * scale;
   }
-  // e^x for x ≤ 0 (softmax arguments), 8 at a time: Cody–Waite range reduction x = k·ln2 + r and a degree-6
-  // polynomial for e^r (the Cephes expf coefficients); x below −87 gives about 1e-38 instead of a subnormal or 0.
-  __attribute__((target("avx2,fma"))) static inline __m256 exp_negative(__m256 x) {
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-    const __m256 k = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
-    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
-    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    const __m256i exponent = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(y, _mm256_castsi256_ps(exponent));
-  }
   __attribute__((target("avx2,fma"))) static inline float tile_exp(float* scores, int64_t length, float maximum) {
     const __m256 m = _mm256_set1_ps(maximum);
     __m256 total = _mm256_setzero_ps();
     int64_t j = 0;
     for (; j + 8 <= length; j += 8) {
-      const __m256 e = exp_negative(_mm256_sub_ps(_mm256_loadu_ps(scores + j), m));
+      const __m256 e = exp_negative_avx2(_mm256_sub_ps(_mm256_loadu_ps(scores + j), m));
       _mm256_storeu_ps(scores + j, e);
       total = _mm256_add_ps(total, e);
     }
