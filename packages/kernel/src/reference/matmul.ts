@@ -2,9 +2,10 @@
 //
 // Float weights (f32, f16, bf16): each weight row is decoded to float32, each product is taken and summed in
 //   float64 (column order), and the sum is stored as float32.
-// Block weights (q8_0, q4_0, q4_k, q6_k, and the interleaved q8_0x16 / q4_0x16): every input row is quantized once (formats/activation-quantization.ts,
-//   blocks of 32 or 256 matching the weight blocks); each weight block's integer dot with the activation block
-//   (quantized-dot.ts) is added to a float64 sum in block order, and the sum is stored as float32.
+// Block weights (q8_0, q4_0, q4_k, q6_k, and the interleaved q8_0x16 / q4_0x16 read as the blocks they hold): every
+//   input row is quantized once (formats/activation-quantization.ts, blocks of 32 or 256 matching the weight
+//   blocks); each weight block's integer dot with the activation block (quantized-dot.ts) is added to a float64 sum
+//   in block order, and the sum is stored as float32.
 
 import { isInterleaved } from "../dtype.ts";
 import { isBlockDType, blockFormats, decodeValues, rowStorage } from "../formats/index.ts";
