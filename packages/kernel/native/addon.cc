@@ -149,8 +149,13 @@ napi_value Interleave(napi_env env, napi_callback_info info) {
   uint8_t* out = static_cast<uint8_t*>(a.array(0, &out_bytes));
   if (!a.failed && out_bytes < bytes) a.fail("output too small");
   if (a.failed) return nullptr;
-  // out may be input itself (packing in place): then each group goes through a per-thread copy.
+  // out may be input itself (packing in place): then each group goes through a per-thread copy. Any other overlap
+  // would let one group's output clobber another group's input.
   const bool overlap = out < input + bytes && input < out + bytes;
+  if (overlap && out != input) {
+    a.fail("out must be input itself or not overlap it");
+    return nullptr;
+  }
   const size_t group_bytes = kInterleavedRows * row_bytes((int)dtype, cols);
   std::vector<uint8_t> scratch(overlap ? group_bytes * (size_t)global_pool().threads() : 0);
   const int64_t groups = rows / kInterleavedRows;

@@ -16,6 +16,7 @@ import {
   quantizeTensor,
   type NativeBackend,
 } from "../src/index.ts";
+import { loadAddon } from "../src/native/addon.ts";
 import { createReferenceBackend } from "../src/reference/index.ts";
 import { randomTensor, randomValues, zerosLike } from "./helpers.ts";
 
@@ -126,6 +127,10 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
     }
     const odd = quantized("q4_0", 20, 32, 10);
     expect(kernel.packWeight(odd)).toBe(odd);
+    // The addon packs in place only into the very same bytes: a shifted, overlapping output is refused.
+    const addon = loadAddon().addon!;
+    const storage = new Uint8Array(32 * 18 + 18);
+    expect(() => addon.interleave!(storage.subarray(18), storage.subarray(0, 32 * 18), 4, 32, 32)).toThrow(/out must be input itself or not overlap it/);
     const floats = randomTensor([16, 32], 11);
     expect(kernel.packWeight(floats)).toBe(floats);
   });
