@@ -70,7 +70,7 @@ export { llama2cToLlamaConfig, loadLlama2cModel, readLlama2cHeader, type Llama2c
 // The Llama architecture: weights by role and the forward pass
 export { LlamaModel, type ForwardOptions, type PagedCacheOptions } from "./architectures/llama.ts";
 export { LlamaBatchForward, type BatchSequence } from "./architectures/llama-batch.ts";
-export { llamaDecodeBytes, llamaWeightBytes, llamaWeights, packLlamaWeights, type LlamaLayerWeights, type LlamaWeights } from "./architectures/llama-weights.ts";
+export { llamaDecodeBytes, llamaWeightBytes, llamaWeights, type LlamaLayerWeights, type LlamaWeights } from "./architectures/llama-weights.ts";
 
 // Writing safetensors, and tiny random models in every format (tests, examples, benchmarks)
 export { writeSafetensors, writeShardedSafetensors, type RawSafetensorsEntry, type SafetensorsEntry } from "./safetensors-writer.ts";

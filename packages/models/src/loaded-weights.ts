@@ -91,9 +91,12 @@ export function reorderLlamaRopeWeights(tensors: ReadonlyMap<string, Tensor>, co
   return result;
 }
 
-/** Packs every layer matrix and an untied output matrix in place (the tensors must be the caller's own: loaders'
- *  freshly read ones). */
-export function packMatricesInPlace(tensors: Map<string, Tensor>, config: LlamaConfig, kernel: Kernel): void {
+/**
+ * Replaces every layer matrix and an untied output matrix in `tensors` with its Kernel.packWeight form. In place, the
+ * packed tensors reuse the old ones' storage (the tensors must be the caller's own: loaders' freshly read ones);
+ * otherwise they are copies and the old tensors stay valid.
+ */
+export function packLlamaMatrices(tensors: Map<string, Tensor>, config: LlamaConfig, kernel: Kernel, options: { inPlace: boolean }): void {
   const names: string[] = [];
   for (let layer = 0; layer < config.layerCount; layer++) {
     const { query, key, value, attentionOutput, gate, up, down } = llamaLayerTensorNames(layer);
@@ -102,7 +105,7 @@ export function packMatricesInPlace(tensors: Map<string, Tensor>, config: LlamaC
   if (tensors.get(llamaTensorNames.output) !== tensors.get(llamaTensorNames.tokenEmbedding)) names.push(llamaTensorNames.output);
   for (const name of names) {
     const tensor = tensors.get(name);
-    if (tensor !== undefined) tensors.set(name, kernel.packWeight(tensor, { inPlace: true }));
+    if (tensor !== undefined) tensors.set(name, kernel.packWeight(tensor, options));
   }
 }
 
@@ -118,7 +121,7 @@ export function assembleLoadedWeights(raw: RawWeights, options: LoadModelOptions
     config = { ...config, ropeLayout: options.ropeLayout };
   }
   if (options.dtype !== undefined) result = convertWeightDTypes(result, options.dtype);
-  if (options.packFor !== undefined) packMatricesInPlace(result, config, options.packFor);
+  if (options.packFor !== undefined) packLlamaMatrices(result, config, options.packFor, { inPlace: true });
   return {
     config,
     tensors: result,

@@ -1,7 +1,7 @@
 // The weights of a Llama-architecture model (Llama 2, 3, 3.1, 3.2) as the forward pass uses them: one field per
 // matrix, gathered from LoadedWeights (where the loaders already checked every shape against the config).
 
-import type { Kernel, Tensor } from "@infer-recipes/kernel";
+import type { Tensor } from "@infer-recipes/kernel";
 
 import { getTensor, type LoadedWeights } from "../loaded-weights.ts";
 import { llamaLayerTensorNames, llamaTensorNames } from "../llama-tensors.ts";
@@ -47,30 +47,6 @@ export function llamaWeights(loaded: LoadedWeights): LlamaWeights {
     layers,
     finalNorm: take(llamaTensorNames.outputNorm),
     output: take(llamaTensorNames.output),
-  };
-}
-
-/**
- * The weights with every matrix in the layout `kernel`'s matmul reads fastest (Kernel.packWeight: q8_0 / q4_0 become
- * q8_0x16 / q4_0x16 on AVX-512). Packed matrices are new tensors; `weights` is left as it was. The embedding table
- * stays as loaded (lookups read single rows), and so does a tied output matrix, which is that same table.
- */
-export function packLlamaWeights(weights: LlamaWeights, kernel: Kernel): LlamaWeights {
-  const pack = (tensor: Tensor) => kernel.packWeight(tensor);
-  return {
-    embedding: weights.embedding,
-    layers: weights.layers.map((layer) => ({
-      ...layer,
-      query: pack(layer.query),
-      key: pack(layer.key),
-      value: pack(layer.value),
-      attentionOutput: pack(layer.attentionOutput),
-      gate: pack(layer.gate),
-      up: pack(layer.up),
-      down: pack(layer.down),
-    })),
-    finalNorm: weights.finalNorm,
-    output: weights.output === weights.embedding ? weights.output : pack(weights.output),
   };
 }
 

@@ -7,9 +7,9 @@ import { DenseKvCache, PagedKvCache } from "@infer-recipes/cache";
 import { Tensor, type Kernel } from "@infer-recipes/kernel";
 
 import type { LlamaConfig } from "../llama-config.ts";
-import type { LoadedWeights } from "../loaded-weights.ts";
+import { packLlamaMatrices, type LoadedWeights } from "../loaded-weights.ts";
 import { LlamaBatchForward, type BatchSequence } from "./llama-batch.ts";
-import { llamaWeights, packLlamaWeights, type LlamaWeights } from "./llama-weights.ts";
+import { llamaWeights, type LlamaWeights } from "./llama-weights.ts";
 
 export interface ForwardOptions {
   /** Logits for every token of the chunk ([tokens, vocab]) instead of only the last one ([1, vocab]). */
@@ -66,10 +66,13 @@ export class LlamaModel {
 
   /**
    * The model for weights from any loader (safetensors, GGUF, llama2.c). Matrices are repacked into the layout the
-   * kernel's matmul reads fastest (packLlamaWeights), as copies: drop `loaded` afterwards to free the originals.
+   * kernel's matmul reads fastest (packLlamaMatrices), as copies: drop `loaded` afterwards to free the originals, or
+   * load with `packFor` to pack in place. `loaded` itself is left as it was.
    */
   static fromLoadedWeights(loaded: LoadedWeights, kernel: Kernel): LlamaModel {
-    return new LlamaModel(loaded.config, packLlamaWeights(llamaWeights(loaded), kernel), loaded.ropeFrequencies, kernel);
+    const tensors = new Map(loaded.tensors);
+    packLlamaMatrices(tensors, loaded.config, kernel, { inPlace: false });
+    return new LlamaModel(loaded.config, llamaWeights({ ...loaded, tensors }), loaded.ropeFrequencies, kernel);
   }
 
   /** A KV cache sized for this model, holding at most `maxTokens` (default: the context length). */

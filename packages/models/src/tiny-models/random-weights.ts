@@ -8,7 +8,7 @@ import { Tensor, dtypeInfo, storageLength, type DType, type Kernel } from "@infe
 
 import type { LlamaConfig } from "../llama-config.ts";
 import { expectedLlamaTensorShapes, llamaTensorNames } from "../llama-tensors.ts";
-import { packMatricesInPlace, type LoadedWeights } from "../loaded-weights.ts";
+import { packLlamaMatrices, type LoadedWeights } from "../loaded-weights.ts";
 import { llamaRopeFrequencies } from "../rope-frequencies.ts";
 
 const SCALE_FIELD_OFFSETS: Partial<Record<DType, readonly number[]>> = {
@@ -78,7 +78,7 @@ export function randomLlamaWeights(config: LlamaConfig, dtype: DType, options: {
     else tensors.set(name, randomWeights(dtype, shape[0], shape[1]));
   }
   if (config.tiedEmbeddings) tensors.set(llamaTensorNames.output, tensors.get(llamaTensorNames.tokenEmbedding)!);
-  if (options.packFor !== undefined) packMatricesInPlace(tensors, config, options.packFor);
+  if (options.packFor !== undefined) packLlamaMatrices(tensors, config, options.packFor, { inPlace: true });
   return {
     config,
     tensors,
