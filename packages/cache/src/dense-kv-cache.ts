@@ -1,10 +1,13 @@
-// A dense key/value cache for one sequence: per layer, keys and values as [capacity, kvHeads, headDim] f32 — the
-// layout the kernel's attention reads directly. It grows by doubling up to a hard limit (the model's context), so a
-// short chat does not reserve the memory of a 128K-token context.
+// A dense key/value cache for one sequence: per layer, keys and values as [capacity, kvHeads, headDim] in the cache's
+// element type (f32 by default; f16, bf16, q8_0, q4_0) — the layout the kernel's attention reads directly. Keys and
+// values are encoded once, when their position is written. It grows by doubling up to a hard limit (the model's
+// context), so a short chat does not reserve the memory of a 128K-token context.
 
-import { Tensor } from "@infer-recipes/kernel";
+import { Tensor, type CacheDType, type Kernel } from "@infer-recipes/kernel";
 
 import { CacheError } from "./cache-error.ts";
+import { cacheRowStorageLength, kvCacheBytesPerToken, requireCacheLayout } from "./cache-layout.ts";
+import { encodeRows } from "./encode-rows.ts";
 
 export interface DenseKvCacheOptions {
   layerCount: number;
@@ -14,11 +17,16 @@ export interface DenseKvCacheOptions {
   maxTokens: number;
   /** Tokens to reserve up front (default min(256, maxTokens)); the cache doubles from there as needed. */
   initialTokens?: number;
+  /** Element type of keys and values (default f32). */
+  dtype?: CacheDType;
+  /** Encodes written rows into a 16-bit or block dtype with this kernel's quantize (native when it runs natively);
+   *  without it the TypeScript encoders do. Same bytes either way. */
+  kernel?: Kernel;
 }
 
 export interface LayerKeyValues {
-  keys: Tensor;   // [capacity, kvHeads, headDim] f32
-  values: Tensor; // [capacity, kvHeads, headDim] f32
+  keys: Tensor;   // [capacity, kvHeads, headDim] in the cache's dtype
+  values: Tensor; // [capacity, kvHeads, headDim] in the cache's dtype
 }
 
 export class DenseKvCache {
@@ -26,10 +34,14 @@ export class DenseKvCache {
   readonly keyValueHeadCount: number;
   readonly headDim: number;
   readonly maxTokens: number;
+  /** Element type keys and values are stored in. */
+  readonly dtype: CacheDType;
   /** Tokens whose keys and values are stored (positions 0..length-1). */
   length = 0;
   private layers: LayerKeyValues[] = [];
   private capacityTokens = 0;
+  private readonly kernel: Kernel | undefined;
+  private readonly rowLength: number; // storage elements of one position's keys (or values) in one layer
 
   constructor(options: DenseKvCacheOptions) {
     for (const key of ["layerCount", "keyValueHeadCount", "headDim", "maxTokens"] as const) {
@@ -40,6 +52,9 @@ export class DenseKvCache {
     this.keyValueHeadCount = options.keyValueHeadCount;
     this.headDim = options.headDim;
     this.maxTokens = options.maxTokens;
+    this.dtype = requireCacheLayout("DenseKvCache", options);
+    this.kernel = options.kernel;
+    this.rowLength = cacheRowStorageLength(this.dtype, this.keyValueHeadCount, this.headDim);
     this.allocate(Math.min(options.initialTokens ?? 256, this.maxTokens));
   }
 
@@ -50,7 +65,7 @@ export class DenseKvCache {
 
   /** Bytes of keys and values one token takes over all layers. */
   get bytesPerToken(): number {
-    return 2 * this.layerCount * this.keyValueHeadCount * this.headDim * 4;
+    return kvCacheBytesPerToken(this);
   }
 
   /** Bytes currently allocated. */
@@ -89,8 +104,8 @@ export class DenseKvCache {
       throw new CacheError(`DenseKvCache.write: positions ${start}..${start + tokens - 1} with ${this.length} cached and capacity ${this.capacityTokens}`);
     }
     const target = this.layer(layer);
-    (target.keys.data as Float32Array).set(keys, start * width);
-    (target.values.data as Float32Array).set(values, start * width);
+    encodeRows(target.keys, start, keys, width, this.kernel);
+    encodeRows(target.values, start, values, width, this.kernel);
   }
 
   /** Forgets every position ≥ length (to roll back rejected speculative tokens, or to reuse a common prefix). */
@@ -106,17 +121,17 @@ export class DenseKvCache {
   }
 
   private allocate(capacity: number): void {
-    const width = this.keyValueHeadCount * this.headDim;
     const shape = [capacity, this.keyValueHeadCount, this.headDim];
     const previous = this.layers;
+    const kept = this.length * this.rowLength;
     this.layers = [];
     for (let layer = 0; layer < this.layerCount; layer++) {
-      const keys = Tensor.zeros("f32", shape);
-      const values = Tensor.zeros("f32", shape);
+      const keys = Tensor.zeros(this.dtype, shape);
+      const values = Tensor.zeros(this.dtype, shape);
       const old = previous[layer];
-      if (old && this.length > 0) {
-        (keys.data as Float32Array).set((old.keys.data as Float32Array).subarray(0, this.length * width));
-        (values.data as Float32Array).set((old.values.data as Float32Array).subarray(0, this.length * width));
+      if (old && kept > 0) {
+        keys.data.set(old.keys.data.subarray(0, kept));
+        values.data.set(old.values.data.subarray(0, kept));
       }
       this.layers.push({ keys, values });
     }

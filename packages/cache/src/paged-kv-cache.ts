@@ -1,16 +1,19 @@
 // A paged key/value cache for many sequences at once (vLLM's PagedAttention layout): per layer one keys and one values
-// buffer [blockCount, blockSize, kvHeads, headDim] f32, split into fixed-size blocks that sequences take from a shared
+// buffer [blockCount, blockSize, kvHeads, headDim] in the cache's element type (f32 by default; f16, bf16, q8_0, q4_0:
+// keys and values are encoded once, when their position is written), split into fixed-size blocks that sequences take from a shared
 // BlockPool through their block tables. Sequences can share blocks: fork() shares all of them (copy-on-write: the
 // shared last, partly filled block is copied before either sequence writes into it), and the prefix cache lets a new
 // sequence reuse the full blocks another sequence computed for the same leading tokens.
 //
 // The cycle of one forward pass: reserve(sequence, n) → write(layer, ...) per layer → append(sequence, tokens).
 
-import { Tensor } from "@infer-recipes/kernel";
+import { Tensor, type CacheDType, type Kernel } from "@infer-recipes/kernel";
 
 import { hashTokenBlock } from "./block-hash.ts";
 import { BlockPool, type BlockPoolUsage } from "./block-pool.ts";
 import { CacheError } from "./cache-error.ts";
+import { cacheRowStorageLength, kvCacheBytesPerTokenPerLayer, requireCacheLayout } from "./cache-layout.ts";
+import { encodeRows } from "./encode-rows.ts";
 import { PagedSequence } from "./paged-sequence.ts";
 
 export interface PagedKvCacheOptions {
@@ -23,11 +26,16 @@ export interface PagedKvCacheOptions {
   blockCount: number;
   /** Index full blocks by the hash of their token prefix so later sequences reuse them (default true). */
   prefixCaching?: boolean;
+  /** Element type of keys and values (default f32). */
+  dtype?: CacheDType;
+  /** Encodes written rows into a 16-bit or block dtype with this kernel's quantize (native when it runs natively);
+   *  without it the TypeScript encoders do. Same bytes either way. */
+  kernel?: Kernel;
 }
 
 export interface PagedLayerKeyValues {
-  keys: Tensor; // [blockCount, blockSize, kvHeads, headDim] f32
-  values: Tensor; // [blockCount, blockSize, kvHeads, headDim] f32
+  keys: Tensor; // [blockCount, blockSize, kvHeads, headDim] in the cache's dtype
+  values: Tensor; // [blockCount, blockSize, kvHeads, headDim] in the cache's dtype
 }
 
 export interface PagedKvCacheUsage extends BlockPoolUsage {
@@ -48,8 +56,12 @@ export class PagedKvCache {
   readonly headDim: number;
   readonly blockSize: number;
   readonly prefixCaching: boolean;
+  /** Element type keys and values are stored in. */
+  readonly dtype: CacheDType;
   readonly pool: BlockPool;
   private readonly layers: PagedLayerKeyValues[] = [];
+  private readonly kernel: Kernel | undefined;
+  private readonly rowLength: number; // storage elements of one position's keys (or values) in one layer
   private nextSequenceId = 0;
 
   constructor(options: PagedKvCacheOptions) {
@@ -62,9 +74,12 @@ export class PagedKvCache {
     this.headDim = options.headDim;
     this.blockSize = blockSize;
     this.prefixCaching = options.prefixCaching ?? true;
+    this.dtype = requireCacheLayout("PagedKvCache", options);
+    this.kernel = options.kernel;
+    this.rowLength = cacheRowStorageLength(this.dtype, this.keyValueHeadCount, this.headDim);
     this.pool = new BlockPool(options.blockCount);
     const shape = [options.blockCount, blockSize, options.keyValueHeadCount, options.headDim];
-    for (let layer = 0; layer < options.layerCount; layer++) this.layers.push({ keys: Tensor.zeros("f32", shape), values: Tensor.zeros("f32", shape) });
+    for (let layer = 0; layer < options.layerCount; layer++) this.layers.push({ keys: Tensor.zeros(this.dtype, shape), values: Tensor.zeros(this.dtype, shape) });
   }
 
   /** Blocks (null block included) that hold `tokens` positions in blocks of `blockSize`. */
@@ -82,7 +97,7 @@ export class PagedKvCache {
   }
 
   get bytesPerTokenPerLayer(): number {
-    return 2 * this.keyValueHeadCount * this.headDim * 4;
+    return kvCacheBytesPerTokenPerLayer(this);
   }
 
   /** Bytes of keys and values one token takes over all layers. */
@@ -170,8 +185,6 @@ export class PagedKvCache {
       );
     }
     const target = this.layer(layer);
-    const keyData = target.keys.data as Float32Array;
-    const valueData = target.values.data as Float32Array;
     for (let position = start; position < start + tokens; ) {
       const logical = Math.floor(position / this.blockSize);
       const block = sequence.block(logical);
@@ -179,9 +192,9 @@ export class PagedKvCache {
       if (references !== 1) throw new CacheError(`PagedKvCache.write: sequence ${sequence.id} would write into block ${block}, which ${references} sequences share`);
       const rows = Math.min(start + tokens, (logical + 1) * this.blockSize) - position;
       const from = (position - start) * width;
-      const to = (block * this.blockSize + (position % this.blockSize)) * width;
-      keyData.set(keys.subarray(from, from + rows * width), to);
-      valueData.set(values.subarray(from, from + rows * width), to);
+      const row = block * this.blockSize + (position % this.blockSize);
+      encodeRows(target.keys, row, keys.subarray(from, from + rows * width), width, this.kernel);
+      encodeRows(target.values, row, values.subarray(from, from + rows * width), width, this.kernel);
       position += rows;
     }
   }
@@ -263,12 +276,12 @@ export class PagedKvCache {
     return logical < sequence.blockCount && this.pool.referenceCount(sequence.block(logical)) > 1;
   }
 
+  /** Copies the first `rows` positions of block `from` into block `to` in every layer (as stored: no re-encoding). */
   private copyRows(from: number, to: number, rows: number): void {
-    const width = this.keyValueHeadCount * this.headDim;
-    const blockFloats = this.blockSize * width;
+    const blockLength = this.blockSize * this.rowLength; // storage elements of one block
     for (const { keys, values } of this.layers) {
-      (keys.data as Float32Array).copyWithin(to * blockFloats, from * blockFloats, from * blockFloats + rows * width);
-      (values.data as Float32Array).copyWithin(to * blockFloats, from * blockFloats, from * blockFloats + rows * width);
+      keys.data.copyWithin(to * blockLength, from * blockLength, from * blockLength + rows * this.rowLength);
+      values.data.copyWithin(to * blockLength, from * blockLength, from * blockLength + rows * this.rowLength);
     }
   }
 

@@ -60,12 +60,13 @@ export interface Backend {
   /** out = a · b; b has a's shape or is one row [n] multiplied into every row. */
   mul(out: Tensor, a: Tensor, b: Tensor): void;
 
-  /** Tiled attention with online softmax. out, query [tokens, heads, headDim] f32; keys, values [capacity, kvHeads, headDim] f32.
+  /** Tiled attention with online softmax. out, query [tokens, heads, headDim] f32; keys, values [capacity, kvHeads, headDim]
+   *  in one cache dtype (f32, f16, bf16, q8_0, q4_0), decoded inside the loop, never into a copy of the cache.
    *  heads is a multiple of kvHeads (GQA/MQA): head h reads kv head floor(h / (heads / kvHeads)). */
   attention(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void;
 
   /** The same attention with the keys and values in fixed-size blocks of a paged cache. keyBlocks, valueBlocks
-   *  [blockCount, blockSize, kvHeads, headDim] f32; blockTable [≥ ceil(kvLength / blockSize)]: position p of the
+   *  [blockCount, blockSize, kvHeads, headDim] in one cache dtype; blockTable [≥ ceil(kvLength / blockSize)]: position p of the
    *  sequence lives in block blockTable[floor(p / blockSize)], row p mod blockSize. */
   pagedAttention(out: Tensor, query: Tensor, keyBlocks: Tensor, valueBlocks: Tensor, blockTable: Int32Array, options: AttentionOptions): void;
 

@@ -66,6 +66,19 @@ export function isQuantized(dtype: DType): boolean {
   return dtypeInfo[dtype].blockSize > 1;
 }
 
+/**
+ * Element types a key/value cache stores keys and values in, and that attention reads directly: f32, the two 16-bit
+ * floats, and the 8-bit and 4-bit block formats (blocks of 32 values along a position's row, each with an f16 scale).
+ */
+export type CacheDType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0";
+
+/** Every cache element type, widest first. */
+export const cacheDTypes: readonly CacheDType[] = ["f32", "f16", "bf16", "q8_0", "q4_0"];
+
+export function isCacheDType(value: unknown): value is CacheDType {
+  return typeof value === "string" && (cacheDTypes as readonly string[]).includes(value);
+}
+
 /** Bytes a row of `columns` values takes; throws when the row is not a whole number of blocks. */
 export function rowBytes(dtype: DType, columns: number): number {
   const { blockSize, blockBytes } = dtypeInfo[dtype];

@@ -2,19 +2,22 @@
 
 export {
   allDTypes,
+  cacheDTypes,
   dtypeInfo,
   interleavedDType,
   interleavedRows,
+  isCacheDType,
   isInterleaved,
   isQuantized,
   plainDType,
   rowBytes,
+  type CacheDType,
   type DType,
   type DTypeInfo,
   type InterleavedDType,
   type StorageDType,
 } from "./dtype.ts";
-export { Tensor, elementCount, lastAxis, rowCount, storageLength, type TensorData } from "./tensor.ts";
+export { Tensor, blocksSpanLastTwoAxes, elementCount, lastAxis, rowCount, storageLength, type TensorData } from "./tensor.ts";
 export { KernelError } from "./errors.ts";
 export type { AttentionOptions, Backend, RopeLayout, TopK } from "./backend.ts";
 export { Kernel } from "./kernel.ts";

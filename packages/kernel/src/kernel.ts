@@ -2,7 +2,7 @@
 // Errors name the op, the argument and the shapes involved.
 
 import type { AttentionOptions, Backend, RopeLayout, TopK } from "./backend.ts";
-import { dtypeInfo, interleavedRows, isInterleaved, plainDType } from "./dtype.ts";
+import { cacheDTypes, dtypeInfo, interleavedRows, isCacheDType, isInterleaved, plainDType } from "./dtype.ts";
 import {
   fail,
   requireContiguous,
@@ -18,6 +18,16 @@ import { lastAxis, type Tensor } from "./tensor.ts";
 function requireSameShape(op: string, names: string, a: Tensor, b: Tensor): void {
   const same = a.shape.length === b.shape.length && a.shape.every((size, axis) => size === b.shape[axis]);
   if (!same) fail(op, `${names} must have the same shape, got ${shapeText(a.shape)} and ${shapeText(b.shape)}`);
+}
+
+/** Keys and values of an attention call: contiguous, one cache element type for both (f32, f16, bf16, q8_0, q4_0). */
+function requireCacheTensors(op: string, keysName: string, keys: Tensor, valuesName: string, values: Tensor, rank: number): void {
+  for (const [name, tensor] of [[keysName, keys], [valuesName, values]] as const) {
+    if (!isCacheDType(tensor.dtype)) fail(op, `${name} must be a cache element type (${cacheDTypes.join(", ")}), got ${tensor.dtype} ${shapeText(tensor.shape)}`);
+    requireContiguous(op, name, tensor);
+    requireRank(op, name, tensor, rank);
+  }
+  if (keys.dtype !== values.dtype) fail(op, `${keysName} (${keys.dtype}) and ${valuesName} (${values.dtype}) must have the same element type`);
 }
 
 function requireUnaryPair(op: string, out: Tensor, input: Tensor): void {
@@ -167,13 +177,18 @@ export class Kernel {
     this.backend.mul(out, a, b);
   }
 
-  /** Causal or full attention of query [tokens, heads, headDim] over keys/values [capacity, kvHeads, headDim]. */
+  /**
+   * Causal or full attention of query [tokens, heads, headDim] over keys/values [capacity, kvHeads, headDim]. Keys and
+   * values may be in any cache element type (f32, f16, bf16, q8_0, q4_0: see CacheDType); they are decoded inside the
+   * attention loop.
+   */
   attention(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void {
     const op = "attention";
-    for (const [name, tensor] of [["out", out], ["query", query], ["keys", keys], ["values", values]] as const) {
+    for (const [name, tensor] of [["out", out], ["query", query]] as const) {
       requireFloat32(op, name, tensor);
       requireRank(op, name, tensor, 3);
     }
+    requireCacheTensors(op, "keys", keys, "values", values, 3);
     requireSameShape(op, "out and query", out, query);
     requireSameShape(op, "keys and values", keys, values);
     const [tokens, heads, headDim] = query.shape;
@@ -197,13 +212,15 @@ export class Kernel {
    * Attention of query [tokens, heads, headDim] over one sequence's keys/values stored in a paged cache:
    * keyBlocks, valueBlocks [blockCount, blockSize, kvHeads, headDim]; position p lives in block
    * blockTable[floor(p / blockSize)], row p mod blockSize. Block 0 is the cache's null block and never valid here.
+   * The blocks may be in any cache element type, as for attention.
    */
   pagedAttention(out: Tensor, query: Tensor, keyBlocks: Tensor, valueBlocks: Tensor, blockTable: Int32Array, options: AttentionOptions): void {
     const op = "pagedAttention";
-    for (const [name, tensor, rank] of [["out", out, 3], ["query", query, 3], ["keyBlocks", keyBlocks, 4], ["valueBlocks", valueBlocks, 4]] as const) {
+    for (const [name, tensor] of [["out", out], ["query", query]] as const) {
       requireFloat32(op, name, tensor);
-      requireRank(op, name, tensor, rank);
+      requireRank(op, name, tensor, 3);
     }
+    requireCacheTensors(op, "keyBlocks", keyBlocks, "valueBlocks", valueBlocks, 4);
     requireSameShape(op, "out and query", out, query);
     requireSameShape(op, "keyBlocks and valueBlocks", keyBlocks, valueBlocks);
     if (!(blockTable instanceof Int32Array)) fail(op, `blockTable must be an Int32Array, got ${Object.prototype.toString.call(blockTable)}`);

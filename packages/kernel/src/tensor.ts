@@ -33,9 +33,26 @@ function contiguousStrides(shape: readonly number[]): number[] {
   return strides;
 }
 
-/** Length of the typed array that holds `shape` in `dtype` (elements for floats, bytes for block formats). */
+/**
+ * Whether a block-format tensor of `shape` keeps its blocks along its last two axes together: its last axis is shorter
+ * than a block and divides it, and the last two axes hold whole blocks. A key/value cache row of several small heads
+ * ([positions, kvHeads, headDim] with headDim 8 or 16) is stored that way: one block spans several heads.
+ */
+export function blocksSpanLastTwoAxes(dtype: DType, shape: readonly number[]): boolean {
+  const { blockSize } = dtypeInfo[dtype];
+  if (blockSize === 1 || shape.length < 2) return false;
+  const columns = shape[shape.length - 1];
+  return columns > 0 && columns % blockSize !== 0 && blockSize % columns === 0 && (columns * shape[shape.length - 2]) % blockSize === 0;
+}
+
+/**
+ * Length of the typed array that holds `shape` in `dtype` (elements for floats, bytes for block formats). Block formats
+ * store each row of the last axis as whole blocks, or (see blocksSpanLastTwoAxes) each row of the last two axes.
+ */
 export function storageLength(dtype: DType, shape: readonly number[]): number {
-  if (dtypeInfo[dtype].blockSize === 1) return elementCount(shape);
+  const { blockSize, blockBytes } = dtypeInfo[dtype];
+  if (blockSize === 1) return elementCount(shape);
+  if (blocksSpanLastTwoAxes(dtype, shape)) return (elementCount(shape) / blockSize) * blockBytes;
   const columns = shape.length === 0 ? 1 : shape[shape.length - 1];
   return (elementCount(shape) / columns) * rowBytes(dtype, columns);
 }

@@ -68,7 +68,7 @@ export { hfTokenizerGgufMetadata, readHfTokenizerGgufMetadata, type HfTokenizerM
 export { llama2cToLlamaConfig, loadLlama2cModel, readLlama2cHeader, type Llama2cHeader } from "./llama2c.ts";
 
 // The Llama architecture: weights by role and the forward pass
-export { LlamaModel, type ForwardOptions, type PagedCacheOptions } from "./architectures/llama.ts";
+export { LlamaModel, type ForwardOptions, type LlamaModelOptions, type PagedCacheOptions } from "./architectures/llama.ts";
 export { LlamaBatchForward, type BatchSequence } from "./architectures/llama-batch.ts";
 export { llamaDecodeBytes, llamaWeightBytes, llamaWeights, type LlamaLayerWeights, type LlamaWeights } from "./architectures/llama-weights.ts";
 

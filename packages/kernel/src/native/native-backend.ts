@@ -5,6 +5,8 @@
 import type { AttentionOptions, Backend, RopeLayout, TopK } from "../backend.ts";
 import { dtypeInfo, interleavedDType } from "../dtype.ts";
 import { canInterleave, quantizeTensorInto } from "../formats/index.ts";
+import { attentionFlash } from "../reference/attention.ts";
+import { attentionPaged } from "../reference/paged-attention.ts";
 import { topK } from "../reference/selection.ts";
 import { lastAxis, Tensor } from "../tensor.ts";
 import type { NativeAddon } from "./addon.ts";
@@ -112,6 +114,8 @@ export class NativeBackend implements Backend {
   }
 
   attention(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void {
+    // Caches in 16-bit or block element types: the reference loop until the addon reads them.
+    if (keys.dtype !== "f32") return attentionFlash(out, query, keys, values, options);
     const [tokens, heads, headDim] = query.shape;
     const [capacity, kvHeads] = keys.shape;
     this.addon.attention(
@@ -122,6 +126,7 @@ export class NativeBackend implements Backend {
   }
 
   pagedAttention(out: Tensor, query: Tensor, keyBlocks: Tensor, valueBlocks: Tensor, blockTable: Int32Array, options: AttentionOptions): void {
+    if (keyBlocks.dtype !== "f32") return attentionPaged(out, query, keyBlocks, valueBlocks, blockTable, options);
     const [tokens, heads, headDim] = query.shape;
     const [blockCount, blockSize, kvHeads] = keyBlocks.shape;
     // The block-walking kernel serves up to 64 query heads per key/value head; wider groups (none in real models)

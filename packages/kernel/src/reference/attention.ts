@@ -4,19 +4,21 @@
 //                   running sum, and an accumulator rescaled whenever the maximum grows), as fast kernels do.
 // Everything is accumulated in float64; only the output is rounded to float32.
 //
-// Shapes: out, query [tokens, heads, headDim]; keys, values [capacity, kvHeads, headDim], rows < kvLength valid.
+// Shapes: out, query [tokens, heads, headDim] f32; keys, values [capacity, kvHeads, headDim], rows < kvLength valid,
+// in any cache dtype (f32, f16, bf16, q8_0, q4_0): each key and value row is decoded where the loop reads it
+// (CacheRowReader), so a quantized cache is never expanded into a decoded copy.
 // Query token t sits at position startPosition + t; causal attention lets it see keys 0 .. startPosition + t.
 // Grouped-query attention: head h reads kv head floor(h / (heads / kvHeads)).
 
 import type { AttentionOptions } from "../backend.ts";
 import type { Tensor } from "../tensor.ts";
+import { CacheRowReader } from "./cache-rows.ts";
 
 export const flashKeyBlock = 64;
 
 interface AttentionLayout {
   tokens: number;
   heads: number;
-  kvHeads: number;
   headDim: number;
   /** Query heads sharing one kv head. */
   groupSize: number;
@@ -25,7 +27,7 @@ interface AttentionLayout {
 function layoutOf(query: Tensor, keys: Tensor): AttentionLayout {
   const [tokens, heads, headDim] = query.shape;
   const kvHeads = keys.shape[1];
-  return { tokens, heads, kvHeads, headDim, groupSize: heads / kvHeads };
+  return { tokens, heads, headDim, groupSize: heads / kvHeads };
 }
 
 /** Number of keys query token `token` may see. */
@@ -34,7 +36,7 @@ function visibleKeys(token: number, options: AttentionOptions): number {
 }
 
 /** scale · (query row · key row), in float64. */
-function score(queryValues: Float32Array, queryStart: number, keyValues: Float32Array, keyStart: number, headDim: number, scale: number): number {
+export function score(queryValues: Float32Array, queryStart: number, keyValues: Float32Array, keyStart: number, headDim: number, scale: number): number {
   let dot = 0;
   for (let index = 0; index < headDim; index++) dot += queryValues[queryStart + index] * keyValues[keyStart + index];
   return dot * scale;
@@ -42,10 +44,10 @@ function score(queryValues: Float32Array, queryStart: number, keyValues: Float32
 
 /** Reference attention: full score vector, softmax, weighted sum. */
 export function attentionNaive(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void {
-  const { tokens, heads, kvHeads, headDim, groupSize } = layoutOf(query, keys);
+  const { tokens, heads, headDim, groupSize } = layoutOf(query, keys);
   const queryValues = query.data as Float32Array; // [tokens, heads, headDim]
-  const keyValues = keys.data as Float32Array; // [capacity, kvHeads, headDim]
-  const valueValues = values.data as Float32Array; // [capacity, kvHeads, headDim]
+  const keyRows = new CacheRowReader(keys); // [capacity, kvHeads, headDim]
+  const valueRows = new CacheRowReader(values); // [capacity, kvHeads, headDim]
   const outValues = out.data as Float32Array; // [tokens, heads, headDim]
   const scores = new Float64Array(options.kvLength); // [kvLength] scores, then probabilities, of one (token, head)
   const accumulator = new Float64Array(headDim); // [headDim]
@@ -56,7 +58,7 @@ export function attentionNaive(out: Tensor, query: Tensor, keys: Tensor, values:
       const queryStart = (token * heads + head) * headDim;
       let maximum = -Infinity;
       for (let key = 0; key < visible; key++) {
-        scores[key] = score(queryValues, queryStart, keyValues, (key * kvHeads + kvHead) * headDim, headDim, options.scale);
+        scores[key] = score(queryValues, queryStart, keyRows.values, keyRows.read(key, kvHead), headDim, options.scale);
         maximum = Math.max(maximum, scores[key]);
       }
       let sum = 0;
@@ -66,9 +68,9 @@ export function attentionNaive(out: Tensor, query: Tensor, keys: Tensor, values:
       }
       accumulator.fill(0);
       for (let key = 0; key < visible; key++) {
-        const valueStart = (key * kvHeads + kvHead) * headDim;
+        const valueStart = valueRows.read(key, kvHead);
         const probability = scores[key] / sum;
-        for (let index = 0; index < headDim; index++) accumulator[index] += probability * valueValues[valueStart + index];
+        for (let index = 0; index < headDim; index++) accumulator[index] += probability * valueRows.values[valueStart + index];
       }
       for (let index = 0; index < headDim; index++) outValues[queryStart + index] = accumulator[index];
     }
@@ -77,10 +79,10 @@ export function attentionNaive(out: Tensor, query: Tensor, keys: Tensor, values:
 
 /** Tiled attention with an online softmax over key blocks of `flashKeyBlock`. */
 export function attentionFlash(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void {
-  const { tokens, heads, kvHeads, headDim, groupSize } = layoutOf(query, keys);
+  const { tokens, heads, headDim, groupSize } = layoutOf(query, keys);
   const queryValues = query.data as Float32Array; // [tokens, heads, headDim]
-  const keyValues = keys.data as Float32Array; // [capacity, kvHeads, headDim]
-  const valueValues = values.data as Float32Array; // [capacity, kvHeads, headDim]
+  const keyRows = new CacheRowReader(keys); // [capacity, kvHeads, headDim]
+  const valueRows = new CacheRowReader(values); // [capacity, kvHeads, headDim]
   const outValues = out.data as Float32Array; // [tokens, heads, headDim]
   const blockScores = new Float64Array(flashKeyBlock); // [flashKeyBlock] scores of the current key block
   const accumulator = new Float64Array(headDim); // [headDim] Σ e^(score − runningMaximum) · value
@@ -96,8 +98,7 @@ export function attentionFlash(out: Tensor, query: Tensor, keys: Tensor, values:
         const blockLength = Math.min(flashKeyBlock, visible - blockStart);
         let blockMaximum = -Infinity;
         for (let offset = 0; offset < blockLength; offset++) {
-          const keyStart = ((blockStart + offset) * kvHeads + kvHead) * headDim;
-          blockScores[offset] = score(queryValues, queryStart, keyValues, keyStart, headDim, options.scale);
+          blockScores[offset] = score(queryValues, queryStart, keyRows.values, keyRows.read(blockStart + offset, kvHead), headDim, options.scale);
           blockMaximum = Math.max(blockMaximum, blockScores[offset]);
         }
         // Rescale what was accumulated under the old maximum to the new one (e^−∞ = 0 on the first block).
@@ -107,9 +108,9 @@ export function attentionFlash(out: Tensor, query: Tensor, keys: Tensor, values:
         for (let index = 0; index < headDim; index++) accumulator[index] *= correction;
         for (let offset = 0; offset < blockLength; offset++) {
           const weight = Math.exp(blockScores[offset] - newMaximum);
-          const valueStart = ((blockStart + offset) * kvHeads + kvHead) * headDim;
+          const valueStart = valueRows.read(blockStart + offset, kvHead);
           runningSum += weight;
-          for (let index = 0; index < headDim; index++) accumulator[index] += weight * valueValues[valueStart + index];
+          for (let index = 0; index < headDim; index++) accumulator[index] += weight * valueRows.values[valueStart + index];
         }
         runningMaximum = newMaximum;
       }

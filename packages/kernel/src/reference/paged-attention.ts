@@ -3,18 +3,19 @@
 // `flashKeyBlock` logical positions, float64 accumulation). Because the arithmetic is the same, it returns exactly
 // what attentionFlash returns for the same keys laid out contiguously.
 //
-// Shapes: out, query [tokens, heads, headDim]; keyBlocks, valueBlocks [blockCount, blockSize, kvHeads, headDim].
+// Shapes: out, query [tokens, heads, headDim] f32; keyBlocks, valueBlocks [blockCount, blockSize, kvHeads, headDim] in
+// any cache dtype, decoded row by row where the loop reads them (CacheRowReader).
 // Position p of the sequence lives in physical block blockTable[floor(p / blockSize)], row p mod blockSize.
 // Query token t sits at position startPosition + t; causal attention lets it see keys 0 .. startPosition + t.
 
 import type { AttentionOptions } from "../backend.ts";
 import type { Tensor } from "../tensor.ts";
-import { flashKeyBlock } from "./attention.ts";
+import { flashKeyBlock, score } from "./attention.ts";
+import { CacheRowReader } from "./cache-rows.ts";
 
-/** Offset (in floats) of position `position`'s row for kv head 0 in the block storage. */
-function rowOffset(position: number, blockTable: Int32Array, blockSize: number, rowWidth: number): number {
-  const block = blockTable[Math.floor(position / blockSize)];
-  return (block * blockSize + (position % blockSize)) * rowWidth;
+/** Storage row (block · blockSize + offset) of position `position` of the sequence. */
+function storageRow(position: number, blockTable: Int32Array, blockSize: number): number {
+  return blockTable[Math.floor(position / blockSize)] * blockSize + (position % blockSize);
 }
 
 export function attentionPaged(
@@ -28,10 +29,9 @@ export function attentionPaged(
   const [tokens, heads, headDim] = query.shape;
   const [, blockSize, kvHeads] = keyBlocks.shape;
   const groupSize = heads / kvHeads;
-  const rowWidth = kvHeads * headDim; // floats per position in a block
   const queryValues = query.data as Float32Array; // [tokens, heads, headDim]
-  const keyValues = keyBlocks.data as Float32Array; // [blockCount, blockSize, kvHeads, headDim]
-  const valueValues = valueBlocks.data as Float32Array; // [blockCount, blockSize, kvHeads, headDim]
+  const keyRows = new CacheRowReader(keyBlocks); // [blockCount, blockSize, kvHeads, headDim]
+  const valueRows = new CacheRowReader(valueBlocks); // [blockCount, blockSize, kvHeads, headDim]
   const outValues = out.data as Float32Array; // [tokens, heads, headDim]
   const tileScores = new Float64Array(flashKeyBlock); // [flashKeyBlock] scores of the current tile
   const accumulator = new Float64Array(headDim); // [headDim] Σ e^(score − runningMaximum) · value
@@ -47,10 +47,8 @@ export function attentionPaged(
         const tileLength = Math.min(flashKeyBlock, visible - tileStart);
         let tileMaximum = -Infinity;
         for (let offset = 0; offset < tileLength; offset++) {
-          const keyStart = rowOffset(tileStart + offset, blockTable, blockSize, rowWidth) + kvHead * headDim;
-          let dot = 0;
-          for (let index = 0; index < headDim; index++) dot += queryValues[queryStart + index] * keyValues[keyStart + index];
-          tileScores[offset] = dot * options.scale;
+          const keyStart = keyRows.read(storageRow(tileStart + offset, blockTable, blockSize), kvHead);
+          tileScores[offset] = score(queryValues, queryStart, keyRows.values, keyStart, headDim, options.scale);
           tileMaximum = Math.max(tileMaximum, tileScores[offset]);
         }
         const newMaximum = Math.max(runningMaximum, tileMaximum);
@@ -59,9 +57,9 @@ export function attentionPaged(
         for (let index = 0; index < headDim; index++) accumulator[index] *= correction;
         for (let offset = 0; offset < tileLength; offset++) {
           const weight = Math.exp(tileScores[offset] - newMaximum);
-          const valueStart = rowOffset(tileStart + offset, blockTable, blockSize, rowWidth) + kvHead * headDim;
+          const valueStart = valueRows.read(storageRow(tileStart + offset, blockTable, blockSize), kvHead);
           runningSum += weight;
-          for (let index = 0; index < headDim; index++) accumulator[index] += weight * valueValues[valueStart + index];
+          for (let index = 0; index < headDim; index++) accumulator[index] += weight * valueRows.values[valueStart + index];
         }
         runningMaximum = newMaximum;
       }

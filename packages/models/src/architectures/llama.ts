@@ -3,8 +3,8 @@
 // through the kernel, so the same code runs on the reference and the native backend. The batched forward over a paged
 // cache (many sequences per step, for serving) is in llama-batch.ts, behind LlamaModel.forwardBatch.
 
-import { DenseKvCache, PagedKvCache } from "@infer-recipes/cache";
-import { Tensor, type Kernel } from "@infer-recipes/kernel";
+import { DenseKvCache, PagedKvCache, requireCacheLayout } from "@infer-recipes/cache";
+import { Tensor, type CacheDType, type Kernel } from "@infer-recipes/kernel";
 
 import type { LlamaConfig } from "../llama-config.ts";
 import { packLlamaMatrices, type LoadedWeights } from "../loaded-weights.ts";
@@ -53,35 +53,50 @@ export interface PagedCacheOptions {
   blockSize?: number;
   /** Reuse the blocks of equal prompt prefixes across sequences (default true). */
   prefixCaching?: boolean;
+  /** Element type of keys and values (default: the model's cacheDType). */
+  dtype?: CacheDType;
+}
+
+export interface LlamaModelOptions {
+  /** Element type of the KV caches the model creates unless told otherwise (default f32): f32, f16, bf16, q8_0, q4_0.
+   *  Checked against the model's head size up front. */
+  cacheDType?: CacheDType;
 }
 
 export class LlamaModel {
   private scratch = new Map<number, Scratch>();
   private batchForward: LlamaBatchForward | undefined;
+  /** Element type of the KV caches createCache and createPagedCache make by default. */
+  readonly cacheDType: CacheDType;
 
   /**
    * @param frequencies inverse RoPE frequencies [rotaryDim / 2] (llama3 scaling included), as the loaders give them
    */
-  constructor(readonly config: LlamaConfig, readonly weights: LlamaWeights, readonly frequencies: Float32Array, readonly kernel: Kernel) {}
+  constructor(readonly config: LlamaConfig, readonly weights: LlamaWeights, readonly frequencies: Float32Array, readonly kernel: Kernel, options: LlamaModelOptions = {}) {
+    this.cacheDType = requireCacheLayout("LlamaModel", { ...config, dtype: options.cacheDType });
+  }
 
   /**
    * The model for weights from any loader (safetensors, GGUF, llama2.c). Matrices are repacked into the layout the
    * kernel's matmul reads fastest (packLlamaMatrices), as copies: drop `loaded` afterwards to free the originals, or
    * load with `packFor` to pack in place. `loaded` itself is left as it was.
    */
-  static fromLoadedWeights(loaded: LoadedWeights, kernel: Kernel): LlamaModel {
+  static fromLoadedWeights(loaded: LoadedWeights, kernel: Kernel, options: LlamaModelOptions = {}): LlamaModel {
     const tensors = new Map(loaded.tensors);
     packLlamaMatrices(tensors, loaded.config, kernel, { inPlace: false });
-    return new LlamaModel(loaded.config, llamaWeights({ ...loaded, tensors }), loaded.ropeFrequencies, kernel);
+    return new LlamaModel(loaded.config, llamaWeights({ ...loaded, tensors }), loaded.ropeFrequencies, kernel, options);
   }
 
-  /** A KV cache sized for this model, holding at most `maxTokens` (default: the context length). */
-  createCache(maxTokens = this.config.contextLength): DenseKvCache {
+  /** A KV cache sized for this model, holding at most `maxTokens` (default: the context length), in `dtype`
+   *  (default: the model's cacheDType). */
+  createCache(maxTokens = this.config.contextLength, dtype: CacheDType = this.cacheDType): DenseKvCache {
     return new DenseKvCache({
       layerCount: this.config.layerCount,
       keyValueHeadCount: this.config.keyValueHeadCount,
       headDim: this.config.headDim,
       maxTokens: Math.min(maxTokens, this.config.contextLength),
+      dtype,
+      kernel: this.kernel,
     });
   }
 
@@ -94,6 +109,8 @@ export class LlamaModel {
       blockCount: options.blockCount,
       blockSize: options.blockSize,
       prefixCaching: options.prefixCaching,
+      dtype: options.dtype ?? this.cacheDType,
+      kernel: this.kernel,
     });
   }
 

@@ -1,0 +1,79 @@
+// What a key/value cache stores per position, whatever holds it (dense or paged): the element type, which element
+// types can serve which head sizes, and the memory accounting that follows — bytes per token per layer, and the
+// longest context that fits a byte budget.
+//
+// Element types (CacheDType, from the kernel): f32 (4 bytes a value), f16 and bf16 (2), q8_0 (blocks of 32 values:
+// an f16 scale and 32 int8, 34 bytes = 1.0625 a value) and q4_0 (an f16 scale and 32 nibbles, 18 bytes = 0.5625 a
+// value). The blocks run along a position's row of kvHeads · headDim values (per-token grouping; see the
+// kv-cache-quantization recipe for the measured comparison with per-channel keys), so a head of 32 or more values is
+// a whole number of blocks, and heads of 8 or 16 values share blocks with their neighbours.
+
+import { cacheDTypes, dtypeInfo, isCacheDType, rowBytes, storageLength, type CacheDType } from "@infer-recipes/kernel";
+
+import { CacheError } from "./cache-error.ts";
+
+/** The shape of what a cache holds per token: every layer's keys and values. */
+export interface KvCacheLayout {
+  layerCount: number;
+  keyValueHeadCount: number;
+  headDim: number;
+  /** Element type of keys and values (default f32). */
+  dtype?: CacheDType;
+}
+
+/** The element type named by `text`, or a CacheError listing the supported ones. */
+export function parseCacheDType(text: string, what = "KV cache element type"): CacheDType {
+  if (!isCacheDType(text)) throw new CacheError(`${what} must be one of ${cacheDTypes.join(", ")}, got "${text}"`);
+  return text;
+}
+
+/** Whether `dtype` can store heads of this size: 16/32-bit floats always; block formats when each position's row is
+ *  whole blocks and a head is either whole blocks or a part of one block. */
+export function cacheLayoutFits(dtype: CacheDType, keyValueHeadCount: number, headDim: number): boolean {
+  const { blockSize } = dtypeInfo[dtype];
+  if (blockSize === 1 || headDim % blockSize === 0) return true;
+  return blockSize % headDim === 0 && (keyValueHeadCount * headDim) % blockSize === 0;
+}
+
+/** Why `dtype` cannot store heads of this size (with the element types that can), or undefined when it can. */
+export function cacheLayoutProblem(dtype: CacheDType, keyValueHeadCount: number, headDim: number): string | undefined {
+  if (cacheLayoutFits(dtype, keyValueHeadCount, headDim)) return undefined;
+  const { blockSize } = dtypeInfo[dtype];
+  return (
+    `a ${dtype} KV cache stores blocks of ${blockSize} values along each position's kvHeads × headDim row, so the head ` +
+    `size must be a multiple of ${blockSize}, or divide ${blockSize} with kvHeads × headDim a multiple of ${blockSize}; ` +
+    `this model has ${keyValueHeadCount} kv heads of ${headDim}. Element types that serve it: ` +
+    cacheDTypes.filter((other) => cacheLayoutFits(other, keyValueHeadCount, headDim)).join(", ")
+  );
+}
+
+/** Throws a CacheError (naming `who`, the head size and the element types that would work) when `dtype` cannot store
+ *  this layout; returns the element type otherwise. */
+export function requireCacheLayout(who: string, layout: KvCacheLayout): CacheDType {
+  const dtype = layout.dtype ?? "f32";
+  if (!isCacheDType(dtype)) throw new CacheError(`${who}: KV cache element type must be one of ${cacheDTypes.join(", ")}, got "${String(dtype)}"`);
+  const problem = cacheLayoutProblem(dtype, layout.keyValueHeadCount, layout.headDim);
+  if (problem) throw new CacheError(`${who}: ${problem}`);
+  return dtype;
+}
+
+/** Storage elements (typed-array length: values for f32/f16/bf16, bytes for q8_0/q4_0) of one position's row of keys
+ *  (or values) in one layer. */
+export function cacheRowStorageLength(dtype: CacheDType, keyValueHeadCount: number, headDim: number): number {
+  return storageLength(dtype, [1, keyValueHeadCount, headDim]);
+}
+
+/** Bytes the keys and values of one token take in one layer. */
+export function kvCacheBytesPerTokenPerLayer(layout: KvCacheLayout): number {
+  return 2 * rowBytes(layout.dtype ?? "f32", layout.keyValueHeadCount * layout.headDim);
+}
+
+/** Bytes the keys and values of one token take over all layers. */
+export function kvCacheBytesPerToken(layout: KvCacheLayout): number {
+  return kvCacheBytesPerTokenPerLayer(layout) * layout.layerCount;
+}
+
+/** The longest context (tokens of keys and values over all layers) that fits in `budgetBytes`. */
+export function kvCacheTokensWithin(budgetBytes: number, layout: KvCacheLayout): number {
+  return Math.max(0, Math.floor(budgetBytes / kvCacheBytesPerToken(layout)));
+}

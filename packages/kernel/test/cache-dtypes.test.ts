@@ -1,0 +1,156 @@
+// Attention over key/value caches stored in every cache element type (f16, bf16, q8_0, q4_0), on every backend and
+// every instruction set the CPU runs: the result equals attention over the same keys and values decoded to f32 (which
+// is what "dequantize inside the loop" must compute), stays within each type's error budget of the f32 cache, and the
+// paged layout agrees with the dense one. Heads of 8 and 16 values (blocks shared by several heads), decode, prefill
+// and chunked prefill, GQA and MQA. Also the argument checks for the cache dtypes.
+
+import { describe, expect, it } from "vitest";
+
+import {
+  Kernel,
+  NativeBackend,
+  Tensor,
+  blocksSpanLastTwoAxes,
+  cacheDTypes,
+  createKernel,
+  dequantizeTensor,
+  nativeAvailability,
+  quantizeTensor,
+  storageLength,
+  type AttentionOptions,
+  type CacheDType,
+} from "../src/index.ts";
+import { createReferenceBackend } from "../src/reference/index.ts";
+import { createRandom, maxAbsDiff, randomTensor, relativeError, zerosLike } from "./helpers.ts";
+
+const reference = new Kernel(createReferenceBackend());
+/** Each backend, and for the native one each instruction set this CPU runs (selected while its checks run). */
+const kernels: Array<{ name: string; kernel: Kernel; isa?: "avx512" | "avx2" | "portable" }> = [{ name: "reference", kernel: reference }];
+if (nativeAvailability().available) {
+  const kernel = createKernel({ backend: "native", threads: 2 });
+  const backend = kernel.backend as NativeBackend;
+  for (const isa of ["avx512", "avx2", "portable"] as const) if (backend.selectIsa(isa)) kernels.push({ name: `native ${isa}`, kernel, isa });
+  restoreBestIsa(backend);
+} else console.warn(`cache dtypes: native backend skipped: ${(nativeAvailability() as { reason: string }).reason}`);
+
+function restoreBestIsa(backend: NativeBackend): void {
+  backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+}
+
+/** Relative error budget of the attention output against the f32 cache, per element type (unit-normal keys/values):
+ *  f16 keeps 11 significant bits, bf16 8, q8_0 ~7 per block of 32, q4_0 ~3. */
+const errorBudget: Record<CacheDType, number> = { f32: 0, f16: 2e-3, bf16: 1e-2, q8_0: 2e-2, q4_0: 0.2 };
+
+interface Case {
+  name: string;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  /** Cached positions. */
+  length: number;
+  /** Query chunks as [first position, tokens]: prefill chunks and decode steps (causal: they see positions ≤ theirs). */
+  queries: Array<[number, number]>;
+  blockSize: number;
+}
+
+const cases: Case[] = [
+  { name: "Llama 3.2 1B heads (32/8 × 64), decode at 300 and a chunk of 3", heads: 32, kvHeads: 8, headDim: 64, length: 300, queries: [[299, 1], [290, 3]], blockSize: 16 },
+  { name: "3B heads (24/8 × 128), prefill chunk and decode", heads: 24, kvHeads: 8, headDim: 128, length: 90, queries: [[0, 9], [89, 1]], blockSize: 16 },
+  { name: "MQA head 32, whole prefill in blocks of 7", heads: 6, kvHeads: 1, headDim: 32, length: 45, queries: [[0, 45]], blockSize: 7 },
+  { name: "stories260K heads (8/4 × 8: one block spans 4 heads)", heads: 8, kvHeads: 4, headDim: 8, length: 150, queries: [[0, 20], [120, 29], [149, 1]], blockSize: 16 },
+  { name: "TinyStories-656K heads (8/4 × 16: one block spans 2 heads)", heads: 8, kvHeads: 4, headDim: 16, length: 97, queries: [[0, 30], [96, 1]], blockSize: 5 },
+];
+
+/** Keys/values [length, kvHeads, headDim] encoded in `dtype`, and scattered over the blocks of a paged cache. */
+function cacheTensors(keys: Tensor, values: Tensor, dtype: CacheDType, blockSize: number, seed: number) {
+  const [length, kvHeads, headDim] = keys.shape;
+  const denseKeys = quantizeTensor(dtype, keys.shape, keys.data as Float32Array);
+  const denseValues = quantizeTensor(dtype, values.shape, values.data as Float32Array);
+  const blockCount = Math.ceil(length / blockSize) + 3;
+  const keyBlocks = Tensor.zeros(dtype, [blockCount, blockSize, kvHeads, headDim]);
+  const valueBlocks = Tensor.zeros(dtype, [blockCount, blockSize, kvHeads, headDim]);
+  const random = createRandom(seed);
+  const physical = Array.from({ length: blockCount - 1 }, (_, index) => index + 1).sort(() => random() - 0.5);
+  const blockTable = Int32Array.from(physical.slice(0, Math.ceil(length / blockSize)));
+  const rowLength = storageLength(dtype, [1, kvHeads, headDim]); // storage elements per position
+  for (let position = 0; position < length; position++) {
+    const target = (blockTable[Math.floor(position / blockSize)] * blockSize + (position % blockSize)) * rowLength;
+    keyBlocks.data.set(denseKeys.data.subarray(position * rowLength, (position + 1) * rowLength), target);
+    valueBlocks.data.set(denseValues.data.subarray(position * rowLength, (position + 1) * rowLength), target);
+  }
+  return { denseKeys, denseValues, keyBlocks, valueBlocks, blockTable };
+}
+
+describe("attention over every cache element type", () => {
+  for (const testCase of cases) {
+    const { heads, kvHeads, headDim, length, queries, blockSize } = testCase;
+    const seed = length + headDim;
+    const keys = randomTensor([length, kvHeads, headDim], seed, 1, "normal"); // [length, kvHeads, headDim]
+    const values = randomTensor([length, kvHeads, headDim], seed + 1, 1, "normal");
+    for (const dtype of cacheDTypes) {
+      it(`${testCase.name}, ${dtype}`, () => {
+        const stored = cacheTensors(keys, values, dtype, blockSize, seed);
+        // What the quantized cache holds, decoded: the exact oracle for "dequantize inside the loop".
+        const decodedKeys = Tensor.fromFloat32(keys.shape, dequantizeTensor(stored.denseKeys));
+        const decodedValues = Tensor.fromFloat32(values.shape, dequantizeTensor(stored.denseValues));
+        for (const [start, tokens] of queries) {
+          const query = randomTensor([tokens, heads, headDim], seed + start + 7, 1, "normal");
+          const options: AttentionOptions = { startPosition: start, kvLength: start + tokens, causal: true, scale: 1 / Math.sqrt(headDim) };
+          const exact = zerosLike(query.shape); // f32 cache
+          reference.attention(exact, query, keys, values, options);
+          const onDecoded = zerosLike(query.shape); // f32 attention over the decoded cache
+          reference.attention(onDecoded, query, decodedKeys, decodedValues, options);
+          for (const { name, kernel, isa } of kernels) {
+            const dense = zerosLike(query.shape);
+            const paged = zerosLike(query.shape);
+            if (isa) (kernel.backend as NativeBackend).selectIsa(isa);
+            try {
+              kernel.attention(dense, query, stored.denseKeys, stored.denseValues, options);
+              kernel.pagedAttention(paged, query, stored.keyBlocks, stored.valueBlocks, stored.blockTable, options);
+            } finally {
+              if (isa) restoreBestIsa(kernel.backend as NativeBackend);
+            }
+            const what = `${name}, tokens ${start}..${start + tokens - 1}`;
+            if (!isa) {
+              expect(Array.from(dense.data), what).toEqual(Array.from(onDecoded.data));
+              expect(Array.from(paged.data), what).toEqual(Array.from(onDecoded.data));
+            } else {
+              // float32 accumulation (and on AVX-512 an int8 query for q8_0 keys) against float64
+              const tolerance = dtype === "q8_0" || dtype === "q4_0" ? 5e-3 : 1e-4;
+              expect(maxAbsDiff(dense, onDecoded), what).toBeLessThan(tolerance);
+              expect(maxAbsDiff(paged, dense), what).toBeLessThan(1e-5);
+            }
+            expect(relativeError(dense, exact), what).toBeLessThanOrEqual(errorBudget[dtype] + 1e-5);
+          }
+        }
+      });
+    }
+  }
+});
+
+describe("cache tensor layouts and checks", () => {
+  it("stores blocks across small heads: [positions, 4, 8] q8_0 is 34 bytes per position", () => {
+    expect(blocksSpanLastTwoAxes("q8_0", [10, 4, 8])).toBe(true);
+    expect(storageLength("q8_0", [10, 4, 8])).toBe(340);
+    expect(storageLength("q4_0", [3, 4, 16])).toBe(3 * 2 * 18);
+    expect(blocksSpanLastTwoAxes("q8_0", [10, 2, 64])).toBe(false);
+    expect(() => Tensor.zeros("q8_0", [10, 3, 8])).toThrow(/multiple of 32 values, got 8/);
+    expect(() => Tensor.zeros("q4_0", [8, 48])).toThrow(/multiple of 32 values, got 48/);
+  });
+
+  it("refuses keys in a type attention cannot read, and mixed types", () => {
+    const query = zerosLike([1, 4, 32]);
+    const options: AttentionOptions = { startPosition: 0, kvLength: 1, causal: true, scale: 1 };
+    const q4k = Tensor.zeros("q4_k", [2, 2, 256]);
+    expect(() => reference.attention(zerosLike([1, 4, 256]), zerosLike([1, 4, 256]), q4k, q4k, options)).toThrow(
+      /attention: keys must be a cache element type \(f32, f16, bf16, q8_0, q4_0\), got q4_k \[2, 2, 256\]/,
+    );
+    expect(() => reference.attention(zerosLike([1, 4, 32]), query, Tensor.zeros("q8_0", [2, 2, 32]), Tensor.zeros("f16", [2, 2, 32]), options)).toThrow(
+      /attention: keys \(q8_0\) and values \(f16\) must have the same element type/,
+    );
+    const blocks = Tensor.zeros("q4_0", [3, 4, 2, 32]);
+    expect(() => reference.pagedAttention(zerosLike([1, 4, 32]), query, blocks, Tensor.zeros("bf16", [3, 4, 2, 32]), Int32Array.of(1), options)).toThrow(
+      /pagedAttention: keyBlocks \(q4_0\) and valueBlocks \(bf16\) must have the same element type/,
+    );
+  });
+});
