@@ -20,7 +20,10 @@ export async function resolveLocalPath(
   const absolute = expandHome(path, environment);
   let isDirectory: boolean;
   try {
-    isDirectory = (await stat(absolute)).isDirectory();
+    const stats = await stat(absolute);
+    isDirectory = stats.isDirectory();
+    // A FIFO or a device would block or never end when read: refuse anything that is not a file or a folder.
+    if (!isDirectory && !stats.isFile()) return { outcome: "is not a regular file or a directory (a FIFO, device or socket)", candidates: [] };
   } catch {
     return { outcome: "does not exist", candidates: [] };
   }

@@ -1,6 +1,7 @@
 // Tests for resolving models given by path: safetensors folders, GGUF files (split too), llama2.c files, and the
 // errors for paths that hold no usable model.
 
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ModelNotFoundError, resolveModel } from "../src/index.ts";
@@ -58,5 +59,12 @@ describe("resolveModel with a path", () => {
     await expect(resolveModel(join(folder, "nothing.gguf"), options)).rejects.toThrow(/nothing\.gguf: does not exist/);
     await writeFiles(folder, [{ name: "x-00001-of-00002.gguf", content: Buffer.alloc(8) }]);
     await expect(resolveModel(join(folder, "x-00001-of-00002.gguf"), options)).rejects.toThrow(/other parts are missing: x-00002-of-00002\.gguf/);
+  });
+
+  it.skipIf(process.platform === "win32")("refuses a FIFO instead of blocking on it", async () => {
+    const folder = await temporaryFolder();
+    const fifo = join(folder, "model.gguf");
+    execFileSync("mkfifo", [fifo]);
+    await expect(resolveModel(fifo, options)).rejects.toThrow(/model\.gguf: is not a regular file or a directory \(a FIFO, device or socket\)/);
   });
 });

@@ -21,7 +21,18 @@ export { Tensor, blocksSpanLastTwoAxes, elementCount, lastAxis, rowCount, storag
 export { KernelError } from "./errors.ts";
 export type { AttentionOptions, Backend, RopeLayout, TopK } from "./backend.ts";
 export { Kernel } from "./kernel.ts";
-export { createKernel, defaultKernel, nativeAvailability, physicalCoreCount, type BackendName, type KernelOptions } from "./select-backend.ts";
+export {
+  MAXIMUM_THREADS,
+  NATIVE_ISAS,
+  createKernel,
+  defaultKernel,
+  nativeAvailability,
+  physicalCoreCount,
+  requestedNativeIsa,
+  type BackendName,
+  type KernelOptions,
+  type NativeIsa,
+} from "./select-backend.ts";
 export { ReferenceBackend, attentionFlash, attentionNaive, attentionPaged, createReferenceBackend } from "./reference/index.ts";
 export { NativeBackend } from "./native/native-backend.ts";
 export { ropeFrequencies, type Llama3RopeScaling, type RopeFrequencyOptions } from "./rope-frequencies.ts";

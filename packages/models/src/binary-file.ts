@@ -39,9 +39,28 @@ function requireLittleEndianHost(file: string): void {
   }
 }
 
-/** Opens a file for reading; a missing file or a directory becomes a ModelFileError naming it. */
+/** What a file system entry that is neither a regular file nor a directory is, for messages ("a FIFO (named pipe)"). */
+export function specialFileKind(stats: fs.Stats): string | undefined {
+  if (stats.isFIFO()) return "a FIFO (named pipe)";
+  if (stats.isCharacterDevice()) return "a character device";
+  if (stats.isBlockDevice()) return "a block device";
+  if (stats.isSocket()) return "a socket";
+  return undefined;
+}
+
+/**
+ * Opens a file for reading; a missing file, a directory, or anything that is not a regular file (a FIFO would block
+ * the open until something writes to it) becomes a ModelFileError naming it.
+ */
 export function openForReading(file: string): number {
   requireLittleEndianHost(file);
+  let kind: string | undefined;
+  try {
+    kind = specialFileKind(fs.statSync(file));
+  } catch {
+    // missing or unreadable: openSync below says which
+  }
+  if (kind !== undefined) throw new ModelFileError({ file }, `is ${kind}, not a regular file: pass the model file itself`);
   try {
     return fs.openSync(file, "r");
   } catch (error) {

@@ -76,9 +76,10 @@ function parseTensorEntry(file: string, name: string, entry: unknown, dataOffset
   }
   const size = elementBytes[dtype];
   if (size !== undefined) {
-    const elements = (shape as number[]).reduce((product, length) => product * length, 1);
-    if (end - begin !== elements * size) {
-      fail(`data_offsets [${begin}, ${end}) hold ${end - begin} bytes but ${dtype} ${shapeText(shape as number[])} needs ${elements * size}`);
+    // In BigInt: a corrupt shape's byte count can exceed 2^53 (where doubles turn to 4e+27-style approximations).
+    const needed = (shape as number[]).reduce((product, length) => product * BigInt(length), BigInt(size));
+    if (BigInt(end - begin) !== needed) {
+      fail(`data_offsets [${begin}, ${end}) hold ${end - begin} bytes but ${dtype} ${shapeText(shape as number[])} needs ${needed} bytes`);
     }
   }
   return { name, storedDType: dtype, shape: [...(shape as number[])], file, fileOffset: dataOffset + begin, byteLength: end - begin };

@@ -1,6 +1,7 @@
 // Bad files: every loader fails with a ModelFileError whose message names the file, the tensor or field, and what
 // was expected. Each test writes its own broken file.
 
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -79,9 +80,17 @@ describe("GGUF errors", () => {
 
   it("unsupported ggml type: known to ggml but not to the kernel", () => {
     const file = path.join(temporaryDirectory(), "q5k.gguf");
-    writeSmallGguf(file);
+    writeGguf(file, {
+      metadata: { "general.architecture": "test" },
+      tensors: [
+        { name: "first.weight", tensor: randomTensor("f32", [4, 64], 1) },
+        { name: "second.weight", tensor: randomTensor("f32", [44], 2) }, // 176 bytes: one Q5_K block of 256 values
+      ],
+    });
     const bytes = fs.readFileSync(file);
-    bytes.writeUInt32LE(13, typeFieldPosition(bytes, "second.weight", 1)); // Q5_K: 256 values = 176 bytes
+    const typeAt = typeFieldPosition(bytes, "second.weight", 1);
+    bytes.writeBigUInt64LE(256n, typeAt - 8);
+    bytes.writeUInt32LE(13, typeAt);
     fs.writeFileSync(file, bytes);
     const gguf = readGguf(file);
     expect(gguf.tensorInfo("second.weight")).toMatchObject({ ggmlTypeName: "Q5_K", dtype: undefined, byteLength: 176 });
@@ -96,6 +105,47 @@ describe("GGUF errors", () => {
     bytes.writeUInt32LE(99, typeFieldPosition(bytes, "first.weight", 2));
     fs.writeFileSync(file, bytes);
     expectModelFileError(() => readGguf(file), file, /tensor "first\.weight": has unknown type 99/);
+  });
+
+  it("a tensor relabelled with another type: its byte size no longer matches its data", () => {
+    // A middle tensor: the next tensor's offset gives it away.
+    const middle = path.join(temporaryDirectory(), "relabelled-middle.gguf");
+    writeSmallGguf(middle);
+    let bytes = fs.readFileSync(middle);
+    bytes.writeUInt32LE(8, typeFieldPosition(bytes, "first.weight", 2)); // F32 [4, 64] (1024 bytes) claimed as Q8_0 (272 bytes)
+    fs.writeFileSync(middle, bytes);
+    expectModelFileError(
+      () => readGguf(middle),
+      middle,
+      /tensor "first\.weight": Q8_0 \[4, 64\] is 272 bytes \(288 with padding to 32\), but its data runs 1024 bytes to the next tensor "second\.weight": its type or shape does not match its data/,
+    );
+    // The last tensor: the bytes left after it give it away.
+    const last = path.join(temporaryDirectory(), "relabelled-last.gguf");
+    writeSmallGguf(last);
+    bytes = fs.readFileSync(last);
+    bytes.writeUInt32LE(8, typeFieldPosition(bytes, "second.weight", 1));
+    fs.writeFileSync(last, bytes);
+    expectModelFileError(() => readGguf(last), last, /tensor "second\.weight": Q8_0 \[256\] is 272 bytes, but the file holds 1024 bytes from its start to the end of the file/);
+    // A Llama model: loading refuses it, naming the tensor.
+    const config = tinyLlamaConfig();
+    const model = path.join(temporaryDirectory(), "relabelled-llama.gguf");
+    writeGgufModel(model, config, randomLlamaTensors(config, 1));
+    bytes = fs.readFileSync(model);
+    bytes.writeUInt32LE(8, typeFieldPosition(bytes, "blk.0.attn_q.weight", 2));
+    fs.writeFileSync(model, bytes);
+    expectModelFileError(() => loadModelWeights(model), model, /tensor "blk\.0\.attn_q\.weight": Q8_0 \[32, 32\] is 1088 bytes/);
+  });
+
+  it("a quantized tensor with a non-finite block scale", () => {
+    const file = path.join(temporaryDirectory(), "bad-scale.gguf");
+    writeGguf(file, { metadata: { "general.architecture": "test" }, tensors: [{ name: "w", tensor: randomTensor("q8_0", [4, 64], 1) }] });
+    const gguf = readGguf(file);
+    expect(gguf.loadTensor("w").shape).toEqual([4, 64]);
+    const bytes = fs.readFileSync(file);
+    bytes.writeUInt16LE(0x7c00, gguf.tensorInfo("w")!.fileOffset + 5 * 34); // block 5's scale: +infinity
+    fs.writeFileSync(file, bytes);
+    expectModelFileError(() => readGguf(file).loadTensor("w"), file, /tensor "w": block 5 of 8 has a non-finite scale \(f16 0x7c00\): the data is not Q8_0/);
+    expectModelFileError(() => readGguf(file).loadTensors(), file, /block 5 of 8 has a non-finite scale/);
   });
 
   it("missing tensor and missing metadata key in a llama GGUF", () => {
@@ -126,6 +176,15 @@ describe("GGUF errors", () => {
       rewritten,
       /tensor "blk\.0\.ffn_gate\.weight": shape \[64, 32\] contradicts the config: expected \[intermediateSize, hiddenSize\] = \[128, 32\]/,
     );
+  });
+});
+
+describe.skipIf(process.platform === "win32")("files that are not regular files", () => {
+  it("refuses a FIFO named like a model instead of blocking on it", () => {
+    const fifo = path.join(temporaryDirectory(), "model.gguf");
+    execFileSync("mkfifo", [fifo]);
+    expectModelFileError(() => loadModelWeights(fifo), fifo, /is a FIFO \(named pipe\), not a regular file/);
+    expectModelFileError(() => readGguf(fifo), fifo, /is a FIFO \(named pipe\), not a regular file/);
   });
 });
 
@@ -163,6 +222,12 @@ describe("safetensors errors", () => {
     const file = path.join(temporaryDirectory(), "model.safetensors");
     writeSafetensors(file, new Map([["w", { dtype: "F32", shape: [2, 2], bytes: new Uint8Array(12) }]]));
     expectModelFileError(() => readSafetensors(file), file, /tensor "w": data_offsets \[0, 12\) hold 12 bytes but F32 \[2, 2\] needs 16/);
+  });
+
+  it("a shape whose byte count is beyond 2^53, reported exactly and in bytes", () => {
+    const file = path.join(temporaryDirectory(), "model.safetensors");
+    writeSafetensors(file, new Map([["w", { dtype: "F32", shape: [1_000_000_000, 1_000_000_000, 1_000_000_000], bytes: new Uint8Array(8) }]]));
+    expectModelFileError(() => readSafetensors(file), file, /tensor "w": data_offsets \[0, 8\) hold 8 bytes but F32 \[1000000000, 1000000000, 1000000000\] needs 4000000000000000000000000000 bytes$/);
   });
 
   it("tensor data past the end of the file", () => {

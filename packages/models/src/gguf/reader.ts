@@ -12,6 +12,7 @@ import type { DType, Tensor } from "@infer-recipes/kernel";
 
 import { fileSizeOf, ProgressCounter, readTensor, withOpenFile, type ProgressCallback } from "../binary-file.ts";
 import { ModelFileError, shapeText } from "../errors.ts";
+import { checkGgufDataLayout, checkQuantizedScales } from "./data-checks.ts";
 import { FileCursor } from "./file-cursor.ts";
 import { ggmlTypes, ggmlTypeText, supportedGgmlTypeNames } from "./ggml-types.ts";
 import {
@@ -154,7 +155,9 @@ export class GgufFile {
   /** Reads one tensor as a kernel Tensor of its dtype and shape ([rows, columns] for a ggml [columns, rows] tensor). */
   loadTensor(name: string): Tensor {
     const info = this.requireLoadable(name);
-    return withOpenFile(this.path, (descriptor) => readTensor(descriptor, info.dtype, info.shape, info.fileOffset, { file: this.path, tensor: name }));
+    const tensor = withOpenFile(this.path, (descriptor) => readTensor(descriptor, info.dtype, info.shape, info.fileOffset, { file: this.path, tensor: name }));
+    checkQuantizedScales(this.path, name, tensor);
+    return tensor;
   }
 
   /** Reads many tensors (default: all) through one open descriptor; keys are the GGUF names. */
@@ -167,7 +170,9 @@ export class GgufFile {
     return withOpenFile(this.path, (descriptor) => {
       const result = new Map<string, Tensor>();
       for (const info of infos) {
-        result.set(info.name, readTensor(descriptor, info.dtype, info.shape, info.fileOffset, { file: this.path, tensor: info.name }, progress));
+        const tensor = readTensor(descriptor, info.dtype, info.shape, info.fileOffset, { file: this.path, tensor: info.name }, progress);
+        checkQuantizedScales(this.path, info.name, tensor);
+        result.set(info.name, tensor);
       }
       return result;
     });
@@ -246,11 +251,14 @@ export function readGguf(path: string): GgufFile {
       infos.push(info);
     }
     const dataOffset = Math.ceil(cursor.position / alignment) * alignment;
+    for (const info of infos) {
+      if (info.offset % alignment !== 0) throw new ModelFileError({ file: path, tensor: info.name }, `data offset ${info.offset} is not a multiple of the alignment ${alignment}`);
+    }
+    checkGgufDataLayout(path, infos, dataOffset, alignment, fileSize);
     const tensors = infos.map((info): GgufTensorInfo => {
       const fail = (problem: string): never => {
         throw new ModelFileError({ file: path, tensor: info.name }, problem);
       };
-      if (info.offset % alignment !== 0) fail(`data offset ${info.offset} is not a multiple of the alignment ${alignment}`);
       const end = dataOffset + info.offset + info.byteLength;
       if (end > fileSize) {
         fail(
