@@ -22,7 +22,8 @@ if (!name || !/^[a-z0-9][a-z0-9.-]*$/.test(name)) fail(`the recipe name must be 
 const from = values.from ?? "llama-3.2-3b";
 const source = join(root, "recipes", from);
 if (!existsSync(join(source, "recipe.ts"))) fail(`no recipe "${from}" to start from`);
-const target = resolve(values.out ?? join(root, "recipes", name));
+// --out is relative to where the user ran pnpm (INIT_CWD; pnpm runs scripts from the repository root).
+const target = values.out === undefined ? join(root, "recipes", name) : resolve(process.env.INIT_CWD || process.cwd(), values.out);
 if (existsSync(target)) fail(`${target} already exists`);
 const inside = !relative(root, target).startsWith("..");
 

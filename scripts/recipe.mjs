@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // `pnpm recipe <name> [options]` runs recipes/<name>/recipe.ts with tsx; `pnpm recipe --list` lists the recipes.
 // `pnpm accuracy <name>` and `pnpm bench <name>` come through here too (--entry accuracy|bench) to run the recipe's
-// accuracy.ts or bench.ts. Plain JavaScript so it starts before any TypeScript tooling is involved.
+// accuracy.ts or bench.ts. Plain JavaScript so it starts before any TypeScript tooling is involved. The recipe runs
+// in a child process that gets this process's signals and whose exit status becomes this process's (run-child.mjs).
 
-import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { runTypeScript } from "./run-child.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const recipesDirectory = join(root, "recipes");
@@ -44,15 +46,9 @@ if (!recipes().some((recipe) => recipe.name === name)) {
   process.stderr.write(`unknown recipe "${name}"\n\nrecipes:\n${list()}\n`);
   process.exit(2);
 }
-const tsx = join(root, "node_modules", ".bin", process.platform === "win32" ? "tsx.cmd" : "tsx");
 const file = join(recipesDirectory, name, `${entry}.ts`);
 if (!existsSync(file)) {
   process.stderr.write(`recipe "${name}" has no ${entry}.ts\n`);
   process.exit(2);
 }
-const result = spawnSync(tsx, [file, ...rest], { stdio: "inherit", cwd: process.cwd() });
-if (result.error) {
-  process.stderr.write(`could not start tsx (${result.error.message}); run pnpm install first\n`);
-  process.exit(1);
-}
-process.exit(result.status ?? 1);
+runTypeScript(file, rest);

@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
+import { resolveOptionalUserPath } from "@infer-recipes/cli";
 import { argmax } from "@infer-recipes/engine";
 import { compareLogits, describeChecks, greedyAgreement, passes, perplexity, type ToleranceCheck } from "@infer-recipes/harness";
 import { createKernel, nativeAvailability, type BackendName, type DType } from "@infer-recipes/kernel";
@@ -57,8 +58,8 @@ function parseOptions() {
     return value;
   };
   return {
-    model: values.model,
-    text: values.text,
+    model: resolveOptionalUserPath(values.model),
+    text: resolveOptionalUserPath(values.text),
     tokens: count("tokens", values.tokens, 256),
     greedyTokens: count("greedy-tokens", values["greedy-tokens"], 32),
     json: Boolean(values.json),

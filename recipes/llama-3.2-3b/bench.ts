@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import type { DenseKvCache } from "@infer-recipes/cache";
+import { resolveOptionalUserPath } from "@infer-recipes/cli";
 import { argmax } from "@infer-recipes/engine";
 import {
   barChartSvg,
@@ -105,7 +106,7 @@ function parseOptions(argv: string[]): Options & { row?: number } {
   const shape = (values.shape ?? (quick ? "1b" : "3b")) as Llama32Size;
   if (shape !== "1b" && shape !== "3b") throw new Error(`--shape must be 1b or 3b, got "${values.shape}"`);
   return {
-    model: values.model,
+    model: resolveOptionalUserPath(values.model),
     shape,
     layers: integer("layers", values.layers, quick ? 1 : 4),
     promptTokens: integer("prompt-tokens", values["prompt-tokens"], quick ? 32 : 128),
@@ -116,7 +117,7 @@ function parseOptions(argv: string[]): Options & { row?: number } {
     threads: values.threads === undefined ? undefined : integer("threads", values.threads, 1),
     json: Boolean(values.json),
     quick,
-    results: values.results ?? path.join(recipeDirectory, "results"),
+    results: resolveOptionalUserPath(values.results) ?? path.join(recipeDirectory, "results"),
     row: values.row === undefined ? undefined : Number(values.row),
   };
 }

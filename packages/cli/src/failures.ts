@@ -6,6 +6,7 @@ import { GenerationError, SamplingError } from "@infer-recipes/engine";
 import { HubError } from "@infer-recipes/hub";
 import { KernelError } from "@infer-recipes/kernel";
 import { ModelFileError } from "@infer-recipes/models";
+import { ServerListenError } from "@infer-recipes/server";
 
 import { UsageError } from "./generation-arguments.ts";
 import { TokenizerNotFoundError } from "./load-text-model.ts";
@@ -15,8 +16,14 @@ export interface Failure {
   exitCode: number;
 }
 
+/** The command-line option a listen failure is about: the port for "in use"/"permission denied", else the host. */
+function listenOption(error: ServerListenError): string {
+  return ["EADDRINUSE", "EACCES", "EPERM"].includes(error.code) ? `--port ${error.port}` : `--host ${error.host}`;
+}
+
 export function describeFailure(error: unknown): Failure | undefined {
   if (error instanceof UsageError || error instanceof SamplingError) return { message: `error: ${error.message}`, exitCode: 2 };
+  if (error instanceof ServerListenError) return { message: `error: ${listenOption(error)}: cannot listen on ${error.host}:${error.port}: ${error.problem}`, exitCode: 2 };
   if (error instanceof HubError) return { message: error.message, exitCode: 1 };
   for (const expected of [ModelFileError, GenerationError, TokenizerNotFoundError, CacheError, KernelError]) {
     if (error instanceof expected) return { message: `error: ${error.message}`, exitCode: 1 };

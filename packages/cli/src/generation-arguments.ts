@@ -3,6 +3,10 @@
 
 import { parseArgs } from "node:util";
 
+import { MAXIMUM_THREADS } from "@infer-recipes/kernel";
+
+import { resolveModelArgument } from "./user-paths.ts";
+
 export type QuantizationChoice = "f32" | "f16" | "bf16" | "q8_0" | "q4_0";
 const QUANTIZATIONS: readonly QuantizationChoice[] = ["f32", "f16", "bf16", "q8_0", "q4_0"];
 
@@ -39,6 +43,14 @@ export interface GenerationArguments {
   queueLimit: number;
   /** --serve: positions the paged KV cache holds over all requests (undefined: sized from --max-batch). */
   cacheTokens?: number;
+  /** --serve: required as `Authorization: Bearer KEY` (--api-key, else the INFER_API_KEY environment variable). */
+  apiKey?: string;
+  /** --serve: host names accepted in the Host header besides IP addresses and localhost (DNS-rebinding guard). */
+  allowedHosts: string[];
+  /** --serve: web origins allowed to call from a browser (CORS). */
+  corsOrigins: string[];
+  /** --serve: seconds open requests get to finish after SIGTERM/SIGINT before they are cancelled. */
+  shutdownGraceSeconds: number;
 }
 
 export class UsageError extends Error {
@@ -55,7 +67,7 @@ export const GENERATION_USAGE = `options:
   --top-k K  --top-p P  --min-p P  --repetition-penalty R
   --seed S                  makes sampling reproducible
   --quant f32|f16|bf16|q8_0|q4_0   convert weights on load
-  --threads N               native kernel threads (default: physical cores)
+  --threads N               native kernel threads, 1..256 (default: physical cores)
   --backend native|reference
   --json                    print one JSON object (ids, text, tokens/s) as the last line of stdout
   --serve                   serve an OpenAI-compatible API (POST /v1/completions, /v1/chat/completions;
@@ -66,7 +78,13 @@ export const GENERATION_USAGE = `options:
   --max-batch-tokens N      --serve: tokens per batched step at most, decodes plus prefill chunks (default 256)
   --queue-limit N           --serve: waiting requests at most before answering 429 (default 64)
   --cache-tokens N          --serve: KV cache positions over all requests (default: max-batch × 4096, ≤ 2 GiB)
-  --help`;
+  --api-key KEY             --serve: require 'Authorization: Bearer KEY' on /v1 routes (or set INFER_API_KEY)
+  --allowed-hosts A,B       --serve: host names clients may use besides IP addresses and localhost (".x.com":
+                            its subdomains too; "*": any, no DNS-rebinding guard)
+  --cors-origin ORIGIN      --serve: a web origin (https://app.example.com) allowed to call from a browser; repeatable
+  --shutdown-grace S        --serve: seconds open requests get to finish on SIGTERM/SIGINT (default 10)
+  --help
+paths are relative to the folder you run the command from`;
 
 function number(name: string, text: string | undefined, check: (value: number) => boolean, expected: string): number | undefined {
   if (text === undefined) return undefined;
@@ -82,7 +100,30 @@ function requireText(name: string, text: string | undefined): string | undefined
 
 const integer = (minimum: number) => (value: number) => Number.isInteger(value) && value >= minimum;
 
-export function parseGenerationArguments(argv: readonly string[], defaults: { temperature: number }): GenerationArguments {
+/** A --cors-origin value, checked: "*" or an origin as browsers send it (scheme://host[:port], no path). */
+function corsOrigin(text: string): string {
+  if (text === "*") return text;
+  let origin: string | undefined;
+  try {
+    origin = new URL(text).origin;
+  } catch {
+    origin = undefined;
+  }
+  if (!origin || origin === "null" || origin !== text.replace(/\/+$/, "").toLowerCase()) {
+    throw new UsageError(`--cors-origin must be an origin such as https://app.example.com (scheme://host[:port], no path) or *, got "${text}"`);
+  }
+  return origin;
+}
+
+/**
+ * Parses a text-generation command line. Paths (--model) come back absolute, relative to the folder the user ran
+ * the command from (user-paths.ts); `environment` supplies INIT_CWD and INFER_API_KEY.
+ */
+export function parseGenerationArguments(
+  argv: readonly string[],
+  defaults: { temperature: number },
+  environment: Readonly<Record<string, string | undefined>> = process.env,
+): GenerationArguments {
   let parsed;
   try {
     parsed = parseArgs({
@@ -113,6 +154,10 @@ export function parseGenerationArguments(argv: readonly string[], defaults: { te
         "max-batch-tokens": { type: "string" },
         "queue-limit": { type: "string" },
         "cache-tokens": { type: "string" },
+        "api-key": { type: "string" },
+        "allowed-hosts": { type: "string", multiple: true },
+        "cors-origin": { type: "string", multiple: true },
+        "shutdown-grace": { type: "string" },
       },
     });
   } catch (error) {
@@ -122,14 +167,20 @@ export function parseGenerationArguments(argv: readonly string[], defaults: { te
   const quant = values.quant as QuantizationChoice | undefined;
   if (quant !== undefined && !QUANTIZATIONS.includes(quant)) throw new UsageError(`--quant must be one of ${QUANTIZATIONS.join(", ")}, got "${quant}"`);
   if (!values.serve) {
-    for (const option of ["port", "host", "max-batch", "max-batch-tokens", "queue-limit", "cache-tokens"] as const) {
+    for (const option of ["port", "host", "max-batch", "max-batch-tokens", "queue-limit", "cache-tokens", "api-key", "allowed-hosts", "cors-origin", "shutdown-grace"] as const) {
       if (values[option] !== undefined) throw new UsageError(`--${option} only applies with --serve`);
     }
+  }
+  if (values["api-key"] !== undefined && values["api-key"].trim() === "") throw new UsageError("--api-key must not be empty");
+  const apiKey = values["api-key"] ?? (environment.INFER_API_KEY ? environment.INFER_API_KEY : undefined);
+  const allowedHosts = (values["allowed-hosts"] ?? []).flatMap((list) => list.split(",")).map((host) => host.trim()).filter((host) => host !== "");
+  for (const host of allowedHosts) {
+    if (host !== "*" && !/^\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*$/i.test(host)) throw new UsageError(`--allowed-hosts takes host names such as api.example.com, .example.com or *, got "${host}"`);
   }
   const backend = values.backend;
   if (backend !== undefined && backend !== "native" && backend !== "reference") throw new UsageError(`--backend must be native or reference, got "${backend}"`);
   return {
-    model: values.model,
+    model: values.model === undefined ? undefined : resolveModelArgument(values.model, environment),
     prompt: values.prompt,
     system: values.system,
     chat: Boolean(values.chat),
@@ -141,7 +192,7 @@ export function parseGenerationArguments(argv: readonly string[], defaults: { te
     repetitionPenalty: number("repetition-penalty", values["repetition-penalty"], (value) => value > 0, "a number > 0"),
     seed: number("seed", values.seed, Number.isInteger, "an integer"),
     quant,
-    threads: number("threads", values.threads, integer(1), "an integer ≥ 1"),
+    threads: number("threads", values.threads, (value) => Number.isInteger(value) && value >= 1 && value <= MAXIMUM_THREADS, `an integer in 1..${MAXIMUM_THREADS}`),
     backend,
     json: Boolean(values.json),
     help: Boolean(values.help),
@@ -152,5 +203,9 @@ export function parseGenerationArguments(argv: readonly string[], defaults: { te
     maxBatchTokens: number("max-batch-tokens", values["max-batch-tokens"], integer(1), "an integer ≥ 1") ?? 256,
     queueLimit: number("queue-limit", values["queue-limit"], integer(0), "an integer ≥ 0") ?? 64,
     cacheTokens: number("cache-tokens", values["cache-tokens"], integer(1), "an integer ≥ 1"),
+    apiKey,
+    allowedHosts,
+    corsOrigins: (values["cors-origin"] ?? []).map(corsOrigin),
+    shutdownGraceSeconds: number("shutdown-grace", values["shutdown-grace"], (value) => value >= 0 && value <= 86400, "a number of seconds in 0..86400") ?? 10,
   };
 }

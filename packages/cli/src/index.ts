@@ -4,4 +4,5 @@ export { describeFailure, type Failure } from "./failures.ts";
 export { readLlama2cTokenizer } from "./llama2c-tokenizer.ts";
 export { TokenizerNotFoundError, loadTextModel, type LoadTextModelOptions, type TextModel } from "./load-text-model.ts";
 export { promptIds, runTextGenerationCommand, type GenerationSummary, type TextRecipe } from "./text-generation-command.ts";
-export { runServer, servingCacheTokens } from "./serve-command.ts";
+export { runServer, servedModelName, servingCacheTokens } from "./serve-command.ts";
+export { resolveModelArgument, resolveOptionalUserPath, resolveUserPath, userWorkingDirectory } from "./user-paths.ts";

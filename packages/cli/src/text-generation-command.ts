@@ -104,7 +104,7 @@ export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonl
   try {
     args = parseGenerationArguments(argv, { temperature: recipe.defaultTemperature });
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\nusage: pnpm recipe ${recipe.name} [options]\n${GENERATION_USAGE}\n`);
+    process.stderr.write(`error: ${(error as Error).message} (pnpm recipe ${recipe.name} --help lists the options)\n`);
     return 2;
   }
   if (args.help) {
@@ -118,7 +118,7 @@ export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonl
   const controller = new AbortController();
   try {
     const textModel = await loadTextModel(specifier, { quant: args.quant, threads: args.threads, backend: args.backend, progress: true, signal: controller.signal });
-    if (args.serve) return await runServer(textModel, args, specifier);
+    if (args.serve) return await runServer(textModel, args);
     const interactive = args.prompt === undefined && process.stdin.isTTY && !args.json;
     if (interactive) return await chat(textModel, args);
     const prompt = args.prompt ?? (process.stdin.isTTY ? "" : await readStandardInput());

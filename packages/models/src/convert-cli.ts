@@ -2,6 +2,8 @@
 // Command line for convertSafetensorsToGguf:
 //   pnpm --filter @infer-recipes/models exec tsx src/convert-cli.ts <hf-model-directory> <out.gguf> [--quant q8_0]
 
+import path from "node:path";
+
 import { convertSafetensorsToGguf, ggufQuantizations, type GgufQuantization } from "./convert.ts";
 import { ModelFileError } from "./errors.ts";
 
@@ -39,7 +41,11 @@ function parseArguments(argv: string[]): Arguments {
   }
   if (positional.length !== 2) throw new Error(`expected 2 paths, got ${positional.length}\n${usage}`);
   if (!(ggufQuantizations as readonly string[]).includes(quant)) throw new Error(`--quant must be one of ${ggufQuantizations.join(", ")}, got "${quant}"`);
-  return { modelDirectory: positional[0], outputPath: positional[1], quant: quant as GgufQuantization, ...(name === undefined ? {} : { name }) };
+  // Relative to where the user ran `pnpm convert` (pnpm runs scripts from the repository root and passes the user's
+  // folder as INIT_CWD), the rule @infer-recipes/cli's resolveUserPath applies to every recipe's paths.
+  const base = process.env.INIT_CWD && path.isAbsolute(process.env.INIT_CWD) ? process.env.INIT_CWD : process.cwd();
+  const [modelDirectory, outputPath] = positional.map((item) => path.resolve(base, item));
+  return { modelDirectory, outputPath, quant: quant as GgufQuantization, ...(name === undefined ? {} : { name }) };
 }
 
 function progressReporter(): (written: number, total: number) => void {

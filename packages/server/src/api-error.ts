@@ -1,7 +1,16 @@
 // Errors as the OpenAI API reports them: an HTTP status and a body {"error": {"message", "type", "param", "code"}},
 // where param names the request field at fault, so clients and SDKs written for OpenAI show them unchanged.
 
-export type ApiErrorType = "invalid_request_error" | "not_found_error" | "rate_limit_error" | "server_error";
+export type ApiErrorType = "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "rate_limit_error" | "server_error";
+
+/** An ApiError as plain data (it crosses to and from worker threads this way). */
+export interface ApiErrorData {
+  status: number;
+  message: string;
+  param: string | null;
+  type: ApiErrorType;
+  code: string | null;
+}
 
 export class ApiError extends Error {
   override name = "ApiError";
@@ -17,6 +26,14 @@ export class ApiError extends Error {
 
   body(): { error: { message: string; type: string; param: string | null; code: string | null } } {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+
+  toData(): ApiErrorData {
+    return { status: this.status, message: this.message, param: this.param, type: this.type, code: this.code };
+  }
+
+  static fromData(data: ApiErrorData): ApiError {
+    return new ApiError(data.status, data.message, data.param, data.type, data.code);
   }
 }
 

@@ -1,6 +1,23 @@
-// The server package: an OpenAI-compatible HTTP front for the continuous-batching scheduler.
-export { ApiError, type ApiErrorType } from "./api-error.ts";
+// The server package: an OpenAI-compatible HTTP front for the continuous-batching scheduler, with the model in this
+// thread (LocalModelHost) or in a worker thread that owns it (WorkerModelHost).
+export { AccessPolicy, hostName, type AccessOptions } from "./access-policy.ts";
+export { ApiError, type ApiErrorData, type ApiErrorType } from "./api-error.ts";
 export { chatPromptIds, completionPromptIds } from "./chat-prompt.ts";
-export { readChatParameters, readCompletionParameters, type ChatParameters, type CompletionParameters } from "./request-parameters.ts";
+export { ServerListenError } from "./listen-error.ts";
+export { LocalModelHost } from "./local-model-host.ts";
+export type {
+  EndpointKind,
+  GenerationOutcome,
+  GenerationStream,
+  HealthSnapshot,
+  ModelHost,
+  ModelInfo,
+  PreparedRequest,
+  PromptLimits,
+} from "./model-host.ts";
+export { prepareRequest, type PromptText } from "./prompt-preparation.ts";
+export { checkPromptBounds, maxPromptCharacters, maxRequestBodyBytes, promptLimits } from "./request-bounds.ts";
+export { readChatParameters, readCompletionParameters, type ChatParameters, type CompletionParameters, type SamplingParameters } from "./request-parameters.ts";
+export { generateOnScheduler, maxPromptTokensOf, schedulerHealth } from "./scheduled-generation.ts";
 export type { ServedModel } from "./served-model.ts";
-export { InferenceServer, type InferenceServerOptions } from "./server.ts";
+export { InferenceServer, type CloseOptions, type InferenceServerOptions } from "./server.ts";

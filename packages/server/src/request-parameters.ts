@@ -36,11 +36,18 @@ function isObject(value: unknown): value is Body {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** A value as the client wrote it, for messages. JSON numbers past ±1.8e308 (e.g. 1e400) parse to ±Infinity, which
+ *  JSON.stringify would show as "null". */
+function describeValue(value: unknown): string {
+  if (typeof value === "number" && !Number.isFinite(value)) return `${value < 0 ? "-" : ""}a number too large to represent (beyond ±1.8e308)`;
+  return JSON.stringify(value);
+}
+
 function optionalNumber(body: Body, field: string, check: (value: number) => boolean, expected: string): number | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "number" || !Number.isFinite(value) || !check(value)) {
-    throw invalidField(field, `'${field}' must be ${expected}, got ${JSON.stringify(value)}`);
+    throw invalidField(field, `'${field}' must be ${expected}, got ${describeValue(value)}`);
   }
   return value;
 }

@@ -1,27 +1,45 @@
 // An OpenAI-compatible HTTP server on node:http, so clients written for OpenAI, vLLM or SGLang work unchanged:
 //   POST /v1/completions, POST /v1/chat/completions (JSON or SSE streaming), GET /v1/models, GET /health.
-// Concurrent requests share the scheduler's batch. Errors are OpenAI-shaped bodies: 400 naming the field, 404 for an
-// unknown route or model, 405 for a wrong method, 413 for a body over the limit, 429 past the queue limit, 500 for
-// bugs — and the server keeps serving after every one of them.
+// This thread only does HTTP: the model host (model-host.ts) prepares requests and runs them, in a worker thread
+// when serving from the command line, so no request waits for another's model steps or tokenizing. Errors are
+// OpenAI-shaped bodies: 400 naming the field, 401 without the API key, 403 for a Host or Origin that is not allowed,
+// 404 for an unknown route or model, 405 for a wrong method, 413 for a body over the limit, 415 for a POST that is
+// not JSON, 429 past the queue limit, 503 while loading or shutting down, 500 for bugs — and the server keeps
+// serving after every one of them. close() drains: no new requests, open ones get a grace period, then are
+// cancelled with a clear answer.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
+import { AccessPolicy, type AccessOptions } from "./access-policy.ts";
 import { ApiError } from "./api-error.ts";
-import { handleGeneration, type EndpointContext, type EndpointKind } from "./generation-endpoint.ts";
-import { parseJsonBody } from "./request-parameters.ts";
+import { handleGeneration, shutdownError, type EndpointContext, type EndpointKind } from "./generation-endpoint.ts";
+import { listenError } from "./listen-error.ts";
+import { LocalModelHost } from "./local-model-host.ts";
+import type { HealthSnapshot, ModelHost } from "./model-host.ts";
+import { maxRequestBodyBytes } from "./request-bounds.ts";
 import type { ServedModel } from "./served-model.ts";
 
 export interface InferenceServerOptions {
-  served: ServedModel;
-  /** Default 127.0.0.1 (only this machine); "0.0.0.0" serves the network. */
+  /** What runs the model (a WorkerModelHost, or a LocalModelHost in this thread). */
+  model?: ModelHost;
+  /** Shorthand for `model: new LocalModelHost(served)`. */
+  served?: ServedModel;
+  /** Default 127.0.0.1 (only this machine); "0.0.0.0" serves the network (then set access.apiKey). */
   host?: string;
   /** Default 8000; 0 picks a free port. */
   port?: number;
-  /** Largest request body accepted, in bytes (default 8 MiB). */
+  /** Largest request body accepted, in bytes (default 8 MiB; lower when the model's prompt limit allows less). */
   maxBodyBytes?: number;
+  /** API key, allowed Host names and CORS origins (access-policy.ts). */
+  access?: AccessOptions;
   /** One line per request and per error (default: none). */
   log?: (line: string) => void;
+}
+
+export interface CloseOptions {
+  /** Milliseconds open requests may take to finish before they are cancelled (default 0: cancel at once). */
+  graceMs?: number;
 }
 
 interface Route {
@@ -36,25 +54,58 @@ const routes: Record<string, Route> = {
   "/health": { method: "GET", endpoint: "health" },
 };
 
+function healthBody(status: string, model: string | undefined, snapshot: HealthSnapshot | undefined): Record<string, unknown> {
+  if (!snapshot) return { status, model };
+  const cache = snapshot.kvCache;
+  return {
+    status,
+    model,
+    running: snapshot.running,
+    waiting: snapshot.waiting,
+    kv_cache: {
+      block_size: cache.blockSize,
+      total_blocks: cache.totalBlocks,
+      used_blocks: cache.usedBlocks,
+      free_blocks: cache.freeBlocks,
+      cached_blocks: cache.cachedBlocks,
+      used_bytes: cache.usedBytes,
+      total_bytes: cache.totalBytes,
+    },
+    requests: { completed: snapshot.completed, cancelled: snapshot.cancelled, failed: snapshot.failed },
+  };
+}
+
 export class InferenceServer {
   private readonly server: Server;
   private readonly created = Math.floor(Date.now() / 1000);
   private readonly log: (line: string) => void;
   private readonly maxBodyBytes: number;
+  private readonly model: ModelHost;
+  private readonly access: AccessPolicy;
+  /** Generations being answered; close() waits for them. */
+  private readonly open = new Set<Promise<void>>();
+  private closing = false;
 
-  private constructor(private readonly options: InferenceServerOptions) {
+  private constructor(options: InferenceServerOptions) {
+    const model = options.model ?? (options.served ? new LocalModelHost(options.served) : undefined);
+    if (!model) throw new TypeError("InferenceServer: give a model host (model) or a served model (served)");
+    this.model = model;
     this.log = options.log ?? (() => {});
     this.maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
+    this.access = new AccessPolicy(options.access, options.host);
     this.server = createServer((request, response) => void this.handle(request, response));
   }
 
-  /** Starts listening; resolves once the port is bound. */
+  /** Starts listening; resolves once the port is bound, rejects with a ServerListenError saying why not. */
   static async start(options: InferenceServerOptions): Promise<InferenceServer> {
     const server = new InferenceServer(options);
+    const host = options.host ?? "127.0.0.1";
+    const port = options.port ?? 8000;
     await new Promise<void>((resolve, reject) => {
-      server.server.once("error", reject);
-      server.server.listen(options.port ?? 8000, options.host ?? "127.0.0.1", () => {
-        server.server.off("error", reject);
+      server.server.once("error", (error) => reject(listenError(error as NodeJS.ErrnoException, host, port)));
+      server.server.listen(port, host, () => {
+        server.server.removeAllListeners("error");
+        server.server.on("error", (error) => server.log(`server error: ${error.message}`));
         resolve();
       });
     });
@@ -71,14 +122,30 @@ export class InferenceServer {
     return `http://${host}:${address.port}`;
   }
 
-  /** Stops accepting connections, cancels every request and closes open connections. */
-  async close(): Promise<void> {
-    this.options.served.scheduler.cancelAll();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
-    await this.options.served.scheduler.whenIdle();
+  /** Requests being generated right now. */
+  get openRequests(): number {
+    return this.open.size;
+  }
+
+  /**
+   * Stops accepting connections and new requests (503), lets open requests finish for `graceMs`, cancels the rest
+   * (a streaming client gets a last error event, a waiting one a 503), closes every connection and the model host.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const graceMs = options.graceMs ?? 0;
+    if (graceMs > 0 && this.open.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.open]), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    }
+    this.model.cancelAll();
+    await Promise.allSettled([...this.open]);
+    this.server.closeAllConnections();
+    await closed;
+    await this.model.close();
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -91,87 +158,108 @@ export class InferenceServer {
     try {
       const path = new URL(request.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "") || "/";
       const route: Route | undefined = routes[path] ?? (path.startsWith("/v1/models/") ? { method: "GET", endpoint: "model" } : undefined);
+      // /health stays open (load balancers poll it) and never waits on the model.
+      if (route?.endpoint === "health" && request.method === "GET") {
+        const info = this.model.info();
+        const status = this.closing ? "stopping" : info ? "ok" : "loading";
+        sendJson(status === "ok" ? 200 : 503, healthBody(status, info?.id, this.model.health()));
+        return;
+      }
+      this.access.checkHost(request);
+      for (const [name, value] of Object.entries(this.access.corsHeaders(request))) response.setHeader(name, value);
+      if (request.method === "OPTIONS") {
+        if (request.headers.origin !== undefined) for (const [name, value] of Object.entries(this.access.preflightHeaders())) response.setHeader(name, value);
+        response.writeHead(204, { allow: "GET, POST, OPTIONS" });
+        response.end();
+        return;
+      }
+      this.access.checkApiKey(request);
       if (!route) throw new ApiError(404, `no route ${request.method} ${path}; this server has ${Object.keys(routes).join(", ")}`, null, "not_found_error", "unknown_url");
       if (request.method !== route.method) {
         response.setHeader("allow", route.method);
         throw new ApiError(405, `${path} takes ${route.method}, not ${request.method}`, null, "invalid_request_error", "method_not_allowed");
       }
-      const { served } = this.options;
+      if (this.closing) throw shutdownError();
+      const info = this.model.info();
+      if (!info) throw new ApiError(503, "the model is still loading; retry shortly (GET /health says when it is ready)", null, "server_error", "model_loading");
       switch (route.endpoint) {
-        case "health": {
-          const cache = served.scheduler.cache.usage();
-          const stats = served.scheduler.stats();
-          sendJson(200, {
-            status: "ok",
-            model: served.id,
-            running: stats.running,
-            waiting: stats.waiting,
-            kv_cache: {
-              block_size: cache.blockSize,
-              total_blocks: cache.totalBlocks,
-              used_blocks: cache.usedBlocks,
-              free_blocks: cache.freeBlocks,
-              cached_blocks: cache.cachedBlocks,
-              used_bytes: cache.usedBytes,
-              total_bytes: cache.totalBytes,
-            },
-          });
-          return;
-        }
         case "models":
-          sendJson(200, { object: "list", data: [this.modelCard()] });
+          sendJson(200, { object: "list", data: [this.modelCard(info.id)] });
           return;
         case "model": {
           const id = decodeURIComponent(path.slice("/v1/models/".length));
-          if (id !== served.id) throw new ApiError(404, `The model '${id}' does not exist`, "model", "not_found_error", "model_not_found");
-          sendJson(200, this.modelCard());
+          if (id !== info.id) throw new ApiError(404, `The model '${id}' does not exist`, "model", "not_found_error", "model_not_found");
+          sendJson(200, this.modelCard(info.id));
           return;
         }
         default: {
-          const body = parseJsonBody(await this.readBody(request));
-          const context: EndpointContext = { served, request, response, sendJson, log: this.log };
-          await handleGeneration(route.endpoint, body, context);
+          AccessPolicy.checkJsonBody(request);
+          const body = await this.readBody(request, Math.min(this.maxBodyBytes, maxRequestBodyBytes(info.limits)));
+          const prepared = await this.model.prepare(route.endpoint as EndpointKind, body);
+          if (response.destroyed) return; // the client left while its prompt was prepared
+          const context: EndpointContext = { model: this.model, modelId: info.id, response, sendJson, log: this.log, closing: () => this.closing };
+          const answered = handleGeneration(prepared, context);
+          this.open.add(answered);
+          try {
+            await answered;
+          } finally {
+            this.open.delete(answered);
+          }
         }
       }
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError(500, `internal error: ${(error as Error)?.message ?? String(error)}`);
       if (!(error instanceof ApiError)) this.log(`error: ${(error as Error)?.stack ?? String(error)}`);
       else this.log(`${request.method} ${request.url}: ${apiError.status} ${apiError.message}`);
-      if (apiError.status === 429) response.setHeader("retry-after", "1");
       if (response.headersSent) {
         // Mid-stream: report the error as a last event, then end the stream.
         if (!response.writableEnded && !response.destroyed) response.end(`data: ${JSON.stringify(apiError.body())}\n\ndata: [DONE]\n\n`);
         return;
       }
+      if (apiError.status === 429) response.setHeader("retry-after", "1");
+      if (apiError.status === 503) response.setHeader("retry-after", "5");
+      if (apiError.status === 401) response.setHeader("www-authenticate", "Bearer");
+      if (this.closing) response.setHeader("connection", "close");
       // Drain whatever is left of the body so the connection stays usable.
       request.resume();
       sendJson(apiError.status, apiError.body());
     }
   }
 
-  private modelCard() {
-    return { id: this.options.served.id, object: "model", created: this.created, owned_by: "infer-recipes" };
+  private modelCard(id: string) {
+    return { id, object: "model", created: this.created, owned_by: "infer-recipes" };
   }
 
-  private readBody(request: IncomingMessage): Promise<string> {
+  private readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
+      const tooLarge = (size: string) =>
+        new ApiError(413, `the request body${size} exceeds the limit of ${limit} bytes`, "body", "invalid_request_error", "request_too_large");
       const declared = Number(request.headers["content-length"]);
-      if (declared > this.maxBodyBytes) {
-        reject(new ApiError(413, `the request body (${declared} bytes) exceeds the limit of ${this.maxBodyBytes} bytes`, "body", "invalid_request_error", "request_too_large"));
+      if (declared > limit) {
+        reject(tooLarge(` (${declared} bytes)`));
         return;
       }
       const chunks: Buffer[] = [];
       let size = 0;
       request.on("data", (chunk: Buffer) => {
         size += chunk.length;
-        if (size > this.maxBodyBytes) {
-          reject(new ApiError(413, `the request body exceeds the limit of ${this.maxBodyBytes} bytes`, "body", "invalid_request_error", "request_too_large"));
+        if (size > limit) {
+          reject(tooLarge(""));
           request.removeAllListeners("data");
+          chunks.length = 0;
           return;
         }
         chunks.push(chunk);
       });
-      request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+      request.on("end", () => {
+        const body = new Uint8Array(size);
+        let offset = 0;
+        for (const chunk of chunks) {
+          body.set(chunk, offset);
+          offset += chunk.length;
+        }
+        resolve(body);
+      });
       request.on("error", reject);
     });
   }

@@ -3,95 +3,14 @@
 // sharing the batch, malformed requests answered 4xx with the field named while the server keeps serving, a client
 // that disconnects mid-stream has its request cancelled and its blocks freed, and 429 once the queue is full.
 
-import { mkdtempSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { tmpdir } from "node:os";
-import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import type { PagedKvCache } from "@infer-recipes/cache";
-import { Kernel, createReferenceBackend } from "@infer-recipes/kernel";
-import { LlamaModel, loadModelWeights, randomLlamaTensors, tinyGgufTokenizerMetadata, tinyLlamaConfig, writeGgufModel } from "@infer-recipes/models";
-import { Scheduler, type BatchEntry, type BatchLanguageModel, type SchedulerOptions } from "@infer-recipes/scheduler";
-import { chatTemplateFromGgufMetadata, compileChatTemplate, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
+import type { Scheduler } from "@infer-recipes/scheduler";
 
-import { InferenceServer, type ServedModel } from "../src/index.ts";
-
-const config = tinyLlamaConfig({ vocabSize: 352, contextLength: 96, eosTokenIds: [2] });
-const directory = mkdtempSync(path.join(tmpdir(), "server-test-"));
-const file = path.join(directory, "tiny.gguf");
-writeGgufModel(file, config, randomLlamaTensors(config, 9), tinyGgufTokenizerMetadata(config.vocabSize));
-const loaded = loadModelWeights(file);
-const model = LlamaModel.fromLoadedWeights(loaded, new Kernel(createReferenceBackend()));
-const tokenizer = tokenizerFromGgufMetadata(loaded.metadata);
-const chatTemplate = compileChatTemplate(chatTemplateFromGgufMetadata(loaded.metadata)!);
-
-/** The tiny model made slow enough (busy-waits each step) that a client can act while its request runs. */
-class SlowModel implements BatchLanguageModel {
-  readonly config = model.config;
-  constructor(private readonly stepMilliseconds: number) {}
-  forwardBatch(batch: readonly BatchEntry[], cache: PagedKvCache) {
-    const until = performance.now() + this.stepMilliseconds;
-    while (performance.now() < until) {
-      // a step of a bigger model
-    }
-    return model.forwardBatch(batch, cache);
-  }
-}
-
-interface Response {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-function send(server: InferenceServer, method: string, route: string, body?: unknown): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-    const request = httpRequest(`${server.url}${route}`, { method, headers: payload ? { "content-type": "application/json" } : {} }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json });
-      });
-    });
-    request.on("error", reject);
-    request.end(payload);
-  });
-}
-
-/** The JSON payloads of an SSE body, and whether it ended with [DONE]. */
-function events(text: string): { chunks: any[]; done: boolean } { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const lines = text.split("\n\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6));
-  const done = lines[lines.length - 1] === "[DONE]";
-  return { chunks: lines.filter((line) => line !== "[DONE]").map((line) => JSON.parse(line)), done };
-}
-
-async function startServer(schedulerOptions: SchedulerOptions = {}, stepMilliseconds = 0, blockCount = 64): Promise<{ server: InferenceServer; scheduler: Scheduler }> {
-  const batchModel = stepMilliseconds > 0 ? new SlowModel(stepMilliseconds) : model;
-  const scheduler = new Scheduler(batchModel, model.createPagedCache({ blockCount, blockSize: 4 }), schedulerOptions);
-  const served: ServedModel = { id: "tiny-llama", scheduler, tokenizer, chatTemplate, stopTokenIds: config.eosTokenIds, defaultTemperature: 0.7 };
-  return { server: await InferenceServer.start({ served, port: 0 }), scheduler };
-}
-
-async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-afterAll(() => rmSync(directory, { recursive: true, force: true }));
+import type { InferenceServer } from "../src/index.ts";
+import { events, send, startServer, tokenizer, waitFor } from "./helpers.ts";
 
 describe("OpenAI-compatible endpoints", () => {
   let server: InferenceServer;

@@ -1,0 +1,93 @@
+// What the HTTP layer needs from whatever runs the model — this thread (LocalModelHost, for tests and embedding) or
+// a worker thread that owns the model and its scheduler (WorkerModelHost, what `--serve` runs) — so the server code
+// is the same for both and knows nothing about architectures, weights or kernels.
+//
+// A request goes through two steps: prepare (body bytes → checked parameters and prompt token ids: JSON parsing,
+// bounds, chat template, tokenizer) and generate (prompt ids → streamed text and an outcome). Both answer with an
+// ApiError for what the client must fix (400 naming the field, 404, 429) and resolve otherwise.
+
+import type { FinishReason } from "@infer-recipes/scheduler";
+
+import type { SamplingParameters } from "./request-parameters.ts";
+
+export type EndpointKind = "completion" | "chat";
+
+/** What the served model lets a request hold, known once it is loaded. */
+export interface PromptLimits {
+  /** Longest prompt in tokens that can run: the context less one position, capped by the KV cache. */
+  maxPromptTokens: number;
+  /** Characters of the longest token's spelling: no prompt of more than maxPromptTokens × this characters fits. */
+  longestTokenCharacters: number;
+}
+
+/** The served model as the HTTP layer sees it. */
+export interface ModelInfo {
+  /** Reported by /v1/models; requests naming another model get a 404. */
+  id: string;
+  contextLength: number;
+  limits: PromptLimits;
+  hasChatTemplate: boolean;
+}
+
+/** A checked request, ready to generate. */
+export interface PreparedRequest {
+  kind: EndpointKind;
+  /** Everything but the prompt. */
+  parameters: SamplingParameters;
+  promptIds: number[];
+}
+
+/** How a generation ended. */
+export interface GenerationOutcome {
+  text: string;
+  completionTokens: number;
+  finishReason: FinishReason;
+  promptTokens: number;
+  /** Prompt tokens whose keys/values came from the prefix cache. */
+  cachedPromptTokens: number;
+  timeToFirstTokenMs: number;
+  totalMs: number;
+}
+
+export interface GenerationStream {
+  /** Called once the request is queued (before any text); not called when generate rejects. */
+  onAccepted?: () => void;
+  /** Text as it is generated (already held back at stop strings and incomplete UTF-8). */
+  onText?: (text: string) => void;
+  /** Aborting cancels the request and frees its KV blocks. */
+  signal: AbortSignal;
+}
+
+/** What /health reports: counters of the scheduler and the KV cache, read without waiting on the model. */
+export interface HealthSnapshot {
+  running: number;
+  waiting: number;
+  kvCache: {
+    blockSize: number;
+    totalBlocks: number;
+    usedBlocks: number;
+    freeBlocks: number;
+    cachedBlocks: number;
+    usedBytes: number;
+    totalBytes: number;
+  };
+  /** Requests completed, cancelled and failed so far. */
+  completed: number;
+  cancelled: number;
+  failed: number;
+}
+
+export interface ModelHost {
+  /** The model, once loaded (undefined while loading). */
+  info(): ModelInfo | undefined;
+  /** Body bytes of a POST → checked request with prompt ids. Rejects with an ApiError. */
+  prepare(kind: EndpointKind, body: Uint8Array): Promise<PreparedRequest>;
+  /** Runs a prepared request under `id`. Rejects with an ApiError when it cannot run (400, 429). */
+  generate(id: string, request: PreparedRequest, stream: GenerationStream): Promise<GenerationOutcome>;
+  /** The latest counters (undefined while loading). Never waits on a model step. */
+  health(): HealthSnapshot | undefined;
+  /** Cancels every request. */
+  cancelAll(): void;
+  /** Waits until no request runs, then releases what the host holds. */
+  close(): Promise<void>;
+}

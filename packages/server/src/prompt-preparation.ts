@@ -1,0 +1,45 @@
+// The prepare step of a request (see model-host.ts): body bytes → JSON → bounds (request-bounds.ts, before any
+// rendering or tokenizing) → checked parameters → the model name → prompt token ids through the chat template and
+// the tokenizer. Pure and synchronous; it runs wherever the tokenizer lives (off the HTTP thread when serving from
+// a worker).
+
+import type { ChatTemplate, TextTokenizer } from "@infer-recipes/tokenizer";
+
+import { ApiError } from "./api-error.ts";
+import { chatPromptIds, completionPromptIds } from "./chat-prompt.ts";
+import type { EndpointKind, PreparedRequest, PromptLimits } from "./model-host.ts";
+import { checkPromptBounds } from "./request-bounds.ts";
+import { parseJsonBody, readChatParameters, readCompletionParameters, type SamplingParameters } from "./request-parameters.ts";
+
+/** The text side of the served model: what turns a request into prompt token ids. */
+export interface PromptText {
+  /** The served model's id ("model" in requests must name it). */
+  id: string;
+  tokenizer: TextTokenizer;
+  /** Needed for /v1/chat/completions. */
+  chatTemplate?: ChatTemplate;
+  limits: PromptLimits;
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+export function prepareRequest(text: PromptText, kind: EndpointKind, body: Uint8Array): PreparedRequest {
+  const json = parseJsonBody(utf8.decode(body));
+  checkPromptBounds(kind, json, text.limits);
+  const read = kind === "completion" ? readCompletionParameters(json) : readChatParameters(json);
+  if (read.model !== undefined && read.model !== text.id) {
+    throw new ApiError(404, `The model '${read.model}' does not exist; this server serves '${text.id}'`, "model", "not_found_error", "model_not_found");
+  }
+  let promptIds: number[];
+  let parameters: SamplingParameters;
+  if ("prompt" in read) {
+    const { prompt, ...rest } = read;
+    promptIds = completionPromptIds(text.tokenizer, prompt);
+    parameters = rest;
+  } else {
+    const { messages, ...rest } = read;
+    promptIds = chatPromptIds(text.tokenizer, text.chatTemplate, messages);
+    parameters = rest;
+  }
+  return { kind, parameters, promptIds };
+}

@@ -1,0 +1,146 @@
+// The recipe through its launcher, as pnpm and supervisors run it (`node scripts/recipe.mjs llama-3.2-3b …`): a
+// SIGTERM or SIGHUP to the launcher's PID reaches the server, which lets the open stream finish within
+// --shutdown-grace (or cancels it with a last error event), frees the port and exits 0, and so does the launcher;
+// the child's exit status passes through; a relative --model is found relative to INIT_CWD (where pnpm was run).
+
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { afterAll, describe, expect, it } from "vitest";
+
+import { writeTinyLlama32 } from "./tiny-llama-3.2.ts";
+
+const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const launcher = path.join(repository, "scripts/recipe.mjs");
+const temporary = mkdtempSync(path.join(tmpdir(), "recipe-launcher-"));
+afterAll(() => rmSync(temporary, { recursive: true, force: true }));
+const model = writeTinyLlama32(temporary);
+
+interface Launched {
+  url: Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  pid: number;
+  stderr: () => string;
+}
+
+/** Starts the launcher in its own process group (so a failed test can kill the whole group). */
+function launch(args: string[]): Launched {
+  const child = spawn(process.execPath, [launcher, "llama-3.2-3b", ...args], { cwd: repository, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const url = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "serving" line within 60 s:\n${stderr}`)), 60_000);
+    child.stderr.on("data", () => {
+      const match = /serving ".*" on (http:\/\/[^\s]+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    void exited.then(({ code }) => reject(new Error(`the launcher exited with ${code}:\n${stderr}`)));
+  });
+  return { url, exited, pid: child.pid!, stderr: () => stderr };
+}
+
+/** Opens a streaming completion; resolves `first` at its first chunk and `body` with everything once it ends. */
+function openStream(url: string, maxTokens: number): { first: Promise<void>; body: Promise<string> } {
+  let markFirst!: () => void;
+  const first = new Promise<void>((resolve) => (markFirst = resolve));
+  const body = (async () => {
+    const response = await fetch(`${url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "hello", max_tokens: maxTokens, temperature: 0, stream: true }),
+    });
+    let text = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body!) {
+      text += decoder.decode(chunk, { stream: true });
+      markFirst();
+    }
+    return text;
+  })();
+  return { first, body };
+}
+
+function portIsClosed(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.on("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.on("error", () => resolve(true));
+  });
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+describe("scripts/recipe.mjs --serve under a supervisor", () => {
+  it("passes SIGTERM to the server, which finishes the open stream within the grace period and exits 0", async () => {
+    const launched = launch(["--model", model.ggufFile, "--serve", "--port", "0", "--backend", "reference", "--shutdown-grace", "60"]);
+    try {
+      const url = await launched.url;
+      const stream = openStream(url, 200);
+      await stream.first;
+      process.kill(launched.pid, "SIGTERM");
+      const body = await stream.body;
+      expect(body.trim().endsWith("data: [DONE]")).toBe(true);
+      expect(body).toContain('"finish_reason":"length"');
+      expect(await launched.exited).toEqual({ code: 0, signal: null });
+      expect(launched.stderr()).toMatch(/SIGTERM: stopping — no new requests; 1 open request\(s\) get 60 s to finish/);
+      expect(await portIsClosed(url)).toBe(true);
+    } finally {
+      killGroup(launched.pid);
+    }
+  });
+
+  it("on SIGHUP with a short grace period, cancels the stream with a last error event and exits 0", async () => {
+    const launched = launch(["--model", model.ggufFile, "--serve", "--port", "0", "--backend", "reference", "--shutdown-grace", "0.2"]);
+    try {
+      const url = await launched.url;
+      // Long enough (the whole context) to outlast 0.2 s on the reference kernels.
+      const stream = openStream(url, 240);
+      await stream.first;
+      process.kill(launched.pid, "SIGHUP");
+      const body = await stream.body;
+      expect(body).toContain('"code":"server_shutting_down"');
+      expect(body.trim().endsWith("data: [DONE]")).toBe(true);
+      expect(await launched.exited).toEqual({ code: 0, signal: null });
+      expect(await portIsClosed(url)).toBe(true);
+    } finally {
+      killGroup(launched.pid);
+    }
+  });
+});
+
+describe("scripts/recipe.mjs", () => {
+  it("exits with the recipe's status and its one-line error", () => {
+    const run = spawnSync(process.execPath, [launcher, "llama-3.2-3b", "--model", model.ggufFile, "--threads", "257"], { cwd: repository, encoding: "utf8" });
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim().split("\n")).toEqual(['error: --threads must be an integer in 1..256, got "257" (pnpm recipe llama-3.2-3b --help lists the options)']);
+  });
+
+  it("finds a relative --model in the folder pnpm was run from (INIT_CWD), not the repository root", () => {
+    const run = spawnSync(process.execPath, [launcher, "llama-3.2-3b", "--model", "./tiny-llama-3.2.gguf", "--prompt", "hi", "--max-tokens", "2", "--backend", "reference", "--json"], {
+      cwd: repository,
+      env: { ...process.env, INIT_CWD: temporary },
+      encoding: "utf8",
+    });
+    expect(run.stderr).toContain(`loading ${model.ggufFile}`);
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout.trim().split("\n").at(-1)!).token_ids.length).toBeGreaterThan(0);
+  });
+});
