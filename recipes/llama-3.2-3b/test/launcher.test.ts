@@ -3,7 +3,7 @@
 // --shutdown-grace (or cancels it with a last error event), frees the port and exits 0, and so does the launcher;
 // the child's exit status passes through; a relative --model is found relative to INIT_CWD (where pnpm was run).
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -68,6 +68,18 @@ function openStream(url: string, maxTokens: number): { first: Promise<void>; bod
   return { first, body };
 }
 
+/** Runs the launcher to its end without blocking this process (vitest's worker must keep answering its runner). */
+function run(args: string[], environment: NodeJS.ProcessEnv = process.env): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [launcher, "llama-3.2-3b", ...args], { cwd: repository, env: environment, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 function portIsClosed(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
@@ -127,20 +139,16 @@ describe("scripts/recipe.mjs --serve under a supervisor", () => {
 });
 
 describe("scripts/recipe.mjs", () => {
-  it("exits with the recipe's status and its one-line error", () => {
-    const run = spawnSync(process.execPath, [launcher, "llama-3.2-3b", "--model", model.ggufFile, "--threads", "257"], { cwd: repository, encoding: "utf8" });
-    expect(run.status).toBe(2);
-    expect(run.stderr.trim().split("\n")).toEqual(['error: --threads must be an integer in 1..256, got "257" (pnpm recipe llama-3.2-3b --help lists the options)']);
+  it("exits with the recipe's status and its one-line error", async () => {
+    const result = await run(["--model", model.ggufFile, "--threads", "257"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split("\n")).toEqual(['error: --threads must be an integer in 1..256, got "257" (pnpm recipe llama-3.2-3b --help lists the options)']);
   });
 
-  it("finds a relative --model in the folder pnpm was run from (INIT_CWD), not the repository root", () => {
-    const run = spawnSync(process.execPath, [launcher, "llama-3.2-3b", "--model", "./tiny-llama-3.2.gguf", "--prompt", "hi", "--max-tokens", "2", "--backend", "reference", "--json"], {
-      cwd: repository,
-      env: { ...process.env, INIT_CWD: temporary },
-      encoding: "utf8",
-    });
-    expect(run.stderr).toContain(`loading ${model.ggufFile}`);
-    expect(run.status).toBe(0);
-    expect(JSON.parse(run.stdout.trim().split("\n").at(-1)!).token_ids.length).toBeGreaterThan(0);
+  it("finds a relative --model in the folder pnpm was run from (INIT_CWD), not the repository root", async () => {
+    const result = await run(["--model", "./tiny-llama-3.2.gguf", "--prompt", "hi", "--max-tokens", "2", "--backend", "reference", "--json"], { ...process.env, INIT_CWD: temporary });
+    expect(result.stderr).toContain(`loading ${model.ggufFile}`);
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout.trim().split("\n").at(-1)!).token_ids.length).toBeGreaterThan(0);
   });
 });
