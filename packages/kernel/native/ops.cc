@@ -103,7 +103,15 @@ __attribute__((target("avx2,fma"))) static void silu_range_avx2(float* out, cons
     if (up) y = _mm256_mul_ps(y, _mm256_loadu_ps(up + i));
     _mm256_storeu_ps(out + i, y);
   }
-  for (; i < end; i++) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * (up ? up[i] : 1.0f);
+  // The tail goes through the same vector formula (masked), so an element's value never depends on where it sits
+  // in the array: a row computes the same whether it runs alone (decode) or inside a batch (a speculative verify).
+  if (i < end) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(end - i)), lanes);
+    __m256 y = silu_avx2(_mm256_maskload_ps(gate + i, mask));
+    if (up) y = _mm256_mul_ps(y, _mm256_maskload_ps(up + i, mask));
+    _mm256_maskstore_ps(out + i, mask, y);
+  }
 }
 
 static void silu_range(float* out, const float* gate, const float* up, int64_t begin, int64_t end) {

@@ -1,0 +1,75 @@
+// Every op computes a row of a batch exactly as it computes that row alone, bit for bit: a speculative verify (one
+// forward over k+1 tokens) must give the same logits as k+1 single-token decode steps, or greedy speculative decoding
+// could pick a different token where two logits nearly tie. Checked on the reference backend and on each native
+// instruction-set path, with row widths that are not multiples of the vector width (the tails are where a batch and
+// a single row used to part: a vectorized body and a scalar tail that fell on different elements).
+
+import { describe, expect, it } from "vitest";
+
+import { Kernel, NativeBackend, Tensor, createKernel, nativeAvailability, quantizeTensor, type DType } from "../src/index.ts";
+import { createReferenceBackend } from "../src/reference/index.ts";
+import { randomTensor } from "./helpers.ts";
+
+type RowOp = (kernel: Kernel, out: Tensor, rows: Tensor) => void;
+
+/** Runs `op` on all `tokens` rows at once and on each row alone; returns the largest difference (0 = identical). */
+function batchVersusRows(kernel: Kernel, op: RowOp, input: Tensor, outWidth: number): number {
+  const [tokens, width] = input.shape;
+  const batch = Tensor.zeros("f32", [tokens, outWidth]);
+  op(kernel, batch, input);
+  let largest = 0;
+  for (let token = 0; token < tokens; token++) {
+    const row = Tensor.fromFloat32([1, width], (input.data as Float32Array).slice(token * width, (token + 1) * width));
+    const single = Tensor.zeros("f32", [1, outWidth]);
+    op(kernel, single, row);
+    const expected = (batch.data as Float32Array).subarray(token * outWidth, (token + 1) * outWidth);
+    for (let index = 0; index < outWidth; index++) largest = Math.max(largest, Math.abs((single.data as Float32Array)[index] - expected[index]));
+  }
+  return largest;
+}
+
+function kernels(): Array<[string, Kernel]> {
+  const list: Array<[string, Kernel]> = [["reference", new Kernel(createReferenceBackend())]];
+  if (!nativeAvailability().available) return list;
+  for (const isa of ["avx512", "avx2", "portable"] as const) {
+    const kernel = createKernel({ backend: "native", threads: 2 });
+    if ((kernel.backend as NativeBackend).selectIsa(isa)) list.push([`native ${isa}`, kernel]);
+  }
+  return list;
+}
+
+describe("a batch row equals the same row alone", () => {
+  for (const [name, kernel] of kernels()) {
+    it(`${name}: matmul (f32, q8_0, q4_0), rmsNorm, swiglu, attention`, () => {
+      const tokens = 5;
+      for (const width of [64, 172, 1001]) {
+        const input = randomTensor([tokens, width], width, 1, "normal");
+        const gate = randomTensor([tokens, width], width + 1, 4, "normal");
+        const norm = randomTensor([width], 7, 1, "normal");
+        expect(batchVersusRows(kernel, (k, out, rows) => k.rmsNorm(out, rows, norm, 1e-5), input, width), `rmsNorm ${width}`).toBe(0);
+        // swiglu(gate, up): the row's gate is the input row itself, its up a fixed function of it.
+        expect(batchVersusRows(kernel, (k, out, rows) => k.swiglu(out, rows, rows), gate, width), `swiglu ${width}`).toBe(0);
+      }
+      for (const dtype of ["f32", "q8_0", "q4_0"] as DType[]) {
+        const f32 = randomTensor([48, 256], 3, 0.1, "normal");
+        const weight = kernel.packWeight(dtype === "f32" ? f32 : quantizeTensor(dtype, f32.shape, f32.data as Float32Array));
+        const input = randomTensor([tokens, 256], 4, 1, "normal");
+        expect(batchVersusRows(kernel, (k, out, rows) => k.matmul(out, rows, weight), input, 48), `matmul ${dtype}`).toBe(0);
+      }
+      // Attention: query t at position start + t over the cache equals that query alone with kvLength start + t + 1.
+      const heads = 8, kvHeads = 4, headDim = 8, start = 9;
+      const keys = randomTensor([32, kvHeads, headDim], 5, 1, "normal");
+      const values = randomTensor([32, kvHeads, headDim], 6, 1, "normal");
+      const query = randomTensor([tokens, heads, headDim], 8, 1, "normal");
+      const batch = Tensor.zeros("f32", [tokens, heads, headDim]);
+      kernel.attention(batch, query, keys, values, { startPosition: start, kvLength: start + tokens, causal: true, scale: 0.35 });
+      const rowWidth = heads * headDim;
+      for (let token = 0; token < tokens; token++) {
+        const single = Tensor.zeros("f32", [1, heads, headDim]);
+        const one = Tensor.fromFloat32([1, heads, headDim], (query.data as Float32Array).slice(token * rowWidth, (token + 1) * rowWidth));
+        kernel.attention(single, one, keys, values, { startPosition: start + token, kvLength: start + token + 1, causal: true, scale: 0.35 });
+        expect(Array.from(single.data as Float32Array), `attention token ${token}`).toEqual(Array.from((batch.data as Float32Array).subarray(token * rowWidth, (token + 1) * rowWidth)));
+      }
+    });
+  }
+});
