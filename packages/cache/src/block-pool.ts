@@ -149,6 +149,19 @@ export class BlockPool {
     return true;
   }
 
+  /**
+   * Takes an in-use block out of the prefix-cache index, because its owner is about to change its contents (after a
+   * rollback, new rows go into a block that was full when it was indexed). Returns false when it was not indexed.
+   */
+  unregister(block: number): boolean {
+    this.requireBlock("unregister", block);
+    if (this.referenceCounts[block] === 0) throw new CacheError(`BlockPool.unregister: block ${block} is free; only blocks in use can be taken out of the index`);
+    const hash = this.hashes[block];
+    if (hash === undefined) return false;
+    this.evict(block);
+    return true;
+  }
+
   /** Empties the prefix-cache index (free cached blocks stay free, now uncached). */
   clearPrefixCache(): void {
     for (const block of this.index.values()) {

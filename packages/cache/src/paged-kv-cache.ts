@@ -6,6 +6,8 @@
 // sequence reuse the full blocks another sequence computed for the same leading tokens.
 //
 // The cycle of one forward pass: reserve(sequence, n) → write(layer, ...) per layer → append(sequence, tokens).
+// truncate(sequence, length) rolls a sequence back (rejected speculative tokens) in time proportional to the blocks
+// it gives back, not to the sequence's length.
 
 import { Tensor, type CacheDType, type Kernel } from "@infer-recipes/kernel";
 
@@ -156,6 +158,7 @@ export class PagedKvCache {
     const fresh = newTokens > 0 ? Math.max(0, Math.ceil((sequence.length + newTokens) / this.blockSize) - sequence.blockCount) : 0;
     const blocks = this.pool.tryAllocate(fresh + (copy ? 1 : 0));
     if (!blocks) return false;
+    if (newTokens > 0 && !copy) this.releaseIndexedTail(sequence);
     if (copy) {
       const logical = Math.floor(sequence.length / this.blockSize);
       const shared = sequence.block(logical);
@@ -190,6 +193,9 @@ export class PagedKvCache {
       const block = sequence.block(logical);
       const references = this.pool.referenceCount(block);
       if (references !== 1) throw new CacheError(`PagedKvCache.write: sequence ${sequence.id} would write into block ${block}, which ${references} sequences share`);
+      if (this.pool.hashOf(block) !== undefined) {
+        throw new CacheError(`PagedKvCache.write: sequence ${sequence.id} would write into block ${block}, which the prefix cache indexes (reserve first)`);
+      }
       const rows = Math.min(start + tokens, (logical + 1) * this.blockSize) - position;
       const from = (position - start) * width;
       const row = block * this.blockSize + (position % this.blockSize);
@@ -262,12 +268,45 @@ export class PagedKvCache {
     return child;
   }
 
+  /**
+   * Forgets positions ≥ `length` of the sequence, to roll back rejected speculative tokens or to keep only a common
+   * prefix. Whole blocks past the new length go back to the pool (last first), which respects their reference counts
+   * and keeps full blocks other sequences share or the prefix cache indexes; the block the sequence now ends in
+   * stays. Before the sequence writes into that block again, reserve() copies it when another sequence shares it
+   * (copy-on-write) and otherwise takes it out of the prefix-cache index (its indexed contents are about to change).
+   */
+  truncate(sequence: PagedSequence, length: number): void {
+    this.requireOwn("truncate", sequence);
+    if (!Number.isInteger(length) || length < 0 || length > sequence.length) {
+      throw new CacheError(`PagedKvCache.truncate: sequence ${sequence.id}: length must be an integer in 0..${sequence.length}, got ${length}`);
+    }
+    const keep = Math.ceil(length / this.blockSize);
+    for (let logical = sequence.blockCount - 1; logical >= keep; logical--) this.pool.release(sequence.block(logical));
+    sequence.dropBlocksFrom(keep);
+    sequence.length = length;
+    sequence.tokens.length = length;
+    sequence.blockHashes.length = Math.min(sequence.blockHashes.length, Math.floor(length / this.blockSize));
+  }
+
   /** Releases every block of the sequence (last block first, so a cached prefix's tail is evicted before its head)
    *  and empties it; the sequence can be filled again. */
   free(sequence: PagedSequence): void {
     this.requireOwn("free", sequence);
     for (let logical = sequence.blockCount - 1; logical >= 0; logical--) this.pool.release(sequence.block(logical));
     sequence.reset();
+  }
+
+  /**
+   * When the block that receives position `length` is indexed in the prefix cache (it was full when indexed, and the
+   * sequence was truncated into it since) and no other sequence holds it, takes it out of the index: the rows the
+   * sequence writes next change the contents its hash stands for. A shared indexed block is copied instead
+   * (needsCopyOnWrite), so the index keeps pointing at intact contents.
+   */
+  private releaseIndexedTail(sequence: PagedSequence): void {
+    const logical = Math.floor(sequence.length / this.blockSize);
+    if (logical >= sequence.blockCount) return;
+    const block = sequence.block(logical);
+    if (this.pool.referenceCount(block) === 1 && this.pool.hashOf(block) !== undefined) this.pool.unregister(block);
   }
 
   /** Whether the block that receives position `length` is shared (then it must be copied before a write). */

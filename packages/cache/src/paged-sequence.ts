@@ -51,6 +51,12 @@ export class PagedSequence {
     this.table[logical] = block;
   }
 
+  /** @internal PagedKvCache only: keeps the first `count` blocks of the table (the caller released the rest). */
+  dropBlocksFrom(count: number): void {
+    this.count = count;
+    this.view = undefined;
+  }
+
   /** @internal PagedKvCache only: forgets every block and position. */
   reset(): void {
     this.count = 0;
