@@ -114,6 +114,31 @@ describe("forwardBatch equals forward, sequence by sequence", () => {
   }
 });
 
+describe("forwardBatch with allLogits (a speculative verify over a paged cache)", () => {
+  for (const [backend, kernel] of kernels) {
+    it(`${backend}: every token's logits of that entry, bit for bit as the dense forward, beside last-only entries`, () => {
+      const model = tinyModel(kernel);
+      const cache = model.createPagedCache({ blockCount: 20, blockSize: 4 });
+      const verified = prompt(11, 5), other = prompt(7, 6);
+      const [first, second] = [cache.createSequence(), cache.createSequence()];
+      cache.reserve(first, 6);
+      cache.reserve(second, 7);
+      model.forwardBatch([{ sequence: first, tokens: Int32Array.from(verified.slice(0, 6)), logits: false }, { sequence: second, tokens: Int32Array.from(other) }], cache);
+      // Five more tokens of `verified` with all their logits, and one more token of `other` with its last logits only.
+      cache.reserve(first, 5);
+      cache.reserve(second, 1);
+      const [all, last] = model.forwardBatch([
+        { sequence: first, tokens: Int32Array.from(verified.slice(6)), allLogits: true },
+        { sequence: second, tokens: Int32Array.of(3) },
+      ], cache);
+      const expected = denseLogits(model, verified).slice(6);
+      expect(all!.length).toBe(5 * config.vocabSize);
+      expected.forEach((want, row) => expect(Array.from(all!.subarray(row * config.vocabSize, (row + 1) * config.vocabSize))).toEqual(Array.from(want)));
+      expect(Array.from(last!)).toEqual(Array.from(denseLogits(model, [...other, 3])[7]));
+    });
+  }
+});
+
 describe("forwardBatch refuses bad batches", () => {
   const model = tinyModel(new Kernel(createReferenceBackend()));
   const cache = model.createPagedCache({ blockCount: 8, blockSize: 4 });

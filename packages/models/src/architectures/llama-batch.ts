@@ -19,6 +19,9 @@ export interface BatchSequence {
   /** Whether the logits of this entry's last token are wanted (default true; false for a prefill chunk that is not
    *  the prompt's last, which saves its share of the output projection). */
   logits?: boolean;
+  /** Logits of every token of the entry ([tokens · vocab], row i predicting the token after tokens[i]) instead of only
+   *  the last: a speculative verify needs them all. */
+  allLogits?: boolean;
 }
 
 /** Activations for up to `capacity` tokens, allocated once and viewed per step (rows 0..totalTokens-1). */
@@ -72,7 +75,8 @@ export class LlamaBatchForward {
 
   /**
    * Runs one step for every entry and appends their keys/values to `cache`. Returns, per entry, the logits [vocab] of
-   * its last token (views into one fresh [entries wanting logits, vocab] buffer), or null when not wanted.
+   * its last token, or [tokens · vocab] of all its tokens with allLogits (views into one fresh buffer), or null when
+   * not wanted.
    */
   run(batch: readonly BatchSequence[], cache: PagedKvCache): Array<Float32Array | null> {
     const { config, weights, kernel } = this;
@@ -169,25 +173,36 @@ export class LlamaBatchForward {
     }
     for (const [index, entry] of entries.entries()) cache.append(entry.sequence, batch[index].tokens);
 
-    // Output projection for the last token of each entry that wants logits, as one [wanted, hidden] matrix.
-    const wanted = batch.map((entry, index) => (entry.logits === false ? -1 : index)).filter((index) => index >= 0);
+    // Output projection for the last token of each entry that wants logits (every token with allLogits), as one
+    // [rows, hidden] matrix.
+    const wanted: Array<{ entry: number; first: number; rows: number }> = [];
+    let outputRows = 0;
+    batch.forEach((entry, index) => {
+      if (entry.logits === false && !entry.allLogits) return;
+      const rows = entry.allLogits ? entries[index].count : 1;
+      wanted.push({ entry: index, first: entries[index].offset + entries[index].count - rows, rows });
+      outputRows += rows;
+    });
     const result: Array<Float32Array | null> = batch.map(() => null);
-    if (wanted.length === 0) return result;
+    if (outputRows === 0) return result;
     const hidden = config.hiddenSize;
-    const lastRows = Tensor.zeros("f32", [wanted.length, hidden]); // [wanted, hidden]
+    const selected = Tensor.zeros("f32", [outputRows, hidden]); // [rows, hidden]
     const residualData = s.residual.data as Float32Array;
-    wanted.forEach((entryIndex, row) => {
-      const last = entries[entryIndex].offset + entries[entryIndex].count - 1;
-      (lastRows.data as Float32Array).set(residualData.subarray(last * hidden, (last + 1) * hidden), row * hidden);
-    });
-    const lastNormalized = Tensor.zeros("f32", [wanted.length, hidden]); // [wanted, hidden]
-    kernel.rmsNorm(lastNormalized, lastRows, weights.finalNorm, config.rmsNormEpsilon);
-    const logits = Tensor.zeros("f32", [wanted.length, config.vocabSize]); // [wanted, vocab]
-    kernel.matmul(logits, lastNormalized, weights.output);
+    let row = 0;
+    for (const { first, rows } of wanted) {
+      (selected.data as Float32Array).set(residualData.subarray(first * hidden, (first + rows) * hidden), row * hidden);
+      row += rows;
+    }
+    const selectedNormalized = Tensor.zeros("f32", [outputRows, hidden]); // [rows, hidden]
+    kernel.rmsNorm(selectedNormalized, selected, weights.finalNorm, config.rmsNormEpsilon);
+    const logits = Tensor.zeros("f32", [outputRows, config.vocabSize]); // [rows, vocab]
+    kernel.matmul(logits, selectedNormalized, weights.output);
     const logitData = logits.data as Float32Array;
-    wanted.forEach((entryIndex, row) => {
-      result[entryIndex] = logitData.subarray(row * config.vocabSize, (row + 1) * config.vocabSize);
-    });
+    row = 0;
+    for (const { entry, rows } of wanted) {
+      result[entry] = logitData.subarray(row * config.vocabSize, (row + rows) * config.vocabSize);
+      row += rows;
+    }
     return result;
   }
 

@@ -11,6 +11,9 @@ import { packLlamaMatrices, type LoadedWeights } from "../loaded-weights.ts";
 import { LlamaBatchForward, type BatchSequence } from "./llama-batch.ts";
 import { llamaWeights, type LlamaWeights } from "./llama-weights.ts";
 
+/** Passes of at most this many tokens keep their scratch buffers (they recur every step). */
+const SMALL_PASS_TOKENS = 16;
+
 export interface ForwardOptions {
   /** Logits for every token of the chunk ([tokens, vocab]) instead of only the last one ([1, vocab]). */
   allLogits?: boolean;
@@ -117,7 +120,8 @@ export class LlamaModel {
   /**
    * One step for several sequences of a paged cache at once (continuous batching): all their new tokens go through
    * every matrix together, attention runs per sequence over its blocks. Each entry's positions must be reserved in
-   * the cache first. Returns per entry the logits [vocab] of its last token, or null when the entry asked for none.
+   * the cache first. Returns per entry the logits [vocab] of its last token ([tokens · vocab] with allLogits), or null
+   * when the entry asked for none.
    */
   forwardBatch(batch: readonly BatchSequence[], cache: PagedKvCache): Array<Float32Array | null> {
     this.batchForward ??= new LlamaBatchForward(this.config, this.weights, this.frequencies, this.kernel);
@@ -127,8 +131,8 @@ export class LlamaModel {
   private scratchFor(tokens: number): Scratch {
     let scratch = this.scratch.get(tokens);
     if (!scratch) {
-      // Keep the decode buffers (1 token) and the most recent chunk size only.
-      for (const size of this.scratch.keys()) if (size !== 1) this.scratch.delete(size);
+      // Keep the buffers of small passes (decode, speculative verify of up to 15 drafts) and the most recent chunk size.
+      for (const size of this.scratch.keys()) if (size > SMALL_PASS_TOKENS) this.scratch.delete(size);
       scratch = new Scratch(tokens, this.config);
       this.scratch.set(tokens, scratch);
     }
