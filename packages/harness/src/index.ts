@@ -11,6 +11,7 @@ export {
   type QuietCpuOptions,
   type QuietCpuResult,
 } from "./cpu-activity.ts";
+export { chiSquareGoodnessOfFit, chiSquareSurvival, type GoodnessOfFit } from "./goodness-of-fit.ts";
 export { describeMachine, lastLevelCacheBytes, machineInfo, type MachineInfo } from "./machine.ts";
 export { availableMemoryBytes, peakResidentBytes, residentBytes } from "./memory.ts";
 export { interTokenLatencies, interTokenLatencySummary, percentile, summarizeLatencies, type LatencySummary } from "./percentiles.ts";
