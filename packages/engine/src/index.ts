@@ -1,6 +1,47 @@
-// The engine package: the generation loop, sampling and streaming shared by every recipe.
-export { generate, GenerationError, type FinishReason, type GenerateOptions, type GenerationControls, type GenerationResult } from "./generate.ts";
+// The engine package: the generation loop, sampling and streaming shared by every recipe, and speculative decoding.
+export {
+  resampleFromTargetOnRejection,
+  speculativeSampling,
+  type AcceptanceRule,
+  type Verification,
+  type VerificationOutcome,
+} from "./acceptance.ts";
+export {
+  DraftLengthPolicy,
+  bestDraftLength,
+  expectedTokensPerStep,
+  projectedSpeedup,
+  type DraftLengthOptions,
+  type DraftStepRecord,
+  type StepCosts,
+} from "./draft-length.ts";
+export type { DraftProposal, DraftRequest, DraftSampling, Drafter } from "./drafter.ts";
+export { generate, type GenerateOptions, type GenerationResult } from "./generate.ts";
+export type { GenerationControls } from "./generation-controls.ts";
+export { GenerationOutput, type FinishReason } from "./generation-output.ts";
+export { GenerationClock, GenerationError, generationLimit, prefillPrompt, yieldToEventLoop, type GenerationTimings } from "./generation-run.ts";
 export type { CausalLanguageModel, IncrementalDecoder } from "./language-model.ts";
+export { largestIndices } from "./largest-indices.ts";
+export {
+  DenseModelSequence,
+  PagedModelSequence,
+  forwardInChunks,
+  type ModelSequence,
+  type PagedBatchEntry,
+  type PagedLanguageModel,
+} from "./model-sequence.ts";
+export { ModelDrafter, type ModelDrafterOptions } from "./model-drafter.ts";
+export { PromptLookupDrafter, type PromptLookupOptions } from "./prompt-lookup-drafter.ts";
 export { SeededRandom } from "./random.ts";
+export { ReplayDrafter } from "./replay-drafter.ts";
 export { Sampler, SamplingError, argmax, validateSamplingOptions, type SamplingOptions } from "./sampler.ts";
+export {
+  speculativeGenerate,
+  speculativeGenerateOn,
+  type SpeculationStatistics,
+  type SpeculativeGenerateOptions,
+  type SpeculativeGenerationResult,
+  type SpeculativeOptions,
+  type SpeculativeTimings,
+} from "./speculative-generate.ts";
 export { StopStringFilter } from "./stop-strings.ts";

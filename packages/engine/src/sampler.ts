@@ -2,6 +2,7 @@
 // after a repetition penalty. The order follows llama.cpp's default chain: penalty → top-k → top-p → min-p →
 // temperature → draw. With a seed, the same logits always give the same token.
 
+import { largestIndices } from "./largest-indices.ts";
 import { SeededRandom } from "./random.ts";
 
 export interface SamplingOptions {
@@ -53,55 +54,107 @@ export class Sampler {
 
   /** The next token for `logits` [vocab], given the tokens so far (for the repetition penalty). logits are not modified. */
   sample(logits: Float32Array, previous: ArrayLike<number> = []): number {
-    const penalty = this.options.repetitionPenalty ?? 1;
-    let scores = logits;
-    if (penalty !== 1 && previous.length > 0) {
-      scores = logits.slice();
-      const window = this.options.repetitionWindow ?? 64;
-      const seen = new Set<number>();
-      for (let index = Math.max(0, previous.length - window); index < previous.length; index++) seen.add(previous[index]);
-      for (const token of seen) if (token >= 0 && token < scores.length) scores[token] = scores[token] > 0 ? scores[token] / penalty : scores[token] * penalty;
-    }
+    const scores = this.penalized(logits, previous);
     if (this.greedy) return argmax(scores);
-    return this.draw(scores);
+    const { candidates, weights, sum } = this.candidates(scores);
+    let target = this.random.next() * sum;
+    for (let index = 0; index < weights.length; index++) {
+      target -= weights[index];
+      if (target < 0) return candidates[index];
+    }
+    return candidates[weights.length - 1];
   }
 
-  private draw(scores: Float32Array): number {
+  /**
+   * The distribution sample() draws from, as probabilities over the whole vocabulary [vocab] (zero outside what
+   * top-k, top-p and min-p keep; one-hot at the best token when greedy). Speculative decoding applies it to the
+   * target's and the draft's logits alike, so both are shaped by the same temperature and truncation.
+   */
+  distribution(logits: Float32Array, previous: ArrayLike<number> = []): Float64Array {
+    const scores = this.penalized(logits, previous);
+    const probabilities = new Float64Array(scores.length); // [vocab]
+    if (this.greedy) {
+      probabilities[argmax(scores)] = 1;
+      return probabilities;
+    }
+    const { candidates, weights, sum } = this.candidates(scores);
+    for (let index = 0; index < weights.length; index++) probabilities[candidates[index]] = weights[index] / sum;
+    return probabilities;
+  }
+
+  /** A token drawn from `probabilities` [vocab] (non-negative, summing to `total`), with this sampler's random stream. */
+  draw(probabilities: Float64Array, total = 1): number {
+    let target = this.random.next() * total;
+    let last = -1;
+    for (let token = 0; token < probabilities.length; token++) {
+      const probability = probabilities[token];
+      if (probability <= 0) continue;
+      last = token;
+      target -= probability;
+      if (target < 0) return token;
+    }
+    if (last < 0) throw new SamplingError("draw: the distribution has no positive probability");
+    return last;
+  }
+
+  /** A uniform number in [0, 1) from this sampler's random stream (seeded when a seed was given). */
+  uniform(): number {
+    return this.random.next();
+  }
+
+  /** The logits after the repetition penalty over the last `repetitionWindow` tokens of `previous` (a copy when changed). */
+  private penalized(logits: Float32Array, previous: ArrayLike<number>): Float32Array {
+    const penalty = this.options.repetitionPenalty ?? 1;
+    if (penalty === 1 || previous.length === 0) return logits;
+    const scores = logits.slice();
+    const window = this.options.repetitionWindow ?? 64;
+    const seen = new Set<number>();
+    for (let index = Math.max(0, previous.length - window); index < previous.length; index++) seen.add(previous[index]);
+    for (const token of seen) if (token >= 0 && token < scores.length) scores[token] = scores[token] > 0 ? scores[token] / penalty : scores[token] * penalty;
+    return scores;
+  }
+
+  /**
+   * The tokens temperature sampling may pick and their unnormalized weights after top-k, top-p, min-p and temperature;
+   * `sum` is the weights' total. Without top-k and top-p the candidates are the whole vocabulary in index order (no
+   * sorting needed); otherwise they are sorted best first, and top-p widens its selection only as far as needed.
+   */
+  private candidates(scores: Float32Array): { candidates: Int32Array; weights: Float64Array; sum: number } {
     const { temperature = 1, topK = 0, topP = 1, minP = 0 } = this.options;
-    // Candidates sorted by score, cut to top-k first (sorting the whole vocabulary only when k is 0).
-    const limit = topK > 0 ? Math.min(topK, scores.length) : scores.length;
-    const candidates = topIndices(scores, limit);
-    const top = scores[candidates[0]];
-    // Probabilities at temperature 1 decide top-p and min-p (as in llama.cpp); temperature reshapes the survivors.
-    const probabilities = new Float64Array(candidates.length);
-    let total = 0;
-    for (let index = 0; index < candidates.length; index++) total += probabilities[index] = Math.exp(scores[candidates[index]] - top);
-    let keep = candidates.length;
+    const vocabulary = scores.length;
+    const top = scores[argmax(scores)];
+    const limit = topK > 0 ? Math.min(topK, vocabulary) : vocabulary;
+    // Probabilities at temperature 1 (relative to the best token's) decide top-p and min-p, as in llama.cpp;
+    // temperature reshapes the survivors.
+    const relative = (token: number) => Math.exp(scores[token] - top);
+    let candidates: Int32Array;
+    if (limit < vocabulary) candidates = largestIndices(scores, limit);
+    else if (topP < 1) candidates = new Int32Array(0); // chosen below, by cumulative probability
+    else {
+      candidates = new Int32Array(vocabulary);
+      for (let token = 0; token < vocabulary; token++) candidates[token] = token;
+    }
     if (topP < 1) {
-      let cumulative = 0;
-      for (let index = 0; index < candidates.length; index++) {
-        cumulative += probabilities[index] / total;
-        if (cumulative >= topP) {
-          keep = index + 1;
+      // The smallest best-first set whose probability (within the top-k set) reaches topP.
+      let total = 0;
+      if (limit < vocabulary) for (const token of candidates) total += relative(token);
+      else for (let token = 0; token < vocabulary; token++) total += relative(token);
+      for (let size = Math.min(64, limit); ; size = Math.min(limit, size * 8)) {
+        const ranked = limit < vocabulary ? candidates : largestIndices(scores, size);
+        let cumulative = 0;
+        let keep = 0;
+        while (keep < ranked.length && cumulative / total < topP) cumulative += relative(ranked[keep++]);
+        if (cumulative / total >= topP || ranked.length >= limit) {
+          candidates = ranked.subarray(0, Math.max(1, keep));
           break;
         }
       }
     }
-    if (minP > 0) {
-      const threshold = minP * probabilities[0];
-      let index = 1;
-      while (index < keep && probabilities[index] >= threshold) index++;
-      keep = index;
-    }
+    if (minP > 0) candidates = candidates.filter((token) => relative(token) >= minP);
     let sum = 0;
-    const weights = new Float64Array(keep);
-    for (let index = 0; index < keep; index++) sum += weights[index] = Math.exp((scores[candidates[index]] - top) / temperature);
-    let target = this.random.next() * sum;
-    for (let index = 0; index < keep; index++) {
-      target -= weights[index];
-      if (target < 0) return candidates[index];
-    }
-    return candidates[keep - 1];
+    const weights = new Float64Array(candidates.length);
+    for (let index = 0; index < candidates.length; index++) sum += weights[index] = Math.exp((scores[candidates[index]] - top) / temperature);
+    return { candidates, weights, sum };
   }
 }
 
@@ -111,19 +164,3 @@ export function argmax(values: Float32Array): number {
   return best;
 }
 
-/** Indices of the `count` largest scores, largest first (lower index first on ties). */
-function topIndices(scores: Float32Array, count: number): Int32Array {
-  const indices = Int32Array.from({ length: scores.length }, (_, index) => index);
-  if (count >= scores.length) return indices.sort((a, b) => scores[b] - scores[a] || a - b);
-  // Partial selection: keep a sorted list of the best `count` seen so far (count is small: top-k).
-  const best: number[] = [];
-  for (let index = 0; index < scores.length; index++) {
-    const score = scores[index];
-    if (best.length === count && score <= scores[best[count - 1]]) continue;
-    let position = best.length;
-    while (position > 0 && scores[best[position - 1]] < score) position--;
-    best.splice(position, 0, index);
-    if (best.length > count) best.pop();
-  }
-  return Int32Array.from(best);
-}

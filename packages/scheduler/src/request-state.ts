@@ -1,20 +1,18 @@
 // One request inside the scheduler: its own sampler (own seed), the tokens known so far (prompt + generated), the
 // sequence holding its keys/values while it is admitted, and what happens to each sampled token — stop tokens, text
-// streamed through the stop-string filter, the token limit — until it finishes with a result.
+// streamed through the stop-string filter, the token limit: the engine's GenerationOutput, as in generate() — until
+// it finishes with a result.
 
 import type { PagedSequence } from "@infer-recipes/cache";
-import { Sampler, StopStringFilter } from "@infer-recipes/engine";
+import { GenerationOutput, Sampler } from "@infer-recipes/engine";
 
 import type { FinishReason, GenerationRequest, RequestResult } from "./request.ts";
 
 export class RequestState {
   readonly sampler: Sampler;
-  readonly stopTokens: ReadonlySet<number>;
-  readonly filter: StopStringFilter;
-  /** Prompt then generated tokens: what the sequence must hold before the next token can be sampled. */
-  readonly tokens: number[];
+  /** The generated tokens, their streamed text, stop conditions and the token limit. */
+  readonly output: GenerationOutput;
   readonly promptLength: number;
-  readonly generated: number[] = [];
   readonly submittedAt = performance.now();
   /** Holds the request's keys/values while it is admitted (running); undefined while waiting. */
   sequence: PagedSequence | undefined;
@@ -35,10 +33,18 @@ export class RequestState {
     private readonly settle: { resolve: (result: RequestResult) => void; reject: (error: unknown) => void },
   ) {
     this.sampler = new Sampler(request);
-    this.stopTokens = new Set(request.stopTokenIds ?? []);
-    this.filter = new StopStringFilter(request.stopStrings ?? []);
-    this.tokens = [...request.promptIds];
+    this.output = new GenerationOutput(request, request.promptIds, maxTokens);
     this.promptLength = request.promptIds.length;
+  }
+
+  /** Prompt then generated tokens: what the sequence must hold before the next token can be sampled. */
+  get tokens(): readonly number[] {
+    return this.output.history;
+  }
+
+  /** The generated tokens. */
+  get generated(): readonly number[] {
+    return this.output.tokenIds;
   }
 
   /** Tokens that still need a forward pass before the next token can be sampled. */
@@ -48,36 +54,20 @@ export class RequestState {
 
   /** Samples the next token from `logits` [vocab] and applies it; returns why the request ends, or null to go on. */
   sampleNext(logits: Float32Array): FinishReason | null {
-    const token = this.sampler.sample(logits, this.tokens);
+    const token = this.sampler.sample(logits, this.output.history);
     if (this.generated.length === 0) this.firstTokenAt = performance.now();
-    if (this.stopTokens.has(token)) return "stop";
-    this.generated.push(token);
-    this.tokens.push(token);
-    this.request.onToken?.(token);
-    if (this.request.decoder) {
-      const { text, stopped } = this.filter.push(this.request.decoder.push(token));
-      if (text) this.request.onText?.(text);
-      if (stopped) return "stop";
-    }
-    return this.generated.length >= this.maxTokens ? "length" : null;
+    return this.output.push(token);
   }
 
   /** Ends the request: releases held-back text (unless a stop string ended it) and resolves its result. A throwing
    *  onText callback propagates (the scheduler then fails the request instead). */
   finish(reason: FinishReason): RequestResult {
     this.finished = true;
-    if (this.request.decoder && reason !== "stop") {
-      const tail = this.filter.push(this.request.decoder.flush());
-      if (tail.text) this.request.onText?.(tail.text);
-      if (!tail.stopped) {
-        const rest = this.filter.flush();
-        if (rest) this.request.onText?.(rest);
-      }
-    }
+    this.output.close(reason);
     const result: RequestResult = {
       id: this.id,
-      tokenIds: this.generated,
-      text: this.filter.output,
+      tokenIds: this.output.tokenIds,
+      text: this.output.text,
       finishReason: reason,
       promptTokens: this.promptLength,
       cachedPromptTokens: this.cachedPromptTokens,

@@ -1,0 +1,44 @@
+// Prompt lookup (n-gram) drafting, without any model: find the latest earlier place where the context's last n
+// tokens occurred, and propose the tokens that followed there. It pays where the output repeats its input — code
+// edits, summaries that quote, extraction, chat that restates — and costs one scan of the context per step.
+// Longer n-grams are tried first (a longer match predicts better), down to one token.
+
+import type { DraftProposal, DraftRequest, Drafter } from "./drafter.ts";
+
+export interface PromptLookupOptions {
+  /** The longest n-gram to match (default 3). */
+  maxNgram?: number;
+  /** The shortest n-gram to match (default 1). */
+  minNgram?: number;
+}
+
+export class PromptLookupDrafter implements Drafter {
+  readonly name: string;
+  readonly maxNgram: number;
+  readonly minNgram: number;
+
+  constructor(options: PromptLookupOptions = {}) {
+    this.maxNgram = options.maxNgram ?? 3;
+    this.minNgram = options.minNgram ?? 1;
+    if (!(Number.isInteger(this.minNgram) && this.minNgram >= 1 && Number.isInteger(this.maxNgram) && this.maxNgram >= this.minNgram)) {
+      throw new RangeError(`PromptLookupDrafter: n-gram sizes must be integers with 1 ≤ minNgram ≤ maxNgram, got ${this.minNgram}..${this.maxNgram}`);
+    }
+    this.name = `prompt lookup (n-gram ${this.maxNgram}..${this.minNgram})`;
+  }
+
+  propose({ context, count }: DraftRequest): DraftProposal {
+    const length = context.length;
+    for (let size = Math.min(this.maxNgram, length - 1); size >= this.minNgram; size--) {
+      const patternStart = length - size;
+      // Latest earlier occurrence first: the match starts at `start`, the continuation at start + size (< length).
+      for (let start = patternStart - 1; start >= 0; start--) {
+        let matched = 0;
+        while (matched < size && context[start + matched] === context[patternStart + matched]) matched++;
+        if (matched < size) continue;
+        const from = start + size;
+        return { tokens: context.slice(from, Math.min(from + count, length)), distributions: null };
+      }
+    }
+    return { tokens: [], distributions: null };
+  }
+}
