@@ -122,6 +122,23 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
             backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
           }
         });
+
+        // Activations larger than the kernels keep in L2 (AVX-512 integer GEMM: tokens × block pairs × 64 bytes over
+        // 256 KiB, i.e. tokens × pairs > 4096) switch the loop order to token tiles outermost. 67 × 65 pairs (129
+        // blocks: an odd one, so a half pair) and 65 × 64 pairs, with token and row counts that leave remainders after
+        // the 4-token and 4-row tiles.
+        it("integer GEMM with activations beyond L2: q8_0 and q4_0, 65-67 tokens × 4096-4128 columns", (context) => {
+          const { kernel, backend } = nativeKernel(threads);
+          if (!backend.selectIsa(isa)) context.skip();
+          try {
+            for (const dtype of ["q8_0", "q4_0"] as const) {
+              checkMatmul(kernel, isa, dtype, 67, 37, 4128);
+              checkMatmul(kernel, isa, dtype, 65, 21, 4096);
+            }
+          } finally {
+            backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+          }
+        });
       });
     }
   }
