@@ -54,6 +54,36 @@ describe("OpenAI-compatible endpoints", () => {
     expect(new Set(chunks.map((chunk) => chunk.id)).size).toBe(1);
   });
 
+  it("stops at any of several stop strings, not only the first (text never includes the stop)", async () => {
+    // Two-character pieces of a greedy text at their first occurrence (none holding an undecodable byte's U+FFFD).
+    const pieces = (text: string): Array<[string, number]> => {
+      const found: Array<[string, number]> = [];
+      for (let index = 1; index + 2 <= text.length; index++) {
+        const piece = text.slice(index, index + 2);
+        if (!piece.includes("\uFFFD") && text.indexOf(piece) === index) found.push([piece, index]);
+      }
+      expect(found.length, `stop candidates in ${JSON.stringify(text)}`).toBeGreaterThanOrEqual(2);
+      return found;
+    };
+    const request = { prompt: "x y", max_tokens: 24, temperature: 0 };
+    const free = (await send(server, "POST", "/v1/completions", request)).json.choices[0].text as string;
+    const candidates = pieces(free);
+    const [[early, earlyAt], [late]] = [candidates[Math.floor(candidates.length / 3)], candidates[candidates.length - 1]];
+    // The stop that matches is not the first of the list; and of two that match, the earlier in the text wins.
+    for (const stop of [["never-in-the-text", early], ["never", "in-the", late, early], [late, early]]) {
+      const whole = await send(server, "POST", "/v1/completions", { ...request, stop });
+      expect(whole.json.choices[0], JSON.stringify(stop)).toMatchObject({ text: free.slice(0, earlyAt), finish_reason: "stop" });
+      const streamed = events((await send(server, "POST", "/v1/completions", { ...request, stop, stream: true })).text);
+      expect(streamed.chunks.map((chunk) => chunk.choices[0].text ?? "").join(""), JSON.stringify(stop)).toBe(free.slice(0, earlyAt));
+      expect(streamed.chunks[streamed.chunks.length - 1].choices[0].finish_reason).toBe("stop");
+    }
+    const chat = { messages: [{ role: "user", content: "x y" }], max_tokens: 24, temperature: 0 };
+    const chatFree = (await send(server, "POST", "/v1/chat/completions", chat)).json.choices[0].message.content as string;
+    const [chatStop, chatStopAt] = pieces(chatFree).at(-1)!;
+    const chatStopped = await send(server, "POST", "/v1/chat/completions", { ...chat, stop: ["never-in-the-text", chatStop] });
+    expect(chatStopped.json.choices[0]).toMatchObject({ message: { content: chatFree.slice(0, chatStopAt) }, finish_reason: "stop" });
+  });
+
   it("accepts token ids as the prompt", async () => {
     const response = await send(server, "POST", "/v1/completions", { prompt: [1, 40, 41], max_tokens: 3, temperature: 0 });
     expect(response.status).toBe(200);
