@@ -1,0 +1,108 @@
+// Decoding an image file's bytes into RGB pixels with sharp (libvips): JPEG, PNG, WebP, GIF, TIFF, AVIF, as users hold
+// them. The pixels are what the Idefics3 processor expects from transformers' load_image + convert_to_rgb: the EXIF
+// orientation applied (ImageOps.exif_transpose), transparency composited onto white, grayscale replicated into R, G
+// and B, 16-bit samples reduced to 8 bits. Like Pillow, an embedded ICC profile is ignored (sharp would otherwise
+// convert the colours through it: rocket.jpg in ../shared/models/images then differs from Pillow by 7 levels). Decoding runs on libuv's thread pool (sharp is
+// asynchronous), so it does not hold up the event loop.
+
+import { createHash } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+
+import sharp from "sharp";
+
+import { ImageError } from "./image-error.ts";
+import { rgbImage, type RgbImage } from "./rgb-image.ts";
+
+export interface DecodeImageOptions {
+  /** Names the image in errors (a path, "image 2", a request field). Default "image". */
+  source?: string;
+  /** Refuse images with more pixels than this (width × height, before any resize). Default 50 megapixels. */
+  maxPixels?: number;
+}
+
+export interface DecodedImage extends RgbImage {
+  /** The encoded format sharp recognised ("jpeg", "png", "webp", ...). */
+  readonly format: string;
+  /** Width and height as stored, before the EXIF orientation was applied. */
+  readonly storedWidth: number;
+  readonly storedHeight: number;
+  /** SHA-256 of the encoded bytes (hex): identifies the image for the embedding cache and the prefix cache. */
+  readonly contentHash: string;
+}
+
+/** Default pixel limit: 50 megapixels (an 8K photo is 33). */
+export const defaultMaxImagePixels = 50_000_000;
+/** Files larger than this are refused before reading them (64 MiB). */
+export const maxImageFileBytes = 64 * 1024 * 1024;
+
+/** SHA-256 of the encoded bytes, hex. */
+export function imageContentHash(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Decodes encoded image bytes into RGB pixels (see the file header). Throws ImageError when they are not a usable image. */
+export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions = {}): Promise<DecodedImage> {
+  const source = options.source ?? "image";
+  const maxPixels = options.maxPixels ?? defaultMaxImagePixels;
+  if (bytes.length === 0) throw new ImageError(source, "is empty (0 bytes); expected a JPEG, PNG, WebP, GIF, TIFF or AVIF image");
+  let metadata: sharp.Metadata;
+  try {
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw new ImageError(source, `is not an image sharp can read (expected JPEG, PNG, WebP, GIF, TIFF or AVIF): ${describeSharpError(error)}`, { cause: error });
+  }
+  const storedWidth = metadata.width ?? 0;
+  const storedHeight = metadata.height ?? 0;
+  if (storedWidth < 1 || storedHeight < 1) throw new ImageError(source, `has no pixels (${storedWidth}×${storedHeight})`);
+  if (storedWidth * storedHeight > maxPixels) {
+    throw new ImageError(
+      source,
+      `is ${storedWidth}×${storedHeight} = ${(storedWidth * storedHeight / 1e6).toFixed(1)} megapixels, more than the limit of ${(maxPixels / 1e6).toFixed(1)}`,
+    );
+  }
+  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    decoded = await sharp(bytes, { limitInputPixels: maxPixels, failOn: "error", pages: 1, ignoreIcc: true })
+      .rotate() // applies the EXIF orientation and drops the tag
+      .flatten({ background: { r: 255, g: 255, b: 255 } })
+      .toColourspace("srgb")
+      .removeAlpha()
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw new ImageError(source, `could not be decoded (${metadata.format ?? "unknown format"}): ${describeSharpError(error)}`, { cause: error });
+  }
+  const { data, info } = decoded;
+  if (info.channels !== 3) throw new ImageError(source, `decoded to ${info.channels} channels, expected 3 (RGB)`);
+  const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return {
+    ...rgbImage(info.width, info.height, pixels, source),
+    format: metadata.format ?? "unknown",
+    storedWidth,
+    storedHeight,
+    contentHash: imageContentHash(bytes),
+  };
+}
+
+/** Reads and decodes an image file. `source` in errors defaults to the path. */
+export async function readImageFile(path: string, options: DecodeImageOptions = {}): Promise<DecodedImage> {
+  const source = options.source ?? path;
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new ImageError(source, "is not a regular file; expected an image file (JPEG, PNG, WebP, GIF, TIFF or AVIF)");
+    size = info.size;
+  } catch (error) {
+    if (error instanceof ImageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ImageError(source, code === "ENOENT" ? "file not found" : `cannot be read (${code ?? String(error)})`, { cause: error });
+  }
+  if (size > maxImageFileBytes) throw new ImageError(source, `is ${(size / 1024 ** 2).toFixed(1)} MiB, more than the limit of ${maxImageFileBytes / 1024 ** 2} MiB for an image file`);
+  const bytes = await readFile(path);
+  return decodeImage(bytes, { ...options, source });
+}
+
+function describeSharpError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0].replace(/^Input buffer (contains|has) /, "").trim();
+}

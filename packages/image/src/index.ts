@@ -1,0 +1,35 @@
+// Public entry point of @infer-recipes/image: decoding images (sharp) into RGB pixels, Pillow-exact resizing, and the
+// Idefics3 / SmolVLM processor (tiles, normalization, the image prompt layout).
+
+export { ImageError } from "./image-error.ts";
+export { cropImage, rgbImage, type RgbImage } from "./rgb-image.ts";
+export {
+  decodeImage,
+  defaultMaxImagePixels,
+  imageContentHash,
+  maxImageFileBytes,
+  readImageFile,
+  type DecodedImage,
+  type DecodeImageOptions,
+} from "./decode-image.ts";
+export { bicubicFilter, bilinearFilter, filtersByPillowCode, lanczosFilter, type ResamplingFilter } from "./resampling-filters.ts";
+export { resizeImage } from "./resize-image.ts";
+export {
+  idefics3ProcessorConfigFromGguf,
+  parseIdefics3ProcessorConfig,
+  readIdefics3ProcessorConfig,
+  smolVlmProcessorConfig,
+  type Idefics3ProcessorConfig,
+} from "./idefics3-processor-config.ts";
+export { idefics3TileGrid, longestEdgeSize, maxResizedEdge, processIdefics3Image, tileMultipleSize, type ProcessedImage } from "./idefics3-processor.ts";
+export {
+  compareWithPillowReference,
+  loadPillowReference,
+  pillowReferenceFile,
+  samplePositions,
+  tileBytes,
+  type PillowReference,
+  type PillowReferenceImage,
+  type PreprocessingComparison,
+} from "./pillow-reference.ts";
+export { expandImagePlaceholders, idefics3ImagePrompt, idefics3ImageTokens, imageSequenceLength } from "./idefics3-prompt.ts";

@@ -1,0 +1,116 @@
+// Checking the processor against an independent computation: reference/pil-reference.json holds, for the images in
+// ../shared/models/images, the tile grid and per tile the SHA-256 of its RGB bytes and the bytes at 256 pseudo-random
+// positions, as Pillow and numpy compute transformers' Idefics3ImageProcessor steps (reference/pil-reference.py, run
+// with Debian's python3-pil 9.4.0; see reference/README.md). Used by the tests and by `pnpm accuracy smolvlm-500m`.
+
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+import type { Idefics3ProcessorConfig } from "./idefics3-processor-config.ts";
+import type { ProcessedImage } from "./idefics3-processor.ts";
+
+export interface PillowReferenceTile {
+  /** SHA-256 (hex) of the tile's RGB bytes, height × width × 3. */
+  sha256: string;
+  /** Base64 of the RGB bytes at samplePositions(tileIndex + 1, samplesPerTile, tileSize). */
+  samples: string;
+}
+
+export interface PillowReferenceImage {
+  file: string;
+  rows: number;
+  cols: number;
+  tiles: PillowReferenceTile[];
+}
+
+export interface PillowReference {
+  pillow: string;
+  numpy: string;
+  longest_edge: number;
+  tile_size: number;
+  samples_per_tile: number;
+  images: PillowReferenceImage[];
+}
+
+export interface PreprocessingComparison {
+  file: string;
+  /** Tile grid and tile count equal to the reference's. */
+  layoutMatches: boolean;
+  expectedLayout: string;
+  actualLayout: string;
+  /** Tiles whose bytes hash to the reference's SHA-256. */
+  identicalTiles: number;
+  tileCount: number;
+  /** Over all sampled values: largest and mean |ours − Pillow|, in 8-bit levels (1 level = 1/255 before normalizing). */
+  maxAbsDiffLevels: number;
+  meanAbsDiffLevels: number;
+}
+
+/** The reference shipped with this package. */
+export const pillowReferenceFile = new URL("../reference/pil-reference.json", import.meta.url);
+
+export function loadPillowReference(file: string | URL = pillowReferenceFile): PillowReference {
+  return JSON.parse(readFileSync(file, "utf8")) as PillowReference;
+}
+
+/** The sample positions of one tile: a linear congruential sequence (the reference script uses the same). */
+export function samplePositions(seed: number, count: number, size: number): number[] {
+  let state = seed >>> 0;
+  const positions: number[] = [];
+  for (let index = 0; index < count; index++) {
+    state = (Math.imul(1664525, state) + 1013904223) >>> 0;
+    positions.push(state % (size * size));
+  }
+  return positions;
+}
+
+/** The 8-bit RGB bytes (HWC) a normalized channel-first tile came from. */
+export function tileBytes(processed: ProcessedImage, tile: number, config: Idefics3ProcessorConfig): Uint8Array {
+  const size = processed.tileSize;
+  const area = size * size;
+  const bytes = new Uint8Array(area * 3); // [size, size, 3]
+  for (let channel = 0; channel < 3; channel++) {
+    const base = (tile * 3 + channel) * area;
+    for (let index = 0; index < area; index++) {
+      const level = (processed.pixelValues[base + index] * config.std[channel] + config.mean[channel]) / config.rescaleFactor;
+      bytes[index * 3 + channel] = Math.min(255, Math.max(0, Math.round(level)));
+    }
+  }
+  return bytes;
+}
+
+/** Compares one processed image with its reference entry (see PreprocessingComparison). */
+export function compareWithPillowReference(processed: ProcessedImage, reference: PillowReferenceImage, config: Idefics3ProcessorConfig, samplesPerTile: number): PreprocessingComparison {
+  const layout = (rows: number, cols: number, tiles: number) => `${rows}×${cols} + ${tiles - rows * cols} global (${tiles} tiles)`;
+  const comparison: PreprocessingComparison = {
+    file: reference.file,
+    layoutMatches: processed.rows === reference.rows && processed.cols === reference.cols && processed.tileCount === reference.tiles.length,
+    expectedLayout: layout(reference.rows, reference.cols, reference.tiles.length),
+    actualLayout: layout(processed.rows, processed.cols, processed.tileCount),
+    identicalTiles: 0,
+    tileCount: reference.tiles.length,
+    maxAbsDiffLevels: 0,
+    meanAbsDiffLevels: 0,
+  };
+  if (!comparison.layoutMatches) return { ...comparison, maxAbsDiffLevels: Number.POSITIVE_INFINITY, meanAbsDiffLevels: Number.POSITIVE_INFINITY };
+  const size = processed.tileSize;
+  const area = size * size;
+  let total = 0;
+  let count = 0;
+  reference.tiles.forEach((entry, tile) => {
+    const bytes = tileBytes(processed, tile, config);
+    if (createHash("sha256").update(bytes).digest("hex") === entry.sha256) comparison.identicalTiles++;
+    const expected = Buffer.from(entry.samples, "base64");
+    samplePositions(tile + 1, samplesPerTile, size).forEach((position, sample) => {
+      for (let channel = 0; channel < 3; channel++) {
+        const level = (processed.pixelValues[(tile * 3 + channel) * area + position] * config.std[channel] + config.mean[channel]) / config.rescaleFactor;
+        const difference = Math.abs(level - expected[sample * 3 + channel]);
+        comparison.maxAbsDiffLevels = Math.max(comparison.maxAbsDiffLevels, difference);
+        total += difference;
+        count++;
+      }
+    });
+  });
+  comparison.meanAbsDiffLevels = total / count;
+  return comparison;
+}

@@ -1,0 +1,121 @@
+// Image resizing exactly as Pillow computes it (Image.resize on an RGB image with Resampling.LANCZOS, BICUBIC or
+// BILINEAR), because the Idefics3 / SmolVLM processor resizes with Pillow's LANCZOS and the model was trained on its
+// output: Pillow's own arithmetic, not only its filter. Separable, horizontal pass then vertical pass, each output byte rounded and
+// clamped between the passes; filter support scaled by the reduction factor (antialiasing when shrinking); per output
+// pixel the weights are normalized to sum 1 and turned into 22-bit fixed point, and the sums rounded half up.
+// libvips' lanczos3 (sharp) places and normalizes its taps differently: measured on ../shared/models/images it differs
+// from Pillow by up to 8 levels on average over a tile, which is why the resize is done here.
+
+import { lanczosFilter, type ResamplingFilter } from "./resampling-filters.ts";
+import { rgbImage, type RgbImage } from "./rgb-image.ts";
+
+/** Fixed-point precision of the weights (Pillow: 32 − 8 − 2 bits). */
+const precisionBits = 22;
+const one = 2 ** precisionBits;
+/** For each output index: the first input index, the tap count and the fixed-point weights (tapsPerOutput apart). */
+interface ResampleCoefficients {
+  tapsPerOutput: number;
+  first: Int32Array;     // [outputSize]
+  count: Int32Array;     // [outputSize]
+  weights: Float64Array; // [outputSize, tapsPerOutput] integer values in fixed point
+}
+
+function coefficients(inputSize: number, outputSize: number, filter: ResamplingFilter): ResampleCoefficients {
+  const scale = inputSize / outputSize;
+  const filterScale = Math.max(scale, 1);
+  const support = filter.support * filterScale;
+  const tapsPerOutput = Math.ceil(support) * 2 + 1;
+  const first = new Int32Array(outputSize);
+  const count = new Int32Array(outputSize);
+  const weights = new Float64Array(outputSize * tapsPerOutput);
+  const raw = new Float64Array(tapsPerOutput); // [tapsPerOutput] weights of one output before normalization
+  for (let output = 0; output < outputSize; output++) {
+    const center = (output + 0.5) * scale;
+    // C's (int) cast truncates toward zero; both bounds are clamped into the image.
+    const low = Math.max(0, Math.trunc(center - support + 0.5));
+    const high = Math.min(inputSize, Math.trunc(center + support + 0.5));
+    const taps = high - low;
+    let total = 0;
+    for (let tap = 0; tap < taps; tap++) {
+      raw[tap] = filter.weight((tap + low - center + 0.5) / filterScale);
+      total += raw[tap];
+    }
+    for (let tap = 0; tap < taps; tap++) {
+      const normalized = total !== 0 ? raw[tap] / total : raw[tap];
+      weights[output * tapsPerOutput + tap] = normalized < 0 ? Math.trunc(-0.5 + normalized * one) : Math.trunc(0.5 + normalized * one);
+    }
+    first[output] = low;
+    count[output] = taps;
+  }
+  return { tapsPerOutput, first, count, weights };
+}
+
+/** Rounds a fixed-point sum (which already holds the half) to a byte, clamped to 0..255. */
+function toByte(sum: number): number {
+  if (sum <= 0) return 0;
+  if (sum >= 256 * one) return 255;
+  return Math.floor(sum / one);
+}
+
+function resizeHorizontal(image: RgbImage, width: number, rowStart: number, rowEnd: number, filter: ResamplingFilter): RgbImage {
+  const { first, count, weights, tapsPerOutput } = coefficients(image.width, width, filter);
+  const rows = rowEnd - rowStart;
+  const input = image.pixels; // [height, inputWidth, 3]
+  const output = new Uint8Array(rows * width * 3); // [rows, width, 3]
+  for (let row = 0; row < rows; row++) {
+    const inputRow = (rowStart + row) * image.width * 3;
+    for (let column = 0; column < width; column++) {
+      const base = column * tapsPerOutput;
+      let red = one / 2, green = one / 2, blue = one / 2;
+      let at = inputRow + first[column] * 3;
+      for (let tap = 0; tap < count[column]; tap++, at += 3) {
+        const weight = weights[base + tap];
+        red += input[at] * weight;
+        green += input[at + 1] * weight;
+        blue += input[at + 2] * weight;
+      }
+      const to = (row * width + column) * 3;
+      output[to] = toByte(red);
+      output[to + 1] = toByte(green);
+      output[to + 2] = toByte(blue);
+    }
+  }
+  return { width, height: rows, pixels: output };
+}
+
+function resizeVertical(image: RgbImage, height: number, first: Int32Array, count: Int32Array, weights: Float64Array, tapsPerOutput: number): RgbImage {
+  const stride = image.width * 3;
+  const input = image.pixels; // [inputRows, width, 3]
+  const output = new Uint8Array(height * stride); // [height, width, 3]
+  const sums = new Float64Array(stride); // [width · 3] sums of one output row
+  for (let row = 0; row < height; row++) {
+    sums.fill(one / 2);
+    const base = row * tapsPerOutput;
+    for (let tap = 0; tap < count[row]; tap++) {
+      const weight = weights[base + tap];
+      const from = (first[row] + tap) * stride;
+      for (let index = 0; index < stride; index++) sums[index] += input[from + index] * weight;
+    }
+    const to = row * stride;
+    for (let index = 0; index < stride; index++) output[to + index] = toByte(sums[index]);
+  }
+  return { width: image.width, height, pixels: output };
+}
+
+/**
+ * `image` resized to width × height with Pillow's arithmetic (see the file header), Lanczos-3 unless another filter is
+ * given. The same size returns the image itself.
+ */
+export function resizeImage(image: RgbImage, width: number, height: number, filter: ResamplingFilter = lanczosFilter): RgbImage {
+  rgbImage(width, height, new Uint8Array(width * height * 3), "resize target");
+  if (width === image.width && height === image.height) return image;
+  const vertical = coefficients(image.height, height, filter);
+  if (width === image.width) return resizeVertical(image, height, vertical.first, vertical.count, vertical.weights, vertical.tapsPerOutput);
+  // Only the input rows the vertical pass reads go through the horizontal pass.
+  const rowStart = vertical.first[0];
+  const rowEnd = vertical.first[height - 1] + vertical.count[height - 1];
+  const horizontal = resizeHorizontal(image, width, rowStart, rowEnd, filter);
+  if (height === image.height) return horizontal;
+  for (let row = 0; row < height; row++) vertical.first[row] -= rowStart;
+  return resizeVertical(horizontal, height, vertical.first, vertical.count, vertical.weights, vertical.tapsPerOutput);
+}
