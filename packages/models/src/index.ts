@@ -72,6 +72,40 @@ export { LlamaModel, type ForwardOptions, type LlamaModelOptions, type PagedCach
 export { LlamaBatchForward, type BatchSequence } from "./architectures/llama-batch.ts";
 export { llamaDecodeBytes, llamaWeightBytes, llamaWeights, type LlamaLayerWeights, type LlamaWeights } from "./architectures/llama-weights.ts";
 
+// Idefics3 / SmolVLM: the SigLIP vision encoder, the pixel-shuffle connector, images in the language model's prompt
+export {
+  patchesPerSide,
+  patchesPerTile,
+  tokensPerTile,
+  validateIdefics3VisionConfig,
+  type Idefics3VisionConfig,
+} from "./idefics3-vision-config.ts";
+export {
+  checkIdefics3VisionTensors,
+  expectedIdefics3VisionShapes,
+  idefics3VisionTensorNames,
+  siglipLayerTensorNames,
+  visionGgufToHfTensorName,
+  visionHfToGgufTensorName,
+  type SiglipLayerTensorNames,
+} from "./idefics3-vision-tensors.ts";
+export { assembleVisionWeights, visionMatrixNames, type LoadedVisionWeights, type LoadVisionOptions } from "./loaded-vision-weights.ts";
+export {
+  isIdefics3Config,
+  isIdefics3Directory,
+  loadIdefics3HfModel,
+  parseIdefics3Config,
+  readIdefics3Config,
+  type Idefics3Config,
+  type Idefics3Weights,
+} from "./hf-idefics3.ts";
+export { idefics3ProjectorType, idefics3VisionConfigFromGguf, isMmprojGguf, loadMmprojGguf, writeMmprojGguf, type MmprojWriteOptions } from "./gguf/mmproj.ts";
+export { applyEmbeddingSpans, checkEmbeddingSpans, spanLength, type EmbeddingSpan } from "./architectures/embedding-spans.ts";
+export { extractPatches, SiglipVisionEncoder, type EncodeImageOptions } from "./architectures/siglip-vision-encoder.ts";
+export { pixelShuffle, runIdefics3Connector } from "./architectures/idefics3-connector.ts";
+export { idefics3VisionWeightBytes, idefics3VisionWeights, type Idefics3VisionWeights, type SiglipLayerWeights } from "./architectures/idefics3-vision-weights.ts";
+export { Idefics3Model, type LanguageModelWithImages } from "./architectures/idefics3-model.ts";
+
 // Writing safetensors, and tiny random models in every format (tests, examples, benchmarks)
 export { writeSafetensors, writeShardedSafetensors, type RawSafetensorsEntry, type SafetensorsEntry } from "./safetensors-writer.ts";
 export { bytesOf, createRandom, expectSameTensor, randomTensor, randomValues } from "./tiny-models/random-tensors.ts";
@@ -79,3 +113,21 @@ export { hfConfigJson, randomLlamaTensors, tinyLlamaConfig, writeGgufModel, writ
 export { TINY_CHAT_TEMPLATE, tinyGgufTokenizerMetadata, tinyVocabulary, writeTinyHfTokenizer } from "./tiny-models/tiny-tokenizer.ts";
 export { copiesOf, randomActivations, randomLlamaWeights, randomWeights } from "./tiny-models/random-weights.ts";
 export { llama32Config, llama32Presets, type Llama32Size } from "./llama-presets.ts";
+export {
+  SMOLVLM_CHAT_TEMPLATE,
+  tinySmolVlmGgufTokenizerMetadata,
+  tinySmolVlmVocabulary,
+  writeTinySmolVlmHfTokenizer,
+  type TinySmolVlmVocabulary,
+} from "./tiny-models/tiny-smolvlm-tokenizer.ts";
+export {
+  idefics3ConfigJson,
+  idefics3PreprocessorJson,
+  randomIdefics3Tensors,
+  randomIdefics3VisionTensors,
+  tinyIdefics3Config,
+  writeIdefics3GgufPair,
+  writeIdefics3HfModel,
+  type TinyIdefics3,
+  type TinyIdefics3Tensors,
+} from "./tiny-models/tiny-idefics3.ts";

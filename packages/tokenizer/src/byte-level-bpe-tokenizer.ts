@@ -5,7 +5,7 @@
 import { GgufTokenizerBase } from "./gguf-tokenizer-base.ts";
 import type { GgufVocabulary } from "./gguf-vocabulary.ts";
 import { PriorityQueue } from "./priority-queue.ts";
-import { preTokenizerPattern, splitWords, type PreTokenizerPattern } from "./pre-tokenizer-patterns.ts";
+import { preTokenize, preTokenizerPattern, type PreTokenizerPattern } from "./pre-tokenizer-patterns.ts";
 import { byteLevelDecode, byteLevelEncode } from "./byte-level-alphabet.ts";
 import { utf8Bytes } from "./utf8.ts";
 
@@ -37,7 +37,7 @@ export class ByteLevelBpeTokenizer extends GgufTokenizerBase {
   }
 
   protected encodeText(text: string, _followsSpecialToken: boolean, output: number[]): void {
-    for (const word of splitWords(text, this.preTokenizer.pattern)) {
+    for (const word of preTokenize(text, this.preTokenizer)) {
       const spelled = byteLevelEncode(utf8Bytes(word));
       let ids = this.wordCache.get(spelled);
       if (ids === undefined) {

@@ -25,18 +25,22 @@ const gpt2Pattern =
 
 export interface PreTokenizerPattern {
   /** The family the name resolved to. */
-  family: "llama3" | "qwen2" | "gpt2";
+  family: "llama3" | "qwen2" | "gpt2" | "smollm";
   pattern: RegExp;
+  /** Every digit is split off on its own before the pattern runs on the rest (llama.cpp's first "\\p{N}" regex of
+   *  SmolLM / SmolVLM; Hugging Face's Digits(individual_digits) pre-tokenizer before ByteLevel). */
+  digitsFirst: boolean;
   /** llama.cpp's ignore_merges: a word that is already a token is taken whole. */
   ignoreMerges: boolean;
   /** The add_bos_token default when the metadata does not say. */
   addBosToken: boolean;
 }
 
-const families: Record<PreTokenizerPattern["family"], { source: string; ignoreMerges: boolean; addBosToken: boolean }> = {
+const families: Record<PreTokenizerPattern["family"], { source: string; ignoreMerges: boolean; addBosToken: boolean; digitsFirst?: boolean }> = {
   llama3: { source: llama3Pattern, ignoreMerges: true, addBosToken: true },
   qwen2: { source: qwen2Pattern, ignoreMerges: false, addBosToken: false },
   gpt2: { source: gpt2Pattern, ignoreMerges: false, addBosToken: false },
+  smollm: { source: gpt2Pattern, ignoreMerges: false, addBosToken: false, digitsFirst: true },
 };
 
 const familyByName: Record<string, PreTokenizerPattern["family"]> = {
@@ -49,6 +53,7 @@ const familyByName: Record<string, PreTokenizerPattern["family"]> = {
   default: "gpt2",
   "gpt-2": "gpt2",
   gpt2: "gpt2",
+  smollm: "smollm",
 };
 
 export const supportedPreTokenizerNames: readonly string[] = Object.keys(familyByName);
@@ -60,8 +65,8 @@ export function preTokenizerPattern(name: string | undefined): PreTokenizerPatte
       `unsupported byte-level BPE pre-tokenizer "${name}" (tokenizer.ggml.pre); supported: ${supportedPreTokenizerNames.join(", ")}`,
     );
   }
-  const { source, ignoreMerges, addBosToken } = families[family];
-  return { family, pattern: new RegExp(source, "gu"), ignoreMerges, addBosToken };
+  const { source, ignoreMerges, addBosToken, digitsFirst = false } = families[family];
+  return { family, pattern: new RegExp(source, "gu"), ignoreMerges, addBosToken, digitsFirst };
 }
 
 /** Splits text into pre-tokenizer words; anything the pattern does not match is kept as its own word. */
@@ -75,5 +80,22 @@ export function splitWords(text: string, pattern: RegExp): string[] {
     end = start + match[0].length;
   }
   if (end < text.length) words.push(text.slice(end));
+  return words;
+}
+
+const digit = /\p{N}/gu;
+
+/** The pre-tokenizer's words of `text`: with digitsFirst each digit is a word and the pattern splits the text between. */
+export function preTokenize(text: string, preTokenizer: Pick<PreTokenizerPattern, "pattern" | "digitsFirst">): string[] {
+  if (!preTokenizer.digitsFirst) return splitWords(text, preTokenizer.pattern);
+  const words: string[] = [];
+  let end = 0;
+  for (const match of text.matchAll(digit)) {
+    const start = match.index ?? 0;
+    if (start > end) words.push(...splitWords(text.slice(end, start), preTokenizer.pattern));
+    words.push(match[0]);
+    end = start + match[0].length;
+  }
+  if (end < text.length) words.push(...splitWords(text.slice(end), preTokenizer.pattern));
   return words;
 }

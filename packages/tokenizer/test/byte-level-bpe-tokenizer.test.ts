@@ -112,3 +112,27 @@ for (const suite of suites) {
     });
   });
 }
+
+describe("the smollm pre-tokenizer (SmolLM2 / SmolVLM GGUF files)", () => {
+  const tokens = [...byteAlphabet(), "ĠĠ", "ĊĊ"];
+  const metadata = (pre: string) =>
+    new Map<string, unknown>([
+      ["tokenizer.ggml.model", "gpt2"],
+      ["tokenizer.ggml.pre", pre],
+      ["tokenizer.ggml.tokens", tokens],
+      ["tokenizer.ggml.token_type", tokens.map(() => GgufTokenType.normal)],
+      ["tokenizer.ggml.merges", ["Ġ Ġ", "Ċ Ċ"]],
+    ]);
+  const smollm = tokenizerFromGgufMetadata(metadata("smollm"));
+  const gpt2 = tokenizerFromGgufMetadata(metadata("gpt2"));
+  const spell = (tokenizer: typeof smollm, text: string) => tokenizer.encode(text).map((id) => tokenizer.idToToken(id)).join("|");
+
+  it("splits every digit off first, then runs the GPT-2 pattern between them", () => {
+    expect(spell(smollm, "a 12")).toBe("a|Ġ|1|2");
+    expect(spell(gpt2, "a 12")).toBe("a|Ġ|1|2");
+    // Two spaces before a digit stay one word (llama.cpp's two-stage split); GPT-2 alone splits them.
+    expect(spell(smollm, "x  1")).toBe("x|ĠĠ|1");
+    expect(spell(gpt2, "x  1")).toBe("x|Ġ|Ġ1".replace("Ġ1", "Ġ|1"));
+    expect(spell(smollm, "\n\n")).toBe("ĊĊ");
+  });
+});

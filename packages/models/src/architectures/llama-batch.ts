@@ -9,6 +9,7 @@ import { CacheError, type PagedKvCache, type PagedSequence } from "@infer-recipe
 import { Tensor, type Kernel } from "@infer-recipes/kernel";
 
 import type { LlamaConfig } from "../llama-config.ts";
+import { applyEmbeddingSpans, checkEmbeddingSpans, type EmbeddingSpan } from "./embedding-spans.ts";
 import type { LlamaWeights } from "./llama-weights.ts";
 
 export interface BatchSequence {
@@ -22,6 +23,9 @@ export interface BatchSequence {
   /** Logits of every token of the entry ([tokens · vocab], row i predicting the token after tokens[i]) instead of only
    *  the last: a speculative verify needs them all. */
   allLogits?: boolean;
+  /** Embeddings replacing the token embeddings at their positions of the sequence (image embeddings); spans outside
+   *  this step's positions are ignored. */
+  embeddingSpans?: readonly EmbeddingSpan[];
 }
 
 /** Activations for up to `capacity` tokens, allocated once and viewed per step (rows 0..totalTokens-1). */
@@ -98,6 +102,7 @@ export class LlamaBatchForward {
           throw new RangeError(`LlamaModel.forwardBatch: sequence ${sequence.id}: token id ${token} is outside the vocabulary 0..${config.vocabSize - 1}`);
         }
       }
+      if (entry.embeddingSpans) checkEmbeddingSpans(entry.embeddingSpans, config.hiddenSize, `LlamaModel.forwardBatch: sequence ${sequence.id}`);
       const end = sequence.length + tokens.length;
       if (end > config.contextLength) {
         throw new RangeError(`LlamaModel.forwardBatch: sequence ${sequence.id} would reach ${end} positions, past the context of ${config.contextLength}`);
@@ -141,6 +146,11 @@ export class LlamaBatchForward {
     const scale = 1 / Math.sqrt(headDim);
 
     kernel.embedding(residual, weights.embedding, tokenIds);
+    batch.forEach((entry, index) => {
+      if (!entry.embeddingSpans) return;
+      const views = entries[index];
+      applyEmbeddingSpans(residual.slice(views.offset, views.offset + views.count), views.start, views.count, entry.embeddingSpans, config.hiddenSize);
+    });
     for (let layerIndex = 0; layerIndex < config.layerCount; layerIndex++) {
       const layer = weights.layers[layerIndex];
       // Attention block: x += Wo · attention(rope(Wq·n), rope(Wk·n), Wv·n) with n = rmsNorm(x), all tokens at once…

@@ -8,6 +8,7 @@ import { Tensor, type CacheDType, type Kernel } from "@infer-recipes/kernel";
 
 import type { LlamaConfig } from "../llama-config.ts";
 import { packLlamaMatrices, type LoadedWeights } from "../loaded-weights.ts";
+import { applyEmbeddingSpans, checkEmbeddingSpans, type EmbeddingSpan } from "./embedding-spans.ts";
 import { LlamaBatchForward, type BatchSequence } from "./llama-batch.ts";
 import { llamaWeights, type LlamaWeights } from "./llama-weights.ts";
 
@@ -17,6 +18,9 @@ const SMALL_PASS_TOKENS = 16;
 export interface ForwardOptions {
   /** Logits for every token of the chunk ([tokens, vocab]) instead of only the last one ([1, vocab]). */
   allLogits?: boolean;
+  /** Embeddings that replace the token embeddings at their positions (image embeddings at the <image> tokens); spans
+   *  outside this chunk's positions are ignored. */
+  embeddingSpans?: readonly EmbeddingSpan[];
 }
 
 /** Activations for one chunk of `tokens` tokens, allocated once per chunk size and reused. */
@@ -162,6 +166,10 @@ export class LlamaModel {
     const scale = 1 / Math.sqrt(headDim);
 
     kernel.embedding(s.residual, weights.embedding, tokens);
+    if (options.embeddingSpans) {
+      checkEmbeddingSpans(options.embeddingSpans, config.hiddenSize, "LlamaModel.forward");
+      applyEmbeddingSpans(s.residual, start, count, options.embeddingSpans, config.hiddenSize);
+    }
     for (let layerIndex = 0; layerIndex < config.layerCount; layerIndex++) {
       const layer = weights.layers[layerIndex];
       // Attention block: x += Wo · attention(rope(Wq·n), rope(Wk·n), Wv·n) with n = rmsNorm(x).

@@ -1,0 +1,69 @@
+// The weights of an Idefics3 / SmolVLM vision side as the encoder and the connector use them: one field per tensor,
+// gathered from LoadedVisionWeights (where the loaders already checked every shape against the config).
+
+import type { Tensor } from "@infer-recipes/kernel";
+
+import { idefics3VisionTensorNames, siglipLayerTensorNames } from "../idefics3-vision-tensors.ts";
+import type { LoadedVisionWeights } from "../loaded-vision-weights.ts";
+import { ModelFileError } from "../errors.ts";
+
+export interface SiglipLayerWeights {
+  norm1Weight: Tensor;          // [hidden] f32
+  norm1Bias: Tensor;            // [hidden] f32
+  query: Tensor;                // [hidden, hidden]
+  queryBias: Tensor;            // [hidden] f32
+  key: Tensor;                  // [hidden, hidden]
+  keyBias: Tensor;              // [hidden] f32
+  value: Tensor;                // [hidden, hidden]
+  valueBias: Tensor;            // [hidden] f32
+  attentionOutput: Tensor;      // [hidden, hidden]
+  attentionOutputBias: Tensor;  // [hidden] f32
+  norm2Weight: Tensor;          // [hidden] f32
+  norm2Bias: Tensor;            // [hidden] f32
+  fc1: Tensor;                  // [intermediate, hidden]
+  fc1Bias: Tensor;              // [intermediate] f32
+  fc2: Tensor;                  // [hidden, intermediate]
+  fc2Bias: Tensor;              // [hidden] f32
+}
+
+export interface Idefics3VisionWeights {
+  patchEmbedding: Tensor;       // [hidden, 3·patch·patch], rows = output channels, columns in (channel, y, x) order
+  patchBias: Tensor;            // [hidden] f32
+  positionEmbedding: Tensor;    // [patchesPerTile, hidden] f32
+  layers: SiglipLayerWeights[];
+  postNormWeight: Tensor;       // [hidden] f32
+  postNormBias: Tensor;         // [hidden] f32
+  projection: Tensor;           // [projectionSize, hidden · scaleFactor²]
+}
+
+export function idefics3VisionWeights(loaded: LoadedVisionWeights): Idefics3VisionWeights {
+  const take = (name: string): Tensor => {
+    const tensor = loaded.tensors.get(name);
+    if (tensor === undefined) throw new ModelFileError({ file: loaded.source.path, tensor: name }, "missing from the loaded vision weights");
+    return tensor;
+  };
+  const layers: SiglipLayerWeights[] = [];
+  for (let layer = 0; layer < loaded.config.layerCount; layer++) {
+    const names = siglipLayerTensorNames(layer);
+    const weights = {} as SiglipLayerWeights;
+    for (const field of Object.keys(names) as Array<keyof SiglipLayerWeights>) weights[field] = take(names[field]);
+    layers.push(weights);
+  }
+  return {
+    patchEmbedding: take(idefics3VisionTensorNames.patchEmbedding),
+    patchBias: take(idefics3VisionTensorNames.patchBias),
+    positionEmbedding: take(idefics3VisionTensorNames.positionEmbedding),
+    layers,
+    postNormWeight: take(idefics3VisionTensorNames.postNormWeight),
+    postNormBias: take(idefics3VisionTensorNames.postNormBias),
+    projection: take(idefics3VisionTensorNames.projection),
+  };
+}
+
+/** Bytes of all vision weights. */
+export function idefics3VisionWeightBytes(weights: Idefics3VisionWeights): number {
+  let bytes = 0;
+  for (const tensor of [weights.patchEmbedding, weights.patchBias, weights.positionEmbedding, weights.postNormWeight, weights.postNormBias, weights.projection]) bytes += tensor.data.byteLength;
+  for (const layer of weights.layers) for (const tensor of Object.values(layer)) bytes += tensor.data.byteLength;
+  return bytes;
+}
