@@ -55,10 +55,9 @@ export function assembleVisionWeights(
       result.set(name, convertTensorDType(tensor, storageDTypeFor(tensor.shape, options.dtype)));
     }
   }
+  // Every loader (and randomIdefics3VisionWeights) hands over tensors of its own, none shared: pack in place.
   if (options.packFor !== undefined) {
-    for (const name of [...matrices, idefics3VisionTensorNames.patchEmbedding]) {
-      result.set(name, options.packFor.packWeight(result.get(name)!, { inPlace: options.dtype !== undefined || raw.source.format !== "random" }));
-    }
+    for (const name of [...matrices, idefics3VisionTensorNames.patchEmbedding]) result.set(name, options.packFor.packWeight(result.get(name)!, { inPlace: true }));
   }
   return { config: raw.config, tensors: result, source: raw.source, metadata: raw.metadata };
 }

@@ -48,7 +48,7 @@ export function naiveIdefics3Vision(pixels: Float32Array, tiles: number, tensors
   const positions = values(tensors, idefics3VisionTensorNames.positionEmbedding);
   const outputs: number[] = [];
   for (let tile = 0; tile < tiles; tile++) {
-    let x = new Float64Array(patches * hidden);
+    let x: Float64Array = new Float64Array(patches * hidden);
     for (let py = 0; py < side; py++) {
       for (let px = 0; px < side; px++) {
         for (let o = 0; o < hidden; o++) {
