@@ -92,6 +92,18 @@ export function ggufParts(file: string): string[] {
 
 type WeightKind = ModelFormat | "pytorch" | undefined;
 
+/** A llama.cpp vision projector (mmproj-*.gguf): the image side of a vision-language model, never the language model
+ *  itself, so it is left out when choosing the model unless a pattern names only projectors. */
+export function isProjectorFile(file: string): boolean {
+  return baseName(file).toLowerCase().startsWith("mmproj") && weightKind(file) === "gguf";
+}
+
+/** `files` without projector files, unless that would leave none. */
+function withoutProjectors(files: readonly string[]): string[] {
+  const models = files.filter((file) => !isProjectorFile(file));
+  return models.length > 0 ? models : [...files];
+}
+
 export function weightKind(file: string): WeightKind {
   const name = baseName(file).toLowerCase();
   if (name.endsWith(".gguf")) return "gguf";
@@ -103,7 +115,7 @@ export function weightKind(file: string): WeightKind {
 function selectDefault(available: readonly string[]): FileSelection {
   if (available.includes(singleSafetensorsName)) return { plan: safetensorsPlan(available, "", [singleSafetensorsName]) };
   if (available.includes(safetensorsIndexName)) return { plan: safetensorsPlan(available, "", [safetensorsIndexName]) };
-  const ggufGroups = groupGguf(available.filter((file) => weightKind(file) === "gguf"));
+  const ggufGroups = groupGguf(withoutProjectors(available.filter((file) => weightKind(file) === "gguf")));
   if (ggufGroups.size === 1) return { plan: singleFilePlan("gguf", [...ggufGroups.values()][0]) };
   if (ggufGroups.size > 1) {
     return {
@@ -127,7 +139,7 @@ function selectDefault(available: readonly string[]): FileSelection {
 
 function selectByPattern(available: readonly string[], pattern: string): FileSelection {
   const matches = matchFiles(available, pattern);
-  const weights = matches.filter((file) => weightKind(file) !== undefined);
+  const weights = withoutProjectors(matches.filter((file) => weightKind(file) !== undefined));
   const allWeights = available.filter((file) => weightKind(file) !== undefined && weightKind(file) !== "pytorch");
   if (weights.length === 0) {
     const what = matches.length > 0 ? `matches only non-weight files (${matches.join(", ")})` : "matches no file";

@@ -95,3 +95,20 @@ describe("shardsFromIndex", () => {
     expect(() => shardsFromIndex("{}", "model.safetensors.index.json")).toThrow(/no "weight_map"/);
   });
 });
+
+describe("vision projectors (mmproj-*.gguf) beside a language model", () => {
+  const repository = ["README.md", "SmolVLM-500M-Instruct-Q8_0.gguf", "SmolVLM-500M-Instruct-f16.gguf", "mmproj-SmolVLM-500M-Instruct-Q8_0.gguf", "mmproj-SmolVLM-500M-Instruct-f16.gguf"];
+
+  it("are never taken for the model: a quantization tag or the only model picks the language model", () => {
+    expect(selectModelFiles(repository, "Q8_0")).toMatchObject({ plan: { format: "gguf", weights: ["SmolVLM-500M-Instruct-Q8_0.gguf"] } });
+    expect(selectModelFiles(repository.filter((file) => !file.includes("f16")))).toMatchObject({ plan: { weights: ["SmolVLM-500M-Instruct-Q8_0.gguf"] } });
+  });
+
+  it("are selected when the pattern names one, and can be asked for beside the model", () => {
+    expect(selectModelFiles(repository, "mmproj-SmolVLM-500M-Instruct-f16.gguf")).toMatchObject({ plan: { weights: ["mmproj-SmolVLM-500M-Instruct-f16.gguf"] } });
+    expect(selectModelFiles(repository, "SmolVLM-500M-Instruct-Q8_0.gguf", ["mmproj-SmolVLM-500M-Instruct-f16.gguf"])).toMatchObject({
+      plan: { weights: ["SmolVLM-500M-Instruct-Q8_0.gguf"], required: ["mmproj-SmolVLM-500M-Instruct-f16.gguf"] },
+    });
+  });
+});
+
