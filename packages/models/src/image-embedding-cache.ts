@@ -1,0 +1,82 @@
+// A cache of image embeddings keyed by the image's content (SHA-256 of its bytes) together with everything that
+// shapes the embeddings (processor settings, model): a second question about the same image skips decoding,
+// preprocessing and the vision encoder. Least recently used entries are dropped past a byte budget.
+
+export interface CachedImageEmbeddings {
+  /** [tileCount · tokensPerTile, hidden] language-model embeddings of the image. */
+  embeddings: Float32Array;
+  /** Tile grid (0 × 0 when the image was not split) and tile count, for the prompt layout. */
+  rows: number;
+  cols: number;
+  tileCount: number;
+}
+
+export interface ImageEmbeddingCacheStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+}
+
+/** The cache key: the image content and what the embeddings depend on. */
+export function imageEmbeddingKey(contentHash: string, ...settings: ReadonlyArray<string | number>): string {
+  return [contentHash, ...settings].join("|");
+}
+
+export class ImageEmbeddingCache {
+  private readonly entries = new Map<string, CachedImageEmbeddings>(); // in use order, least recent first
+  private bytes = 0;
+  private hits = 0;
+  private misses = 0;
+
+  /** @param maxBytes embeddings kept at most (default 256 MiB, about 60 SmolVLM-500M images of 17 tiles) */
+  constructor(readonly maxBytes = 256 * 1024 * 1024) {
+    if (!(maxBytes >= 0)) throw new RangeError(`ImageEmbeddingCache: maxBytes must be ≥ 0, got ${maxBytes}`);
+  }
+
+  get(key: string): CachedImageEmbeddings | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  set(key: string, entry: CachedImageEmbeddings): void {
+    const previous = this.entries.get(key);
+    if (previous) {
+      this.bytes -= previous.embeddings.byteLength;
+      this.entries.delete(key);
+    }
+    if (entry.embeddings.byteLength > this.maxBytes) return;
+    this.entries.set(key, entry);
+    this.bytes += entry.embeddings.byteLength;
+    for (const [oldest, value] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= value.embeddings.byteLength;
+    }
+  }
+
+  /** The cached entry for `key`, or what `compute` returns (then cached). */
+  async getOrCompute(key: string, compute: () => Promise<CachedImageEmbeddings> | CachedImageEmbeddings): Promise<{ entry: CachedImageEmbeddings; cached: boolean }> {
+    const cached = this.get(key);
+    if (cached) return { entry: cached, cached: true };
+    const entry = await compute();
+    this.set(key, entry);
+    return { entry, cached: false };
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  stats(): ImageEmbeddingCacheStats {
+    return { entries: this.entries.size, bytes: this.bytes, hits: this.hits, misses: this.misses };
+  }
+}
