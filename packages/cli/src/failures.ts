@@ -4,6 +4,7 @@
 import { CacheError } from "@infer-recipes/cache";
 import { GenerationError, SamplingError } from "@infer-recipes/engine";
 import { HubError } from "@infer-recipes/hub";
+import { ImageError } from "@infer-recipes/image";
 import { KernelError } from "@infer-recipes/kernel";
 import { ModelFileError } from "@infer-recipes/models";
 import { ServerListenError } from "@infer-recipes/server";
@@ -25,7 +26,7 @@ export function describeFailure(error: unknown): Failure | undefined {
   if (error instanceof UsageError || error instanceof SamplingError) return { message: `error: ${error.message}`, exitCode: 2 };
   if (error instanceof ServerListenError) return { message: `error: ${listenOption(error)}: cannot listen on ${error.host}:${error.port}: ${error.problem}`, exitCode: 2 };
   if (error instanceof HubError) return { message: error.message, exitCode: 1 };
-  for (const expected of [ModelFileError, GenerationError, TokenizerNotFoundError, CacheError, KernelError]) {
+  for (const expected of [ModelFileError, GenerationError, TokenizerNotFoundError, CacheError, KernelError, ImageError]) {
     if (error instanceof expected) return { message: `error: ${error.message}`, exitCode: 1 };
   }
   if (error instanceof Error && error.name === "AbortError") return { message: "cancelled", exitCode: 130 };

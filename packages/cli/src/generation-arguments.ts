@@ -1,7 +1,7 @@
 // Command-line options of a text-generation recipe (`pnpm recipe <name> ...`), parsed and checked up front so a
 // typo is a one-line message naming the option, not a stack trace halfway through loading a model.
 
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 
 import { MAXIMUM_THREADS } from "@infer-recipes/kernel";
 
@@ -51,6 +51,8 @@ export interface GenerationArguments {
   corsOrigins: string[];
   /** --serve: seconds open requests get to finish after SIGTERM/SIGINT before they are cancelled. */
   shutdownGraceSeconds: number;
+  /** Values of the recipe's own options (see parseGenerationArguments' extraOptions), by option name. */
+  extra?: Record<string, string | boolean | string[] | undefined>;
 }
 
 export class UsageError extends Error {
@@ -100,6 +102,9 @@ function requireText(name: string, text: string | undefined): string | undefined
 
 const integer = (minimum: number) => (value: number) => Number.isInteger(value) && value >= minimum;
 
+/** Options a recipe adds to the shared ones (parseArgs' option syntax); their values come back in `extra`. */
+export type ExtraOptions = NonNullable<ParseArgsConfig["options"]>;
+
 /** A --cors-origin value, checked: "*" or an origin as browsers send it (scheme://host[:port], no path). */
 function corsOrigin(text: string): string {
   if (text === "*") return text;
@@ -123,6 +128,7 @@ export function parseGenerationArguments(
   argv: readonly string[],
   defaults: { temperature: number },
   environment: Readonly<Record<string, string | undefined>> = process.env,
+  extraOptions: ExtraOptions = {},
 ): GenerationArguments {
   let parsed;
   try {
@@ -158,6 +164,7 @@ export function parseGenerationArguments(
         "allowed-hosts": { type: "string", multiple: true },
         "cors-origin": { type: "string", multiple: true },
         "shutdown-grace": { type: "string" },
+        ...extraOptions,
       },
     });
   } catch (error) {
@@ -207,5 +214,6 @@ export function parseGenerationArguments(
     allowedHosts,
     corsOrigins: (values["cors-origin"] ?? []).map(corsOrigin),
     shutdownGraceSeconds: number("shutdown-grace", values["shutdown-grace"], (value) => value >= 0 && value <= 86400, "a number of seconds in 0..86400") ?? 10,
+    extra: Object.fromEntries(Object.keys(extraOptions).map((name) => [name, (values as Record<string, string | boolean | string[] | undefined>)[name]])),
   };
 }

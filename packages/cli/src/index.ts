@@ -6,3 +6,8 @@ export { TokenizerNotFoundError, loadTextModel, type LoadTextModelOptions, type 
 export { promptIds, runTextGenerationCommand, type GenerationSummary, type TextRecipe } from "./text-generation-command.ts";
 export { runServer, servedModelName, servingCacheTokens } from "./serve-command.ts";
 export { resolveModelArgument, resolveOptionalUserPath, resolveUserPath, userWorkingDirectory } from "./user-paths.ts";
+export { encodeChatPrompt, type ChatPromptOptions } from "./chat-prompt-ids.ts";
+export { loadVisionModel, type LoadVisionModelOptions, type VisionModel } from "./load-vision-model.ts";
+export { imageCacheKey, plannedTiles, prepareImage, type ImageInput, type PreparedImage, type PrepareImageOptions } from "./prepare-image.ts";
+export { countImageParts, imageQuestion, visionPrompt, type VisionChatMessage, type VisionContentPart, type VisionPrompt } from "./vision-prompt.ts";
+export { parseVisionArguments, prepareImages, readImageArgument, runVisionQuestionCommand, VISION_USAGE, type VisionAnswerSummary, type VisionArguments, type VisionRecipe } from "./vision-question-command.ts";

@@ -10,6 +10,7 @@ import { generate, type GenerationResult } from "@infer-recipes/engine";
 import type { DenseKvCache } from "@infer-recipes/cache";
 import { createStreamDecoder, type ChatMessage } from "@infer-recipes/tokenizer";
 
+import { encodeChatPrompt } from "./chat-prompt-ids.ts";
 import { GENERATION_USAGE, UsageError, parseGenerationArguments, type GenerationArguments } from "./generation-arguments.ts";
 import { loadTextModel, type TextModel } from "./load-text-model.ts";
 import { describeFailure } from "./failures.ts";
@@ -49,13 +50,7 @@ export function promptIds(textModel: TextModel, messages: ChatMessage[] | string
     return ids;
   }
   if (!chatTemplate) throw new UsageError(`${textModel.resolved.path} has no chat template; drop --chat to use a plain prompt`);
-  const bosToken = tokenizer.bosTokenId === undefined ? undefined : tokenizer.idToToken(tokenizer.bosTokenId);
-  const eosToken = tokenizer.eosTokenIds.length > 0 ? tokenizer.idToToken(tokenizer.eosTokenIds[0]) : undefined;
-  const text = chatTemplate.render(messages, { addGenerationPrompt: true, bosToken, eosToken });
-  const ids = tokenizer.encode(text, { addSpecialTokens: false });
-  // Templates that do not write the BOS token themselves still want it (as Hugging Face's tokenizer would add it).
-  if (tokenizer.bosTokenId !== undefined && ids[0] !== tokenizer.bosTokenId && !(bosToken && text.startsWith(bosToken))) ids.unshift(tokenizer.bosTokenId);
-  return ids;
+  return encodeChatPrompt(tokenizer, chatTemplate, messages).ids;
 }
 
 function summary(textModel: TextModel, result: GenerationResult, specifier: string): GenerationSummary {

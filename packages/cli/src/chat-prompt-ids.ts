@@ -1,0 +1,21 @@
+// Prompt token ids of a conversation: the chat template renders the messages, an optional step rewrites the text
+// (a vision model expands its image placeholders there), the tokenizer encodes it, and the BOS token is added once
+// when the template did not write it (as Hugging Face's tokenizer would add it).
+
+import type { ChatMessage, ChatTemplate, TextTokenizer } from "@infer-recipes/tokenizer";
+
+export interface ChatPromptOptions {
+  /** Rewrites the rendered text before tokenization. */
+  transformText?: (text: string) => string;
+}
+
+/** The rendered text and its token ids. */
+export function encodeChatPrompt(tokenizer: TextTokenizer, chatTemplate: ChatTemplate, messages: readonly ChatMessage[], options: ChatPromptOptions = {}): { text: string; ids: number[] } {
+  const bosToken = tokenizer.bosTokenId === undefined ? undefined : tokenizer.idToToken(tokenizer.bosTokenId);
+  const eosToken = tokenizer.eosTokenIds.length > 0 ? tokenizer.idToToken(tokenizer.eosTokenIds[0]) : undefined;
+  const rendered = chatTemplate.render(messages, { addGenerationPrompt: true, bosToken, eosToken });
+  const text = options.transformText ? options.transformText(rendered) : rendered;
+  const ids = tokenizer.encode(text, { addSpecialTokens: false });
+  if (tokenizer.bosTokenId !== undefined && ids[0] !== tokenizer.bosTokenId && !(bosToken && text.startsWith(bosToken))) ids.unshift(tokenizer.bosTokenId);
+  return { text, ids };
+}

@@ -1,0 +1,208 @@
+// From a model specifier to an Idefics3 / SmolVLM model ready to answer questions about images, from the forms users
+// hold: a Hugging Face directory (config.json with text_config + vision_config, safetensors, tokenizer.json,
+// chat_template.json, preprocessor_config.json) or llama.cpp's split form (a language-model GGUF with the tokenizer
+// and chat template, plus an mmproj GGUF with the vision encoder and the processor settings). Paths, the HF cache and
+// hub downloads go through the hub package, the mmproj file resolved with the model (one download, one offline
+// message).
+
+import { existsSync, readdirSync } from "node:fs";
+import { basename, dirname, isAbsolute, join } from "node:path";
+
+import { createProgressPrinter, parseModelSpecifier, resolveModel, type ResolvedModel } from "@infer-recipes/hub";
+import {
+  idefics3ProcessorConfigFromGguf,
+  imageSequenceLength,
+  readIdefics3ProcessorConfig,
+  type Idefics3ProcessorConfig,
+} from "@infer-recipes/image";
+import { createKernel, type BackendName, type DType, type Kernel } from "@infer-recipes/kernel";
+import {
+  Idefics3Model,
+  idefics3VisionWeightBytes,
+  isIdefics3Directory,
+  isMmprojGguf,
+  llamaDecodeBytes,
+  llamaWeightBytes,
+  loadIdefics3HfModel,
+  loadMmprojGguf,
+  loadModelWeights,
+  ModelFileError,
+  readGguf,
+  type LoadedVisionWeights,
+  type LoadedWeights,
+} from "@infer-recipes/models";
+import {
+  chatTemplateFromGgufMetadata,
+  compileChatTemplate,
+  loadChatTemplate,
+  loadHfTokenizer,
+  tokenizerFromGgufMetadata,
+  type ChatTemplate,
+  type TextTokenizer,
+} from "@infer-recipes/tokenizer";
+
+import { TokenizerNotFoundError } from "./load-text-model.ts";
+import { resolveModelArgument } from "./user-paths.ts";
+
+export interface LoadVisionModelOptions {
+  /** The mmproj GGUF: a path, or a file name (or glob) in the model's hub repository. Default: found beside the
+   *  language model (the only mmproj*.gguf), or `defaultMmproj` for hub repositories. */
+  mmproj?: string;
+  /** The mmproj file to fetch with a hub repository when `mmproj` is not given (a name or glob). */
+  defaultMmproj?: string;
+  /** Convert the language model's matrices on load. */
+  quant?: DType;
+  /** Convert the vision encoder's and the connector's matrices on load. */
+  visionQuant?: DType;
+  backend?: BackendName;
+  threads?: number;
+  kernel?: Kernel;
+  /** Write progress (download, loading) to stderr. Default true. */
+  progress?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface VisionModel {
+  model: Idefics3Model;
+  tokenizer: TextTokenizer;
+  chatTemplate?: ChatTemplate;
+  /** How images are cut into tiles and normalized. */
+  processor: Idefics3ProcessorConfig;
+  /** <image> tokens per tile (64 for SmolVLM). */
+  imageSequenceLength: number;
+  kernel: Kernel;
+  resolved: ResolvedModel;
+  /** The mmproj file of the split form. */
+  mmprojPath?: string;
+  text: LoadedWeights;
+  vision: LoadedVisionWeights;
+  /** Bytes of the language model's and the vision side's weights; bytes one decode step streams. */
+  textWeightBytes: number;
+  visionWeightBytes: number;
+  decodeBytes: number;
+  /** Token ids that end generation. */
+  stopTokenIds: number[];
+  /** Names this model's weights and settings in embedding-cache keys. */
+  identity: string;
+  loadMilliseconds: number;
+}
+
+function formatGigabytes(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(bytes < 1e8 ? 3 : 2)} GB`;
+}
+
+/** The only mmproj*.gguf file of `directory`; an error naming them when there are several. */
+function projectorBeside(directory: string, model: string): string | undefined {
+  const found = readdirSync(directory).filter((name) => name.toLowerCase().startsWith("mmproj") && name.toLowerCase().endsWith(".gguf"));
+  if (found.length === 0) return undefined;
+  if (found.length > 1) {
+    throw new ModelFileError({ file: model }, `there are ${found.length} mmproj files beside it (${found.join(", ")}); choose one with --mmproj`);
+  }
+  return join(directory, found[0]);
+}
+
+export async function loadVisionModel(specifier: string, options: LoadVisionModelOptions = {}): Promise<VisionModel> {
+  const showProgress = options.progress ?? true;
+  const log = (line: string) => {
+    if (showProgress) process.stderr.write(`${line}\n`);
+  };
+  // Paths are relative to where the user ran the command; anything else names a file in the model's hub repository.
+  const mmprojArgument = options.mmproj === undefined ? undefined : resolveModelArgument(options.mmproj);
+  const mmprojIsPath = mmprojArgument !== undefined && isAbsolute(mmprojArgument);
+  const parsed = parseModelSpecifier(resolveModelArgument(specifier));
+  const inRepository = "repo" in parsed;
+  const additionalFiles = inRepository && !mmprojIsPath && (options.mmproj ?? options.defaultMmproj) ? [options.mmproj ?? options.defaultMmproj!] : [];
+  const resolved = await resolveModel(parsed, {
+    additionalFiles,
+    signal: options.signal,
+    progress: showProgress ? createProgressPrinter() : false,
+  });
+  const kernel = options.kernel ?? createKernel({ backend: options.backend, threads: options.threads });
+  const started = performance.now();
+  log(`loading ${resolved.path} (${resolved.format}, ${resolved.source})`);
+  const printer = showProgress ? createProgressPrinter({ minimumBytes: 64 * 1024 * 1024 }) : undefined;
+  const onProgress = printer
+    ? (bytesRead: number, totalBytes: number) => printer({ file: "weights", receivedBytes: bytesRead, totalBytes, resumedFromBytes: 0, done: bytesRead >= totalBytes })
+    : undefined;
+
+  let text: LoadedWeights;
+  let vision: LoadedVisionWeights;
+  let tokenizer: TextTokenizer;
+  let chatTemplateSource: string | undefined;
+  let processor: Idefics3ProcessorConfig;
+  let imageTokenId: number | undefined;
+  let mmprojPath: string | undefined;
+  if (resolved.format === "safetensors") {
+    if (!isIdefics3Directory(resolved.path)) {
+      throw new ModelFileError({ file: join(resolved.path, "config.json") }, "is not an Idefics3 / SmolVLM model (expected model_type \"idefics3\" with text_config and vision_config)");
+    }
+    const weights = loadIdefics3HfModel(resolved.path, { text: { dtype: options.quant, packFor: kernel, onProgress }, vision: { dtype: options.visionQuant, packFor: kernel } });
+    ({ text, vision, imageTokenId } = weights);
+    if (!existsSync(join(resolved.path, "tokenizer.json"))) throw new TokenizerNotFoundError(`no tokenizer.json in ${resolved.path}: a Hugging Face model folder needs one beside config.json`);
+    tokenizer = await loadHfTokenizer(resolved.path);
+    chatTemplateSource = await loadChatTemplate(resolved.path);
+    const preprocessor = join(resolved.path, "preprocessor_config.json");
+    if (!existsSync(preprocessor)) throw new ModelFileError({ file: preprocessor }, "not found: the image processor settings of an Idefics3 / SmolVLM model are in preprocessor_config.json");
+    processor = readIdefics3ProcessorConfig(preprocessor);
+  } else if (resolved.format === "gguf") {
+    const file = readGguf(resolved.path);
+    if (isMmprojGguf(file)) {
+      throw new ModelFileError({ file: resolved.path }, "is an mmproj (vision projector) file; pass the language-model GGUF as --model and this file as --mmproj");
+    }
+    mmprojPath = mmprojIsPath
+      ? mmprojArgument
+      : (resolved.files.find((path) => path !== resolved.path && basename(path).toLowerCase().startsWith("mmproj")) ?? projectorBeside(dirname(resolved.path), resolved.path));
+    if (mmprojPath === undefined) {
+      throw new ModelFileError(
+        { file: resolved.path },
+        "is only the language model of llama.cpp's split form; pass its vision projector with --mmproj FILE (an mmproj-*.gguf, e.g. from the same Hugging Face repository)",
+      );
+    }
+    text = loadModelWeights(resolved.path, { dtype: options.quant, packFor: kernel, onProgress });
+    log(`loading ${mmprojPath}`);
+    vision = loadMmprojGguf(mmprojPath, { dtype: options.visionQuant, packFor: kernel });
+    if (!text.metadata.has("tokenizer.ggml.tokens")) throw new TokenizerNotFoundError(`${resolved.path} has no embedded tokenizer (tokenizer.ggml.tokens)`);
+    tokenizer = tokenizerFromGgufMetadata(text.metadata);
+    chatTemplateSource = chatTemplateFromGgufMetadata(text.metadata);
+    processor = idefics3ProcessorConfigFromGguf(vision.metadata, mmprojPath);
+  } else {
+    throw new ModelFileError({ file: resolved.path }, "is a llama2.c checkpoint; a vision-language model needs a Hugging Face idefics3 folder or a GGUF + mmproj pair");
+  }
+  const imageToken = tokenizer.tokenToId("<image>");
+  if (imageToken === undefined) throw new TokenizerNotFoundError(`the tokenizer of ${resolved.path} has no <image> token: not an Idefics3 / SmolVLM vocabulary`);
+  if (imageTokenId !== undefined && imageTokenId !== imageToken) {
+    throw new ModelFileError({ file: join(resolved.path, "config.json"), field: "image_token_id" }, `is ${imageTokenId}, but the tokenizer has <image> at ${imageToken}`);
+  }
+  if (processor.tileSize !== vision.config.imageSize) {
+    throw new ModelFileError({ file: mmprojPath ?? join(resolved.path, "preprocessor_config.json") }, `the processor cuts ${processor.tileSize}-pixel tiles but the vision encoder takes ${vision.config.imageSize}-pixel images`);
+  }
+  const model = Idefics3Model.fromLoadedWeights(text, vision, imageToken, kernel);
+  const loadMilliseconds = performance.now() - started;
+  const textWeightBytes = llamaWeightBytes(model.language.weights);
+  const visionWeightBytes = idefics3VisionWeightBytes(model.vision.weights);
+  const config = text.config;
+  log(
+    `loaded in ${(loadMilliseconds / 1000).toFixed(1)} s: language model ${config.layerCount} layers, hidden ${config.hiddenSize}, ${model.language.weights.layers[0].query.dtype}, ${formatGigabytes(textWeightBytes)}; ` +
+      `vision ${vision.config.layerCount} layers, hidden ${vision.config.hiddenSize}, ${model.vision.weights.layers[0].query.dtype}, ${formatGigabytes(visionWeightBytes)}; ` +
+      `${kernel.backend.name} backend, ${kernel.backend.threads} thread(s)`,
+  );
+  const stopTokenIds = [...new Set([...tokenizer.eosTokenIds, ...config.eosTokenIds])];
+  return {
+    model,
+    tokenizer,
+    chatTemplate: chatTemplateSource ? compileChatTemplate(chatTemplateSource) : undefined,
+    processor,
+    imageSequenceLength: imageSequenceLength(processor.tileSize, vision.config.patchSize, vision.config.scaleFactor),
+    kernel,
+    resolved,
+    mmprojPath,
+    text,
+    vision,
+    textWeightBytes,
+    visionWeightBytes,
+    decodeBytes: llamaDecodeBytes(model.language.weights),
+    stopTokenIds,
+    identity: [resolved.path, mmprojPath ?? "", model.vision.weights.layers[0].query.dtype].join("|"),
+    loadMilliseconds,
+  };
+}
