@@ -4,7 +4,7 @@
 export { CacheError } from "./cache-error.ts";
 export { DenseKvCache, type DenseKvCacheOptions, type LayerKeyValues } from "./dense-kv-cache.ts";
 export { BlockPool, NULL_BLOCK, type BlockPoolUsage } from "./block-pool.ts";
-export { hashTokenBlock, hashTokenBlocks } from "./block-hash.ts";
+export { blockContentKeys, hashTokenBlock, hashTokenBlocks, type ContentKey } from "./block-hash.ts";
 export { PagedSequence } from "./paged-sequence.ts";
 export { PagedKvCache, type PagedKvCacheOptions, type PagedKvCacheUsage, type PagedLayerKeyValues } from "./paged-kv-cache.ts";
 export {

@@ -11,7 +11,7 @@
 
 import { Tensor, type CacheDType, type Kernel } from "@infer-recipes/kernel";
 
-import { hashTokenBlock } from "./block-hash.ts";
+import { blockContentKeys, hashTokenBlock, type ContentKey } from "./block-hash.ts";
 import { BlockPool, type BlockPoolUsage } from "./block-pool.ts";
 import { CacheError } from "./cache-error.ts";
 import { cacheRowStorageLength, kvCacheBytesPerTokenPerLayer, requireCacheLayout } from "./cache-layout.ts";
@@ -135,8 +135,10 @@ export class PagedKvCache {
   }
 
   /** A new, empty sequence (no blocks yet). */
-  createSequence(): PagedSequence {
-    return new PagedSequence(this.nextSequenceId++, this);
+  /** A new, empty sequence. `contentKeys` name positions whose keys/values depend on more than their token ids (image
+   *  embeddings): blocks holding them are cached under hashes that include those keys. */
+  createSequence(options: { contentKeys?: readonly ContentKey[] } = {}): PagedSequence {
+    return new PagedSequence(this.nextSequenceId++, this, options.contentKeys ?? []);
   }
 
   /** Blocks reserve(sequence, newTokens) would take from the pool (new blocks plus a copy-on-write copy). */
@@ -217,7 +219,8 @@ export class PagedKvCache {
     const full = Math.floor(end / this.blockSize);
     for (let logical = sequence.blockHashes.length; logical < full; logical++) {
       const parent = logical === 0 ? undefined : sequence.blockHashes[logical - 1];
-      const hash = hashTokenBlock(parent, sequence.tokens.slice(logical * this.blockSize, (logical + 1) * this.blockSize));
+      const start = logical * this.blockSize;
+      const hash = hashTokenBlock(parent, sequence.tokens.slice(start, start + this.blockSize), blockContentKeys(sequence.contentKeys, start, start + this.blockSize));
       sequence.blockHashes.push(hash);
       if (this.prefixCaching) this.pool.register(sequence.block(logical), hash);
     }
@@ -238,7 +241,8 @@ export class PagedKvCache {
     let matched = 0;
     for (; matched < limit; matched++) {
       const blockTokens = Array.prototype.slice.call(tokens, matched * this.blockSize, (matched + 1) * this.blockSize) as number[];
-      const hash = hashTokenBlock(parent, blockTokens);
+      const start = matched * this.blockSize;
+      const hash = hashTokenBlock(parent, blockTokens, blockContentKeys(sequence.contentKeys, start, start + this.blockSize));
       const block = this.pool.lookup(hash);
       if (block === undefined) break;
       this.pool.retain(block);
@@ -254,7 +258,7 @@ export class PagedKvCache {
   /** A new sequence sharing every block of `sequence` (copy-on-write): for parallel samples of one prompt, beams. */
   fork(sequence: PagedSequence): PagedSequence {
     this.requireOwn("fork", sequence);
-    const child = this.createSequence();
+    const child = this.createSequence({ contentKeys: sequence.contentKeys });
     // Only the blocks that hold stored positions: blocks reserved beyond them stay the parent's alone.
     const stored = Math.ceil(sequence.length / this.blockSize);
     for (let logical = 0; logical < stored; logical++) {

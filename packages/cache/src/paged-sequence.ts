@@ -2,6 +2,8 @@
 // hold keys and values, the token ids at those positions and the chained hashes of its full blocks (the prefix-cache
 // keys). PagedKvCache changes it; everyone else reads it.
 
+import type { ContentKey } from "./block-hash.ts";
+
 export class PagedSequence {
   /** Positions 0..length-1 hold keys and values. */
   length = 0;
@@ -18,6 +20,8 @@ export class PagedSequence {
     readonly id: number,
     /** The cache the sequence belongs to (its blocks mean nothing in another). */
     readonly owner: object,
+    /** Positions whose contents are identified by more than their token ids (images), for the prefix-cache hashes. */
+    readonly contentKeys: readonly ContentKey[] = [],
   ) {}
 
   /** Number of blocks in the table (allocated positions = blockCount · blockSize ≥ length). */

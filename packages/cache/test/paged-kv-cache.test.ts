@@ -96,6 +96,28 @@ describe("PagedKvCache", () => {
     expect(disabled.matchPrefix(disabled.createSequence(), prompt)).toBe(0);
   });
 
+  it("positions with content keys (image embeddings) share blocks only with the same content", () => {
+    const cache = new PagedKvCache(options);
+    const image = 9; // the placeholder token: same id for every image
+    const prompt = [1, 2, image, image, image, image, 3, 4, 5, 6];
+    const run = (key: string) => {
+      const sequence = cache.createSequence({ contentKeys: [{ start: 2, end: 6, key }] });
+      const reused = cache.matchPrefix(sequence, prompt);
+      cache.reserve(sequence, prompt.length - reused);
+      cache.append(sequence, prompt.slice(reused));
+      return { sequence, reused };
+    };
+    const cat = run("cat.png");
+    cache.free(cat.sequence);
+    expect(cat.reused).toBe(0);
+    expect(run("dog.png").reused).toBe(0); // same token ids, other image: no block in common
+    expect(run("cat.png").reused).toBe(8); // same image: both full blocks
+    const plain = cache.createSequence();
+    expect(cache.matchPrefix(plain, prompt)).toBe(0); // no content keys: not the image's blocks either
+    const prefixOnly = cache.createSequence({ contentKeys: [{ start: 6, end: 8, key: "x" }] });
+    expect(cache.matchPrefix(prefixOnly, [1, 2, 3, 4, 5, 6, 7, 8, 9])).toBe(0);
+  });
+
   it("evicts cached blocks only when the pool needs them", () => {
     const cache = new PagedKvCache({ ...options, blockCount: 4 });
     const sequence = cache.createSequence();

@@ -9,6 +9,8 @@ export interface BatchEntry {
   sequence: PagedSequence;
   /** Whether the logits of the last token are needed (false for prefill chunks before the prompt's last). */
   logits?: boolean;
+  /** Rows replacing the token embeddings at these positions of the sequence (a vision model's image embeddings). */
+  embeddingSpans?: ReadonlyArray<{ start: number; embeddings: Float32Array }>;
 }
 
 export interface BatchLanguageModel {

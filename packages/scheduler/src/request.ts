@@ -10,6 +10,12 @@ export interface GenerationRequest extends GenerationControls {
   id?: string;
   /** Prompt token ids (at least one). */
   promptIds: readonly number[];
+  /** Embeddings replacing the prompt's token embeddings at their positions (image embeddings at the <image>
+   *  placeholders of a vision-language prompt); handed to the model with every step that runs those positions. */
+  embeddingSpans?: ReadonlyArray<{ start: number; embeddings: Float32Array }>;
+  /** Identity of what those positions hold beyond their token ids (the image's content hash), so the prefix cache
+   *  shares their blocks only between requests with the same images. */
+  contentKeys?: ReadonlyArray<{ start: number; end: number; key: string }>;
 }
 
 export type { FinishReason };

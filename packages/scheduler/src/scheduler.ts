@@ -167,7 +167,9 @@ export class Scheduler {
       batch = planned.map(({ state, count }) => {
         const sequence = state.sequence!;
         const start = sequence.length;
-        return { sequence, tokens: Int32Array.from(state.tokens.slice(start, start + count)), logits: start + count === state.tokens.length };
+        const entry: BatchEntry = { sequence, tokens: Int32Array.from(state.tokens.slice(start, start + count)), logits: start + count === state.tokens.length };
+        if (state.request.embeddingSpans && start < state.promptLength) entry.embeddingSpans = state.request.embeddingSpans;
+        return entry;
       });
       let logits: Array<Float32Array | null>;
       try {
@@ -241,6 +243,16 @@ export class Scheduler {
       );
     }
     if ((request.stopStrings?.length ?? 0) > 0 && !request.decoder) throw new RequestError("stopStrings", `request ${id}: stop strings need a decoder to see the text`);
+    for (const span of request.embeddingSpans ?? []) {
+      if (!Number.isInteger(span.start) || span.start < 0 || span.start >= prompt.length || !(span.embeddings instanceof Float32Array)) {
+        throw new RequestError("promptIds", `request ${id}: an embedding span at position ${span.start} lies outside the prompt of ${prompt.length} tokens`);
+      }
+    }
+    for (const key of request.contentKeys ?? []) {
+      if (!(Number.isInteger(key.start) && Number.isInteger(key.end) && key.start >= 0 && key.start < key.end && key.end <= prompt.length)) {
+        throw new RequestError("promptIds", `request ${id}: a content key covers positions ${key.start}..${key.end}, outside the prompt of ${prompt.length} tokens`);
+      }
+    }
     try {
       validateSamplingOptions(request);
     } catch (error) {
@@ -285,7 +297,7 @@ export class Scheduler {
     // Admission, first come first served, only when nothing had to be preempted.
     while (preempted === 0 && this.waiting.length > 0 && this.running.length < this.maxBatchSize && budget > 0) {
       const state = this.waiting[0];
-      const sequence = this.cache.createSequence();
+      const sequence = this.cache.createSequence({ contentKeys: state.request.contentKeys });
       const reused = this.cache.matchPrefix(sequence, state.tokens);
       const count = Math.min(state.tokens.length - reused, budget);
       const watermark = this.running.length > 0 ? this.admissionWatermarkBlocks : 0;
