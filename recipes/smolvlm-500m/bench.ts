@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 
 import sharp from "sharp";
 
-import { imageQuestion, loadVisionModel, prepareImage, userPath, visionPrompt, type VisionModel } from "@infer-recipes/cli";
+import { imageQuestion, loadVisionModel, prepareImage, resolveUserPath, visionPrompt, type VisionModel } from "@infer-recipes/cli";
 import { generate } from "@infer-recipes/engine";
 import { barChartSvg, createStepReporter, describeMachine, machineInfo, markdownTable, reportJson, timeRepeatedly, writeReportFiles } from "@infer-recipes/harness";
 import { decodeImage, processIdefics3Image, smolVlmProcessorConfig } from "@infer-recipes/image";
@@ -77,10 +77,10 @@ function parseOptions(argv: string[]): Options {
     runs: integer("runs", values.runs, quick ? 1 : 3),
     threads: integer("threads", values.threads, 2),
     size,
-    image: values.image === undefined ? undefined : userPath(values.image),
-    llamaCppTiming: values["llama-cpp-timing"] === undefined ? undefined : userPath(values["llama-cpp-timing"]),
+    image: values.image === undefined ? undefined : resolveUserPath(values.image),
+    llamaCppTiming: values["llama-cpp-timing"] === undefined ? undefined : resolveUserPath(values["llama-cpp-timing"]),
     json: Boolean(values.json),
-    results: values.results === undefined ? path.join(recipeDirectory, "results") : userPath(values.results),
+    results: values.results === undefined ? path.join(recipeDirectory, "results") : resolveUserPath(values.results),
   };
 }
 
