@@ -25,7 +25,8 @@ benchmarks:
             --quick   a subset that runs in under a minute
             --json    one JSON object per result line on stdout
             --check   exit 1 when decode GEMV (Q8_0/Q4_0, 2 threads) streams below ${BANDWIDTH_TARGET * 100}% of the read bandwidth
-  serving   sequential vs continuous batching at 1–16 clients, and TTFT with/without the prefix cache (--quick, --json)
+  serving   sequential vs continuous batching at 1–16 clients, TTFT with/without the prefix cache, and the model in
+            the HTTP thread vs a worker thread (/health latency, decode tok/s); --quick, --json, --worker-only
 ${PEERS_USAGE}
 ${PEERS_QUALITY_USAGE}`;
 

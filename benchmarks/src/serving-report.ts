@@ -10,21 +10,30 @@ import type { ServingRow } from "./serving.ts";
 /** Targets of the serving issue. */
 export const BATCHING_TARGET = 3;
 export const PREFIX_CACHE_TARGET = 5;
+/** Targets of the hardening issue: /health p99 with 8 streaming clients, and the worker's decode within 5 %. */
+export const HEALTH_P99_TARGET_MS = 50;
+export const WORKER_DECODE_TOLERANCE = 0.05;
+
+/** A figure for the table; blank where the row's benchmark does not measure it. */
+function figure(value: number | undefined, digits: number): string {
+  return value === undefined || Number.isNaN(value) ? "" : value.toFixed(digits);
+}
 
 const columns: Column<ServingRow>[] = [
   { header: "benchmark", value: (row) => row.benchmark, align: "left" },
   { header: "mode", value: (row) => row.mode, align: "left" },
   { header: "clients", value: (row) => row.concurrency },
   { header: "prompt / output tokens", value: (row) => `${row.prompt_tokens} / ${row.output_tokens}` },
-  { header: "generated tok/s", value: (row) => row.tokens_per_s.toFixed(1) },
-  { header: "total tok/s", value: (row) => row.total_tokens_per_s.toFixed(1) },
-  { header: "decode-step tok/s", value: (row) => row.decode_tokens_per_s.toFixed(1) },
-  { header: "TTFT p50 ms", value: (row) => row.ttft_p50_ms.toFixed(0) },
-  { header: "TTFT p95 ms", value: (row) => row.ttft_p95_ms.toFixed(0) },
-  { header: "inter-token p50 ms", value: (row) => row.itl_p50_ms.toFixed(0) },
-  { header: "inter-token p95 ms", value: (row) => row.itl_p95_ms.toFixed(0) },
-  { header: "mean batch", value: (row) => row.mean_batch.toFixed(1) },
-  { header: "wall s", value: (row) => row.wall_s.toFixed(1) },
+  { header: "generated tok/s", value: (row) => figure(row.tokens_per_s, 1) },
+  { header: "total tok/s", value: (row) => figure(row.total_tokens_per_s, 1) },
+  { header: "decode-step tok/s", value: (row) => figure(row.decode_tokens_per_s, 1) },
+  { header: "TTFT p50 ms", value: (row) => figure(row.ttft_p50_ms, 0) },
+  { header: "TTFT p95 ms", value: (row) => figure(row.ttft_p95_ms, 0) },
+  { header: "inter-token p50 ms", value: (row) => figure(row.itl_p50_ms, 0) },
+  { header: "inter-token p95 ms", value: (row) => figure(row.itl_p95_ms, 0) },
+  { header: "mean batch", value: (row) => figure(row.mean_batch, 1) },
+  { header: "/health p50 / p99 / max ms", value: (row) => (row.health_p99_ms === undefined ? "" : `${figure(row.health_p50_ms, 1)} / ${figure(row.health_p99_ms, 1)} / ${figure(row.health_max_ms, 0)}`) },
+  { header: "wall s", value: (row) => figure(row.wall_s, 1) },
 ];
 
 export function servingTable(rows: readonly ServingRow[]): string {
@@ -45,6 +54,39 @@ export function prefixCacheSpeedup(rows: readonly ServingRow[]): number {
   const without = rows.find((row) => row.mode === "no-prefix-cache");
   const withCache = rows.find((row) => row.mode === "prefix-cache");
   return without && withCache ? without.ttft_p50_ms / withCache.ttft_p50_ms : Number.NaN;
+}
+
+/** Batched decode tok/s with the model in a worker ÷ in the calling thread (NaN when not measured). */
+export function workerDecodeRatio(rows: readonly ServingRow[]): number {
+  const find = (mode: string) => rows.find((row) => row.benchmark === "worker-throughput" && row.mode === mode);
+  const worker = find("worker");
+  const local = find("in-process");
+  return worker && local ? worker.decode_tokens_per_s / local.decode_tokens_per_s : Number.NaN;
+}
+
+/** The /health latency rows: with the model in the HTTP thread and in a worker. */
+function responsivenessRows(rows: readonly ServingRow[]): { local?: ServingRow; worker?: ServingRow } {
+  const find = (mode: string) => rows.find((row) => row.benchmark === "responsiveness" && row.mode === mode);
+  return { local: find("in-process"), worker: find("worker") };
+}
+
+function workerVerdicts(rows: readonly ServingRow[]): string[] {
+  const ratio = workerDecodeRatio(rows);
+  const { local, worker } = responsivenessRows(rows);
+  const lines: string[] = [];
+  if (!Number.isNaN(ratio)) {
+    const within = Math.abs(ratio - 1) <= WORKER_DECODE_TOLERANCE;
+    lines.push(`- batched decode tok/s (8 clients) with the model in a worker thread ÷ in the calling thread: ${ratio.toFixed(3)}× (target within ${WORKER_DECODE_TOLERANCE * 100} %: ${within ? "met" : "NOT met"})`);
+  }
+  if (worker?.health_p99_ms !== undefined) {
+    const met = worker.health_p99_ms < HEALTH_P99_TARGET_MS;
+    lines.push(
+      `- GET /health while 8 clients stream, model in a worker thread: p50 ${worker.health_p50_ms!.toFixed(1)} ms, p99 ${worker.health_p99_ms.toFixed(1)} ms ` +
+        `(target p99 < ${HEALTH_P99_TARGET_MS} ms: ${met ? "met" : "NOT met"})` +
+        (local?.health_p99_ms !== undefined ? `; model in the HTTP thread (before): p50 ${local.health_p50_ms!.toFixed(1)} ms, p99 ${local.health_p99_ms.toFixed(1)} ms` : ""),
+    );
+  }
+  return lines;
 }
 
 function verdict(value: number, target: number): string {
@@ -76,6 +118,13 @@ export function writeServingReport(directory: string, name: string, rows: readon
     `- continuous batching ÷ sequential at ${speedupLevel} clients, decode throughput (tokens/s of the decode-only steps): ${verdict(batchingSpeedup(rows, speedupLevel, "decode_tokens_per_s"), BATCHING_TARGET)}`,
     `- continuous batching ÷ sequential at ${speedupLevel} clients, end to end (generated tokens/s of wall time, prefill included): ${batchingSpeedup(rows, speedupLevel).toFixed(1)}×`,
     `- TTFT without ÷ with the prefix cache (p50): ${verdict(prefixCacheSpeedup(rows), PREFIX_CACHE_TARGET)}`,
+    ...workerVerdicts(rows),
+    "",
+    "Where the model runs: \"in-process\" is the model and its scheduler in the thread that answers (how the server ran",
+    "before), \"worker\" a worker thread that owns them (how `--serve` runs now); both copies have the same seeded weights",
+    "and the runs are interleaved. worker-throughput: 8 clients at once through the model host without HTTP; its decode",
+    "tok/s is the sum over requests of (tokens − 1) ÷ (end − first token), the step throughput while all decode",
+    "together. responsiveness: the same 8 clients streaming over HTTP while GET /health is polled every 50 ms.",
     "",
     servingTable(rows),
     "",
@@ -83,7 +132,11 @@ export function writeServingReport(directory: string, name: string, rows: readon
     "",
     `![prefix cache](${name}-prefix-cache.svg)`,
     "",
+    `![responsiveness](${name}-responsiveness.svg)`,
+    "",
   ].join("\n");
+  const { local, worker } = responsivenessRows(rows);
+  const health = [local, worker].filter((row): row is ServingRow => row !== undefined);
   return writeReportFiles(directory, {
     [`${name}.md`]: markdown,
     [`${name}.json`]: reportJson({ machine, command, rows }),
@@ -94,6 +147,15 @@ export function writeServingReport(directory: string, name: string, rows: readon
       series: [
         { name: "sequential", color: "#9aa5b1", values: tokensPerSecond("sequential") },
         { name: "continuous batching", color: "#1f5fa8", values: tokensPerSecond("continuous-batching") },
+      ],
+    }),
+    [`${name}-responsiveness.svg`]: barChartSvg({
+      title: "GET /health latency while 8 clients stream (Llama-3.2-1B shape, Q8_0)",
+      unit: "ms",
+      labels: health.map((row) => (row.mode === "worker" ? "model in a worker thread" : "model in the HTTP thread")),
+      series: [
+        { name: "p50", color: "#7aa6d8", values: health.map((row) => row.health_p50_ms ?? Number.NaN) },
+        { name: "p99", color: "#1f5fa8", values: health.map((row) => row.health_p99_ms ?? Number.NaN) },
       ],
     }),
     [`${name}-prefix-cache.svg`]: barChartSvg({

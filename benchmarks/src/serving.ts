@@ -1,5 +1,5 @@
-// `pnpm bench serving [--json] [--quick]`: serving many clients on one CPU, sequential vs continuous batching, and the
-// prefix cache. The model is a random-weight Llama of the Llama-3.2-1B shape at Q8_0, built in process on the native
+// `pnpm bench serving [--json] [--quick] [--worker-only]`: serving many clients on one CPU, sequential vs continuous
+// batching, the prefix cache, and the model in the HTTP thread vs a worker thread (serving-worker.ts). The model is a random-weight Llama of the Llama-3.2-1B shape at Q8_0, built in process on the native
 // kernels; requests go straight to the scheduler (the HTTP layer is bypassed, so the figures are the engine's).
 //
 //   throughput: N clients each send one request at once (128 random prompt tokens, 128 generated, no early stop).
@@ -13,16 +13,17 @@
 import { parseArgs } from "node:util";
 
 import { describeMachine, machineInfo, percentile } from "@infer-recipes/harness";
-import { createKernel, nativeAvailability, physicalCoreCount } from "@infer-recipes/kernel";
-import { LlamaModel, llama32Config, randomLlamaWeights } from "@infer-recipes/models";
+import { nativeAvailability, physicalCoreCount } from "@infer-recipes/kernel";
 import { Scheduler, type RequestResult, type StepReport } from "@infer-recipes/scheduler";
 
 import { servingTable, writeServingReport } from "./serving-report.ts";
+import { servingModel } from "./serving-model-loader.ts";
+import { runWorkerRows } from "./serving-worker.ts";
 
-export type ServingMode = "sequential" | "continuous-batching" | "no-prefix-cache" | "prefix-cache";
+export type ServingMode = "sequential" | "continuous-batching" | "no-prefix-cache" | "prefix-cache" | "in-process" | "worker";
 
 export interface ServingRow {
-  benchmark: "throughput" | "prefix-cache";
+  benchmark: "throughput" | "prefix-cache" | "worker-throughput" | "responsiveness";
   mode: ServingMode;
   concurrency: number;
   requests: number;
@@ -43,11 +44,20 @@ export interface ServingRow {
   wall_s: number;
   preemptions: number;
   cached_prompt_tokens: number;
+  /** worker-throughput: runs the medians are over. */
+  runs?: number;
+  /** responsiveness: latency of GET /health polled every 50 ms while the clients stream. */
+  health_p50_ms?: number;
+  health_p99_ms?: number;
+  health_max_ms?: number;
+  health_polls?: number;
 }
 
 export interface ServingOptions {
   quick: boolean;
   progress: (line: string) => void;
+  /** Only the rows about the model in a worker thread (worker-throughput, responsiveness). */
+  workerOnly?: boolean;
 }
 
 /** Decode tokens per second over the steps that ran no prefill. */
@@ -124,10 +134,9 @@ async function measure(scheduler: Scheduler, spec: RunSpec, steps: StepReport[])
 
 export async function* runServingBenchmark(options: ServingOptions): AsyncGenerator<ServingRow> {
   const { quick, progress } = options;
-  const kernel = createKernel({ backend: "native" });
-  const config = llama32Config("1b", { contextLength: 4096 });
-  progress(`building a random Llama-3.2-1B-shape model at Q8_0 (native ${kernel.threads} threads)…`);
-  const model = LlamaModel.fromLoadedWeights(randomLlamaWeights(config, "q8_0", { packFor: kernel }), kernel);
+  progress("building a random Llama-3.2-1B-shape model at Q8_0 on the native kernels…");
+  const model = servingModel(4096);
+  const config = model.config;
   const promptTokens = quick ? 64 : 128;
   const outputTokens = quick ? 32 : 128;
   const levels = quick ? [1, 8] : [1, 2, 4, 8, 16];
@@ -140,6 +149,11 @@ export async function* runServingBenchmark(options: ServingOptions): AsyncGenera
   {
     const scheduler = new Scheduler(model, model.createPagedCache({ blockCount: 64, blockSize }), { maxBatchSize: 2 });
     await Promise.all([0, 1].map((index) => scheduler.submit({ promptIds: randomTokens(24, 99 + index), maxTokens: 4, temperature: 0 }).result));
+  }
+
+  if (options.workerOnly) {
+    yield* workerRows();
+    return;
   }
 
   for (const concurrency of levels) {
@@ -177,11 +191,26 @@ export async function* runServingBenchmark(options: ServingOptions): AsyncGenera
     progress(`prefix cache: ${mode}, ${count} request(s) sharing a ${systemTokens}-token system prompt…`);
     yield await measure(scheduler, { benchmark: "prefix-cache", mode, concurrency: 1, prompts, outputTokens: 8, oneAtATime: true }, steps);
   }
+  yield* workerRows();
+
+  /** The model in the HTTP thread vs in a worker thread, 8 clients (serving-worker.ts). */
+  function workerRows(): AsyncGenerator<ServingRow> {
+    const clients = 8;
+    return runWorkerRows({
+      quick,
+      progress,
+      model,
+      prompts: Array.from({ length: clients }, (_, index) => randomTokens(promptTokens, 8000 + index)),
+      outputTokens,
+      modelOptions: { contextLength: config.contextLength, blockCount: Math.ceil((maxBatchSize * (promptTokens + outputTokens)) / blockSize) + 16, blockSize, maxBatchSize, maxBatchTokens },
+    });
+  }
 }
 
 /** The command: runs everything, prints rows (JSON lines with --json, else a table), writes the report files. */
 export async function benchServing(argv: string[], resultsDirectory: string): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { quick: { type: "boolean" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({ args: argv, options: { quick: { type: "boolean" }, json: { type: "boolean" }, "worker-only": { type: "boolean" } } });
+  const workerOnly = Boolean(values["worker-only"]);
   const availability = nativeAvailability();
   if (!availability.available) {
     process.stderr.write(`the serving benchmark runs on the native backend, which is unavailable: ${availability.reason}\n`);
@@ -192,18 +221,20 @@ export async function benchServing(argv: string[], resultsDirectory: string): Pr
   const rows: ServingRow[] = [];
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   progress(`${describeMachine(machine)}; ${physicalCoreCount()} physical cores`);
-  for await (const row of runServingBenchmark({ quick: Boolean(values.quick), progress })) {
+  for await (const row of runServingBenchmark({ quick: Boolean(values.quick), progress, workerOnly })) {
     rows.push(row);
     if (values.json) process.stdout.write(`${JSON.stringify(row)}\n`);
-    else {
+    else if (row.benchmark === "responsiveness") {
+      progress(`  /health p50 ${row.health_p50_ms!.toFixed(1)} ms / p99 ${row.health_p99_ms!.toFixed(1)} ms / max ${row.health_max_ms!.toFixed(0)} ms over ${row.health_polls} polls; ${row.tokens_per_s.toFixed(1)} generated tok/s`);
+    } else {
       progress(
         `  ${row.tokens_per_s.toFixed(1)} generated tok/s (decode steps ${row.decode_tokens_per_s.toFixed(1)} tok/s), TTFT p50 ${row.ttft_p50_ms.toFixed(0)} ms / p95 ${row.ttft_p95_ms.toFixed(0)} ms, ` +
           `inter-token p50 ${row.itl_p50_ms.toFixed(0)} ms / p95 ${row.itl_p95_ms.toFixed(0)} ms, mean batch ${row.mean_batch.toFixed(1)}, ${row.wall_s.toFixed(1)} s`,
       );
     }
   }
-  const name = values.quick ? "serving-quick" : "serving";
-  const command = `pnpm bench serving${values.quick ? " --quick" : ""}`;
+  const name = `serving${workerOnly ? "-worker" : ""}${values.quick ? "-quick" : ""}`;
+  const command = `pnpm bench serving${workerOnly ? " --worker-only" : ""}${values.quick ? " --quick" : ""}`;
   const paths = writeServingReport(resultsDirectory, name, rows, machine, command);
   if (!values.json) process.stdout.write(`${servingTable(rows)}\n`);
   process.stderr.write(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${paths.join(", ")}\n`);

@@ -7,7 +7,7 @@ import { HubError } from "@infer-recipes/hub";
 import { ImageError } from "@infer-recipes/image";
 import { KernelError } from "@infer-recipes/kernel";
 import { ModelFileError } from "@infer-recipes/models";
-import { ServerListenError } from "@infer-recipes/server";
+import { ModelLoadError, ServerListenError } from "@infer-recipes/server";
 
 import { UsageError } from "./generation-arguments.ts";
 import { TokenizerNotFoundError } from "./load-text-model.ts";
@@ -24,6 +24,11 @@ function listenOption(error: ServerListenError): string {
 
 export function describeFailure(error: unknown): Failure | undefined {
   if (error instanceof UsageError || error instanceof SamplingError) return { message: `error: ${error.message}`, exitCode: 2 };
+  // Failures inside the server's model worker: the worker already described expected ones (serving-loader.ts).
+  if (error instanceof ModelLoadError) {
+    if (error.exitCode !== undefined) return { message: error.message, exitCode: error.exitCode };
+    return { message: `error: loading the model failed: ${error.workerStack ?? error.message}`, exitCode: 1 };
+  }
   if (error instanceof ServerListenError) return { message: `error: ${listenOption(error)}: cannot listen on ${error.host}:${error.port}: ${error.problem}`, exitCode: 2 };
   if (error instanceof HubError) return { message: error.message, exitCode: 1 };
   for (const expected of [ModelFileError, GenerationError, TokenizerNotFoundError, CacheError, KernelError, ImageError]) {

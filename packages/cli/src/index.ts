@@ -2,9 +2,10 @@
 export { GENERATION_USAGE, UsageError, parseGenerationArguments, type GenerationArguments, type QuantizationChoice } from "./generation-arguments.ts";
 export { describeFailure, type Failure } from "./failures.ts";
 export { readLlama2cTokenizer } from "./llama2c-tokenizer.ts";
-export { TokenizerNotFoundError, loadTextModel, type LoadTextModelOptions, type TextModel } from "./load-text-model.ts";
+export { TokenizerNotFoundError, loadTextModel, loadTextTokenizer, type LoadTextModelOptions, type TextModel } from "./load-text-model.ts";
 export { promptIds, runTextGenerationCommand, type GenerationSummary, type TextRecipe } from "./text-generation-command.ts";
-export { runServer, servedModelName, servingCacheTokens } from "./serve-command.ts";
+export { runServer, servedModelName } from "./serve-command.ts";
+export { loadPromptText, loadServedModel, servingCacheTokens, type ServeLoadOptions } from "./serving-loader.ts";
 export { resolveModelArgument, resolveOptionalUserPath, resolveUserPath, userWorkingDirectory } from "./user-paths.ts";
 export { encodeChatPrompt, type ChatPromptOptions } from "./chat-prompt-ids.ts";
 export { loadVisionModel, type LoadVisionModelOptions, type VisionModel } from "./load-vision-model.ts";

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 
 import { createProgressPrinter, resolveModel, type ResolvedModel } from "@infer-recipes/hub";
 import { createKernel, type BackendName, type DType, type Kernel } from "@infer-recipes/kernel";
-import { LlamaModel, llamaDecodeBytes, llamaWeightBytes, loadModelWeights, type LoadedWeights } from "@infer-recipes/models";
+import { LlamaModel, llamaDecodeBytes, llamaWeightBytes, loadModelWeights, readGguf, readLlama2cHeader, type LoadedWeights } from "@infer-recipes/models";
 import {
   chatTemplateFromGgufMetadata,
   compileChatTemplate,
@@ -94,7 +94,25 @@ export async function loadTextModel(specifier: string, options: LoadTextModelOpt
   return { model, tokenizer, chatTemplate, kernel, resolved, loaded, weightBytes, decodeBytes: llamaDecodeBytes(model.weights), stopTokenIds, loadMilliseconds };
 }
 
-async function loadTokenizer(resolved: ResolvedModel, loaded: LoadedWeights): Promise<{ tokenizer: TextTokenizer; chatTemplate?: ChatTemplate }> {
+/** What finding a tokenizer needs from the weights: the file's metadata (GGUF) and the vocabulary size (llama2.c). */
+type TokenizerSource = Pick<LoadedWeights, "metadata"> & { config: Pick<LoadedWeights["config"], "vocabSize"> };
+
+/**
+ * The tokenizer and chat template of a model without loading its weights (a GGUF file's metadata, tokenizer.json, a
+ * llama2.c tokenizer.bin): what a server's prompt worker holds beside the model worker.
+ */
+export async function loadTextTokenizer(specifier: string, options: Pick<LoadTextModelOptions, "file" | "signal"> = {}): Promise<{ tokenizer: TextTokenizer; chatTemplate?: ChatTemplate }> {
+  const resolved = await resolveModel(specifier, { file: options.file, signal: options.signal, progress: false });
+  const source: TokenizerSource =
+    resolved.format === "gguf"
+      ? { metadata: readGguf(resolved.path).metadata, config: { vocabSize: 0 } }
+      : resolved.format === "llama2c"
+        ? { metadata: new Map(), config: { vocabSize: readLlama2cHeader(resolved.path).vocabSize } }
+        : { metadata: new Map(), config: { vocabSize: 0 } };
+  return loadTokenizer(resolved, source);
+}
+
+async function loadTokenizer(resolved: ResolvedModel, loaded: TokenizerSource): Promise<{ tokenizer: TextTokenizer; chatTemplate?: ChatTemplate }> {
   if (resolved.format === "gguf") {
     if (!loaded.metadata.has("tokenizer.ggml.tokens")) {
       throw new TokenizerNotFoundError(`${resolved.path} has no embedded tokenizer (tokenizer.ggml.tokens); convert it with its vocabulary`);

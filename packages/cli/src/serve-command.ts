@@ -1,35 +1,21 @@
-// `pnpm recipe <name> --serve`: the loaded model behind an OpenAI-compatible HTTP server with continuous batching —
-// a paged KV cache sized from the options, a scheduler over it, and the server — until a signal stops it. The
-// first SIGINT, SIGTERM or SIGHUP drains: no new requests, open ones get --shutdown-grace seconds to finish, the
-// rest are cancelled with a clear answer, and the process exits 0; a second signal cancels at once.
+// `pnpm recipe <name> --serve`: an OpenAI-compatible HTTP server with continuous batching, the model in a worker
+// thread. This thread resolves the model (downloading it with a progress bar if needed), starts the workers with the
+// parsed options (serving-loader.ts runs inside them), listens at once — /health says "loading" until the model is
+// ready, so a port clash is reported before a long load — and then only does HTTP. The first SIGINT, SIGTERM or
+// SIGHUP drains: no new requests, open ones get --shutdown-grace seconds to finish, the rest are cancelled with a
+// clear answer, and the process exits 0; a second signal cancels at once. A model worker that dies ends the
+// process with exit code 1, so a supervisor restarts it.
 
-import { totalmem } from "node:os";
 import { basename } from "node:path";
 
-import type { ResolvedModel } from "@infer-recipes/hub";
-import { Scheduler } from "@infer-recipes/scheduler";
-import { InferenceServer } from "@infer-recipes/server";
+import { createProgressPrinter, resolveModel, type ResolvedModel } from "@infer-recipes/hub";
+import { InferenceServer, WorkerModelHost } from "@infer-recipes/server";
 
-import { UsageError, type GenerationArguments } from "./generation-arguments.ts";
-import type { TextModel } from "./load-text-model.ts";
+import type { GenerationArguments } from "./generation-arguments.ts";
+import type { ServeLoadOptions } from "./serving-loader.ts";
 
-/** Positions per KV block. */
-const BLOCK_SIZE = 16;
-/** The default cache holds --max-batch requests of this many tokens… */
-const DEFAULT_TOKENS_PER_REQUEST = 4096;
-/** …but takes at most this many bytes. */
-const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
 /** Signals closer together than this are one signal delivered twice (by the terminal and by a launcher). */
 const REPEATED_SIGNAL_MS = 500;
-
-/** Positions the paged cache holds: --cache-tokens, else max-batch × min(context, 4096) within 2 GiB. */
-export function servingCacheTokens(textModel: TextModel, args: Pick<GenerationArguments, "cacheTokens" | "maxBatch">): number {
-  if (args.cacheTokens !== undefined) return args.cacheTokens;
-  const config = textModel.model.config;
-  const bytesPerToken = cacheBytes(textModel, 1);
-  const wanted = args.maxBatch * Math.min(config.contextLength, DEFAULT_TOKENS_PER_REQUEST);
-  return Math.max(BLOCK_SIZE, Math.min(wanted, Math.floor(DEFAULT_CACHE_BYTES / bytesPerToken)));
-}
 
 /**
  * The id /v1/models reports and requests name: the hub repository for a downloaded or cached model, else the file's
@@ -57,48 +43,54 @@ function waitForStopSignal(onRepeat: (signal: NodeJS.Signals) => void): Promise<
   });
 }
 
-/** Bytes of a paged cache of `tokens` positions for `textModel` (keys and values, f32). */
-function cacheBytes(textModel: TextModel, tokens: number): number {
-  const config = textModel.model.config;
-  return 2 * config.layerCount * config.keyValueHeadCount * config.headDim * 4 * tokens;
-}
-
-/** Serves until a stop signal; returns the exit code. */
-export async function runServer(textModel: TextModel, args: GenerationArguments): Promise<number> {
-  const cacheTokens = servingCacheTokens(textModel, args);
-  if (cacheBytes(textModel, cacheTokens) > totalmem()) {
-    const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-    throw new UsageError(`--cache-tokens ${cacheTokens} needs ${gib(cacheBytes(textModel, cacheTokens))} of KV cache for this model, more than this machine's ${gib(totalmem())} of memory`);
-  }
-  const cache = textModel.model.createPagedCache({ blockCount: Math.ceil(cacheTokens / BLOCK_SIZE) + 1, blockSize: BLOCK_SIZE });
-  const scheduler = new Scheduler(textModel.model, cache, { maxBatchSize: args.maxBatch, maxBatchTokens: args.maxBatchTokens, maxQueuedRequests: args.queueLimit });
-  const modelId = servedModelName(textModel.resolved);
-  const server = await InferenceServer.start({
-    served: {
-      id: modelId,
-      scheduler,
-      tokenizer: textModel.tokenizer,
-      chatTemplate: textModel.chatTemplate,
-      stopTokenIds: textModel.stopTokenIds,
-      defaultTemperature: args.temperature,
-    },
-    host: args.host,
-    port: args.port,
-    access: { apiKey: args.apiKey, allowedHosts: args.allowedHosts, corsOrigins: args.corsOrigins },
-    log: (line) => process.stderr.write(`${line}\n`),
+/** Serves `specifier` until a stop signal; returns the exit code. Load failures are thrown (describeFailure). */
+export async function runServer(args: GenerationArguments, specifier: string): Promise<number> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const resolved = await resolveModel(specifier, { progress: createProgressPrinter() });
+  const name = servedModelName(resolved);
+  let reportFailure: (error: Error) => void = () => {};
+  const workerFailure = new Promise<Error>((resolve) => (reportFailure = resolve));
+  const host = WorkerModelHost.start({
+    loaderModule: new URL("./serving-loader.ts", import.meta.url),
+    loadOptions: { model: resolved.path, name, args } satisfies ServeLoadOptions,
+    onFailure: (error) => reportFailure(error),
   });
-  process.stderr.write(
-    `serving "${modelId}" on ${server.url} — OpenAI-compatible: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /health\n` +
-      `KV cache: ${cache.capacityTokens} positions in ${cache.pool.totalBlocks} blocks of ${BLOCK_SIZE} (${(cache.byteLength / 1024 ** 3).toFixed(2)} GiB); ` +
-      `batch ≤ ${args.maxBatch} requests, ≤ ${args.maxBatchTokens} tokens per step; queue ≤ ${args.queueLimit}; ` +
-      `${args.apiKey ? "API key required" : "no API key"}; Ctrl-C stops\n`,
-  );
-  const signal = await waitForStopSignal((repeated) => {
-    process.stderr.write(`${repeated} again: cancelling open requests now\n`);
+  let server: InferenceServer;
+  try {
+    server = await InferenceServer.start({
+      model: host,
+      host: args.host,
+      port: args.port,
+      access: { apiKey: args.apiKey, allowedHosts: args.allowedHosts, corsOrigins: args.corsOrigins },
+      log,
+    });
+  } catch (error) {
+    await host.close();
+    throw error;
+  }
+  log(`listening on ${server.url}; loading the model in a worker thread (GET /health answers "loading" until it is ready)`);
+  const stopSignal = waitForStopSignal((repeated) => {
+    log(`${repeated} again: cancelling open requests now`);
     void server.close();
   });
-  process.stderr.write(`${signal}: stopping — no new requests; ${server.openRequests} open request(s) get ${args.shutdownGraceSeconds} s to finish\n`);
+  const loaded = await Promise.race([host.ready.then(() => true), stopSignal.then(() => false)]).catch(async (error: unknown) => {
+    await server.close();
+    throw error;
+  });
+  if (loaded) {
+    log(
+      `serving "${name}" on ${server.url} — OpenAI-compatible: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /health\n` +
+        `${host.summary ? `${host.summary}; ` : ""}${args.apiKey ? "API key required" : "no API key"}; Ctrl-C stops`,
+    );
+  }
+  const ended = await Promise.race([stopSignal, workerFailure]);
+  if (ended instanceof Error) {
+    log(`error: ${ended.message}; stopping`);
+    await server.close();
+    return 1;
+  }
+  log(`${ended}: stopping — no new requests; ${server.openRequests} open request(s) get ${args.shutdownGraceSeconds} s to finish`);
   await server.close({ graceMs: args.shutdownGraceSeconds * 1000 });
-  process.stderr.write("stopped\n");
+  log("stopped");
   return 0;
 }

@@ -112,8 +112,8 @@ export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonl
   const specifier = args.model ?? recipe.defaultModel;
   const controller = new AbortController();
   try {
+    if (args.serve) return await runServer(args, specifier);
     const textModel = await loadTextModel(specifier, { quant: args.quant, threads: args.threads, backend: args.backend, progress: true, signal: controller.signal });
-    if (args.serve) return await runServer(textModel, args);
     const interactive = args.prompt === undefined && process.stdin.isTTY && !args.json;
     if (interactive) return await chat(textModel, args);
     const prompt = args.prompt ?? (process.stdin.isTTY ? "" : await readStandardInput());

@@ -21,3 +21,5 @@ export { readChatParameters, readCompletionParameters, type ChatParameters, type
 export { generateOnScheduler, maxPromptTokensOf, schedulerHealth } from "./scheduled-generation.ts";
 export type { ServedModel } from "./served-model.ts";
 export { InferenceServer, type CloseOptions, type InferenceServerOptions } from "./server.ts";
+export type { LoadFailure, LoadedPromptText, ServingLoader } from "./serving-loader.ts";
+export { ModelLoadError, WorkerModelHost, type WorkerModelHostOptions } from "./worker-model-host.ts";

@@ -84,6 +84,8 @@ export interface ModelHost {
   prepare(kind: EndpointKind, body: Uint8Array): Promise<PreparedRequest>;
   /** Runs a prepared request under `id`. Rejects with an ApiError when it cannot run (400, 429). */
   generate(id: string, request: PreparedRequest, stream: GenerationStream): Promise<GenerationOutcome>;
+  /** Why the model can no longer serve (its worker stopped), or undefined while it can or is loading. */
+  failureReason?(): string | undefined;
   /** The latest counters (undefined while loading). Never waits on a model step. */
   health(): HealthSnapshot | undefined;
   /** Cancels every request. */

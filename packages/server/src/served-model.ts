@@ -17,4 +17,6 @@ export interface ServedModel {
   defaultTemperature?: number;
   /** max_tokens for /v1/completions when the request gives none (OpenAI's default is 16). */
   defaultCompletionTokens?: number;
+  /** Lines a command line prints once the model serves (KV cache size, batch limits, ...). */
+  summary?: string;
 }

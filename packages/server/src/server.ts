@@ -161,8 +161,9 @@ export class InferenceServer {
       // /health stays open (load balancers poll it) and never waits on the model.
       if (route?.endpoint === "health" && request.method === "GET") {
         const info = this.model.info();
-        const status = this.closing ? "stopping" : info ? "ok" : "loading";
-        sendJson(status === "ok" ? 200 : 503, healthBody(status, info?.id, this.model.health()));
+        const failure = this.model.failureReason?.();
+        const status = failure ? "failed" : this.closing ? "stopping" : info ? "ok" : "loading";
+        sendJson(status === "ok" ? 200 : 503, { ...healthBody(status, info?.id, this.model.health()), ...(failure ? { error: failure } : {}) });
         return;
       }
       this.access.checkHost(request);
@@ -180,6 +181,8 @@ export class InferenceServer {
         throw new ApiError(405, `${path} takes ${route.method}, not ${request.method}`, null, "invalid_request_error", "method_not_allowed");
       }
       if (this.closing) throw shutdownError();
+      const failure = this.model.failureReason?.();
+      if (failure) throw new ApiError(503, `the model is not available: ${failure}`, null, "server_error", "model_unavailable");
       const info = this.model.info();
       if (!info) throw new ApiError(503, "the model is still loading; retry shortly (GET /health says when it is ready)", null, "server_error", "model_loading");
       switch (route.endpoint) {

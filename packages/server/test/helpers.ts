@@ -17,7 +17,7 @@ import { InferenceServer, type InferenceServerOptions, type ServedModel } from "
 
 export const config = tinyLlamaConfig({ vocabSize: 352, contextLength: 96, eosTokenIds: [2] });
 export const directory = mkdtempSync(path.join(tmpdir(), "server-test-"));
-const file = path.join(directory, "tiny.gguf");
+export const file = path.join(directory, "tiny.gguf");
 writeGgufModel(file, config, randomLlamaTensors(config, 9), tinyGgufTokenizerMetadata(config.vocabSize));
 export const loaded = loadModelWeights(file);
 export const model = LlamaModel.fromLoadedWeights(loaded, new Kernel(createReferenceBackend()));

@@ -143,6 +143,11 @@ describe("scripts/recipe.mjs", () => {
     const result = await run(["--model", model.ggufFile, "--threads", "257"]);
     expect(result.status).toBe(2);
     expect(result.stderr.trim().split("\n")).toEqual(['error: --threads must be an integer in 1..256, got "257" (pnpm recipe llama-3.2-3b --help lists the options)']);
+    // Found while the server's worker loads the model: still one line, after the listening line.
+    const served = await run(["--model", model.ggufFile, "--serve", "--port", "0"], { ...process.env, INFER_THREADS: "99999" });
+    expect(served.status).toBe(1);
+    expect(served.stderr.trim().split("\n").at(-1)).toBe('error: INFER_THREADS must be an integer in 1..256, got "99999"');
+    expect(served.stderr).not.toMatch(/\n\s+at /);
   });
 
   it("finds a relative --model in the folder pnpm was run from (INIT_CWD), not the repository root", async () => {

@@ -1,0 +1,71 @@
+// The loader module of `pnpm recipe <name> --serve` (the contract: @infer-recipes/server's serving-loader.ts). It runs
+// inside the server's worker threads: in the model worker it loads the model through loadTextModel — so every
+// architecture and weight format the loader knows is served — sizes the paged KV cache and builds the scheduler;
+// in the prompt worker it loads only the tokenizer and chat template. Its options are the parsed command line as
+// plain data, so an option added to GenerationArguments reaches this file without any change to the server.
+
+import { totalmem } from "node:os";
+
+import { Scheduler } from "@infer-recipes/scheduler";
+import type { LoadedPromptText, ServedModel } from "@infer-recipes/server";
+
+import { UsageError, type GenerationArguments } from "./generation-arguments.ts";
+import { loadTextModel, loadTextTokenizer, type TextModel } from "./load-text-model.ts";
+
+export { describeFailure } from "./failures.ts";
+
+/** What runServer passes to the workers. */
+export interface ServeLoadOptions {
+  /** The model as a local path (serve-command.ts resolves and downloads it on the main thread first). */
+  model: string;
+  /** The id /v1/models reports. */
+  name: string;
+  args: GenerationArguments;
+}
+
+/** Positions per KV block. */
+const BLOCK_SIZE = 16;
+/** The default cache holds --max-batch requests of this many tokens… */
+const DEFAULT_TOKENS_PER_REQUEST = 4096;
+/** …but takes at most this many bytes. */
+const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
+
+/** Bytes of a paged cache of `tokens` positions for `textModel` (keys and values, f32). */
+function cacheBytes(textModel: TextModel, tokens: number): number {
+  const config = textModel.model.config;
+  return 2 * config.layerCount * config.keyValueHeadCount * config.headDim * 4 * tokens;
+}
+
+/** Positions the paged cache holds: --cache-tokens, else max-batch × min(context, 4096) within 2 GiB. */
+export function servingCacheTokens(textModel: TextModel, args: Pick<GenerationArguments, "cacheTokens" | "maxBatch">): number {
+  if (args.cacheTokens !== undefined) return args.cacheTokens;
+  const wanted = args.maxBatch * Math.min(textModel.model.config.contextLength, DEFAULT_TOKENS_PER_REQUEST);
+  return Math.max(BLOCK_SIZE, Math.min(wanted, Math.floor(DEFAULT_CACHE_BYTES / cacheBytes(textModel, 1))));
+}
+
+export async function loadServedModel(options: ServeLoadOptions): Promise<ServedModel> {
+  const { args } = options;
+  const textModel = await loadTextModel(options.model, { quant: args.quant, threads: args.threads, backend: args.backend, progress: true });
+  const cacheTokens = servingCacheTokens(textModel, args);
+  if (cacheBytes(textModel, cacheTokens) > totalmem()) {
+    const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+    throw new UsageError(`--cache-tokens ${cacheTokens} needs ${gib(cacheBytes(textModel, cacheTokens))} of KV cache for this model, more than this machine's ${gib(totalmem())} of memory`);
+  }
+  const cache = textModel.model.createPagedCache({ blockCount: Math.ceil(cacheTokens / BLOCK_SIZE) + 1, blockSize: BLOCK_SIZE });
+  const scheduler = new Scheduler(textModel.model, cache, { maxBatchSize: args.maxBatch, maxBatchTokens: args.maxBatchTokens, maxQueuedRequests: args.queueLimit });
+  return {
+    id: options.name,
+    scheduler,
+    tokenizer: textModel.tokenizer,
+    chatTemplate: textModel.chatTemplate,
+    stopTokenIds: textModel.stopTokenIds,
+    defaultTemperature: args.temperature,
+    summary:
+      `KV cache: ${cache.capacityTokens} positions in ${cache.pool.totalBlocks} blocks of ${BLOCK_SIZE} (${(cache.byteLength / 1024 ** 3).toFixed(2)} GiB); ` +
+      `batch ≤ ${args.maxBatch} requests, ≤ ${args.maxBatchTokens} tokens per step; queue ≤ ${args.queueLimit}`,
+  };
+}
+
+export function loadPromptText(options: ServeLoadOptions): Promise<LoadedPromptText> {
+  return loadTextTokenizer(options.model);
+}

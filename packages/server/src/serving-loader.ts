@@ -1,0 +1,32 @@
+// The contract between the server's worker threads and the code that knows how to load a model. A loader module
+// (named by its file URL, so any package can provide one) exports these functions; the workers import it and call
+// them with the load options exactly as the caller gave them — plain data (structured-cloneable: strings, numbers,
+// booleans, arrays, plain objects), so options that other code adds later (a KV-cache type, another architecture's
+// settings) reach the loader without the server knowing them. `@infer-recipes/cli`'s serving-loader.ts is the one
+// `--serve` uses; benchmarks and tests provide their own.
+
+import type { ChatTemplate, TextTokenizer } from "@infer-recipes/tokenizer";
+
+import type { ServedModel } from "./served-model.ts";
+
+/** The text side of a model: what the prompt worker needs to turn requests into token ids. */
+export interface LoadedPromptText {
+  tokenizer: TextTokenizer;
+  chatTemplate?: ChatTemplate;
+}
+
+/** How a loader describes a failure a user can fix (a bad file or option): one line and an exit code. */
+export interface LoadFailure {
+  message: string;
+  exitCode: number;
+}
+
+export interface ServingLoader<LoadOptions = unknown> {
+  /** Loads the model and builds what serves it (a scheduler over a paged KV cache, tokenizer, chat template, stop
+   *  tokens). Runs in the model worker, which owns the model and its kernel threads from then on. */
+  loadServedModel(options: LoadOptions): Promise<ServedModel> | ServedModel;
+  /** Loads only the tokenizer and chat template (no weights). Runs in the prompt worker, beside the model's load. */
+  loadPromptText(options: LoadOptions): Promise<LoadedPromptText> | LoadedPromptText;
+  /** The one-line message for an expected failure; undefined for a bug (its stack is kept). */
+  describeFailure?(error: unknown): LoadFailure | undefined;
+}

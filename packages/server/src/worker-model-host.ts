@@ -1,0 +1,225 @@
+// A ModelHost whose model lives in worker threads (model-worker.ts): the HTTP thread only moves bytes and messages,
+// so a model step of seconds (a long prefill on a big model) or the tokenizing of a large prompt never delays
+// /health, other clients' streams or new connections. Two workers are started from one loader module and one set
+// of load options (serving-loader.ts): the model worker owns the model, its scheduler and kernel threads; the prompt
+// worker holds a second copy of the tokenizer and prepares requests. Streamed text arrives once per model step.
+
+import { Worker } from "node:worker_threads";
+
+import { ApiError } from "./api-error.ts";
+import type { EndpointKind, GenerationOutcome, GenerationStream, HealthSnapshot, ModelHost, ModelInfo, PreparedRequest } from "./model-host.ts";
+import type { FailureData, FromModelWorker, FromPromptWorker, PreparedMessage, ToModelWorker, ToPromptWorker, WorkerStart } from "./worker-protocol.ts";
+
+export interface WorkerModelHostOptions {
+  /** The loader module's file URL (it exports loadServedModel and loadPromptText: serving-loader.ts). */
+  loaderModule: string | URL;
+  /** Given to the loader's functions in both workers: plain data only (structured clone). */
+  loadOptions: unknown;
+  /** Called once if a worker stops after loading: every open request has failed and the host refuses new ones. */
+  onFailure?: (error: Error) => void;
+  /** Milliseconds close() waits for the model worker to finish before terminating it (default 10 000). */
+  closeTimeoutMs?: number;
+}
+
+/** A worker could not load the model. `exitCode` is set when the loader recognised the failure as a user's to fix
+ *  (its message is then one line); otherwise `stack` holds the worker's stack. */
+export class ModelLoadError extends Error {
+  override name = "ModelLoadError";
+  readonly exitCode: number | undefined;
+  readonly workerStack: string | undefined;
+  constructor(failure: FailureData) {
+    super(failure.message);
+    this.exitCode = failure.exitCode;
+    this.workerStack = failure.stack;
+  }
+}
+
+interface PendingGeneration {
+  stream: GenerationStream;
+  resolve(outcome: GenerationOutcome): void;
+  reject(error: unknown): void;
+}
+
+const bootstrap = new URL("./worker-bootstrap.mjs", import.meta.url);
+
+function fromMessage(request: PreparedMessage): PreparedRequest {
+  return { ...request, promptIds: Array.from(request.promptIds) };
+}
+
+export class WorkerModelHost implements ModelHost {
+  /** Resolves once both workers are loaded; rejects with a ModelLoadError (the workers are then stopped). */
+  readonly ready: Promise<ModelInfo>;
+  /** The loader's summary lines (ServedModel.summary), once ready. */
+  summary: string | undefined;
+  private readonly model: Worker;
+  private readonly prompt: Worker;
+  private loaded: ModelInfo | undefined;
+  private latestHealth: HealthSnapshot | undefined;
+  private failure: Error | undefined;
+  private closing = false;
+  private readonly generations = new Map<string, PendingGeneration>();
+  private readonly preparations = new Map<number, { resolve(request: PreparedRequest): void; reject(error: unknown): void }>();
+  private nextPreparation = 0;
+  private closed: (() => void) | undefined;
+
+  private constructor(private readonly options: WorkerModelHostOptions) {
+    const start = (role: WorkerStart["role"]) =>
+      new Worker(bootstrap, { workerData: { role, loaderModule: String(options.loaderModule), loadOptions: options.loadOptions } satisfies WorkerStart });
+    this.model = start("model");
+    this.prompt = start("prompt");
+    let modelReady: (info: ModelInfo) => void;
+    let promptReady: () => void;
+    let failLoad: (error: Error) => void;
+    const model = new Promise<ModelInfo>((resolve, reject) => {
+      modelReady = resolve;
+      failLoad = reject;
+    });
+    const prompt = new Promise<void>((resolve) => (promptReady = resolve));
+    this.ready = Promise.all([model, prompt]).then(([info]) => {
+      this.loaded = info;
+      return info;
+    });
+    this.ready.catch(() => void this.terminate());
+
+    this.model.on("message", (message: FromModelWorker) => {
+      switch (message.kind) {
+        case "ready":
+          this.summary = message.summary;
+          this.latestHealth = message.health;
+          this.prompt.postMessage({ kind: "info", info: message.info } satisfies ToPromptWorker);
+          modelReady(message.info);
+          return;
+        case "load-failed":
+          failLoad(new ModelLoadError(message.failure));
+          return;
+        case "update":
+          this.applyUpdate(message);
+          return;
+        case "closed":
+          this.closed?.();
+          return;
+      }
+    });
+    this.prompt.on("message", (message: FromPromptWorker) => {
+      switch (message.kind) {
+        case "ready":
+          promptReady();
+          return;
+        case "load-failed":
+          failLoad(new ModelLoadError(message.failure));
+          return;
+        default: {
+          const pending = this.preparations.get(message.id);
+          this.preparations.delete(message.id);
+          if (!pending) return;
+          if (message.kind === "prepared") pending.resolve(fromMessage(message.request));
+          else if (message.kind === "refused") pending.reject(ApiError.fromData(message.refusal));
+          else pending.reject(new Error(`preparing the request failed: ${message.failure.message}`));
+        }
+      }
+    });
+    for (const [worker, role] of [[this.model, "model"], [this.prompt, "prompt"]] as const) {
+      worker.on("error", (error) => this.stopped(`the ${role} worker failed: ${error.message}`, failLoad));
+      worker.on("exit", (code) => this.stopped(`the ${role} worker exited (code ${code})`, failLoad));
+    }
+  }
+
+  /** Starts both workers loading; `ready` says when they are done. */
+  static start(options: WorkerModelHostOptions): WorkerModelHost {
+    return new WorkerModelHost(options);
+  }
+
+  info(): ModelInfo | undefined {
+    return this.failure ? undefined : this.loaded;
+  }
+
+  failureReason(): string | undefined {
+    return this.failure?.message;
+  }
+
+  health(): HealthSnapshot | undefined {
+    return this.latestHealth;
+  }
+
+  prepare(kind: EndpointKind, body: Uint8Array): Promise<PreparedRequest> {
+    if (this.failure) return Promise.reject(this.unavailable());
+    const id = this.nextPreparation++;
+    return new Promise((resolve, reject) => {
+      this.preparations.set(id, { resolve, reject });
+      const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+      this.prompt.postMessage({ kind: "prepare", id, endpoint: kind, body } satisfies ToPromptWorker, whole ? [body.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  generate(id: string, request: PreparedRequest, stream: GenerationStream): Promise<GenerationOutcome> {
+    if (this.failure) return Promise.reject(this.unavailable());
+    return new Promise((resolve, reject) => {
+      this.generations.set(id, { stream, resolve, reject });
+      const promptIds = Int32Array.from(request.promptIds);
+      this.model.postMessage({ kind: "generate", id, request: { ...request, promptIds } } satisfies ToModelWorker, [promptIds.buffer]);
+      const cancel = () => this.model.postMessage({ kind: "cancel", id } satisfies ToModelWorker);
+      if (stream.signal.aborted) cancel();
+      else stream.signal.addEventListener("abort", cancel, { once: true });
+    });
+  }
+
+  cancelAll(): void {
+    if (!this.failure && this.loaded) this.model.postMessage({ kind: "cancel-all" } satisfies ToModelWorker);
+  }
+
+  /** Lets the model worker finish (it is idle after cancelAll), then stops both workers. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.loaded && !this.failure) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.closeTimeoutMs ?? 10_000);
+        this.closed = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.model.postMessage({ kind: "close" } satisfies ToModelWorker);
+      });
+    }
+    await this.terminate();
+  }
+
+  private async terminate(): Promise<void> {
+    this.closing = true;
+    await Promise.all([this.model.terminate(), this.prompt.terminate()]);
+  }
+
+  private applyUpdate(update: Extract<FromModelWorker, { kind: "update" }>): void {
+    this.latestHealth = update.health;
+    for (const id of update.accepted) this.generations.get(id)?.stream.onAccepted?.();
+    for (const [id, text] of update.texts) this.generations.get(id)?.stream.onText?.(text);
+    for (const { id, outcome, refusal, failure } of update.finished) {
+      const pending = this.generations.get(id);
+      this.generations.delete(id);
+      if (!pending) continue;
+      if (outcome) pending.resolve(outcome);
+      else if (refusal) pending.reject(ApiError.fromData(refusal));
+      else pending.reject(new Error(failure?.message ?? "the request failed"));
+    }
+  }
+
+  private unavailable(): ApiError {
+    return new ApiError(503, `the model is not available: ${this.failure?.message}`, null, "server_error", "model_unavailable");
+  }
+
+  /** A worker stopped: before loading that fails the load; after, unless closing, it fails everything open. */
+  private stopped(reason: string, failLoad: (error: Error) => void): void {
+    if (this.closing || this.failure) return;
+    if (!this.loaded) {
+      failLoad(new ModelLoadError({ message: reason }));
+      return;
+    }
+    this.failure = new Error(reason);
+    for (const pending of this.generations.values()) pending.reject(this.failure);
+    for (const pending of this.preparations.values()) pending.reject(this.failure);
+    this.generations.clear();
+    this.preparations.clear();
+    void this.terminate();
+    this.options.onFailure?.(this.failure);
+  }
+}

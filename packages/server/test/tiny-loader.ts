@@ -1,0 +1,66 @@
+// A loader module (serving-loader.ts) for the worker tests: serves a tiny random Llama GGUF that the test wrote, on
+// the reference kernel, optionally slowed down (each model step busy-waits) so a client can act while requests run,
+// or made to stop its worker thread after some steps, or to fail loading the way a bad file does.
+
+import type { PagedKvCache } from "@infer-recipes/cache";
+import { Kernel, createReferenceBackend } from "@infer-recipes/kernel";
+import { LlamaModel, ModelFileError, loadModelWeights, readGguf } from "@infer-recipes/models";
+import { Scheduler, type BatchEntry, type BatchLanguageModel } from "@infer-recipes/scheduler";
+import { chatTemplateFromGgufMetadata, compileChatTemplate, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
+
+import type { LoadedPromptText, LoadFailure, ServedModel } from "../src/index.ts";
+
+export interface TinyLoadOptions {
+  /** The GGUF file to serve. */
+  file: string;
+  /** Busy-wait this long in every model step. */
+  stepMilliseconds?: number;
+  /** End the worker thread (exit code 3) at this model step. */
+  exitAtStep?: number;
+  /** Fail loading the model: as a bad file does (a ModelFileError, which describeFailure knows) or as a bug. */
+  failLoading?: "expected" | "bug";
+  blockCount?: number;
+}
+
+class SlowModel implements BatchLanguageModel {
+  private steps = 0;
+  constructor(
+    private readonly inner: LlamaModel,
+    private readonly options: TinyLoadOptions,
+  ) {}
+  get config() {
+    return this.inner.config;
+  }
+  forwardBatch(batch: readonly BatchEntry[], cache: PagedKvCache) {
+    if (++this.steps === this.options.exitAtStep) process.exit(3);
+    const until = performance.now() + (this.options.stepMilliseconds ?? 0);
+    while (performance.now() < until) {
+      // a step of a bigger model
+    }
+    return this.inner.forwardBatch(batch, cache);
+  }
+}
+
+function promptText(file: string): LoadedPromptText {
+  const metadata = readGguf(file).metadata;
+  const source = chatTemplateFromGgufMetadata(metadata);
+  return { tokenizer: tokenizerFromGgufMetadata(metadata), chatTemplate: source ? compileChatTemplate(source) : undefined };
+}
+
+export function loadServedModel(options: TinyLoadOptions): ServedModel {
+  if (options.failLoading === "expected") throw new ModelFileError({ file: options.file }, "bad magic: this is a test");
+  if (options.failLoading === "bug") throw new TypeError("a bug while loading");
+  const loaded = loadModelWeights(options.file);
+  const model = LlamaModel.fromLoadedWeights(loaded, new Kernel(createReferenceBackend()));
+  const scheduler = new Scheduler(new SlowModel(model, options), model.createPagedCache({ blockCount: options.blockCount ?? 64, blockSize: 4 }));
+  const { tokenizer, chatTemplate } = promptText(options.file);
+  return { id: "tiny-llama", scheduler, tokenizer, chatTemplate, stopTokenIds: loaded.config.eosTokenIds, defaultTemperature: 0.7, summary: "tiny model in a worker" };
+}
+
+export function loadPromptText(options: TinyLoadOptions): LoadedPromptText {
+  return promptText(options.file);
+}
+
+export function describeFailure(error: unknown): LoadFailure | undefined {
+  return error instanceof ModelFileError ? { message: `error: ${error.message}`, exitCode: 1 } : undefined;
+}
