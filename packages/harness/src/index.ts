@@ -1,7 +1,14 @@
-// The harness package: statistics, accuracy metrics and gates, memory figures, progress, tables and charts shared by
-// every recipe's bench.ts and accuracy.ts and by benchmarks/.
+/**
+ * The benchmark and accuracy harness shared by every recipe's `bench.ts` and `accuracy.ts` and by
+ * `benchmarks/`: medians over repeated runs, machine description, peak memory, progress lines; accuracy metrics
+ * (logits max-abs-diff, KL divergence, perplexity, top-1 and greedy agreement) with tolerance gates that fail a run;
+ * markdown tables, SVG bar charts, and the {@link ResultsRecord} shape of a recipe's `results/*.json`.
+ *
+ * @module @infer-recipes/harness
+ */
 export { compareLogits, greedyAgreement, klDivergence, logSoftmax, perplexity, type LogitComparison } from "./accuracy-metrics.ts";
 export { barChartSvg, type BarChart, type BarSeries } from "./chart.ts";
+export type { AxisScale } from "./chart-axis.ts";
 export {
   busyFraction,
   cpuTimes,
@@ -17,6 +24,7 @@ export { availableMemoryBytes, peakResidentBytes, residentBytes } from "./memory
 export { interTokenLatencies, interTokenLatencySummary, percentile, summarizeLatencies, type LatencySummary } from "./percentiles.ts";
 export { createStepReporter } from "./progress.ts";
 export { reportJson, writeReportFiles } from "./report-files.ts";
+export { resultsRecordProblems, type HeadlineFigure, type ResultsRecord } from "./results-record.ts";
 export { measureRepeatedly, timeRepeatedly, type RepeatedMeasurement, type RepeatedMeasurementOptions } from "./repeated-measurement.ts";
 export {
   slidingWindowPerplexity,
@@ -27,4 +35,5 @@ export {
 } from "./sliding-window-perplexity.ts";
 export { median, summarize, timeMilliseconds, type Summary } from "./statistics.ts";
 export { markdownTable, type Column } from "./table.ts";
+export { estimateTextWidth } from "./text-width.ts";
 export { describeChecks, passes, type ToleranceCheck } from "./tolerance.ts";
