@@ -4,7 +4,7 @@
 // the workspace packages. Anywhere else (--out outside the repository) the shared packages are linked from this
 // checkout with `link:` paths and the TypeScript settings are inlined, so the folder installs and runs on its own.
 
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -53,8 +53,27 @@ if (!inside) {
 }
 writeFileSync(packagePath, JSON.stringify(manifest, null, 2) + "\n");
 
-const recipePath = join(target, "recipe.ts");
-writeFileSync(recipePath, readFileSync(recipePath, "utf8").replace(`name: "${from}"`, `name: "${name}"`));
+// The copy answers to its new name: its metadata, its package name, and the commands its files print or document
+// (`pnpm recipe|bench|accuracy <from>`). Model ids that contain the old name (e.g. THUDM/chatglm3-6b) stay as they are.
+const escaped = from.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const renames = [
+  [new RegExp(`(name:\\s*")${escaped}(")`, "g"), `$1${name}$2`],
+  [new RegExp(`(pnpm (?:recipe|bench|accuracy) )${escaped}(?![\\w.-])`, "g"), `$1${name}`],
+  [new RegExp(`@infer-recipes/recipe-${escaped}(?![\\w.-])`, "g"), `@infer-recipes/recipe-${name}`],
+];
+function renameIn(directory) {
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== "node_modules" && entry.name !== "results") renameIn(path);
+    } else if (/\.(ts|md|mjs|json)$/.test(entry.name) && entry.name !== "package.json") {
+      const text = readFileSync(path, "utf8");
+      const renamed = renames.reduce((current, [pattern, replacement]) => current.replace(pattern, replacement), text);
+      if (renamed !== text) writeFileSync(path, renamed);
+    }
+  }
+}
+renameIn(target);
 
 process.stdout.write(
   `created ${target}\n` +

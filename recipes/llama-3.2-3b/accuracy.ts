@@ -3,10 +3,11 @@
 // (native kernels with the KV cache, in f32, Q8_0 and Q4_0) runs the same text through chunked prefill and then
 // one token at a time, exactly as generation does. Exits non-zero when any metric leaves its tolerance.
 //
-//   pnpm accuracy llama-3.2-3b [--model PATH] [--text FILE] [--tokens N] [--greedy-tokens N] [--json]
+//   pnpm accuracy llama-3.2-3b [--model PATH] [--text FILE] [--tokens N] [--greedy-tokens N] [--json] [--results DIR]
 //
 // Defaults: TinyStories-656K and the TinyStories validation text from ../shared/models when present, otherwise a
-// tiny random Llama 3.2 and a generated token sequence (say so in the output).
+// tiny random Llama 3.2 and a generated token sequence (say so in the output). The figures and gates are written to
+// results/accuracy.{md,json} (accuracy-random.* on the random fallback, accuracy-model.* with --model).
 
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -15,10 +16,27 @@ import { parseArgs } from "node:util";
 
 import { resolveOptionalUserPath } from "@infer-recipes/cli";
 import { argmax } from "@infer-recipes/engine";
-import { compareLogits, describeChecks, greedyAgreement, passes, perplexity, type ToleranceCheck } from "@infer-recipes/harness";
+import {
+  compareLogits,
+  describeChecks,
+  describeMachine,
+  greedyAgreement,
+  machineInfo,
+  markdownTable,
+  passes,
+  perplexity,
+  reportJson,
+  writeReportFiles,
+  type Column,
+  type HeadlineFigure,
+  type ResultsRecord,
+  type ToleranceCheck,
+} from "@infer-recipes/harness";
 import { createKernel, nativeAvailability, type BackendName, type DType } from "@infer-recipes/kernel";
 import { LlamaModel, loadModelWeights, randomLlamaTensors, tinyLlamaConfig, writeHfModel, type LoadedWeights } from "@infer-recipes/models";
 import { loadHfTokenizer, tokenizerFromGgufMetadata, type TextTokenizer } from "@infer-recipes/tokenizer";
+
+import { recipe } from "./recipe.ts";
 
 const recipeDirectory = path.dirname(fileURLToPath(import.meta.url));
 const sharedModels = path.resolve(recipeDirectory, "../../../shared/models");
@@ -39,6 +57,17 @@ const CONFIGURATIONS: OptimizedConfiguration[] = [
   { name: "native Q4_0 + KV cache", backend: "native", dtype: "q4_0", tolerances: { meanKl: 0.15, perplexityRatio: 1.25, top1: 0.7, greedy: 0.15 } },
 ];
 
+interface AccuracyRow {
+  configuration: string;
+  max_abs_diff: number;
+  mean_kl_divergence: number;
+  top1_agreement: number;
+  perplexity: number;
+  reference_perplexity: number;
+  greedy_agreement: number;
+  greedy_common_prefix: number;
+}
+
 interface Inputs {
   description: string;
   /** A random model's next-token distributions are near uniform: which token is top-1 is decided by noise-level
@@ -50,7 +79,10 @@ interface Inputs {
 
 function parseOptions() {
   const { values } = parseArgs({
-    options: { model: { type: "string" }, text: { type: "string" }, tokens: { type: "string" }, "greedy-tokens": { type: "string" }, json: { type: "boolean" } },
+    options: {
+      model: { type: "string" }, text: { type: "string" }, tokens: { type: "string" }, "greedy-tokens": { type: "string" },
+      json: { type: "boolean" }, results: { type: "string" },
+    },
   });
   const count = (name: string, text: string | undefined, fallback: number) => {
     const value = text === undefined ? fallback : Number(text);
@@ -63,6 +95,7 @@ function parseOptions() {
     tokens: count("tokens", values.tokens, 256),
     greedyTokens: count("greedy-tokens", values["greedy-tokens"], 32),
     json: Boolean(values.json),
+    results: values.results === undefined ? path.join(recipeDirectory, "results") : path.resolve(process.env.INIT_CWD ?? process.cwd(), values.results),
   };
 }
 
@@ -140,7 +173,7 @@ function greedyTokens(model: LlamaModel, start: number, count: number): number[]
 async function main(): Promise<void> {
   const options = parseOptions();
   const { description, nearUniform, load, tokens } = await inputs(options);
-  process.stderr.write(`accuracy of llama-3.2-3b's optimized paths on ${description}\n`);
+  process.stderr.write(`accuracy of ${recipe.name}'s optimized paths on ${description}\n`);
   const referenceWeights = load("f32");
   const reference = LlamaModel.fromLoadedWeights(referenceWeights, createKernel({ backend: "reference" }));
   const vocab = referenceWeights.config.vocabSize;
@@ -153,7 +186,7 @@ async function main(): Promise<void> {
   const available = nativeAvailability().available;
   const checks: ToleranceCheck[] = [];
   const notes: string[] = [];
-  const rows: Record<string, unknown>[] = [];
+  const rows: AccuracyRow[] = [];
   for (const configuration of CONFIGURATIONS) {
     if (configuration.backend === "native" && !available) {
       process.stderr.write(`skipping ${configuration.name}: native kernels unavailable\n`);
@@ -193,8 +226,51 @@ async function main(): Promise<void> {
     process.stdout.write(`reference perplexity ${referencePerplexity.toFixed(4)} over ${tokens.length} tokens\n${describeChecks(checks)}\n`);
     for (const note of notes) process.stdout.write(`note  ${note}\n`);
   }
+  writeResults(rows, checks, notes, description, options);
   process.stderr.write(ok ? "accuracy: all metrics within tolerance\n" : "accuracy: FAILED — a metric left its tolerance\n");
   process.exitCode = ok ? 0 : 1;
+}
+
+const columns: Column<AccuracyRow>[] = [
+  { header: "configuration", value: (row) => row.configuration, align: "left" },
+  { header: "logits max-abs-diff", value: (row) => row.max_abs_diff.toExponential(1) },
+  { header: "mean KL divergence", value: (row) => row.mean_kl_divergence.toExponential(1) },
+  { header: "perplexity (ratio)", value: (row) => `${row.perplexity.toFixed(2)} (${(row.perplexity / row.reference_perplexity).toFixed(4)})` },
+  { header: "top-1 agreement", value: (row) => `${(row.top1_agreement * 100).toFixed(1)}%` },
+  { header: "greedy agreement", value: (row) => `${(row.greedy_agreement * 100).toFixed(1)}%` },
+];
+
+/** The figures the docs gallery shows first: how far each quantized format moves the next-token distribution. */
+function headline(rows: AccuracyRow[], checks: ToleranceCheck[]): HeadlineFigure[] {
+  const figures: HeadlineFigure[] = rows
+    .filter((row) => !row.configuration.includes("f32"))
+    .map((row) => ({ label: `${row.configuration}: mean KL divergence from the f32 reference`, value: row.mean_kl_divergence, unit: "" }));
+  figures.push({ label: "tolerance gates passed", value: checks.filter(passes).length, unit: `of ${checks.length}` });
+  return figures;
+}
+
+/** Writes accuracy.{md,json} (or the -random / -model variants) into the results directory. */
+function writeResults(rows: AccuracyRow[], checks: ToleranceCheck[], notes: string[], description: string, options: ReturnType<typeof parseOptions>): void {
+  const name = options.model ? "accuracy-model" : description.includes("tiny random") ? "accuracy-random" : "accuracy";
+  const machine = machineInfo();
+  const command = [`pnpm accuracy ${recipe.name}`, ...process.argv.slice(2).filter((argument, index, all) => argument !== "--results" && all[index - 1] !== "--results")].join(" ");
+  const record: ResultsRecord<AccuracyRow> = { machine, command, headline: headline(rows, checks), rows, checks };
+  const markdown = [
+    `# ${recipe.name} accuracy`,
+    "",
+    `Inputs: ${description.replaceAll(sharedModels, "../shared/models")}. Machine: ${describeMachine(machine)}. Date: ${machine.date}.`,
+    `Command: \`${command}\`.`,
+    "",
+    markdownTable(rows, columns),
+    "",
+    "```",
+    describeChecks(checks),
+    ...notes.map((note) => `note  ${note}`),
+    "```",
+    "",
+  ].join("\n");
+  writeReportFiles(options.results, { [`${name}.md`]: markdown, [`${name}.json`]: reportJson(record) });
+  process.stderr.write(`wrote ${path.join(options.results, name)}.{md,json}\n`);
 }
 
 main().catch((error: Error) => {

@@ -5,11 +5,13 @@
 //
 //   pnpm bench llama-3.2-3b [--model PATH] [--shape 1b|3b] [--layers N] [--prompt-tokens N] [--decode-tokens N]
 //                           [--runs N] [--threads N] [--quick] [--json] [--results DIR]
+//   pnpm bench llama-3.2-3b --replot results/bench.json   (rewrite its markdown and chart, measuring nothing)
 //
 // Without --model it builds random weights of the real Llama 3.2 shapes (speed does not depend on the values),
 // shortened to --layers layers so the plain-TypeScript baseline finishes.
 
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -28,9 +30,14 @@ import {
   summarize,
   writeReportFiles,
   type Column,
+  type HeadlineFigure,
+  type MachineInfo,
+  type ResultsRecord,
 } from "@infer-recipes/harness";
 import { Kernel, ReferenceBackend, attentionNaive, createKernel, type AttentionOptions, type DType, type Tensor } from "@infer-recipes/kernel";
 import { LlamaModel, llama32Config, llamaDecodeBytes, llamaWeightBytes, loadModelWeights, randomLlamaWeights, type Llama32Size } from "@infer-recipes/models";
+
+import { recipe } from "./recipe.ts";
 
 const recipeDirectory = path.dirname(fileURLToPath(import.meta.url));
 
@@ -86,14 +93,14 @@ export interface BenchRow {
   threads: number;
 }
 
-function parseOptions(argv: string[]): Options & { row?: number } {
+function parseOptions(argv: string[]): Options & { row?: number; replot?: string } {
   const { values } = parseArgs({
     args: argv,
     options: {
       model: { type: "string" }, shape: { type: "string" }, layers: { type: "string" },
       "prompt-tokens": { type: "string" }, "decode-tokens": { type: "string" }, runs: { type: "string" },
       threads: { type: "string" }, json: { type: "boolean" }, quick: { type: "boolean" }, row: { type: "string" },
-      results: { type: "string" },
+      results: { type: "string" }, replot: { type: "string" },
     },
   });
   const integer = (name: string, text: string | undefined, fallback: number) => {
@@ -119,6 +126,7 @@ function parseOptions(argv: string[]): Options & { row?: number } {
     quick,
     results: resolveOptionalUserPath(values.results) ?? path.join(recipeDirectory, "results"),
     row: values.row === undefined ? undefined : Number(values.row),
+    replot: values.replot,
   };
 }
 
@@ -210,10 +218,9 @@ const columns: Column<BenchRow>[] = [
   { header: "peak memory GB", value: (row) => (row.peak_memory_bytes / 1e9).toFixed(2) },
 ];
 
-function report(rows: BenchRow[], options: Options, command: string): string {
+function report(rows: BenchRow[], options: Options, command: string, machine: MachineInfo): string {
   const baseline = rows[0].decode_tokens_per_s;
   columns[4].value = (row) => `${(row.decode_tokens_per_s / baseline).toFixed(1)}×`;
-  const machine = machineInfo();
   const model = options.model ?? `random weights, Llama 3.2 ${options.shape.toUpperCase()} shapes, ${options.layers} of ${llama32Config(options.shape).layerCount} layers`;
   return [
     `Model: ${model}. Machine: ${describeMachine(machine)}. Threads: ${rows.at(-1)?.threads}. Date: ${machine.date}.`,
@@ -223,8 +230,51 @@ function report(rows: BenchRow[], options: Options, command: string): string {
   ].join("\n");
 }
 
+/** The figures the docs gallery shows first: the last configuration (every optimization) and its decode speed-up. */
+function headline(rows: BenchRow[]): HeadlineFigure[] {
+  const baseline = rows[0], optimized = rows[rows.length - 1];
+  return [
+    { label: `decode, every optimization (${optimized.format})`, value: optimized.decode_tokens_per_s, unit: "tok/s" },
+    { label: `prefill, every optimization (${optimized.format})`, value: optimized.prefill_tokens_per_s, unit: "tok/s" },
+    { label: "decode speed-up over the baseline", value: optimized.decode_tokens_per_s / baseline.decode_tokens_per_s, unit: "×" },
+  ];
+}
+
+/** Writes `<name>.md`, `<name>.json` and `<name>.svg` into the results directory. */
+function writeResults(rows: BenchRow[], options: Options, command: string, machine: MachineInfo): void {
+  const markdown = report(rows, options, command, machine);
+  if (!options.json) process.stdout.write(markdown + "\n");
+  const directory = options.results;
+  const name = options.quick ? "bench-quick" : options.model ? "bench-model" : "bench";
+  const record: ResultsRecord<BenchRow> = { machine, command, headline: headline(rows), rows };
+  writeReportFiles(directory, {
+    [`${name}.md`]: `# ${recipe.name} benchmark\n\n${markdown}\n\n![decode tokens/s](${name}.svg)\n`,
+    [`${name}.json`]: reportJson(record),
+    [`${name}.svg`]: barChartSvg({
+      title: `${recipe.name}: tokens/s by optimization`,
+      unit: "tok/s",
+      labels: rows.map((row) => row.configuration),
+      series: [
+        { name: "decode", color: "#1f5fa8", values: rows.map((row) => row.decode_tokens_per_s) },
+        { name: "prefill", color: "#7aa6d8", values: rows.map((row) => row.prefill_tokens_per_s) },
+      ],
+    }),
+  });
+  process.stderr.write(`wrote ${path.join(directory, name)}.{md,json,svg}\n`);
+}
+
+/** --replot FILE: the report files again from a results JSON (its rows, machine and command), measuring nothing. */
+function replot(file: string, resultsOption: string | undefined): void {
+  const record = JSON.parse(readFileSync(path.resolve(process.env.INIT_CWD ?? process.cwd(), file), "utf8")) as ResultsRecord<BenchRow>;
+  const recorded = parseOptions(record.command.split(/\s+/).slice(3));
+  if (resultsOption === undefined) recorded.results = path.dirname(path.resolve(process.env.INIT_CWD ?? process.cwd(), file));
+  else recorded.results = resultsOption;
+  writeResults(record.rows, recorded, record.command, record.machine);
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.replot !== undefined) return replot(options.replot, process.argv.includes("--results") ? options.results : undefined);
   if (options.row !== undefined) {
     // Child process: one configuration, one JSON line.
     process.stdout.write(JSON.stringify(runRow(CONFIGURATIONS[options.row], options)) + "\n");
@@ -246,25 +296,8 @@ async function main(): Promise<void> {
     if (options.json) process.stdout.write(JSON.stringify(row) + "\n");
     else process.stderr.write(`  prefill ${row.prefill_tokens_per_s.toFixed(1)} tok/s, decode ${row.decode_tokens_per_s.toFixed(2)} tok/s, ${row.decode_gb_per_s.toFixed(2)} GB/s\n`);
   }
-  const command = `pnpm bench llama-3.2-3b ${forwarded.join(" ")}`.trim();
-  const markdown = report(rows, options, command);
-  if (!options.json) process.stdout.write(markdown + "\n");
-  const directory = options.results;
-  const name = options.quick ? "bench-quick" : options.model ? "bench-model" : "bench";
-  writeReportFiles(directory, {
-    [`${name}.md`]: `# llama-3.2-3b benchmark\n\n${markdown}\n\n![decode tokens/s](${name}.svg)\n`,
-    [`${name}.json`]: reportJson({ machine: machineInfo(), command, rows }),
-    [`${name}.svg`]: barChartSvg({
-      title: "llama-3.2-3b: tokens/s by optimization",
-      unit: "tok/s",
-      labels: rows.map((row) => row.configuration),
-      series: [
-        { name: "decode", color: "#1f5fa8", values: rows.map((row) => row.decode_tokens_per_s) },
-        { name: "prefill", color: "#7aa6d8", values: rows.map((row) => row.prefill_tokens_per_s) },
-      ],
-    }),
-  });
-  process.stderr.write(`wrote ${path.join(directory, name)}.{md,json,svg}\n`);
+  const command = `pnpm bench ${recipe.name} ${forwarded.join(" ")}`.trim();
+  writeResults(rows, options, command, machineInfo());
 }
 
 main().catch((error: Error) => {

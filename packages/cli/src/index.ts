@@ -1,9 +1,19 @@
-// The cli package: what recipe command lines share — options, model loading, generation and chat, error reporting.
+/**
+ * What recipe command lines share: option parsing ({@link parseGenerationArguments}), finding and loading a
+ * model with its tokenizer and chat template ({@link loadTextModel}), streaming generation, interactive chat, the
+ * OpenAI-compatible server behind `--serve`, and one-line error messages ({@link describeFailure}).
+ *
+ * A text recipe's `recipe.ts` is its metadata ({@link TextRecipe}, which extends the {@link RecipeMetadata} contract
+ * every recipe fills for `--help` and the docs gallery) and one call to {@link runTextGenerationCommand}.
+ *
+ * @module @infer-recipes/cli
+ */
 export { GENERATION_USAGE, UsageError, parseGenerationArguments, type GenerationArguments, type QuantizationChoice } from "./generation-arguments.ts";
 export { describeFailure, type Failure } from "./failures.ts";
 export { readLlama2cTokenizer } from "./llama2c-tokenizer.ts";
 export { TokenizerNotFoundError, loadTextModel, loadTextTokenizer, type LoadTextModelOptions, type TextModel } from "./load-text-model.ts";
 export { promptIds, runTextGenerationCommand, type GenerationSummary, type TextRecipe } from "./text-generation-command.ts";
+export { recipeMetadataProblems, type RecipeExample, type RecipeMetadata } from "./recipe-metadata.ts";
 export { runServer, servedModelName } from "./serve-command.ts";
 export { loadPromptText, loadServedModel, servingCacheTokens, type ServeLoadOptions } from "./serving-loader.ts";
 export { resolveModelArgument, resolveOptionalUserPath, resolveUserPath, userWorkingDirectory } from "./user-paths.ts";

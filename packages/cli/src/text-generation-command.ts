@@ -13,31 +13,39 @@ import { createStreamDecoder, type ChatMessage } from "@infer-recipes/tokenizer"
 import { encodeChatPrompt } from "./chat-prompt-ids.ts";
 import { GENERATION_USAGE, UsageError, parseGenerationArguments, type GenerationArguments } from "./generation-arguments.ts";
 import { loadTextModel, type TextModel } from "./load-text-model.ts";
+import type { RecipeMetadata } from "./recipe-metadata.ts";
 import { describeFailure } from "./failures.ts";
 import { runServer } from "./serve-command.ts";
 
-export interface TextRecipe {
-  /** Recipe name, as in `pnpm recipe <name>`. */
-  name: string;
-  description: string;
-  /** Model used when --model is absent: a hub repo id (optionally repo:file) or a path. */
-  defaultModel: string;
-  /** The gated original, mentioned in --help. */
-  originalModel?: string;
+/** A text-generation recipe: the shared metadata plus what its command line needs to generate. */
+export interface TextRecipe extends RecipeMetadata {
+  /** Sampling temperature when `--temperature` is absent (0 = greedy). */
   defaultTemperature: number;
 }
 
+/** The JSON object `--json` prints as the last line of stdout (snake_case, rounded to 0.01). */
 export interface GenerationSummary {
+  /** The model specifier as given (or the recipe's default). */
   model: string;
+  /** The kernel backend that ran: "native" or "reference". */
   backend: string;
+  /** Native kernel threads. */
   threads: number;
+  /** Tokens in the prompt, after the chat template and BOS. */
   prompt_tokens: number;
+  /** The generated token ids (stop tokens excluded). */
   token_ids: number[];
+  /** The generated text. */
   text: string;
+  /** Why generation ended: "stop", "length" or "cancelled". */
   finish_reason: string;
+  /** Milliseconds from the start of prefill to the first generated token. */
   time_to_first_token_ms: number;
+  /** Prompt tokens per second of prefill. */
   prefill_tokens_per_s: number;
+  /** Generated tokens after the first, per second. */
   decode_tokens_per_s: number;
+  /** Weight bytes streamed per second of decoding (decode tok/s × the bytes one step reads). */
   decode_gb_per_s: number;
 }
 
@@ -105,7 +113,8 @@ export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonl
   if (args.help) {
     process.stdout.write(
       `${recipe.description}\n\nusage: pnpm recipe ${recipe.name} [options]\n${GENERATION_USAGE}\n\n` +
-        `default model: ${recipe.defaultModel}${recipe.originalModel ? ` (the original: --model ${recipe.originalModel}, gated: set HF_TOKEN)` : ""}\n`,
+        `default model: ${recipe.defaultModel}${recipe.originalModel ? ` (the original: --model ${recipe.originalModel}, gated: set HF_TOKEN)` : ""}\n` +
+        `\nexamples:\n${recipe.examples.map((example) => `  ${example.command}\n      ${example.what}`).join("\n")}\n`,
     );
     return 0;
   }

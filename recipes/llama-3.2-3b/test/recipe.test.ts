@@ -4,13 +4,14 @@
 // exit, never a stack trace.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, it } from "vitest";
 
+import { resultsRecordProblems } from "@infer-recipes/harness";
 import { nativeAvailability } from "@infer-recipes/kernel";
 
 import { writeTinyLlama32 } from "./tiny-llama-3.2.ts";
@@ -132,14 +133,21 @@ describe("the recipe's benchmark and accuracy check", () => {
     expect(rows.map((row) => row.configuration)).toHaveLength(5);
     for (const row of rows) expect(row.decode_tokens_per_s).toBeGreaterThan(0);
     expect(existsSync(path.join(results, "bench-quick.md"))).toBe(true);
+    expect(resultsRecordProblems(JSON.parse(readFileSync(path.join(results, "bench-quick.json"), "utf8")))).toEqual([]);
   });
 
   it.skipIf(!nativeAvailability().available)("accuracy.ts passes its tolerances and prints every metric", () => {
     const tsx = path.resolve(recipeDirectory, "node_modules/.bin/tsx");
-    const run = spawnSync(tsx, ["accuracy.ts", "--tokens", "96", "--greedy-tokens", "16"], { cwd: recipeDirectory, encoding: "utf8", timeout: 300_000 });
+    const results = path.join(temporary, "accuracy-results");
+    const run = spawnSync(tsx, ["accuracy.ts", "--tokens", "96", "--greedy-tokens", "16", "--results", results], { cwd: recipeDirectory, encoding: "utf8", timeout: 300_000 });
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/PASS {2}native Q8_0 \+ KV cache +mean KL divergence/);
     expect(run.stdout).not.toMatch(/FAIL/);
+    const written = readdirSync(results).filter((file) => file.endsWith(".json"));
+    expect(written).toHaveLength(1);
+    const record = JSON.parse(readFileSync(path.join(results, written[0]), "utf8"));
+    expect(resultsRecordProblems(record)).toEqual([]);
+    expect(record.checks.length).toBeGreaterThan(0);
   });
 });
 
