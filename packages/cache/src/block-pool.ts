@@ -16,6 +16,7 @@ export const NULL_BLOCK = 0;
 
 const NONE = -1;
 
+/** A snapshot of a {@link BlockPool}'s block counts. */
 export interface BlockPoolUsage {
   /** Blocks that can hold keys and values (all but the null block). */
   totalBlocks: number;
@@ -29,6 +30,11 @@ export interface BlockPoolUsage {
   evictableCachedBlocks: number;
 }
 
+/**
+ * The bookkeeping of a paged cache's blocks: reference counts, the free queue (uncached blocks reused first, cached
+ * ones evicted least recently freed first) and the prefix-cache index from a full block's chained token hash to the
+ * block. Block 0 ({@link NULL_BLOCK}) is never handed out. A {@link PagedKvCache} owns one as its `pool`.
+ */
 export class BlockPool {
   /** Blocks in the pool, the null block included. */
   readonly blockCount: number;
@@ -56,6 +62,7 @@ export class BlockPool {
     for (let block = 1; block < blockCount; block++) this.pushBack(block);
   }
 
+  /** Blocks that can be handed out: every block but the null block. */
   get totalBlocks(): number {
     return this.blockCount - 1;
   }
@@ -65,10 +72,12 @@ export class BlockPool {
     return this.freeCount;
   }
 
+  /** Blocks referenced by at least one sequence. */
   get usedBlocks(): number {
     return this.totalBlocks - this.freeCount;
   }
 
+  /** The pool's counts now, cached blocks included. */
   usage(): BlockPoolUsage {
     return {
       totalBlocks: this.totalBlocks,
@@ -79,6 +88,7 @@ export class BlockPool {
     };
   }
 
+  /** How many sequences use `block` (0: free). */
   referenceCount(block: number): number {
     this.requireBlock("referenceCount", block);
     return this.referenceCounts[block];
@@ -131,6 +141,7 @@ export class BlockPool {
     return this.index.get(hash);
   }
 
+  /** The prefix-cache hash `block` is indexed under, if it is. */
   hashOf(block: number): string | undefined {
     this.requireBlock("hashOf", block);
     return this.hashes[block];

@@ -9,9 +9,13 @@ import { CacheError } from "./cache-error.ts";
 import { cacheRowStorageLength, kvCacheBytesPerToken, requireCacheLayout } from "./cache-layout.ts";
 import { encodeRows } from "./encode-rows.ts";
 
+/** The shape, limits and element type of a {@link DenseKvCache}. */
 export interface DenseKvCacheOptions {
+  /** Transformer layers, each with its own keys and values. */
   layerCount: number;
+  /** Key/value heads per layer (fewer than query heads under grouped-query attention). */
   keyValueHeadCount: number;
+  /** Elements per head. */
   headDim: number;
   /** Hard limit in tokens (the model's context length). */
   maxTokens: number;
@@ -24,15 +28,41 @@ export interface DenseKvCacheOptions {
   kernel?: Kernel;
 }
 
+/** One layer's buffers in a {@link DenseKvCache}: rows 0..length-1 hold data, the rest is room to grow. */
 export interface LayerKeyValues {
-  keys: Tensor;   // [capacity, kvHeads, headDim] in the cache's dtype
-  values: Tensor; // [capacity, kvHeads, headDim] in the cache's dtype
+  /** Keys, `[capacity, kvHeads, headDim]` in the cache's dtype. */
+  keys: Tensor;
+  /** Values, `[capacity, kvHeads, headDim]` in the cache's dtype. */
+  values: Tensor;
 }
 
+/**
+ * The keys and values of one sequence, for every layer, in the layout the kernel's attention reads directly. A
+ * model's `createCache()` builds one of the right shape; the model's forward pass reserves room, writes each
+ * layer's keys and values, then advances {@link DenseKvCache.length}.
+ *
+ * @example
+ * ```ts
+ * import { DenseKvCache } from "@infer-recipes/cache";
+ *
+ * // Llama 3.2 1B: 16 layers, 8 key/value heads of 64; at most 2048 tokens, 256 reserved at first; 8-bit blocks.
+ * const cache = new DenseKvCache({ layerCount: 16, keyValueHeadCount: 8, headDim: 64, maxTokens: 2048, dtype: "q8_0" });
+ * cache.reserve(3);
+ * const row = new Float32Array(3 * 8 * 64); // [tokens, kvHeads·headDim], encoded to q8_0 as it is written
+ * for (let layer = 0; layer < cache.layerCount; layer++) cache.write(layer, 0, row, row);
+ * cache.length = 3;
+ * console.log(cache.bytesPerToken, cache.capacity); // 34816 bytes per token (f32: 131072), 256 tokens before it grows
+ * cache.truncate(1); // keep only the first position (a rejected draft, or a shared prefix)
+ * ```
+ */
 export class DenseKvCache {
+  /** Transformer layers. */
   readonly layerCount: number;
+  /** Key/value heads per layer. */
   readonly keyValueHeadCount: number;
+  /** Elements per head. */
   readonly headDim: number;
+  /** The most positions the cache will hold (the model's context length). */
   readonly maxTokens: number;
   /** Element type keys and values are stored in. */
   readonly dtype: CacheDType;
@@ -73,6 +103,7 @@ export class DenseKvCache {
     return this.capacityTokens * this.bytesPerToken;
   }
 
+  /** The buffers of layer `index` (replaced when the cache grows: do not keep them across a {@link reserve}). */
   layer(index: number): LayerKeyValues {
     const layer = this.layers[index];
     if (!layer) throw new CacheError(`DenseKvCache: layer ${index} out of range 0..${this.layerCount - 1}`);
@@ -116,6 +147,7 @@ export class DenseKvCache {
     this.length = length;
   }
 
+  /** Forgets every position; the buffers stay allocated for the next sequence. */
   clear(): void {
     this.length = 0;
   }

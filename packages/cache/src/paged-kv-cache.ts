@@ -18,9 +18,13 @@ import { cacheRowStorageLength, kvCacheBytesPerTokenPerLayer, requireCacheLayout
 import { encodeRows } from "./encode-rows.ts";
 import { PagedSequence } from "./paged-sequence.ts";
 
+/** The shape, size and element type of a {@link PagedKvCache}. */
 export interface PagedKvCacheOptions {
+  /** Transformer layers, each with its own key and value buffers. */
   layerCount: number;
+  /** Key/value heads per layer. */
   keyValueHeadCount: number;
+  /** Elements per head. */
   headDim: number;
   /** Positions per block (default 16). */
   blockSize?: number;
@@ -35,12 +39,15 @@ export interface PagedKvCacheOptions {
   kernel?: Kernel;
 }
 
+/** One layer's buffers in a {@link PagedKvCache}, shared by every sequence through their block tables. */
 export interface PagedLayerKeyValues {
   keys: Tensor; // [blockCount, blockSize, kvHeads, headDim] in the cache's dtype
   values: Tensor; // [blockCount, blockSize, kvHeads, headDim] in the cache's dtype
 }
 
+/** The block counts of a {@link PagedKvCache} with their sizes in bytes. */
 export interface PagedKvCacheUsage extends BlockPoolUsage {
+  /** Positions per block. */
   blockSize: number;
   /** Bytes of keys and values of one token in one layer. */
   bytesPerTokenPerLayer: number;
@@ -52,14 +59,45 @@ export interface PagedKvCacheUsage extends BlockPoolUsage {
   usedBytes: number;
 }
 
+/**
+ * Keys and values of many sequences in fixed-size blocks taken from one pool, as the scheduler serves them. A
+ * forward pass over a sequence is: {@link reserve} room for the new tokens, {@link write} each layer's keys and
+ * values, then {@link append} the tokens (which indexes blocks that became full for prefix caching).
+ *
+ * @example
+ * ```ts
+ * import { PagedKvCache } from "@infer-recipes/cache";
+ *
+ * // 2 layers, 2 key/value heads of 16; room for 256 positions in blocks of 16 (plus the null block).
+ * const cache = new PagedKvCache({ layerCount: 2, keyValueHeadCount: 2, headDim: 16, blockCount: PagedKvCache.blockCountForTokens(256) });
+ * const prompt = Array.from({ length: 40 }, (_, index) => index + 1);
+ * const first = cache.createSequence();
+ * if (!cache.reserve(first, prompt.length)) throw new Error("out of blocks");
+ * const rows = new Float32Array(prompt.length * 2 * 16); // [tokens, kvHeads·headDim]
+ * for (let layer = 0; layer < cache.layerCount; layer++) cache.write(layer, first, 0, rows, rows);
+ * cache.append(first, prompt);
+ *
+ * // A second request with the same prompt reuses the two full blocks (32 positions) and computes the rest.
+ * const second = cache.createSequence();
+ * console.log(cache.matchPrefix(second, prompt)); // 32
+ * cache.free(first);
+ * cache.free(second);
+ * ```
+ */
 export class PagedKvCache {
+  /** Transformer layers. */
   readonly layerCount: number;
+  /** Key/value heads per layer. */
   readonly keyValueHeadCount: number;
+  /** Elements per head. */
   readonly headDim: number;
+  /** Positions per block. */
   readonly blockSize: number;
+  /** Whether full blocks are indexed for reuse by later sequences with the same leading tokens. */
   readonly prefixCaching: boolean;
   /** Element type keys and values are stored in. */
   readonly dtype: CacheDType;
+  /** The pool the blocks come from (reference counts, free queue, prefix-cache index). */
   readonly pool: BlockPool;
   private readonly layers: PagedLayerKeyValues[] = [];
   private readonly kernel: Kernel | undefined;
@@ -89,6 +127,7 @@ export class PagedKvCache {
     return Math.ceil(tokens / blockSize) + 1;
   }
 
+  /** Blocks in the cache, the null block included. */
   get blockCount(): number {
     return this.pool.blockCount;
   }
@@ -98,6 +137,7 @@ export class PagedKvCache {
     return this.pool.totalBlocks * this.blockSize;
   }
 
+  /** Bytes of keys and values of one token in one layer. */
   get bytesPerTokenPerLayer(): number {
     return kvCacheBytesPerTokenPerLayer(this);
   }
@@ -107,6 +147,7 @@ export class PagedKvCache {
     return this.bytesPerTokenPerLayer * this.layerCount;
   }
 
+  /** Bytes one block takes over all layers. */
   get bytesPerBlock(): number {
     return this.bytesPerToken * this.blockSize;
   }
@@ -116,6 +157,7 @@ export class PagedKvCache {
     return this.bytesPerBlock * this.pool.blockCount;
   }
 
+  /** Block counts and bytes now: what the server reports and the scheduler's admission decisions rest on. */
   usage(): PagedKvCacheUsage {
     const blocks = this.pool.usage();
     return {
@@ -128,6 +170,7 @@ export class PagedKvCache {
     };
   }
 
+  /** The buffers of layer `index`, which the paged attention kernel reads through a sequence's block table. */
   layer(index: number): PagedLayerKeyValues {
     const layer = this.layers[index];
     if (!layer) throw new CacheError(`PagedKvCache: layer ${index} out of range 0..${this.layerCount - 1}`);

@@ -4,6 +4,10 @@
 
 import type { ContentKey } from "./block-hash.ts";
 
+/**
+ * One sequence in a {@link PagedKvCache}: its block table, length, tokens and full-block hashes. Created by
+ * {@link PagedKvCache.createSequence}; only the cache changes it.
+ */
 export class PagedSequence {
   /** Positions 0..length-1 hold keys and values. */
   length = 0;
@@ -35,6 +39,7 @@ export class PagedSequence {
     return this.view;
   }
 
+  /** The physical block that holds the sequence's logical block `logical` (positions logical·blockSize onwards). */
   block(logical: number): number {
     return this.table[logical];
   }

@@ -12,8 +12,11 @@ import { ModelLoadError, ServerListenError } from "@infer-recipes/server";
 import { UsageError } from "./generation-arguments.ts";
 import { TokenizerNotFoundError } from "./load-text-model.ts";
 
+/** An expected failure as the command line reports it. */
 export interface Failure {
+  /** The one line printed to stderr. */
   message: string;
+  /** The process exit code: 2 for a usage mistake, 1 for a model, file or generation problem, 130 when cancelled. */
   exitCode: number;
 }
 
@@ -22,6 +25,26 @@ function listenOption(error: ServerListenError): string {
   return ["EADDRINUSE", "EACCES", "EPERM"].includes(error.code) ? `--port ${error.port}` : `--host ${error.host}`;
 }
 
+/**
+ * How to report `error` if a user can fix it (a bad option, a missing or malformed file, a prompt past the context,
+ * a cancelled run): one message and an exit code. Undefined for anything else, which is a bug and keeps its stack.
+ *
+ * @example
+ * ```ts
+ * import { describeFailure } from "@infer-recipes/cli";
+ *
+ * async function main(): Promise<void> {
+ *   // ... load a model and generate ...
+ * }
+ *
+ * main().catch((error: unknown) => {
+ *   const failure = describeFailure(error);
+ *   if (!failure) throw error;
+ *   process.stderr.write(`${failure.message}\n`);
+ *   process.exitCode = failure.exitCode;
+ * });
+ * ```
+ */
 export function describeFailure(error: unknown): Failure | undefined {
   if (error instanceof UsageError || error instanceof SamplingError) return { message: `error: ${error.message}`, exitCode: 2 };
   // Failures inside the server's model worker: the worker already described expected ones (serving-loader.ts).

@@ -7,27 +7,43 @@ import { MAXIMUM_THREADS } from "@infer-recipes/kernel";
 
 import { resolveModelArgument } from "./user-paths.ts";
 
+/** The weight formats `--quant` converts to on load. */
 export type QuantizationChoice = "f32" | "f16" | "bf16" | "q8_0" | "q4_0";
 const QUANTIZATIONS: readonly QuantizationChoice[] = ["f32", "f16", "bf16", "q8_0", "q4_0"];
 
+/** A text recipe's command line, parsed and checked by {@link parseGenerationArguments}. */
 export interface GenerationArguments {
   /** Path (folder, .gguf, llama2.c .bin) or hub repo id, optionally `repo:file.gguf`; undefined: the recipe's default. */
   model?: string;
   /** undefined: no --prompt given (interactive chat on a terminal); "" generates from BOS. */
   prompt?: string;
+  /** --system: the system message of --chat and of the interactive chat. */
   system?: string;
+  /** --chat: wrap the prompt in the model's chat template. */
   chat: boolean;
+  /** --max-tokens: tokens to generate at most (undefined: the engine's default, up to the context). */
   maxTokens?: number;
+  /** --temperature (0 = greedy), or the recipe's default. */
   temperature: number;
+  /** --top-k: sample among the k most likely tokens (0 = off). */
   topK?: number;
+  /** --top-p: sample from the smallest set of tokens whose probability reaches p. */
   topP?: number;
+  /** --min-p: drop tokens less likely than min-p × the most likely one's probability. */
   minP?: number;
+  /** --repetition-penalty: divide positive (multiply negative) logits of tokens already seen by this. */
   repetitionPenalty?: number;
+  /** --seed: makes sampling reproducible. */
   seed?: number;
+  /** --quant: convert weights to this format on load. */
   quant?: QuantizationChoice;
+  /** --threads: native kernel threads (undefined: INFER_THREADS or the physical cores). */
   threads?: number;
+  /** --backend (undefined: INFER_BACKEND, or native when the addon loads). */
   backend?: "native" | "reference";
+  /** --json: print one JSON summary ({@link GenerationSummary}) as the last line of stdout. */
   json: boolean;
+  /** --help / -h: print the usage and exit. */
   help: boolean;
   /** Serve an OpenAI-compatible HTTP API instead of generating once. */
   serve: boolean;
@@ -55,10 +71,13 @@ export interface GenerationArguments {
   extra?: Record<string, string | boolean | string[] | undefined>;
 }
 
+/** A command-line mistake: an unknown option or a value out of range, with the option's name in the message. */
 export class UsageError extends Error {
+  /** Always `"UsageError"`. */
   override name = "UsageError";
 }
 
+/** The options section of a text recipe's `--help`, one line per option. */
 export const GENERATION_USAGE = `options:
   --model PATH|REPO[:FILE]  a folder with config.json + *.safetensors, a .gguf or llama2.c .bin file, or a hub repo id
   --prompt TEXT             generate once from TEXT ("" starts from BOS); without it a terminal opens a chat
@@ -121,12 +140,25 @@ function corsOrigin(text: string): string {
 }
 
 /**
- * Parses a text-generation command line. Paths (--model) come back absolute, relative to the folder the user ran
- * the command from (user-paths.ts); `environment` supplies INIT_CWD and INFER_API_KEY.
+ * Parses a text recipe's command line; throws a {@link UsageError} naming the option for an unknown option or a
+ * value out of range, before anything is loaded. Paths (--model) come back absolute, relative to the folder the user
+ * ran the command from (user-paths.ts); `environment` supplies INIT_CWD and INFER_API_KEY.
+ *
+ * @param defaults - what the recipe sets: its default sampling temperature.
+ * @example
+ * ```ts
+ * import { parseGenerationArguments } from "@infer-recipes/cli";
+ *
+ * const args = parseGenerationArguments(["--prompt", "Hello", "--max-tokens", "16"], { temperature: 0.7 });
+ * console.log(args.prompt, args.maxTokens, args.temperature); // Hello 16 0.7
+ * ```
  */
 export function parseGenerationArguments(
   argv: readonly string[],
-  defaults: { temperature: number },
+  defaults: {
+    /** Sampling temperature when --temperature is absent. */
+    temperature: number;
+  },
   environment: Readonly<Record<string, string | undefined>> = process.env,
   extraOptions: ExtraOptions = {},
 ): GenerationArguments {

@@ -5,6 +5,10 @@ import { readFileSync } from "node:fs";
 
 import { tokenizerFromGgufMetadata, type TextTokenizer } from "@infer-recipes/tokenizer";
 
+/**
+ * Reads a llama2.c `tokenizer.bin` (as shipped beside llama2.c checkpoints) as a SentencePiece tokenizer of
+ * `vocabSize` tokens, the model's vocabulary size (the file does not store it).
+ */
 export function readLlama2cTokenizer(path: string, vocabSize: number): TextTokenizer {
   const bytes = readFileSync(path);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -21,10 +21,13 @@ import {
 
 import { readLlama2cTokenizer } from "./llama2c-tokenizer.ts";
 
+/** How {@link loadTextModel} loads a model. */
 export interface LoadTextModelOptions {
   /** Convert weight matrices on load. */
   quant?: DType;
+  /** The kernel backend (default: INFER_BACKEND, or native when the addon loads). */
   backend?: BackendName;
+  /** Native kernel threads (default: INFER_THREADS, or the physical cores). */
   threads?: number;
   /** The kernel to run on (otherwise one is created from backend/threads). */
   kernel?: Kernel;
@@ -32,25 +35,37 @@ export interface LoadTextModelOptions {
   progress?: boolean;
   /** A GGUF file to pick in a hub repository that holds several (e.g. "*Q4_K_M.gguf"). */
   file?: string;
+  /** Cancels a download in progress. */
   signal?: AbortSignal;
 }
 
+/** A model ready to generate text: the network, its tokenizer and chat template, and where it came from. */
 export interface TextModel {
+  /** The network, on {@link TextModel.kernel}. */
   model: LlamaModel;
+  /** The tokenizer that belongs to the weights. */
   tokenizer: TextTokenizer;
+  /** The model's chat template, when its files have one. */
   chatTemplate?: ChatTemplate;
+  /** The kernel the model computes on (backend and threads). */
   kernel: Kernel;
+  /** Where the weights were found (path, format, local/cache/download). */
   resolved: ResolvedModel;
+  /** The weights as loaded (config, tensors, file metadata). */
   loaded: LoadedWeights;
-  /** Bytes of all weights in memory, and bytes one decode step streams (for GB/s). */
+  /** Bytes of all weights in memory. */
   weightBytes: number;
+  /** Bytes one decode step streams (every weight once; the embedding table only one row), for GB/s figures. */
   decodeBytes: number;
   /** Token ids that end generation (tokenizer's end-of-turn tokens and the config's EOS). */
   stopTokenIds: number[];
+  /** Time spent loading the weights and building the model (not resolving or downloading). */
   loadMilliseconds: number;
 }
 
+/** The weights were found but no tokenizer beside them (tokenizer.json, a GGUF vocabulary, tokenizer.bin). */
 export class TokenizerNotFoundError extends Error {
+  /** Always `"TokenizerNotFoundError"`. */
   override name = "TokenizerNotFoundError";
 }
 
@@ -58,6 +73,30 @@ function formatGigabytes(bytes: number): string {
   return `${(bytes / 1e9).toFixed(bytes < 1e8 ? 3 : 2)} GB`;
 }
 
+/**
+ * Finds a model (a path, the Hugging Face cache, or a download from the hub with progress), loads its weights
+ * (converting them with `quant`), builds the Llama network on the kernel, and finds its tokenizer and chat template.
+ * The one call a recipe needs before generating.
+ *
+ * @param specifier - a folder with config.json + *.safetensors, a .gguf or llama2.c .bin file, or a hub repository
+ *   id (`org/name`, `org/name:Q8_0`, `org/name:file.gguf`).
+ * @example
+ * ```ts
+ * import { loadTextModel } from "@infer-recipes/cli";
+ * import { generate } from "@infer-recipes/engine";
+ * import { createStreamDecoder } from "@infer-recipes/tokenizer";
+ *
+ * const textModel = await loadTextModel("bartowski/Llama-3.2-3B-Instruct-GGUF:Q4_K_M", { threads: 2 });
+ * const prompt = textModel.tokenizer.encode("The capital of France is");
+ * const result = await generate(textModel.model, prompt, {
+ *   decoder: createStreamDecoder(textModel.tokenizer, { contextIds: prompt }),
+ *   maxTokens: 16,
+ *   temperature: 0,
+ *   stopTokenIds: textModel.stopTokenIds,
+ * });
+ * console.log(result.text, `${result.decodeTokensPerSecond.toFixed(1)} tok/s`);
+ * ```
+ */
 export async function loadTextModel(specifier: string, options: LoadTextModelOptions = {}): Promise<TextModel> {
   const showProgress = options.progress ?? true;
   const log = (line: string) => {

@@ -16,6 +16,7 @@ import { Sampler } from "./sampler.ts";
 
 export type { FinishReason, GenerationControls };
 
+/** {@link generate}'s options: the {@link GenerationControls} plus prefill chunking and cache reuse. */
 export interface GenerateOptions extends GenerationControls {
   /** Prompt tokens per forward pass during prefill (default 512): bounds the activation memory. */
   prefillChunkSize?: number;

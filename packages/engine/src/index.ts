@@ -1,4 +1,13 @@
-// The engine package: the generation loop, sampling and streaming shared by every recipe, and speculative decoding.
+/**
+ * The generation loop every recipe shares: {@link generate} runs chunked prefill of the prompt, then samples
+ * one token at a time (greedy, temperature, top-k, top-p, min-p, repetition penalty, seeded) until a stop token, a stop
+ * string, the token limit, the context or an abort signal ends it, streaming tokens as they come; and speculative
+ * decoding (drafters, the verify loop, the lossless acceptance rule, adaptive draft length).
+ *
+ * It drives any {@link CausalLanguageModel}: a model that turns token ids into next-token logits over a KV cache.
+ *
+ * @module @infer-recipes/engine
+ */
 export {
   resampleFromTargetOnRejection,
   speculativeSampling,

@@ -1,6 +1,7 @@
 // A small seeded pseudo-random generator (xoshiro128**, seeded through splitmix32) so that sampling with a seed is
 // reproducible across runs and machines. Math.random cannot be seeded.
 
+/** xoshiro128** seeded through splitmix32: the same seed gives the same sequence on every machine. */
 export class SeededRandom {
   private state = new Uint32Array(4);
 

@@ -5,6 +5,7 @@
 import { largestIndices } from "./largest-indices.ts";
 import { SeededRandom } from "./random.ts";
 
+/** How the next token is chosen from the logits; every field optional (the default is greedy). */
 export interface SamplingOptions {
   /** 0 (default) means greedy. */
   temperature?: number;
@@ -22,7 +23,9 @@ export interface SamplingOptions {
   seed?: number;
 }
 
+/** A sampling option out of its range (named in the message), e.g. topP 0 or a negative temperature. */
 export class SamplingError extends Error {
+  /** Always `"SamplingError"`. */
   override name = "SamplingError";
 }
 
@@ -30,6 +33,7 @@ function check(name: string, value: number | undefined, valid: (value: number) =
   if (value !== undefined && !(Number.isFinite(value) && valid(value))) throw new SamplingError(`${name} must be ${expected}, got ${value}`);
 }
 
+/** Throws a {@link SamplingError} naming the first option out of range; the server checks requests with it. */
 export function validateSamplingOptions(options: SamplingOptions): void {
   check("temperature", options.temperature, (v) => v >= 0, "a number ≥ 0");
   check("topK", options.topK, (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0");
@@ -40,14 +44,31 @@ export function validateSamplingOptions(options: SamplingOptions): void {
   check("seed", options.seed, (v) => Number.isInteger(v), "an integer");
 }
 
+/**
+ * Picks next tokens from logits: greedy, or temperature sampling narrowed by top-k, top-p and min-p after a
+ * repetition penalty (llama.cpp's default order). One per sequence: it carries the seeded random state.
+ *
+ * @example
+ * ```ts
+ * import { Sampler } from "@infer-recipes/engine";
+ *
+ * const sampler = new Sampler({ temperature: 0.8, topK: 40, seed: 7 });
+ * const logits = Float32Array.from([0.1, 2.5, 1.0, -3.0]);
+ * const token = sampler.sample(logits, [1, 1]); // the tokens so far feed the repetition penalty
+ * ```
+ */
 export class Sampler {
   private readonly random: SeededRandom;
 
-  constructor(readonly options: SamplingOptions = {}) {
+  constructor(
+    /** The options it samples with (validated on construction). */
+    readonly options: SamplingOptions = {},
+  ) {
     validateSamplingOptions(options);
     this.random = new SeededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 32));
   }
 
+  /** True when temperature is 0 or unset: {@link sample} returns the most likely token. */
   get greedy(): boolean {
     return !this.options.temperature;
   }
@@ -158,6 +179,7 @@ export class Sampler {
   }
 }
 
+/** Index of the largest value (the first one on ties): greedy decoding's choice. */
 export function argmax(values: Float32Array): number {
   let best = 0;
   for (let index = 1; index < values.length; index++) if (values[index] > values[best]) best = index;

@@ -1,6 +1,10 @@
 // Streaming with stop strings: text is released only once it cannot be the start of a stop string, and generation
 // ends at the first complete stop string, which is never emitted.
 
+/**
+ * Holds back streamed text that could still become a stop string, and reports the first stop string completed;
+ * the text before it is released, the stop string never is.
+ */
 export class StopStringFilter {
   private text = "";
   private emitted = 0;
@@ -11,7 +15,12 @@ export class StopStringFilter {
   }
 
   /** Adds decoded text; returns what may be shown now and whether a stop string was completed. */
-  push(chunk: string): { text: string; stopped: boolean } {
+  push(chunk: string): {
+    /** Text that can be shown now. */
+    text: string;
+    /** True once a stop string is complete: nothing after it will be released. */
+    stopped: boolean;
+  } {
     this.text += chunk;
     if (this.stops.length === 0) return { text: this.release(this.text.length), stopped: false };
     const searchFrom = Math.max(0, this.emitted - this.longest);

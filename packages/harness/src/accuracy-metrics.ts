@@ -1,6 +1,7 @@
 // How far an optimized path's logits are from the reference's: max-abs-diff, KL divergence over the vocabulary,
 // top-1 agreement, and perplexity of a text. All in float64 so the metric adds no error of its own.
 
+/** How far optimized logits are from the reference's, as {@link compareLogits} measures it. */
 export interface LogitComparison {
   /** Largest |optimized − reference| over all positions and tokens. */
   maxAbsDiff: number;
@@ -10,6 +11,7 @@ export interface LogitComparison {
   maxKlDivergence: number;
   /** Fraction of positions where both pick the same most likely token. */
   top1Agreement: number;
+  /** Positions (logits rows) compared. */
   positions: number;
 }
 
@@ -67,7 +69,18 @@ export function compareLogits(reference: Float32Array, optimized: Float32Array, 
  * Perplexity of `tokens` given logits [tokens.length − 1 or more, vocab] where row i predicts tokens[i + 1]:
  * exp(mean negative log-likelihood).
  */
-export function perplexity(logits: Float32Array, tokens: ArrayLike<number>, vocabSize: number): { perplexity: number; negativeLogLikelihood: number; predicted: number } {
+export function perplexity(
+  logits: Float32Array,
+  tokens: ArrayLike<number>,
+  vocabSize: number,
+): {
+  /** exp(negativeLogLikelihood). */
+  perplexity: number;
+  /** Mean negative log-likelihood per predicted token, in nats. */
+  negativeLogLikelihood: number;
+  /** Tokens predicted (at most tokens.length − 1). */
+  predicted: number;
+} {
   const predicted = Math.min(tokens.length - 1, logits.length / vocabSize);
   if (predicted < 1) throw new RangeError("perplexity: need at least two tokens");
   let nll = 0;
@@ -79,7 +92,17 @@ export function perplexity(logits: Float32Array, tokens: ArrayLike<number>, voca
 }
 
 /** Positions where two greedy token sequences agree, and the length of their common prefix. */
-export function greedyAgreement(reference: readonly number[], optimized: readonly number[]): { agreement: number; commonPrefix: number; compared: number } {
+export function greedyAgreement(
+  reference: readonly number[],
+  optimized: readonly number[],
+): {
+  /** Fraction of compared positions holding the same token (0..1). */
+  agreement: number;
+  /** Tokens before the first difference: after it, the two continuations condition on different text. */
+  commonPrefix: number;
+  /** Positions compared: the shorter sequence's length. */
+  compared: number;
+} {
   const compared = Math.min(reference.length, optimized.length);
   let same = 0, prefix = 0, stillEqual = true;
   for (let index = 0; index < compared; index++) {

@@ -26,7 +26,12 @@ export interface BarChart {
   /** The bars of each row, drawn in this order under one another. */
   series: readonly BarSeries[];
   /** A vertical dashed line at this value (e.g. a target). */
-  reference?: { value: number; label: string };
+  reference?: {
+    /** Where the line is drawn, in the chart's unit. */
+    value: number;
+    /** Text written beside the line, below the plot. */
+    label: string;
+  };
   /** "auto" (the default) picks "log" when the positive values span 100× or more, otherwise "linear". */
   scale?: AxisScale | "auto";
 }

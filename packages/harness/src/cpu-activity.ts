@@ -5,6 +5,7 @@
 
 import os from "node:os";
 
+/** A snapshot of the machine's CPU time counters, from {@link cpuTimes}. */
 export interface CpuTimes {
   /** Milliseconds all CPUs spent on anything but idle since boot (user, nice, sys, irq). */
   busyMs: number;
@@ -14,6 +15,7 @@ export interface CpuTimes {
   cpus: number;
 }
 
+/** The CPU time all CPUs spent busy and idle since boot; two snapshots give the busy share between them. */
 export function cpuTimes(): CpuTimes {
   let busyMs = 0, idleMs = 0;
   const cpus = os.cpus();
@@ -41,6 +43,7 @@ export function othersBusyFraction(before: CpuTimes, after: CpuTimes, ownCpuMs: 
   return Math.min(1, Math.max(0, others / (wallMs * after.cpus)));
 }
 
+/** When {@link waitForQuietCpu} counts the machine as quiet, and how long it waits. */
 export interface QuietCpuOptions {
   /** Busy share at or below which the machine counts as quiet (default 0.15). */
   maxBusyFraction?: number;
@@ -52,11 +55,13 @@ export interface QuietCpuOptions {
   onBusy?: (busyFraction: number, waitedMs: number) => void;
 }
 
+/** How {@link waitForQuietCpu}'s wait ended. */
 export interface QuietCpuResult {
   /** Whether a quiet sample was seen before the timeout. */
   quiet: boolean;
   /** Busy share of the last sample. */
   busyFraction: number;
+  /** Milliseconds spent waiting. */
   waitedMs: number;
 }
 

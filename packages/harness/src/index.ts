@@ -25,7 +25,7 @@ export { interTokenLatencies, interTokenLatencySummary, percentile, summarizeLat
 export { createStepReporter } from "./progress.ts";
 export { reportJson, writeReportFiles } from "./report-files.ts";
 export { resultsRecordProblems, type HeadlineFigure, type ResultsRecord } from "./results-record.ts";
-export { measureRepeatedly, timeRepeatedly, type RepeatedMeasurement, type RepeatedMeasurementOptions } from "./repeated-measurement.ts";
+export { measureRepeatedly, timeRepeatedly, type MeasuredRun, type RepeatedMeasurement, type RepeatedMeasurementOptions } from "./repeated-measurement.ts";
 export {
   slidingWindowPerplexity,
   type SlidingWindowOptions,

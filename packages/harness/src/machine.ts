@@ -3,12 +3,19 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism, cpus, totalmem } from "node:os";
 
+/** The machine and moment a result was measured on, stored in every results file. */
 export interface MachineInfo {
+  /** CPU model name as the operating system reports it, e.g. "AMD EPYC". */
   cpu: string;
+  /** Logical CPUs available to the process. */
   logicalCpus: number;
+  /** Total memory, rounded to GiB. */
   memoryGiB: number;
+  /** Size of the last-level cache in bytes, null when the system does not say. */
   l3Bytes: number | null;
+  /** Node.js version, e.g. "v20.20.2". */
   node: string;
+  /** When the measurement was taken, ISO 8601 (UTC). */
   date: string;
 }
 
@@ -34,6 +41,7 @@ export function lastLevelCacheBytes(): number | null {
   return null;
 }
 
+/** The machine this process runs on, and now. */
 export function machineInfo(): MachineInfo {
   return {
     cpu: cpus()[0]?.model ?? "unknown",
@@ -45,6 +53,7 @@ export function machineInfo(): MachineInfo {
   };
 }
 
+/** One line for a report: "AMD EPYC, 2 logical CPUs, 24 GiB RAM; Node v20.20.2". */
 export function describeMachine(info: MachineInfo): string {
   const cache = info.l3Bytes ? `, ${Math.round(info.l3Bytes / 1024 ** 2)} MiB last-level cache` : "";
   return `${info.cpu}, ${info.logicalCpus} logical CPUs, ${info.memoryGiB} GiB RAM${cache}; Node ${info.node}`;

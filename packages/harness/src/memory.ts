@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import { resourceUsage } from "node:process";
 
+/** Resident set size of this process now, in bytes. */
 export function residentBytes(): number {
   return process.memoryUsage.rss();
 }

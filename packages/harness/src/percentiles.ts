@@ -15,12 +15,19 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[lower] + (sorted[upper] - sorted[lower]) * (rank - lower);
 }
 
+/** Percentiles of latencies, from {@link summarizeLatencies}, in the unit of the input. */
 export interface LatencySummary {
+  /** Median. */
   p50: number;
+  /** 95th percentile. */
   p95: number;
+  /** 99th percentile: the stalls a user notices. */
   p99: number;
+  /** Arithmetic mean. */
   mean: number;
+  /** Largest latency. */
   max: number;
+  /** Latencies summarized. */
   count: number;
 }
 

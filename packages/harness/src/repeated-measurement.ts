@@ -3,15 +3,25 @@
 
 import { summarize, type Summary } from "./statistics.ts";
 
+/** How many runs {@link measureRepeatedly} makes, and a callback per run. */
 export interface RepeatedMeasurementOptions {
   /** Runs made first and left out of the summary (default 1). */
   warmupRuns?: number;
   /** Measured runs (at least 1). */
   runs: number;
   /** Called after each run with its value; `warmup` tells whether it counts. */
-  onRun?: (value: number, run: { index: number; warmup: boolean }) => void;
+  onRun?: (value: number, run: MeasuredRun) => void;
 }
 
+/** Which run of {@link measureRepeatedly} is being made. */
+export interface MeasuredRun {
+  /** 0-based, warm-up runs first. */
+  index: number;
+  /** True for a warm-up run, whose value is left out of the summary. */
+  warmup: boolean;
+}
+
+/** The summary (median, min, max) of the measured runs, with every value. */
 export interface RepeatedMeasurement extends Summary {
   /** The measured values in run order. */
   values: number[];
@@ -29,9 +39,22 @@ function checkOptions(options: RepeatedMeasurementOptions): number {
 /**
  * Calls `measureOnce` warmupRuns + runs times (one after the other, awaiting each) and summarizes the values of the
  * measured runs: median, min, max. `measureOnce` returns the figure itself (tokens/s, ms, bytes, ...).
+ *
+ * @example
+ * ```ts
+ * import { measureRepeatedly } from "@infer-recipes/harness";
+ *
+ * const tokens = 32;
+ * const result = await measureRepeatedly(async () => {
+ *   const started = performance.now();
+ *   // ... decode `tokens` tokens ...
+ *   return (tokens / (performance.now() - started)) * 1000;
+ * }, { warmupRuns: 1, runs: 5 });
+ * console.log(`decode ${result.median.toFixed(1)} tok/s (${result.min.toFixed(1)}–${result.max.toFixed(1)})`);
+ * ```
  */
 export async function measureRepeatedly(
-  measureOnce: (run: { index: number; warmup: boolean }) => number | Promise<number>,
+  measureOnce: (run: MeasuredRun) => number | Promise<number>,
   options: RepeatedMeasurementOptions,
 ): Promise<RepeatedMeasurement> {
   const warmupRuns = checkOptions(options);
@@ -48,7 +71,7 @@ export async function measureRepeatedly(
 }
 
 /** Times `work` (milliseconds of wall-clock time per call) with warm-up runs, as measureRepeatedly does. */
-export async function timeRepeatedly(work: (run: { index: number; warmup: boolean }) => unknown, options: RepeatedMeasurementOptions): Promise<RepeatedMeasurement> {
+export async function timeRepeatedly(work: (run: MeasuredRun) => unknown, options: RepeatedMeasurementOptions): Promise<RepeatedMeasurement> {
   return measureRepeatedly(async (run) => {
     const start = performance.now();
     await work(run);

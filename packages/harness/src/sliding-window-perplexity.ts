@@ -5,6 +5,7 @@
 
 import { logSoftmax } from "./accuracy-metrics.ts";
 
+/** The windows {@link slidingWindowPerplexity} scores a long text in. */
 export interface SlidingWindowOptions {
   /** Tokens per window (the context each forward pass sees), ≥ 2. */
   window: number;
@@ -14,6 +15,7 @@ export interface SlidingWindowOptions {
   onProgress?: (scored: number, total: number) => void;
 }
 
+/** One window the engine callback is asked for. */
 export interface WindowRequest {
   /** The window's tokens [length], length ≤ window. */
   tokens: Int32Array;
@@ -25,14 +27,24 @@ export interface WindowRequest {
 
 /** Logits [tokens.length, vocab] for a window (row i predicts token i + 1), or only rows firstScoredRow.. when
  *  `rowsFrom` is returned; a plain Float32Array means all rows from 0. */
-export type WindowLogits = Float32Array | { logits: Float32Array; rowsFrom: number };
+export type WindowLogits =
+  | Float32Array
+  | {
+      /** Rows rowsFrom.. of the window's logits, [rows, vocab]. */
+      logits: Float32Array;
+      /** The window row the first returned row belongs to (≤ firstScoredRow). */
+      rowsFrom: number;
+    };
 
+/** Perplexity of a long text, with the per-token figures behind it. */
 export interface SlidingWindowPerplexity {
+  /** exp(negativeLogLikelihood). */
   perplexity: number;
   /** Mean negative log-likelihood per scored token, in nats. */
   negativeLogLikelihood: number;
   /** Tokens scored (tokens.length − 1: the first token is never predicted). */
   predicted: number;
+  /** Windows evaluated (forward passes asked of the engine). */
   windows: number;
   /** −log p(token i | its window) for i = 1 .. tokens.length − 1 (index 0 holds token 1), for per-token comparisons. */
   tokenNegativeLogLikelihoods: Float64Array;

@@ -8,6 +8,7 @@ import { downloadRepositoryFile } from "./hub-download.ts";
 import { hubSettings, type HubSettingsOptions } from "./hub-settings.ts";
 import { downloadOptions, type DownloadBehaviour } from "./resolve-model.ts";
 
+/** Where and how {@link downloadFile} fetches: hub settings, download behaviour, and the revision. */
 export interface DownloadFileOptions extends HubSettingsOptions, DownloadBehaviour {
   /** Branch, tag, ref or commit; default `main`. */
   revision?: string;

@@ -4,6 +4,7 @@
 
 /** Base class of every expected failure in this package (catch it and print `message`). */
 export class HubError extends Error {
+  /** The class's name, e.g. `"HubError"`, `"ModelNotFoundError"`. */
   override name = "HubError";
 }
 
@@ -15,22 +16,29 @@ export interface SearchedPlace {
   outcome: string;
 }
 
+/** What a {@link ModelNotFoundError} reports: the request, every place searched, and how to get the weights. */
 export interface ModelNotFoundDetails {
   /** The model as the user wrote it. */
   specifier: string;
   /** One sentence saying what went wrong. */
   summary: string;
+  /** Every place looked in, in order, with what was found there. */
   searched: readonly SearchedPlace[];
   /** Ways to get the weights, one per line. */
   hints: readonly string[];
+  /** The underlying error (a network failure, an HTTP status), kept as the error's `cause`. */
   cause?: unknown;
 }
 
 /** The model is not at the path, not in the cache, and could not be downloaded. */
 export class ModelNotFoundError extends HubError {
+  /** Always `"ModelNotFoundError"`. */
   override name = "ModelNotFoundError";
+  /** The model as the user wrote it. */
   readonly specifier: string;
+  /** Every place looked in, with what was found there. */
   readonly searched: readonly SearchedPlace[];
+  /** Ways to get the weights, one per line. */
   readonly hints: readonly string[];
 
   constructor(details: ModelNotFoundDetails) {
@@ -43,11 +51,21 @@ export class ModelNotFoundError extends HubError {
 
 /** The hub refused access (HTTP 401/403): the repository is gated or private and needs a token and an accepted license. */
 export class GatedRepositoryError extends ModelNotFoundError {
+  /** Always `"GatedRepositoryError"`. */
   override name = "GatedRepositoryError";
+  /** The repository id, `org/name`. */
   readonly repo: string;
+  /** The HTTP status the hub answered: 401 (no or bad token) or 403 (license not accepted). */
   readonly status: number;
 
-  constructor(details: ModelNotFoundDetails & { repo: string; status: number }) {
+  constructor(
+    details: ModelNotFoundDetails & {
+      /** The repository id. */
+      repo: string;
+      /** The hub's HTTP status. */
+      status: number;
+    },
+  ) {
     super(details);
     this.repo = details.repo;
     this.status = details.status;
@@ -56,11 +74,21 @@ export class GatedRepositoryError extends ModelNotFoundError {
 
 /** The hub has no such repository or revision (HTTP 404). */
 export class RepositoryNotFoundError extends ModelNotFoundError {
+  /** Always `"RepositoryNotFoundError"`. */
   override name = "RepositoryNotFoundError";
+  /** The repository id, `org/name`. */
   readonly repo: string;
+  /** The branch, tag or commit asked for. */
   readonly revision: string;
 
-  constructor(details: ModelNotFoundDetails & { repo: string; revision: string }) {
+  constructor(
+    details: ModelNotFoundDetails & {
+      /** The repository id. */
+      repo: string;
+      /** The revision asked for. */
+      revision: string;
+    },
+  ) {
     super(details);
     this.repo = details.repo;
     this.revision = details.revision;
@@ -69,13 +97,25 @@ export class RepositoryNotFoundError extends ModelNotFoundError {
 
 /** The repository exists but has no file matching what was asked for, or several that match ambiguously. */
 export class RepositoryFileNotFoundError extends ModelNotFoundError {
+  /** Always `"RepositoryFileNotFoundError"`. */
   override name = "RepositoryFileNotFoundError";
+  /** The repository id, `org/name`. */
   readonly repo: string;
+  /** The file or pattern asked for (undefined: the repository's model files were looked for). */
   readonly file: string | undefined;
   /** Files the repository does have that could have been meant. */
   readonly candidates: readonly string[];
 
-  constructor(details: ModelNotFoundDetails & { repo: string; file: string | undefined; candidates: readonly string[] }) {
+  constructor(
+    details: ModelNotFoundDetails & {
+      /** The repository id. */
+      repo: string;
+      /** The file or pattern asked for. */
+      file: string | undefined;
+      /** Files that could have been meant. */
+      candidates: readonly string[];
+    },
+  ) {
     super(details);
     this.repo = details.repo;
     this.file = details.file;
@@ -85,12 +125,24 @@ export class RepositoryFileNotFoundError extends ModelNotFoundError {
 
 /** A download started but could not be completed (stalled, cut off, wrong size or checksum, server error). */
 export class DownloadError extends HubError {
+  /** Always `"DownloadError"`. */
   override name = "DownloadError";
+  /** The URL that was being downloaded. */
   readonly url: string;
   /** The partial file kept for resuming, when there is one. */
   readonly partialFile: string | undefined;
 
-  constructor(message: string, details: { url: string; partialFile?: string; cause?: unknown }) {
+  constructor(
+    message: string,
+    details: {
+      /** The URL that was being downloaded. */
+      url: string;
+      /** The partial file kept for resuming. */
+      partialFile?: string;
+      /** The underlying error. */
+      cause?: unknown;
+    },
+  ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.url = details.url;
     this.partialFile = details.partialFile;
@@ -99,6 +151,7 @@ export class DownloadError extends HubError {
 
 /** The specifier is neither an existing path nor a repository id. */
 export class InvalidModelSpecifierError extends HubError {
+  /** Always `"InvalidModelSpecifierError"`. */
   override name = "InvalidModelSpecifierError";
 }
 

@@ -7,6 +7,7 @@
 import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 
+/** The cache folder of `repo` (`org/name`): `{cacheDirectory}/models--{org}--{name}`, as huggingface_hub names it. */
 export function repositoryCachePath(cacheDirectory: string, repo: string): string {
   return join(cacheDirectory, `models--${repo.split("/").join("--")}`);
 }

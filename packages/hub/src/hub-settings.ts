@@ -5,11 +5,14 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
+/** The hub used when neither the `endpoint` option nor HF_ENDPOINT says otherwise. */
 export const defaultEndpoint = "https://huggingface.co";
 export const defaultStallTimeoutMs = 30_000;
 
+/** Environment variables as a plain record (`process.env`, or a stand-in for tests). */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/** The hub configuration in force: options over environment variables over defaults. */
 export interface HubSettings {
   /** Hub base URL without a trailing slash. */
   endpoint: string;
@@ -25,16 +28,23 @@ export interface HubSettings {
   stallTimeoutMs: number;
 }
 
+/** Settings given in code; each overrides its environment variable. */
 export interface HubSettingsOptions {
+  /** Hub base URL (else HF_ENDPOINT, else {@link defaultEndpoint}). */
   endpoint?: string;
+  /** Access token for gated and private repositories (else HF_TOKEN). */
   token?: string;
+  /** The hub cache directory (else HF_HUB_CACHE, then $HF_HOME/hub, then ~/.cache/huggingface/hub). */
   cacheDirectory?: string;
+  /** Never contact the hub: use the cache or fail (else HF_HUB_OFFLINE). */
   offline?: boolean;
+  /** Abandon a connection that delivers no bytes for this long (else HF_HUB_DOWNLOAD_TIMEOUT seconds, else 30 s). */
   stallTimeoutMs?: number;
   /** Variables to read instead of `process.env`. */
   environment?: Environment;
 }
 
+/** The settings in force for `options`, read the way the Python huggingface_hub library reads them. */
 export function hubSettings(options: HubSettingsOptions = {}): HubSettings {
   const environment = options.environment ?? process.env;
   const endpoint = (options.endpoint ?? nonEmpty(environment.HF_ENDPOINT) ?? defaultEndpoint).replace(/\/+$/, "");

@@ -16,12 +16,15 @@ import { existsSync } from "node:fs";
 import { InvalidModelSpecifierError } from "./errors.ts";
 import { expandHome, type Environment } from "./hub-settings.ts";
 
+/** A model named by a filesystem path. */
 export interface PathSpecifier {
+  /** The path as given (a folder, a .gguf, .safetensors or llama2.c .bin file). */
   path: string;
   /** Selects a file inside a directory (exact name, glob or quantization tag). */
   file?: string;
 }
 
+/** A model named by a hub repository id, with an optional revision and file. */
 export interface RepositorySpecifier {
   /** `org/name`. */
   repo: string;
@@ -31,11 +34,13 @@ export interface RepositorySpecifier {
   revision?: string;
 }
 
+/** A parsed model name: a path or a repository (see `parseModelSpecifier` for the string syntax). */
 export type ModelSpecifier = PathSpecifier | RepositorySpecifier;
 
 const repositoryIdPattern = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 const repositorySpecifierPattern = /^([A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*)(?:@([^:]+))?(?::(.+))?$/;
 
+/** Whether `text` is shaped like a hub repository id, `org/name` (letters, digits, `.`, `_`, `-`). */
 export function isRepositoryId(text: string): boolean {
   return repositoryIdPattern.test(text);
 }

@@ -1,6 +1,7 @@
 // Download progress: the event downloads report, and a printer for stderr — a bar redrawn in place on a terminal
 // (bytes, percent, MB/s, ETA), or a plain line every few seconds when stderr is a file or a pipe (CI logs).
 
+/** One progress event of a file download. */
 export interface DownloadProgress {
   /** The repository-relative file name. */
   file: string;
@@ -14,11 +15,18 @@ export interface DownloadProgress {
   done: boolean;
 }
 
+/** Receives a download's progress events. */
 export type ProgressListener = (progress: DownloadProgress) => void;
 
+/** Where and how often {@link createProgressPrinter} prints. */
 export interface ProgressPrinterOptions {
   /** Where to print; default `process.stderr`. */
-  stream?: { write(text: string): unknown; isTTY?: boolean };
+  stream?: {
+    /** Writes text as it is. */
+    write(text: string): unknown;
+    /** True for a terminal: the bar is redrawn in place. */
+    isTTY?: boolean;
+  };
   /** Whether to redraw a bar in place; default: the stream is a terminal. */
   interactive?: boolean;
   /** Time between redraws on a terminal; default 100 ms. */
@@ -37,6 +45,10 @@ interface FileState {
   lastPrint: number;
 }
 
+/**
+ * A listener that prints download progress: on a terminal a bar redrawn in place (bytes, percent, MB/s, time
+ * left), elsewhere (a log file, CI) a line every few seconds. Used by `resolveModel` unless told otherwise.
+ */
 export function createProgressPrinter(options: ProgressPrinterOptions = {}): ProgressListener {
   const stream = options.stream ?? process.stderr;
   const interactive = options.interactive ?? stream.isTTY === true;
@@ -70,6 +82,7 @@ export function createProgressPrinter(options: ProgressPrinterOptions = {}): Pro
 /** A listener that does nothing. */
 export const silentProgress: ProgressListener = () => {};
 
+/** Bytes in decimal units with three significant digits: "1.23 GB", "512 kB", "17 B". */
 export function formatBytes(bytes: number): string {
   const units = ["B", "kB", "MB", "GB", "TB"];
   let value = bytes;
@@ -81,6 +94,7 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
 }
 
+/** Seconds as "m:ss", or "h:mm:ss" from an hour: "4:05", "1:02:03". */
 export function formatDuration(seconds: number): string {
   const whole = Math.max(0, Math.round(seconds));
   const hours = Math.floor(whole / 3600);

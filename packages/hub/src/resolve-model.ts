@@ -13,7 +13,9 @@ import { formatModelSpecifier, isPathSpecifier, parseModelSpecifier, type ModelS
 import { createProgressPrinter, silentProgress, type ProgressListener } from "./progress-printer.ts";
 import type { ResolvedModel } from "./resolved-model.ts";
 
+/** How downloads behave: cancellation, progress, retries and checksums. */
 export interface DownloadBehaviour {
+  /** Aborting stops the download (the partial file is kept for resuming). */
   signal?: AbortSignal;
   /** Progress listener; default: a progress bar (or periodic lines) on stderr; `false`: none. */
   progress?: ProgressListener | false;
@@ -25,6 +27,7 @@ export interface DownloadBehaviour {
   verifyChecksums?: boolean;
 }
 
+/** {@link resolveModel}'s options: hub settings, download behaviour, and which files to pick. */
 export interface ResolveModelOptions extends HubSettingsOptions, DownloadBehaviour {
   /** File pattern when the specifier has none (exact name, glob, or quantization tag such as Q4_K_M). */
   file?: string;
@@ -38,6 +41,14 @@ export interface ResolveModelOptions extends HubSettingsOptions, DownloadBehavio
  * Finds a model given a path or a repository id (see model-specifier.ts for the string syntax), downloading it into
  * the Hugging Face cache when it is neither at a path nor cached. Throws `ModelNotFoundError` (or a subclass) when it
  * cannot be found, `DownloadError` when a download fails part-way, and the signal's reason when aborted.
+ *
+ * @example
+ * ```ts
+ * import { resolveModel } from "@infer-recipes/hub";
+ *
+ * const model = await resolveModel("bartowski/Llama-3.2-3B-Instruct-GGUF:Q4_K_M");
+ * console.log(model.format, model.source, model.path); // gguf cache /home/me/.cache/huggingface/hub/models--.../snapshots/<commit>/...
+ * ```
  */
 export async function resolveModel(specifier: string | ModelSpecifier, options: ResolveModelOptions = {}): Promise<ResolvedModel> {
   const environment = options.environment ?? process.env;

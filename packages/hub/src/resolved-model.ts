@@ -1,12 +1,16 @@
 // What resolving a model produces: the format and the absolute paths a loader opens, and where they came from.
 
+/** The file format a loader reads: a folder of safetensors with config.json, a GGUF file, or a llama2.c checkpoint. */
 export type ModelFormat = "safetensors" | "gguf" | "llama2c";
 
 /** `path`: given by the user; `cache`: found in the Hugging Face cache; `download`: fetched from the hub just now. */
 export type ModelSource = "path" | "cache" | "download";
 
+/** A model found on disk, ready for a loader. */
 export interface ResolvedModel {
+  /** The file format. */
   format: ModelFormat;
+  /** Where it was found. */
   source: ModelSource;
   /** For safetensors, the directory with config.json; for GGUF, the file (the first part of a split GGUF); for llama2.c, the .bin file. */
   path: string;

@@ -4,12 +4,14 @@
 import type { DType } from "./dtype.ts";
 import type { Tensor } from "./tensor.ts";
 
+/** Which dimensions of a head rotary embedding rotates together. */
 export type RopeLayout =
   /** Pairs (i, i + rotaryDim/2): Hugging Face Llama, GPT-NeoX ("rotate half"). */
   | "half"
   /** Pairs (2i, 2i + 1): Meta's original Llama, GGUF llama tensors, ChatGLM/GLM. */
   | "interleaved";
 
+/** Where a chunk of queries sits in the sequence, and how it attends. */
 export interface AttentionOptions {
   /** Absolute position of the first query token; query token i sits at startPosition + i. */
   startPosition: number;
@@ -21,15 +23,25 @@ export interface AttentionOptions {
   scale: number;
 }
 
+/** The k largest values of a row, largest first, with their indices. */
 export interface TopK {
+  /** Positions of the values in the input, [k]. */
   indices: Int32Array;
+  /** The values, [k], descending. */
   values: Float32Array;
 }
 
+/**
+ * What a kernel backend computes. {@link Kernel} validates every argument (dtypes, shapes, contiguity) before it
+ * calls a backend, so an implementation only computes. Two exist: {@link ReferenceBackend} (TypeScript, the
+ * definition) and {@link NativeBackend} (C++); a new op goes into both and into `Kernel`.
+ */
 export interface Backend {
+  /** Which backend this is. */
   readonly name: "reference" | "native";
   /** Worker threads an op may use (the reference backend always uses 1). */
   readonly threads: number;
+  /** Sets the worker threads (ignored by the reference backend). */
   setThreads(threads: number): void;
 
   /** out[t, r] = Σ_c input[t, c] · weight[r, c]. out [tokens, rows] f32, input [tokens, cols] f32, weight [rows, cols] any dtype.

@@ -17,8 +17,10 @@
 export type StorageDType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0" | "q4_k" | "q6_k";
 /** Matmul-only layouts of q8_0 / q4_0 made by Kernel.packWeight. */
 export type InterleavedDType = "q8_0x16" | "q4_0x16";
+/** Every element type a tensor can have: the storage dtypes and the matmul-only interleaved layouts. */
 export type DType = StorageDType | InterleavedDType;
 
+/** The block geometry of a dtype. */
 export interface DTypeInfo {
   /** Number of values one block holds (1 for plain floats). */
   readonly blockSize: number;
@@ -28,6 +30,7 @@ export interface DTypeInfo {
   readonly code: number;
 }
 
+/** Block size, block bytes and native code of every dtype (q8_0: 32 values in 34 bytes; f32: 1 value in 4 bytes). */
 export const dtypeInfo: Readonly<Record<DType, DTypeInfo>> = {
   f32: { blockSize: 1, blockBytes: 4, code: 0 },
   f16: { blockSize: 1, blockBytes: 2, code: 1 },
@@ -45,6 +48,7 @@ export const interleavedRows = 16;
 
 const interleavedOf: Readonly<Record<InterleavedDType, "q8_0" | "q4_0">> = { q8_0x16: "q8_0", q4_0x16: "q4_0" };
 
+/** Whether `dtype` is one of the matmul-only interleaved layouts (q8_0x16, q4_0x16). */
 export function isInterleaved(dtype: DType): dtype is InterleavedDType {
   return dtype in interleavedOf;
 }
@@ -62,6 +66,7 @@ export function interleavedDType(dtype: DType): InterleavedDType | undefined {
 /** Every storage dtype (the interleaved matmul layouts are not among them: files and `quantize` never hold those). */
 export const allDTypes = (Object.keys(dtypeInfo) as DType[]).filter((dtype): dtype is StorageDType => !isInterleaved(dtype));
 
+/** Whether `dtype` stores blocks of integers with scales (q8_0, q4_0, q4_k, q6_k and the interleaved layouts). */
 export function isQuantized(dtype: DType): boolean {
   return dtypeInfo[dtype].blockSize > 1;
 }

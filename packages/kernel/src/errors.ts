@@ -4,7 +4,9 @@
 import type { DType } from "./dtype.ts";
 import type { Tensor } from "./tensor.ts";
 
+/** An op called with arguments it cannot take; the message names the op, the argument and the shapes. */
 export class KernelError extends Error {
+  /** Always `"KernelError"`. */
   override name = "KernelError";
 }
 

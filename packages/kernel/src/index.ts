@@ -1,5 +1,14 @@
-// Public entry point of @infer-recipes/kernel.
-
+/**
+ * Tensors and the ops of LLM inference on the CPU, behind one {@link Kernel} API with two backends: a readable
+ * TypeScript {@link ReferenceBackend} (the definition of every op, and the oracle for tests) and a native C++
+ * (Node-API) backend with AVX-512 VNNI, AVX2 and portable paths and its own thread pool. {@link createKernel} picks the
+ * backend (`INFER_BACKEND`, default native when the addon loads) and the thread count (`INFER_THREADS`).
+ *
+ * Weights can stay in GGUF's block formats (Q8_0, Q4_0, Q4_K, Q6_K) and in f16/bf16; the matrix products compute on
+ * them as stored, quantizing activations on the fly.
+ *
+ * @module @infer-recipes/kernel
+ */
 export {
   allDTypes,
   cacheDTypes,

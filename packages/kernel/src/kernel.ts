@@ -44,17 +44,42 @@ function requireBroadcastRow(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
+/**
+ * Every op a model runs, on one backend. Each call validates its arguments (dtype, shape, contiguity; a clear
+ * {@link KernelError} otherwise) and writes into tensors the caller allocated, so a forward pass allocates nothing
+ * in its hot loop. Make one with {@link createKernel}.
+ *
+ * @example
+ * ```ts
+ * import { Tensor, createKernel } from "@infer-recipes/kernel";
+ *
+ * const kernel = createKernel({ threads: 2 }); // native when the addon loads, else the reference backend
+ * const weight = Tensor.fromFloat32([3, 4], Float32Array.from({ length: 12 }, (_, index) => index / 10)); // [rows, cols]
+ * const q8 = Tensor.zeros("q8_0", [3, 32]);
+ * kernel.quantize(q8, Tensor.zeros("f32", [3, 32])); // block formats need rows of 32 values
+ * const input = Tensor.fromFloat32([1, 4], Float32Array.of(1, 2, 3, 4)); // [tokens, cols]
+ * const out = Tensor.zeros("f32", [1, 3]); // [tokens, rows]
+ * kernel.matmul(out, input, weight);
+ * console.log(kernel.name, kernel.threads, out.data);
+ * ```
+ */
 export class Kernel {
-  constructor(readonly backend: Backend) {}
+  constructor(
+    /** The backend that computes (reference or native). */
+    readonly backend: Backend,
+  ) {}
 
+  /** The backend's name: "reference" or "native". */
   get name(): Backend["name"] {
     return this.backend.name;
   }
 
+  /** Worker threads the backend's ops use. */
   get threads(): number {
     return this.backend.threads;
   }
 
+  /** Sets the worker threads (≥ 1; the reference backend always uses 1). */
   setThreads(threads: number): void {
     requireInteger("setThreads", "threads", threads, 1);
     this.backend.setThreads(threads);
@@ -92,12 +117,19 @@ export class Kernel {
    * By default the result is a new tensor and `weight` is left as it was. With `inPlace` the result reuses weight's
    * storage (no second copy of the matrix, as loaders want): `weight` must not be used afterwards.
    */
-  packWeight(weight: Tensor, options: { inPlace?: boolean } = {}): Tensor {
+  packWeight(
+    weight: Tensor,
+    options: {
+      /** Reuse weight's storage (then `weight` must not be used afterwards). */
+      inPlace?: boolean;
+    } = {},
+  ): Tensor {
     requireContiguous("packWeight", "weight", weight);
     requireRank("packWeight", "weight", weight, 2);
     return this.backend.packWeight?.(weight, options.inPlace ?? false) ?? weight;
   }
 
+  /** RMS normalization per row: out = input / sqrt(mean(input²) + epsilon) · weight. out, input [rows, dim]; weight [dim]. */
   rmsNorm(out: Tensor, input: Tensor, weight: Tensor, epsilon: number): void {
     const op = "rmsNorm";
     requireUnaryPair(op, out, input);
@@ -107,6 +139,7 @@ export class Kernel {
     this.backend.rmsNorm(out, input, weight, epsilon);
   }
 
+  /** Layer normalization per row: out = (input − mean) / sqrt(variance + epsilon) · weight + bias (bias may be null). */
   layerNorm(out: Tensor, input: Tensor, weight: Tensor, bias: Tensor | null, epsilon: number): void {
     const op = "layerNorm";
     requireUnaryPair(op, out, input);
@@ -137,16 +170,19 @@ export class Kernel {
     this.backend.rope(x, positions, frequencies, layout);
   }
 
+  /** Softmax over the last axis of each row. out and input share a shape (they may be the same tensor). */
   softmax(out: Tensor, input: Tensor): void {
     requireUnaryPair("softmax", out, input);
     this.backend.softmax(out, input);
   }
 
+  /** out = input · sigmoid(input), element-wise. */
   silu(out: Tensor, input: Tensor): void {
     requireUnaryPair("silu", out, input);
     this.backend.silu(out, input);
   }
 
+  /** GELU (tanh approximation), element-wise. */
   gelu(out: Tensor, input: Tensor): void {
     requireUnaryPair("gelu", out, input);
     this.backend.gelu(out, input);
@@ -161,6 +197,7 @@ export class Kernel {
     this.backend.swiglu(out, gate, up);
   }
 
+  /** out = a + b, element-wise; b has a's shape or is one row broadcast over a's rows. */
   add(out: Tensor, a: Tensor, b: Tensor): void {
     const op = "add";
     requireUnaryPair(op, out, a);
@@ -169,6 +206,7 @@ export class Kernel {
     this.backend.add(out, a, b);
   }
 
+  /** out = a · b, element-wise; b has a's shape or is one row broadcast over a's rows. */
   mul(out: Tensor, a: Tensor, b: Tensor): void {
     const op = "mul";
     requireUnaryPair(op, out, a);
@@ -278,6 +316,7 @@ export class Kernel {
     this.backend.quantize(out, input);
   }
 
+  /** out (f32) = the values of `input` in any dtype (interleaved layouts included), same shape. */
   dequantize(out: Tensor, input: Tensor): void {
     const op = "dequantize";
     requireFloat32(op, "out", out);
@@ -286,12 +325,14 @@ export class Kernel {
     this.backend.dequantize(out, isInterleaved(input.dtype) ? deinterleaveTensor(input) : input);
   }
 
+  /** Index of the largest value of `input` (f32, any shape, read flat). */
   argmax(input: Tensor): number {
     requireFloat32("argmax", "input", input);
     if (input.size === 0) fail("argmax", "input is empty");
     return this.backend.argmax(input.reshape([input.size]));
   }
 
+  /** The k largest values of `input` (f32, read flat), largest first, with their indices. */
   topK(input: Tensor, k: number): TopK {
     requireFloat32("topK", "input", input);
     requireInteger("topK", "k", k, 1);

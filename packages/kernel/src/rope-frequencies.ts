@@ -3,7 +3,9 @@
 
 import { KernelError } from "./errors.ts";
 
+/** Llama 3's `rope_scaling` (type "llama3"): low frequencies divided by `factor`, high ones kept, a ramp between. */
 export interface Llama3RopeScaling {
+  /** The scaling's name in config.json. */
   type: "llama3";
   /** Divisor for the low frequencies (rope_scaling.factor, e.g. 32 for Llama 3.2). */
   factor: number;
@@ -15,11 +17,13 @@ export interface Llama3RopeScaling {
   originalMaxPositions: number;
 }
 
+/** What {@link ropeFrequencies} computes the inverse frequencies from. */
 export interface RopeFrequencyOptions {
   /** Number of rotated dimensions of each head (usually headDim); even and > 0. */
   rotaryDim: number;
   /** Base of the frequencies (rope_theta, e.g. 10000 or 500000). */
   theta: number;
+  /** Llama 3's long-context scaling (absent: plain RoPE). */
   scaling?: Llama3RopeScaling;
 }
 

@@ -13,8 +13,10 @@ import { loadAddon, type NativeAddon } from "./native/addon.ts";
 import { NativeBackend } from "./native/native-backend.ts";
 import { ReferenceBackend } from "./reference/index.ts";
 
+/** "native" or "reference". */
 export type BackendName = Backend["name"];
 
+/** Which backend {@link createKernel} makes, and with how many threads. */
 export interface KernelOptions {
   /** "native" or "reference"; defaults to INFER_BACKEND, then native when available. */
   backend?: BackendName;
@@ -89,6 +91,20 @@ function applyRequestedIsa(addon: NativeAddon): void {
   }
 }
 
+/**
+ * A kernel on the backend asked for (option, then INFER_BACKEND), else on the native addon when it loads, else on
+ * the reference backend with a warning that says why the addon is missing. Asking for "native" when the addon cannot
+ * load is an error.
+ *
+ * @example
+ * ```ts
+ * import { createKernel } from "@infer-recipes/kernel";
+ *
+ * const kernel = createKernel({ threads: 2 });
+ * console.log(kernel.name); // "native" when the addon built
+ * const reference = createKernel({ backend: "reference" }); // the oracle, for comparisons
+ * ```
+ */
 export function createKernel(options: KernelOptions = {}): Kernel {
   const requested = options.backend ?? (process.env.INFER_BACKEND as BackendName | undefined) ?? undefined;
   if (requested !== undefined && requested !== "native" && requested !== "reference") {
@@ -115,7 +131,17 @@ export function defaultKernel(): Kernel {
 }
 
 /** Whether the native addon can be loaded here, and if not, why. */
-export function nativeAvailability(): { available: true } | { available: false; reason: string } {
+export function nativeAvailability():
+  | {
+      /** The addon loads. */
+      available: true;
+    }
+  | {
+      /** The addon does not load. */
+      available: false;
+      /** Why: not built, built for another platform, failed to load. */
+      reason: string;
+    } {
   const load = loadAddon();
   return load.addon ? { available: true } : { available: false, reason: load.reason };
 }

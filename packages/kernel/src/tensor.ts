@@ -7,6 +7,7 @@ import { KernelError, shapeText } from "./errors.ts";
 /** The typed array each dtype is stored in: f32 → Float32Array, f16/bf16 → Uint16Array, block formats → Uint8Array. */
 export type TensorData = Float32Array | Uint16Array | Uint8Array;
 
+/** Number of values a tensor of `shape` holds (1 for a scalar). */
 export function elementCount(shape: readonly number[]): number {
   let count = 1;
   for (const size of shape) count *= size;
@@ -14,12 +15,18 @@ export function elementCount(shape: readonly number[]): number {
 }
 
 /** Size of the last axis (1 for a scalar). */
-export function lastAxis(tensor: { shape: readonly number[] }): number {
+export function lastAxis(tensor: {
+  /** The tensor's shape. */
+  shape: readonly number[];
+}): number {
   return tensor.shape.length === 0 ? 1 : tensor.shape[tensor.shape.length - 1];
 }
 
 /** Number of rows when the last axis is taken as the row. */
-export function rowCount(tensor: { shape: readonly number[] }): number {
+export function rowCount(tensor: {
+  /** The tensor's shape. */
+  shape: readonly number[];
+}): number {
   return elementCount(tensor.shape) / Math.max(1, lastAxis(tensor));
 }
 
@@ -57,11 +64,30 @@ export function storageLength(dtype: DType, shape: readonly number[]): number {
   return (elementCount(shape) / columns) * rowBytes(dtype, columns);
 }
 
+/**
+ * A dtype, a shape, strides and a typed array over the values (f32: Float32Array; f16/bf16: Uint16Array; block
+ * formats: the raw blocks in a Uint8Array). Views (reshape, slice, transpose) share the array; ops write into tensors
+ * the caller allocated.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "@infer-recipes/kernel";
+ *
+ * const x = Tensor.fromFloat32([2, 3], Float32Array.of(1, 2, 3, 4, 5, 6)); // [rows, cols]
+ * const firstRow = x.slice(0, 1); // [1, 3], same memory
+ * const flat = x.reshape([6]);
+ * const scratch = Tensor.zeros("f32", [2, 3]);
+ * console.log(String(x), x.size, firstRow.data, flat.shape, scratch.isContiguous());
+ * ```
+ */
 export class Tensor {
+  /** The element type. */
   readonly dtype: DType;
+  /** Size of each axis. */
   readonly shape: readonly number[];
   /** Element strides, one per axis; equal to the row-major strides unless this is a view such as a transpose. */
   readonly strides: readonly number[];
+  /** The storage (elements for float dtypes, bytes of whole blocks for block formats). */
   readonly data: TensorData;
 
   constructor(dtype: DType, shape: readonly number[], data: TensorData, strides?: readonly number[]) {
@@ -96,6 +122,7 @@ export class Tensor {
     return new Tensor("f32", shape, data);
   }
 
+  /** Number of values (the product of the shape). */
   get size(): number {
     return elementCount(this.shape);
   }
@@ -105,6 +132,7 @@ export class Tensor {
     return this.data.byteLength;
   }
 
+  /** Whether the strides are row-major (not a transposed view): what most ops require. */
   isContiguous(): boolean {
     const expected = contiguousStrides(this.shape);
     return this.shape.every((size, axis) => size <= 1 || this.strides[axis] === expected[axis]);
@@ -161,6 +189,7 @@ export class Tensor {
     return new Tensor(this.dtype, shape, this.data.subarray(start * rowLength, end * rowLength));
   }
 
+  /** "Tensor(f32 [2, 3])". */
   toString(): string {
     return `Tensor(${this.dtype} ${shapeText(this.shape)})`;
   }

@@ -1,6 +1,11 @@
-// Public entry point of @infer-recipes/models: weight-file loaders (safetensors, GGUF, Hugging Face config.json,
-// llama2.c), the common LoadedWeights interface, a GGUF writer and the safetensors → GGUF converter.
-
+/**
+ * Model files and architectures: loaders for safetensors (single or sharded), GGUF v2/v3, Hugging Face
+ * `config.json` and llama2.c, behind one {@link LoadedWeights} shape ({@link loadModelWeights}); the Llama
+ * architecture ({@link LlamaModel}) on the kernel's ops; a GGUF writer and the safetensors → GGUF converter; and tiny
+ * random models of the exact architectures for tests.
+ *
+ * @module @infer-recipes/models
+ */
 export { ModelFileError, type ModelFileErrorSubject } from "./errors.ts";
 export type { ProgressCallback } from "./binary-file.ts";
 

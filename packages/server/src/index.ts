@@ -1,5 +1,11 @@
-// The server package: an OpenAI-compatible HTTP front for the continuous-batching scheduler, with the model in this
-// thread (LocalModelHost) or in a worker thread that owns it (WorkerModelHost).
+/**
+ * An OpenAI-compatible HTTP server (node:http) in front of the continuous-batching scheduler:
+ * `POST /v1/completions`, `POST /v1/chat/completions` (JSON or server-sent events), `GET /v1/models`, `GET /health`.
+ * {@link InferenceServer} wires a {@link ServedModel} (a scheduler, a tokenizer and a chat template) to the routes,
+ * with the model in this thread (LocalModelHost) or in a worker thread that owns it (WorkerModelHost).
+ *
+ * @module @infer-recipes/server
+ */
 export { AccessPolicy, hostName, type AccessOptions } from "./access-policy.ts";
 export { ApiError, type ApiErrorData, type ApiErrorType } from "./api-error.ts";
 export { chatPromptIds, completionPromptIds } from "./chat-prompt.ts";

@@ -1,6 +1,11 @@
-// Public API of @infer-recipes/tokenizer: tokenizers (Hugging Face tokenizer.json and GGUF-embedded vocabularies),
-// streaming detokenization and chat templates.
-
+/**
+ * Text to token ids and back, as the models were trained: Hugging Face `tokenizer.json` (byte-level BPE),
+ * the SentencePiece and BPE vocabularies embedded in GGUF files, special tokens, streaming detokenization that never
+ * splits a UTF-8 character ({@link createStreamDecoder}), and chat templates rendered with Jinja
+ * ({@link ChatTemplate}).
+ *
+ * @module @infer-recipes/tokenizer
+ */
 export type { DecodeOptions, EncodeOptions, TextTokenizer } from "./text-tokenizer.ts";
 export {
   HfTokenizer,

@@ -13,11 +13,16 @@ import { dequantizeQ8_0, q8_0SubBlockSize, quantizeQ8_0, unpackQ8_0Block } from 
 import type { UnpackedBlock } from "./unpacked-block.ts";
 
 export { canInterleave, deinterleaveTensor, interleaveTensor } from "./interleaved.ts";
+export type { UnpackedBlock } from "./unpacked-block.ts";
 
+/** The block-quantized storage dtypes (GGUF's layouts). */
 export type BlockDType = "q8_0" | "q4_0" | "q4_k" | "q6_k";
 
+/** Encoding and decoding of one block format, byte for byte as ggml does it. */
 export interface BlockFormat {
+  /** Values per block. */
   readonly blockSize: number;
+  /** Bytes per block. */
   readonly blockBytes: number;
   /** Values sharing one integer sub-block scale (and min). */
   readonly subBlockSize: number;
@@ -34,6 +39,7 @@ function blockFormat(dtype: BlockDType, subBlockSize: number, functions: Pick<Bl
   return { blockSize, blockBytes, subBlockSize, ...functions };
 }
 
+/** The {@link BlockFormat} of each block dtype. */
 export const blockFormats: Readonly<Record<BlockDType, BlockFormat>> = {
   q8_0: blockFormat("q8_0", q8_0SubBlockSize, { quantize: quantizeQ8_0, dequantize: dequantizeQ8_0, unpack: unpackQ8_0Block }),
   q4_0: blockFormat("q4_0", q4_0SubBlockSize, { quantize: quantizeQ4_0, dequantize: dequantizeQ4_0, unpack: unpackQ4_0Block }),

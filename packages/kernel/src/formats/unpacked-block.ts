@@ -13,6 +13,7 @@
 //
 // The format files convert between bytes and this form; dequantization and the reference matmul work on it.
 
+/** One quantized block in integer form: value = scale · subBlockScale · quant − minScale · subBlockMin. */
 export interface UnpackedBlock {
   /** f32 value of the block's f16 scale (ggml's d). */
   scale: number;

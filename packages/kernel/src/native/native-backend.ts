@@ -16,7 +16,12 @@ function floats(tensor: Tensor): Float32Array {
   return tensor.data as Float32Array;
 }
 
+/**
+ * The C++ backend: every op runs in the Node-API addon on the tensors' own memory, with AVX-512 VNNI, AVX2 or portable
+ * kernels chosen at run time (INFER_NATIVE_ISA to force one) and its own thread pool. Made by {@link createKernel}.
+ */
 export class NativeBackend implements Backend {
+  /** Always `"native"`. */
   readonly name = "native" as const;
   private readonly pagedScratch = new PagedGatherScratch();
   /**
@@ -26,6 +31,7 @@ export class NativeBackend implements Backend {
    */
   pagedAttentionMode: "blocks" | "gather";
 
+  /** @internal Use {@link createKernel}, which loads the addon. */
   constructor(private readonly addon: NativeAddon, threads: number) {
     addon.setThreads(threads);
     this.pagedAttentionMode = addon.pagedAttention ? "blocks" : "gather";
@@ -35,6 +41,7 @@ export class NativeBackend implements Backend {
     return this.addon.threads();
   }
 
+  /** Resizes the addon's thread pool. */
   setThreads(threads: number): void {
     this.addon.setThreads(threads);
   }

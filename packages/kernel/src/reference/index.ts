@@ -18,7 +18,12 @@ import { softmax } from "./softmax.ts";
 export { attentionFlash, attentionNaive } from "./attention.ts";
 export { attentionPaged } from "./paged-attention.ts";
 
+/**
+ * The TypeScript backend: the readable definition of every op, single-threaded, and the oracle the native backend is
+ * tested against. Subclass it to swap one op (the llama recipe's baseline swaps in naive attention).
+ */
 export class ReferenceBackend implements Backend {
+  /** Always `"reference"`. */
   readonly name = "reference";
   readonly threads = 1;
 
@@ -78,6 +83,7 @@ export class ReferenceBackend implements Backend {
   }
 }
 
+/** A new {@link ReferenceBackend}. */
 export function createReferenceBackend(): ReferenceBackend {
   return new ReferenceBackend();
 }

@@ -18,6 +18,11 @@ function storageRow(position: number, blockTable: Int32Array, blockSize: number)
   return blockTable[Math.floor(position / blockSize)] * blockSize + (position % blockSize);
 }
 
+/**
+ * Attention of query [tokens, heads, headDim] over keys and values stored in blocks [blockCount, blockSize, kvHeads,
+ * headDim] through `blockTable`: the reference definition of paged attention, equal to {@link attentionFlash} on the
+ * same keys laid out contiguously.
+ */
 export function attentionPaged(
   out: Tensor,
   query: Tensor,
