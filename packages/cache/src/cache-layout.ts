@@ -14,8 +14,11 @@ import { CacheError } from "./cache-error.ts";
 
 /** The shape of what a cache holds per token: every layer's keys and values. */
 export interface KvCacheLayout {
+  /** Transformer layers. */
   layerCount: number;
+  /** Key/value heads per layer. */
   keyValueHeadCount: number;
+  /** Elements per head. */
   headDim: number;
   /** Element type of keys and values (default f32). */
   dtype?: CacheDType;

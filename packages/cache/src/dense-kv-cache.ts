@@ -51,7 +51,7 @@ export interface LayerKeyValues {
  * const row = new Float32Array(3 * 8 * 64); // [tokens, kvHeads·headDim], encoded to q8_0 as it is written
  * for (let layer = 0; layer < cache.layerCount; layer++) cache.write(layer, 0, row, row);
  * cache.length = 3;
- * console.log(cache.bytesPerToken, cache.capacity); // 34816 bytes per token (f32: 131072), 256 tokens before it grows
+ * console.log(cache.bytesPerToken, cache.capacity); // 17408 bytes per token (f32: 65536), 256 tokens before it grows
  * cache.truncate(1); // keep only the first position (a rejected draft, or a shared prefix)
  * ```
  */

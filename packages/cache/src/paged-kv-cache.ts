@@ -41,8 +41,10 @@ export interface PagedKvCacheOptions {
 
 /** One layer's buffers in a {@link PagedKvCache}, shared by every sequence through their block tables. */
 export interface PagedLayerKeyValues {
-  keys: Tensor; // [blockCount, blockSize, kvHeads, headDim] in the cache's dtype
-  values: Tensor; // [blockCount, blockSize, kvHeads, headDim] in the cache's dtype
+  /** Keys, `[blockCount, blockSize, kvHeads, headDim]` in the cache's dtype. */
+  keys: Tensor;
+  /** Values, `[blockCount, blockSize, kvHeads, headDim]` in the cache's dtype. */
+  values: Tensor;
 }
 
 /** The block counts of a {@link PagedKvCache} with their sizes in bytes. */

@@ -80,6 +80,7 @@ export type CacheDType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0";
 /** Every cache element type, widest first. */
 export const cacheDTypes: readonly CacheDType[] = ["f32", "f16", "bf16", "q8_0", "q4_0"];
 
+/** Whether `value` names a cache element type (for checking user input). */
 export function isCacheDType(value: unknown): value is CacheDType {
   return typeof value === "string" && (cacheDTypes as readonly string[]).includes(value);
 }
