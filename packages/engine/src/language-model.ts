@@ -5,8 +5,8 @@ import type { DenseKvCache } from "@infer-recipes/cache";
 import type { Tensor } from "@infer-recipes/kernel";
 
 /**
- * A model {@link generate} can drive: next-token logits from a forward pass over a KV cache. {@link LlamaModel} of
- * `@infer-recipes/models` is one; a new architecture implements the same three members.
+ * A model {@link generate} can drive: next-token logits from a forward pass over a KV cache.
+ * {@link @infer-recipes/models!LlamaModel | LlamaModel} is one; a new architecture implements the same three members.
  */
 export interface CausalLanguageModel {
   /** What the loop needs to know of the model's configuration. */

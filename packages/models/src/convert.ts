@@ -21,14 +21,18 @@ import { reorderRopeRows } from "./rope-rows.ts";
 import { openSafetensors, type SafetensorsArchive } from "./safetensors.ts";
 import { convertTensorDType, storageDTypeFor } from "./weight-dtypes.ts";
 
+/** The weight formats `pnpm convert` writes. */
 export type GgufQuantization = "f32" | "f16" | "q8_0" | "q4_0";
 
+/** Every {@link GgufQuantization}, for option checking and help text. */
 export const ggufQuantizations: readonly GgufQuantization[] = ["f32", "f16", "q8_0", "q4_0"];
 
 /** llama.cpp's general.file_type (llama_ftype) for each quantization. */
 const fileTypes: Readonly<Record<GgufQuantization, number>> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7 };
 
+/** What {@link convertSafetensorsToGguf} writes. */
 export interface ConvertOptions {
+  /** Format of the 2-D matrices (vectors stay f32). */
   quant: GgufQuantization;
   /** general.name (default: the directory name). */
   name?: string;
@@ -39,16 +43,23 @@ export interface ConvertOptions {
   embedTokenizer?: boolean;
 }
 
+/** One tensor as written to the GGUF file. */
 export interface ConvertedTensor {
   /** GGUF name. */
   name: string;
+  /** The dtype it was written in. */
   dtype: DType;
+  /** Kernel shape, outermost first. */
   shape: readonly number[];
 }
 
+/** What {@link convertSafetensorsToGguf} wrote. */
 export interface ConvertResult {
+  /** The GGUF file written. */
   outputPath: string;
+  /** The model's configuration, as read from config.json. */
   config: LlamaConfig;
+  /** Every tensor written, in file order. */
   tensors: ConvertedTensor[];
   /** Whether tokenizer.ggml.* metadata was written. */
   tokenizerEmbedded: boolean;

@@ -67,7 +67,7 @@ export {
   type ConvertResult,
   type GgufQuantization,
 } from "./convert.ts";
-export { hfTokenizerGgufMetadata, readHfTokenizerGgufMetadata, type HfTokenizerMetadataOptions } from "./gguf/hf-tokenizer-metadata.ts";
+export { hfTokenizerGgufMetadata, readHfTokenizerGgufMetadata, type HfTokenizerConfigSubset, type HfTokenizerJsonSubset, type HfTokenizerMetadataOptions } from "./gguf/hf-tokenizer-metadata.ts";
 
 // llama2.c
 export { llama2cToLlamaConfig, loadLlama2cModel, readLlama2cHeader, type Llama2cHeader } from "./llama2c.ts";

@@ -9,6 +9,9 @@ export type { Llama3RopeScaling };
 
 import { ModelFileError } from "./errors.ts";
 
+/**
+ * A Llama-architecture model's hyperparameters, read the same from config.json, GGUF metadata or a llama2.c header.
+ */
 export interface LlamaConfig {
   /** Width of the residual stream: hidden_size / llama.embedding_length / llama2.c dim. */
   hiddenSize: number;

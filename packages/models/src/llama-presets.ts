@@ -19,16 +19,30 @@ const common: Omit<LlamaConfig, "hiddenSize" | "layerCount" | "headCount" | "hea
   intermediateSize: 8192,
 };
 
-export const llama32Presets = {
+/** The configurations of Llama 3.2 1B and 3B, for benchmarks at the real shapes with random weights. */
+export const llama32Presets: Record<"1b" | "3b", LlamaConfig> = {
   /** meta-llama/Llama-3.2-1B(-Instruct): 1.24 B parameters. */
   "1b": { ...common, hiddenSize: 2048, layerCount: 16, headCount: 32, headDim: 64, rotaryDim: 64 },
   /** meta-llama/Llama-3.2-3B(-Instruct): 3.21 B parameters. */
   "3b": { ...common, hiddenSize: 3072, layerCount: 28, headCount: 24, headDim: 128, rotaryDim: 128 },
-} satisfies Record<string, LlamaConfig>;
+};
 
+/** "1b" or "3b". */
 export type Llama32Size = keyof typeof llama32Presets;
 
-export function llama32Config(size: Llama32Size, options: { layers?: number; contextLength?: number } = {}): LlamaConfig {
+/**
+ * The configuration of Llama 3.2 `size`, optionally with fewer layers (a shorter model of the same layer shapes, for
+ * benchmarks that must finish on the reference backend) or a shorter context.
+ */
+export function llama32Config(
+  size: Llama32Size,
+  options: {
+    /** Keep only this many layers. */
+    layers?: number;
+    /** Context length in tokens (default the model's 131072). */
+    contextLength?: number;
+  } = {},
+): LlamaConfig {
   const preset = llama32Presets[size];
   return {
     ...preset,

@@ -18,6 +18,7 @@ export const llamaTensorNames = {
   ropeFrequencyFactors: "rope_freqs.weight",
 } as const;
 
+/** The Hugging Face names of one layer's tensors, with their shapes. */
 export interface LlamaLayerTensorNames {
   /** [hiddenSize] RMSNorm weight before attention */
   attentionNorm: string;
@@ -55,7 +56,9 @@ export function llamaLayerTensorNames(layer: number): LlamaLayerTensorNames {
   };
 }
 
+/** The shape a tensor must have under a config, and how it is derived (for error messages). */
 export interface ExpectedTensorShape {
+  /** The shape, outermost first. */
   shape: number[];
   /** The shape in terms of config fields, for error messages, e.g. "[headCount · headDim, hiddenSize]". */
   formula: string;

@@ -19,15 +19,23 @@ import { assembleLoadedWeights, type LoadedWeights, type LoadModelOptions } from
 
 export const llama2cHeaderBytes = 28;
 
+/** The seven int32 fields at the start of a llama2.c checkpoint. */
 export interface Llama2cHeader {
+  /** Width of the residual stream (hidden size). */
   dim: number;
+  /** Width of the feed-forward layer. */
   hiddenDim: number;
+  /** Transformer layers. */
   layerCount: number;
+  /** Query heads. */
   headCount: number;
+  /** Key/value heads. */
   keyValueHeadCount: number;
+  /** Vocabulary size (stored negative when the classifier is separate). */
   vocabSize: number;
   /** True when vocab_size was positive: the classifier is the token embedding. */
   sharedClassifier: boolean;
+  /** The context length the model was trained with. */
   sequenceLength: number;
 }
 

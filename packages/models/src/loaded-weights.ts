@@ -16,7 +16,9 @@ import { convertWeightDTypes, vectorsToFloat32 } from "./weight-dtypes.ts";
 /** Where weights came from; "random" is an in-memory model built for benchmarks. */
 export type WeightFileFormat = "safetensors" | "gguf" | "llama2c" | "random";
 
+/** Where a model's weights were read from. */
 export interface WeightSource {
+  /** The file format. */
   format: WeightFileFormat;
   /** What was loaded: a model directory, a .gguf file or a llama2.c .bin file. */
   path: string;
@@ -24,7 +26,9 @@ export interface WeightSource {
   files: string[];
 }
 
+/** A model as every loader returns it: the config, the tensors under Hugging Face names, and where they came from. */
 export interface LoadedWeights {
+  /** The model's hyperparameters. */
   config: LlamaConfig;
   /**
    * Tensors under Hugging Face names (see llamaTensorNames / llamaLayerTensorNames). Matrices keep their stored dtype
@@ -35,11 +39,13 @@ export interface LoadedWeights {
   tensors: Map<string, Tensor>;
   /** RoPE inverse frequencies [rotaryDim / 2] including any llama3 scaling; pass to the kernel's rope op. */
   ropeFrequencies: Float32Array;
+  /** The files read. */
   source: WeightSource;
   /** Format metadata: GGUF key/values, safetensors "__metadata__" entries, or empty. */
   metadata: Map<string, unknown>;
 }
 
+/** How {@link loadModelWeights} loads: progress, RoPE layout, quantize-on-load and packing for a kernel. */
 export interface LoadModelOptions {
   /** Called as tensor bytes arrive: (bytesRead, totalBytes). */
   onProgress?: ProgressCallback;
@@ -62,11 +68,15 @@ export function getTensor(weights: LoadedWeights, name: string): Tensor {
   return tensor;
 }
 
+/** What a format reader hands to the common loading steps (checks, layout, quantize-on-load) before they finish it. */
 export interface RawWeights {
+  /** The model's hyperparameters. */
   config: LlamaConfig;
   /** Tensors under Hugging Face names, as read. */
   tensors: Map<string, Tensor>;
+  /** The files read. */
   source: WeightSource;
+  /** Format metadata (GGUF key/values, safetensors "__metadata__"). */
   metadata: Map<string, unknown>;
   /** Maps an HF name back to the file's own spelling, for error messages. */
   describeName?: (name: string) => string;

@@ -10,14 +10,19 @@ import { bytesOf } from "./tiny-models/random-tensors.ts";
 
 const storedDType: Record<string, string> = { f32: "F32", f16: "F16", bf16: "BF16" };
 
+/** A tensor given as raw bytes with a safetensors dtype string (to write dtypes the kernel lacks, or broken files). */
 export interface RawSafetensorsEntry {
+  /** The dtype as stored, e.g. "F32", "I64". */
   dtype: string;
+  /** Row-major shape. */
   shape: number[];
+  /** The data. */
   bytes: Uint8Array;
   /** Override the data_offsets written in the header (to describe data that is not there). */
   dataOffsets?: [number, number];
 }
 
+/** A tensor to write: a kernel tensor (f32, f16, bf16) or raw bytes. */
 export type SafetensorsEntry = Tensor | RawSafetensorsEntry;
 
 function toRaw(entry: SafetensorsEntry): RawSafetensorsEntry {

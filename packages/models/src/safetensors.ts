@@ -15,6 +15,7 @@ import { fileSizeOf, ProgressCounter, readExactly, readTensor, withOpenFile, typ
 import { ModelFileError, shapeText } from "./errors.ts";
 import { readJsonObject } from "./hf-config.ts";
 
+/** The index file name of a sharded safetensors model. */
 export const safetensorsIndexFileName = "model.safetensors.index.json";
 
 /** The kernel dtype of each loadable safetensors dtype. */
@@ -28,7 +29,9 @@ const elementBytes: Readonly<Record<string, number>> = {
 /** The spec's upper bound on the header, which also catches files that are not safetensors at all. */
 const maximumHeaderBytes = 100_000_000;
 
+/** One tensor of a safetensors file, as its header describes it. */
 export interface SafetensorsTensorInfo {
+  /** The tensor's name, e.g. "model.layers.0.self_attn.q_proj.weight". */
   name: string;
   /** The dtype string as stored: "F32", "F16", "BF16" load; others ("I64", "F8_E4M3", ...) are listed but not loadable. */
   storedDType: string;
@@ -38,16 +41,21 @@ export interface SafetensorsTensorInfo {
   file: string;
   /** Absolute byte position of the first byte in `file`. */
   fileOffset: number;
+  /** Bytes of the tensor's data. */
   byteLength: number;
 }
 
+/** The parsed header of one .safetensors file. */
 export interface SafetensorsHeader {
+  /** The file's path. */
   file: string;
   /** "__metadata__" of the header ({} when absent). */
   metadata: Record<string, string>;
+  /** Every tensor, in header order. */
   tensors: SafetensorsTensorInfo[];
   /** Absolute position of the data section (8 + header length). */
   dataOffset: number;
+  /** Size of the file in bytes. */
   fileSize: number;
 }
 
@@ -123,9 +131,11 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
   });
 }
 
+/** Which tensors {@link SafetensorsArchive.loadTensors} loads, and its progress callback. */
 export interface SafetensorsLoadOptions {
   /** Load only these tensors (default: all). A name that is not in the archive is an error. */
   names?: readonly string[];
+  /** Called as tensor bytes arrive: (bytesRead, totalBytes). */
   onProgress?: ProgressCallback;
 }
 
@@ -146,10 +156,12 @@ export class SafetensorsArchive {
     this.tensors = new Map([...tensors].map((info) => [info.name, info]));
   }
 
+  /** Whether the archive holds a tensor `name`. */
   has(name: string): boolean {
     return this.tensors.has(name);
   }
 
+  /** The header entry of tensor `name`; a missing name is a ModelFileError. */
   info(name: string): SafetensorsTensorInfo {
     const info = this.tensors.get(name);
     if (info === undefined) throw new ModelFileError({ file: this.path, tensor: name }, `missing: the archive has ${this.tensors.size} tensors and none by this name`);
@@ -260,7 +272,15 @@ export function openSafetensors(location: string): SafetensorsArchive {
 }
 
 /** Opens and loads safetensors weights in one call (see openSafetensors for `location`). */
-export function readSafetensors(location: string, options: SafetensorsLoadOptions = {}): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+export function readSafetensors(
+  location: string,
+  options: SafetensorsLoadOptions = {},
+): {
+  /** The tensors by name. */
+  tensors: Map<string, Tensor>;
+  /** "__metadata__" of all files merged. */
+  metadata: Record<string, string>;
+} {
   const archive = openSafetensors(location);
   return { tensors: archive.loadTensors(options), metadata: { ...archive.metadata } };
 }

@@ -3,9 +3,11 @@
 
 import type { PagedKvCache, PagedSequence } from "@infer-recipes/cache";
 
+/** One sequence's part of a batched step. */
 export interface BatchEntry {
   /** New tokens of the sequence for this step, at positions sequence.length.. (reserved beforehand). */
   tokens: Int32Array;
+  /** The sequence in the paged cache: block table and stored length. */
   sequence: PagedSequence;
   /** Whether the logits of the last token are needed (false for prefill chunks before the prompt's last). */
   logits?: boolean;
@@ -13,8 +15,15 @@ export interface BatchEntry {
   embeddingSpans?: ReadonlyArray<{ start: number; embeddings: Float32Array }>;
 }
 
+/** A model the scheduler can serve: one forward step over several sequences of a paged cache (LlamaModel is one). */
 export interface BatchLanguageModel {
-  readonly config: { readonly contextLength: number; readonly vocabSize: number };
+  /** What the scheduler needs of the configuration. */
+  readonly config: {
+    /** The most positions a request may reach (prompt plus generated tokens). */
+    readonly contextLength: number;
+    /** Entries in a logits row. */
+    readonly vocabSize: number;
+  };
   /** Runs every entry's tokens, appends their keys/values to `cache`; per entry the last token's logits [vocab] or null. */
   forwardBatch(batch: readonly BatchEntry[], cache: PagedKvCache): Array<Float32Array | null>;
 }

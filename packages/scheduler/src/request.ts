@@ -20,11 +20,17 @@ export interface GenerationRequest extends GenerationControls {
 
 export type { FinishReason };
 
+/** How a request ended, with its output and timings. */
 export interface RequestResult {
+  /** The request's id. */
   id: string;
+  /** The generated token ids (stop tokens excluded). */
   tokenIds: number[];
+  /** Their text (empty without a decoder), cut before a stop string. */
   text: string;
+  /** Why it ended. */
   finishReason: FinishReason;
+  /** Tokens in the prompt. */
   promptTokens: number;
   /** Prompt tokens whose keys/values came from the prefix cache instead of being computed. */
   cachedPromptTokens: number;
@@ -36,7 +42,9 @@ export interface RequestResult {
   preemptions: number;
 }
 
+/** What {@link Scheduler.submit} returns: the request's id, its result, and a way to cancel it. */
 export interface RequestHandle {
+  /** The request's id (given or "request-N"). */
   readonly id: string;
   /** Resolves when the request ends (including by cancellation); rejects only when a callback or the model throws. */
   readonly result: Promise<RequestResult>;

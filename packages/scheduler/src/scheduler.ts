@@ -25,6 +25,7 @@ import { QueueFullError, RequestError, SchedulerError } from "./errors.ts";
 import type { FinishReason, GenerationRequest, RequestHandle, RequestResult } from "./request.ts";
 import { RequestState } from "./request-state.ts";
 
+/** Limits of a {@link Scheduler}: batch size, tokens per step, queue length, admission headroom. */
 export interface SchedulerOptions {
   /** Requests in the batch at most (decoding or in prefill). Default 16; 1 serves requests one at a time. */
   maxBatchSize?: number;
@@ -38,26 +39,39 @@ export interface SchedulerOptions {
   onStep?: (report: StepReport) => void;
 }
 
+/** What one scheduler step ran, for logs and benchmarks. */
 export interface StepReport {
   /** Sequences in the step. */
   sequences: number;
   /** Tokens run: prefill plus decode. */
   tokens: number;
+  /** Prompt tokens (prefill chunks) in the step. */
   prefillTokens: number;
+  /** Decoding requests in the step (one token each). */
   decodeTokens: number;
   /** Requests preempted while planning this step. */
   preempted: number;
+  /** Wall-clock time of the step, planning included. */
   milliseconds: number;
 }
 
+/** Counters since the scheduler was made, and the queue sizes now. */
 export interface SchedulerStats {
+  /** Requests in the batch now. */
   running: number;
+  /** Requests waiting for admission now. */
   waiting: number;
+  /** Steps that ran the model. */
   steps: number;
+  /** Times a running request's blocks were taken back (it was recomputed later). */
   preemptions: number;
+  /** Requests that ended by a stop condition or their token limit. */
   completed: number;
+  /** Requests cancelled (signal, cancel(), cancelAll()). */
   cancelled: number;
+  /** Requests that ended with an error (a callback or the model threw). */
   failed: number;
+  /** Tokens generated over all requests. */
   generatedTokens: number;
   /** Prompt (and recomputed) tokens run through the model. */
   prefillTokens: number;
@@ -74,10 +88,46 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Serves many generation requests on one model at once (continuous batching). Requests wait in a queue and are
+ * admitted while the paged cache has room (reusing cached prompt prefixes); each step runs one token of every
+ * decoding request plus prefill chunks of new ones, up to `maxBatchTokens`; a request leaves the batch the step it
+ * finishes or is cancelled, and when blocks run out the newest request is preempted and later recomputed. Steps run
+ * on their own after {@link submit}, yielding to the event loop between them.
+ *
+ * @example
+ * ```ts
+ * import { createKernel } from "@infer-recipes/kernel";
+ * import { LlamaModel, loadModelWeights } from "@infer-recipes/models";
+ * import { Scheduler } from "@infer-recipes/scheduler";
+ * import { createStreamDecoder, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
+ *
+ * const kernel = createKernel();
+ * const loaded = loadModelWeights("./stories260K.gguf", { packFor: kernel });
+ * const model = LlamaModel.fromLoadedWeights(loaded, kernel);
+ * const tokenizer = tokenizerFromGgufMetadata(loaded.metadata);
+ * const cache = model.createPagedCache({ blockCount: 257 }); // 256 blocks of 16 positions, plus the null block
+ * const scheduler = new Scheduler(model, cache, { maxBatchSize: 8, maxBatchTokens: 128 });
+ *
+ * const prompts = ["Once upon a time", "The little dog"];
+ * const handles = prompts.map((prompt) => {
+ *   const promptIds = tokenizer.encode(prompt);
+ *   return scheduler.submit({ promptIds, maxTokens: 32, temperature: 0, decoder: createStreamDecoder(tokenizer, { contextIds: promptIds }) });
+ * });
+ * for (const { result } of handles) {
+ *   const done = await result;
+ *   console.log(done.id, done.finishReason, done.text, `${done.timeToFirstTokenMs.toFixed(0)} ms to first token`);
+ * }
+ * ```
+ */
 export class Scheduler {
+  /** Requests in the batch at most. */
   readonly maxBatchSize: number;
+  /** Tokens one step runs at most. */
   readonly maxBatchTokens: number;
+  /** Requests waiting at most before submit throws QueueFullError. */
   readonly maxQueuedRequests: number;
+  /** Free blocks kept back when admitting while others run. */
   readonly admissionWatermarkBlocks: number;
   /** Admitted requests in order of arrival. */
   private readonly running: RequestState[] = [];
@@ -90,7 +140,13 @@ export class Scheduler {
   private idleWaiters: Array<() => void> = [];
   private readonly counters = { steps: 0, preemptions: 0, completed: 0, cancelled: 0, failed: 0, generatedTokens: 0, prefillTokens: 0, cachedPromptTokens: 0 };
 
-  constructor(readonly model: BatchLanguageModel, readonly cache: PagedKvCache, private readonly options: SchedulerOptions = {}) {
+  constructor(
+    /** The model every request runs on. */
+    readonly model: BatchLanguageModel,
+    /** The paged cache shared by the requests (make it with the model's createPagedCache). */
+    readonly cache: PagedKvCache,
+    private readonly options: SchedulerOptions = {},
+  ) {
     this.maxBatchSize = options.maxBatchSize ?? 16;
     this.maxBatchTokens = options.maxBatchTokens ?? 256;
     this.maxQueuedRequests = options.maxQueuedRequests ?? Number.POSITIVE_INFINITY;
@@ -101,14 +157,17 @@ export class Scheduler {
     if (!(this.maxQueuedRequests >= 0)) throw new SchedulerError(`Scheduler: maxQueuedRequests must be ≥ 0, got ${this.maxQueuedRequests}`);
   }
 
+  /** Requests in the batch now. */
   get runningCount(): number {
     return this.running.length;
   }
 
+  /** Requests waiting for admission now. */
   get waitingCount(): number {
     return this.waiting.length;
   }
 
+  /** Counters since the scheduler was made, and the queue sizes now. */
   stats(): SchedulerStats {
     return { running: this.running.length, waiting: this.waiting.length, ...this.counters };
   }

@@ -12,19 +12,38 @@ export interface ApiErrorData {
   code: string | null;
 }
 
+/** An error answered as OpenAI does: an HTTP status and a JSON body naming the field at fault. */
 export class ApiError extends Error {
+  /** Always `"ApiError"`. */
   override name = "ApiError";
   constructor(
+    /** The HTTP status to answer with. */
     readonly status: number,
     message: string,
+    /** The request field at fault (OpenAI's `param`), or null. */
     readonly param: string | null = null,
+    /** The error type, derived from the status by default. */
     readonly type: ApiErrorType = status === 429 ? "rate_limit_error" : status === 404 ? "not_found_error" : status >= 500 ? "server_error" : "invalid_request_error",
+    /** A machine-readable code (e.g. "invalid_json"), or null. */
     readonly code: string | null = null,
   ) {
     super(message);
   }
 
-  body(): { error: { message: string; type: string; param: string | null; code: string | null } } {
+  /** The response body: `{"error": {"message", "type", "param", "code"}}`. */
+  body(): {
+    /** The error as OpenAI clients read it. */
+    error: {
+      /** What went wrong, for a person. */
+      message: string;
+      /** The error type. */
+      type: string;
+      /** The request field at fault. */
+      param: string | null;
+      /** A machine-readable code. */
+      code: string | null;
+    };
+  } {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
 

@@ -6,6 +6,7 @@ import type { ChatMessage, ChatTemplate, TextTokenizer } from "@infer-recipes/to
 
 import { ApiError } from "./api-error.ts";
 
+/** The prompt ids of a /v1/completions request: token ids as given, or the text encoded with the tokenizer's BOS. */
 export function completionPromptIds(tokenizer: TextTokenizer, prompt: string | number[]): number[] {
   if (Array.isArray(prompt)) return prompt;
   const ids = tokenizer.encode(prompt);
@@ -13,6 +14,11 @@ export function completionPromptIds(tokenizer: TextTokenizer, prompt: string | n
   return ids;
 }
 
+/**
+ * The prompt ids of a /v1/chat/completions request: the messages rendered through the model's chat template (with
+ * the generation prompt), encoded, with BOS added once when the template does not write it. A 400 when the model has
+ * no template or the template rejects the conversation.
+ */
 export function chatPromptIds(tokenizer: TextTokenizer, chatTemplate: ChatTemplate | undefined, messages: readonly ChatMessage[]): number[] {
   if (!chatTemplate) throw new ApiError(400, "this model has no chat template; use /v1/completions with a plain prompt", "messages");
   const bosToken = tokenizer.bosTokenId === undefined ? undefined : tokenizer.idToToken(tokenizer.bosTokenId);

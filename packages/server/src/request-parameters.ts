@@ -6,27 +6,41 @@ import type { ChatMessage } from "@infer-recipes/tokenizer";
 
 import { invalidField } from "./api-error.ts";
 
+/** The fields both endpoints share, checked and renamed to camelCase. */
 export interface SamplingParameters {
+  /** "model": must name the served model when given. */
   model?: string;
+  /** "max_tokens" (or "max_completion_tokens"): tokens to generate at most. */
   maxTokens?: number;
+  /** "temperature" (0 = greedy). */
   temperature?: number;
+  /** "top_p". */
   topP?: number;
+  /** "top_k" (an extension OpenAI lacks; vLLM accepts it). */
   topK?: number;
+  /** "min_p" (extension). */
   minP?: number;
+  /** "repetition_penalty" (extension). */
   repetitionPenalty?: number;
+  /** "seed": reproducible sampling. */
   seed?: number;
+  /** "stop": strings that end generation (one string or a list). */
   stop: string[];
+  /** "stream": answer with server-sent events. */
   stream: boolean;
   /** stream_options.include_usage: a last chunk with the token counts. */
   includeUsage: boolean;
 }
 
+/** A checked /v1/completions request. */
 export interface CompletionParameters extends SamplingParameters {
   /** Text, or token ids. */
   prompt: string | number[];
 }
 
+/** A checked /v1/chat/completions request. */
 export interface ChatParameters extends SamplingParameters {
+  /** The conversation, text content only. */
   messages: ChatMessage[];
 }
 
@@ -125,7 +139,8 @@ export function parseJsonBody(text: string): Body {
   return value;
 }
 
-export function readCompletionParameters(body: Body): CompletionParameters {
+/** Checks a /v1/completions body; an {@link ApiError} 400 naming the first field at fault. */
+export function readCompletionParameters(body: Record<string, unknown>): CompletionParameters {
   const sampling = readSampling(body);
   let prompt = body.prompt;
   if (prompt === undefined || prompt === null) throw invalidField("prompt", "'prompt' is required");
@@ -158,7 +173,8 @@ function messageText(content: unknown, index: number): string {
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
 
-export function readChatParameters(body: Body): ChatParameters {
+/** Checks a /v1/chat/completions body; an {@link ApiError} 400 naming the first field at fault. */
+export function readChatParameters(body: Record<string, unknown>): ChatParameters {
   const sampling = readSampling(body);
   const messages = body.messages;
   if (messages === undefined || messages === null) throw invalidField("messages", "'messages' is required");

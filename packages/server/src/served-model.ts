@@ -4,10 +4,13 @@
 import type { Scheduler } from "@infer-recipes/scheduler";
 import type { ChatTemplate, TextTokenizer } from "@infer-recipes/tokenizer";
 
+/** What an {@link InferenceServer} serves: a scheduler over the model, and the model's text side. */
 export interface ServedModel {
   /** Reported by /v1/models; requests naming another model get a 404. */
   id: string;
+  /** The scheduler that batches the requests (it holds the model and its paged cache). */
   scheduler: Scheduler;
+  /** Encodes prompts and decodes the streamed text. */
   tokenizer: TextTokenizer;
   /** Needed for /v1/chat/completions. */
   chatTemplate?: ChatTemplate;

@@ -20,6 +20,7 @@ import type { HealthSnapshot, ModelHost } from "./model-host.ts";
 import { maxRequestBodyBytes } from "./request-bounds.ts";
 import type { ServedModel } from "./served-model.ts";
 
+/** What an {@link InferenceServer} serves, and where. */
 export interface InferenceServerOptions {
   /** What runs the model (a WorkerModelHost, or a LocalModelHost in this thread). */
   model?: ModelHost;
@@ -112,10 +113,12 @@ export class InferenceServer {
     return server;
   }
 
+  /** The port bound (the one picked when 0 was asked). */
   get port(): number {
     return (this.server.address() as AddressInfo).port;
   }
 
+  /** The server's base URL, e.g. "http://127.0.0.1:8000". */
   get url(): string {
     const address = this.server.address() as AddressInfo;
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;

@@ -18,7 +18,13 @@ interface Bigram {
 
 const wordCacheLimit = 20_000;
 
+/**
+ * Byte-level BPE over a GGUF vocabulary (tokenizer.ggml.model = "gpt2": Llama 3, Qwen 2, GPT-2), as llama.cpp does
+ * it: split text into words with the model's pre-tokenizer regex, spell each word's UTF-8 bytes as GPT-2's byte
+ * alphabet, then apply the merges by rank.
+ */
 export class ByteLevelBpeTokenizer extends GgufTokenizerBase {
+  /** The pre-tokenizer the vocabulary names (tokenizer.ggml.pre), resolved to its regex and defaults. */
   readonly preTokenizer: PreTokenizerPattern;
   private readonly mergeRanks = new Map<string, number>();
   private readonly wordCache = new Map<string, readonly number[]>();

@@ -5,16 +5,22 @@ import { Environment, Interpreter, Template } from "@huggingface/jinja";
 import { strftime } from "./strftime.ts";
 import type { TextTokenizer } from "./text-tokenizer.ts";
 
+/** One turn of a conversation, as chat templates read it. */
 export interface ChatMessage {
+  /** "system", "user", "assistant", "tool", ... */
   role: string;
+  /** The text (or whatever structure the template expects, e.g. content parts). */
   content?: unknown;
   [field: string]: unknown;
 }
 
+/** The variables a chat template is rendered with, besides the messages. */
 export interface ChatTemplateOptions {
   /** End the prompt with the header that opens the assistant's turn. Default false. */
   addGenerationPrompt?: boolean;
+  /** bos_token as the vocabulary spells it, e.g. "<|begin_of_text|>". */
   bosToken?: string;
+  /** eos_token as the vocabulary spells it. */
   eosToken?: string;
   /** The clock behind strftime_now (Llama 3.x puts "Today Date" in the system turn); default the current time. */
   now?: Date | (() => Date);
@@ -22,8 +28,23 @@ export interface ChatTemplateOptions {
   [variable: string]: unknown;
 }
 
+/**
+ * A compiled chat template. Get one from a model's files with `loadChatTemplate`, `chatTemplateFromGgufMetadata` or
+ * `chatTemplateFromTokenizerConfig`, or compile Jinja source with {@link compileChatTemplate}.
+ *
+ * @example
+ * ```ts
+ * import { compileChatTemplate } from "@infer-recipes/tokenizer";
+ *
+ * const template = compileChatTemplate("{% for m in messages %}<{{ m.role }}>{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}");
+ * const prompt = template.render([{ role: "user", content: "Hello" }], { addGenerationPrompt: true });
+ * // "<user>Hello\n<assistant>"
+ * ```
+ */
 export interface ChatTemplate {
+  /** The Jinja source. */
   readonly source: string;
+  /** The prompt text for `messages`; throws when the template raises (e.g. roles that do not alternate). */
   render(messages: readonly ChatMessage[], options?: ChatTemplateOptions): string;
 }
 
@@ -80,6 +101,7 @@ export function compileChatTemplate(source: string): ChatTemplate {
   };
 }
 
+/** Compiles `template` and renders `messages` with it, in one call. */
 export function renderChatTemplate(
   template: string,
   messages: readonly ChatMessage[],
@@ -89,7 +111,12 @@ export function renderChatTemplate(
 }
 
 /** bos_token / eos_token for a template, spelled as the tokenizer's vocabulary spells them. */
-export function chatTemplateSpecialTokens(tokenizer: TextTokenizer): { bosToken?: string; eosToken?: string } {
+export function chatTemplateSpecialTokens(tokenizer: TextTokenizer): {
+  /** The BOS token's text, if the tokenizer has one. */
+  bosToken?: string;
+  /** The first end-of-generation token's text, if any. */
+  eosToken?: string;
+} {
   return {
     bosToken: tokenizer.bosTokenId === undefined ? undefined : tokenizer.idToToken(tokenizer.bosTokenId),
     eosToken: tokenizer.eosTokenIds.length === 0 ? undefined : tokenizer.idToToken(tokenizer.eosTokenIds[0]),

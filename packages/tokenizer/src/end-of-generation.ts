@@ -1,6 +1,7 @@
 // Recognises end-of-generation tokens by their text, the way llama.cpp does, so that e.g. Llama 3's
 // <|eot_id|> / <|eom_id|> / <|end_of_text|> and Qwen's <|im_end|> / <|endoftext|> all stop generation.
 
+/** Token texts that end generation wherever a vocabulary has them as special tokens (llama.cpp's list). */
 export const endOfGenerationTokenTexts: readonly string[] = [
   "<|eot_id|>",
   "<|eom_id|>",

@@ -16,16 +16,22 @@ export interface GgufTokenizerDefaults {
   addSpacePrefix: boolean;
 }
 
+/** What the GGUF-embedded tokenizers share: lookups, special-token splitting, BOS/EOS framing, detokenization. */
 export abstract class GgufTokenizerBase implements TextTokenizer {
   readonly bosTokenId?: number;
   readonly eosTokenIds: readonly number[];
+  /** The token for text the vocabulary cannot spell, if any. */
   readonly unknownTokenId?: number;
+  /** The padding token, if any. */
   readonly paddingTokenId?: number;
   readonly vocabSize: number;
+  /** Whether encode() puts BOS first (tokenizer.ggml.add_bos_token, or the algorithm's default). */
   readonly addBosToken: boolean;
+  /** Whether encode() puts EOS last. */
   readonly addEosToken: boolean;
   /** SentencePiece's dummy prefix: a space is put before text that starts the input or follows a special token. */
   readonly addSpacePrefix: boolean;
+  /** The chat template's Jinja source embedded in the file (tokenizer.chat_template), if any. */
   readonly chatTemplate?: string;
 
   protected readonly tokens: readonly string[];
@@ -72,6 +78,7 @@ export abstract class GgufTokenizerBase implements TextTokenizer {
     return this.tokens[id];
   }
 
+  /** llama.cpp's type of token `id` (see {@link GgufTokenType}): normal, control, byte, ... */
   tokenType(id: number): number {
     return this.tokenTypes[id] ?? GgufTokenType.undefined;
   }

@@ -1,37 +1,60 @@
 // Reads the tokenizer.ggml.* keys of GGUF metadata (a plain Map or record, as any GGUF reader yields)
 // into a typed vocabulary description shared by the SentencePiece and byte-level BPE tokenizers.
 
+/** GGUF metadata as any reader yields it: a Map or a plain record of key → value. */
 export type GgufMetadataInput = ReadonlyMap<string, unknown> | Readonly<Record<string, unknown>>;
 
 /** llama.cpp's token types (tokenizer.ggml.token_type). */
 export const GgufTokenType = {
+  /** No type given. */
   undefined: 0,
+  /** An ordinary piece of text. */
   normal: 1,
+  /** The unknown token. */
   unknown: 2,
+  /** A control token (BOS, EOS, chat markers): never produced from plain text unless special tokens are parsed. */
   control: 3,
+  /** An added token matched whole in the text. */
   userDefined: 4,
+  /** A placeholder that is never produced. */
   unused: 5,
+  /** A byte-fallback token <0xXX>. */
   byte: 6,
 } as const;
 
+/** The tokenizer.ggml.* keys of a GGUF file, typed. */
 export interface GgufVocabulary {
   /** tokenizer.ggml.model: "llama" (SentencePiece BPE by scores) or "gpt2" (byte-level BPE by merges). */
   model: string;
+  /** tokenizer.ggml.tokens: the spelling of every id. */
   tokens: readonly string[];
+  /** tokenizer.ggml.scores: SentencePiece merge priorities, per id. */
   scores?: ArrayLike<number>;
+  /** tokenizer.ggml.token_type, per id (see {@link GgufTokenType}). */
   tokenTypes: ArrayLike<number>;
+  /** tokenizer.ggml.merges: byte-level BPE merges "a b", by rank. */
   merges?: readonly string[];
   /** tokenizer.ggml.pre: the pre-tokenizer name, e.g. "llama-bpe", "qwen2", "default". */
   preTokenizer?: string;
+  /** tokenizer.ggml.bos_token_id. */
   bosTokenId?: number;
+  /** tokenizer.ggml.eos_token_id. */
   eosTokenId?: number;
+  /** tokenizer.ggml.eot_token_id (end of turn). */
   endOfTurnTokenId?: number;
+  /** tokenizer.ggml.eom_token_id (end of message). */
   endOfMessageTokenId?: number;
+  /** tokenizer.ggml.unknown_token_id. */
   unknownTokenId?: number;
+  /** tokenizer.ggml.padding_token_id. */
   paddingTokenId?: number;
+  /** tokenizer.ggml.add_bos_token. */
   addBosToken?: boolean;
+  /** tokenizer.ggml.add_eos_token. */
   addEosToken?: boolean;
+  /** tokenizer.ggml.add_space_prefix (SentencePiece's dummy prefix). */
   addSpacePrefix?: boolean;
+  /** tokenizer.chat_template. */
   chatTemplate?: string;
 }
 
@@ -81,6 +104,7 @@ function optionalNumberArray(metadata: GgufMetadataInput, key: string): ArrayLik
   throw new TypeError(`GGUF metadata ${key} must be a numeric array`);
 }
 
+/** Reads the tokenizer.ggml.* keys; throws when the metadata embeds no tokenizer or a key has the wrong type. */
 export function readGgufVocabulary(metadata: GgufMetadataInput): GgufVocabulary {
   const model = optionalString(metadata, "tokenizer.ggml.model");
   if (model === undefined) throw new Error("GGUF metadata has no tokenizer.ggml.model: the file embeds no tokenizer");

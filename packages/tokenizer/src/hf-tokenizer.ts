@@ -8,23 +8,38 @@ import type { DecodeOptions, EncodeOptions, TextTokenizer } from "./text-tokeniz
 import { collectEndOfGenerationIds } from "./end-of-generation.ts";
 import { hfTokenByteDecoder, type HfTokenByteDecoder } from "./hf-token-bytes.ts";
 
-interface AddedTokenJson {
+/** An entry of tokenizer.json's "added_tokens". */
+export interface AddedTokenJson {
+  /** The token's id. */
   id: number;
+  /** Its text. */
   content: string;
+  /** Whether it is a special token (skipped by decode with skipSpecialTokens). */
   special?: boolean;
 }
 
+/** The parts of a Hugging Face tokenizer.json this package reads (the rest goes to @huggingface/tokenizers as is). */
 export interface HfTokenizerJson {
+  /** Tokens added on top of the model's vocabulary (special tokens, chat markers). */
   added_tokens?: AddedTokenJson[];
+  /** The decoder section (ByteLevel, Metaspace, ...). */
   decoder?: unknown;
-  model?: { vocab?: Record<string, number> | unknown };
+  /** The model section. */
+  model?: {
+    /** Token text → id. */
+    vocab?: Record<string, number> | unknown;
+  };
   [key: string]: unknown;
 }
 
+/** tokenizer_config.json as read (bos_token, eos_token, chat_template, ...). */
 export type HfTokenizerConfig = Record<string, unknown>;
 
+/** The files an {@link HfTokenizer} is built from, already parsed. */
 export interface HfTokenizerSources {
+  /** tokenizer.json. */
   tokenizerJson: HfTokenizerJson;
+  /** tokenizer_config.json: the BOS and EOS tokens and whether to add them. */
   tokenizerConfig?: HfTokenizerConfig;
   /** generation_config.json: its eos_token_id (a number or a list) adds end-of-generation tokens. */
   generationConfig?: Record<string, unknown>;
@@ -52,6 +67,10 @@ function indexOfSequence(haystack: readonly number[], needle: readonly number[])
   return -1;
 }
 
+/**
+ * A Hugging Face tokenizer.json (+ tokenizer_config.json, generation_config.json) as a {@link TextTokenizer}, through
+ * @huggingface/tokenizers. Load one from a model folder with `loadHfTokenizer`.
+ */
 export class HfTokenizer implements TextTokenizer {
   readonly bosTokenId?: number;
   readonly eosTokenIds: readonly number[];
@@ -182,6 +201,7 @@ export class HfTokenizer implements TextTokenizer {
   }
 }
 
+/** An {@link HfTokenizer} from already-parsed tokenizer.json (and optional tokenizer_config / generation_config). */
 export function hfTokenizerFromJson(
   tokenizerJson: HfTokenizerJson,
   tokenizerConfig?: HfTokenizerConfig,

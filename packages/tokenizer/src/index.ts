@@ -11,6 +11,7 @@ export {
   HfTokenizer,
   hfTokenizerFromJson,
   loadHfTokenizer,
+  type AddedTokenJson,
   type HfTokenizerConfig,
   type HfTokenizerJson,
   type HfTokenizerSources,
@@ -25,7 +26,7 @@ export {
   type GgufMetadataInput,
   type GgufVocabulary,
 } from "./gguf-vocabulary.ts";
-export { supportedPreTokenizerNames } from "./pre-tokenizer-patterns.ts";
+export { supportedPreTokenizerNames, type PreTokenizerPattern } from "./pre-tokenizer-patterns.ts";
 export { endOfGenerationTokenTexts } from "./end-of-generation.ts";
 export { createStreamDecoder, type StreamDecoder, type StreamDecoderOptions } from "./stream-decoder.ts";
 export {

@@ -23,9 +23,11 @@ const qwen2Pattern =
 const gpt2Pattern =
   `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^${whitespace}\\p{L}\\p{N}]+|${space}+(?!${notSpace})|${space}+`;
 
+/** How a byte-level BPE tokenizer splits text into words before merging. */
 export interface PreTokenizerPattern {
   /** The family the name resolved to. */
   family: "llama3" | "qwen2" | "gpt2" | "smollm";
+  /** The word-splitting regex (global, Unicode). */
   pattern: RegExp;
   /** Every digit is split off on its own before the pattern runs on the rest (llama.cpp's first "\\p{N}" regex of
    *  SmolLM / SmolVLM; Hugging Face's Digits(individual_digits) pre-tokenizer before ByteLevel). */
@@ -56,6 +58,7 @@ const familyByName: Record<string, PreTokenizerPattern["family"]> = {
   smollm: "smollm",
 };
 
+/** The tokenizer.ggml.pre names this package knows (others are refused with this list). */
 export const supportedPreTokenizerNames: readonly string[] = Object.keys(familyByName);
 
 export function preTokenizerPattern(name: string | undefined): PreTokenizerPattern {

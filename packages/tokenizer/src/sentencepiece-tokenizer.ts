@@ -16,6 +16,11 @@ interface Bigram {
   text: string;
 }
 
+/**
+ * SentencePiece BPE over a GGUF vocabulary (tokenizer.ggml.model = "llama": Llama 2, TinyLlama, stories260K), as
+ * llama.cpp's llm_tokenizer_spm: merge the adjacent pair with the highest score until none is a token, spell what is
+ * left with byte-fallback tokens.
+ */
 export class SentencePieceTokenizer extends GgufTokenizerBase {
   private readonly scores: ArrayLike<number>;
 

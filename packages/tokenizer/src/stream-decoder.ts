@@ -4,7 +4,9 @@
 
 import type { TextTokenizer } from "./text-tokenizer.ts";
 
+/** Options of {@link createStreamDecoder}. */
 export interface StreamDecoderOptions {
+  /** Leave out control/special tokens (BOS, EOS, chat markers). Default false. */
   skipSpecialTokens?: boolean;
   /**
    * Ids that come before the streamed ones (e.g. the prompt). Only the last few matter: they decide whether the
@@ -13,6 +15,7 @@ export interface StreamDecoderOptions {
   contextIds?: readonly number[];
 }
 
+/** Turns a stream of token ids into text, one id at a time (it is the engine's IncrementalDecoder). */
 export interface StreamDecoder {
   /** Adds one token id; returns the text it completed (possibly ""). */
   push(id: number): string;
@@ -108,6 +111,21 @@ function hasDecodeBytes(tokenizer: TextTokenizer): tokenizer is TextTokenizer & 
   return typeof tokenizer.decodeBytes === "function";
 }
 
+/**
+ * A decoder that returns, for each token id pushed, only the text it completes: never half a UTF-8 character, and
+ * with SentencePiece's leading space kept or dropped exactly as `tokenizer.decode` of the whole sequence would.
+ *
+ * @example
+ * ```ts
+ * import { createStreamDecoder, type TextTokenizer } from "@infer-recipes/tokenizer";
+ *
+ * function stream(tokenizer: TextTokenizer, prompt: number[], generated: number[]): void {
+ *   const decoder = createStreamDecoder(tokenizer, { contextIds: prompt, skipSpecialTokens: true });
+ *   for (const id of generated) process.stdout.write(decoder.push(id));
+ *   process.stdout.write(decoder.flush());
+ * }
+ * ```
+ */
 export function createStreamDecoder(tokenizer: TextTokenizer, options: StreamDecoderOptions = {}): StreamDecoder {
   const skipSpecialTokens = options.skipSpecialTokens ?? false;
   const contextIds = options.contextIds ?? [];

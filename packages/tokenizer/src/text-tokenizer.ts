@@ -1,6 +1,7 @@
 // The tokenizer interface the generation engine works against, shared by the Hugging Face
 // tokenizer.json wrapper and the GGUF-embedded vocabularies.
 
+/** Options of {@link TextTokenizer.encode}. */
 export interface EncodeOptions {
   /** Add the model's own special tokens (BOS and/or EOS as configured). Default true. */
   addSpecialTokens?: boolean;
@@ -12,11 +13,17 @@ export interface EncodeOptions {
   parseSpecialTokens?: boolean;
 }
 
+/** Options of {@link TextTokenizer.decode}. */
 export interface DecodeOptions {
   /** Leave out control/special tokens such as BOS and EOS. Default false. */
   skipSpecialTokens?: boolean;
 }
 
+/**
+ * Text to token ids and back: what the engine, the command line and the server work against. Implemented by
+ * {@link HfTokenizer} (tokenizer.json) and the GGUF-embedded {@link SentencePieceTokenizer} and
+ * {@link ByteLevelBpeTokenizer}.
+ */
 export interface TextTokenizer {
   /** Text to token ids. */
   encode(text: string, options?: EncodeOptions): number[];

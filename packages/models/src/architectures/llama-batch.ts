@@ -12,6 +12,7 @@ import type { LlamaConfig } from "../llama-config.ts";
 import { applyEmbeddingSpans, checkEmbeddingSpans, type EmbeddingSpan } from "./embedding-spans.ts";
 import type { LlamaWeights } from "./llama-weights.ts";
 
+/** One sequence's share of a batched step: its new tokens and where its keys and values live. */
 export interface BatchSequence {
   /** The sequence's new tokens for this step, run at positions sequence.length.. (reserved in the cache beforehand). */
   tokens: Int32Array;
@@ -72,10 +73,24 @@ interface EntryViews {
   valueRows: Float32Array;  // [count, kvHeads·headDim] view
 }
 
+/**
+ * The batched forward pass behind {@link LlamaModel.forwardBatch}: the new tokens of every sequence of a step go
+ * through each weight matrix together (one GEMM instead of a GEMV per sequence); attention runs per sequence over its
+ * blocks. Keeps its activation buffers between steps.
+ */
 export class LlamaBatchForward {
   private scratch: BatchScratch | undefined;
 
-  constructor(readonly config: LlamaConfig, readonly weights: LlamaWeights, readonly frequencies: Float32Array, readonly kernel: Kernel) {}
+  constructor(
+    /** The model's configuration. */
+    readonly config: LlamaConfig,
+    /** The model's weights. */
+    readonly weights: LlamaWeights,
+    /** Inverse RoPE frequencies [rotaryDim / 2]. */
+    readonly frequencies: Float32Array,
+    /** The kernel the step runs on. */
+    readonly kernel: Kernel,
+  ) {}
 
   /**
    * Runs one step for every entry and appends their keys/values to `cache`. Returns, per entry, the logits [vocab] of

@@ -6,25 +6,41 @@ import type { Tensor } from "@infer-recipes/kernel";
 import { getTensor, type LoadedWeights } from "../loaded-weights.ts";
 import { llamaLayerTensorNames, llamaTensorNames } from "../llama-tensors.ts";
 
+/** The matrices and norm weights of one Llama decoder layer. */
 export interface LlamaLayerWeights {
-  attentionNorm: Tensor;   // [hidden] f32
-  query: Tensor;           // [heads·headDim, hidden]
-  key: Tensor;             // [kvHeads·headDim, hidden]
-  value: Tensor;           // [kvHeads·headDim, hidden]
-  attentionOutput: Tensor; // [hidden, heads·headDim]
-  feedForwardNorm: Tensor; // [hidden] f32
-  gate: Tensor;            // [intermediate, hidden]
-  up: Tensor;              // [intermediate, hidden]
-  down: Tensor;            // [hidden, intermediate]
+  /** RMSNorm weight before attention, `[hidden]` f32. */
+  attentionNorm: Tensor;
+  /** Query projection, `[heads·headDim, hidden]`. */
+  query: Tensor;
+  /** Key projection, `[kvHeads·headDim, hidden]`. */
+  key: Tensor;
+  /** Value projection, `[kvHeads·headDim, hidden]`. */
+  value: Tensor;
+  /** Attention output projection, `[hidden, heads·headDim]`. */
+  attentionOutput: Tensor;
+  /** RMSNorm weight before the feed-forward, `[hidden]` f32. */
+  feedForwardNorm: Tensor;
+  /** SwiGLU gate projection, `[intermediate, hidden]`. */
+  gate: Tensor;
+  /** SwiGLU up projection, `[intermediate, hidden]`. */
+  up: Tensor;
+  /** Feed-forward down projection, `[hidden, intermediate]`. */
+  down: Tensor;
 }
 
+/** Every weight of a Llama model, one field per matrix, as the forward pass uses them. */
 export interface LlamaWeights {
-  embedding: Tensor;       // [vocab, hidden], any dtype (rows are dequantized on lookup)
+  /** Token embedding table, `[vocab, hidden]`, any dtype (rows are dequantized on lookup). */
+  embedding: Tensor;
+  /** The decoder layers, first to last. */
   layers: LlamaLayerWeights[];
-  finalNorm: Tensor;       // [hidden] f32
-  output: Tensor;          // [vocab, hidden]; the embedding itself when embeddings are tied
+  /** RMSNorm weight after the last layer, `[hidden]` f32. */
+  finalNorm: Tensor;
+  /** LM head, `[vocab, hidden]`; the embedding itself when embeddings are tied. */
+  output: Tensor;
 }
 
+/** The weights of `loaded` gathered by role (the loaders have already checked every shape against the config). */
 export function llamaWeights(loaded: LoadedWeights): LlamaWeights {
   const take = (name: string) => getTensor(loaded, name);
   const layers: LlamaLayerWeights[] = [];

@@ -15,6 +15,7 @@ import { llamaWeights, type LlamaWeights } from "./llama-weights.ts";
 /** Passes of at most this many tokens keep their scratch buffers (they recur every step). */
 const SMALL_PASS_TOKENS = 16;
 
+/** Options of {@link LlamaModel.forward}. */
 export interface ForwardOptions {
   /** Logits for every token of the chunk ([tokens, vocab]) instead of only the last one ([1, vocab]). */
   allLogits?: boolean;
@@ -53,6 +54,7 @@ class Scratch {
   }
 }
 
+/** Size and behaviour of the paged cache {@link LlamaModel.createPagedCache} makes. */
 export interface PagedCacheOptions {
   /** Blocks in the pool, the reserved null block included. */
   blockCount: number;
@@ -64,12 +66,34 @@ export interface PagedCacheOptions {
   dtype?: CacheDType;
 }
 
+/** Options of a {@link LlamaModel}. */
 export interface LlamaModelOptions {
   /** Element type of the KV caches the model creates unless told otherwise (default f32): f32, f16, bf16, q8_0, q4_0.
    *  Checked against the model's head size up front. */
   cacheDType?: CacheDType;
 }
 
+/**
+ * A Llama-architecture model (Llama 2, 3, 3.1, 3.2) on a kernel: one readable forward pass over a dense KV cache
+ * (RMSNorm, grouped-query attention with RoPE, SwiGLU, the LM head), and a batched one over a paged cache for serving.
+ * It is the {@link @infer-recipes/engine!CausalLanguageModel | CausalLanguageModel} the engine drives.
+ *
+ * @example
+ * ```ts
+ * import { argmax } from "@infer-recipes/engine";
+ * import { createKernel } from "@infer-recipes/kernel";
+ * import { LlamaModel, loadModelWeights } from "@infer-recipes/models";
+ *
+ * const kernel = createKernel();
+ * // Q8_0 on load, matrices repacked in place for the kernel's matmul.
+ * const model = LlamaModel.fromLoadedWeights(loadModelWeights("./Llama-3.2-1B-Instruct", { dtype: "q8_0", packFor: kernel }), kernel);
+ * const cache = model.createCache(512);
+ * let logits = model.forward(Int32Array.of(128000, 791, 6864, 315), cache).data as Float32Array; // prefill: [1, vocab]
+ * const next = argmax(logits);
+ * logits = model.forward(Int32Array.of(next), cache).data as Float32Array; // one decode step
+ * console.log(cache.length); // 5 positions cached
+ * ```
+ */
 export class LlamaModel {
   private scratch = new Map<number, Scratch>();
   private batchForward: LlamaBatchForward | undefined;
@@ -79,7 +103,16 @@ export class LlamaModel {
   /**
    * @param frequencies inverse RoPE frequencies [rotaryDim / 2] (llama3 scaling included), as the loaders give them
    */
-  constructor(readonly config: LlamaConfig, readonly weights: LlamaWeights, readonly frequencies: Float32Array, readonly kernel: Kernel, options: LlamaModelOptions = {}) {
+  constructor(
+    /** The model's hyperparameters. */
+    readonly config: LlamaConfig,
+    /** The weights, by role. */
+    readonly weights: LlamaWeights,
+    readonly frequencies: Float32Array,
+    /** The kernel every op runs on. */
+    readonly kernel: Kernel,
+    options: LlamaModelOptions = {},
+  ) {
     this.cacheDType = requireCacheLayout("LlamaModel", { ...config, dtype: options.cacheDType });
   }
 

@@ -3,6 +3,7 @@
 
 import type { DType, StorageDType } from "@infer-recipes/kernel";
 
+/** One ggml tensor type a GGUF file can declare. */
 export interface GgmlType {
   /** The numeric code stored in the GGUF tensor info. */
   code: number;
@@ -51,6 +52,7 @@ const types: GgmlType[] = [
   { code: 39, name: "MXFP4", blockSize: 32, blockBytes: 17 },
 ];
 
+/** Every known ggml tensor type by its code (including types the kernel cannot compute on, for size checks). */
 export const ggmlTypes: ReadonlyMap<number, GgmlType> = new Map(types.map((type) => [type.code, type]));
 
 /** The ggml type code of each kernel dtype (for writing). */

@@ -16,30 +16,79 @@ import type { GgufMetadataInput } from "./writer.ts";
 
 /** The parts of tokenizer.json this reads. */
 export interface HfTokenizerJsonSubset {
+  /** The tokenization model. */
   model: {
+    /** "BPE" (byte-level or SentencePiece-style). */
     type: string;
+    /** Token text → id. */
     vocab: Record<string, number>;
+    /** Merges by rank, "a b" or ["a", "b"]. */
     merges?: Array<string | [string, string]>;
+    /** The unknown token's text. */
     unk_token?: string | null;
+    /** Whether pieces without a token are spelled with <0xXX> byte tokens (SentencePiece style). */
     byte_fallback?: boolean;
   };
-  added_tokens?: Array<{ id: number; content: string; special: boolean }>;
+  /** Tokens added on top of the vocabulary. */
+  added_tokens?: Array<{
+    /** The token's id. */
+    id: number;
+    /** Its text. */
+    content: string;
+    /** Whether it is a special (control) token. */
+    special: boolean;
+  }>;
+  /** The normalizer section (read to tell SentencePiece-style vocabularies apart). */
   normalizer?: unknown;
+  /** The pre-tokenizer section (its regex names the GGUF pre-tokenizer). */
   pre_tokenizer?: unknown;
+  /** The post-processor section (whether BOS is added). */
   post_processor?: unknown;
 }
 
 /** The parts of tokenizer_config.json this reads. */
 export interface HfTokenizerConfigSubset {
-  bos_token?: string | { content: string } | null;
-  eos_token?: string | { content: string } | null;
-  pad_token?: string | { content: string } | null;
-  unk_token?: string | { content: string } | null;
+  /** The BOS token. */
+  bos_token?:
+    | string
+    | {
+        /** Its text. */
+        content: string;
+      }
+    | null;
+  /** The EOS token. */
+  eos_token?:
+    | string
+    | {
+        /** Its text. */
+        content: string;
+      }
+    | null;
+  /** The padding token. */
+  pad_token?:
+    | string
+    | {
+        /** Its text. */
+        content: string;
+      }
+    | null;
+  /** The unknown token. */
+  unk_token?:
+    | string
+    | {
+        /** Its text. */
+        content: string;
+      }
+    | null;
+  /** Whether encoding adds BOS. */
   add_bos_token?: boolean;
+  /** Whether encoding adds EOS. */
   add_eos_token?: boolean;
+  /** The chat template (a string, or a list of named templates). */
   chat_template?: unknown;
 }
 
+/** Options of {@link hfTokenizerGgufMetadata}. */
 export interface HfTokenizerMetadataOptions {
   /** tokenizer.ggml.pre for byte-level vocabularies; by default recognised from the pre-tokenizer regex. */
   preTokenizer?: string;

@@ -6,6 +6,7 @@
 //            Uint32Array, Int32Array, Float32Array, Float64Array, BigUint64Array, BigInt64Array);
 //            of strings → string[]; of bools → boolean[]; of arrays → unknown[] of the inner values
 
+/** The value types of GGUF metadata (gguf_type). */
 export type GgufValueTypeName =
   | "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "float32" | "bool" | "string" | "array" | "uint64" | "int64" | "float64";
 
@@ -25,6 +26,7 @@ export const ggufValueBytes: Readonly<Record<GgufNumericTypeName | "bool", numbe
   uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, float32: 4, bool: 1, uint64: 8, int64: 8, float64: 8,
 };
 
+/** The typed arrays numeric GGUF arrays are read into. */
 export type GgufTypedArray =
   | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array | BigUint64Array | BigInt64Array;
 
@@ -45,8 +47,11 @@ export function isNumericType(type: GgufValueTypeName): type is GgufNumericTypeN
  * is a list of GgufTypedValue (each with type "array").
  */
 export interface GgufTypedValue {
+  /** The value's GGUF type. */
   type: GgufValueTypeName;
+  /** For an array: its elements' type. */
   elementType?: GgufValueTypeName;
+  /** The value (a number, bigint, string, boolean, typed array, string[], boolean[] or GgufTypedValue[]). */
   value: unknown;
 }
 

@@ -26,9 +26,12 @@ import {
 } from "./metadata-values.ts";
 
 export const ggufMagic = "GGUF";
+/** Tensor data alignment in bytes when general.alignment is absent. */
 export const ggufDefaultAlignment = 32;
 
+/** One tensor of a GGUF file, as its header describes it. */
 export interface GgufTensorInfo {
+  /** The tensor's GGUF name, e.g. "blk.0.attn_q.weight". */
   name: string;
   /** ggml dimensions as stored, innermost (contiguous) first: [columns, rows, ...]. */
   dimensions: number[];
@@ -44,12 +47,15 @@ export interface GgufTensorInfo {
   offset: number;
   /** Absolute byte position in the file. */
   fileOffset: number;
+  /** Bytes of the tensor's data. */
   byteLength: number;
 }
 
+/** Which tensors {@link GgufFile.loadTensors} loads, and its progress callback. */
 export interface GgufLoadOptions {
   /** GGUF tensor names to load (default: all). */
   names?: readonly string[];
+  /** Called as tensor bytes arrive: (bytesRead, totalBytes). */
   onProgress?: ProgressCallback;
 }
 
@@ -110,14 +116,18 @@ export class GgufFile {
   private readonly byName: Map<string, GgufTensorInfo>;
 
   constructor(
+    /** The file's path. */
     readonly path: string,
+    /** GGUF format version (2 or 3). */
     readonly version: number,
     typedMetadata: Map<string, GgufTypedValue>,
     /** Tensor infos in file order. */
     readonly tensors: readonly GgufTensorInfo[],
+    /** Alignment of the tensor data, in bytes. */
     readonly alignment: number,
     /** Absolute position of the tensor data section. */
     readonly dataOffset: number,
+    /** Size of the file in bytes. */
     readonly fileSize: number,
   ) {
     this.typed = typedMetadata;
@@ -131,11 +141,19 @@ export class GgufFile {
   }
 
   /** The GGUF value type of a metadata key (and the element type for arrays). */
-  metadataType(key: string): { type: GgufValueTypeName; elementType?: GgufValueTypeName } | undefined {
+  metadataType(key: string):
+    | {
+        /** The value's GGUF type. */
+        type: GgufValueTypeName;
+        /** For an array: its elements' type. */
+        elementType?: GgufValueTypeName;
+      }
+    | undefined {
     const typed = this.typed.get(key);
     return typed && (typed.elementType === undefined ? { type: typed.type } : { type: typed.type, elementType: typed.elementType });
   }
 
+  /** The header entry of tensor `name`, if the file has one. */
   tensorInfo(name: string): GgufTensorInfo | undefined {
     return this.byName.get(name);
   }

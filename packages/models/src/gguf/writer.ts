@@ -33,14 +33,32 @@ export type GgufMetadataInput = string | boolean | bigint | GgufTypedArray | str
 
 /** A tensor to write: in memory, or described and loaded only when its bytes are written. */
 export type GgufTensorSource =
-  | { name: string; tensor: Tensor }
-  | { name: string; dtype: DType; shape: readonly number[]; load: () => Tensor };
+  | {
+      /** GGUF tensor name. */
+      name: string;
+      /** The tensor, already in memory. */
+      tensor: Tensor;
+    }
+  | {
+      /** GGUF tensor name. */
+      name: string;
+      /** The dtype `load` returns. */
+      dtype: DType;
+      /** The shape `load` returns. */
+      shape: readonly number[];
+      /** Produces the tensor when its bytes are written (so a converter holds one tensor at a time). */
+      load: () => Tensor;
+    };
 
+/** A GGUF file's contents: metadata and tensors, in the order written. */
 export interface GgufWriteInput {
+  /** Key/value metadata, e.g. "general.architecture" → "llama". */
   metadata: ReadonlyMap<string, GgufMetadataInput> | Readonly<Record<string, GgufMetadataInput>>;
+  /** The tensors, in file order. */
   tensors: readonly GgufTensorSource[];
 }
 
+/** Options of {@link writeGguf}. */
 export interface GgufWriteOptions {
   /** (bytesWritten, totalBytes) over the tensor data. */
   onProgress?: ProgressCallback;

@@ -2,6 +2,7 @@
 
 import { elementCount, quantizeTensor, type DType, type Tensor } from "@infer-recipes/kernel";
 
+/** A seeded generator of uniform floats in [0, 1) (mulberry32): the same seed gives the same tiny models everywhere. */
 export function createRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

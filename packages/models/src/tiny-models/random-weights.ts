@@ -21,6 +21,10 @@ const SCALE_FIELD_OFFSETS: Partial<Record<DType, readonly number[]>> = {
 /** About 2^-8 as an f16: a typical block scale. */
 const SMALL_HALF = 0x1c00;
 
+/**
+ * A [rows, cols] matrix of random bits shaped into plausible weights of `dtype` (|w| about 0.01; block scales about
+ * 2⁻⁸), filled fast from the system's random source: for benchmarks, where speed does not depend on the values.
+ */
 export function randomWeights(dtype: DType, rows: number, cols: number): Tensor {
   const shape = [rows, cols];
   const tensor = Tensor.zeros(dtype, shape);
@@ -56,6 +60,7 @@ export function copiesOf(tensor: Tensor, count: number): Tensor[] {
   return copies;
 }
 
+/** Activations [tokens, cols] f32 in [−1, 1) from a fixed linear congruential sequence (the same every run). */
 export function randomActivations(tokens: number, cols: number): Tensor {
   const values = new Float32Array(tokens * cols);
   let state = 12345;
@@ -70,7 +75,14 @@ export function randomActivations(tokens: number, cols: number): Tensor {
  * A whole Llama model with random weights of the given config, in memory: matrices in `dtype` (|w| ≈ 0.01, like the
  * N(0, 0.02) initialisation llama.cpp's benchmark models use), norm weights 1. For benchmarks at real shapes.
  */
-export function randomLlamaWeights(config: LlamaConfig, dtype: DType, options: { packFor?: Kernel } = {}): LoadedWeights {
+export function randomLlamaWeights(
+  config: LlamaConfig,
+  dtype: DType,
+  options: {
+    /** Repack the matrices for this kernel's matmul, as loaders do with LoadModelOptions.packFor. */
+    packFor?: Kernel;
+  } = {},
+): LoadedWeights {
   const tensors = new Map<string, Tensor>();
   for (const [name, { shape }] of expectedLlamaTensorShapes(config)) {
     if (config.tiedEmbeddings && name === llamaTensorNames.output) continue;

@@ -87,7 +87,17 @@ export function hfConfigJson(config: LlamaConfig): Record<string, unknown> {
 }
 
 /** Writes config.json and the weights (one file, or `shards` files with an index) into `directory`. */
-export function writeHfModel(directory: string, config: LlamaConfig, tensors: Map<string, Tensor>, options: { shards?: number; configJson?: Record<string, unknown> } = {}): void {
+export function writeHfModel(
+  directory: string,
+  config: LlamaConfig,
+  tensors: Map<string, Tensor>,
+  options: {
+    /** Split the weights over this many files with a model.safetensors.index.json. */
+    shards?: number;
+    /** Write this config.json instead of the one derived from `config`. */
+    configJson?: Record<string, unknown>;
+  } = {},
+): void {
   fs.writeFileSync(path.join(directory, "config.json"), JSON.stringify(options.configJson ?? hfConfigJson(config), null, 2));
   if (options.shards && options.shards > 1) writeShardedSafetensors(directory, tensors, options.shards, { format: "pt" });
   else writeSafetensors(path.join(directory, "model.safetensors"), tensors, { format: "pt" });
