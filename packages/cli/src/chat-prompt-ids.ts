@@ -1,6 +1,6 @@
 // Prompt token ids of a conversation: the chat template renders the messages, an optional step rewrites the text
 // (a vision model expands its image placeholders there), the tokenizer encodes it, and the BOS token is added once
-// when the template did not write it (as Hugging Face's tokenizer would add it).
+// when the template did not write it (as Hugging Face's tokenizer would add it) and the tokenizer adds one at all.
 
 import type { ChatMessage, ChatTemplate, TextTokenizer } from "@infer-recipes/tokenizer";
 
@@ -16,6 +16,8 @@ export function encodeChatPrompt(tokenizer: TextTokenizer, chatTemplate: ChatTem
   const rendered = chatTemplate.render(messages, { addGenerationPrompt: true, bosToken, eosToken });
   const text = options.transformText ? options.transformText(rendered) : rendered;
   const ids = tokenizer.encode(text, { addSpecialTokens: false });
-  if (tokenizer.bosTokenId !== undefined && ids[0] !== tokenizer.bosTokenId && !(bosToken && text.startsWith(bosToken))) ids.unshift(tokenizer.bosTokenId);
+  // …unless the tokenizer never adds one (ChatGLM: the template's [gMASK]sop starts the prompt).
+  const wantsBos = tokenizer.bosTokenId !== undefined && tokenizer.addBosToken !== false;
+  if (wantsBos && ids[0] !== tokenizer.bosTokenId && !(bosToken && text.startsWith(bosToken))) ids.unshift(tokenizer.bosTokenId!);
   return { text, ids };
 }

@@ -31,6 +31,8 @@ export function chatPromptIds(tokenizer: TextTokenizer, chatTemplate: ChatTempla
     throw new ApiError(400, `the chat template rejected the messages: ${(error as Error).message}`, "messages");
   }
   const ids = tokenizer.encode(text, { addSpecialTokens: false });
-  if (tokenizer.bosTokenId !== undefined && ids[0] !== tokenizer.bosTokenId && !(bosToken && text.startsWith(bosToken))) ids.unshift(tokenizer.bosTokenId);
+  // …unless the tokenizer never adds one (ChatGLM: the template's [gMASK]sop starts the prompt).
+  const wantsBos = tokenizer.bosTokenId !== undefined && tokenizer.addBosToken !== false;
+  if (wantsBos && ids[0] !== tokenizer.bosTokenId && !(bosToken && text.startsWith(bosToken))) ids.unshift(tokenizer.bosTokenId!);
   return ids;
 }

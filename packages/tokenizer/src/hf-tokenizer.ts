@@ -145,6 +145,12 @@ export class HfTokenizer implements TextTokenizer {
     }
   }
 
+  /** Whether encode() with special tokens starts with the BOS token (undefined when the framing is not known). */
+  get addBosToken(): boolean | undefined {
+    if (!this.specialFramingKnown) return undefined;
+    return this.bosTokenId !== undefined && this.specialPrefix[0] === this.bosTokenId;
+  }
+
   /** The underlying @huggingface/tokenizers instance. */
   get hfTokenizer(): Tokenizer {
     return this.tokenizer;

@@ -19,6 +19,26 @@ export {
 export { tokenizerFromGgufMetadata, type GgufTokenizer } from "./gguf-tokenizer.ts";
 export { GgufTokenizerBase } from "./gguf-tokenizer-base.ts";
 export { SentencePieceTokenizer } from "./sentencepiece-tokenizer.ts";
+export {
+  parseSentencePieceModel,
+  readSentencePieceModel,
+  SentencePieceModelError,
+  SentencePieceType,
+  sentencePieceVocabulary,
+  type AddedToken,
+  type SentencePiece,
+  type SentencePieceModel,
+  type SentencePieceModelType,
+  type SentencePieceVocabularyOptions,
+} from "./sentencepiece-model.ts";
+export {
+  chatGlm3ChatTemplate,
+  chatGlm3SpecialTokens,
+  chatGlm3Vocabulary,
+  loadChatGlm3Tokenizer,
+  readChatGlm3Vocabulary,
+  type ChatGlm3VocabularyOptions,
+} from "./chatglm3-tokenizer.ts";
 export { ByteLevelBpeTokenizer } from "./byte-level-bpe-tokenizer.ts";
 export {
   GgufTokenType,

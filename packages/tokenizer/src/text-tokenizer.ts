@@ -36,6 +36,9 @@ export interface TextTokenizer {
   decodeBytes?(ids: readonly number[], options?: DecodeOptions): Uint8Array;
   /** Beginning-of-sequence token, if the model has one. */
   readonly bosTokenId?: number;
+  /** Whether encoding with special tokens puts the BOS token first. False for models that have a BOS token but
+   *  never start a prompt with it (ChatGLM starts with [gMASK]sop), so prompt builders must not add it either. */
+  readonly addBosToken?: boolean;
   /** Tokens that end generation: the configured EOS first, then other end-of-turn tokens. */
   readonly eosTokenIds: readonly number[];
   /** One more than the largest token id. */
