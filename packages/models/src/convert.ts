@@ -1,24 +1,28 @@
-// Converts a Hugging Face Llama model directory (config.json + safetensors) into a GGUF file that llama.cpp-style
-// loaders (and this package's GGUF loader) read: llama.* metadata, tensors renamed to GGUF names, Q/K rows permuted
-// from rotate-half to the interleaved RoPE layout exactly as llama.cpp's convert_hf_to_gguf.py does, 2-D weights
-// stored in the requested type and vectors in f32, llama3 rope scaling written as rope_freqs.weight. Tensors are
-// read, converted and written one at a time, so memory stays near the size of the largest tensor. A tokenizer.json
-// beside the weights is embedded as tokenizer.ggml.* metadata (gguf/hf-tokenizer-metadata.ts), so llama.cpp can load
-// the file on its own; embedTokenizer: false leaves it out.
+// Converts a Hugging Face model directory (config.json + safetensors or PyTorch checkpoints) into a GGUF file that
+// llama.cpp-style loaders (and this package's GGUF loader) read. Llama: llama.* metadata, tensors renamed to GGUF
+// names, Q/K rows permuted from rotate-half to the interleaved RoPE layout exactly as llama.cpp's
+// convert_hf_to_gguf.py does, llama3 rope scaling written as rope_freqs.weight. GLM (ChatGLM2/3, GLM-4): chatglm.*
+// metadata and llama.cpp's chatglm tensor names (glm-tensors.ts). 2-D weights are stored in the requested type and
+// vectors in f32. Tensors are read, converted and written one at a time, so memory stays near the size of the largest
+// tensor. The tokenizer (tokenizer.json, or ChatGLM3's SentencePiece tokenizer.model) is embedded as tokenizer.ggml.*
+// metadata, so llama.cpp can load the file on its own; embedTokenizer: false leaves it out.
 
 import { Tensor, type DType } from "@infer-recipes/kernel";
 
 import type { ProgressCallback } from "./binary-file.ts";
 import { ModelFileError, shapeText } from "./errors.ts";
+import { readGlmTokenizerGgufMetadata } from "./glm-tokenizer-metadata.ts";
+import { expectedGlmTensorShapes, glmToGgufTensorName } from "./glm-tensors.ts";
 import { readHfTokenizerGgufMetadata } from "./gguf/hf-tokenizer-metadata.ts";
-import { eosTokenIdsMetadataKey } from "./gguf/llama.ts";
+import { eosTokenIdsMetadataKey } from "./gguf/metadata-fields.ts";
 import { hfToGgufTensorName } from "./gguf/tensor-names.ts";
 import { writeGguf, type GgufMetadataInput, type GgufTensorSource } from "./gguf/writer.ts";
 import { readGenerationEosTokenIds, readHfConfig } from "./hf-config.ts";
+import { openHfWeights } from "./hf-model.ts";
 import type { LlamaConfig } from "./llama-config.ts";
-import { expectedLlamaTensorShapes, llamaLayerTensorNames, llamaTensorNames } from "./llama-tensors.ts";
+import { expectedLlamaTensorShapes, llamaLayerTensorNames, llamaTensorNames, type ExpectedTensorShape } from "./llama-tensors.ts";
 import { reorderRopeRows } from "./rope-rows.ts";
-import { openSafetensors, type SafetensorsArchive } from "./safetensors.ts";
+import type { TensorArchive } from "./tensor-archive.ts";
 import { convertTensorDType, storageDTypeFor } from "./weight-dtypes.ts";
 
 /** The weight formats `pnpm convert` writes. */
@@ -65,28 +69,30 @@ export interface ConvertResult {
   tokenizerEmbedded: boolean;
 }
 
-/** The metadata llama.cpp reads for a llama model, from a LlamaConfig. */
+/** The metadata llama.cpp reads for a model of the config's architecture ("llama" or "chatglm": the same keys under
+ *  the architecture's prefix), from a LlamaConfig. */
 export function llamaGgufMetadata(config: LlamaConfig, name: string, quant: GgufQuantization): Map<string, GgufMetadataInput> {
   const uint32 = (value: number): GgufMetadataInput => ({ type: "uint32", value });
   const float32 = (value: number): GgufMetadataInput => ({ type: "float32", value });
+  const architecture = config.architecture ?? "llama";
   const metadata = new Map<string, GgufMetadataInput>([
-    ["general.architecture", "llama"],
+    ["general.architecture", architecture],
     ["general.name", name],
     ["general.file_type", uint32(fileTypes[quant])],
-    ["llama.vocab_size", uint32(config.vocabSize)],
-    ["llama.context_length", uint32(config.contextLength)],
-    ["llama.embedding_length", uint32(config.hiddenSize)],
-    ["llama.block_count", uint32(config.layerCount)],
-    ["llama.feed_forward_length", uint32(config.intermediateSize)],
-    ["llama.attention.head_count", uint32(config.headCount)],
-    ["llama.attention.head_count_kv", uint32(config.keyValueHeadCount)],
-    ["llama.attention.layer_norm_rms_epsilon", float32(config.rmsNormEpsilon)],
-    ["llama.rope.freq_base", float32(config.ropeTheta)],
-    ["llama.rope.dimension_count", uint32(config.rotaryDim)],
+    [`${architecture}.vocab_size`, uint32(config.vocabSize)],
+    [`${architecture}.context_length`, uint32(config.contextLength)],
+    [`${architecture}.embedding_length`, uint32(config.hiddenSize)],
+    [`${architecture}.block_count`, uint32(config.layerCount)],
+    [`${architecture}.feed_forward_length`, uint32(config.intermediateSize)],
+    [`${architecture}.attention.head_count`, uint32(config.headCount)],
+    [`${architecture}.attention.head_count_kv`, uint32(config.keyValueHeadCount)],
+    [`${architecture}.attention.layer_norm_rms_epsilon`, float32(config.rmsNormEpsilon)],
+    [`${architecture}.rope.freq_base`, float32(config.ropeTheta)],
+    [`${architecture}.rope.dimension_count`, uint32(config.rotaryDim)],
   ]);
   if (config.headDim * config.headCount !== config.hiddenSize) {
-    metadata.set("llama.attention.key_length", uint32(config.headDim));
-    metadata.set("llama.attention.value_length", uint32(config.headDim));
+    metadata.set(`${architecture}.attention.key_length`, uint32(config.headDim));
+    metadata.set(`${architecture}.attention.value_length`, uint32(config.headDim));
   }
   if (quant === "q8_0" || quant === "q4_0") metadata.set("general.quantization_version", uint32(2));
   if (config.bosTokenId !== undefined) metadata.set("tokenizer.ggml.bos_token_id", uint32(config.bosTokenId));
@@ -94,6 +100,8 @@ export function llamaGgufMetadata(config: LlamaConfig, name: string, quant: Gguf
     metadata.set("tokenizer.ggml.eos_token_id", uint32(config.eosTokenIds[0]));
     metadata.set(eosTokenIdsMetadataKey, new Uint32Array(config.eosTokenIds));
   }
+  // GLM prompts start with [gMASK]sop, never with BOS (llama.cpp's converter writes this too).
+  if (architecture === "chatglm") metadata.set("tokenizer.ggml.add_bos_token", false);
   return metadata;
 }
 
@@ -118,11 +126,11 @@ export function llama3RopeFactors(config: LlamaConfig): Float32Array {
 
 /** The HF tensor each GGUF tensor comes from, in llama.cpp's order; tied models take token_embd from lm_head
  *  when model.embed_tokens.weight is not stored, and write no output.weight. */
-function sourceNames(config: LlamaConfig, archive: SafetensorsArchive, directory: string): Array<[hfName: string, storedName: string]> {
+function sourceNames(config: LlamaConfig, archive: TensorArchive, directory: string): Array<[hfName: string, storedName: string]> {
   const pick = (name: string, fallback?: string): [string, string] => {
     if (archive.has(name)) return [name, name];
     if (fallback !== undefined && archive.has(fallback)) return [name, fallback];
-    throw new ModelFileError({ file: directory, tensor: name }, `missing from the safetensors weights (${archive.files.join(", ")})`);
+    throw new ModelFileError({ file: directory, tensor: name }, `missing from the weights (${archive.files.join(", ")})`);
   };
   const names: Array<[string, string]> = [pick(llamaTensorNames.tokenEmbedding, config.tiedEmbeddings ? llamaTensorNames.output : undefined)];
   for (let layer = 0; layer < config.layerCount; layer++) {
@@ -136,30 +144,63 @@ function sourceNames(config: LlamaConfig, archive: SafetensorsArchive, directory
   return names;
 }
 
-/** Converts `modelDirectory` (config.json + safetensors) into a GGUF file at `outputPath`. */
-export function convertSafetensorsToGguf(modelDirectory: string, outputPath: string, options: ConvertOptions): ConvertResult {
-  if (!ggufQuantizations.includes(options.quant)) {
-    throw new ModelFileError({ file: outputPath }, `unknown quantization "${String(options.quant)}" (expected ${ggufQuantizations.join(", ")})`);
-  }
-  const config = readHfConfig(modelDirectory);
-  config.eosTokenIds = [...new Set([...config.eosTokenIds, ...(readGenerationEosTokenIds(modelDirectory) ?? [])])];
-  const archive = openSafetensors(modelDirectory);
+/** One GGUF tensor to write: where it comes from in the archive, the shape config.json implies, and an optional
+ *  re-layout of its rows. */
+interface PlannedSource {
+  ggufName: string;
+  storedName: string;
+  expected: ExpectedTensorShape;
+  relayout?: (tensor: Tensor) => Tensor;
+}
+
+/** Llama: HF names → GGUF names, Q/K rows permuted from rotate-half to the interleaved layout as llama.cpp does. */
+function llamaSources(config: LlamaConfig, archive: TensorArchive, directory: string): PlannedSource[] {
   const expectedShapes = expectedLlamaTensorShapes(config);
-  const tensors: GgufTensorSource[] = [];
   const queryKeyHeads = new Map<string, number>();
   for (let layer = 0; layer < config.layerCount; layer++) {
     queryKeyHeads.set(llamaLayerTensorNames(layer).query, config.headCount);
     queryKeyHeads.set(llamaLayerTensorNames(layer).key, config.keyValueHeadCount);
   }
+  return sourceNames(config, archive, directory).map(([hfName, storedName]) => {
+    const heads = queryKeyHeads.get(hfName);
+    return {
+      ggufName: hfToGgufTensorName(hfName)!,
+      storedName,
+      expected: expectedShapes.get(hfName)!,
+      relayout: heads === undefined ? undefined : (tensor: Tensor) => reorderRopeRows(tensor, heads, "half", "interleaved", storedName),
+    };
+  });
+}
+
+/** GLM: THUDM's names → llama.cpp's chatglm names, fused matrices kept fused, rows as stored (already adjacent pairs). */
+function glmSources(config: LlamaConfig, archive: TensorArchive, directory: string): PlannedSource[] {
+  return [...expectedGlmTensorShapes(config)].map(([name, shape]) => {
+    if (!archive.has(name)) throw new ModelFileError({ file: directory, tensor: name }, `missing from the weights (${archive.files.join(", ")})`);
+    return { ggufName: glmToGgufTensorName(name)!, storedName: name, expected: { shape, formula: "the shape config.json implies" } };
+  });
+}
+
+/**
+ * Converts `modelDirectory` (config.json + safetensors or PyTorch checkpoints, a Llama or a GLM model) into a GGUF
+ * file at `outputPath` that llama.cpp loads (architecture "llama" or "chatglm").
+ */
+export function convertHfModelToGguf(modelDirectory: string, outputPath: string, options: ConvertOptions): ConvertResult {
+  if (!ggufQuantizations.includes(options.quant)) {
+    throw new ModelFileError({ file: outputPath }, `unknown quantization "${String(options.quant)}" (expected ${ggufQuantizations.join(", ")})`);
+  }
+  const config = readHfConfig(modelDirectory);
+  config.eosTokenIds = [...new Set([...config.eosTokenIds, ...(readGenerationEosTokenIds(modelDirectory) ?? [])])];
+  const glm = config.architecture === "chatglm";
+  const archive = openHfWeights(modelDirectory);
+  const tensors: GgufTensorSource[] = [];
 
   if (config.ropeScaling !== undefined) {
     const factors = llama3RopeFactors(config);
     tensors.push({ name: "rope_freqs.weight", tensor: new Tensor("f32", [factors.length], factors) });
   }
-  for (const [hfName, storedName] of sourceNames(config, archive, modelDirectory)) {
+  for (const { ggufName, storedName, expected, relayout } of glm ? glmSources(config, archive, modelDirectory) : llamaSources(config, archive, modelDirectory)) {
     const info = archive.info(storedName);
     archive.dtypeOf(storedName); // unsupported dtypes fail before anything is written
-    const expected = expectedShapes.get(hfName)!;
     if (info.shape.length !== expected.shape.length || info.shape.some((size, axis) => size !== expected.shape[axis])) {
       throw new ModelFileError(
         { file: info.file, tensor: storedName },
@@ -167,26 +208,24 @@ export function convertSafetensorsToGguf(modelDirectory: string, outputPath: str
       );
     }
     const dtype = storageDTypeFor(info.shape, options.quant);
-    const heads = queryKeyHeads.get(hfName);
     tensors.push({
-      name: hfToGgufTensorName(hfName)!,
+      name: ggufName,
       dtype,
       shape: info.shape,
       load: () => {
         const stored = archive.loadTensor(storedName);
-        const permuted = heads === undefined ? stored : reorderRopeRows(stored, heads, "half", "interleaved", storedName);
-        return convertTensorDType(permuted, dtype);
+        return convertTensorDType(relayout ? relayout(stored) : stored, dtype);
       },
     });
   }
   // llama.cpp's order puts rope_freqs right after token_embd.
   if (config.ropeScaling !== undefined) tensors.splice(0, 2, tensors[1], tensors[0]);
 
-  const name = options.name ?? (modelDirectory.replace(/\/+$/, "").split("/").pop() || "llama");
+  const name = options.name ?? (modelDirectory.replace(/\/+$/, "").split("/").pop() || config.architecture || "llama");
   const metadata = llamaGgufMetadata(config, name, options.quant);
-  const tokenizer = options.embedTokenizer === false ? undefined : readHfTokenizerGgufMetadata(modelDirectory);
+  const tokenizer = options.embedTokenizer === false ? undefined : glm ? readGlmTokenizerGgufMetadata(modelDirectory, config) : readHfTokenizerGgufMetadata(modelDirectory);
   if (options.embedTokenizer === true && tokenizer === undefined) {
-    throw new ModelFileError({ file: modelDirectory }, "embedTokenizer is set, but there is no tokenizer.json in this directory");
+    throw new ModelFileError({ file: modelDirectory }, `embedTokenizer is set, but there is no ${glm ? "tokenizer.model or " : ""}tokenizer.json in this directory`);
   }
   // The special token ids already written from config.json / generation_config.json win over tokenizer_config.json's.
   for (const [key, value] of tokenizer ?? []) if (!metadata.has(key)) metadata.set(key, value);
@@ -202,3 +241,6 @@ export function convertSafetensorsToGguf(modelDirectory: string, outputPath: str
     tokenizerEmbedded: tokenizer !== undefined,
   };
 }
+
+/** The converter under its first name, from when it read safetensors Llama models only. */
+export const convertSafetensorsToGguf = convertHfModelToGguf;

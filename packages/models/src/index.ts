@@ -1,8 +1,8 @@
 /**
- * Model files and architectures: loaders for safetensors (single or sharded), GGUF v2/v3, Hugging Face
- * `config.json` and llama2.c, behind one {@link LoadedWeights} shape ({@link loadModelWeights}); the Llama
- * architecture ({@link LlamaModel}) on the kernel's ops; a GGUF writer and the safetensors → GGUF converter; and tiny
- * random models of the exact architectures for tests.
+ * Model files and architectures: loaders for safetensors (single or sharded), PyTorch checkpoints, GGUF v2/v3, Hugging
+ * Face `config.json` and llama2.c, behind one {@link LoadedWeights} shape ({@link loadModelWeights}); the Llama
+ * decoder ({@link LlamaModel}) on the kernel's ops, which GLM (ChatGLM2/3, GLM-4) shares; a GGUF writer and the
+ * safetensors/PyTorch → GGUF converter; and tiny random models of the exact architectures for tests.
  *
  * @module @infer-recipes/models
  */
@@ -10,7 +10,7 @@ export { ModelFileError, type ModelFileErrorSubject } from "./errors.ts";
 export type { ProgressCallback } from "./binary-file.ts";
 
 // Model description
-export { validateLlamaConfig, type Llama3RopeScaling, type LlamaConfig } from "./llama-config.ts";
+export { validateLlamaConfig, type DecoderArchitecture, type Llama3RopeScaling, type LlamaConfig } from "./llama-config.ts";
 export {
   checkLlamaTensors,
   expectedLlamaTensorShapes,
@@ -38,7 +38,25 @@ export { detectWeightFormat, loadModelWeights } from "./load-model.ts";
 
 // Hugging Face: config.json and safetensors
 export { hfConfigPath, parseHfConfig, readGenerationEosTokenIds, readHfConfig } from "./hf-config.ts";
-export { isHfModelDirectory, loadHfModel } from "./hf-model.ts";
+export { isHfModelDirectory, loadHfModel, openHfWeights } from "./hf-model.ts";
+export { openArchive, TensorArchive, type ArchiveLayout, type TensorArchiveEntry, type TensorArchiveLoadOptions } from "./tensor-archive.ts";
+export { hasPyTorchWeights, openPyTorchCheckpoint, PyTorchArchive, pytorchIndexFileName, readPyTorchCheckpointEntries } from "./pytorch/pytorch-checkpoint.ts";
+export { restrictedUnpickle, UnpicklingRefused, type StorageReference, type TensorReference } from "./pytorch/restricted-unpickler.ts";
+
+// GLM (ChatGLM2/3, GLM-4): config.json, tensor names in THUDM's and llama.cpp's spelling, presets
+export { glmTurnEndTokenTexts, parseGlmHfConfig } from "./glm-config.ts";
+export {
+  expectedGlmTensorShapes,
+  ggufToGlmTensorName,
+  glmLayerTensorNames,
+  glmTensorNames,
+  glmToDecoderTensors,
+  glmToGgufTensorName,
+  type GlmLayerTensorNames,
+  type GlmToDecoderResult,
+} from "./glm-tensors.ts";
+export { glmConfig, glmPresets, type GlmPresetName } from "./glm-presets.ts";
+export { readGlmTokenizerGgufMetadata } from "./glm-tokenizer-metadata.ts";
 export {
   openSafetensors,
   readSafetensors,
@@ -56,8 +74,11 @@ export { writeGguf, type GgufMetadataInput, type GgufTensorSource, type GgufWrit
 export { ggmlTypes, ggmlTypeOfDType, ggmlTypeText, type GgmlType } from "./gguf/ggml-types.ts";
 export { ggufValueTypeCodes, type GgufTypedArray, type GgufTypedValue, type GgufValueTypeName } from "./gguf/metadata-values.ts";
 export { eosTokenIdsMetadataKey, ggufToLlamaConfig, loadGgufModel } from "./gguf/llama.ts";
+export { ggufToGlmConfig, loadGgufGlmModel } from "./gguf/chatglm.ts";
+export { vocabularyGgufMetadata } from "./gguf/vocabulary-metadata.ts";
 export { ggufToHfTensorName, hfToGgufTensorName } from "./gguf/tensor-names.ts";
 export {
+  convertHfModelToGguf,
   convertSafetensorsToGguf,
   ggufQuantizations,
   llama3RopeFactors,
@@ -75,7 +96,7 @@ export { llama2cToLlamaConfig, loadLlama2cModel, readLlama2cHeader, type Llama2c
 // The Llama architecture: weights by role and the forward pass
 export { LlamaModel, type ForwardOptions, type LlamaModelOptions, type PagedCacheOptions } from "./architectures/llama.ts";
 export { LlamaBatchForward, type BatchSequence } from "./architectures/llama-batch.ts";
-export { llamaDecodeBytes, llamaWeightBytes, llamaWeights, type LlamaLayerWeights, type LlamaWeights } from "./architectures/llama-weights.ts";
+export { addAttentionBiases, llamaDecodeBytes, llamaWeightBytes, llamaWeights, type LlamaLayerWeights, type LlamaWeights } from "./architectures/llama-weights.ts";
 
 // Idefics3 / SmolVLM: the SigLIP vision encoder, the pixel-shuffle connector, images in the language model's prompt
 export {
@@ -119,6 +140,19 @@ export { bytesOf, createRandom, expectSameTensor, randomTensor, randomValues } f
 export { hfConfigJson, randomLlamaTensors, tinyLlamaConfig, writeGgufModel, writeHfModel, writeLlama2cModel } from "./tiny-models/tiny-llama.ts";
 export { TINY_CHAT_TEMPLATE, tinyGgufTokenizerMetadata, tinyVocabulary, writeTinyHfTokenizer } from "./tiny-models/tiny-tokenizer.ts";
 export { copiesOf, randomActivations, randomLlamaWeights, randomWeights } from "./tiny-models/random-weights.ts";
+export {
+  chatGlmGoldenDifferences,
+  chatGlmGoldenFile,
+  chatGlmGoldenModels,
+  maxAbsDifference,
+  readChatGlmGolden,
+  type ChatGlmGolden,
+  type ChatGlmGoldenDifferences,
+  type ChatGlmGoldenModel,
+  type ChatGlmGoldenStep,
+} from "./tiny-models/chatglm-golden.ts";
+export { glmConfigJson, randomGlmTensors, tinyGlmConfig, writeGlmGgufModel, writeGlmHfModel, type GlmHfWriteOptions } from "./tiny-models/tiny-glm.ts";
+export { stateDictPickle, writePyTorchCheckpoint, writeShardedPyTorchCheckpoint, writeStoredZip } from "./tiny-models/pytorch-writer.ts";
 export { llama32Config, llama32Presets, type Llama32Size } from "./llama-presets.ts";
 export {
   SMOLVLM_CHAT_TEMPLATE,

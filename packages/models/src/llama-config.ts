@@ -1,5 +1,7 @@
-// LlamaConfig: the hyper-parameters of a Llama-architecture model, in one typed shape whichever file they came from
-// (Hugging Face config.json, GGUF llama.* metadata, a llama2.c header), plus the consistency checks they must pass.
+// LlamaConfig: the hyper-parameters of a decoder-only transformer of the Llama family, in one typed shape whichever file
+// they came from (Hugging Face config.json, GGUF llama.* / chatglm.* metadata, a llama2.c header), plus the consistency
+// checks they must pass. GLM (ChatGLM2/3, GLM-4) is the same decoder with biases on the query/key/value projections
+// and rotary embedding on part of each head (see `architecture`, `attentionBias`, `rotaryDim`).
 
 import type { Llama3RopeScaling, RopeLayout } from "@infer-recipes/kernel";
 
@@ -9,10 +11,17 @@ export type { Llama3RopeScaling };
 
 import { ModelFileError } from "./errors.ts";
 
+/** The model families the shared decoder runs, under llama.cpp's architecture names (general.architecture). */
+export type DecoderArchitecture = "llama" | "chatglm";
+
 /**
  * A Llama-architecture model's hyperparameters, read the same from config.json, GGUF metadata or a llama2.c header.
  */
 export interface LlamaConfig {
+  /** Which family the weights come from (default "llama"); decides tensor names in files, not the forward pass. */
+  architecture?: DecoderArchitecture;
+  /** The query, key and value projections have bias vectors (GLM's add_qkv_bias); default false. */
+  attentionBias?: boolean;
   /** Width of the residual stream: hidden_size / llama.embedding_length / llama2.c dim. */
   hiddenSize: number;
   /** Width of the SwiGLU feed-forward layer: intermediate_size / llama.feed_forward_length. */
@@ -73,6 +82,9 @@ export function validateLlamaConfig(config: LlamaConfig, file: string): LlamaCon
   }
   if (config.rotaryDim % 2 !== 0 || config.rotaryDim > config.headDim) {
     throw new ModelFileError({ file, field: "rotaryDim" }, `expected an even number ≤ headDim (${config.headDim}), got ${config.rotaryDim}`);
+  }
+  if (config.architecture !== undefined && config.architecture !== "llama" && config.architecture !== "chatglm") {
+    throw new ModelFileError({ file, field: "architecture" }, `expected "llama" or "chatglm", got ${String(config.architecture)}`);
   }
   if (config.ropeLayout !== "half" && config.ropeLayout !== "interleaved") {
     throw new ModelFileError({ file, field: "ropeLayout" }, `expected "half" or "interleaved", got ${String(config.ropeLayout)}`);

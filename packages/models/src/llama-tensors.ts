@@ -28,6 +28,12 @@ export interface LlamaLayerTensorNames {
   key: string;
   /** [keyValueHeadCount · headDim, hiddenSize] */
   value: string;
+  /** [headCount · headDim], only when config.attentionBias */
+  queryBias: string;
+  /** [keyValueHeadCount · headDim], only when config.attentionBias */
+  keyBias: string;
+  /** [keyValueHeadCount · headDim], only when config.attentionBias */
+  valueBias: string;
   /** [hiddenSize, headCount · headDim] */
   attentionOutput: string;
   /** [hiddenSize] RMSNorm weight before the feed-forward block */
@@ -48,6 +54,9 @@ export function llamaLayerTensorNames(layer: number): LlamaLayerTensorNames {
     query: `${prefix}.self_attn.q_proj.weight`,
     key: `${prefix}.self_attn.k_proj.weight`,
     value: `${prefix}.self_attn.v_proj.weight`,
+    queryBias: `${prefix}.self_attn.q_proj.bias`,
+    keyBias: `${prefix}.self_attn.k_proj.bias`,
+    valueBias: `${prefix}.self_attn.v_proj.bias`,
     attentionOutput: `${prefix}.self_attn.o_proj.weight`,
     feedForwardNorm: `${prefix}.post_attention_layernorm.weight`,
     gate: `${prefix}.mlp.gate_proj.weight`,
@@ -64,7 +73,8 @@ export interface ExpectedTensorShape {
   formula: string;
 }
 
-/** Every required tensor (HF name) with the shape the config implies. rope_freqs.weight is optional and not listed. */
+/** Every required tensor (HF name) with the shape the config implies (q/k/v biases when config.attentionBias).
+ *  rope_freqs.weight is optional and not listed. */
 export function expectedLlamaTensorShapes(config: LlamaConfig): Map<string, ExpectedTensorShape> {
   const { hiddenSize, intermediateSize, headCount, keyValueHeadCount, headDim, vocabSize } = config;
   const shapes = new Map<string, ExpectedTensorShape>();
@@ -75,6 +85,11 @@ export function expectedLlamaTensorShapes(config: LlamaConfig): Map<string, Expe
     shapes.set(names.query, { shape: [headCount * headDim, hiddenSize], formula: "[headCount · headDim, hiddenSize]" });
     shapes.set(names.key, { shape: [keyValueHeadCount * headDim, hiddenSize], formula: "[keyValueHeadCount · headDim, hiddenSize]" });
     shapes.set(names.value, { shape: [keyValueHeadCount * headDim, hiddenSize], formula: "[keyValueHeadCount · headDim, hiddenSize]" });
+    if (config.attentionBias) {
+      shapes.set(names.queryBias, { shape: [headCount * headDim], formula: "[headCount · headDim]" });
+      shapes.set(names.keyBias, { shape: [keyValueHeadCount * headDim], formula: "[keyValueHeadCount · headDim]" });
+      shapes.set(names.valueBias, { shape: [keyValueHeadCount * headDim], formula: "[keyValueHeadCount · headDim]" });
+    }
     shapes.set(names.attentionOutput, { shape: [hiddenSize, headCount * headDim], formula: "[hiddenSize, headCount · headDim]" });
     shapes.set(names.feedForwardNorm, { shape: [hiddenSize], formula: "[hiddenSize]" });
     shapes.set(names.gate, { shape: [intermediateSize, hiddenSize], formula: "[intermediateSize, hiddenSize]" });

@@ -1,5 +1,6 @@
 // loadModelWeights: one entry point for every weight format. It looks at what `location` is — a Hugging Face
-// directory (config.json + safetensors), a GGUF file (by its magic), or a llama2.c .bin checkpoint — and loads it.
+// directory (config.json + safetensors or PyTorch checkpoints), a GGUF file (by its magic), or a llama2.c .bin
+// checkpoint — and loads it, whichever architecture (Llama or GLM) the files describe.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -10,6 +11,11 @@ import { loadGgufModel } from "./gguf/llama.ts";
 import { isHfModelDirectory, loadHfModel } from "./hf-model.ts";
 import { loadLlama2cModel } from "./llama2c.ts";
 import type { LoadedWeights, LoadModelOptions, WeightFileFormat } from "./loaded-weights.ts";
+
+/** A model directory whose weights are PyTorch checkpoints only (safetensors win when both are there). */
+function hasPyTorchOnly(directory: string): boolean {
+  return !fs.readdirSync(directory).some((name) => name.endsWith(".safetensors") || name === "model.safetensors.index.json");
+}
 
 function startsWithGgufMagic(file: string): boolean {
   return withOpenFile(file, (descriptor) => {
@@ -22,11 +28,16 @@ function startsWithGgufMagic(file: string): boolean {
 export function detectWeightFormat(location: string): WeightFileFormat {
   if (!fs.existsSync(location)) throw new ModelFileError({ file: location }, "not found (expected a model directory, a .gguf file or a llama2.c .bin file)");
   if (fs.statSync(location).isDirectory()) {
-    if (isHfModelDirectory(location)) return "safetensors";
-    throw new ModelFileError({ file: location }, "this directory has no config.json with *.safetensors or model.safetensors.index.json beside it");
+    if (isHfModelDirectory(location)) return hasPyTorchOnly(location) ? "pytorch" : "safetensors";
+    throw new ModelFileError({ file: location }, "this directory has no config.json with *.safetensors, model.safetensors.index.json or pytorch_model*.bin beside it");
   }
   if (startsWithGgufMagic(location)) return "gguf";
   if (location.endsWith(".gguf")) return "gguf"; // the GGUF reader reports the bad magic
+  if (/(^|\/)pytorch_model[^/]*\.bin$/.test(location)) {
+    const directory = path.dirname(location);
+    if (isHfModelDirectory(directory)) return "pytorch";
+    throw new ModelFileError({ file: location }, `PyTorch checkpoints need a config.json beside them in ${directory}`);
+  }
   if (location.endsWith(".bin")) return "llama2c";
   if (location.endsWith(".safetensors") || location.endsWith(".json")) {
     const directory = path.dirname(location);
@@ -36,10 +47,11 @@ export function detectWeightFormat(location: string): WeightFileFormat {
   throw new ModelFileError({ file: location }, "unknown weight format (expected a model directory, a .gguf file or a llama2.c .bin file)");
 }
 
-/** Loads a Llama model from a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint. */
+/** Loads a Llama or GLM model from a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint. */
 export function loadModelWeights(location: string, options: LoadModelOptions = {}): LoadedWeights {
   switch (detectWeightFormat(location)) {
     case "safetensors":
+    case "pytorch":
       return loadHfModel(fs.statSync(location).isDirectory() ? location : path.dirname(location), options);
     case "gguf":
       return loadGgufModel(location, options);

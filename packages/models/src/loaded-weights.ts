@@ -13,14 +13,15 @@ import { llamaRopeFrequencies } from "./rope-frequencies.ts";
 import { reorderRopeRows } from "./rope-rows.ts";
 import { convertWeightDTypes, vectorsToFloat32 } from "./weight-dtypes.ts";
 
-/** Where weights came from; "random" is an in-memory model built for benchmarks. */
-export type WeightFileFormat = "safetensors" | "gguf" | "llama2c" | "random";
+/** Where weights came from; "pytorch" is a Hugging Face directory of pytorch_model*.bin checkpoints; "random" is an
+ *  in-memory model built for benchmarks. */
+export type WeightFileFormat = "safetensors" | "pytorch" | "gguf" | "llama2c" | "random";
 
 /** Where a model's weights were read from. */
 export interface WeightSource {
   /** The file format. */
   format: WeightFileFormat;
-  /** What was loaded: a model directory, a .gguf file or a llama2.c .bin file. */
+  /** What was loaded: a model directory (safetensors or PyTorch checkpoints), a .gguf file or a llama2.c .bin file. */
   path: string;
   /** Every file whose tensors were read. */
   files: string[];
@@ -90,13 +91,16 @@ function aliasTiedEmbeddings(tensors: Map<string, Tensor>, config: LlamaConfig):
   if (output === undefined && embedding !== undefined) tensors.set(llamaTensorNames.output, embedding);
 }
 
-/** Reorders every layer's Q/K rows into `layout`; returns the new tensor map (other tensors shared). */
+/** Reorders every layer's Q/K rows (and their biases) into `layout`; returns the new tensor map (other tensors shared). */
 export function reorderLlamaRopeWeights(tensors: ReadonlyMap<string, Tensor>, config: LlamaConfig, layout: RopeLayout): Map<string, Tensor> {
   const result = new Map(tensors);
   for (let layer = 0; layer < config.layerCount; layer++) {
-    const { query, key } = llamaLayerTensorNames(layer);
-    result.set(query, reorderRopeRows(tensors.get(query)!, config.headCount, config.ropeLayout, layout, query));
-    result.set(key, reorderRopeRows(tensors.get(key)!, config.keyValueHeadCount, config.ropeLayout, layout, key));
+    const { query, key, queryBias, keyBias } = llamaLayerTensorNames(layer);
+    const heads: Array<[string, number]> = [[query, config.headCount], [key, config.keyValueHeadCount]];
+    if (config.attentionBias) heads.push([queryBias, config.headCount], [keyBias, config.keyValueHeadCount]);
+    for (const [name, headCount] of heads) {
+      result.set(name, reorderRopeRows(tensors.get(name)!, headCount, config.ropeLayout, layout, name, config.rotaryDim));
+    }
   }
   return result;
 }

@@ -158,7 +158,7 @@ describe("GGUF errors", () => {
 
     const noArchitecture = path.join(temporaryDirectory(), "not-llama.gguf");
     writeSmallGguf(noArchitecture);
-    expectModelFileError(() => loadModelWeights(noArchitecture), noArchitecture, /field "general\.architecture": expected "llama", got "test"/);
+    expectModelFileError(() => loadModelWeights(noArchitecture), noArchitecture, /field "general\.architecture": expected "llama" or "chatglm", got "test"/);
   });
 
   it("shape that contradicts the llama.* metadata", () => {

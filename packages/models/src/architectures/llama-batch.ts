@@ -10,7 +10,7 @@ import { Tensor, type Kernel } from "@infer-recipes/kernel";
 
 import type { LlamaConfig } from "../llama-config.ts";
 import { applyEmbeddingSpans, checkEmbeddingSpans, type EmbeddingSpan } from "./embedding-spans.ts";
-import type { LlamaWeights } from "./llama-weights.ts";
+import { addAttentionBiases, type LlamaWeights } from "./llama-weights.ts";
 
 /** One sequence's share of a batched step: its new tokens and where its keys and values live. */
 export interface BatchSequence {
@@ -173,6 +173,7 @@ export class LlamaBatchForward {
       kernel.matmul(query, normalized, layer.query);
       kernel.matmul(key, normalized, layer.key);
       kernel.matmul(value, normalized, layer.value);
+      addAttentionBiases(kernel, layer, query, key, value);
       kernel.rope(query3, positions, this.frequencies, config.ropeLayout);
       kernel.rope(key3, positions, this.frequencies, config.ropeLayout);
       // …except attention itself: each sequence over its own blocks.

@@ -1,7 +1,8 @@
-// The weights of a Llama-architecture model (Llama 2, 3, 3.1, 3.2) as the forward pass uses them: one field per
-// matrix, gathered from LoadedWeights (where the loaders already checked every shape against the config).
+// The weights of a Llama-family decoder (Llama 2, 3, 3.1, 3.2; GLM, whose fused matrices the loaders split) as the
+// forward pass uses them: one field per matrix, gathered from LoadedWeights (where the loaders already checked every
+// shape against the config).
 
-import type { Tensor } from "@infer-recipes/kernel";
+import type { Kernel, Tensor } from "@infer-recipes/kernel";
 
 import { getTensor, type LoadedWeights } from "../loaded-weights.ts";
 import { llamaLayerTensorNames, llamaTensorNames } from "../llama-tensors.ts";
@@ -16,6 +17,12 @@ export interface LlamaLayerWeights {
   key: Tensor;
   /** Value projection, `[kvHeads·headDim, hidden]`. */
   value: Tensor;
+  /** Query projection bias, `[heads·headDim]` f32, when config.attentionBias (GLM). */
+  queryBias?: Tensor;
+  /** Key projection bias, `[kvHeads·headDim]` f32, when config.attentionBias. */
+  keyBias?: Tensor;
+  /** Value projection bias, `[kvHeads·headDim]` f32, when config.attentionBias. */
+  valueBias?: Tensor;
   /** Attention output projection, `[hidden, heads·headDim]`. */
   attentionOutput: Tensor;
   /** RMSNorm weight before the feed-forward, `[hidden]` f32. */
@@ -51,6 +58,7 @@ export function llamaWeights(loaded: LoadedWeights): LlamaWeights {
       query: take(names.query),
       key: take(names.key),
       value: take(names.value),
+      ...(loaded.config.attentionBias ? { queryBias: take(names.queryBias), keyBias: take(names.keyBias), valueBias: take(names.valueBias) } : {}),
       attentionOutput: take(names.attentionOutput),
       feedForwardNorm: take(names.feedForwardNorm),
       gate: take(names.gate),
@@ -64,6 +72,13 @@ export function llamaWeights(loaded: LoadedWeights): LlamaWeights {
     finalNorm: take(llamaTensorNames.outputNorm),
     output: take(llamaTensorNames.output),
   };
+}
+
+/** Adds a layer's query/key/value biases (when it has them) to the projections, rows [tokens, width] each. */
+export function addAttentionBiases(kernel: Kernel, layer: LlamaLayerWeights, query: Tensor, key: Tensor, value: Tensor): void {
+  if (layer.queryBias) kernel.add(query, query, layer.queryBias);
+  if (layer.keyBias) kernel.add(key, key, layer.keyBias);
+  if (layer.valueBias) kernel.add(value, value, layer.valueBias);
 }
 
 /** Bytes of all weights, a shared (tied) matrix counted once. */

@@ -1,5 +1,7 @@
-// The Llama forward pass (Llama 2, 3, 3.1, 3.2): RMSNorm → grouped-query attention with RoPE over a KV cache →
-// RMSNorm → SwiGLU feed-forward, with residual connections; then a final RMSNorm and the LM head. Every op runs
+// The Llama forward pass (Llama 2, 3, 3.1, 3.2), which GLM (ChatGLM2/3, GLM-4) shares: RMSNorm → grouped-query
+// attention with RoPE over a KV cache → RMSNorm → SwiGLU feed-forward, with residual connections; then a final RMSNorm
+// and the LM head. GLM differs only in data: biases on the q/k/v projections and RoPE on the first half of each head
+// (config.rotaryDim, interleaved pairs); its fused matrices are split at load. Every op runs
 // through the kernel, so the same code runs on the reference and the native backend. The batched forward over a paged
 // cache (many sequences per step, for serving) is in llama-batch.ts, behind LlamaModel.forwardBatch.
 
@@ -10,7 +12,7 @@ import type { LlamaConfig } from "../llama-config.ts";
 import { packLlamaMatrices, type LoadedWeights } from "../loaded-weights.ts";
 import { applyEmbeddingSpans, checkEmbeddingSpans, type EmbeddingSpan } from "./embedding-spans.ts";
 import { LlamaBatchForward, type BatchSequence } from "./llama-batch.ts";
-import { llamaWeights, type LlamaWeights } from "./llama-weights.ts";
+import { addAttentionBiases, llamaWeights, type LlamaWeights } from "./llama-weights.ts";
 
 /** Passes of at most this many tokens keep their scratch buffers (they recur every step). */
 const SMALL_PASS_TOKENS = 16;
@@ -210,6 +212,7 @@ export class LlamaModel {
       kernel.matmul(s.query, s.normalized, layer.query);
       kernel.matmul(s.key, s.normalized, layer.key);
       kernel.matmul(s.value, s.normalized, layer.value);
+      addAttentionBiases(kernel, layer, s.query, s.key, s.value);
       kernel.rope(query3, s.positions, this.frequencies, config.ropeLayout);
       kernel.rope(key3, s.positions, this.frequencies, config.ropeLayout);
       cache.write(layerIndex, start, s.key.data as Float32Array, s.value.data as Float32Array);

@@ -25,3 +25,6 @@ export function missingSharedFiles(files: readonly string[], suite: string): str
   }
   return missing;
 }
+
+/** The ChatGLM golden outputs (THUDM reference code, via chatglm.cpp's tests). */
+export const chatGlmGoldenDirectory = path.join(sharedModelsDirectory, "chatglm-golden");
