@@ -8,6 +8,7 @@ import { ImageError } from "@infer-recipes/image";
 import { KernelError } from "@infer-recipes/kernel";
 import { ModelFileError } from "@infer-recipes/models";
 import { ModelLoadError, ServerListenError } from "@infer-recipes/server";
+import { SentencePieceModelError } from "@infer-recipes/tokenizer";
 
 import { UsageError } from "./generation-arguments.ts";
 import { TokenizerNotFoundError } from "./load-text-model.ts";
@@ -54,7 +55,7 @@ export function describeFailure(error: unknown): Failure | undefined {
   }
   if (error instanceof ServerListenError) return { message: `error: ${listenOption(error)}: cannot listen on ${error.host}:${error.port}: ${error.problem}`, exitCode: 2 };
   if (error instanceof HubError) return { message: error.message, exitCode: 1 };
-  for (const expected of [ModelFileError, GenerationError, TokenizerNotFoundError, CacheError, KernelError, ImageError]) {
+  for (const expected of [ModelFileError, GenerationError, TokenizerNotFoundError, SentencePieceModelError, CacheError, KernelError, ImageError]) {
     if (error instanceof expected) return { message: `error: ${error.message}`, exitCode: 1 };
   }
   if (error instanceof Error && error.name === "AbortError") return { message: "cancelled", exitCode: 130 };

@@ -21,6 +21,8 @@ export interface GenerationArguments {
   system?: string;
   /** --chat: wrap the prompt in the model's chat template. */
   chat: boolean;
+  /** --raw: send --prompt as is even where the recipe chats by default. */
+  raw: boolean;
   /** --max-tokens: tokens to generate at most (undefined: the engine's default, up to the context). */
   maxTokens?: number;
   /** --temperature (0 = greedy), or the recipe's default. */
@@ -82,6 +84,7 @@ export const GENERATION_USAGE = `options:
   --model PATH|REPO[:FILE]  a folder with config.json + *.safetensors, a .gguf or llama2.c .bin file, or a hub repo id
   --prompt TEXT             generate once from TEXT ("" starts from BOS); without it a terminal opens a chat
   --chat                    wrap --prompt in the model's chat template
+  --raw                     send --prompt as is, without the chat template (for recipes that chat by default)
   --system TEXT             system message for --chat and interactive chat
   --max-tokens N            tokens to generate at most (default 256)
   --temperature T           0 = greedy (the recipe sets the default)
@@ -158,6 +161,8 @@ export function parseGenerationArguments(
   defaults: {
     /** Sampling temperature when --temperature is absent. */
     temperature: number;
+    /** Nucleus sampling when --top-p is absent (undefined: off). */
+    topP?: number;
   },
   environment: Readonly<Record<string, string | undefined>> = process.env,
   extraOptions: ExtraOptions = {},
@@ -173,6 +178,7 @@ export function parseGenerationArguments(
         prompt: { type: "string" },
         system: { type: "string" },
         chat: { type: "boolean" },
+        raw: { type: "boolean" },
         "max-tokens": { type: "string" },
         temperature: { type: "string" },
         "top-k": { type: "string" },
@@ -203,6 +209,7 @@ export function parseGenerationArguments(
     throw new UsageError((error as Error).message);
   }
   const values = parsed.values;
+  if (values.chat && values.raw) throw new UsageError("--chat and --raw contradict each other: give one");
   const quant = values.quant as QuantizationChoice | undefined;
   if (quant !== undefined && !QUANTIZATIONS.includes(quant)) throw new UsageError(`--quant must be one of ${QUANTIZATIONS.join(", ")}, got "${quant}"`);
   if (!values.serve) {
@@ -223,10 +230,11 @@ export function parseGenerationArguments(
     prompt: values.prompt,
     system: values.system,
     chat: Boolean(values.chat),
+    raw: Boolean(values.raw),
     maxTokens: number("max-tokens", values["max-tokens"], integer(1), "an integer ≥ 1"),
     temperature: number("temperature", values.temperature, (value) => value >= 0, "a number ≥ 0") ?? defaults.temperature,
     topK: number("top-k", values["top-k"], integer(0), "an integer ≥ 0"),
-    topP: number("top-p", values["top-p"], (value) => value > 0 && value <= 1, "in (0, 1]"),
+    topP: number("top-p", values["top-p"], (value) => value > 0 && value <= 1, "in (0, 1]") ?? defaults.topP,
     minP: number("min-p", values["min-p"], (value) => value >= 0 && value < 1, "in [0, 1)"),
     repetitionPenalty: number("repetition-penalty", values["repetition-penalty"], (value) => value > 0, "a number > 0"),
     seed: number("seed", values.seed, Number.isInteger, "an integer"),

@@ -22,3 +22,4 @@ export { loadVisionModel, type LoadVisionModelOptions, type VisionModel } from "
 export { imageCacheKey, plannedTiles, prepareImage, type ImageInput, type PreparedImage, type PrepareImageOptions } from "./prepare-image.ts";
 export { countImageParts, imageQuestion, visionPrompt, type VisionChatMessage, type VisionContentPart, type VisionPrompt } from "./vision-prompt.ts";
 export { parseVisionArguments, prepareImages, readImageArgument, runVisionQuestionCommand, VISION_USAGE, type VisionAnswerSummary, type VisionArguments, type VisionRecipe } from "./vision-question-command.ts";
+export { ChatSession, type ChatSessionOptions, type ChatTurn } from "./chat-session.ts";

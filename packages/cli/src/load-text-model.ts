@@ -1,6 +1,7 @@
 // From a model specifier to something that generates text: resolve it (path → HF cache → hub download), load the
-// weights (optionally converting them), build the Llama model on the chosen kernel, and find the tokenizer and chat
-// template that belong to it (tokenizer.json beside safetensors, the vocabulary embedded in a GGUF file, a llama2.c
+// weights (optionally converting them), build the model (Llama or GLM, on the shared decoder) on the chosen kernel,
+// and find the tokenizer and chat template that belong to it (tokenizer.json — or ChatGLM3's SentencePiece
+// tokenizer.model — beside safetensors or PyTorch checkpoints, the vocabulary embedded in a GGUF file, a llama2.c
 // tokenizer.bin beside a .bin checkpoint).
 
 import { existsSync } from "node:fs";
@@ -8,12 +9,15 @@ import { dirname, join } from "node:path";
 
 import { createProgressPrinter, resolveModel, type ResolvedModel } from "@infer-recipes/hub";
 import { createKernel, type BackendName, type DType, type Kernel } from "@infer-recipes/kernel";
-import { LlamaModel, llamaDecodeBytes, llamaWeightBytes, loadModelWeights, readGguf, readLlama2cHeader, type LoadedWeights } from "@infer-recipes/models";
+import { LlamaModel, llamaDecodeBytes, llamaWeightBytes, loadModelWeights, readGguf, readHfConfig, readLlama2cHeader, type LoadedWeights } from "@infer-recipes/models";
 import {
+  chatGlm3ChatTemplate,
   chatTemplateFromGgufMetadata,
   compileChatTemplate,
+  loadChatGlm3Tokenizer,
   loadChatTemplate,
   loadHfTokenizer,
+  SentencePieceModelError,
   tokenizerFromGgufMetadata,
   type ChatTemplate,
   type TextTokenizer,
@@ -125,7 +129,7 @@ export async function loadTextModel(specifier: string, options: LoadTextModelOpt
   const config = loaded.config;
   const dtypes = [...new Set([model.weights.layers[0].query.dtype, model.weights.layers[0].down.dtype, model.weights.output.dtype])].join("/");
   log(
-    `loaded in ${(loadMilliseconds / 1000).toFixed(1)} s: ${config.layerCount} layers, hidden ${config.hiddenSize}, ` +
+    `loaded in ${(loadMilliseconds / 1000).toFixed(1)} s: ${config.architecture ?? "llama"}, ${config.layerCount} layers, hidden ${config.hiddenSize}, ` +
       `${config.headCount}/${config.keyValueHeadCount} heads, vocab ${config.vocabSize}, ${dtypes}, ${formatGigabytes(weightBytes)}; ` +
       `${kernel.backend.name} backend, ${kernel.backend.threads} thread(s)`,
   );
@@ -134,7 +138,7 @@ export async function loadTextModel(specifier: string, options: LoadTextModelOpt
 }
 
 /** What finding a tokenizer needs from the weights: the file's metadata (GGUF) and the vocabulary size (llama2.c). */
-type TokenizerSource = Pick<LoadedWeights, "metadata"> & { config: Pick<LoadedWeights["config"], "vocabSize"> };
+type TokenizerSource = Pick<LoadedWeights, "metadata"> & { config: Pick<LoadedWeights["config"], "vocabSize" | "architecture"> };
 
 /**
  * The tokenizer and chat template of a model without loading its weights (a GGUF file's metadata, tokenizer.json, a
@@ -144,25 +148,46 @@ export async function loadTextTokenizer(specifier: string, options: Pick<LoadTex
   const resolved = await resolveModel(specifier, { file: options.file, signal: options.signal, progress: false });
   const source: TokenizerSource =
     resolved.format === "gguf"
-      ? { metadata: readGguf(resolved.path).metadata, config: { vocabSize: 0 } }
+      ? ggufTokenizerSource(resolved.path)
       : resolved.format === "llama2c"
         ? { metadata: new Map(), config: { vocabSize: readLlama2cHeader(resolved.path).vocabSize } }
-        : { metadata: new Map(), config: { vocabSize: 0 } };
+        : { metadata: new Map(), config: readHfConfig(resolved.directory) };
   return loadTokenizer(resolved, source);
 }
 
+/** A GGUF file's metadata and architecture, for its tokenizer. */
+function ggufTokenizerSource(file: string): TokenizerSource {
+  const { metadata } = readGguf(file);
+  return { metadata, config: { vocabSize: 0, architecture: metadata.get("general.architecture") === "chatglm" ? "chatglm" : "llama" } };
+}
+
 async function loadTokenizer(resolved: ResolvedModel, loaded: TokenizerSource): Promise<{ tokenizer: TextTokenizer; chatTemplate?: ChatTemplate }> {
+  const glm = loaded.config.architecture === "chatglm";
   if (resolved.format === "gguf") {
     if (!loaded.metadata.has("tokenizer.ggml.tokens")) {
       throw new TokenizerNotFoundError(`${resolved.path} has no embedded tokenizer (tokenizer.ggml.tokens); convert it with its vocabulary`);
     }
     const tokenizer = tokenizerFromGgufMetadata(loaded.metadata);
-    const source = chatTemplateFromGgufMetadata(loaded.metadata);
+    // GGUF files of ChatGLM3 written without a template still chat in ChatGLM3's format.
+    const source = chatTemplateFromGgufMetadata(loaded.metadata) ?? (glm && tokenizer.tokenToId("[gMASK]") !== undefined ? chatGlm3ChatTemplate : undefined);
     return { tokenizer, chatTemplate: source ? compileChatTemplate(source) : undefined };
   }
-  if (resolved.format === "safetensors") {
+  if (resolved.format === "safetensors" || resolved.format === "pytorch") {
+    const sentencePiece = join(resolved.directory, "tokenizer.model");
+    if (glm && existsSync(sentencePiece)) {
+      // ChatGLM2/3: a SentencePiece model plus the special tokens THUDM's tokenizer code appends. (GLM-4's
+      // tokenizer.model is not a SentencePiece model: it needs a tokenizer.json, as its -hf repositories have.)
+      try {
+        const tokenizer = loadChatGlm3Tokenizer(resolved.directory, { vocabSize: loaded.config.vocabSize });
+        return { tokenizer, chatTemplate: compileChatTemplate(tokenizer.chatTemplate ?? chatGlm3ChatTemplate) };
+      } catch (error) {
+        if (!(error instanceof SentencePieceModelError) || !existsSync(join(resolved.directory, "tokenizer.json"))) throw error;
+      }
+    }
     if (!existsSync(join(resolved.directory, "tokenizer.json"))) {
-      throw new TokenizerNotFoundError(`no tokenizer.json in ${resolved.directory}: a Hugging Face model folder needs one beside config.json`);
+      throw new TokenizerNotFoundError(
+        `no tokenizer.json${glm ? " or SentencePiece tokenizer.model" : ""} in ${resolved.directory}: a Hugging Face model folder needs one beside config.json`,
+      );
     }
     const tokenizer = await loadHfTokenizer(resolved.directory);
     const source = await loadChatTemplate(resolved.directory);

@@ -1,16 +1,17 @@
 // The body of a text-generation recipe's command line: parse options, load the model, then either generate once
 // (streaming text to stdout, with --json a summary object as the last line), open an interactive chat that keeps
-// its KV cache between turns, or with --serve run an OpenAI-compatible HTTP server (serve-command.ts). Expected
+// its KV cache between turns (chat-session.ts), or with --serve run an OpenAI-compatible HTTP server
+// (serve-command.ts). Expected
 // failures (bad options, model not found, bad files, a prompt too long) end with a one-line message and a non-zero
 // exit code, never a stack trace.
 
 import { createInterface } from "node:readline/promises";
 
 import { generate, type GenerationResult } from "@infer-recipes/engine";
-import type { DenseKvCache } from "@infer-recipes/cache";
 import { createStreamDecoder, type ChatMessage } from "@infer-recipes/tokenizer";
 
 import { encodeChatPrompt } from "./chat-prompt-ids.ts";
+import { ChatSession } from "./chat-session.ts";
 import { GENERATION_USAGE, UsageError, parseGenerationArguments, type GenerationArguments } from "./generation-arguments.ts";
 import { loadTextModel, type TextModel } from "./load-text-model.ts";
 import type { RecipeMetadata } from "./recipe-metadata.ts";
@@ -21,6 +22,10 @@ import { runServer } from "./serve-command.ts";
 export interface TextRecipe extends RecipeMetadata {
   /** Sampling temperature when `--temperature` is absent (0 = greedy). */
   defaultTemperature: number;
+  /** Nucleus sampling when --top-p is not given (chat models publish one, e.g. ChatGLM3's 0.8). */
+  defaultTopP?: number;
+  /** A chat model: --prompt goes through the chat template unless --raw (otherwise only with --chat). */
+  chatByDefault?: boolean;
 }
 
 /** The JSON object `--json` prints as the last line of stdout (snake_case, rounded to 0.01). */
@@ -105,7 +110,7 @@ function samplingOptions(args: GenerationArguments) {
 export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonly string[]): Promise<number> {
   let args: GenerationArguments;
   try {
-    args = parseGenerationArguments(argv, { temperature: recipe.defaultTemperature });
+    args = parseGenerationArguments(argv, { temperature: recipe.defaultTemperature, topP: recipe.defaultTopP });
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message} (pnpm recipe ${recipe.name} --help lists the options)\n`);
     return 2;
@@ -126,7 +131,8 @@ export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonl
     const interactive = args.prompt === undefined && process.stdin.isTTY && !args.json;
     if (interactive) return await chat(textModel, args);
     const prompt = args.prompt ?? (process.stdin.isTTY ? "" : await readStandardInput());
-    const messages = args.chat ? [...(args.system ? [{ role: "system", content: args.system }] : []), { role: "user", content: prompt }] : prompt;
+    const wrapInTemplate = args.chat || (recipe.chatByDefault === true && !args.raw);
+    const messages = wrapInTemplate ? [...(args.system ? [{ role: "system", content: args.system }] : []), { role: "user", content: prompt }] : prompt;
     const ids = promptIds(textModel, messages);
     const onInterrupt = () => controller.abort();
     process.once("SIGINT", onInterrupt);
@@ -157,30 +163,21 @@ async function readStandardInput(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8").replace(/\n$/, "");
 }
 
-/** Length of the common prefix of two id lists. */
-function commonPrefix(a: readonly number[], b: readonly number[]): number {
-  let length = 0;
-  while (length < a.length && length < b.length && a[length] === b[length]) length++;
-  return length;
-}
-
 /**
  * Interactive chat. Each turn re-renders the whole conversation through the chat template and reuses the KV cache
- * for the part of it that is unchanged, so only the new user message (and the template's headers) is prefilled.
+ * for the part of it that is unchanged (ChatSession), so only the new user message (and the template's headers) is
+ * prefilled. /system sets the system message, /reset clears the conversation, Ctrl-C stops a reply and keeps the chat.
  */
 async function chat(textModel: TextModel, args: GenerationArguments): Promise<number> {
-  if (!textModel.chatTemplate) process.stderr.write("this model has no chat template: each line is a plain prompt continued from the last\n");
-  const messages: ChatMessage[] = args.system ? [{ role: "system", content: args.system }] : [];
+  const session = new ChatSession(textModel, { system: args.system });
+  if (!session.templated) process.stderr.write("this model has no chat template: each line is a plain prompt continued from the last\n");
   const readline = createInterface({ input: process.stdin, output: process.stdout });
-  let cache: DenseKvCache = textModel.model.createCache();
-  let cachedIds: number[] = [];
   let generation: AbortController | undefined;
   readline.on("SIGINT", () => {
     if (generation) generation.abort();
     else readline.close();
   });
-  process.stderr.write("chat: type a message; /reset clears the conversation, /exit or Ctrl-D quits, Ctrl-C stops a reply\n");
-  let plainText = "";
+  process.stderr.write("chat: type a message; /system TEXT sets the system message, /reset clears the conversation, /exit or Ctrl-D quits, Ctrl-C stops a reply\n");
   for (;;) {
     let line: string;
     try {
@@ -191,45 +188,30 @@ async function chat(textModel: TextModel, args: GenerationArguments): Promise<nu
     const input = line.trim();
     if (input === "/exit") break;
     if (input === "/reset") {
-      messages.splice(args.system ? 1 : 0);
-      plainText = "";
-      cache.clear();
-      cachedIds = [];
+      session.reset();
+      continue;
+    }
+    if (input === "/system" || input.startsWith("/system ")) {
+      const system = input.slice("/system".length).trim();
+      session.setSystem(system === "" ? undefined : system);
+      process.stderr.write(system === "" ? "[system message removed]\n" : "[system message set]\n");
       continue;
     }
     if (!input) continue;
-    let ids: number[];
-    if (textModel.chatTemplate) {
-      messages.push({ role: "user", content: input });
-      ids = promptIds(textModel, messages);
-    } else {
-      plainText += (plainText ? "\n" : "") + input;
-      ids = promptIds(textModel, plainText);
-    }
-    const reuse = Math.min(commonPrefix(cachedIds, ids), cache.length, ids.length - 1);
-    cache.truncate(reuse);
     generation = new AbortController();
     try {
-      const result = await generate(textModel.model, ids, {
+      const turn = await session.send(input, {
         ...samplingOptions(args),
-        maxTokens: Math.min(args.maxTokens ?? 1024, textModel.model.config.contextLength - ids.length - 1),
-        stopTokenIds: textModel.stopTokenIds,
-        decoder: createStreamDecoder(textModel.tokenizer, { contextIds: ids, skipSpecialTokens: true }),
+        maxTokens: args.maxTokens ?? 1024,
         onText: (text) => process.stdout.write(text),
         signal: generation.signal,
-        cache,
       });
       process.stdout.write("\n");
-      process.stderr.write(`[${statistics(textModel, result)}; ${reuse} cached tokens reused]\n`);
-      cache = result.cache;
-      cachedIds = [...ids, ...result.tokenIds].slice(0, cache.length);
-      if (textModel.chatTemplate) messages.push({ role: "assistant", content: result.text });
-      else plainText += result.text;
+      process.stderr.write(`[${statistics(textModel, turn.result)}; ${turn.reusedTokens} of ${turn.promptTokens} prompt tokens reused from the cache]\n`);
     } catch (error) {
       const failure = describeFailure(error);
       if (!failure) throw error;
       process.stderr.write(`${failure.message}\n(use /reset to start a new conversation)\n`);
-      if (textModel.chatTemplate) messages.pop();
     } finally {
       generation = undefined;
     }

@@ -33,6 +33,12 @@ describe("parseGenerationArguments", () => {
     expect(args).toMatchObject({ model: "/work/here/m.gguf", prompt: "", maxTokens: 7, topP: 0.9, seed: 3, quant: "q4_0", json: true, temperature: 0.7, chat: false });
   });
 
+  it("takes a recipe's default top-p and --raw, and refuses --chat with --raw", () => {
+    expect(parseGenerationArguments(["--raw"], { temperature: 0.8, topP: 0.8 })).toMatchObject({ raw: true, chat: false, topP: 0.8 });
+    expect(parseGenerationArguments(["--top-p", "0.5"], { temperature: 0.8, topP: 0.8 }).topP).toBe(0.5);
+    expect(() => parseGenerationArguments(["--chat", "--raw"], { temperature: 0 })).toThrow(/--chat and --raw contradict each other/);
+  });
+
   it("names the option and the expected value when one is wrong", () => {
     expect(() => parseGenerationArguments(["--max-tokens", "0"], { temperature: 0 })).toThrow(/--max-tokens must be an integer ≥ 1, got "0"/);
     expect(() => parseGenerationArguments(["--quant", "q3"], { temperature: 0 })).toThrow(/--quant must be one of f32, f16, bf16, q8_0, q4_0, got "q3"/);

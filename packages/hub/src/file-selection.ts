@@ -4,8 +4,10 @@
 //
 // Without a pattern: `model.safetensors`, else `model.safetensors.index.json` and its shards, with config.json and
 // the tokenizer/generation/chat-template files beside them; else the only GGUF file (all parts of a split GGUF);
-// else the only llama2.c `.bin`. With a pattern (see file-pattern.ts): the matching weight file, which must be one
-// model (one GGUF, possibly split; one safetensors folder; or one .bin).
+// else safetensors files in the root; else PyTorch checkpoints (`pytorch_model.bin`, or
+// `pytorch_model.bin.index.json` and its shards) with the same companions; else the only llama2.c `.bin`. With a
+// pattern (see file-pattern.ts): the matching weight file, which must be one model (one GGUF, possibly split; one
+// safetensors or PyTorch folder; or one .bin).
 
 import { baseName, directoryName, matchFiles } from "./file-pattern.ts";
 import type { ModelFormat } from "./resolved-model.ts";
@@ -25,6 +27,8 @@ export const companionFiles: readonly string[] = [
 
 export const singleSafetensorsName = "model.safetensors";
 export const safetensorsIndexName = "model.safetensors.index.json";
+export const singlePyTorchName = "pytorch_model.bin";
+export const pytorchIndexName = "pytorch_model.bin.index.json";
 
 export interface ModelFilePlan {
   format: ModelFormat;
@@ -32,7 +36,7 @@ export interface ModelFilePlan {
   directory: string;
   /** Weight files, repository-relative; for a sharded safetensors model the shards come from `shardIndex`. */
   weights: string[];
-  /** The safetensors index whose `weight_map` names the shards, when the model is sharded. */
+  /** The safetensors or PyTorch index whose `weight_map` names the shards, when the model is sharded. */
   shardIndex: string | undefined;
   /** Other files that must be present (config.json, the index, additional files asked for). */
   required: string[];
@@ -90,7 +94,7 @@ export function ggufParts(file: string): string[] {
   return Array.from({ length: count }, (_, index) => `${prefix}-${String(index + 1).padStart(5, "0")}-of-${split[2]}.gguf`);
 }
 
-type WeightKind = ModelFormat | "pytorch" | undefined;
+type WeightKind = ModelFormat | undefined;
 
 /** A llama.cpp vision projector (mmproj-*.gguf): the image side of a vision-language model, never the language model
  *  itself, so it is left out when choosing the model unless a pattern names only projectors. */
@@ -108,7 +112,9 @@ export function weightKind(file: string): WeightKind {
   const name = baseName(file).toLowerCase();
   if (name.endsWith(".gguf")) return "gguf";
   if (name.endsWith(".safetensors") || name.endsWith(".safetensors.index.json")) return "safetensors";
-  if (name.endsWith(".bin")) return name.startsWith("pytorch_model") || name === "training_args.bin" ? "pytorch" : "llama2c";
+  if (name === "training_args.bin") return undefined; // saved training arguments, not weights
+  if (name.startsWith("pytorch_model") && (name.endsWith(".bin") || name.endsWith(".bin.index.json"))) return "pytorch";
+  if (name.endsWith(".bin")) return "llama2c";
   return undefined;
 }
 
@@ -125,14 +131,13 @@ function selectDefault(available: readonly string[]): FileSelection {
   }
   const rootSafetensors = available.filter((file) => !file.includes("/") && weightKind(file) === "safetensors");
   if (rootSafetensors.length > 0) return { plan: safetensorsPlan(available, "", rootSafetensors) };
+  if (available.includes(singlePyTorchName)) return { plan: hfFolderPlan("pytorch", available, "", [singlePyTorchName]) };
+  if (available.includes(pytorchIndexName)) return { plan: hfFolderPlan("pytorch", available, "", [pytorchIndexName]) };
   const llama2c = available.filter((file) => weightKind(file) === "llama2c");
   if (llama2c.length === 1) return { plan: singleFilePlan("llama2c", llama2c) };
   if (llama2c.length > 1) return { problem: `holds ${llama2c.length} llama2.c .bin files; choose one`, candidates: llama2c };
-  if (available.some((file) => weightKind(file) === "pytorch")) {
-    return { problem: "holds only PyTorch pickle weights (pytorch_model*.bin), which are not supported; use a safetensors or GGUF repository", candidates: [] };
-  }
   return {
-    problem: `has no ${singleSafetensorsName}, ${safetensorsIndexName}, .gguf or llama2.c .bin file`,
+    problem: `has no ${singleSafetensorsName}, ${safetensorsIndexName}, .gguf, ${singlePyTorchName}, ${pytorchIndexName} or llama2.c .bin file`,
     candidates: available.filter((file) => weightKind(file) !== undefined),
   };
 }
@@ -140,19 +145,16 @@ function selectDefault(available: readonly string[]): FileSelection {
 function selectByPattern(available: readonly string[], pattern: string): FileSelection {
   const matches = matchFiles(available, pattern);
   const weights = withoutProjectors(matches.filter((file) => weightKind(file) !== undefined));
-  const allWeights = available.filter((file) => weightKind(file) !== undefined && weightKind(file) !== "pytorch");
+  const allWeights = available.filter((file) => weightKind(file) !== undefined);
   if (weights.length === 0) {
     const what = matches.length > 0 ? `matches only non-weight files (${matches.join(", ")})` : "matches no file";
     return { problem: `"${pattern}" ${what}`, candidates: allWeights };
   }
-  if (weights.every((file) => weightKind(file) === "pytorch")) {
-    return { problem: `"${pattern}" names PyTorch pickle weights, which are not supported; use safetensors or GGUF`, candidates: allWeights };
-  }
   const groups = new Map<string, { kind: ModelFormat; files: string[] }>();
   for (const file of weights) {
     const kind = weightKind(file);
-    if (kind === undefined || kind === "pytorch") continue;
-    const key = kind === "gguf" ? `gguf:${ggufParts(file)[0]}` : kind === "safetensors" ? `safetensors:${directoryName(file)}` : `llama2c:${file}`;
+    if (kind === undefined) continue;
+    const key = kind === "gguf" ? `gguf:${ggufParts(file)[0]}` : kind === "llama2c" ? `llama2c:${file}` : `${kind}:${directoryName(file)}`;
     const group = groups.get(key) ?? { kind, files: [] };
     group.files.push(file);
     groups.set(key, group);
@@ -166,18 +168,25 @@ function selectByPattern(available: readonly string[], pattern: string): FileSel
   const group = [...groups.values()][0];
   if (group.kind === "gguf") return { plan: singleFilePlan("gguf", ggufParts(group.files[0])) };
   if (group.kind === "llama2c") return { plan: singleFilePlan("llama2c", group.files) };
-  return { plan: safetensorsPlan(available, directoryName(group.files[0]), group.files) };
+  return { plan: hfFolderPlan(group.kind, available, directoryName(group.files[0]), group.files) };
 }
 
 function safetensorsPlan(available: readonly string[], directory: string, matched: readonly string[]): ModelFilePlan {
+  return hfFolderPlan("safetensors", available, directory, matched);
+}
+
+/** A Hugging Face folder: config.json, the weights (single file, or an index and its shards) and the companion files. */
+function hfFolderPlan(format: "safetensors" | "pytorch", available: readonly string[], directory: string, matched: readonly string[]): ModelFilePlan {
   const inFolder = (name: string) => (directory === "" ? name : `${directory}/${name}`);
-  const index = inFolder(safetensorsIndexName);
-  const single = inFolder(singleSafetensorsName);
-  const wantsIndex = matched.includes(index) || matched.some((file) => /-\d{5}-of-\d{5}\.safetensors$/.test(file)) || matched.length > 1;
+  const [singleName, indexName, extension] = format === "safetensors" ? [singleSafetensorsName, safetensorsIndexName, ".safetensors"] : [singlePyTorchName, pytorchIndexName, ".bin"];
+  const index = inFolder(indexName);
+  const single = inFolder(singleName);
+  const shardPattern = format === "safetensors" ? /-\d{5}-of-\d{5}\.safetensors$/ : /-\d{5}-of-\d{5}\.bin$/;
+  const wantsIndex = matched.includes(index) || matched.some((file) => shardPattern.test(file)) || matched.length > 1;
   const useIndex = available.includes(index) && (wantsIndex || !matched.includes(single));
-  const weights = useIndex ? [] : matched.filter((file) => file.endsWith(".safetensors"));
+  const weights = useIndex ? [] : matched.filter((file) => file.endsWith(extension));
   return {
-    format: "safetensors",
+    format,
     directory,
     weights,
     shardIndex: useIndex ? index : undefined,

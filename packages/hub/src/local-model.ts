@@ -1,6 +1,6 @@
-// Resolving a model the user named by path: a directory with config.json and *.safetensors (or holding one GGUF
-// or llama2.c file), a .gguf file (with the other parts of a split GGUF beside it), a llama2.c .bin file, or a
-// .safetensors file inside a model directory.
+// Resolving a model the user named by path: a directory with config.json and *.safetensors or pytorch_model*.bin (or
+// holding one GGUF or llama2.c file), a .gguf file (with the other parts of a split GGUF beside it), a llama2.c .bin
+// file, or a .safetensors / pytorch_model*.bin file inside a model directory.
 
 import { access, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -44,14 +44,14 @@ export async function resolveLocalPath(
   if (kind === "llama2c") {
     return { model: { format: "llama2c", source: "path", path: absolute, directory: folder, weightFiles: [absolute], files: [absolute] } };
   }
-  if (kind === "safetensors") {
+  if (kind === "safetensors" || kind === "pytorch") {
     const search = await findModelInDirectory(folder, basename(absolute), additionalPatterns, { maxDepth: 0, skipHiddenFolders: true });
-    if ("problem" in search) return { outcome: `is a safetensors file, but its directory ${search.problem}`, candidates: search.candidates };
+    const what = kind === "safetensors" ? "a safetensors file" : "a PyTorch checkpoint";
+    if ("problem" in search) return { outcome: `is ${what}, but its directory ${search.problem}`, candidates: search.candidates };
     return { model: { ...search.model, source: "path" } };
   }
-  if (kind === "pytorch") return { outcome: "is PyTorch pickle weights, which are not supported; convert to safetensors or GGUF", candidates: [] };
   return {
-    outcome: "is not a .gguf file, a llama2.c .bin file, or a directory with config.json and *.safetensors",
+    outcome: "is not a .gguf file, a llama2.c .bin file, or a directory with config.json and *.safetensors or pytorch_model*.bin",
     candidates: [],
   };
 }

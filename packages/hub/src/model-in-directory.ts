@@ -45,7 +45,7 @@ export function modelFromPlan(root: string, plan: ModelFilePlan, shards: readonl
   const directory = join(root, plan.directory);
   return {
     format: plan.format,
-    path: plan.format === "safetensors" ? directory : join(root, weights[0]),
+    path: plan.format === "safetensors" || plan.format === "pytorch" ? directory : join(root, weights[0]),
     directory,
     weightFiles: weights.map((file) => join(root, file)),
     files: [...plannedFiles(plan, shards), ...plan.optional].filter((file, index, all) => all.indexOf(file) === index).map((file) => join(root, file)),

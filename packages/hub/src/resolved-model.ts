@@ -1,7 +1,8 @@
 // What resolving a model produces: the format and the absolute paths a loader opens, and where they came from.
 
-/** The file format a loader reads: a folder of safetensors with config.json, a GGUF file, or a llama2.c checkpoint. */
-export type ModelFormat = "safetensors" | "gguf" | "llama2c";
+/** The file format a loader reads: a folder of safetensors or PyTorch checkpoints (pytorch_model.bin or its shards)
+ *  with config.json, a GGUF file, or a llama2.c checkpoint. */
+export type ModelFormat = "safetensors" | "pytorch" | "gguf" | "llama2c";
 
 /** `path`: given by the user; `cache`: found in the Hugging Face cache; `download`: fetched from the hub just now. */
 export type ModelSource = "path" | "cache" | "download";
@@ -12,11 +13,13 @@ export interface ResolvedModel {
   format: ModelFormat;
   /** Where it was found. */
   source: ModelSource;
-  /** For safetensors, the directory with config.json; for GGUF, the file (the first part of a split GGUF); for llama2.c, the .bin file. */
+  /** For safetensors and PyTorch checkpoints, the directory with config.json; for GGUF, the file (the first part of a
+   *  split GGUF); for llama2.c, the .bin file. */
   path: string;
   /** The directory holding the files (a cache snapshot directory for cached and downloaded models). */
   directory: string;
-  /** Absolute paths of the weight files: the safetensors shards in index order, the GGUF parts, or the .bin file. */
+  /** Absolute paths of the weight files: the safetensors or PyTorch shards in index order, the GGUF parts, or the .bin
+   *  file. */
   weightFiles: string[];
   /** Absolute paths of every file of the model (weights, index, config, tokenizer files, ...). */
   files: string[];

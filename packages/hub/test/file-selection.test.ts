@@ -76,9 +76,18 @@ describe("selectModelFiles", () => {
     expect(selectModelFiles(ggufRepository, "README.md")).toMatchObject({ problem: expect.stringMatching(/only non-weight files/) });
   });
 
-  it("treats .bin as llama2.c and refuses PyTorch pickles", () => {
+  it("treats .bin as llama2.c, but pytorch_model*.bin as a Hugging Face folder of PyTorch checkpoints", () => {
     expect(selectModelFiles(["stories15M.bin", "tokenizer.bin"], "stories15M.bin")).toMatchObject({ plan: { format: "llama2c", weights: ["stories15M.bin"] } });
-    expect(selectModelFiles(["config.json", "pytorch_model.bin"])).toMatchObject({ problem: expect.stringMatching(/PyTorch pickle/) });
+    expect(selectModelFiles(["config.json", "pytorch_model.bin", "tokenizer.model", "training_args.bin"])).toMatchObject({
+      plan: { format: "pytorch", weights: ["pytorch_model.bin"], required: ["config.json"], optional: ["tokenizer.model"] },
+    });
+    // THUDM's repositories hold both: safetensors win.
+    const both = ["config.json", "model.safetensors.index.json", "pytorch_model.bin.index.json", "tokenizer.model"];
+    expect(selectModelFiles(both)).toMatchObject({ plan: { format: "safetensors", shardIndex: "model.safetensors.index.json" } });
+    expect(selectModelFiles(["config.json", "pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"])).toMatchObject({
+      plan: { format: "pytorch", weights: [], shardIndex: "pytorch_model.bin.index.json", required: ["config.json", "pytorch_model.bin.index.json"] },
+    });
+    expect(selectModelFiles(both, "pytorch_model*.bin*")).toMatchObject({ plan: { format: "pytorch", shardIndex: "pytorch_model.bin.index.json" } });
   });
 
   it("adds requested extra files", () => {

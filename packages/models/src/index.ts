@@ -138,7 +138,7 @@ export { ImageEmbeddingCache, imageEmbeddingKey, type CachedImageEmbeddings, typ
 export { writeSafetensors, writeShardedSafetensors, type RawSafetensorsEntry, type SafetensorsEntry } from "./safetensors-writer.ts";
 export { bytesOf, createRandom, expectSameTensor, randomTensor, randomValues } from "./tiny-models/random-tensors.ts";
 export { hfConfigJson, randomLlamaTensors, tinyLlamaConfig, writeGgufModel, writeHfModel, writeLlama2cModel } from "./tiny-models/tiny-llama.ts";
-export { TINY_CHAT_TEMPLATE, tinyGgufTokenizerMetadata, tinyVocabulary, writeTinyHfTokenizer } from "./tiny-models/tiny-tokenizer.ts";
+export { TINY_CHAT_TEMPLATE, tinyChatGlmGgufTokenizerMetadata, tinyGgufTokenizerMetadata, tinyVocabulary, writeTinyHfTokenizer } from "./tiny-models/tiny-tokenizer.ts";
 export { copiesOf, randomActivations, randomLlamaWeights, randomWeights } from "./tiny-models/random-weights.ts";
 export {
   chatGlmGoldenDifferences,

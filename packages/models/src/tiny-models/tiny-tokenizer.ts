@@ -5,6 +5,8 @@
 import fs from "node:fs";
 import path from "node:path";
 
+import { chatGlm3ChatTemplate, chatGlm3SpecialTokens } from "@infer-recipes/tokenizer";
+
 import type { GgufMetadataInput } from "../gguf/writer.ts";
 
 const SPECIALS = ["<unk>", "<s>", "</s>"];
@@ -73,5 +75,31 @@ export function tinyGgufTokenizerMetadata(vocabSize: number): Map<string, GgufMe
     ["tokenizer.ggml.unknown_token_id", { type: "uint32", value: 0 }],
     ["tokenizer.ggml.add_bos_token", true],
     ["tokenizer.chat_template", TINY_CHAT_TEMPLATE],
+  ]);
+}
+
+/**
+ * A ChatGLM3-style vocabulary of `vocabSize` tokens as GGUF metadata: tinyVocabulary, then ChatGLM3's special tokens
+ * ([gMASK], sop, <|user|>, ...) as its last ids, with ChatGLM3's chat template, no BOS, and <|user|> / <|observation|>
+ * ending a turn — so a tiny GLM model chats through the same code paths as ChatGLM3-6B.
+ */
+export function tinyChatGlmGgufTokenizerMetadata(vocabSize: number): Map<string, GgufMetadataInput> {
+  const first = vocabSize - chatGlm3SpecialTokens.length;
+  const tokens = [...tinyVocabulary(first), ...chatGlm3SpecialTokens];
+  const types = new Int32Array(tokens.map((token, id) => (id === 0 ? 2 : id < 3 || id >= first ? 3 : id < 259 ? 6 : token.startsWith("<unused") ? 5 : 1)));
+  const scores = new Float32Array(tokens.map((_, id) => (id < 259 || id >= first ? 0 : -id)));
+  const idOf = (token: string) => ({ type: "uint32" as const, value: tokens.indexOf(token) });
+  return new Map<string, GgufMetadataInput>([
+    ["tokenizer.ggml.model", "llama"],
+    ["tokenizer.ggml.pre", "chatglm-spm"],
+    ["tokenizer.ggml.tokens", tokens],
+    ["tokenizer.ggml.scores", scores],
+    ["tokenizer.ggml.token_type", types],
+    ["tokenizer.ggml.eos_token_id", { type: "uint32", value: 2 }],
+    ["tokenizer.ggml.eot_token_id", idOf("<|user|>")],
+    ["tokenizer.ggml.eom_token_id", idOf("<|observation|>")],
+    ["tokenizer.ggml.unknown_token_id", { type: "uint32", value: 0 }],
+    ["tokenizer.ggml.add_bos_token", false],
+    ["tokenizer.chat_template", chatGlm3ChatTemplate],
   ]);
 }
