@@ -56,8 +56,8 @@ export async function createLlamaCppQualityEngine(options: LlamaCppQualityOption
       if (generated.length !== count) throw new Error(`llama.cpp stopped after ${generated.length} of ${count} greedy tokens`);
       return generated;
     },
-    async tokenize(text) {
-      return model.tokenize(text, false).map(Number);
+    async tokenize(text, specialTokens = false) {
+      return model.tokenize(text, specialTokens).map(Number);
     },
     async close() {
       await context.dispose();

@@ -12,8 +12,9 @@ export interface QualityEngine {
   windowLogits(tokens: Int32Array, firstScoredRow: number): Promise<Float32Array>;
   /** `count` greedy tokens after `prompt` (a fresh sequence). */
   greedy(prompt: readonly number[], count: number): Promise<number[]>;
-  /** The engine's own tokenization of `text` without special tokens, when it has a tokenizer of its own. */
-  tokenize?(text: string): Promise<number[]>;
+  /** The engine's own tokenization of `text` without BOS/EOS, when it has a tokenizer of its own; special tokens
+   *  written in the text are recognised only with `specialTokens` (default false). */
+  tokenize?(text: string, specialTokens?: boolean): Promise<number[]>;
   close(): Promise<void>;
 }
 

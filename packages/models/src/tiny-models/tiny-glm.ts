@@ -8,7 +8,7 @@ import path from "node:path";
 
 import type { DType, Tensor } from "@infer-recipes/kernel";
 
-import { llamaGgufMetadata } from "../convert.ts";
+import { llamaGgufMetadata, type GgufQuantization } from "../convert.ts";
 import { expectedGlmTensorShapes, glmToGgufTensorName } from "../glm-tensors.ts";
 import { writeGguf, type GgufMetadataInput } from "../gguf/writer.ts";
 import type { LlamaConfig } from "../llama-config.ts";
@@ -97,14 +97,23 @@ export function writeGlmHfModel(directory: string, config: LlamaConfig, tensors:
   else writeSafetensors(path.join(directory, "model.safetensors"), new Map(tensors), { format: "pt" });
 }
 
-/** Writes the model as a llama.cpp `chatglm` GGUF file (fused tensors, chatglm.* metadata, plus `extraMetadata`). */
-export function writeGlmGgufModel(file: string, config: LlamaConfig, tensors: ReadonlyMap<string, Tensor>, extraMetadata: ReadonlyMap<string, GgufMetadataInput> = new Map()): void {
+/**
+ * Writes the model as a llama.cpp `chatglm` GGUF file: fused tensors as given (any dtype), chatglm.* metadata plus
+ * `extraMetadata` (e.g. a vocabulary); `quant` only sets general.file_type.
+ */
+export function writeGlmGgufModel(
+  file: string,
+  config: LlamaConfig,
+  tensors: ReadonlyMap<string, Tensor>,
+  extraMetadata: ReadonlyMap<string, GgufMetadataInput> = new Map(),
+  options: { quant?: GgufQuantization; name?: string } = {},
+): void {
   const ggufTensors = [...tensors].map(([name, tensor]) => {
     const ggufName = glmToGgufTensorName(name);
     if (ggufName === undefined) throw new Error(`writeGlmGgufModel: ${name} is not a GLM tensor name`);
     return { name: ggufName, tensor };
   });
-  const metadata = llamaGgufMetadata(config, "tiny-glm", "f32");
+  const metadata = llamaGgufMetadata(config, options.name ?? "tiny-glm", options.quant ?? "f32");
   for (const [key, value] of extraMetadata) metadata.set(key, value);
   writeGguf(file, { metadata, tensors: ggufTensors });
 }

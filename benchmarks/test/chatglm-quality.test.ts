@@ -1,0 +1,64 @@
+// The GLM architecture and ChatGLM3's tokenizer against llama.cpp (node-llama-cpp) on a tiny random chatglm GGUF with
+// ChatGLM3's real vocabulary, written by this project's writer (skipped with a message when ../shared/models or the
+// llama.cpp binary is missing): every string of a 200+ string Chinese/English/code/emoji corpus tokenizes the same
+// (special tokens parsed and not) and round-trips, and the logits over the corpus text agree (KL, top-1, greedy).
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+import { tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
+import { afterAll, describe, expect, it } from "vitest";
+
+import { chatGlm3Tokenizer, chatGlm3TokenizerModel, compareTokenizations, ensureChatGlmOracleModel } from "../src/chatglm-quality.ts";
+import { tokenizerCorpus } from "../src/chatglm-tokenizer-corpus.ts";
+import { createLlamaCppQualityEngine } from "../src/llama-cpp-quality-engine.ts";
+import { loadLlamaCpp } from "../src/llama-cpp-peer.ts";
+import { createOurQualityEngine } from "../src/our-quality-engine.ts";
+import { compareEngines } from "../src/quality-comparison.ts";
+
+const hasVocabulary = fs.existsSync(chatGlm3TokenizerModel);
+if (!hasVocabulary) console.warn(`[chatglm-quality] skipped: missing ${chatGlm3TokenizerModel}`);
+const llamaCpp = await loadLlamaCpp();
+if (llamaCpp.llama === undefined) console.warn(`[chatglm-quality] skipped: ${llamaCpp.reason}`);
+const directory = fs.mkdtempSync(path.join(os.tmpdir(), "chatglm-quality-"));
+afterAll(() => fs.rmSync(directory, { recursive: true, force: true }));
+
+describe.skipIf(!hasVocabulary || llamaCpp.llama === undefined)("ChatGLM3 on llama.cpp's chatglm architecture", () => {
+  it("tokenizes a 200+ string mixed corpus exactly as llama.cpp does, and round-trips it", async () => {
+    const file = ensureChatGlmOracleModel("f32", directory);
+    const ours = createOurQualityEngine(file, 256);
+    const peer = await createLlamaCppQualityEngine({ modelPath: file, contextSize: 256, vocabSize: ours.weights.config.vocabSize, threads: 2 });
+    try {
+      const corpus = tokenizerCorpus();
+      expect(corpus.length).toBeGreaterThanOrEqual(200);
+      // The vocabulary read back from the GGUF and the one built from tokenizer.model are the same tokenizer.
+      for (const tokenizer of [tokenizerFromGgufMetadata(ours.weights.metadata), chatGlm3Tokenizer()]) {
+        const comparison = await compareTokenizations(tokenizer, (text, special) => peer.tokenize!(text, special), corpus);
+        expect(comparison.mismatches.slice(0, 3)).toEqual([]);
+        expect(comparison.agreeing).toBe(2 * corpus.length);
+        expect(comparison.roundTripFailures).toEqual([]);
+      }
+    } finally {
+      await peer.close();
+    }
+  }, 300_000);
+
+  it("computes the same logits and greedy tokens as llama.cpp (head size 128, RoPE on 64 dimensions, base 10000)", async () => {
+    const file = ensureChatGlmOracleModel("f32", directory);
+    const ours = createOurQualityEngine(file, 256);
+    const peer = await createLlamaCppQualityEngine({ modelPath: file, contextSize: 256, vocabSize: ours.weights.config.vocabSize, threads: 2 });
+    try {
+      const tokenizer = tokenizerFromGgufMetadata(ours.weights.metadata);
+      const tokens = tokenizer.encode(tokenizerCorpus().join("\n"), { addSpecialTokens: false }).slice(0, 192);
+      const prompts = ["[gMASK]sop<|user|>\n 你好<|assistant|>", "[gMASK]sop<|user|>\n Write a poem about the sea.<|assistant|>"].map((text) => ({ text, tokens: tokenizer.encode(text) }));
+      const result = await compareEngines(ours, peer, tokens, ours.weights.config.vocabSize, prompts, { window: 128, stride: 64, greedyTokens: 16, perplexityTolerance: 0.01 });
+      expect(result.mean_kl_divergence).toBeLessThan(1e-4);
+      expect(result.top1_agreement).toBeGreaterThan(0.98);
+      expect(Math.abs(result.perplexity_ratio - 1)).toBeLessThan(0.01);
+      expect(result.greedy_agreement).toBe(1);
+    } finally {
+      await peer.close();
+    }
+  }, 300_000);
+});
