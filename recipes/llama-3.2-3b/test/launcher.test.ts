@@ -18,7 +18,9 @@ const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".
 const launcher = path.join(repository, "scripts/recipe.mjs");
 const temporary = mkdtempSync(path.join(tmpdir(), "recipe-launcher-"));
 afterAll(() => rmSync(temporary, { recursive: true, force: true }));
-const model = writeTinyLlama32(temporary);
+// A long context, so a stream can be made to outlast any signal's delivery (256 tokens of this model take < 0.2 s).
+const longContext = 16_384;
+const model = writeTinyLlama32(temporary, 3, longContext);
 
 interface Launched {
   url: Promise<string>;
@@ -123,8 +125,9 @@ describe("scripts/recipe.mjs --serve under a supervisor", () => {
     const launched = launch(["--model", model.ggufFile, "--serve", "--port", "0", "--backend", "reference", "--shutdown-grace", "0.2"]);
     try {
       const url = await launched.url;
-      // Long enough (the whole context) to outlast 0.2 s on the reference kernels.
-      const stream = openStream(url, 240);
+      // Nearly the whole 16k context: seconds on the reference kernels (attention grows with every token), far beyond
+      // the 0.2 s grace period however quickly the signal arrives.
+      const stream = openStream(url, longContext - 64);
       await stream.first;
       process.kill(launched.pid, "SIGHUP");
       const body = await stream.body;

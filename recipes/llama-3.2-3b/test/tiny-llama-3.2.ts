@@ -32,12 +32,16 @@ export const tinyLlama32Config: LlamaConfig = tinyLlamaConfig({
   eosTokenIds: [2],
 });
 
-/** Writes the model into `directory`; returns the folder (safetensors) and the .gguf path. */
-export function writeTinyLlama32(directory: string, seed = 3): { hfDirectory: string; ggufFile: string } {
-  const tensors = randomLlamaTensors(tinyLlama32Config, seed);
-  writeHfModel(directory, tinyLlama32Config, tensors);
-  writeTinyHfTokenizer(directory, tinyLlama32Config.vocabSize);
+/**
+ * Writes the model into `directory`; returns the folder (safetensors) and the .gguf path. `contextLength` overrides
+ * the 256-token context (the weights do not depend on it).
+ */
+export function writeTinyLlama32(directory: string, seed = 3, contextLength = tinyLlama32Config.contextLength): { hfDirectory: string; ggufFile: string } {
+  const config: LlamaConfig = { ...tinyLlama32Config, contextLength };
+  const tensors = randomLlamaTensors(config, seed);
+  writeHfModel(directory, config, tensors);
+  writeTinyHfTokenizer(directory, config.vocabSize);
   const ggufFile = path.join(directory, "tiny-llama-3.2.gguf");
-  writeGgufModel(ggufFile, tinyLlama32Config, tensors, tinyGgufTokenizerMetadata(tinyLlama32Config.vocabSize));
+  writeGgufModel(ggufFile, config, tensors, tinyGgufTokenizerMetadata(config.vocabSize));
   return { hfDirectory: directory, ggufFile };
 }
