@@ -12,6 +12,8 @@ import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, it } from "vitest";
 
+import { runCommand, type CommandResult } from "@infer-recipes/harness";
+
 import { writeTinyLlama32 } from "./tiny-llama-3.2.ts";
 
 const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -71,15 +73,8 @@ function openStream(url: string, maxTokens: number): { first: Promise<void>; bod
 }
 
 /** Runs the launcher to its end without blocking this process (vitest's worker must keep answering its runner). */
-function run(args: string[], environment: NodeJS.ProcessEnv = process.env): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [launcher, "llama-3.2-3b", ...args], { cwd: repository, env: environment, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+function run(args: string[], environment: NodeJS.ProcessEnv = process.env): Promise<CommandResult> {
+  return runCommand(process.execPath, [launcher, "llama-3.2-3b", ...args], { cwd: repository, env: environment });
 }
 
 function portIsClosed(url: string): Promise<boolean> {

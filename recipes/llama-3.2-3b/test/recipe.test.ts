@@ -3,7 +3,6 @@
 // user can cause (no weights offline, prompt + max tokens past the context, a bad option): a message and a non-zero
 // exit, never a stack trace.
 
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, it } from "vitest";
 
-import { resultsRecordProblems } from "@infer-recipes/harness";
+import { resultsRecordProblems, runCommand } from "@infer-recipes/harness";
 import { nativeAvailability } from "@infer-recipes/kernel";
 
 import { writeTinyLlama32 } from "./tiny-llama-3.2.ts";
@@ -28,9 +27,11 @@ interface Run {
   json?: { token_ids: number[]; text: string; finish_reason: string; decode_tokens_per_s: number; backend: string };
 }
 
-function runRecipe(args: string[], environment: Record<string, string> = {}): Run {
+// Every command runs asynchronously: a synchronous spawn blocks vitest's worker, which then misses its runner's RPC
+// deadline on a loaded machine.
+async function runRecipe(args: string[], environment: Record<string, string> = {}): Promise<Run> {
   const tsx = path.resolve(recipeDirectory, "node_modules/.bin/tsx");
-  const result = spawnSync(tsx, ["recipe.ts", ...args], { cwd: recipeDirectory, encoding: "utf8", env: { ...process.env, ...environment }, timeout: 120_000 });
+  const result = await runCommand(tsx, ["recipe.ts", ...args], { cwd: recipeDirectory, env: { ...process.env, ...environment }, timeoutMilliseconds: 120_000 });
   const lines = result.stdout.trim().split("\n");
   let json;
   try {
@@ -48,8 +49,9 @@ describe("llama-3.2-3b recipe on a tiny random Llama 3.2", () => {
   const greedy = (modelPath: string, backend: string) =>
     runRecipe(["--model", modelPath, "--prompt", "hello world", "--max-tokens", "12", "--temperature", "0", "--backend", backend, "--json"]);
 
-  it("generates the same greedy tokens from safetensors and GGUF, on every backend", () => {
-    const runs = backends.flatMap((backend) => [greedy(model.hfDirectory, backend), greedy(model.ggufFile, backend)]);
+  it("generates the same greedy tokens from safetensors and GGUF, on every backend", async () => {
+    const runs: Run[] = [];
+    for (const backend of backends) runs.push(await greedy(model.hfDirectory, backend), await greedy(model.ggufFile, backend));
     for (const run of runs) {
       expect(run.status, run.stderr).toBe(0);
       expect(run.json).toBeDefined();
@@ -60,38 +62,38 @@ describe("llama-3.2-3b recipe on a tiny random Llama 3.2", () => {
     expect(runs[0].stderr).toMatch(/loaded in .* 2 layers, hidden 64, 4\/2 heads, vocab 352/);
   });
 
-  it("quantizes on load and still runs (--quant q8_0)", () => {
-    const run = runRecipe(["--model", model.hfDirectory, "--prompt", "hi", "--max-tokens", "4", "--temperature", "0", "--quant", "q8_0", "--json"]);
+  it("quantizes on load and still runs (--quant q8_0)", async () => {
+    const run = await runRecipe(["--model", model.hfDirectory, "--prompt", "hi", "--max-tokens", "4", "--temperature", "0", "--quant", "q8_0", "--json"]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/q8_0/);
     expect(run.json!.token_ids.length).toBeGreaterThan(0);
   });
 
-  it("wraps the prompt in the chat template with --chat", () => {
-    const run = runRecipe(["--model", model.ggufFile, "--prompt", "hi", "--chat", "--max-tokens", "3", "--temperature", "0", "--json"]);
+  it("wraps the prompt in the chat template with --chat", async () => {
+    const run = await runRecipe(["--model", model.ggufFile, "--prompt", "hi", "--chat", "--max-tokens", "3", "--temperature", "0", "--json"]);
     expect(run.status, run.stderr).toBe(0);
   });
 
-  it("seeded sampling is reproducible", () => {
+  it("seeded sampling is reproducible", async () => {
     const args = ["--model", model.ggufFile, "--prompt", "abc", "--max-tokens", "10", "--temperature", "1", "--seed", "42", "--json"];
-    expect(runRecipe(args).json!.token_ids).toEqual(runRecipe(args).json!.token_ids);
+    expect((await runRecipe(args)).json!.token_ids).toEqual((await runRecipe(args)).json!.token_ids);
   });
 
-  it("refuses prompt + max tokens beyond the context with a message, not a stack trace", () => {
-    const run = runRecipe(["--model", model.ggufFile, "--prompt", "hello", "--max-tokens", "1000"]);
+  it("refuses prompt + max tokens beyond the context with a message, not a stack trace", async () => {
+    const run = await runRecipe(["--model", model.ggufFile, "--prompt", "hello", "--max-tokens", "1000"]);
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/exceeds the context of 256 tokens/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it("rejects a bad option by name", () => {
-    const run = runRecipe(["--model", model.ggufFile, "--temperature", "hot"]);
+  it("rejects a bad option by name", async () => {
+    const run = await runRecipe(["--model", model.ggufFile, "--temperature", "hot"]);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/--temperature must be a number ≥ 0, got "hot"/);
   });
 
-  it("offline and uncached: a clear message listing where it looked, non-zero exit, no stack trace", () => {
-    const run = runRecipe(["--prompt", "hi"], { HF_ENDPOINT: "http://127.0.0.1:9", HF_HUB_CACHE: path.join(temporary, "empty-cache"), HF_HOME: path.join(temporary, "empty-home") });
+  it("offline and uncached: a clear message listing where it looked, non-zero exit, no stack trace", async () => {
+    const run = await runRecipe(["--prompt", "hi"], { HF_ENDPOINT: "http://127.0.0.1:9", HF_HUB_CACHE: path.join(temporary, "empty-cache"), HF_HOME: path.join(temporary, "empty-home") });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/Llama-3.2-3B-Instruct/);
     expect(run.stderr).toMatch(/empty-cache/);
@@ -114,8 +116,8 @@ if (missing.length > 0) console.warn(`skipping real-model recipe runs: missing $
 describe.skipIf(missing.length > 0)("the recipe reproduces the real tiny models' reference greedy ids", () => {
   for (const entry of realModels) {
     for (const backend of backends) {
-      it(`${entry.name} on ${backend}`, () => {
-        const run = runRecipe(["--model", entry.path, "--prompt", "", "--max-tokens", "32", "--temperature", "0", "--backend", backend, "--json"]);
+      it(`${entry.name} on ${backend}`, async () => {
+        const run = await runRecipe(["--model", entry.path, "--prompt", "", "--max-tokens", "32", "--temperature", "0", "--backend", backend, "--json"]);
         expect(run.status, run.stderr).toBe(0);
         expect(run.json!.token_ids).toEqual(entry.ids);
       });
@@ -124,10 +126,10 @@ describe.skipIf(missing.length > 0)("the recipe reproduces the real tiny models'
 });
 
 describe("the recipe's benchmark and accuracy check", () => {
-  it("bench.ts measures every configuration in one run and writes its table", () => {
+  it("bench.ts measures every configuration in one run and writes its table", async () => {
     const tsx = path.resolve(recipeDirectory, "node_modules/.bin/tsx");
     const results = path.join(temporary, "bench-results");
-    const run = spawnSync(tsx, ["bench.ts", "--model", model.ggufFile, "--quick", "--runs", "1", "--json", "--results", results], { cwd: recipeDirectory, encoding: "utf8", timeout: 300_000 });
+    const run = await runCommand(tsx, ["bench.ts", "--model", model.ggufFile, "--quick", "--runs", "1", "--json", "--results", results], { cwd: recipeDirectory, timeoutMilliseconds: 300_000 });
     expect(run.status, run.stderr).toBe(0);
     const rows = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
     expect(rows.map((row) => row.configuration)).toHaveLength(5);
@@ -136,10 +138,10 @@ describe("the recipe's benchmark and accuracy check", () => {
     expect(resultsRecordProblems(JSON.parse(readFileSync(path.join(results, "bench-quick.json"), "utf8")))).toEqual([]);
   });
 
-  it.skipIf(!nativeAvailability().available)("accuracy.ts passes its tolerances and prints every metric", () => {
+  it.skipIf(!nativeAvailability().available)("accuracy.ts passes its tolerances and prints every metric", async () => {
     const tsx = path.resolve(recipeDirectory, "node_modules/.bin/tsx");
     const results = path.join(temporary, "accuracy-results");
-    const run = spawnSync(tsx, ["accuracy.ts", "--tokens", "96", "--greedy-tokens", "16", "--results", results], { cwd: recipeDirectory, encoding: "utf8", timeout: 300_000 });
+    const run = await runCommand(tsx, ["accuracy.ts", "--tokens", "96", "--greedy-tokens", "16", "--results", results], { cwd: recipeDirectory, timeoutMilliseconds: 300_000 });
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/PASS {2}native Q8_0 \+ KV cache +mean KL divergence/);
     expect(run.stdout).not.toMatch(/FAIL/);
@@ -152,10 +154,10 @@ describe("the recipe's benchmark and accuracy check", () => {
 });
 
 describe("the recipe as a template", () => {
-  it("pnpm new-recipe copies it out of the repository, and the copy installs and runs on its own", () => {
+  it("pnpm new-recipe copies it out of the repository, and the copy installs and runs on its own", async () => {
     const repository = path.resolve(recipeDirectory, "../..");
     const target = path.join(temporary, "my-llama");
-    const scaffold = spawnSync(process.execPath, [path.join(repository, "scripts/new-recipe.mjs"), "my-llama", "--out", target], { encoding: "utf8" });
+    const scaffold = await runCommand(process.execPath, [path.join(repository, "scripts/new-recipe.mjs"), "my-llama", "--out", target], {});
     expect(scaffold.status, scaffold.stderr).toBe(0);
     const manifest = JSON.parse(readFileSync(path.join(target, "package.json"), "utf8"));
     expect(manifest.name).toBe("@infer-recipes/recipe-my-llama");
@@ -163,9 +165,9 @@ describe("the recipe as a template", () => {
     expect(readFileSync(path.join(target, "recipe.ts"), "utf8")).toMatch(/name: "my-llama"/);
     // --prefer-offline: packages come from the store this repository's install filled; a frozen-lockfile install
     // leaves no resolution metadata behind, so the version ranges may be resolved against the npm registry.
-    const install = spawnSync("pnpm", ["install", "--prefer-offline", "--ignore-workspace"], { cwd: target, encoding: "utf8", timeout: 120_000 });
+    const install = await runCommand("pnpm", ["install", "--prefer-offline", "--ignore-workspace"], { cwd: target, timeoutMilliseconds: 120_000 });
     expect(install.status, install.stdout + install.stderr).toBe(0);
-    const run = spawnSync(path.join(target, "node_modules/.bin/tsx"), ["recipe.ts", "--model", model.ggufFile, "--prompt", "hi", "--max-tokens", "4", "--temperature", "0", "--json"], { cwd: target, encoding: "utf8", timeout: 120_000 });
+    const run = await runCommand(path.join(target, "node_modules/.bin/tsx"), ["recipe.ts", "--model", model.ggufFile, "--prompt", "hi", "--max-tokens", "4", "--temperature", "0", "--json"], { cwd: target, timeoutMilliseconds: 120_000 });
     expect(run.status, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout.trim().split("\n").at(-1)!).token_ids.length).toBeGreaterThan(0);
   });

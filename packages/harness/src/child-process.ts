@@ -1,0 +1,61 @@
+// Runs a command to its end without blocking the event loop, for tests and benchmarks that drive a recipe the way
+// a user does. A synchronous spawn would freeze the calling thread for the whole run: vitest's worker then misses its
+// runner's RPC deadline ("Timeout calling onTaskUpdate") on a loaded machine, and a benchmark's progress stops.
+
+import { spawn } from "node:child_process";
+
+/** What a finished command left behind. */
+export interface CommandResult {
+  /** Exit status, or null when a signal ended it (then `signal` says which). */
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** True when `timeoutMilliseconds` passed and the command was killed. */
+  timedOut: boolean;
+}
+
+/** Where and how long a command runs. */
+export interface CommandOptions {
+  cwd?: string;
+  /** The environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Killed with SIGKILL after this long (default: no limit). */
+  timeoutMilliseconds?: number;
+}
+
+/**
+ * Runs `command` with `args` and resolves once it exits and its output is read. Rejects only when the command cannot
+ * be started (not found, not executable); a non-zero exit is a result, not an error.
+ *
+ * @example
+ * ```ts
+ * const run = await runCommand("node", ["--version"]);
+ * console.log(run.status, run.stdout.trim()); // 0 v20.…
+ * ```
+ */
+export function runCommand(command: string, args: readonly string[], options: CommandOptions = {}): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    const timer =
+      options.timeoutMilliseconds === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGKILL");
+          }, options.timeoutMilliseconds);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr, timedOut });
+    });
+  });
+}
