@@ -8,8 +8,11 @@ import { spawn } from "node:child_process";
 export interface CommandResult {
   /** Exit status, or null when a signal ended it (then `signal` says which). */
   status: number | null;
+  /** The signal that ended the command, or null when it exited by itself. */
   signal: NodeJS.Signals | null;
+  /** Everything it wrote to standard output, decoded as UTF-8. */
   stdout: string;
+  /** Everything it wrote to standard error, decoded as UTF-8. */
   stderr: string;
   /** True when `timeoutMilliseconds` passed and the command was killed. */
   timedOut: boolean;
@@ -17,6 +20,7 @@ export interface CommandResult {
 
 /** Where and how long a command runs. */
 export interface CommandOptions {
+  /** The working directory (default: this process's). */
   cwd?: string;
   /** The environment (default: this process's). */
   env?: NodeJS.ProcessEnv;
@@ -30,6 +34,8 @@ export interface CommandOptions {
  *
  * @example
  * ```ts
+ * import { runCommand } from "@infer-recipes/harness";
+ *
  * const run = await runCommand("node", ["--version"]);
  * console.log(run.status, run.stdout.trim()); // 0 v20.…
  * ```
