@@ -130,12 +130,32 @@ void silu(float* out, const float* input, int64_t count) {
   silu_times(out, input, nullptr, count);
 }
 
-void gelu(float* out, const float* input, int64_t count) {
+// out[i] = gelu(input[i]) for i in [begin, end); the tail masked as in silu_range_avx2.
+__attribute__((target("avx2,fma"))) static void gelu_range_avx2(float* out, const float* input, int64_t begin, int64_t end) {
+  int64_t i = begin;
+  for (; i + 8 <= end; i += 8) _mm256_storeu_ps(out + i, gelu_avx2(_mm256_loadu_ps(input + i)));
+  if (i < end) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(end - i)), lanes);
+    _mm256_maskstore_ps(out + i, mask, gelu_avx2(_mm256_maskload_ps(input + i, mask)));
+  }
+}
+
+static void gelu_range(float* out, const float* input, int64_t begin, int64_t end) {
   const float k = 0.7978845608028654f;  // sqrt(2 / pi)
-  for (int64_t i = 0; i < count; i++) {
+  for (int64_t i = begin; i < end; i++) {
     const float x = input[i];
     out[i] = 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
   }
+}
+
+// The vision encoders' activation (SigLIP's MLP): vectorized and spread over the pool like silu.
+void gelu(float* out, const float* input, int64_t count) {
+  const bool avx2 = cpu_features().avx2_usable();
+  for_chunks(count, [&](int64_t begin, int64_t end) {
+    if (avx2) gelu_range_avx2(out, input, begin, end);
+    else gelu_range(out, input, begin, end);
+  });
 }
 
 void swiglu(float* out, const float* gate, const float* up, int64_t count) {

@@ -33,4 +33,15 @@ __attribute__((target("avx2,fma"))) inline __m256 silu_avx2(__m256 x) {
   return _mm256_mul_ps(x, _mm256_div_ps(numerator, _mm256_add_ps(one, e)));
 }
 
+// GELU, tanh approximation, 8 at a time: 0.5·x·(1 + tanh(u)) with u = √(2/π)·(x + 0.044715·x³) is x · sigmoid(2u),
+// computed as silu_avx2 computes sigmoid, from e = e^(−|2u|) ≤ 1 (never overflows).
+__attribute__((target("avx2,fma"))) inline __m256 gelu_avx2(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 cube = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+  const __m256 twice_u = _mm256_mul_ps(_mm256_set1_ps(2.0f * 0.7978845608028654f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), cube, x));
+  const __m256 e = exp_negative_avx2(_mm256_or_ps(twice_u, _mm256_set1_ps(-0.0f)));
+  const __m256 numerator = _mm256_blendv_ps(one, e, twice_u);  // by the sign of u: e where u < 0
+  return _mm256_mul_ps(x, _mm256_div_ps(numerator, _mm256_add_ps(one, e)));
+}
+
 }  // namespace kernel
