@@ -23,11 +23,14 @@ import {
   isMmprojGguf,
   llamaDecodeBytes,
   llamaWeightBytes,
+  idefics3VisionConfigFromGguf,
   loadIdefics3HfModel,
   loadMmprojGguf,
   loadModelWeights,
   ModelFileError,
   readGguf,
+  readIdefics3Config,
+  type Idefics3VisionConfig,
   type LoadedVisionWeights,
   type LoadedWeights,
 } from "@infer-recipes/models";
@@ -60,6 +63,24 @@ export interface LoadVisionModelOptions {
   /** Write progress (download, loading) to stderr. Default true. */
   progress?: boolean;
   signal?: AbortSignal;
+}
+
+/** Where the model's files are: the resolved model (a folder or the language-model GGUF) and the mmproj file of the
+ *  split form. */
+export interface ResolvedVisionModel {
+  resolved: ResolvedModel;
+  mmprojPath?: string;
+}
+
+/** The text side and the image layout of a model, read without its weights: what preparing prompts needs. */
+export interface VisionPromptText {
+  tokenizer: TextTokenizer;
+  chatTemplate?: ChatTemplate;
+  processor: Idefics3ProcessorConfig;
+  /** <image> tokens per tile. */
+  imageSequenceLength: number;
+  imageTokenId: number;
+  visionConfig: Idefics3VisionConfig;
 }
 
 export interface VisionModel {
@@ -101,11 +122,12 @@ function projectorBeside(directory: string, model: string): string | undefined {
   return join(directory, found[0]);
 }
 
-export async function loadVisionModel(specifier: string, options: LoadVisionModelOptions = {}): Promise<VisionModel> {
-  const showProgress = options.progress ?? true;
-  const log = (line: string) => {
-    if (showProgress) process.stderr.write(`${line}\n`);
-  };
+/**
+ * Finds the model's files (path, HF cache or hub download — the mmproj of a hub repository in the same call, so one
+ * offline message names both). For the split form the mmproj is --mmproj, the one fetched with the model, or the
+ * only mmproj*.gguf beside the language model.
+ */
+export async function resolveVisionModel(specifier: string, options: Pick<LoadVisionModelOptions, "mmproj" | "defaultMmproj" | "progress" | "signal"> = {}): Promise<ResolvedVisionModel> {
   // Paths are relative to where the user ran the command; anything else names a file in the model's hub repository.
   const mmprojArgument = options.mmproj === undefined ? undefined : resolveModelArgument(options.mmproj);
   const mmprojIsPath = mmprojArgument !== undefined && isAbsolute(mmprojArgument);
@@ -115,8 +137,85 @@ export async function loadVisionModel(specifier: string, options: LoadVisionMode
   const resolved = await resolveModel(parsed, {
     additionalFiles,
     signal: options.signal,
-    progress: showProgress ? createProgressPrinter() : false,
+    progress: (options.progress ?? true) ? createProgressPrinter() : false,
   });
+  if (resolved.format === "llama2c") {
+    throw new ModelFileError({ file: resolved.path }, "is a llama2.c checkpoint; a vision-language model needs a Hugging Face idefics3 folder or a GGUF + mmproj pair");
+  }
+  if (resolved.format === "safetensors") {
+    if (!isIdefics3Directory(resolved.path)) {
+      throw new ModelFileError({ file: join(resolved.path, "config.json") }, "is not an Idefics3 / SmolVLM model (expected model_type \"idefics3\" with text_config and vision_config)");
+    }
+    return { resolved };
+  }
+  if (isMmprojGguf(readGguf(resolved.path))) {
+    throw new ModelFileError({ file: resolved.path }, "is an mmproj (vision projector) file; pass the language-model GGUF as --model and this file as --mmproj");
+  }
+  const mmprojPath = mmprojIsPath
+    ? mmprojArgument
+    : (resolved.files.find((path) => path !== resolved.path && basename(path).toLowerCase().startsWith("mmproj")) ?? projectorBeside(dirname(resolved.path), resolved.path));
+  if (mmprojPath === undefined) {
+    throw new ModelFileError(
+      { file: resolved.path },
+      "is only the language model of llama.cpp's split form; pass its vision projector with --mmproj FILE (an mmproj-*.gguf, e.g. from the same Hugging Face repository)",
+    );
+  }
+  return { resolved, mmprojPath };
+}
+
+/** Reads the tokenizer, chat template, processor settings and vision shape (no weights) of a resolved model: an HF
+ *  folder, or a language-model GGUF with its mmproj file. */
+export async function loadVisionPromptText({ resolved, mmprojPath }: { resolved: Pick<ResolvedModel, "path">; mmprojPath?: string }): Promise<VisionPromptText> {
+  let tokenizer: TextTokenizer;
+  let chatTemplateSource: string | undefined;
+  let processor: Idefics3ProcessorConfig;
+  let visionConfig: Idefics3VisionConfig;
+  let configImageTokenId: number | undefined;
+  if (mmprojPath === undefined) {
+    if (!existsSync(join(resolved.path, "tokenizer.json"))) throw new TokenizerNotFoundError(`no tokenizer.json in ${resolved.path}: a Hugging Face model folder needs one beside config.json`);
+    tokenizer = await loadHfTokenizer(resolved.path);
+    chatTemplateSource = await loadChatTemplate(resolved.path);
+    const preprocessor = join(resolved.path, "preprocessor_config.json");
+    if (!existsSync(preprocessor)) throw new ModelFileError({ file: preprocessor }, "not found: the image processor settings of an Idefics3 / SmolVLM model are in preprocessor_config.json");
+    processor = readIdefics3ProcessorConfig(preprocessor);
+    const config = readIdefics3Config(resolved.path);
+    visionConfig = config.vision;
+    configImageTokenId = config.imageTokenId;
+  } else {
+    const text = readGguf(resolved.path);
+    if (!text.metadata.has("tokenizer.ggml.tokens")) throw new TokenizerNotFoundError(`${resolved.path} has no embedded tokenizer (tokenizer.ggml.tokens)`);
+    tokenizer = tokenizerFromGgufMetadata(text.metadata);
+    chatTemplateSource = chatTemplateFromGgufMetadata(text.metadata);
+    const mmproj = readGguf(mmprojPath);
+    visionConfig = idefics3VisionConfigFromGguf(mmproj);
+    processor = idefics3ProcessorConfigFromGguf(mmproj.metadata, mmprojPath);
+  }
+  const imageTokenId = tokenizer.tokenToId("<image>");
+  if (imageTokenId === undefined) throw new TokenizerNotFoundError(`the tokenizer of ${resolved.path} has no <image> token: not an Idefics3 / SmolVLM vocabulary`);
+  if (configImageTokenId !== undefined && configImageTokenId !== imageTokenId) {
+    throw new ModelFileError({ file: join(resolved.path, "config.json"), field: "image_token_id" }, `is ${configImageTokenId}, but the tokenizer has <image> at ${imageTokenId}`);
+  }
+  if (processor.tileSize !== visionConfig.imageSize) {
+    throw new ModelFileError({ file: mmprojPath ?? join(resolved.path, "preprocessor_config.json") }, `the processor cuts ${processor.tileSize}-pixel tiles but the vision encoder takes ${visionConfig.imageSize}-pixel images`);
+  }
+  return {
+    tokenizer,
+    chatTemplate: chatTemplateSource ? compileChatTemplate(chatTemplateSource) : undefined,
+    processor,
+    imageSequenceLength: imageSequenceLength(processor.tileSize, visionConfig.patchSize, visionConfig.scaleFactor),
+    imageTokenId,
+    visionConfig,
+  };
+}
+
+/** Resolves (see resolveVisionModel) and loads the model: weights on the kernel, tokenizer, template, processor. */
+export async function loadVisionModel(specifier: string, options: LoadVisionModelOptions = {}): Promise<VisionModel> {
+  const showProgress = options.progress ?? true;
+  const log = (line: string) => {
+    if (showProgress) process.stderr.write(`${line}\n`);
+  };
+  const files = await resolveVisionModel(specifier, options);
+  const { resolved, mmprojPath } = files;
   const kernel = options.kernel ?? createKernel({ backend: options.backend, threads: options.threads });
   const started = performance.now();
   log(`loading ${resolved.path} (${resolved.format}, ${resolved.source})`);
@@ -124,59 +223,17 @@ export async function loadVisionModel(specifier: string, options: LoadVisionMode
   const onProgress = printer
     ? (bytesRead: number, totalBytes: number) => printer({ file: "weights", receivedBytes: bytesRead, totalBytes, resumedFromBytes: 0, done: bytesRead >= totalBytes })
     : undefined;
-
+  const promptText = await loadVisionPromptText(files);
   let text: LoadedWeights;
   let vision: LoadedVisionWeights;
-  let tokenizer: TextTokenizer;
-  let chatTemplateSource: string | undefined;
-  let processor: Idefics3ProcessorConfig;
-  let imageTokenId: number | undefined;
-  let mmprojPath: string | undefined;
-  if (resolved.format === "safetensors") {
-    if (!isIdefics3Directory(resolved.path)) {
-      throw new ModelFileError({ file: join(resolved.path, "config.json") }, "is not an Idefics3 / SmolVLM model (expected model_type \"idefics3\" with text_config and vision_config)");
-    }
-    const weights = loadIdefics3HfModel(resolved.path, { text: { dtype: options.quant, packFor: kernel, onProgress }, vision: { dtype: options.visionQuant, packFor: kernel } });
-    ({ text, vision, imageTokenId } = weights);
-    if (!existsSync(join(resolved.path, "tokenizer.json"))) throw new TokenizerNotFoundError(`no tokenizer.json in ${resolved.path}: a Hugging Face model folder needs one beside config.json`);
-    tokenizer = await loadHfTokenizer(resolved.path);
-    chatTemplateSource = await loadChatTemplate(resolved.path);
-    const preprocessor = join(resolved.path, "preprocessor_config.json");
-    if (!existsSync(preprocessor)) throw new ModelFileError({ file: preprocessor }, "not found: the image processor settings of an Idefics3 / SmolVLM model are in preprocessor_config.json");
-    processor = readIdefics3ProcessorConfig(preprocessor);
-  } else if (resolved.format === "gguf") {
-    const file = readGguf(resolved.path);
-    if (isMmprojGguf(file)) {
-      throw new ModelFileError({ file: resolved.path }, "is an mmproj (vision projector) file; pass the language-model GGUF as --model and this file as --mmproj");
-    }
-    mmprojPath = mmprojIsPath
-      ? mmprojArgument
-      : (resolved.files.find((path) => path !== resolved.path && basename(path).toLowerCase().startsWith("mmproj")) ?? projectorBeside(dirname(resolved.path), resolved.path));
-    if (mmprojPath === undefined) {
-      throw new ModelFileError(
-        { file: resolved.path },
-        "is only the language model of llama.cpp's split form; pass its vision projector with --mmproj FILE (an mmproj-*.gguf, e.g. from the same Hugging Face repository)",
-      );
-    }
+  if (mmprojPath === undefined) {
+    ({ text, vision } = loadIdefics3HfModel(resolved.path, { text: { dtype: options.quant, packFor: kernel, onProgress }, vision: { dtype: options.visionQuant, packFor: kernel } }));
+  } else {
     text = loadModelWeights(resolved.path, { dtype: options.quant, packFor: kernel, onProgress });
     log(`loading ${mmprojPath}`);
     vision = loadMmprojGguf(mmprojPath, { dtype: options.visionQuant, packFor: kernel });
-    if (!text.metadata.has("tokenizer.ggml.tokens")) throw new TokenizerNotFoundError(`${resolved.path} has no embedded tokenizer (tokenizer.ggml.tokens)`);
-    tokenizer = tokenizerFromGgufMetadata(text.metadata);
-    chatTemplateSource = chatTemplateFromGgufMetadata(text.metadata);
-    processor = idefics3ProcessorConfigFromGguf(vision.metadata, mmprojPath);
-  } else {
-    throw new ModelFileError({ file: resolved.path }, "is a llama2.c checkpoint; a vision-language model needs a Hugging Face idefics3 folder or a GGUF + mmproj pair");
   }
-  const imageToken = tokenizer.tokenToId("<image>");
-  if (imageToken === undefined) throw new TokenizerNotFoundError(`the tokenizer of ${resolved.path} has no <image> token: not an Idefics3 / SmolVLM vocabulary`);
-  if (imageTokenId !== undefined && imageTokenId !== imageToken) {
-    throw new ModelFileError({ file: join(resolved.path, "config.json"), field: "image_token_id" }, `is ${imageTokenId}, but the tokenizer has <image> at ${imageToken}`);
-  }
-  if (processor.tileSize !== vision.config.imageSize) {
-    throw new ModelFileError({ file: mmprojPath ?? join(resolved.path, "preprocessor_config.json") }, `the processor cuts ${processor.tileSize}-pixel tiles but the vision encoder takes ${vision.config.imageSize}-pixel images`);
-  }
-  const model = Idefics3Model.fromLoadedWeights(text, vision, imageToken, kernel);
+  const model = Idefics3Model.fromLoadedWeights(text, vision, promptText.imageTokenId, kernel);
   const loadMilliseconds = performance.now() - started;
   const textWeightBytes = llamaWeightBytes(model.language.weights);
   const visionWeightBytes = idefics3VisionWeightBytes(model.vision.weights);
@@ -186,13 +243,12 @@ export async function loadVisionModel(specifier: string, options: LoadVisionMode
       `vision ${vision.config.layerCount} layers, hidden ${vision.config.hiddenSize}, ${model.vision.weights.layers[0].query.dtype}, ${formatGigabytes(visionWeightBytes)}; ` +
       `${kernel.backend.name} backend, ${kernel.backend.threads} thread(s)`,
   );
-  const stopTokenIds = [...new Set([...tokenizer.eosTokenIds, ...config.eosTokenIds])];
   return {
     model,
-    tokenizer,
-    chatTemplate: chatTemplateSource ? compileChatTemplate(chatTemplateSource) : undefined,
-    processor,
-    imageSequenceLength: imageSequenceLength(processor.tileSize, vision.config.patchSize, vision.config.scaleFactor),
+    tokenizer: promptText.tokenizer,
+    chatTemplate: promptText.chatTemplate,
+    processor: promptText.processor,
+    imageSequenceLength: promptText.imageSequenceLength,
     kernel,
     resolved,
     mmprojPath,
@@ -201,7 +257,7 @@ export async function loadVisionModel(specifier: string, options: LoadVisionMode
     textWeightBytes,
     visionWeightBytes,
     decodeBytes: llamaDecodeBytes(model.language.weights),
-    stopTokenIds,
+    stopTokenIds: [...new Set([...promptText.tokenizer.eosTokenIds, ...config.eosTokenIds])],
     identity: [resolved.path, mmprojPath ?? "", model.vision.weights.layers[0].query.dtype].join("|"),
     loadMilliseconds,
   };

@@ -37,8 +37,30 @@ export interface PrepareImageOptions {
   cache?: ImageEmbeddingCache;
   /** Called after each group of tiles the encoder finishes. */
   onProgress?: (tilesDone: number, tileCount: number) => void;
-  /** Tiles per encoder batch (default 4). */
+  /** Tiles per encoder batch (default 4). Between batches the event loop runs (a server's other requests take
+   *  their decode steps) and `signal` is checked. */
   tilesPerBatch?: number;
+  /** Stops the encoder between batches (rejecting with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+const DEFAULT_TILES_PER_BATCH = 4;
+
+/** The encoder over `tileCount` processed tiles, a batch of tiles at a time, letting the event loop run in between. */
+async function encodeTiles(visionModel: VisionModel, pixelValues: Float32Array, tileCount: number, options: PrepareImageOptions): Promise<Float32Array> {
+  const tilesPerBatch = options.tilesPerBatch ?? DEFAULT_TILES_PER_BATCH;
+  const tileValues = pixelValues.length / tileCount;
+  let embeddings: Float32Array | undefined;
+  for (let first = 0; first < tileCount; first += tilesPerBatch) {
+    if (first > 0) await new Promise((resolve) => setImmediate(resolve));
+    options.signal?.throwIfAborted();
+    const count = Math.min(tilesPerBatch, tileCount - first);
+    const part = visionModel.model.encodeImage(pixelValues.subarray(first * tileValues, (first + count) * tileValues), count, { tilesPerBatch });
+    embeddings ??= new Float32Array((part.length / count) * tileCount);
+    embeddings.set(part, (part.length / count) * first);
+    options.onProgress?.(first + count, tileCount);
+  }
+  return embeddings!;
 }
 
 /** The embedding-cache key of an image's content for this model and processor. */
@@ -57,7 +79,8 @@ export async function prepareImage(visionModel: VisionModel, image: ImageInput, 
   const decodedAt = performance.now();
   const processed = processIdefics3Image(decoded, visionModel.processor);
   const processedAt = performance.now();
-  const embeddings = visionModel.model.encodeImage(processed.pixelValues, processed.tileCount, { onProgress: options.onProgress, tilesPerBatch: options.tilesPerBatch });
+  options.signal?.throwIfAborted();
+  const embeddings = await encodeTiles(visionModel, processed.pixelValues, processed.tileCount, options);
   const encodedAt = performance.now();
   const entry = { embeddings, rows: processed.rows, cols: processed.cols, tileCount: processed.tileCount };
   options.cache?.set(key, entry);

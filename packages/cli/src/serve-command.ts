@@ -43,16 +43,31 @@ function waitForStopSignal(onRepeat: (signal: NodeJS.Signals) => void): Promise<
   });
 }
 
-/** Serves `specifier` until a stop signal; returns the exit code. Load failures are thrown (describeFailure). */
+/** What the server's workers load: the loader module (serving-loader.ts's contract) and its options. */
+export interface ServedModelLaunch {
+  /** The id /v1/models reports. */
+  name: string;
+  loaderModule: URL;
+  /** Plain data (it is copied into the workers). */
+  loadOptions: unknown;
+}
+
+/** Serves `specifier` (a text model) until a stop signal; returns the exit code. Load failures are thrown (describeFailure). */
 export async function runServer(args: GenerationArguments, specifier: string): Promise<number> {
-  const log = (line: string) => process.stderr.write(`${line}\n`);
   const resolved = await resolveModel(specifier, { progress: createProgressPrinter() });
   const name = servedModelName(resolved);
+  return serveModel(args, { name, loaderModule: new URL("./serving-loader.ts", import.meta.url), loadOptions: { model: resolved.path, name, args } satisfies ServeLoadOptions });
+}
+
+/** Serves what `launch` loads (the model already resolved to local files) until a stop signal; returns the exit code. */
+export async function serveModel(args: GenerationArguments, launch: ServedModelLaunch): Promise<number> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const { name } = launch;
   let reportFailure: (error: Error) => void = () => {};
   const workerFailure = new Promise<Error>((resolve) => (reportFailure = resolve));
   const host = WorkerModelHost.start({
-    loaderModule: new URL("./serving-loader.ts", import.meta.url),
-    loadOptions: { model: resolved.path, name, args } satisfies ServeLoadOptions,
+    loaderModule: launch.loaderModule,
+    loadOptions: launch.loadOptions,
     onFailure: (error) => reportFailure(error),
   });
   let server: InferenceServer;

@@ -6,6 +6,7 @@
 
 import { totalmem } from "node:os";
 
+import type { LlamaModel } from "@infer-recipes/models";
 import { Scheduler } from "@infer-recipes/scheduler";
 import type { LoadedPromptText, ServedModel } from "@infer-recipes/server";
 
@@ -30,29 +31,40 @@ const DEFAULT_TOKENS_PER_REQUEST = 4096;
 /** …but takes at most this many bytes. */
 const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
 
-/** Bytes of a paged cache of `tokens` positions for `textModel` (keys and values, f32). */
-function cacheBytes(textModel: TextModel, tokens: number): number {
-  const config = textModel.model.config;
+/** Bytes of a paged cache of `tokens` positions for `model` (keys and values, f32). */
+function cacheBytes(model: Pick<LlamaModel, "config">, tokens: number): number {
+  const config = model.config;
   return 2 * config.layerCount * config.keyValueHeadCount * config.headDim * 4 * tokens;
 }
 
 /** Positions the paged cache holds: --cache-tokens, else max-batch × min(context, 4096) within 2 GiB. */
-export function servingCacheTokens(textModel: TextModel, args: Pick<GenerationArguments, "cacheTokens" | "maxBatch">): number {
+export function servingCacheTokens(textModel: Pick<TextModel, "model">, args: Pick<GenerationArguments, "cacheTokens" | "maxBatch">): number {
   if (args.cacheTokens !== undefined) return args.cacheTokens;
   const wanted = args.maxBatch * Math.min(textModel.model.config.contextLength, DEFAULT_TOKENS_PER_REQUEST);
-  return Math.max(BLOCK_SIZE, Math.min(wanted, Math.floor(DEFAULT_CACHE_BYTES / cacheBytes(textModel, 1))));
+  return Math.max(BLOCK_SIZE, Math.min(wanted, Math.floor(DEFAULT_CACHE_BYTES / cacheBytes(textModel.model, 1))));
+}
+
+/** The paged KV cache (sized by servingCacheTokens, checked against this machine's memory) and the scheduler over it. */
+export function servingScheduler(model: LlamaModel, args: GenerationArguments): { scheduler: Scheduler; summary: string } {
+  const cacheTokens = servingCacheTokens({ model }, args);
+  if (cacheBytes(model, cacheTokens) > totalmem()) {
+    const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+    throw new UsageError(`--cache-tokens ${cacheTokens} needs ${gib(cacheBytes(model, cacheTokens))} of KV cache for this model, more than this machine's ${gib(totalmem())} of memory`);
+  }
+  const cache = model.createPagedCache({ blockCount: Math.ceil(cacheTokens / BLOCK_SIZE) + 1, blockSize: BLOCK_SIZE });
+  const scheduler = new Scheduler(model, cache, { maxBatchSize: args.maxBatch, maxBatchTokens: args.maxBatchTokens, maxQueuedRequests: args.queueLimit });
+  return {
+    scheduler,
+    summary:
+      `KV cache: ${cache.capacityTokens} positions in ${cache.pool.totalBlocks} blocks of ${BLOCK_SIZE} (${(cache.byteLength / 1024 ** 3).toFixed(2)} GiB); ` +
+      `batch ≤ ${args.maxBatch} requests, ≤ ${args.maxBatchTokens} tokens per step; queue ≤ ${args.queueLimit}`,
+  };
 }
 
 export async function loadServedModel(options: ServeLoadOptions): Promise<ServedModel> {
   const { args } = options;
   const textModel = await loadTextModel(options.model, { quant: args.quant, threads: args.threads, backend: args.backend, progress: true });
-  const cacheTokens = servingCacheTokens(textModel, args);
-  if (cacheBytes(textModel, cacheTokens) > totalmem()) {
-    const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-    throw new UsageError(`--cache-tokens ${cacheTokens} needs ${gib(cacheBytes(textModel, cacheTokens))} of KV cache for this model, more than this machine's ${gib(totalmem())} of memory`);
-  }
-  const cache = textModel.model.createPagedCache({ blockCount: Math.ceil(cacheTokens / BLOCK_SIZE) + 1, blockSize: BLOCK_SIZE });
-  const scheduler = new Scheduler(textModel.model, cache, { maxBatchSize: args.maxBatch, maxBatchTokens: args.maxBatchTokens, maxQueuedRequests: args.queueLimit });
+  const { scheduler, summary } = servingScheduler(textModel.model, args);
   return {
     id: options.name,
     scheduler,
@@ -60,9 +72,7 @@ export async function loadServedModel(options: ServeLoadOptions): Promise<Served
     chatTemplate: textModel.chatTemplate,
     stopTokenIds: textModel.stopTokenIds,
     defaultTemperature: args.temperature,
-    summary:
-      `KV cache: ${cache.capacityTokens} positions in ${cache.pool.totalBlocks} blocks of ${BLOCK_SIZE} (${(cache.byteLength / 1024 ** 3).toFixed(2)} GiB); ` +
-      `batch ≤ ${args.maxBatch} requests, ≤ ${args.maxBatchTokens} tokens per step; queue ≤ ${args.queueLimit}`,
+    summary,
   };
 }
 

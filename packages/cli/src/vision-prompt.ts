@@ -9,15 +9,16 @@ import type { ChatMessage } from "@infer-recipes/tokenizer";
 
 import { encodeChatPrompt } from "./chat-prompt-ids.ts";
 import { UsageError } from "./generation-arguments.ts";
-import type { VisionModel } from "./load-vision-model.ts";
+import type { VisionModel, VisionPromptText } from "./load-vision-model.ts";
 
 /** A content part as SmolVLM's chat template reads it. */
 export type VisionContentPart = { type: "text"; text: string } | { type: "image" };
 
-export interface VisionChatMessage {
+// A type, not an interface, so it is assignable to the tokenizer's ChatMessage (which has an index signature).
+export type VisionChatMessage = {
   role: string;
   content: string | VisionContentPart[];
-}
+};
 
 /** A user turn asking `question` about `imageCount` images (the images first, as SmolVLM's examples do). */
 export function imageQuestion(imageCount: number, question: string): VisionChatMessage {
@@ -34,6 +35,16 @@ export function countImageParts(messages: readonly VisionChatMessage[]): number 
   return messages.reduce((total, message) => total + (typeof message.content === "string" ? 0 : message.content.filter((part) => part.type === "image").length), 0);
 }
 
+/** What laying out a prompt with images needs: the text side of the model (no weights). */
+export interface VisionPromptLayout {
+  tokenizer: VisionPromptText["tokenizer"];
+  chatTemplate?: VisionPromptText["chatTemplate"];
+  /** <image> tokens per tile. */
+  imageSequenceLength: number;
+  /** Names the model in errors. */
+  name: string;
+}
+
 export interface VisionPrompt {
   /** The prompt as the model reads it, image layouts expanded. */
   text: string;
@@ -42,19 +53,58 @@ export interface VisionPrompt {
   spans: EmbeddingSpan[];
 }
 
+/** The prompt text and ids of a conversation whose image parts are, in order, images with these tile grids. */
+export function renderVisionPrompt(
+  layout: VisionPromptLayout,
+  messages: readonly VisionChatMessage[],
+  grids: ReadonlyArray<{ rows: number; cols: number }>,
+): { text: string; ids: number[] } {
+  const { tokenizer, chatTemplate } = layout;
+  if (!chatTemplate) throw new UsageError(`${layout.name} has no chat template: a vision-language prompt needs one`);
+  if (countImageParts(messages) !== grids.length) {
+    throw new UsageError(`the conversation has ${countImageParts(messages)} image part(s) for ${grids.length} image(s)`);
+  }
+  return encodeChatPrompt(tokenizer, chatTemplate, templateMessages(messages), {
+    transformText: (rendered) => expandImagePlaceholders(rendered, grids, layout.imageSequenceLength),
+  });
+}
+
+/** The layout part of a loaded model. */
+export function promptLayoutOf(visionModel: VisionModel): VisionPromptLayout {
+  return { tokenizer: visionModel.tokenizer, chatTemplate: visionModel.chatTemplate, imageSequenceLength: visionModel.imageSequenceLength, name: visionModel.resolved.path };
+}
+
 /** The prompt of a conversation whose image parts are, in order, `images`. */
 export function visionPrompt(
   visionModel: VisionModel,
   messages: readonly VisionChatMessage[],
   images: ReadonlyArray<{ rows: number; cols: number; embeddings: Float32Array }>,
 ): VisionPrompt {
-  const { tokenizer, chatTemplate, model } = visionModel;
-  if (!chatTemplate) throw new UsageError(`${visionModel.resolved.path} has no chat template: a vision-language prompt needs one`);
-  if (countImageParts(messages) !== images.length) {
-    throw new UsageError(`the conversation has ${countImageParts(messages)} image part(s) for ${images.length} image(s)`);
+  const { text, ids } = renderVisionPrompt(promptLayoutOf(visionModel), messages, images);
+  return { text, ids, spans: visionModel.model.imageSpans(ids, images.map((image) => image.embeddings)) };
+}
+
+/**
+ * The prompt positions each image fills, from the first to the last of its <image> tokens, keyed by `keys[i]`
+ * (its content hash): what the prefix cache mixes into the hashes of the blocks holding them. `spans` are
+ * Idefics3Model.imageSpans' for images of `rows[i]` embeddings each.
+ */
+export function imageContentKeys(spans: readonly EmbeddingSpan[], hidden: number, rows: readonly number[], keys: readonly string[]): Array<{ start: number; end: number; key: string }> {
+  const ranges: Array<{ start: number; end: number; key: string }> = [];
+  let image = 0;
+  let left = rows[0];
+  for (const span of spans) {
+    let start = span.start;
+    let count = span.embeddings.length / hidden;
+    while (count > 0) {
+      const take = Math.min(count, left);
+      if (ranges.length === image) ranges.push({ start, end: start + take, key: keys[image] });
+      else ranges[image].end = start + take;
+      start += take;
+      count -= take;
+      left -= take;
+      if (left === 0) left = rows[++image];
+    }
   }
-  const { text, ids } = encodeChatPrompt(tokenizer, chatTemplate, templateMessages(messages), {
-    transformText: (rendered) => expandImagePlaceholders(rendered, images, visionModel.imageSequenceLength),
-  });
-  return { text, ids, spans: model.imageSpans(ids, images.map((image) => image.embeddings)) };
+  return ranges;
 }

@@ -16,9 +16,11 @@ import { createStreamDecoder } from "@infer-recipes/tokenizer";
 
 import { describeFailure } from "./failures.ts";
 import { GENERATION_USAGE, UsageError, parseGenerationArguments, type ExtraOptions, type GenerationArguments } from "./generation-arguments.ts";
-import { loadVisionModel, type VisionModel } from "./load-vision-model.ts";
+import { loadVisionModel, resolveVisionModel, type VisionModel } from "./load-vision-model.ts";
 import { prepareImage, type PreparedImage } from "./prepare-image.ts";
+import { serveModel, servedModelName } from "./serve-command.ts";
 import { resolveUserPath } from "./user-paths.ts";
+import type { VisionServeLoadOptions } from "./vision-serving-loader.ts";
 import { imageQuestion, visionPrompt, type VisionChatMessage, type VisionContentPart } from "./vision-prompt.ts";
 
 export interface VisionRecipe {
@@ -174,7 +176,8 @@ export async function runVisionQuestionCommand(recipe: VisionRecipe, argv: reado
   const specifier = args.model ?? recipe.defaultModel;
   const controller = new AbortController();
   try {
-    if (!args.serve && args.images.length === 0) throw new UsageError("give at least one --image PATH to ask about");
+    if (args.serve) return await serveVisionModel(recipe, args, specifier, controller.signal);
+    if (args.images.length === 0) throw new UsageError("give at least one --image PATH to ask about");
     const inputs = await Promise.all(args.images.map(readImageArgument));
     const visionModel = await loadVisionModel(specifier, {
       mmproj: args.mmproj,
@@ -188,7 +191,6 @@ export async function runVisionQuestionCommand(recipe: VisionRecipe, argv: reado
     });
     if (args.imageLongestEdge !== undefined) visionModel.processor = { ...visionModel.processor, longestEdge: args.imageLongestEdge };
     const cache = new ImageEmbeddingCache(args.imageCacheBytes);
-    if (args.serve) throw new UsageError("--serve is not available for vision models yet");
     const interactive = args.question === undefined && process.stdin.isTTY && !args.json;
     if (interactive) return await chat(visionModel, args, inputs, cache);
     const question = args.question ?? (process.stdin.isTTY ? "Describe this image." : await readStandardInput());
@@ -217,6 +219,23 @@ export async function runVisionQuestionCommand(recipe: VisionRecipe, argv: reado
     process.stderr.write(`${failure.message}\n`);
     return failure.exitCode;
   }
+}
+
+/** --serve: resolves the model and its mmproj here (downloading them with progress), then serves from worker threads. */
+async function serveVisionModel(recipe: VisionRecipe, args: VisionArguments, specifier: string, signal: AbortSignal): Promise<number> {
+  if (args.images.length > 0) throw new UsageError("--image does not apply with --serve: clients send images in their requests (image_url parts)");
+  if (args.question !== undefined) throw new UsageError("--question does not apply with --serve: clients send questions in their requests");
+  const { resolved, mmprojPath } = await resolveVisionModel(specifier, {
+    mmproj: args.mmproj,
+    defaultMmproj: args.model === undefined ? recipe.defaultMmproj : undefined,
+    signal,
+  });
+  const name = servedModelName(resolved);
+  return serveModel(args, {
+    name,
+    loaderModule: new URL("./vision-serving-loader.ts", import.meta.url),
+    loadOptions: { model: resolved.path, mmproj: mmprojPath, name, args } satisfies VisionServeLoadOptions,
+  });
 }
 
 function statistics(result: GenerationResult, imageMs: number): string {

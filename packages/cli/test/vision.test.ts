@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 
 import { ImageEmbeddingCache, randomIdefics3Tensors, tinyIdefics3Config, writeIdefics3HfModel } from "@infer-recipes/models";
 
-import { imageQuestion, loadVisionModel, parseVisionArguments, prepareImage, UsageError, visionPrompt } from "../src/index.ts";
+import { imageContentKeys, imagePromptPreparer, imageQuestion, loadVisionModel, parseVisionArguments, prepareImage, UsageError, visionPrompt } from "../src/index.ts";
 
 describe("parseVisionArguments", () => {
   it("reads images, the question and the vision options", () => {
@@ -48,6 +48,29 @@ describe("a question about an image on a tiny SmolVLM", async () => {
     expect(prompt.ids.filter((id) => id === tiny.vocabulary.imageTokenId)).toHaveLength(12);
     expect(prompt.spans.map((span) => span.embeddings.length / 64)).toEqual([4, 4, 4]);
     expect(() => visionPrompt(vision, [imageQuestion(2, "?")], [image])).toThrow(/2 image part\(s\) for 1 image/);
+  });
+
+  it("lays the image out from its header alone where prompts are prepared (the server's prompt worker), tile for tile", async () => {
+    const image = await prepareImage(vision, { bytes: png, source: "green.png" });
+    const preparer = imagePromptPreparer(vision, "tiny", false);
+    const ids = await preparer.promptIds([imageQuestion(1, "What colour?")], [{ bytes: png, source: "messages[0].content[0]" }]);
+    expect(ids).toEqual(visionPrompt(vision, [imageQuestion(1, "What colour?")], [image]).ids);
+    await expect(preparer.promptIds([imageQuestion(1, "?")], [{ bytes: Buffer.from("nope"), source: "messages[0].content[0]" }])).rejects.toMatchObject({
+      status: 400,
+      param: "messages[0].content[0]",
+      message: expect.stringMatching(/^messages\[0\]\.content\[0\]: is not an image/),
+    });
+  });
+
+  it("keys each image's positions by its content, across the spans of its tiles and of adjacent images", () => {
+    const hidden = 2;
+    const rows = (count: number) => new Float32Array(count * hidden);
+    // Image a: 3 rows in spans at 1 and 5; image b: 2 rows at 7 (adjacent to a's last span).
+    const spans = [{ start: 1, embeddings: rows(2) }, { start: 5, embeddings: rows(1) }, { start: 6, embeddings: rows(1) }, { start: 7, embeddings: rows(1) }];
+    expect(imageContentKeys(spans, hidden, [3, 2], ["a", "b"])).toEqual([
+      { start: 1, end: 6, key: "a" },
+      { start: 6, end: 8, key: "b" },
+    ]);
   });
 
   it("the embedding cache answers a second question about the same bytes without decoding or encoding", async () => {

@@ -40,10 +40,21 @@ export function imageContentHash(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** Decodes encoded image bytes into RGB pixels (see the file header). Throws ImageError when they are not a usable image. */
-export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions = {}): Promise<DecodedImage> {
-  const source = options.source ?? "image";
-  const maxPixels = options.maxPixels ?? defaultMaxImagePixels;
+/** An image's size as decodeImage returns it (the EXIF orientation applied), read from its header. */
+export interface ImageSize {
+  width: number;
+  height: number;
+  /** The encoded format sharp recognised ("jpeg", "png", "webp", ...). */
+  format: string;
+}
+
+interface CheckedMetadata extends ImageSize {
+  storedWidth: number;
+  storedHeight: number;
+}
+
+/** The header of an image: its format and sizes, refused when it is not an image or has too many pixels. */
+async function readCheckedMetadata(bytes: Uint8Array, source: string, maxPixels: number): Promise<CheckedMetadata> {
   if (bytes.length === 0) throw new ImageError(source, "is empty (0 bytes); expected a JPEG, PNG, WebP, GIF, TIFF or AVIF image");
   let metadata: sharp.Metadata;
   try {
@@ -60,6 +71,31 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
       `is ${storedWidth}×${storedHeight} = ${(storedWidth * storedHeight / 1e6).toFixed(1)} megapixels, more than the limit of ${(maxPixels / 1e6).toFixed(1)}`,
     );
   }
+  // EXIF orientations 5–8 turn the image by a quarter: width and height swap.
+  const turned = (metadata.orientation ?? 1) >= 5;
+  return {
+    format: metadata.format ?? "unknown",
+    storedWidth,
+    storedHeight,
+    width: turned ? storedHeight : storedWidth,
+    height: turned ? storedWidth : storedHeight,
+  };
+}
+
+/**
+ * The size decodeImage would return, from the header alone (milliseconds for any image): what laying an image out
+ * in a prompt needs before it is decoded. Throws ImageError as decodeImage does for bytes that are not an image.
+ */
+export async function readImageSize(bytes: Uint8Array, options: DecodeImageOptions = {}): Promise<ImageSize> {
+  const { width, height, format } = await readCheckedMetadata(bytes, options.source ?? "image", options.maxPixels ?? defaultMaxImagePixels);
+  return { width, height, format };
+}
+
+/** Decodes encoded image bytes into RGB pixels (see the file header). Throws ImageError when they are not a usable image. */
+export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions = {}): Promise<DecodedImage> {
+  const source = options.source ?? "image";
+  const maxPixels = options.maxPixels ?? defaultMaxImagePixels;
+  const metadata = await readCheckedMetadata(bytes, source, maxPixels);
   let decoded: { data: Buffer; info: sharp.OutputInfo };
   try {
     decoded = await sharp(bytes, { limitInputPixels: maxPixels, failOn: "error", pages: 1, ignoreIcc: true })
@@ -70,16 +106,19 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw new ImageError(source, `could not be decoded (${metadata.format ?? "unknown format"}): ${describeSharpError(error)}`, { cause: error });
+    throw new ImageError(source, `could not be decoded (${metadata.format}): ${describeSharpError(error)}`, { cause: error });
   }
   const { data, info } = decoded;
   if (info.channels !== 3) throw new ImageError(source, `decoded to ${info.channels} channels, expected 3 (RGB)`);
+  if (info.width !== metadata.width || info.height !== metadata.height) {
+    throw new ImageError(source, `decoded to ${info.width}×${info.height}, but its header says ${metadata.width}×${metadata.height}`);
+  }
   const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return {
     ...rgbImage(info.width, info.height, pixels, source),
-    format: metadata.format ?? "unknown",
-    storedWidth,
-    storedHeight,
+    format: metadata.format,
+    storedWidth: metadata.storedWidth,
+    storedHeight: metadata.storedHeight,
     contentHash: imageContentHash(bytes),
   };
 }

@@ -9,8 +9,10 @@ export {
   imageContentHash,
   maxImageFileBytes,
   readImageFile,
+  readImageSize,
   type DecodedImage,
   type DecodeImageOptions,
+  type ImageSize,
 } from "./decode-image.ts";
 export { bicubicFilter, bilinearFilter, filtersByPillowCode, lanczosFilter, type ResamplingFilter } from "./resampling-filters.ts";
 export { resizeImage } from "./resize-image.ts";

@@ -8,7 +8,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { decodeImage, ImageError, imageContentHash, readImageFile } from "../src/index.ts";
+import { decodeImage, ImageError, imageContentHash, readImageFile, readImageSize } from "../src/index.ts";
 
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "decode-image-"));
 afterAll(() => fs.rmSync(directory, { recursive: true, force: true }));
@@ -41,6 +41,8 @@ describe("decodeImage", () => {
     // Rotated clockwise, the red left half is on top.
     expect(pixelAt(image, 0, 0)[0]).toBeGreaterThan(200);
     expect(pixelAt(image, 0, 3)[2]).toBeGreaterThan(200);
+    // The header alone gives the same size, for laying the image out in a prompt before it is decoded.
+    expect(await readImageSize(jpeg)).toEqual({ width: 2, height: 4, format: "jpeg" });
   });
 
   it("composites transparency onto white and keeps opaque pixels", async () => {
@@ -68,6 +70,7 @@ describe("decodeImage", () => {
     await expect(decodeImage(new Uint8Array(0), { source: "x" })).rejects.toThrow(/x: is empty/);
     const png = await sharp(redBlue(), { raw: { width: 4, height: 2, channels: 3 } }).png().toBuffer();
     await expect(decodeImage(png.subarray(0, 40), { source: "cut.png" })).rejects.toThrow(ImageError);
+    await expect(readImageSize(Buffer.from("hello"), { source: "upload.png" })).rejects.toThrow(/^upload.png: is not an image sharp can read/);
   });
 
   it("refuses an image over the pixel limit before decoding it", async () => {

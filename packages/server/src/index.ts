@@ -9,6 +9,16 @@
 export { AccessPolicy, hostName, type AccessOptions } from "./access-policy.ts";
 export { ApiError, type ApiErrorData, type ApiErrorType } from "./api-error.ts";
 export { chatPromptIds, completionPromptIds } from "./chat-prompt.ts";
+export {
+  readImageReference,
+  type ContentKeyData,
+  type EncodedImages,
+  type EmbeddingSpanData,
+  type ImageInputData,
+  type ImagePromptPreparer,
+  type ImageReference,
+  type ServedImageEncoder,
+} from "./image-input.ts";
 export { ServerListenError } from "./listen-error.ts";
 export { LocalModelHost } from "./local-model-host.ts";
 export type {

@@ -10,14 +10,23 @@ import type { ServedModel } from "./served-model.ts";
 
 export class LocalModelHost implements ModelHost {
   readonly text: PromptText;
+  /** Requests with images whose encoder runs (they reach the scheduler only afterwards): cancelAll stops them too,
+   *  and close waits for them. */
+  private readonly encoding = new Map<AbortController, Promise<unknown>>();
 
   constructor(readonly served: ServedModel) {
     const limits = promptLimits(served.tokenizer, maxPromptTokensOf(served.scheduler));
-    this.text = { id: served.id, tokenizer: served.tokenizer, chatTemplate: served.chatTemplate, limits };
+    this.text = { id: served.id, tokenizer: served.tokenizer, chatTemplate: served.chatTemplate, limits, images: served.images?.prompts };
   }
 
   info(): ModelInfo {
-    return { id: this.served.id, contextLength: this.served.scheduler.model.config.contextLength, limits: this.text.limits, hasChatTemplate: this.served.chatTemplate !== undefined };
+    return {
+      id: this.served.id,
+      contextLength: this.served.scheduler.model.config.contextLength,
+      limits: this.text.limits,
+      hasChatTemplate: this.served.chatTemplate !== undefined,
+      imageBodyBytes: this.served.images?.maxRequestImageBytes,
+    };
   }
 
   /** Rejects with an {@link ApiError} for a request that cannot run. */
@@ -26,7 +35,13 @@ export class LocalModelHost implements ModelHost {
   }
 
   generate(id: string, request: PreparedRequest, stream: GenerationStream): Promise<GenerationOutcome> {
-    return generateOnScheduler(this.served, id, request, stream);
+    if (!request.images?.length) return generateOnScheduler(this.served, id, request, stream);
+    const controller = new AbortController();
+    const signal = AbortSignal.any([stream.signal, controller.signal]);
+    const outcome = generateOnScheduler(this.served, id, request, { ...stream, signal });
+    const settled = outcome.finally(() => this.encoding.delete(controller)).catch(() => undefined);
+    this.encoding.set(controller, settled);
+    return outcome;
   }
 
   health(): HealthSnapshot {
@@ -34,10 +49,12 @@ export class LocalModelHost implements ModelHost {
   }
 
   cancelAll(): void {
+    for (const controller of this.encoding.keys()) controller.abort();
     this.served.scheduler.cancelAll();
   }
 
-  close(): Promise<void> {
-    return this.served.scheduler.whenIdle();
+  async close(): Promise<void> {
+    await Promise.all(this.encoding.values());
+    await this.served.scheduler.whenIdle();
   }
 }

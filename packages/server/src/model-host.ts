@@ -8,6 +8,7 @@
 
 import type { FinishReason } from "@infer-recipes/scheduler";
 
+import type { ImageInputData } from "./image-input.ts";
 import type { SamplingParameters } from "./request-parameters.ts";
 
 export type EndpointKind = "completion" | "chat";
@@ -27,6 +28,8 @@ export interface ModelInfo {
   contextLength: number;
   limits: PromptLimits;
   hasChatTemplate: boolean;
+  /** Bytes of base64 image data a request may carry beyond its text; 0 or absent: the model takes no images. */
+  imageBodyBytes?: number;
 }
 
 /** A checked request, ready to generate. */
@@ -35,6 +38,8 @@ export interface PreparedRequest {
   /** Everything but the prompt. */
   parameters: SamplingParameters;
   promptIds: number[];
+  /** The request's images (a vision-language model's chat), in prompt order; encoded where the model runs. */
+  images?: ImageInputData[];
 }
 
 /** How a generation ended. */

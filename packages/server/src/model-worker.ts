@@ -124,7 +124,7 @@ async function runPromptWorker(): Promise<void> {
   const post = (message: FromPromptWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
   let info: ModelInfo | undefined;
   let text: LoadedPromptText | undefined;
-  port.on("message", (message: ToPromptWorker) => {
+  port.on("message", async (message: ToPromptWorker) => {
     if (message.kind === "info") {
       info = message.info;
       return;
@@ -132,7 +132,7 @@ async function runPromptWorker(): Promise<void> {
     const { id, endpoint, body } = message;
     try {
       if (!info || !text) throw new ApiError(503, "the model is still loading", null, "server_error", "model_loading");
-      const prepared = prepareRequest({ id: info.id, tokenizer: text.tokenizer, chatTemplate: text.chatTemplate, limits: info.limits }, endpoint, body);
+      const prepared = await prepareRequest({ id: info.id, tokenizer: text.tokenizer, chatTemplate: text.chatTemplate, limits: info.limits, images: text.images }, endpoint, body);
       const promptIds = Int32Array.from(prepared.promptIds);
       post({ kind: "prepared", id, request: { ...prepared, promptIds } }, [promptIds.buffer]);
     } catch (error) {

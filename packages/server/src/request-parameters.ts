@@ -5,6 +5,7 @@
 import type { ChatMessage } from "@infer-recipes/tokenizer";
 
 import { invalidField } from "./api-error.ts";
+import type { ImageReference } from "./image-input.ts";
 
 /** The fields both endpoints share, checked and renamed to camelCase. */
 export interface SamplingParameters {
@@ -40,8 +41,11 @@ export interface CompletionParameters extends SamplingParameters {
 
 /** A checked /v1/chat/completions request. */
 export interface ChatParameters extends SamplingParameters {
-  /** The conversation, text content only. */
+  /** A message's content is its text, or — when it has image_url parts — a list of {type: "text", text} and
+   *  {type: "image"} parts in the request's order (the form vision models' chat templates read). */
   messages: ChatMessage[];
+  /** The image_url parts, in order of appearance. */
+  images: ImageReference[];
 }
 
 type Body = Record<string, unknown>;
@@ -157,18 +161,31 @@ export function readCompletionParameters(body: Record<string, unknown>): Complet
   return { ...sampling, prompt };
 }
 
-/** Message content: a string, or an array of {type: "text", text} parts (joined). */
-function messageText(content: unknown, index: number): string {
+/** The URL of an image_url part: {"image_url": {"url": ...}} as OpenAI sends it, or {"image_url": "..."}. */
+function imageUrlOf(part: Body, where: string): string {
+  const value = part.image_url;
+  const url = isObject(value) ? value.url : value;
+  if (typeof url !== "string" || url === "") throw invalidField(`${where}.image_url`, `'image_url' must be {"url": "data:image/...;base64,..."}, got ${JSON.stringify(value)}`);
+  return url;
+}
+
+/** Message content: a string, or an array of text parts (joined) and image_url parts (kept as {type: "image"}). */
+function messageContent(content: unknown, index: number, images: ImageReference[]): string | Array<{ type: "text"; text: string } | { type: "image" }> {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
-    return content
-      .map((part, partIndex) => {
-        if (isObject(part) && part.type === "text" && typeof part.text === "string") return part.text;
-        throw invalidField(`messages[${index}].content[${partIndex}]`, `only text content parts are supported, got ${JSON.stringify(isObject(part) ? part.type : part)}`);
-      })
-      .join("");
+    const parts = content.map((part, partIndex) => {
+      const where = `messages[${index}].content[${partIndex}]`;
+      if (isObject(part) && part.type === "text" && typeof part.text === "string") return { type: "text" as const, text: part.text };
+      if (isObject(part) && (part.type === "image_url" || part.type === "input_image")) {
+        images.push({ url: imageUrlOf(part, where), source: where });
+        return { type: "image" as const };
+      }
+      throw invalidField(where, `only text and image_url content parts are supported, got ${JSON.stringify(isObject(part) ? part.type : part)}`);
+    });
+    if (parts.every((part) => part.type === "text")) return parts.map((part) => (part as { text: string }).text).join("");
+    return parts;
   }
-  throw invalidField(`messages[${index}].content`, `'content' must be a string or an array of text parts, got ${JSON.stringify(content)}`);
+  throw invalidField(`messages[${index}].content`, `'content' must be a string or an array of text and image_url parts, got ${JSON.stringify(content)}`);
 }
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
@@ -179,13 +196,14 @@ export function readChatParameters(body: Record<string, unknown>): ChatParameter
   const messages = body.messages;
   if (messages === undefined || messages === null) throw invalidField("messages", "'messages' is required");
   if (!Array.isArray(messages) || messages.length === 0) throw invalidField("messages", "'messages' must be a non-empty array of {role, content}");
+  const images: ImageReference[] = [];
   const read: ChatMessage[] = messages.map((message, index) => {
     if (!isObject(message)) throw invalidField(`messages[${index}]`, `each message must be an object {role, content}, got ${JSON.stringify(message)}`);
     if (typeof message.role !== "string" || !ROLES.has(message.role)) {
       throw invalidField(`messages[${index}].role`, `'role' must be one of ${[...ROLES].join(", ")}, got ${JSON.stringify(message.role)}`);
     }
     // The developer role is OpenAI's new name for system.
-    return { role: message.role === "developer" ? "system" : message.role, content: messageText(message.content ?? "", index) };
+    return { role: message.role === "developer" ? "system" : message.role, content: messageContent(message.content ?? "", index, images) };
   });
-  return { ...sampling, messages: read };
+  return { ...sampling, messages: read, images };
 }

@@ -6,6 +6,7 @@ import { QueueFullError, RequestError, type Scheduler } from "@infer-recipes/sch
 import { createStreamDecoder } from "@infer-recipes/tokenizer";
 
 import { ApiError } from "./api-error.ts";
+import type { EncodedImages } from "./image-input.ts";
 import type { GenerationOutcome, GenerationStream, HealthSnapshot, PreparedRequest } from "./model-host.ts";
 import type { ServedModel } from "./served-model.ts";
 
@@ -25,11 +26,36 @@ const FIELD_NAMES: Record<string, string> = {
 export async function generateOnScheduler(served: ServedModel, id: string, request: PreparedRequest, stream: GenerationStream): Promise<GenerationOutcome> {
   const { parameters, promptIds, kind } = request;
   const maxTokens = parameters.maxTokens ?? (kind === "completion" ? served.defaultCompletionTokens ?? 16 : undefined);
+  let images: EncodedImages | undefined;
+  if (request.images && request.images.length > 0) {
+    if (!served.images) throw new ApiError(400, `the model '${served.id}' takes no images (image_url parts)`, "messages", "invalid_request_error", "images_not_supported");
+    // A prompt that cannot fit is refused before seconds of vision encoder.
+    const maxPromptTokens = maxPromptTokensOf(served.scheduler);
+    if (promptIds.length > maxPromptTokens) {
+      throw new ApiError(
+        400,
+        `the prompt with its images is ${promptIds.length} tokens, more than this model's limit of ${maxPromptTokens}; send fewer or smaller images`,
+        "messages",
+        "invalid_request_error",
+        "context_length_exceeded",
+      );
+    }
+    // The vision encoder (or the embedding cache) before the request joins the batch.
+    const started = performance.now();
+    try {
+      images = await served.images.encodeImages(promptIds, request.images, stream.signal);
+    } catch (error) {
+      if (!stream.signal.aborted) throw error;
+    }
+    if (stream.signal.aborted) return cancelledBeforeStart(promptIds.length, performance.now() - started);
+  }
   let handle;
   try {
     handle = served.scheduler.submit({
       id,
       promptIds,
+      embeddingSpans: images?.embeddingSpans,
+      contentKeys: images?.contentKeys,
       maxTokens,
       temperature: parameters.temperature ?? served.defaultTemperature ?? 1,
       topP: parameters.topP,
@@ -63,6 +89,11 @@ export async function generateOnScheduler(served: ServedModel, id: string, reque
     timeToFirstTokenMs: result.timeToFirstTokenMs,
     totalMs: result.totalMs,
   };
+}
+
+/** The outcome of a request cancelled while its images were encoded (it never reached the scheduler). */
+function cancelledBeforeStart(promptTokens: number, totalMs: number): GenerationOutcome {
+  return { text: "", completionTokens: 0, finishReason: "cancelled", promptTokens, cachedPromptTokens: 0, timeToFirstTokenMs: 0, totalMs };
 }
 
 /** The /health counters of a scheduler and its cache. */

@@ -4,6 +4,8 @@
 import type { Scheduler } from "@infer-recipes/scheduler";
 import type { ChatTemplate, TextTokenizer } from "@infer-recipes/tokenizer";
 
+import type { ImagePromptPreparer, ServedImageEncoder } from "./image-input.ts";
+
 /** What an {@link InferenceServer} serves: a scheduler over the model, and the model's text side. */
 export interface ServedModel {
   /** Reported by /v1/models; requests naming another model get a 404. */
@@ -22,4 +24,7 @@ export interface ServedModel {
   defaultCompletionTokens?: number;
   /** Lines a command line prints once the model serves (KV cache size, batch limits, ...). */
   summary?: string;
+  /** A vision-language model's image side: the encoder (where the model runs) and the prompt layout (where prompts
+   *  are prepared; in this thread with LocalModelHost). */
+  images?: ServedImageEncoder & { prompts: ImagePromptPreparer };
 }

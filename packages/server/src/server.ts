@@ -200,7 +200,8 @@ export class InferenceServer {
         }
         default: {
           AccessPolicy.checkJsonBody(request);
-          const body = await this.readBody(request, Math.min(this.maxBodyBytes, maxRequestBodyBytes(info.limits)));
+          // Text within what the prompt limit allows; images (base64 in the body) within what the model accepts.
+          const body = await this.readBody(request, Math.min(this.maxBodyBytes, maxRequestBodyBytes(info.limits)) + (info.imageBodyBytes ?? 0));
           const prepared = await this.model.prepare(route.endpoint as EndpointKind, body);
           if (response.destroyed) return; // the client left while its prompt was prepared
           const context: EndpointContext = { model: this.model, modelId: info.id, response, sendJson, log: this.log, closing: () => this.closing };

@@ -7,12 +7,15 @@
 
 import type { ChatTemplate, TextTokenizer } from "@infer-recipes/tokenizer";
 
+import type { ImagePromptPreparer } from "./image-input.ts";
 import type { ServedModel } from "./served-model.ts";
 
 /** The text side of a model: what the prompt worker needs to turn requests into token ids. */
 export interface LoadedPromptText {
   tokenizer: TextTokenizer;
   chatTemplate?: ChatTemplate;
+  /** How a vision-language model lays images out in prompts (image_url parts); absent for text models. */
+  images?: ImagePromptPreparer;
 }
 
 /** How a loader describes a failure a user can fix (a bad file or option): one line and an exit code. */

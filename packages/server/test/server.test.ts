@@ -132,7 +132,9 @@ describe("OpenAI-compatible endpoints", () => {
       ["POST", "/v1/completions", { prompt: "a", model: "gpt-4" }, 404, "model", /The model 'gpt-4' does not exist/],
       ["POST", "/v1/chat/completions", { messages: [] }, 400, "messages", /non-empty array/],
       ["POST", "/v1/chat/completions", { messages: [{ role: "wizard", content: "x" }] }, 400, "messages[0].role", /'role' must be one of/],
-      ["POST", "/v1/chat/completions", { messages: [{ role: "user", content: [{ type: "image_url" }] }] }, 400, "messages[0].content[0]", /only text content parts/],
+      ["POST", "/v1/chat/completions", { messages: [{ role: "user", content: [{ type: "input_audio" }] }] }, 400, "messages[0].content[0]", /only text and image_url content parts/],
+      ["POST", "/v1/chat/completions", { messages: [{ role: "user", content: [{ type: "image_url" }] }] }, 400, "messages[0].content[0].image_url", /'image_url' must be \{"url"/],
+      ["POST", "/v1/chat/completions", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] }] }, 400, "messages[0].content[0]", /the model 'tiny-llama' takes no images/],
       ["GET", "/v1/completions", undefined, 405, null, /takes POST, not GET/],
       ["GET", "/v2/nothing", undefined, 404, null, /no route GET \/v2\/nothing/],
     ];
