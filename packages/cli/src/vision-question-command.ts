@@ -17,22 +17,18 @@ import { createStreamDecoder } from "@infer-recipes/tokenizer";
 import { describeFailure } from "./failures.ts";
 import { GENERATION_USAGE, UsageError, parseGenerationArguments, type ExtraOptions, type GenerationArguments } from "./generation-arguments.ts";
 import { loadVisionModel, resolveVisionModel, type VisionModel } from "./load-vision-model.ts";
+import type { RecipeMetadata } from "./recipe-metadata.ts";
 import { prepareImage, type PreparedImage } from "./prepare-image.ts";
 import { serveModel, servedModelName } from "./serve-command.ts";
 import { resolveUserPath } from "./user-paths.ts";
 import type { VisionServeLoadOptions } from "./vision-serving-loader.ts";
 import { imageQuestion, visionPrompt, type VisionChatMessage, type VisionContentPart } from "./vision-prompt.ts";
 
-export interface VisionRecipe {
-  /** Recipe name, as in `pnpm recipe <name>`. */
-  name: string;
-  description: string;
-  /** Language model used when --model is absent: a hub repo id (optionally repo:file) or a path. */
-  defaultModel: string;
-  /** The mmproj file fetched with a hub repository when --mmproj is absent. */
+/** A visual-question-answering recipe: the shared metadata plus what its command line needs. */
+export interface VisionRecipe extends RecipeMetadata {
+  /** The mmproj file fetched with the default model's hub repository when --mmproj is absent. */
   defaultMmproj: string;
-  /** The Hugging Face original, mentioned in --help. */
-  originalModel?: string;
+  /** Sampling temperature when `--temperature` is absent (0 = greedy). */
   defaultTemperature: number;
 }
 
@@ -169,7 +165,8 @@ export async function runVisionQuestionCommand(recipe: VisionRecipe, argv: reado
   if (args.help) {
     process.stdout.write(
       `${recipe.description}\n\nusage: pnpm recipe ${recipe.name} --image PHOTO [--question TEXT] [options]\n${GENERATION_USAGE}\n${VISION_USAGE}\n\n` +
-        `default model: ${recipe.defaultModel} with ${recipe.defaultMmproj}${recipe.originalModel ? `; the original: --model ${recipe.originalModel}` : ""}\n`,
+        `default model: ${recipe.defaultModel} with ${recipe.defaultMmproj}${recipe.originalModel ? `; the original: --model ${recipe.originalModel}` : ""}\n` +
+        `\nexamples:\n${recipe.examples.map((example) => `  ${example.command}\n      ${example.what}`).join("\n")}\n`,
     );
     return 0;
   }

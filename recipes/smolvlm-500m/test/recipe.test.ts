@@ -12,8 +12,11 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { recipeMetadataProblems } from "@infer-recipes/cli";
 import { nativeAvailability } from "@infer-recipes/kernel";
 import { randomIdefics3Tensors, tinyIdefics3Config, writeIdefics3GgufPair, writeIdefics3HfModel } from "@infer-recipes/models";
+
+import { recipe } from "../recipe.ts";
 
 const recipeDirectory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const temporary = fs.mkdtempSync(path.join(os.tmpdir(), "recipe-smolvlm-"));
@@ -66,6 +69,10 @@ beforeAll(async () => {
 });
 
 describe("smolvlm-500m recipe on a tiny random SmolVLM", () => {
+  it("has the metadata the docs gallery reads", () => {
+    expect(recipeMetadataProblems(recipe, "smolvlm-500m")).toEqual([]);
+  });
+
   const ask = (model: string[], backend: string, extra: string[] = []): Promise<Run> =>
     runRecipe([...model, "--image", "photo.jpg", "--question", "What is this?", "--max-tokens", "8", "--backend", backend, "--json", ...extra]);
 
