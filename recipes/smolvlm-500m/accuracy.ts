@@ -7,14 +7,27 @@
 //   4. quantized vision weights (f16, bf16, q8_0, q4_0) vs f32: relative error of the embeddings at SmolVLM-500M's
 //      real encoder shapes (random weights), and the KL divergence of the answer's logits on the tiny model.
 //
-//   pnpm accuracy smolvlm-500m [--json]
+//   pnpm accuracy smolvlm-500m [--json] [--results DIR]
+// Writes results/accuracy.{md,json} (every check with its tolerance, the notes, headline figures).
 
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { describeChecks, klDivergence, passes, type ToleranceCheck } from "@infer-recipes/harness";
+import { resolveUserPath } from "@infer-recipes/cli";
+import {
+  describeChecks,
+  describeMachine,
+  klDivergence,
+  machineInfo,
+  passes,
+  reportJson,
+  writeReportFiles,
+  type HeadlineFigure,
+  type ResultsRecord,
+  type ToleranceCheck,
+} from "@infer-recipes/harness";
 import { compareWithPillowReference, loadPillowReference, processIdefics3Image, readImageFile, smolVlmProcessorConfig } from "@infer-recipes/image";
 import { createKernel, nativeAvailability, type BackendName, type DType, type Kernel } from "@infer-recipes/kernel";
 import {
@@ -33,7 +46,8 @@ import { compareOracleCase, fixtureWeightsDigest, maxAbsDiff, oracleImages, writ
 
 const recipeDirectory = path.dirname(fileURLToPath(import.meta.url));
 const imagesDirectory = path.resolve(recipeDirectory, "../../../shared/models/images");
-const { values } = parseArgs({ options: { json: { type: "boolean" } } });
+const { values } = parseArgs({ options: { json: { type: "boolean" }, results: { type: "string" } } });
+const resultsDirectory = values.results === undefined ? path.join(recipeDirectory, "results") : resolveUserPath(values.results);
 const backends: BackendName[] = nativeAvailability().available ? ["reference", "native"] : ["reference"];
 const checks: ToleranceCheck[] = [];
 const notes: string[] = [];
@@ -173,6 +187,44 @@ async function tinyModel(): Promise<void> {
   }
 }
 
+/** The figures the docs gallery shows first: the worst value of a few checks, and how many gates passed. */
+function headline(): HeadlineFigure[] {
+  const worst = (metric: string, prefix = "") => {
+    const values = checks.filter((check) => check.metric === metric && check.what.startsWith(prefix)).map((check) => check.value);
+    return values.length === 0 ? undefined : Math.max(...values);
+  };
+  const figures: HeadlineFigure[] = [];
+  const add = (label: string, value: number | undefined, unit: string) => {
+    if (value !== undefined) figures.push({ label, value, unit });
+  };
+  add("preprocessing vs Pillow, max pixel difference over the shared images", worst("max |diff| (levels)"), "levels");
+  add("vs llama.cpp mtmd (tiny random model): last-token logits KL", worst("logits KL", "llama.cpp"), "");
+  add("q8_0 vision weights vs f32: answer logits mean KL", worst("answer logits mean KL", "vision q8_0"), "");
+  figures.push({ label: "tolerance gates passed", value: checks.filter(passes).length, unit: `of ${checks.length}` });
+  return figures;
+}
+
+/** results/accuracy.{md,json}. */
+function writeResults(): void {
+  const machine = machineInfo();
+  const command = ["pnpm accuracy smolvlm-500m", ...process.argv.slice(2).filter((argument, index, all) => argument !== "--results" && all[index - 1] !== "--results")].join(" ");
+  const rows = checks.map((check) => ({ what: check.what, metric: check.metric, value: check.value, limit: check.limit, kind: check.kind, pass: passes(check) }));
+  const record: ResultsRecord<(typeof rows)[number]> & { notes: string[] } = { machine, command, headline: headline(), rows, checks, notes };
+  const markdown = [
+    "# smolvlm-500m accuracy",
+    "",
+    `Machine: ${describeMachine(machine)}. Date: ${machine.date}. Command: \`${command}\`.`,
+    "",
+    "```",
+    describeChecks(checks),
+    ...notes.map((note) => `note  ${note}`),
+    "```",
+    "",
+  ].join("\n");
+  const written = writeReportFiles(resultsDirectory, { "accuracy.md": markdown, "accuracy.json": reportJson(record) });
+  process.stderr.write(`wrote ${written.join(", ")}\n`);
+}
+
 await preprocessing();
 await llamaCpp();
 await tinyModel();
@@ -180,4 +232,5 @@ const failed = checks.filter((check) => !passes(check));
 if (values.json) process.stdout.write(`${JSON.stringify({ checks: checks.map((check) => ({ ...check, pass: passes(check) })), notes })}\n`);
 else process.stdout.write(`${notes.map((note) => `note: ${note}`).join("\n")}\n${describeChecks(checks)}\n`);
 process.stdout.write(`${failed.length === 0 ? "all" : `${checks.length - failed.length} of`} ${checks.length} checks passed\n`);
+writeResults();
 process.exitCode = failed.length === 0 ? 0 : 1;

@@ -23,7 +23,18 @@ import sharp from "sharp";
 
 import { imageQuestion, loadVisionModel, prepareImage, resolveUserPath, visionPrompt, type VisionModel } from "@infer-recipes/cli";
 import { generate } from "@infer-recipes/engine";
-import { barChartSvg, createStepReporter, describeMachine, machineInfo, markdownTable, reportJson, timeRepeatedly, writeReportFiles } from "@infer-recipes/harness";
+import {
+  barChartSvg,
+  createStepReporter,
+  describeMachine,
+  machineInfo,
+  markdownTable,
+  reportJson,
+  timeRepeatedly,
+  writeReportFiles,
+  type HeadlineFigure,
+  type ResultsRecord,
+} from "@infer-recipes/harness";
 import { decodeImage, processIdefics3Image, smolVlmProcessorConfig } from "@infer-recipes/image";
 import { createKernel, type DType, type Kernel } from "@infer-recipes/kernel";
 import {
@@ -94,6 +105,7 @@ export function encoderFlopsPerTile(config: Idefics3VisionConfig): number {
   return 2 * (patchEmbedding + config.layerCount * perLayer + connector);
 }
 
+/** One vision-encoder measurement: a weight dtype on one engine, per 512² tile. */
 export interface EncoderRow {
   weights: DType;
   engine: "this project" | "llama.cpp";
@@ -104,6 +116,7 @@ export interface EncoderRow {
   weight_bytes: number;
 }
 
+/** One end-to-end measurement: image, prefill and time to first token (and decode speed) of a question. */
 export interface LatencyRow {
   measurement: string;
   tiles: number;
@@ -115,6 +128,7 @@ export interface LatencyRow {
   speedup?: number;
 }
 
+/** One preprocessing step's median time. */
 export interface PreprocessingRow {
   step: string;
   tiles: number;
@@ -287,6 +301,31 @@ async function llamaCppComparison(options: Options, kernel: Kernel, directory: s
   return rows;
 }
 
+/** One row of results/bench.json: a measurement of one of the four parts, named by `section`. */
+export type BenchRow =
+  | ({ section: "preprocessing" } & PreprocessingRow)
+  | ({ section: "encoder" } & EncoderRow)
+  | ({ section: "latency" } & LatencyRow)
+  | ({ section: "llama.cpp" } & EncoderRow);
+
+/** The figures the docs gallery shows first. */
+function headline(encoderRows: EncoderRow[], latencyRows: LatencyRow[], peerRows: EncoderRow[], fastest: DType): HeadlineFigure[] {
+  const figures: HeadlineFigure[] = [
+    { label: `vision encoder, ${fastest} weights, per 512² tile`, value: encoderRows.find((row) => row.weights === fastest)!.ms_per_tile, unit: "ms" },
+    { label: "time to first token, 1-tile image", value: latencyRows[0].time_to_first_token_ms, unit: "ms" },
+    { label: "second question about the same image (embedding cache), faster by", value: latencyRows[1].speedup ?? 0, unit: "×" },
+  ];
+  for (const dtype of ["f16", "f32", "q8_0"] as const) {
+    const ours = peerRows.find((row) => row.weights === dtype && row.engine === "this project");
+    const theirs = peerRows.find((row) => row.weights === dtype && row.engine === "llama.cpp");
+    if (ours && theirs) {
+      figures.push({ label: `encoder throughput vs llama.cpp, same ${dtype} mmproj`, value: round(theirs.ms_per_tile / ours.ms_per_tile, 2), unit: "×" });
+      break;
+    }
+  }
+  return figures;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const machine = machineInfo();
@@ -313,7 +352,20 @@ async function main(): Promise<void> {
       progress("llama.cpp's encoder on the same mmproj files");
       peerRows = await llamaCppComparison(options, kernel, directory, options.quick ? ["f16"] : ["f32", "f16", "q8_0"]);
     }
-    const report = { machine, options: { ...options, results: undefined }, image: label, vision_weights_for_questions: fastest, preprocessing: preprocessingRows, encoder: encoderRows, latency: latencyRows, llama_cpp: peerRows };
+    const command = `pnpm bench smolvlm-500m ${process.argv.slice(2).join(" ")}`.trim();
+    const record: ResultsRecord<BenchRow> & { image: string; vision_weights_for_questions: DType } = {
+      machine,
+      command,
+      headline: headline(encoderRows, latencyRows, peerRows, fastest),
+      rows: [
+        ...preprocessingRows.map((row) => ({ section: "preprocessing" as const, ...row })),
+        ...encoderRows.map((row) => ({ section: "encoder" as const, ...row })),
+        ...latencyRows.map((row) => ({ section: "latency" as const, ...row })),
+        ...peerRows.map((row) => ({ section: "llama.cpp" as const, ...row })),
+      ],
+      image: label,
+      vision_weights_for_questions: fastest,
+    };
     if (options.json) {
       for (const row of [...preprocessingRows, ...encoderRows, ...latencyRows, ...peerRows]) process.stdout.write(`${JSON.stringify(row)}\n`);
     }
@@ -321,7 +373,7 @@ async function main(): Promise<void> {
     const markdown = [
       `Model: random weights, SmolVLM-${options.size.toUpperCase()} shapes (vision: SigLIP ${config.hiddenSize}×${config.layerCount} layers, ${config.imageSize}² tiles of ${config.patchSize}² patches). ` +
         `Machine: ${describeMachine(machine)}. Threads: ${options.threads}. Date: ${machine.date}. Image: ${label}.`,
-      `Command: \`pnpm bench smolvlm-500m${options.quick ? " --quick" : ""}${options.llamaCppTiming ? " --llama-cpp-timing PATH" : ""}\`. Medians of ${options.runs} run(s) after a warm-up.`,
+      `Command: \`${command}\`. Medians of ${options.runs} run(s) after a warm-up.`,
       "",
       "Preprocessing:",
       "",
@@ -380,7 +432,7 @@ async function main(): Promise<void> {
     });
     const written = writeReportFiles(options.results, {
       [`bench${suffix}.md`]: markdown,
-      [`bench${suffix}.json`]: reportJson(report),
+      [`bench${suffix}.json`]: reportJson(record),
       [`bench${suffix}.svg`]: chart,
       [`bench-latency${suffix}.svg`]: latencyChart,
     });
