@@ -5,6 +5,7 @@
 
 import { runVisionQuestionCommand, type VisionRecipe } from "@infer-recipes/cli";
 
+/** The recipe's metadata (the docs gallery reads it) and its defaults; see RecipeMetadata in @infer-recipes/cli. */
 export const recipe: VisionRecipe = {
   name: "smolvlm-500m",
   title: "SmolVLM 500M Instruct: questions about images on the CPU",

@@ -47,6 +47,7 @@ import {
 import { TokenizerNotFoundError } from "./load-text-model.ts";
 import { resolveModelArgument } from "./user-paths.ts";
 
+/** How {@link loadVisionModel} finds and loads a vision-language model. */
 export interface LoadVisionModelOptions {
   /** The mmproj GGUF: a path, or a file name (or glob) in the model's hub repository. Default: found beside the
    *  language model (the only mmproj*.gguf), or `defaultMmproj` for hub repositories. */
@@ -83,6 +84,7 @@ export interface VisionPromptText {
   visionConfig: Idefics3VisionConfig;
 }
 
+/** A loaded Idefics3 / SmolVLM model with what answering questions about images needs beside the weights. */
 export interface VisionModel {
   model: Idefics3Model;
   tokenizer: TextTokenizer;

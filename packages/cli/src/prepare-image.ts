@@ -8,6 +8,7 @@ import { imageEmbeddingKey, type ImageEmbeddingCache } from "@infer-recipes/mode
 
 import type { VisionModel } from "./load-vision-model.ts";
 
+/** An image as a user or a request gave it: its encoded bytes and what to call it. */
 export interface ImageInput {
   /** The encoded image (JPEG, PNG, ...). */
   bytes: Uint8Array;
@@ -15,6 +16,7 @@ export interface ImageInput {
   source: string;
 }
 
+/** An image ready for a prompt: its tile grid and embeddings, and what getting them cost. */
 export interface PreparedImage {
   source: string;
   /** SHA-256 of the encoded bytes. */
@@ -32,6 +34,7 @@ export interface PreparedImage {
   encodeMs: number;
 }
 
+/** Options of {@link prepareImage}. */
 export interface PrepareImageOptions {
   /** Embeddings of earlier images by content; omitted: always encode. */
   cache?: ImageEmbeddingCache;
@@ -69,6 +72,7 @@ export function imageCacheKey(visionModel: VisionModel, contentHash: string): st
   return imageEmbeddingKey(contentHash, visionModel.identity, processor.longestEdge ?? 0, processor.tileSize, processor.splitImage ? 1 : 0, processor.filter.name, processor.mean.join(","), processor.std.join(","));
 }
 
+/** The image's embeddings: from the cache by content hash, else decoded, processed into tiles and encoded (see the file header). */
 export async function prepareImage(visionModel: VisionModel, image: ImageInput, options: PrepareImageOptions = {}): Promise<PreparedImage> {
   const contentHash = imageContentHash(image.bytes);
   const key = imageCacheKey(visionModel, contentHash);

@@ -61,6 +61,7 @@ export function servingScheduler(model: LlamaModel, args: GenerationArguments): 
   };
 }
 
+/** The model worker's side: the text model on the kernel, its paged KV cache and scheduler. */
 export async function loadServedModel(options: ServeLoadOptions): Promise<ServedModel> {
   const { args } = options;
   const textModel = await loadTextModel(options.model, { quant: args.quant, threads: args.threads, backend: args.backend, progress: true });
@@ -76,6 +77,7 @@ export async function loadServedModel(options: ServeLoadOptions): Promise<Served
   };
 }
 
+/** The prompt worker's side: the tokenizer and chat template only. */
 export function loadPromptText(options: ServeLoadOptions): Promise<LoadedPromptText> {
   return loadTextTokenizer(options.model);
 }

@@ -14,7 +14,8 @@ import type { VisionModel, VisionPromptText } from "./load-vision-model.ts";
 /** A content part as SmolVLM's chat template reads it. */
 export type VisionContentPart = { type: "text"; text: string } | { type: "image" };
 
-// A type, not an interface, so it is assignable to the tokenizer's ChatMessage (which has an index signature).
+/** A chat message whose content may hold images (as the chat template's `{type: "image"}` parts). A type, not an
+ *  interface, so it is assignable to the tokenizer's ChatMessage (which has an index signature). */
 export type VisionChatMessage = {
   role: string;
   content: string | VisionContentPart[];
@@ -45,6 +46,7 @@ export interface VisionPromptLayout {
   name: string;
 }
 
+/** A prompt with images: its text, ids and where the image embeddings go. */
 export interface VisionPrompt {
   /** The prompt as the model reads it, image layouts expanded. */
   text: string;

@@ -42,6 +42,7 @@ const VISION_OPTIONS: ExtraOptions = {
   "allow-local-images": { type: "boolean" },
 };
 
+/** The vision options' part of --help. */
 export const VISION_USAGE = `vision options:
   --image PATH              an image to ask about (JPEG, PNG, WebP, GIF, TIFF, AVIF); repeat for several
   --question TEXT           the question (--prompt works too); without it a terminal opens a chat about the images
@@ -55,6 +56,7 @@ export const VISION_USAGE = `vision options:
 
 const QUANTIZATIONS: readonly string[] = ["f32", "f16", "bf16", "q8_0", "q4_0"];
 
+/** The parsed command line of a vision recipe: the shared generation options plus the vision ones. */
 export interface VisionArguments extends GenerationArguments {
   images: string[];
   question?: string;
@@ -110,6 +112,7 @@ export async function readImageArgument(path: string): Promise<{ bytes: Uint8Arr
   return { bytes: await readFile(absolute), source: path };
 }
 
+/** The JSON object `--json` prints as the last line of stdout (snake_case, rounded to 0.01). */
 export interface VisionAnswerSummary {
   model: string;
   backend: string;

@@ -90,6 +90,7 @@ export class ServedImageEncoding {
     private readonly cache: ImageEmbeddingCache,
   ) {}
 
+  /** The request's images as embedding spans at their <image> positions in `promptIds` (cached by content; aborted with `signal`). */
   async encodeImages(promptIds: readonly number[], images: readonly ImageInputData[], signal: AbortSignal): Promise<EncodedImages> {
     const prepared: PreparedImage[] = [];
     try {
@@ -163,6 +164,7 @@ interface EncodingJob {
   waiting: number;
 }
 
+/** The model worker's side: the whole model on the kernel, the scheduler, and the image encoder with its embedding cache. */
 export async function loadServedModel(options: VisionServeLoadOptions): Promise<ServedModel> {
   const { args } = options;
   const visionModel = await loadVisionModel(options.model, {
@@ -192,6 +194,7 @@ export async function loadServedModel(options: VisionServeLoadOptions): Promise<
   };
 }
 
+/** The prompt worker's side: tokenizer, chat template and the image layout, without weights. */
 export async function loadPromptText(options: VisionServeLoadOptions): Promise<LoadedPromptText> {
   const text = await loadVisionPromptText({ resolved: { path: options.model }, mmprojPath: options.mmproj });
   const processor = processorFor(text.processor, options.args);

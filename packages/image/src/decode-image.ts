@@ -13,6 +13,7 @@ import sharp from "sharp";
 import { ImageError } from "./image-error.ts";
 import { rgbImage, type RgbImage } from "./rgb-image.ts";
 
+/** Options of {@link decodeImage} and {@link readImageSize}. */
 export interface DecodeImageOptions {
   /** Names the image in errors (a path, "image 2", a request field). Default "image". */
   source?: string;
@@ -20,6 +21,7 @@ export interface DecodeImageOptions {
   maxPixels?: number;
 }
 
+/** Decoded RGB pixels (EXIF orientation applied) and what the encoded file was. */
 export interface DecodedImage extends RgbImage {
   /** The encoded format sharp recognised ("jpeg", "png", "webp", ...). */
   readonly format: string;

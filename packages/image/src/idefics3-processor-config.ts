@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { ImageError } from "./image-error.ts";
 import { filtersByPillowCode, lanczosFilter, type ResamplingFilter } from "./resampling-filters.ts";
 
+/** The settings of transformers' Idefics3ImageProcessor that decide tiles and pixel values (preprocessor_config.json). */
 export interface Idefics3ProcessorConfig {
   /** do_resize with size.longest_edge: the longest edge is first resized to this (2048 for SmolVLM 256M/500M,
    *  upscaling small images); undefined: no first resize. */

@@ -17,6 +17,7 @@ import { cropImage, type RgbImage } from "./rgb-image.ts";
 /** Largest edge after the first resize (transformers' MAX_IMAGE_SIZE). */
 export const maxResizedEdge = 4096;
 
+/** An image as the vision encoder takes it: its tiles (and the global image), normalized, channel-first. */
 export interface ProcessedImage {
   /** Tile grid: rows and columns of tiles before the global image; 0 and 0 when the image was not split. */
   rows: number;

@@ -2,6 +2,7 @@
 // large, a bad processor setting). The message names the image (a file path, "image 2", a data: URL…) and says what
 // was expected, so it can be printed as is or returned as an HTTP 400.
 
+/** An image this package cannot use; the message names the image and what was expected. */
 export class ImageError extends Error {
   override name = "ImageError";
 

@@ -1,5 +1,12 @@
-// Public entry point of @infer-recipes/image: decoding images (sharp) into RGB pixels, Pillow-exact resizing, and the
-// Idefics3 / SmolVLM processor (tiles, normalization, the image prompt layout).
+/**
+ * Images for vision-language models: decoding what users hold (JPEG, PNG, WebP, GIF, TIFF, AVIF, through sharp) into
+ * RGB pixels with the EXIF orientation applied ({@link decodeImage}, or only the size from the header:
+ * {@link readImageSize}), Pillow-exact resizing ({@link resizeImage}), and the Idefics3 / SmolVLM processor as
+ * preprocessor_config.json describes it: longest-edge resize, 512² tiles plus a downscaled global image, rescale and
+ * normalize ({@link processIdefics3Image}), and the image's layout in the prompt ({@link expandImagePlaceholders}).
+ *
+ * @module @infer-recipes/image
+ */
 
 export { ImageError } from "./image-error.ts";
 export { cropImage, rgbImage, type RgbImage } from "./rgb-image.ts";

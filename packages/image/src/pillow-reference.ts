@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import type { Idefics3ProcessorConfig } from "./idefics3-processor-config.ts";
 import type { ProcessedImage } from "./idefics3-processor.ts";
 
+/** One tile of the Pillow reference: a hash of all its bytes and a sample of them. */
 export interface PillowReferenceTile {
   /** SHA-256 (hex) of the tile's RGB bytes, height × width × 3. */
   sha256: string;
@@ -16,6 +17,7 @@ export interface PillowReferenceTile {
   samples: string;
 }
 
+/** One image of the Pillow reference: its file name (in ../shared/models/images), tile grid and tiles. */
 export interface PillowReferenceImage {
   file: string;
   rows: number;
@@ -23,6 +25,7 @@ export interface PillowReferenceImage {
   tiles: PillowReferenceTile[];
 }
 
+/** reference/pil-reference.json: what pil-reference.py computed, and with which Pillow and NumPy. */
 export interface PillowReference {
   pillow: string;
   numpy: string;
@@ -32,6 +35,7 @@ export interface PillowReference {
   images: PillowReferenceImage[];
 }
 
+/** How one image's processing compares with the Pillow reference. */
 export interface PreprocessingComparison {
   file: string;
   /** Tile grid and tile count equal to the reference's. */
@@ -49,6 +53,7 @@ export interface PreprocessingComparison {
 /** The reference shipped with this package. */
 export const pillowReferenceFile = new URL("../reference/pil-reference.json", import.meta.url);
 
+/** Reads the Pillow reference (default: the one committed in reference/). */
 export function loadPillowReference(file: string | URL = pillowReferenceFile): PillowReference {
   return JSON.parse(readFileSync(file, "utf8")) as PillowReference;
 }

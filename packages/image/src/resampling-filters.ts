@@ -1,11 +1,13 @@
 // The resampling filters Pillow's Image.resize offers for 8-bit images, as the processors' "resample" setting names
 // them (PIL.Image.Resampling numbers), each with its support radius in input pixels at scale 1.
 
+/** A Pillow resampling filter: its name, support and weight function. */
 export interface ResamplingFilter {
   /** Pillow's name: "lanczos", "bicubic", "bilinear". */
   readonly name: string;
   /** Half-width of the filter at scale 1. */
   readonly support: number;
+  /** The filter's weight at distance `x` (input pixels at scale 1). */
   weight(x: number): number;
 }
 

@@ -3,6 +3,7 @@
 
 import { ImageError } from "./image-error.ts";
 
+/** 8-bit RGB pixels, row-major, 3 bytes per pixel. */
 export interface RgbImage {
   readonly width: number;
   readonly height: number;

@@ -21,6 +21,7 @@ import { openSafetensors } from "./safetensors.ts";
 const idefics3ModelTypes = new Set(["idefics3", "smolvlm"]);
 const idefics3Architectures = new Set(["Idefics3ForConditionalGeneration", "SmolVLMForConditionalGeneration"]);
 
+/** An Idefics3 config.json: the text and vision configs and the <image> token id. */
 export interface Idefics3Config {
   text: LlamaConfig;
   vision: Idefics3VisionConfig;
@@ -28,6 +29,7 @@ export interface Idefics3Config {
   imageTokenId: number;
 }
 
+/** What {@link loadIdefics3HfModel} returns: both sides' weights and the <image> token id. */
 export interface Idefics3Weights {
   text: LoadedWeights;
   vision: LoadedVisionWeights;

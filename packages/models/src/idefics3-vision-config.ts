@@ -5,6 +5,7 @@
 
 import { ModelFileError } from "./errors.ts";
 
+/** The shape of an Idefics3 vision side: the SigLIP encoder and the pixel-shuffle connector. */
 export interface Idefics3VisionConfig {
   /** Width of the vision transformer: vision_config.hidden_size / clip.vision.embedding_length (768). */
   hiddenSize: number;

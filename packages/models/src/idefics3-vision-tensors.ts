@@ -24,6 +24,7 @@ export const idefics3VisionTensorNames = {
   projection: "model.connector.modality_projection.proj.weight",
 } as const;
 
+/** The Hugging Face tensor names of one encoder layer, by role. */
 export interface SiglipLayerTensorNames {
   norm1Weight: string; // [hidden]
   norm1Bias: string; // [hidden]
@@ -63,6 +64,7 @@ const layerParts: ReadonlyArray<readonly [field: keyof SiglipLayerTensorNames, h
   ["fc2Bias", "mlp.fc2", "ffn_down", "bias"],
 ];
 
+/** The Hugging Face tensor names of encoder layer `layer`. */
 export function siglipLayerTensorNames(layer: number): SiglipLayerTensorNames {
   const names = {} as SiglipLayerTensorNames;
   for (const [field, hf, , suffix] of layerParts) names[field] = `${vision}encoder.layers.${layer}.${hf}.${suffix}`;

@@ -2,6 +2,7 @@
 // shapes the embeddings (processor settings, model): a second question about the same image skips decoding,
 // preprocessing and the vision encoder. Least recently used entries are dropped past a byte budget.
 
+/** One image's embeddings and its tile layout. */
 export interface CachedImageEmbeddings {
   /** [tileCount · tokensPerTile, hidden] language-model embeddings of the image. */
   embeddings: Float32Array;
@@ -11,6 +12,7 @@ export interface CachedImageEmbeddings {
   tileCount: number;
 }
 
+/** What {@link ImageEmbeddingCache.stats} reports. */
 export interface ImageEmbeddingCacheStats {
   entries: number;
   bytes: number;
@@ -23,6 +25,7 @@ export function imageEmbeddingKey(contentHash: string, ...settings: ReadonlyArra
   return [contentHash, ...settings].join("|");
 }
 
+/** Image embeddings by key (content hash + model + processor settings), least recently used evicted past a byte budget. */
 export class ImageEmbeddingCache {
   private readonly entries = new Map<string, CachedImageEmbeddings>(); // in use order, least recent first
   private bytes = 0;
@@ -34,6 +37,7 @@ export class ImageEmbeddingCache {
     if (!(maxBytes >= 0)) throw new RangeError(`ImageEmbeddingCache: maxBytes must be ≥ 0, got ${maxBytes}`);
   }
 
+  /** The entry for `key` (now the most recently used), or undefined; counted as a hit or a miss. */
   get(key: string): CachedImageEmbeddings | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) {
@@ -46,6 +50,7 @@ export class ImageEmbeddingCache {
     return entry;
   }
 
+  /** Stores `entry` under `key`, evicting the least recently used past the budget (an entry over the whole budget is not kept). */
   set(key: string, entry: CachedImageEmbeddings): void {
     const previous = this.entries.get(key);
     if (previous) {
@@ -71,11 +76,13 @@ export class ImageEmbeddingCache {
     return { entry, cached: false };
   }
 
+  /** Drops every entry (the hit and miss counts stay). */
   clear(): void {
     this.entries.clear();
     this.bytes = 0;
   }
 
+  /** Entries, bytes held, hits and misses so far. */
   stats(): ImageEmbeddingCacheStats {
     return { entries: this.entries.size, bytes: this.bytes, hits: this.hits, misses: this.misses };
   }

@@ -1,8 +1,10 @@
 /**
  * Model files and architectures: loaders for safetensors (single or sharded), PyTorch checkpoints, GGUF v2/v3, Hugging
  * Face `config.json` and llama2.c, behind one {@link LoadedWeights} shape ({@link loadModelWeights}); the Llama
- * decoder ({@link LlamaModel}) on the kernel's ops, which GLM (ChatGLM2/3, GLM-4) shares; a GGUF writer and the
- * safetensors/PyTorch → GGUF converter; and tiny random models of the exact architectures for tests.
+ * decoder ({@link LlamaModel}) on the kernel's ops, which GLM (ChatGLM2/3, GLM-4) shares; the Idefics3 / SmolVLM
+ * vision side ({@link SiglipVisionEncoder}, {@link Idefics3Model}: image embeddings at the <image> positions of the
+ * Llama prompt) from safetensors or llama.cpp's mmproj GGUF, with an image-embedding cache; a GGUF and mmproj writer
+ * and the safetensors/PyTorch → GGUF converter; and tiny random models of the exact architectures for tests.
  *
  * @module @infer-recipes/models
  */

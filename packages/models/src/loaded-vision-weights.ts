@@ -10,6 +10,7 @@ import type { Idefics3VisionConfig } from "./idefics3-vision-config.ts";
 import type { WeightSource } from "./loaded-weights.ts";
 import { convertTensorDType, storageDTypeFor, vectorsToFloat32 } from "./weight-dtypes.ts";
 
+/** A vision side's tensors as loaded from safetensors or an mmproj GGUF, under Hugging Face names. */
 export interface LoadedVisionWeights {
   config: Idefics3VisionConfig;
   /** Tensors under Hugging Face names (idefics3VisionTensorNames, siglipLayerTensorNames); the patch embedding is
@@ -20,6 +21,7 @@ export interface LoadedVisionWeights {
   metadata: Map<string, unknown>;
 }
 
+/** How vision weights are stored once loaded. */
 export interface LoadVisionOptions {
   /** Quantize-on-load: store the encoder's and the connector's matrices in this dtype (rows that are not whole blocks
    *  fall back to f16). The patch embedding keeps its stored dtype. */

@@ -34,6 +34,7 @@ const vision: Omit<Idefics3VisionConfig, "projectionSize"> = {
   scaleFactor: 4,
 };
 
+/** The shapes of SmolVLM 500M and 256M Instruct (for benchmarks with random weights). */
 export const smolVlmPresets = {
   /** HuggingFaceTB/SmolVLM-500M-Instruct: SmolLM2-360M + SigLIP-B/16-512, 507 M parameters. */
   "500m": {
@@ -47,6 +48,7 @@ export const smolVlmPresets = {
   },
 } satisfies Record<string, { text: LlamaConfig; vision: Idefics3VisionConfig }>;
 
+/** A key of {@link smolVlmPresets}. */
 export type SmolVlmSize = keyof typeof smolVlmPresets;
 
 /**

@@ -6,6 +6,7 @@
 
 import type { Tensor } from "@infer-recipes/kernel";
 
+/** Rows that replace the token embeddings of consecutive positions (an image's embeddings at its <image> tokens). */
 export interface EmbeddingSpan {
   /** Position in the sequence of the first row. */
   start: number;

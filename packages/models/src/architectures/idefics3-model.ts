@@ -20,6 +20,7 @@ export interface LanguageModelWithImages {
   forward(tokens: Int32Array, cache: DenseKvCache, options?: { allLogits?: boolean }): Tensor;
 }
 
+/** An Idefics3 / SmolVLM model: the SigLIP encoder with its connector, and the Llama language model that reads the image embeddings. */
 export class Idefics3Model {
   constructor(
     readonly language: LlamaModel,
@@ -35,10 +36,12 @@ export class Idefics3Model {
     }
   }
 
+  /** Both sides on `kernel` from loaded weights (safetensors, or a GGUF with its mmproj). */
   static fromLoadedWeights(text: LoadedWeights, vision: LoadedVisionWeights, imageTokenId: number, kernel: Kernel): Idefics3Model {
     return new Idefics3Model(LlamaModel.fromLoadedWeights(text, kernel), SiglipVisionEncoder.fromLoadedWeights(vision, kernel), imageTokenId);
   }
 
+  /** The vision side's shape. */
   get visionConfig(): Idefics3VisionConfig {
     return this.vision.config;
   }

@@ -7,6 +7,7 @@ import { idefics3VisionTensorNames, siglipLayerTensorNames } from "../idefics3-v
 import type { LoadedVisionWeights } from "../loaded-vision-weights.ts";
 import { ModelFileError } from "../errors.ts";
 
+/** One pre-norm SigLIP encoder layer's tensors (matrices in any dtype the kernel's matmul takes). */
 export interface SiglipLayerWeights {
   norm1Weight: Tensor;          // [hidden] f32
   norm1Bias: Tensor;            // [hidden] f32
@@ -26,6 +27,7 @@ export interface SiglipLayerWeights {
   fc2Bias: Tensor;              // [hidden] f32
 }
 
+/** The vision side's tensors: patch and position embeddings, the encoder layers, the post-norm and the connector. */
 export interface Idefics3VisionWeights {
   patchEmbedding: Tensor;       // [hidden, 3·patch·patch], rows = output channels, columns in (channel, y, x) order
   patchBias: Tensor;            // [hidden] f32
@@ -36,6 +38,7 @@ export interface Idefics3VisionWeights {
   projection: Tensor;           // [projectionSize, hidden · scaleFactor²]
 }
 
+/** The tensors of loaded vision weights under their roles; a missing tensor is a ModelFileError naming it. */
 export function idefics3VisionWeights(loaded: LoadedVisionWeights): Idefics3VisionWeights {
   const take = (name: string): Tensor => {
     const tensor = loaded.tensors.get(name);

@@ -15,6 +15,7 @@ import { idefics3VisionWeights, type Idefics3VisionWeights } from "./idefics3-vi
 import { runIdefics3Connector } from "./idefics3-connector.ts";
 import type { LoadedVisionWeights } from "../loaded-vision-weights.ts";
 
+/** Options of {@link SiglipVisionEncoder.encode}. */
 export interface EncodeImageOptions {
   /** Tiles that go through the encoder together (rows of every GEMM = tiles × patches); default 4. */
   tilesPerBatch?: number;
@@ -49,11 +50,13 @@ class EncoderScratch {
   }
 }
 
+/** The SigLIP vision encoder and the Idefics3 connector on the kernel: processed tiles → image embeddings for the language model. */
 export class SiglipVisionEncoder {
   private scratch: EncoderScratch | undefined;
 
   constructor(readonly config: Idefics3VisionConfig, readonly weights: Idefics3VisionWeights, readonly kernel: Kernel) {}
 
+  /** The encoder on `kernel` from loaded vision weights (safetensors or mmproj GGUF). */
   static fromLoadedWeights(loaded: LoadedVisionWeights, kernel: Kernel): SiglipVisionEncoder {
     return new SiglipVisionEncoder(loaded.config, idefics3VisionWeights(loaded), kernel);
   }

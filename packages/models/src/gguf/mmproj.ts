@@ -78,6 +78,7 @@ export function loadMmprojGguf(source: string | GgufFile, options: LoadVisionOpt
   );
 }
 
+/** Options of {@link writeMmprojGguf}. */
 export interface MmprojWriteOptions {
   /** Dtype of the encoder's and the connector's matrices (default: as they are); embeddings and vectors stay f32. */
   dtype?: DType;

@@ -19,6 +19,7 @@ import { randomTensor } from "./random-tensors.ts";
 import { hfConfigJson, randomLlamaTensors, tinyLlamaConfig, writeGgufModel } from "./tiny-llama.ts";
 import { tinySmolVlmGgufTokenizerMetadata, tinySmolVlmVocabulary, writeTinySmolVlmHfTokenizer, type TinySmolVlmVocabulary } from "./tiny-smolvlm-tokenizer.ts";
 
+/** A tiny random Idefics3 model's description: both configs, the vocabulary and the processor settings. */
 export interface TinyIdefics3 {
   text: LlamaConfig;
   vision: Idefics3VisionConfig;
@@ -65,6 +66,7 @@ export function randomIdefics3VisionTensors(config: Idefics3VisionConfig, seed: 
   return tensors;
 }
 
+/** A tiny model's tensors, text and vision, under Hugging Face names. */
 export interface TinyIdefics3Tensors {
   /** Llama names (model.layers.N..., model.embed_tokens.weight, lm_head.weight). */
   text: Map<string, Tensor>;
@@ -72,6 +74,7 @@ export interface TinyIdefics3Tensors {
   vision: Map<string, Tensor>;
 }
 
+/** Random tensors for `model` (deterministic in `seed`), matrices in `matrixDType`. */
 export function randomIdefics3Tensors(model: TinyIdefics3, seed: number, matrixDType: DType = "f32"): TinyIdefics3Tensors {
   return { text: randomLlamaTensors(model.text, seed, matrixDType), vision: randomIdefics3VisionTensors(model.vision, seed + 1, matrixDType) };
 }

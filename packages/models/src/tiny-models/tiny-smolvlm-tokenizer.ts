@@ -15,6 +15,7 @@ export const SMOLVLM_CHAT_TEMPLATE =
   "{% for line in message['content'] %}{% if line['type'] == 'text' %}{{line['text']}}{% elif line['type'] == 'image' %}{{ '<image>' }}{% endif %}{% endfor %}" +
   "<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}";
 
+/** A byte-level BPE vocabulary with SmolVLM's special tokens, and the ids of the ones prompts use. */
 export interface TinySmolVlmVocabulary {
   /** Tokens in id order. */
   tokens: string[];
