@@ -1,5 +1,6 @@
 # Builds the native kernel addon. matmul_generic.cc is compiled once per instruction set (the compiler vectorizes it
-# for each), matmul_avx2.cc and matmul_avx512*.cc hold the hand-written AVX2/FMA and VNNI/FMA kernels;
+# for each), matmul_avx2.cc and matmul_avx512*.cc hold the hand-written AVX2/FMA and VNNI/FMA kernels, and
+# attention_avx2.cc / attention_avx512.cc the attention tile loop's vector operations;
 # cpu_features.cc picks one table at start-up.
 {
   "target_defaults": {
@@ -16,14 +17,14 @@
     {
       "target_name": "kernels_avx2",
       "type": "static_library",
-      "sources": ["native/matmul_generic.cc", "native/matmul_avx2.cc"],
+      "sources": ["native/matmul_generic.cc", "native/matmul_avx2.cc", "native/attention_avx2.cc"],
       "defines": ["KERNEL_ISA=avx2", "KERNEL_GENERIC_IS_BASE=0"],
       "cflags_cc": ["-mavx2", "-mfma", "-mf16c"],
     },
     {
       "target_name": "kernels_avx512",
       "type": "static_library",
-      "sources": ["native/matmul_generic.cc", "native/matmul_avx512.cc", "native/matmul_avx512_interleaved.cc"],
+      "sources": ["native/matmul_generic.cc", "native/matmul_avx512.cc", "native/matmul_avx512_interleaved.cc", "native/attention_avx512.cc"],
       "defines": ["KERNEL_ISA=avx512", "KERNEL_GENERIC_IS_BASE=0"],
       "cflags_cc": ["-Wno-uninitialized", "-Wno-maybe-uninitialized", "-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni", "-mavx512bf16"],
     },

@@ -259,7 +259,18 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-// attention(out, query, keys, values, tokens, heads, kvHeads, headDim, capacity, startPosition, kvLength, causal, scale)
+// The cache element type argument of attention / pagedAttention (absent: f32), checked against the head layout.
+int cache_dtype(Arguments& a, size_t index, int64_t kv_heads, int64_t head_dim) {
+  const int64_t dtype = index < a.count ? a.integer(index) : (int64_t)F32;
+  if (!a.failed && !cache_layout_supported((int)dtype, kv_heads, head_dim)) {
+    a.fail("dtype code " + std::to_string(dtype) + " is not a cache element type that can store " + std::to_string(kv_heads) + " kv heads of " +
+           std::to_string(head_dim) + " (f32, f16, bf16, q8_0, q4_0; the block types need rows of whole 32-value blocks)");
+  }
+  return (int)dtype;
+}
+
+// attention(out, query, keys, values, tokens, heads, kvHeads, headDim, capacity, startPosition, kvLength, causal, scale,
+//           dtype?) — keys/values [capacity, kvHeads, headDim] in the cache element type `dtype` (default f32)
 napi_value Attention(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "attention");
   AttentionProblem p{};
@@ -277,17 +288,20 @@ napi_value Attention(napi_env env, napi_callback_info info) {
     a.fail("inconsistent heads or kvLength");
     return nullptr;
   }
+  p.dtype = cache_dtype(a, 13, p.kv_heads, p.head_dim);
+  if (a.failed) return nullptr;
+  const size_t cache_bytes = row_bytes(p.dtype, p.kv_heads * p.head_dim) * (size_t)capacity;
   p.out = a.floats(0, (size_t)(p.tokens * p.heads * p.head_dim));
   p.query = a.floats(1, (size_t)(p.tokens * p.heads * p.head_dim));
-  p.keys = a.floats(2, (size_t)(capacity * p.kv_heads * p.head_dim));
-  p.values = a.floats(3, (size_t)(capacity * p.kv_heads * p.head_dim));
+  p.keys = a.bytes(2, cache_bytes);
+  p.values = a.bytes(3, cache_bytes);
   if (a.failed) return nullptr;
   attention(p, global_pool());
   return undefined(env);
 }
 
 // pagedAttention(out, query, keyBlocks, valueBlocks, blockTable, tokens, heads, kvHeads, headDim, blockCount, blockSize,
-//                startPosition, kvLength, causal, scale)
+//                startPosition, kvLength, causal, scale, dtype?) — blocks in the cache element type `dtype` (default f32)
 napi_value PagedAttention(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "pagedAttention");
   PagedAttentionProblem p{};
@@ -306,11 +320,14 @@ napi_value PagedAttention(napi_env env, napi_callback_info info) {
     a.fail("inconsistent heads, block size or kvLength");
     return nullptr;
   }
+  p.dtype = cache_dtype(a, 15, p.kv_heads, p.head_dim);
+  if (a.failed) return nullptr;
+  const size_t cache_bytes = row_bytes(p.dtype, p.kv_heads * p.head_dim) * (size_t)(block_count * p.block_size);
   const int64_t blocks_needed = (p.kv_length + p.block_size - 1) / p.block_size;
   p.out = a.floats(0, (size_t)(p.tokens * p.heads * p.head_dim));
   p.query = a.floats(1, (size_t)(p.tokens * p.heads * p.head_dim));
-  p.key_blocks = a.floats(2, (size_t)(block_count * p.block_size * p.kv_heads * p.head_dim));
-  p.value_blocks = a.floats(3, (size_t)(block_count * p.block_size * p.kv_heads * p.head_dim));
+  p.key_blocks = a.bytes(2, cache_bytes);
+  p.value_blocks = a.bytes(3, cache_bytes);
   size_t table_bytes;
   p.block_table = static_cast<const int32_t*>(a.array(4, &table_bytes));
   if (a.failed) return nullptr;
@@ -324,10 +341,7 @@ napi_value PagedAttention(napi_env env, napi_callback_info info) {
       return nullptr;
     }
   }
-  if (!paged_attention(p, global_pool())) {
-    a.fail("more than 64 query heads per key/value head");
-    return nullptr;
-  }
+  paged_attention(p, global_pool());
   return undefined(env);
 }
 

@@ -173,53 +173,12 @@ void mul(float* out, const float* a, const float* b, int64_t count, int64_t b_co
 }
 
 // Keys per tile: scores for one tile live in registers/L1; the running max and sum carry across tiles.
-static constexpr int64_t kKeyTile = 64;
-
 void attention(const AttentionProblem& p, ThreadPool& pool) {
-  // A contiguous cache is a paged cache with a single block: the paged kernel (paged_attention.cc) takes it as such,
-  // with its vectorized dot products and e^x and one task per (token, kv head) group. It serves groups of up to 64
-  // query heads per kv head; wider groups take the scalar loop below.
+  // A contiguous cache is a paged cache with a single block: the paged kernel (paged_attention.cc) takes it as such.
   const int32_t only_block = 0;
-  const PagedAttentionProblem as_paged{p.out, p.query, p.keys, p.values, &only_block, p.tokens, p.heads, p.kv_heads, p.head_dim,
-                                       /*block_size=*/p.kv_length, p.start_position, p.kv_length, p.causal, p.scale};
-  if (paged_attention(as_paged, pool)) return;
-  const int64_t group = p.heads / p.kv_heads;
-  const int64_t kv_stride = p.kv_heads * p.head_dim;  // floats between consecutive positions in the cache
-  auto body = [&](int64_t task, int) {
-    const int64_t token = task / p.heads, head = task % p.heads;
-    const int64_t kv_head = head / group;
-    const float* q = p.query + (token * p.heads + head) * p.head_dim;
-    float* o = p.out + (token * p.heads + head) * p.head_dim;
-    const int64_t visible = p.causal ? std::min(p.kv_length, p.start_position + token + 1) : p.kv_length;
-    std::vector<float> accumulator((size_t)p.head_dim, 0.0f);  // [head_dim] Σ p_j · v_j, rescaled as the max moves
-    float scores[kKeyTile];
-    float running_max = -INFINITY, running_sum = 0;
-    for (int64_t tile = 0; tile < visible; tile += kKeyTile) {
-      const int64_t tile_end = std::min(visible, tile + kKeyTile);
-      float tile_max = -INFINITY;
-      for (int64_t j = tile; j < tile_end; j++) {
-        const float* k = p.keys + j * kv_stride + kv_head * p.head_dim;
-        float dot = 0;
-        for (int64_t d = 0; d < p.head_dim; d++) dot += q[d] * k[d];
-        scores[j - tile] = dot * p.scale;
-        tile_max = std::max(tile_max, scores[j - tile]);
-      }
-      const float new_max = std::max(running_max, tile_max);
-      const float correction = std::exp(running_max - new_max);  // 0 on the first tile
-      running_sum *= correction;
-      for (int64_t d = 0; d < p.head_dim; d++) accumulator[d] *= correction;
-      for (int64_t j = tile; j < tile_end; j++) {
-        const float weight = std::exp(scores[j - tile] - new_max);
-        running_sum += weight;
-        const float* v = p.values + j * kv_stride + kv_head * p.head_dim;
-        for (int64_t d = 0; d < p.head_dim; d++) accumulator[d] += weight * v[d];
-      }
-      running_max = new_max;
-    }
-    const float inverse = running_sum > 0 ? 1.0f / running_sum : 0.0f;
-    for (int64_t d = 0; d < p.head_dim; d++) o[d] = accumulator[d] * inverse;
-  };
-  pool.parallel_for(p.tokens * p.heads, body);
+  paged_attention(PagedAttentionProblem{p.out, p.query, p.keys, p.values, &only_block, p.dtype, p.tokens, p.heads, p.kv_heads, p.head_dim,
+                                        /*block_size=*/p.kv_length, p.start_position, p.kv_length, p.causal, p.scale},
+                  pool);
 }
 
 void embedding(float* out, const uint8_t* table, int dtype, const int32_t* ids, int64_t count, int64_t dim, ThreadPool& pool) {

@@ -26,17 +26,18 @@ void add(float* out, const float* a, const float* b, int64_t count, int64_t b_co
 void mul(float* out, const float* a, const float* b, int64_t count, int64_t b_count);
 
 struct AttentionProblem {
-  float* out;           // [tokens, heads, head_dim]
-  const float* query;   // [tokens, heads, head_dim]
-  const float* keys;    // [capacity, kv_heads, head_dim]
-  const float* values;  // [capacity, kv_heads, head_dim]
+  float* out;             // [tokens, heads, head_dim]
+  const float* query;     // [tokens, heads, head_dim]
+  const uint8_t* keys;    // [capacity, kv_heads, head_dim] in `dtype`
+  const uint8_t* values;  // [capacity, kv_heads, head_dim] in `dtype`
+  int dtype;              // a cache element type: F32, F16, BF16, Q8_0, Q4_0
   int64_t tokens, heads, kv_heads, head_dim;
   int64_t start_position, kv_length;
   bool causal;
   float scale;
 };
-// Flash attention: keys in tiles with an online (running max / running sum) softmax. Runs as a one-block paged
-// attention (paged_attention.cc, vectorized) when a kv head serves at most 64 query heads, else as a scalar loop.
+// Flash attention: keys in tiles with an online (running max / running sum) softmax, decoded inside the loop. Runs as
+// a one-block paged attention (paged_attention.cc).
 void attention(const AttentionProblem& problem, ThreadPool& pool);
 
 // out [count, dim] = rows ids[i] of table [vocab, dim] (any dtype) decoded to f32.

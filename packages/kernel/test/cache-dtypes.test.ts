@@ -48,13 +48,17 @@ interface Case {
   headDim: number;
   /** Cached positions. */
   length: number;
-  /** Query chunks as [first position, tokens]: prefill chunks and decode steps (causal: they see positions ≤ theirs). */
-  queries: Array<[number, number]>;
+  /** Query chunks as [first position, tokens, kvLength (default first + tokens)]: prefill chunks and decode steps
+   *  (causal: they see positions ≤ theirs). */
+  queries: Array<[number, number, number?]>;
   blockSize: number;
 }
 
 const cases: Case[] = [
   { name: "Llama 3.2 1B heads (32/8 × 64), decode at 300 and a chunk of 3", heads: 32, kvHeads: 8, headDim: 64, length: 300, queries: [[299, 1], [290, 3]], blockSize: 16 },
+  // Long enough for the native kernel to split positions into ranges merged afterwards, including ranges that an
+  // early token of a chunk cannot see (kvLength past the chunk).
+  { name: "1B heads, 1100 positions: decode split over ranges, a chunk with empty ranges", heads: 32, kvHeads: 8, headDim: 64, length: 1100, queries: [[1099, 1], [0, 3, 1100]], blockSize: 16 },
   { name: "3B heads (24/8 × 128), prefill chunk and decode", heads: 24, kvHeads: 8, headDim: 128, length: 90, queries: [[0, 9], [89, 1]], blockSize: 16 },
   { name: "MQA head 32, whole prefill in blocks of 7", heads: 6, kvHeads: 1, headDim: 32, length: 45, queries: [[0, 45]], blockSize: 7 },
   { name: "stories260K heads (8/4 × 8: one block spans 4 heads)", heads: 8, kvHeads: 4, headDim: 8, length: 150, queries: [[0, 20], [120, 29], [149, 1]], blockSize: 16 },
@@ -93,9 +97,9 @@ describe("attention over every cache element type", () => {
         // What the quantized cache holds, decoded: the exact oracle for "dequantize inside the loop".
         const decodedKeys = Tensor.fromFloat32(keys.shape, dequantizeTensor(stored.denseKeys));
         const decodedValues = Tensor.fromFloat32(values.shape, dequantizeTensor(stored.denseValues));
-        for (const [start, tokens] of queries) {
+        for (const [start, tokens, kvLength = start + tokens] of queries) {
           const query = randomTensor([tokens, heads, headDim], seed + start + 7, 1, "normal");
-          const options: AttentionOptions = { startPosition: start, kvLength: start + tokens, causal: true, scale: 1 / Math.sqrt(headDim) };
+          const options: AttentionOptions = { startPosition: start, kvLength, causal: true, scale: 1 / Math.sqrt(headDim) };
           const exact = zerosLike(query.shape); // f32 cache
           reference.attention(exact, query, keys, values, options);
           const onDecoded = zerosLike(query.shape); // f32 attention over the decoded cache
@@ -115,9 +119,12 @@ describe("attention over every cache element type", () => {
               expect(Array.from(dense.data), what).toEqual(Array.from(onDecoded.data));
               expect(Array.from(paged.data), what).toEqual(Array.from(onDecoded.data));
             } else {
-              // float32 accumulation (and on AVX-512 an int8 query for q8_0 keys) against float64
-              const tolerance = dtype === "q8_0" || dtype === "q4_0" ? 5e-3 : 1e-4;
-              expect(maxAbsDiff(dense, onDecoded), what).toBeLessThan(tolerance);
+              if (dtype === "q8_0" || dtype === "q4_0") {
+                // On AVX-512 the scores of block caches are integer dot products with the query rounded to int8 (a
+                // scale per 32 values, as ggml does): that rounding adds about as much error as the keys' own
+                // (measured 5.6e-3 relative on unit-normal data against 7.8e-3 for the cache); elsewhere float32 sums.
+                expect(relativeError(dense, onDecoded), what).toBeLessThan(1e-2);
+              } else expect(maxAbsDiff(dense, onDecoded), what).toBeLessThan(1e-4);
               expect(maxAbsDiff(paged, dense), what).toBeLessThan(1e-5);
             }
             expect(relativeError(dense, exact), what).toBeLessThanOrEqual(errorBudget[dtype] + 1e-5);

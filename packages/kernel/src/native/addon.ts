@@ -21,16 +21,18 @@ export interface NativeAddon {
   swiglu(out: FloatArray, gate: FloatArray, up: FloatArray): void;
   add(out: FloatArray, a: FloatArray, b: FloatArray): void;
   mul(out: FloatArray, a: FloatArray, b: FloatArray): void;
+  /** keys/values [capacity, kvHeads, headDim] in the cache element type `dtype` (dtype code; absent: f32). */
   attention(
-    out: FloatArray, query: FloatArray, keys: FloatArray, values: FloatArray,
+    out: FloatArray, query: FloatArray, keys: Bytes, values: Bytes,
     tokens: number, heads: number, kvHeads: number, headDim: number, capacity: number,
-    startPosition: number, kvLength: number, causal: boolean, scale: number,
+    startPosition: number, kvLength: number, causal: boolean, scale: number, dtype?: number,
   ): void;
-  /** Absent from addons built before paged attention existed (the backend then gathers blocks instead). */
+  /** Blocks in the cache element type `dtype` (absent: f32). Absent from addons built before paged attention existed
+   *  (the backend then gathers blocks instead). */
   pagedAttention?(
-    out: FloatArray, query: FloatArray, keyBlocks: FloatArray, valueBlocks: FloatArray, blockTable: Int32Array,
+    out: FloatArray, query: FloatArray, keyBlocks: Bytes, valueBlocks: Bytes, blockTable: Int32Array,
     tokens: number, heads: number, kvHeads: number, headDim: number, blockCount: number, blockSize: number,
-    startPosition: number, kvLength: number, causal: boolean, scale: number,
+    startPosition: number, kvLength: number, causal: boolean, scale: number, dtype?: number,
   ): void;
   embedding(out: FloatArray, table: Bytes, dtype: number, ids: Int32Array, dim: number, vocab: number): void;
   quantize(out: Bytes, input: FloatArray, dtype: number, count: number): boolean;

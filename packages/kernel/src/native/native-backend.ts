@@ -1,12 +1,11 @@
 // The native backend: every op runs in the C++ addon on the tensors' own memory (no copies), threaded inside the
-// addon. The few things without a native version (top-k, encoding q4_k/q6_k) use the reference code; paged
-// attention runs natively over the block table, or (with an older addon) gathers the blocks first.
+// addon. The few things without a native version (top-k, encoding q4_k/q6_k) use the reference code; attention reads
+// caches of every cache element type natively, dense or paged (over the block table; an f32 paged cache can also
+// gather its blocks first).
 
 import type { AttentionOptions, Backend, RopeLayout, TopK } from "../backend.ts";
 import { dtypeInfo, interleavedDType } from "../dtype.ts";
 import { canInterleave, quantizeTensorInto } from "../formats/index.ts";
-import { attentionFlash } from "../reference/attention.ts";
-import { attentionPaged } from "../reference/paged-attention.ts";
 import { topK } from "../reference/selection.ts";
 import { lastAxis, Tensor } from "../tensor.ts";
 import type { NativeAddon } from "./addon.ts";
@@ -121,28 +120,24 @@ export class NativeBackend implements Backend {
   }
 
   attention(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void {
-    // Caches in 16-bit or block element types: the reference loop until the addon reads them.
-    if (keys.dtype !== "f32") return attentionFlash(out, query, keys, values, options);
     const [tokens, heads, headDim] = query.shape;
     const [capacity, kvHeads] = keys.shape;
     this.addon.attention(
-      floats(out), floats(query), floats(keys), floats(values),
+      floats(out), floats(query), keys.data, values.data,
       tokens, heads, kvHeads, headDim, capacity,
-      options.startPosition, options.kvLength, options.causal, options.scale,
+      options.startPosition, options.kvLength, options.causal, options.scale, dtypeInfo[keys.dtype].code,
     );
   }
 
   pagedAttention(out: Tensor, query: Tensor, keyBlocks: Tensor, valueBlocks: Tensor, blockTable: Int32Array, options: AttentionOptions): void {
-    if (keyBlocks.dtype !== "f32") return attentionPaged(out, query, keyBlocks, valueBlocks, blockTable, options);
     const [tokens, heads, headDim] = query.shape;
     const [blockCount, blockSize, kvHeads] = keyBlocks.shape;
-    // The block-walking kernel serves up to 64 query heads per key/value head; wider groups (none in real models)
-    // take the gather path.
-    if (this.pagedAttentionMode === "blocks" && this.addon.pagedAttention && heads / kvHeads <= 64) {
+    // The gather path (f32 only) copies the sequence's blocks into a contiguous buffer first: kept to measure against.
+    if (this.addon.pagedAttention && (this.pagedAttentionMode === "blocks" || keyBlocks.dtype !== "f32")) {
       this.addon.pagedAttention(
-        floats(out), floats(query), floats(keyBlocks), floats(valueBlocks), blockTable,
+        floats(out), floats(query), keyBlocks.data, valueBlocks.data, blockTable,
         tokens, heads, kvHeads, headDim, blockCount, blockSize,
-        options.startPosition, options.kvLength, options.causal, options.scale,
+        options.startPosition, options.kvLength, options.causal, options.scale, dtypeInfo[keyBlocks.dtype].code,
       );
       return;
     }
