@@ -1,7 +1,6 @@
-// Gathers a sequence's key/value rows out of a paged cache into one contiguous scratch buffer, so the native
-// contiguous attention kernel can run over them: the native backend's fallback when the addon's block-walking kernel
-// cannot serve a shape, and a second path the tests compare it with. The copy is one memcpy per block
-// (TypedArray.set).
+// Gathers a sequence's key/value rows out of an f32 paged cache into one contiguous scratch buffer, so the native
+// contiguous attention kernel can run over them: the native backend's path for an addon without paged attention, and
+// a second path the tests compare the block-walking kernel with. The copy is one memcpy per block (TypedArray.set).
 
 import type { Tensor } from "../tensor.ts";
 
