@@ -7,8 +7,9 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 
+import { cacheLayoutProblem, kvCacheBytesPerToken } from "@infer-recipes/cache";
 import { createProgressPrinter, resolveModel, type ResolvedModel } from "@infer-recipes/hub";
-import { createKernel, type BackendName, type DType, type Kernel } from "@infer-recipes/kernel";
+import { createKernel, type BackendName, type CacheDType, type DType, type Kernel } from "@infer-recipes/kernel";
 import { LlamaModel, llamaDecodeBytes, llamaWeightBytes, loadModelWeights, readGguf, readHfConfig, readLlama2cHeader, type LoadedWeights } from "@infer-recipes/models";
 import {
   chatGlm3ChatTemplate,
@@ -23,12 +24,16 @@ import {
   type TextTokenizer,
 } from "@infer-recipes/tokenizer";
 
+import { UsageError } from "./generation-arguments.ts";
 import { readLlama2cTokenizer } from "./llama2c-tokenizer.ts";
 
 /** How {@link loadTextModel} loads a model. */
 export interface LoadTextModelOptions {
   /** Convert weight matrices on load. */
   quant?: DType;
+  /** Element type of the KV caches the model creates (default f32); refused with what would work when the model's
+   *  head size does not fit it. */
+  kvCacheDType?: CacheDType;
   /** The kernel backend (default: INFER_BACKEND, or native when the addon loads). */
   backend?: BackendName;
   /** Native kernel threads (default: INFER_THREADS, or the physical cores). */
@@ -122,7 +127,10 @@ export async function loadTextModel(specifier: string, options: LoadTextModelOpt
       ? (bytesRead, totalBytes) => printer({ file: "weights", receivedBytes: bytesRead, totalBytes, resumedFromBytes: 0, done: bytesRead >= totalBytes })
       : undefined,
   });
-  const model = LlamaModel.fromLoadedWeights(loaded, kernel);
+  const kvCacheDType = options.kvCacheDType ?? "f32";
+  const layoutProblem = cacheLayoutProblem(kvCacheDType, loaded.config.keyValueHeadCount, loaded.config.headDim);
+  if (layoutProblem) throw new UsageError(`--kv-cache-dtype ${kvCacheDType}: ${layoutProblem}`);
+  const model = LlamaModel.fromLoadedWeights(loaded, kernel, { cacheDType: kvCacheDType });
   const { tokenizer, chatTemplate } = await loadTokenizer(resolved, loaded);
   const weightBytes = llamaWeightBytes(model.weights);
   const loadMilliseconds = performance.now() - started;
@@ -131,7 +139,8 @@ export async function loadTextModel(specifier: string, options: LoadTextModelOpt
   log(
     `loaded in ${(loadMilliseconds / 1000).toFixed(1)} s: ${config.architecture ?? "llama"}, ${config.layerCount} layers, hidden ${config.hiddenSize}, ` +
       `${config.headCount}/${config.keyValueHeadCount} heads, vocab ${config.vocabSize}, ${dtypes}, ${formatGigabytes(weightBytes)}; ` +
-      `${kernel.backend.name} backend, ${kernel.backend.threads} thread(s)`,
+      `${kernel.backend.name} backend, ${kernel.backend.threads} thread(s); KV cache ${kvCacheDType} ` +
+      `(${(kvCacheBytesPerToken({ ...config, dtype: kvCacheDType }) / 1024).toFixed(1)} KiB a token)`,
   );
   const stopTokenIds = [...new Set([...tokenizer.eosTokenIds, ...config.eosTokenIds])];
   return { model, tokenizer, chatTemplate, kernel, resolved, loaded, weightBytes, decodeBytes: llamaDecodeBytes(model.weights), stopTokenIds, loadMilliseconds };

@@ -6,6 +6,7 @@
 
 import { totalmem } from "node:os";
 
+import { kvCacheBytesPerToken } from "@infer-recipes/cache";
 import type { LlamaModel } from "@infer-recipes/models";
 import { Scheduler } from "@infer-recipes/scheduler";
 import type { LoadedPromptText, ServedModel } from "@infer-recipes/server";
@@ -31,13 +32,13 @@ const DEFAULT_TOKENS_PER_REQUEST = 4096;
 /** …but takes at most this many bytes. */
 const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
 
-/** Bytes of a paged cache of `tokens` positions for `model` (keys and values, f32). */
-function cacheBytes(model: Pick<LlamaModel, "config">, tokens: number): number {
-  const config = model.config;
-  return 2 * config.layerCount * config.keyValueHeadCount * config.headDim * 4 * tokens;
+/** Bytes of a paged cache of `tokens` positions for `model` (keys and values, in its cache element type). */
+function cacheBytes(model: Pick<LlamaModel, "config" | "cacheDType">, tokens: number): number {
+  return kvCacheBytesPerToken({ ...model.config, dtype: model.cacheDType }) * tokens;
 }
 
-/** Positions the paged cache holds: --cache-tokens, else max-batch × min(context, 4096) within 2 GiB. */
+/** Positions the paged cache holds: --cache-tokens, else max-batch × min(context, 4096) within 2 GiB (of the model's
+ *  cache element type: a q8_0 cache holds 3.8× the positions of an f32 one in the same memory). */
 export function servingCacheTokens(textModel: Pick<TextModel, "model">, args: Pick<GenerationArguments, "cacheTokens" | "maxBatch">): number {
   if (args.cacheTokens !== undefined) return args.cacheTokens;
   const wanted = args.maxBatch * Math.min(textModel.model.config.contextLength, DEFAULT_TOKENS_PER_REQUEST);
@@ -56,7 +57,7 @@ export function servingScheduler(model: LlamaModel, args: GenerationArguments): 
   return {
     scheduler,
     summary:
-      `KV cache: ${cache.capacityTokens} positions in ${cache.pool.totalBlocks} blocks of ${BLOCK_SIZE} (${(cache.byteLength / 1024 ** 3).toFixed(2)} GiB); ` +
+      `KV cache: ${cache.capacityTokens} positions in ${cache.pool.totalBlocks} blocks of ${BLOCK_SIZE}, ${cache.dtype} (${(cache.byteLength / 1024 ** 3).toFixed(2)} GiB); ` +
       `batch ≤ ${args.maxBatch} requests, ≤ ${args.maxBatchTokens} tokens per step; queue ≤ ${args.queueLimit}`,
   };
 }
@@ -64,7 +65,7 @@ export function servingScheduler(model: LlamaModel, args: GenerationArguments): 
 /** The model worker's side: the text model on the kernel, its paged KV cache and scheduler. */
 export async function loadServedModel(options: ServeLoadOptions): Promise<ServedModel> {
   const { args } = options;
-  const textModel = await loadTextModel(options.model, { quant: args.quant, threads: args.threads, backend: args.backend, progress: true });
+  const textModel = await loadTextModel(options.model, { quant: args.quant, kvCacheDType: args.kvCacheDType, threads: args.threads, backend: args.backend, progress: true });
   const { scheduler, summary } = servingScheduler(textModel.model, args);
   return {
     id: options.name,

@@ -9,6 +9,7 @@ import { createInterface } from "node:readline/promises";
 
 import { generate, type GenerationResult } from "@infer-recipes/engine";
 import { createStreamDecoder, type ChatMessage } from "@infer-recipes/tokenizer";
+import type { CacheDType } from "@infer-recipes/kernel";
 
 import { encodeChatPrompt } from "./chat-prompt-ids.ts";
 import { ChatSession } from "./chat-session.ts";
@@ -26,6 +27,8 @@ export interface TextRecipe extends RecipeMetadata {
   defaultTopP?: number;
   /** A chat model: --prompt goes through the chat template unless --raw (otherwise only with --chat). */
   chatByDefault?: boolean;
+  /** Element type of the KV cache when --kv-cache-dtype is absent (default f32); each recipe says in its README why. */
+  defaultKvCacheDType?: CacheDType;
 }
 
 /** The JSON object `--json` prints as the last line of stdout (snake_case, rounded to 0.01). */
@@ -52,6 +55,8 @@ export interface GenerationSummary {
   decode_tokens_per_s: number;
   /** Weight bytes streamed per second of decoding (decode tok/s × the bytes one step reads). */
   decode_gb_per_s: number;
+  /** Element type of the KV cache the generation ran on. */
+  kv_cache_dtype: CacheDType;
 }
 
 /** Prompt token ids: through the chat template with --chat, else the text with the tokenizer's BOS. */
@@ -79,6 +84,7 @@ function summary(textModel: TextModel, result: GenerationResult, specifier: stri
     prefill_tokens_per_s: round(result.prefillTokensPerSecond),
     decode_tokens_per_s: round(result.decodeTokensPerSecond),
     decode_gb_per_s: round((result.decodeTokensPerSecond * textModel.decodeBytes) / 1e9),
+    kv_cache_dtype: textModel.model.cacheDType,
   };
 }
 
@@ -119,6 +125,7 @@ export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonl
     process.stdout.write(
       `${recipe.description}\n\nusage: pnpm recipe ${recipe.name} [options]\n${GENERATION_USAGE}\n\n` +
         `default model: ${recipe.defaultModel}${recipe.originalModel ? ` (the original: --model ${recipe.originalModel}, gated: set HF_TOKEN)` : ""}\n` +
+        `default KV cache element type: ${recipe.defaultKvCacheDType ?? "f32"}\n` +
         `\nexamples:\n${recipe.examples.map((example) => `  ${example.command}\n      ${example.what}`).join("\n")}\n`,
     );
     return 0;
@@ -126,8 +133,17 @@ export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonl
   const specifier = args.model ?? recipe.defaultModel;
   const controller = new AbortController();
   try {
+    // The recipe's default cache type, as plain data the serving workers receive too.
+    args.kvCacheDType ??= recipe.defaultKvCacheDType;
     if (args.serve) return await runServer(args, specifier);
-    const textModel = await loadTextModel(specifier, { quant: args.quant, threads: args.threads, backend: args.backend, progress: true, signal: controller.signal });
+    const textModel = await loadTextModel(specifier, {
+      quant: args.quant,
+      kvCacheDType: args.kvCacheDType,
+      threads: args.threads,
+      backend: args.backend,
+      progress: true,
+      signal: controller.signal,
+    });
     const interactive = args.prompt === undefined && process.stdin.isTTY && !args.json;
     if (interactive) return await chat(textModel, args);
     const prompt = args.prompt ?? (process.stdin.isTTY ? "" : await readStandardInput());

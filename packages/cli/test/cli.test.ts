@@ -46,6 +46,15 @@ describe("parseGenerationArguments", () => {
     expect(() => parseGenerationArguments(["--threads", "257"], { temperature: 0 })).toThrow(new UsageError('--threads must be an integer in 1..256, got "257"'));
     expect(parseGenerationArguments(["--threads", "256"], { temperature: 0 }).threads).toBe(256);
   });
+
+  it("reads --kv-cache-dtype and lists the element types for an unknown one", () => {
+    expect(parseGenerationArguments(["--kv-cache-dtype", "q8_0"], { temperature: 0 }).kvCacheDType).toBe("q8_0");
+    expect(parseGenerationArguments(["--kv-cache-dtype", "q4_0", "--serve"], { temperature: 0 }).kvCacheDType).toBe("q4_0");
+    expect(parseGenerationArguments([], { temperature: 0 }).kvCacheDType).toBeUndefined();
+    expect(() => parseGenerationArguments(["--kv-cache-dtype", "int8"], { temperature: 0 })).toThrow(
+      new UsageError('--kv-cache-dtype must be one of f32, f16, bf16, q8_0, q4_0, got "int8"'),
+    );
+  });
 });
 
 describe("paths relative to where the user ran the command (INIT_CWD)", () => {
@@ -140,5 +149,30 @@ describe("promptIds", () => {
     expect(textModel.tokenizer.decode(chat)).toMatch(/\[INST\] hi \[\/INST\]/);
     expect(promptIds(textModel, "")).toEqual([1]);
     expect(promptIds(textModel, "ab")[0]).toBe(1);
+  });
+});
+
+describe("loadTextModel: the KV cache element type", () => {
+  const directory = mkdtempSync(path.join(tmpdir(), "cli-cache-"));
+  const write = (name: string, overrides: Parameters<typeof tinyLlamaConfig>[0]) => {
+    const config = tinyLlamaConfig({ vocabSize: 352, ...overrides });
+    const file = path.join(directory, name);
+    writeGgufModel(file, config, randomLlamaTensors(config, 1), tinyGgufTokenizerMetadata(352));
+    return file;
+  };
+
+  it("gives the model its cache type, and refuses one its head size cannot take before generating", async () => {
+    const tiny = write("tiny.gguf", { hiddenSize: 64, headCount: 4, keyValueHeadCount: 2, headDim: 16, rotaryDim: 16 }); // a q4_0 block spans two heads
+    const textModel = await loadTextModel(tiny, { progress: false, backend: "reference", kvCacheDType: "q4_0" });
+    expect(textModel.model.cacheDType).toBe("q4_0");
+    expect(textModel.model.createCache().dtype).toBe("q4_0");
+    const odd = write("small-row.gguf", {}); // 2 kv heads of 8: a position's row of 16 values is not a whole block
+    await expect(loadTextModel(odd, { progress: false, backend: "reference", kvCacheDType: "q8_0" })).rejects.toThrow(
+      new UsageError(
+        "--kv-cache-dtype q8_0: a q8_0 KV cache stores blocks of 32 values along each position's kvHeads × headDim row, so the head size must be a multiple of 32, " +
+          "or divide 32 with kvHeads × headDim a multiple of 32; this model has 2 kv heads of 8. Element types that serve it: f32, f16, bf16",
+      ),
+    );
+    expect((await loadTextModel(odd, { progress: false, backend: "reference", kvCacheDType: "bf16" })).model.cacheDType).toBe("bf16");
   });
 });
