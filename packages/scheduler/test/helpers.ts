@@ -4,7 +4,7 @@
 
 import { PagedKvCache } from "@infer-recipes/cache";
 import type { IncrementalDecoder } from "@infer-recipes/engine";
-import { Kernel, createReferenceBackend } from "@infer-recipes/kernel";
+import { Kernel, createReferenceBackend, type CacheDType } from "@infer-recipes/kernel";
 import { LlamaModel, assembleLoadedWeights, randomLlamaTensors, tinyLlamaConfig } from "@infer-recipes/models";
 
 import type { BatchEntry, BatchLanguageModel } from "../src/index.ts";
@@ -41,13 +41,17 @@ export function letterDecoder(): IncrementalDecoder {
 
 export const tinyConfig = tinyLlamaConfig({ vocabSize: 64, contextLength: 128, eosTokenIds: [2] });
 
-/** The tiny random Llama (hidden 32, GQA 4/2 heads, 2 layers) on the reference backend. */
-export function tinyLlama(): LlamaModel {
+/** tinyConfig with heads of 16 (2 kv heads × 16 = one q8_0/q4_0 block per position): for the quantized caches. */
+export const tinyBlockConfig = tinyLlamaConfig({ vocabSize: 64, contextLength: 128, eosTokenIds: [2], hiddenSize: 64, intermediateSize: 96, headDim: 16, rotaryDim: 16 });
+
+/** The tiny random Llama (hidden 32, GQA 4/2 heads, 2 layers; or `config`) on the reference backend, its caches
+ *  (dense and paged) in `cacheDType`. */
+export function tinyLlama(config = tinyConfig, cacheDType: CacheDType = "f32"): LlamaModel {
   const loaded = assembleLoadedWeights({
-    config: tinyConfig,
-    tensors: randomLlamaTensors(tinyConfig, 5),
+    config,
+    tensors: randomLlamaTensors(config, 5),
     source: { format: "random", path: "(tiny random)", files: [] },
     metadata: new Map(),
   });
-  return LlamaModel.fromLoadedWeights(loaded, new Kernel(createReferenceBackend()));
+  return LlamaModel.fromLoadedWeights(loaded, new Kernel(createReferenceBackend()), { cacheDType });
 }

@@ -3,7 +3,8 @@
 // prefill, shared prompt prefixes (prefix-cache hits) and random cancellations — before admission, from inside a
 // streaming callback, and from a timer. Every request that was not cancelled must finish with exactly the greedy
 // tokens it gets when run alone through the dense single-sequence path, its streamed tokens and text must equal its
-// result, and at the end no block may be in use and the pool's invariants must hold.
+// result, and at the end no block may be in use and the pool's invariants must hold. It runs with the f32 cache and
+// with a q4_0 cache (quantized blocks preempted, shared and copied; solo runs on a dense q4_0 cache).
 
 import { describe, expect, it } from "vitest";
 
@@ -11,20 +12,23 @@ import { generate } from "@infer-recipes/engine";
 import { createRandom } from "@infer-recipes/models";
 
 import { Scheduler, type RequestResult } from "../src/index.ts";
-import { letterDecoder, tinyConfig, tinyLlama } from "./helpers.ts";
+import { letterDecoder, tinyBlockConfig, tinyConfig, tinyLlama } from "./helpers.ts";
 
 const REQUESTS = 64;
 /** Replay another random workload with RELIABILITY_SEED=n. */
 const SEED = Number(process.env.RELIABILITY_SEED ?? 2024);
 
-describe("64 concurrent streaming requests with preemption and cancellations", () => {
+describe.each([
+  { cacheDType: "f32", config: tinyConfig },
+  { cacheDType: "q4_0", config: tinyBlockConfig },
+] as const)("64 concurrent streaming requests with preemption and cancellations, $cacheDType cache", ({ cacheDType, config }) => {
   it(`every surviving request gets its solo greedy output and no block leaks (seed ${SEED})`, async () => {
-    const model = tinyLlama();
+    const model = tinyLlama(config, cacheDType);
     const random = createRandom(SEED);
-    const sharedPrefix = Array.from({ length: 12 }, (_, index) => (index * 5 + 3) % tinyConfig.vocabSize);
+    const sharedPrefix = Array.from({ length: 12 }, (_, index) => (index * 5 + 3) % config.vocabSize);
     const requests = Array.from({ length: REQUESTS }, (_, index) => {
       const ownLength = 2 + Math.floor(random() * 30);
-      const own = Array.from({ length: ownLength }, () => 3 + Math.floor(random() * (tinyConfig.vocabSize - 3)));
+      const own = Array.from({ length: ownLength }, () => 3 + Math.floor(random() * (config.vocabSize - 3)));
       const promptIds = [1, ...(index % 3 === 0 ? sharedPrefix : []), ...own];
       const maxTokens = 4 + Math.floor(random() * 24);
       const cancel = random() < 0.25 ? (["before", "callback", "timer"] as const)[Math.floor(random() * 3)] : undefined;
@@ -42,7 +46,7 @@ describe("64 concurrent streaming requests with preemption and cancellations", (
         id: `r${index}`,
         promptIds: request.promptIds,
         maxTokens: request.maxTokens,
-        stopTokenIds: tinyConfig.eosTokenIds,
+        stopTokenIds: config.eosTokenIds,
         decoder: letterDecoder(),
         signal: controller.signal,
         onToken: (id) => {
@@ -75,7 +79,7 @@ describe("64 concurrent streaming requests with preemption and cancellations", (
         continue;
       }
       survivors++;
-      const alone = await generate(model, request.promptIds, { maxTokens: request.maxTokens, stopTokenIds: tinyConfig.eosTokenIds, temperature: 0 });
+      const alone = await generate(model, request.promptIds, { maxTokens: request.maxTokens, stopTokenIds: config.eosTokenIds, temperature: 0 });
       expect(result.tokenIds, `request r${index} (preempted ${result.preemptions}×)`).toEqual(alone.tokenIds);
       expect(result.finishReason).toBe(alone.finishReason);
     }
