@@ -376,28 +376,12 @@ void attend_blocks(const PagedAttentionProblem& p, int64_t token, int64_t begin,
   }
   std::fill(partial.accumulator, partial.accumulator + p.heads * dim, 0.0f);
 
-  auto row_offset = [&](int64_t position) {
-    return ((int64_t)p.block_table[position / p.block_size] * p.block_size + position % p.block_size) * row_bytes;
-  };
   const uint8_t* key_rows[kTile];
   const uint8_t* value_rows[kTile];
   float new_max[16];
   for (int64_t tile = begin; tile < end; tile += kTile) {
     const int64_t length = std::min(kTile, end - tile);
-    for (int64_t j = 0; j < length; j++) {
-      const int64_t offset = row_offset(tile + j);
-      key_rows[j] = p.key_blocks + offset;
-      value_rows[j] = p.value_blocks + offset;
-    }
-    // The next tile's rows, every cache line of keys and values, while this tile computes.
-    const int64_t next_end = std::min(end, tile + 2 * kTile);
-    for (int64_t position = tile + kTile; position < next_end; position++) {
-      const int64_t offset = row_offset(position);
-      for (int64_t byte = 0; byte < row_bytes; byte += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(p.key_blocks + offset + byte), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(p.value_blocks + offset + byte), _MM_HINT_T0);
-      }
-    }
+    gather_tile_rows(p, row_bytes, tile, length, kTile, end, key_rows, value_rows);
     for (int64_t kv_head = 0; kv_head < p.kv_heads; kv_head++) {
       const int64_t head_offset = kv_head * head_bytes;
       const int64_t first_head = kv_head * group;

@@ -123,6 +123,29 @@ inline int64_t scratch_floats(const PagedAttentionProblem& p) {
   return std::max(generic, quantized);
 }
 
+// Points key_rows/value_rows at the rows of positions tile..tile+length-1 (through the block table; the same byte
+// offset in the key and the value blocks), and prefetches every cache line of the next tile's rows (up to `end`) while
+// this tile computes.
+inline void gather_tile_rows(const PagedAttentionProblem& p, int64_t row_bytes, int64_t tile, int64_t length, int64_t tile_size, int64_t end,
+                             const uint8_t** key_rows, const uint8_t** value_rows) {
+  auto row_offset = [&](int64_t position) {
+    return ((int64_t)p.block_table[position / p.block_size] * p.block_size + position % p.block_size) * row_bytes;
+  };
+  for (int64_t j = 0; j < length; j++) {
+    const int64_t offset = row_offset(tile + j);
+    key_rows[j] = p.key_blocks + offset;
+    value_rows[j] = p.value_blocks + offset;
+  }
+  const int64_t next_end = std::min(end, tile + 2 * tile_size);
+  for (int64_t position = tile + tile_size; position < next_end; position++) {
+    const int64_t offset = row_offset(position);
+    for (int64_t byte = 0; byte < row_bytes; byte += 64) {
+      __builtin_prefetch(p.key_blocks + offset + byte, 0, 3);
+      __builtin_prefetch(p.value_blocks + offset + byte, 0, 3);
+    }
+  }
+}
+
 template <typename Ops>
 inline void attend_range_with(const PagedAttentionProblem& p, int64_t token, int64_t begin, int64_t end, const AttentionPartial& partial, float* scratch) {
   const int64_t group = p.heads / p.kv_heads;
@@ -139,30 +162,13 @@ inline void attend_range_with(const PagedAttentionProblem& p, int64_t token, int
   }
   std::fill(partial.accumulator, partial.accumulator + p.heads * dim, 0.0f);
 
-  // Byte address of position `position`'s row (all kv heads) in the key blocks; the same offset in the value blocks.
-  auto row_offset = [&](int64_t position) {
-    return ((int64_t)p.block_table[position / p.block_size] * p.block_size + position % p.block_size) * row_bytes;
-  };
   const uint8_t* key_rows[kTile];
   const uint8_t* value_rows[kTile];
   const float* keys[kTile];    // head rows the score loop reads (in the cache for f32, else in key_tile)
   const float* values[kTile];  // head rows the accumulate loop reads
   for (int64_t tile = begin; tile < end; tile += kTile) {
     const int64_t length = std::min(kTile, end - tile);
-    for (int64_t j = 0; j < length; j++) {
-      const int64_t offset = row_offset(tile + j);
-      key_rows[j] = p.key_blocks + offset;
-      value_rows[j] = p.value_blocks + offset;
-    }
-    // The next tile's rows, every cache line of keys and values, while this tile computes.
-    const int64_t next_end = std::min(end, tile + 2 * kTile);
-    for (int64_t position = tile + kTile; position < next_end; position++) {
-      const int64_t offset = row_offset(position);
-      for (int64_t byte = 0; byte < row_bytes; byte += 64) {
-        __builtin_prefetch(p.key_blocks + offset + byte, 0, 3);
-        __builtin_prefetch(p.value_blocks + offset + byte, 0, 3);
-      }
-    }
+    gather_tile_rows(p, row_bytes, tile, length, kTile, end, key_rows, value_rows);
     for (int64_t kv_head = 0; kv_head < p.kv_heads; kv_head++) {
       if (decode) {
         Ops::decode_heads(p.dtype, key_rows, kv_head, dim, length, key_tile);
