@@ -15,7 +15,8 @@ import {
   readIdefics3ProcessorConfig,
   type Idefics3ProcessorConfig,
 } from "@infer-recipes/image";
-import { createKernel, type BackendName, type DType, type Kernel } from "@infer-recipes/kernel";
+import { cacheLayoutProblem } from "@infer-recipes/cache";
+import { createKernel, type BackendName, type CacheDType, type DType, type Kernel } from "@infer-recipes/kernel";
 import {
   Idefics3Model,
   idefics3VisionWeightBytes,
@@ -44,6 +45,7 @@ import {
   type TextTokenizer,
 } from "@infer-recipes/tokenizer";
 
+import { UsageError } from "./generation-arguments.ts";
 import { TokenizerNotFoundError } from "./load-text-model.ts";
 import { resolveModelArgument } from "./user-paths.ts";
 
@@ -58,6 +60,9 @@ export interface LoadVisionModelOptions {
   quant?: DType;
   /** Convert the vision encoder's and the connector's matrices on load. */
   visionQuant?: DType;
+  /** Element type of the language model's KV caches (default f32); refused with what would work when its head size
+   *  does not fit. */
+  kvCacheDType?: CacheDType;
   backend?: BackendName;
   threads?: number;
   kernel?: Kernel;
@@ -235,7 +240,10 @@ export async function loadVisionModel(specifier: string, options: LoadVisionMode
     log(`loading ${mmprojPath}`);
     vision = loadMmprojGguf(mmprojPath, { dtype: options.visionQuant, packFor: kernel });
   }
-  const model = Idefics3Model.fromLoadedWeights(text, vision, promptText.imageTokenId, kernel);
+  const kvCacheDType = options.kvCacheDType ?? "f32";
+  const layoutProblem = cacheLayoutProblem(kvCacheDType, text.config.keyValueHeadCount, text.config.headDim);
+  if (layoutProblem) throw new UsageError(`--kv-cache-dtype ${kvCacheDType}: ${layoutProblem}`);
+  const model = Idefics3Model.fromLoadedWeights(text, vision, promptText.imageTokenId, kernel, { cacheDType: kvCacheDType });
   const loadMilliseconds = performance.now() - started;
   const textWeightBytes = llamaWeightBytes(model.language.weights);
   const visionWeightBytes = idefics3VisionWeightBytes(model.vision.weights);

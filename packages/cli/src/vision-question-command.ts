@@ -184,6 +184,7 @@ export async function runVisionQuestionCommand(recipe: VisionRecipe, argv: reado
       defaultMmproj: args.model === undefined ? recipe.defaultMmproj : undefined,
       quant: args.quant,
       visionQuant: args.visionQuant,
+      kvCacheDType: args.kvCacheDType,
       threads: args.threads,
       backend: args.backend,
       progress: true,

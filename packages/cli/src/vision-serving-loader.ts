@@ -171,6 +171,7 @@ export async function loadServedModel(options: VisionServeLoadOptions): Promise<
     mmproj: options.mmproj,
     quant: args.quant,
     visionQuant: args.visionQuant,
+    kvCacheDType: args.kvCacheDType,
     threads: args.threads,
     backend: args.backend,
     progress: true,

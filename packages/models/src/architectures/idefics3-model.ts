@@ -10,7 +10,7 @@ import type { Idefics3VisionConfig } from "../idefics3-vision-config.ts";
 import type { LoadedVisionWeights } from "../loaded-vision-weights.ts";
 import type { LoadedWeights } from "../loaded-weights.ts";
 import type { EmbeddingSpan } from "./embedding-spans.ts";
-import { LlamaModel, type ForwardOptions } from "./llama.ts";
+import { LlamaModel, type ForwardOptions, type LlamaModelOptions } from "./llama.ts";
 import { SiglipVisionEncoder, type EncodeImageOptions } from "./siglip-vision-encoder.ts";
 
 /** A model the generation loop can run (the engine's CausalLanguageModel), with the image embeddings in place. */
@@ -36,9 +36,10 @@ export class Idefics3Model {
     }
   }
 
-  /** Both sides on `kernel` from loaded weights (safetensors, or a GGUF with its mmproj). */
-  static fromLoadedWeights(text: LoadedWeights, vision: LoadedVisionWeights, imageTokenId: number, kernel: Kernel): Idefics3Model {
-    return new Idefics3Model(LlamaModel.fromLoadedWeights(text, kernel), SiglipVisionEncoder.fromLoadedWeights(vision, kernel), imageTokenId);
+  /** Both sides on `kernel` from loaded weights (safetensors, or a GGUF with its mmproj); `options` go to the language
+   *  model (e.g. its KV cache element type). */
+  static fromLoadedWeights(text: LoadedWeights, vision: LoadedVisionWeights, imageTokenId: number, kernel: Kernel, options: LlamaModelOptions = {}): Idefics3Model {
+    return new Idefics3Model(LlamaModel.fromLoadedWeights(text, kernel, options), SiglipVisionEncoder.fromLoadedWeights(vision, kernel), imageTokenId);
   }
 
   /** The vision side's shape. */
