@@ -473,4 +473,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[1]?.endsWith("bench.ts")) await main();

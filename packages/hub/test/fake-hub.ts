@@ -1,11 +1,13 @@
 // A Hugging Face-compatible hub for tests, on 127.0.0.1: the repository listing, resolve URLs that redirect LFS files
 // to a separate "CDN" server (another origin), Range requests, gated repositories, hub error codes, and faults on
 // the CDN (a connection dropped part-way, a stall, slow streaming) to exercise resuming, timeouts and aborts.
+// Other packages' tests (a recipe downloading its default model) import it as `@infer-recipes/hub/testing`.
 
 import { createHash } from "node:crypto";
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
+/** A file of a fake repository. */
 export interface FakeFile {
   name: string;
   content: Buffer;
@@ -13,6 +15,7 @@ export interface FakeFile {
   lfs?: boolean;
 }
 
+/** A repository the fake hub serves at one commit. */
 export interface FakeRepository {
   id: string;
   commit: string;
@@ -21,6 +24,7 @@ export interface FakeRepository {
   requiredToken?: string;
 }
 
+/** A fault injected where a file's bytes are served. */
 export interface BlobFault {
   /** Close the connection after this absolute byte offset. */
   dropAfter?: number;
@@ -30,6 +34,7 @@ export interface BlobFault {
   times?: number;
 }
 
+/** A request either server received, for assertions. */
 export interface RecordedRequest {
   server: "hub" | "cdn";
   method: string;
@@ -38,6 +43,7 @@ export interface RecordedRequest {
   authorization: string | undefined;
 }
 
+/** What {@link startFakeHub} serves, and how. */
 export interface FakeHubOptions {
   repositories: FakeRepository[];
   /** Faults by file name, applied where the file's bytes are served. */
@@ -48,6 +54,7 @@ export interface FakeHubOptions {
   ignoreRange?: boolean;
 }
 
+/** A running fake hub: its endpoint (for HF_ENDPOINT), its CDN origin, the requests seen, and how to stop it. */
 export interface FakeHub {
   endpoint: string;
   cdn: string;
@@ -55,14 +62,17 @@ export interface FakeHub {
   close(): Promise<void>;
 }
 
+/** SHA-256 (hex) of `content`, as the hub names LFS blobs. */
 export function sha256(content: Buffer): string {
   return createHash("sha256").update(content).digest("hex");
 }
 
+/** Git's blob id of `content`, as the hub names non-LFS files. */
 export function gitBlobSha1(content: Buffer): string {
   return createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
 }
 
+/** Starts the hub and its CDN on 127.0.0.1 (ephemeral ports). */
 export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
   const requests: RecordedRequest[] = [];
   const faultUses = new Map<string, number>();

@@ -2,6 +2,8 @@
 // Hugging Face folder and llama.cpp's GGUF + mmproj pair give the same greedy answer on every backend, several images
 // and the processor options work, and the failures a user can cause (no image, a missing or broken image, the mmproj
 // passed as the model, offline without the default files) end with one message and a non-zero exit, no stack trace.
+// Without --model the default GGUF pair comes through the hub package, here from a fake hub on 127.0.0.1 serving the
+// tiny model under the public files' names, then from the Hugging Face cache offline.
 
 import { execFile } from "node:child_process";
 import fs from "node:fs";
@@ -12,10 +14,13 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { passes } from "@infer-recipes/harness";
 import { recipeMetadataProblems } from "@infer-recipes/cli";
+import { startFakeHub } from "@infer-recipes/hub/testing";
 import { nativeAvailability } from "@infer-recipes/kernel";
 import { randomIdefics3Tensors, tinyIdefics3Config, writeIdefics3GgufPair, writeIdefics3HfModel } from "@infer-recipes/models";
 
+import { targetChecks, type EncoderRow, type LatencyRow } from "../bench.ts";
 import { recipe } from "../recipe.ts";
 
 const recipeDirectory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -139,5 +144,47 @@ describe("smolvlm-500m recipe on a tiny random SmolVLM", () => {
     expect(run.stderr).toMatch(/empty-cache/);
     expect(run.stderr).toMatch(/127\.0\.0\.1:9/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("without --model: downloads the default GGUF pair through the hub (progress, HF cache) and answers; then answers offline from the cache", async () => {
+    const [repository, file] = recipe.defaultModel.split(":");
+    const hub = await startFakeHub({
+      repositories: [{
+        id: repository,
+        commit: "5a".repeat(20),
+        files: [
+          { name: file, content: fs.readFileSync(path.join(ggufDirectory, "SmolVLM-tiny-f32.gguf")), lfs: true },
+          { name: recipe.defaultMmproj, content: fs.readFileSync(path.join(ggufDirectory, "mmproj-SmolVLM-tiny-f32.gguf")), lfs: true },
+          { name: "README.md", content: Buffer.from("# SmolVLM GGUF\n") },
+        ],
+      }],
+    });
+    const question = ["--image", "photo.jpg", "--question", "What is this?", "--max-tokens", "8", "--json"];
+    const cache = { HF_HUB_CACHE: path.join(temporary, "hub-cache"), HF_HOME: path.join(temporary, "hub-home") };
+    try {
+      const [downloaded, local] = [await runRecipe(question, { ...cache, HF_ENDPOINT: hub.endpoint }), await runRecipe(["--model", path.join(ggufDirectory, "SmolVLM-tiny-f32.gguf"), ...question])];
+      expect(downloaded.status, downloaded.stderr).toBe(0);
+      expect(downloaded.stderr).toContain(file);
+      expect(downloaded.stderr).toContain(recipe.defaultMmproj);
+      expect(hub.requests.some((request) => request.server === "cdn")).toBe(true);
+      expect(downloaded.json!.token_ids).toEqual(local.json!.token_ids);
+    } finally {
+      await hub.close();
+    }
+    const offline = await runRecipe(question, { ...cache, HF_ENDPOINT: "http://127.0.0.1:9" });
+    expect(offline.status, offline.stderr).toBe(0);
+    expect(offline.json!.images).toEqual([expect.objectContaining({ tiles: 5 })]);
+  });
+});
+
+describe("smolvlm-500m bench targets", () => {
+  const latency = (measurement: string, speedup?: number): LatencyRow => ({ measurement, tiles: 1, prompt_tokens: 80, image_ms: 1, prefill_ms: 1, time_to_first_token_ms: 1, speedup });
+  const encoder = (engine: EncoderRow["engine"], ms: number): EncoderRow => ({ weights: "f16", engine, ms_per_tile: ms, ms_per_tile_min: ms, ms_per_tile_max: ms, gflops: 1, weight_bytes: 1 });
+
+  it("fail when the embedding cache saves < 5× or the encoder is < 0.8× llama.cpp, pass otherwise", () => {
+    const met = targetChecks([latency("first question, 1-tile image"), latency("second question, same image: embedding cache", 12)], [encoder("this project", 100), encoder("llama.cpp", 90)]);
+    expect(met.map(passes)).toEqual([true, true]);
+    const missed = targetChecks([latency("second question, same image: embedding cache", 3)], [encoder("this project", 100), encoder("llama.cpp", 70)]);
+    expect(missed.map((check) => [check.what, passes(check)])).toEqual([["embedding cache, 1 tile(s)", false], ["encoder vs llama.cpp, f16", false]]);
   });
 });
