@@ -1,6 +1,8 @@
 // Runs a command to its end without blocking the event loop, for tests and benchmarks that drive a recipe the way
 // a user does. A synchronous spawn would freeze the calling thread for the whole run: vitest's worker then misses its
 // runner's RPC deadline ("Timeout calling onTaskUpdate") on a loaded machine, and a benchmark's progress stops.
+// startServerProcess starts a long-running one (a recipe's --serve) and waits, also without blocking, until it says
+// where it serves.
 
 import { spawn } from "node:child_process";
 
@@ -64,4 +66,70 @@ export function runCommand(command: string, args: readonly string[], options: Co
       resolve({ status, signal, stdout, stderr, timedOut });
     });
   });
+}
+
+/** A server started by {@link startServerProcess}. */
+export interface ServerProcess {
+  /** The first capture of `readyPattern` in its standard error (its URL); rejects when it exits or times out first. */
+  url: Promise<string>;
+  /** Sends `signal` (default SIGINT) and resolves with the exit status. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Its standard error so far. */
+  stderr(): string;
+}
+
+/** How {@link startServerProcess} runs a server and knows it is ready. */
+export interface ServerProcessOptions extends Omit<CommandOptions, "timeoutMilliseconds"> {
+  /** Matched against its standard error; the first capture group is the URL. */
+  readyPattern: RegExp;
+  /** How long to wait for `readyPattern` before `url` rejects (default 120 s). */
+  readyTimeoutMilliseconds?: number;
+}
+
+/**
+ * Starts `command` as a server and resolves its URL once its standard error matches `readyPattern`.
+ *
+ * @example
+ * ```ts
+ * import { startServerProcess } from "@infer-recipes/harness";
+ *
+ * const server = startServerProcess("pnpm", ["recipe", "llama-3.2-3b", "--serve", "--port", "0"], { readyPattern: /serving ".*" on (http:\/\/\S+)/ });
+ * const health = await fetch(`${await server.url}/health`);
+ * await server.stop();
+ * ```
+ */
+export function startServerProcess(command: string, args: readonly string[], options: ServerProcessOptions): ServerProcess {
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on("close", (status) => resolve(status)));
+  const timeout = options.readyTimeoutMilliseconds ?? 120_000;
+  const url = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no line matching ${options.readyPattern} within ${timeout / 1000} s:\n${stderr}`)), timeout);
+    child.stderr.on("data", () => {
+      const match = options.readyPattern.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    void exited.then((status) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with ${status}:\n${stderr}`));
+    });
+  });
+  url.catch(() => {}); // a caller that never awaits the URL (it stopped the server first) is not an unhandled rejection
+  return {
+    url,
+    stop: (signal = "SIGINT") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    stderr: () => stderr,
+  };
 }

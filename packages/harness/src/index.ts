@@ -9,7 +9,7 @@
 export { compareLogits, greedyAgreement, klDivergence, logSoftmax, perplexity, type LogitComparison } from "./accuracy-metrics.ts";
 export { barChartSvg, type BarChart, type BarSeries } from "./chart.ts";
 export type { AxisScale } from "./chart-axis.ts";
-export { runCommand, type CommandOptions, type CommandResult } from "./child-process.ts";
+export { runCommand, startServerProcess, type CommandOptions, type CommandResult, type ServerProcess, type ServerProcessOptions } from "./child-process.ts";
 export {
   busyFraction,
   cpuTimes,

@@ -1,8 +1,9 @@
-// runCommand: output, exit status, signals and the timeout of a child process, while this thread stays free.
+// runCommand: output, exit status, signals and the timeout of a child process, while this thread stays free;
+// startServerProcess: the URL a server announces, its stop, and a server that dies before it is ready.
 
 import { describe, expect, it } from "vitest";
 
-import { runCommand } from "../src/child-process.ts";
+import { runCommand, startServerProcess } from "../src/child-process.ts";
 
 const node = process.execPath;
 
@@ -29,5 +30,21 @@ describe("runCommand", () => {
 
   it("rejects when the command does not exist", async () => {
     await expect(runCommand("/nonexistent/command", [])).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe("startServerProcess", () => {
+  const server = "process.stderr.write('loading\\n'); setTimeout(() => process.stderr.write('serving on http://127.0.0.1:1234\\n'), 50); process.on('SIGINT', () => process.exit(7)); setInterval(() => {}, 1000);";
+
+  it("resolves the URL its standard error announces, and stops it with SIGINT", async () => {
+    const started = startServerProcess(node, ["-e", server], { readyPattern: /serving on (http:\/\/\S+)/ });
+    expect(await started.url).toBe("http://127.0.0.1:1234");
+    expect(started.stderr()).toMatch(/^loading\n/);
+    expect(await started.stop()).toBe(7);
+  });
+
+  it("rejects with its standard error when it exits before it is ready", async () => {
+    const started = startServerProcess(node, ["-e", "process.stderr.write('port in use'); process.exit(1)"], { readyPattern: /serving on (\S+)/ });
+    await expect(started.url).rejects.toThrow(/exited with 1:\nport in use/);
   });
 });

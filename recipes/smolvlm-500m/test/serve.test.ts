@@ -4,7 +4,7 @@
 // image); a broken image, a remote URL and a local file (without --allow-local-images) are 400s that say why; with
 // --allow-local-images a file:// URL works; SIGINT stops the server cleanly.
 
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { startServerProcess, type ServerProcess } from "@infer-recipes/harness";
 import { randomIdefics3Tensors, tinyIdefics3Config, writeIdefics3GgufPair } from "@infer-recipes/models";
 
 const recipeDirectory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -35,31 +36,9 @@ beforeAll(async () => {
   otherPhoto = await sharp({ create: { width: 20, height: 40, channels: 3, background: { r: 0, g: 0, b: 255 } } }).png().toBuffer();
 });
 
-/** Starts the recipe's server; resolves with its URL once it serves. */
-function startServer(extra: string[]): { url: Promise<string>; stop: () => Promise<number | null>; stderr: () => string } {
-  const child = spawn(tsx, ["recipe.ts", "--model", languageFile, "--serve", "--port", "0", "--backend", "reference", ...extra], { cwd: recipeDirectory, stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const url = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "serving" line within 120 s:\n${stderr}`)), 120_000);
-    child.stderr.on("data", () => {
-      const match = /serving ".*" on (http:\/\/[^\s]+)/.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    void exited.then((code) => reject(new Error(`the server exited with ${code}:\n${stderr}`)));
-  });
-  return {
-    url,
-    stop: () => {
-      child.kill("SIGINT");
-      return exited;
-    },
-    stderr: () => stderr,
-  };
+/** Starts the recipe's server; its URL resolves once it serves. */
+function startServer(extra: string[]): ServerProcess {
+  return startServerProcess(tsx, ["recipe.ts", "--model", languageFile, "--serve", "--port", "0", "--backend", "reference", ...extra], { cwd: recipeDirectory, readyPattern: /serving ".*" on (http:\/\/[^\s]+)/ });
 }
 
 const dataUrl = (bytes: Uint8Array, type: string) => `data:${type};base64,${Buffer.from(bytes).toString("base64")}`;
