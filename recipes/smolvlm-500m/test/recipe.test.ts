@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { passes } from "@infer-recipes/harness";
+import { passes, resultsRecordProblems } from "@infer-recipes/harness";
 import { recipeMetadataProblems } from "@infer-recipes/cli";
 import { startFakeHub } from "@infer-recipes/hub/testing";
 import { nativeAvailability } from "@infer-recipes/kernel";
@@ -74,8 +74,12 @@ beforeAll(async () => {
 });
 
 describe("smolvlm-500m recipe on a tiny random SmolVLM", () => {
-  it("has the metadata the docs gallery reads", () => {
+  it("has the metadata the docs gallery reads, and results files in the ResultsRecord shape", () => {
     expect(recipeMetadataProblems(recipe, "smolvlm-500m")).toEqual([]);
+    const results = path.join(recipeDirectory, "results");
+    const files = fs.readdirSync(results).filter((name) => name.endsWith(".json"));
+    expect(files).toContain("accuracy.json");
+    for (const name of files) expect([name, resultsRecordProblems(JSON.parse(fs.readFileSync(path.join(results, name), "utf8")))]).toEqual([name, []]);
   });
 
   const ask = (model: string[], backend: string, extra: string[] = []): Promise<Run> =>
