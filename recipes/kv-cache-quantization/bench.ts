@@ -304,7 +304,13 @@ async function main(): Promise<void> {
   if (options.llamaBench) {
     if (!options.model) throw new Error("--llama-bench needs --model FILE.gguf: both engines run the same file");
     progress(`llama-bench at depths ${options.peerDepths.join(", ")}`);
-    const peer: PeerFigure[] = runLlamaBench(options.llamaBench, options.model, { depths: options.peerDepths, decodeTokens: options.decodeTokens, runs: options.runs, threads: rows[0]?.threads ?? 2, cacheTypes: options.peerCacheTypes });
+    let peer: PeerFigure[] = [];
+    try {
+      peer = runLlamaBench(options.llamaBench, options.model, { depths: options.peerDepths, decodeTokens: options.decodeTokens, runs: options.runs, threads: rows[0]?.threads ?? 2, cacheTypes: options.peerCacheTypes });
+    } catch (error) {
+      // Our rows took minutes to measure: write them without the peer rather than lose them.
+      process.stderr.write(`bench: ${(error as Error).message}; writing the results without llama.cpp's figures\n`);
+    }
     for (const figure of peer) {
       const row = rows.find((candidate) => candidate.depth === figure.depth && candidate.cache_dtype === figure.cacheDType);
       if (row) Object.assign(row, { peer_tokens_per_s: figure.tokensPerSecond, peer: figure.description });
