@@ -59,6 +59,12 @@ export interface DraftLengthOptions {
   draftTokens?: number | "auto";
   /** The most tokens auto drafts per step (default 8). */
   maxDraftTokens?: number;
+  /**
+   * Costs to assume instead of measuring them (any unit). Measured costs follow the machine but make the choice of k
+   * depend on timing, so seeded sampling would not repeat its tokens; with assumed costs k depends only on what was
+   * accepted, and a seed reproduces the output.
+   */
+  assumedCosts?: StepCosts;
 }
 
 // Discount per step of the acceptance counts (≈ the last 10 steps weigh most), and their prior (α = 0.5).
@@ -78,6 +84,7 @@ const MAX_FAILED_PROBES = 3;
 export class DraftLengthPolicy {
   readonly maxDraftTokens: number;
   readonly fixed: number | undefined;
+  private readonly assumedCosts: StepCosts | undefined;
   private acceptedWeight = PRIOR_ACCEPTED;
   private trialWeight = PRIOR_TRIALS;
   private draftPerToken: number | undefined;
@@ -93,6 +100,7 @@ export class DraftLengthPolicy {
     if (draftTokens !== "auto" && !(Number.isInteger(draftTokens) && draftTokens >= 0)) throw new RangeError(`draftTokens must be an integer ≥ 0 or "auto", got ${draftTokens}`);
     if (!(Number.isInteger(maxDraftTokens) && maxDraftTokens >= 1)) throw new RangeError(`maxDraftTokens must be an integer ≥ 1, got ${maxDraftTokens}`);
     this.fixed = draftTokens === "auto" ? undefined : draftTokens;
+    this.assumedCosts = options.assumedCosts;
     this.maxDraftTokens = this.fixed ?? maxDraftTokens;
   }
 
@@ -103,6 +111,7 @@ export class DraftLengthPolicy {
 
   /** The step costs measured so far (assumed where not measured yet); undefined before the first verify. */
   costs(): StepCosts | undefined {
+    if (this.assumedCosts) return this.assumedCosts;
     const measured = this.verifyTimes.flatMap((time, tokens) => (time === undefined ? [] : [{ tokens, time }]));
     if (measured.length === 0) return undefined;
     const verify = (tokens: number): number => {
@@ -122,7 +131,7 @@ export class DraftLengthPolicy {
   next(): number {
     if (this.fixed !== undefined) return this.fixed;
     const costs = this.costs();
-    if (!costs || this.draftPerToken === undefined) return INITIAL_DRAFT_TOKENS;
+    if (!costs || (this.draftPerToken === undefined && !this.assumedCosts)) return INITIAL_DRAFT_TOKENS;
     const { draftTokens } = bestDraftLength(this.acceptance, costs, this.maxDraftTokens);
     if (draftTokens > 0) {
       this.paused = false;

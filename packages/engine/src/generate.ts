@@ -9,7 +9,7 @@ import type { DenseKvCache } from "@infer-recipes/cache";
 
 import type { GenerationControls } from "./generation-controls.ts";
 import { GenerationOutput, type FinishReason } from "./generation-output.ts";
-import { GenerationClock, generationLimit, prefillPrompt, yieldToEventLoop, type GenerationTimings } from "./generation-run.ts";
+import { EventLoopYielder, GenerationClock, generationLimit, prefillPrompt, type GenerationTimings } from "./generation-run.ts";
 import type { CausalLanguageModel } from "./language-model.ts";
 import { DenseModelSequence } from "./model-sequence.ts";
 import { Sampler } from "./sampler.ts";
@@ -37,6 +37,7 @@ export async function generate(model: CausalLanguageModel, promptIds: readonly n
   const sampler = new Sampler(options);
   const output = new GenerationOutput(options, promptIds, maxTokens);
   const clock = new GenerationClock();
+  const yielder = new EventLoopYielder();
   const finish = (reason: FinishReason): GenerationResult => ({ ...clock.finish(output, reason, promptIds.length, promptIds.length - prefix), cache });
 
   let logits = await prefillPrompt(sequence, promptIds, options.prefillChunkSize ?? 512, options.signal);
@@ -47,7 +48,7 @@ export async function generate(model: CausalLanguageModel, promptIds: readonly n
     if (step === 0) clock.markFirstToken();
     const reason = output.push(token);
     if (reason) return finish(reason);
-    await yieldToEventLoop();
+    await yielder.maybeYield();
     if (options.signal?.aborted) return finish("cancelled");
     logits = sequence.forward(Int32Array.of(token));
   }

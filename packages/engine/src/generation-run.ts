@@ -43,6 +43,26 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** The longest a generation loop holds the event loop between yields, in milliseconds. */
+const YIELD_INTERVAL_MS = 2;
+
+/**
+ * Yields to the event loop between steps, but only once YIELD_INTERVAL_MS have passed since the last yield: a step of
+ * a large model yields every time, while a tiny model's steps (tens of microseconds, where a yield costs as much as a
+ * step) share one. Either way the event loop is never held for more than about a step plus 2 ms.
+ */
+export class EventLoopYielder {
+  private last = performance.now();
+
+  /** Resolves at once, or after a turn of the event loop when it is due. */
+  async maybeYield(): Promise<void> {
+    const now = performance.now();
+    if (now - this.last < YIELD_INTERVAL_MS) return;
+    await yieldToEventLoop();
+    this.last = performance.now();
+  }
+}
+
 /**
  * Runs every prompt token the sequence does not hold yet, in chunks of `chunkSize`; returns the logits [vocab] that
  * predict the first generated token, or undefined when cancelled between chunks. A prompt the sequence holds entirely

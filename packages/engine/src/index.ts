@@ -28,7 +28,7 @@ export type { DraftProposal, DraftRequest, DraftSampling, Drafter } from "./draf
 export { generate, type GenerateOptions, type GenerationResult } from "./generate.ts";
 export type { GenerationControls } from "./generation-controls.ts";
 export { GenerationOutput, type FinishReason } from "./generation-output.ts";
-export { GenerationClock, GenerationError, generationLimit, prefillPrompt, yieldToEventLoop, type GenerationTimings } from "./generation-run.ts";
+export { EventLoopYielder, GenerationClock, GenerationError, generationLimit, prefillPrompt, yieldToEventLoop, type GenerationTimings } from "./generation-run.ts";
 export type { CausalLanguageModel, IncrementalDecoder } from "./language-model.ts";
 export { largestIndices } from "./largest-indices.ts";
 export {

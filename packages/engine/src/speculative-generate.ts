@@ -10,11 +10,11 @@
 import type { DenseKvCache } from "@infer-recipes/cache";
 
 import { speculativeSampling, type AcceptanceRule } from "./acceptance.ts";
-import { DraftLengthPolicy } from "./draft-length.ts";
+import { DraftLengthPolicy, type StepCosts } from "./draft-length.ts";
 import type { DraftProposal, Drafter } from "./drafter.ts";
 import type { GenerateOptions } from "./generate.ts";
 import { GenerationOutput, type FinishReason } from "./generation-output.ts";
-import { GenerationClock, generationLimit, prefillPrompt, yieldToEventLoop, type GenerationTimings } from "./generation-run.ts";
+import { EventLoopYielder, GenerationClock, generationLimit, prefillPrompt, type GenerationTimings } from "./generation-run.ts";
 import type { CausalLanguageModel } from "./language-model.ts";
 import { DenseModelSequence, type ModelSequence } from "./model-sequence.ts";
 import { Sampler } from "./sampler.ts";
@@ -25,6 +25,9 @@ export interface SpeculativeOptions extends Omit<GenerateOptions, "cache"> {
   draftTokens?: number | "auto";
   /** The most tokens "auto" drafts per step (default 8). */
   maxDraftTokens?: number;
+  /** "auto" with these costs instead of measured ones: k then depends only on the acceptance, so a seed reproduces
+   *  sampled output exactly (see DraftLengthOptions.assumedCosts). */
+  assumedCosts?: StepCosts;
   /** The acceptance rule (default: speculativeSampling, the lossless one). */
   acceptance?: AcceptanceRule;
 }
@@ -46,8 +49,13 @@ export interface SpeculationStatistics {
   /** Draft tokens proposed, and accepted, in all. */
   draftedTokens: number;
   acceptedTokens: number;
+  /** Drafting steps that ended at a rejected draft token (the others accepted every draft). */
+  rejections: number;
   /** accepted / drafted (0 when nothing was drafted). */
   acceptanceRate: number;
+  /** The estimated chance that a draft token is accepted once the ones before it were: accepted / (accepted +
+   *  rejections). It does not depend on k, unlike acceptanceRate; the projections use it. */
+  acceptanceProbability: number;
   /** Draft tokens accepted per drafting step. */
   meanAcceptedTokens: number;
   /** Draft tokens proposed per drafting step (the k actually used, on average). */
@@ -89,10 +97,11 @@ export async function speculativeGenerateOn(
   const { drafter } = options;
   const sampler = new Sampler(options);
   const output = new GenerationOutput(options, promptIds, maxTokens);
-  const policy = new DraftLengthPolicy({ draftTokens: options.draftTokens, maxDraftTokens: options.maxDraftTokens });
+  const policy = new DraftLengthPolicy({ draftTokens: options.draftTokens, maxDraftTokens: options.maxDraftTokens, assumedCosts: options.assumedCosts });
   const rule = options.acceptance ?? speculativeSampling;
   const statistics = newStatistics(drafter.name, options.draftTokens ?? "auto", policy.maxDraftTokens);
   const clock = new GenerationClock();
+  const yielder = new EventLoopYielder();
   const finish = (reason: FinishReason): SpeculativeTimings => {
     // Keep only positions of tokens that were output (drop rejected drafts, and tokens after a stop).
     if (target.length > output.history.length) target.truncate(output.history.length);
@@ -107,7 +116,7 @@ export async function speculativeGenerateOn(
   let reason = output.push(sampler.sample(logits, output.history));
   clock.markFirstToken();
   while (!reason) {
-    await yieldToEventLoop();
+    await yielder.maybeYield();
     if (options.signal?.aborted) return finish("cancelled");
     const context = output.history;
     const length = context.length;
@@ -134,7 +143,7 @@ export async function speculativeGenerateOn(
 }
 
 /** The counted fields of the statistics (the rest are ratios of them). */
-type StatisticsCounters = Omit<SpeculationStatistics, "acceptanceRate" | "meanAcceptedTokens" | "meanDraftTokens" | "tokensPerTargetForward">;
+type StatisticsCounters = Omit<SpeculationStatistics, "acceptanceRate" | "acceptanceProbability" | "meanAcceptedTokens" | "meanDraftTokens" | "tokensPerTargetForward">;
 
 function newStatistics(drafter: string, draftTokens: number | "auto", maxDraftTokens: number): StatisticsCounters {
   return {
@@ -144,6 +153,7 @@ function newStatistics(drafter: string, draftTokens: number | "auto", maxDraftTo
     draftingSteps: 0,
     draftedTokens: 0,
     acceptedTokens: 0,
+    rejections: 0,
     draftMs: 0,
     verifyMs: 0,
     acceptedHistogram: new Array<number>(maxDraftTokens + 1).fill(0),
@@ -158,6 +168,7 @@ function record(counters: StatisticsCounters, proposed: number, accepted: number
   counters.draftingSteps++;
   counters.draftedTokens += proposed;
   counters.acceptedTokens += accepted;
+  if (accepted < proposed) counters.rejections++;
   counters.acceptedHistogram[accepted]++;
 }
 
@@ -166,6 +177,7 @@ function summarize(counters: StatisticsCounters, generated: number): Speculation
   return {
     ...counters,
     acceptanceRate: counters.draftedTokens > 0 ? counters.acceptedTokens / counters.draftedTokens : 0,
+    acceptanceProbability: counters.acceptedTokens + counters.rejections > 0 ? counters.acceptedTokens / (counters.acceptedTokens + counters.rejections) : 0,
     meanAcceptedTokens: counters.draftingSteps > 0 ? counters.acceptedTokens / counters.draftingSteps : 0,
     meanDraftTokens: counters.draftingSteps > 0 ? counters.draftedTokens / counters.draftingSteps : 0,
     tokensPerTargetForward: counters.verifySteps > 0 ? Math.max(0, generated - 1) / counters.verifySteps : 1,

@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from "vitest";
 
-import { chiSquareGoodnessOfFit } from "@infer-recipes/harness";
+import { chiSquareGoodnessOfFit, exactSequenceProbabilities, sequenceIndex } from "@infer-recipes/harness";
 
 import {
   DenseModelSequence,
@@ -134,19 +134,9 @@ describe("speculative greedy decoding on a toy model", () => {
 });
 
 /** P(first `length` generated tokens = each sequence) under target-only sampling, enumerated exactly. */
-function exactDistribution(model: TableModel, prompt: number[], length: number, options: SamplingOptions): number[] {
+function exactDistribution(model: TableModel, prompt: number[], length: number, options: SamplingOptions): Float64Array {
   const sampler = new Sampler(options);
-  const probabilities: number[] = [];
-  const visit = (history: number[], probability: number, depth: number) => {
-    if (depth === length) {
-      probabilities.push(probability);
-      return;
-    }
-    const distribution = sampler.distribution(model.logitsAfter(history.at(-2) ?? 0, history.at(-1)!), history);
-    for (let token = 0; token < VOCAB; token++) visit([...history, token], probability * distribution[token], depth + 1);
-  };
-  visit(prompt, 1, 0);
-  return probabilities;
+  return exactSequenceProbabilities(prompt, length, VOCAB, (history) => sampler.distribution(model.logitsAfter(history.at(-2) ?? 0, history.at(-1)!), history));
 }
 
 async function sampledCounts(runs: number, generateOnce: (seed: number) => Promise<number[]>, length: number): Promise<number[]> {
@@ -155,7 +145,7 @@ async function sampledCounts(runs: number, generateOnce: (seed: number) => Promi
     // Seeds spread over the 32-bit range (Knuth's multiplicative hash of the run number).
     const ids = await generateOnce(Math.imul(run, 2654435761) >>> 0);
     expect(ids.length).toBe(length);
-    counts[ids.reduce((index, id) => index * VOCAB + id, 0)]++;
+    counts[sequenceIndex(ids, VOCAB)]++;
   }
   return counts;
 }
