@@ -10,6 +10,7 @@ export { compareLogits, greedyAgreement, klDivergence, logSoftmax, perplexity, t
 export { barChartSvg, type BarChart, type BarSeries } from "./chart.ts";
 export type { AxisScale } from "./chart-axis.ts";
 export { runCommand, startServerProcess, type CommandOptions, type CommandResult, type ServerProcess, type ServerProcessOptions } from "./child-process.ts";
+export { lineChartSvg, type LineChart, type LineSeries, type MarkedPoint } from "./line-chart.ts";
 export {
   busyFraction,
   cpuTimes,
@@ -26,6 +27,7 @@ export { interTokenLatencies, interTokenLatencySummary, percentile, summarizeLat
 export { createStepReporter } from "./progress.ts";
 export { reportJson, writeReportFiles } from "./report-files.ts";
 export { resultsRecordProblems, type HeadlineFigure, type ResultsRecord } from "./results-record.ts";
+export { exactSequenceProbabilities, sequenceIndex } from "./sequence-distribution.ts";
 export { measureRepeatedly, timeRepeatedly, type MeasuredRun, type RepeatedMeasurement, type RepeatedMeasurementOptions } from "./repeated-measurement.ts";
 export {
   slidingWindowPerplexity,
