@@ -6,7 +6,7 @@
 // recipe's tests and multi-turn benchmark compare.
 
 import type { DenseKvCache } from "@infer-recipes/cache";
-import { generate, type GenerationControls, type GenerationResult } from "@infer-recipes/engine";
+import { generate, type GenerateOptions, type GenerationControls, type GenerationResult } from "@infer-recipes/engine";
 import { createStreamDecoder, type ChatMessage } from "@infer-recipes/tokenizer";
 
 import type { TextModel } from "./load-text-model.ts";
@@ -17,6 +17,8 @@ export interface ChatSessionOptions {
   system?: string;
   /** Keep the KV cache between turns (default true). */
   reuseCache?: boolean;
+  /** How a turn generates (default the engine's generate; a speculative recipe passes its own). */
+  generate?: (model: TextModel["model"], promptIds: readonly number[], options: GenerateOptions) => Promise<GenerationResult>;
 }
 
 export interface ChatTurn {
@@ -45,12 +47,14 @@ export class ChatSession {
   /** The token ids whose keys/values the cache holds, position by position. */
   private cachedIds: number[] = [];
   private readonly reuseCache: boolean;
+  private readonly generate: NonNullable<ChatSessionOptions["generate"]>;
 
   constructor(
     readonly textModel: TextModel,
     options: ChatSessionOptions = {},
   ) {
     this.reuseCache = options.reuseCache ?? true;
+    this.generate = options.generate ?? generate;
     this.cache = textModel.model.createCache();
     this.setSystem(options.system);
   }
@@ -92,7 +96,7 @@ export class ChatSession {
     this.cachedIds.length = reused;
     const { model, tokenizer, stopTokenIds } = this.textModel;
     const room = model.config.contextLength - ids.length - 1;
-    const result = await generate(model, ids, {
+    const result = await this.generate(model, ids, {
       ...controls,
       maxTokens: controls.maxTokens === undefined ? undefined : Math.min(controls.maxTokens, Math.max(1, room)),
       stopTokenIds,

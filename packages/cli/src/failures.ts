@@ -12,6 +12,7 @@ import { SentencePieceModelError } from "@infer-recipes/tokenizer";
 
 import { UsageError } from "./generation-arguments.ts";
 import { TokenizerNotFoundError } from "./load-text-model.ts";
+import { VocabularyMismatchError } from "./vocabulary-match.ts";
 
 /** An expected failure as the command line reports it. */
 export interface Failure {
@@ -55,7 +56,7 @@ export function describeFailure(error: unknown): Failure | undefined {
   }
   if (error instanceof ServerListenError) return { message: `error: ${listenOption(error)}: cannot listen on ${error.host}:${error.port}: ${error.problem}`, exitCode: 2 };
   if (error instanceof HubError) return { message: error.message, exitCode: 1 };
-  for (const expected of [ModelFileError, GenerationError, TokenizerNotFoundError, SentencePieceModelError, CacheError, KernelError, ImageError]) {
+  for (const expected of [ModelFileError, GenerationError, TokenizerNotFoundError, SentencePieceModelError, VocabularyMismatchError, CacheError, KernelError, ImageError]) {
     if (error instanceof expected) return { message: `error: ${error.message}`, exitCode: 1 };
   }
   if (error instanceof Error && error.name === "AbortError") return { message: "cancelled", exitCode: 130 };

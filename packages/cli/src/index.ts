@@ -8,11 +8,20 @@
  *
  * @module @infer-recipes/cli
  */
-export { GENERATION_USAGE, UsageError, parseGenerationArguments, type GenerationArguments, type QuantizationChoice } from "./generation-arguments.ts";
+export { GENERATION_USAGE, UsageError, parseGenerationArguments, type ExtraOptions, type GenerationArguments, type QuantizationChoice } from "./generation-arguments.ts";
 export { describeFailure, type Failure } from "./failures.ts";
 export { readLlama2cTokenizer } from "./llama2c-tokenizer.ts";
 export { TokenizerNotFoundError, loadTextModel, loadTextTokenizer, type LoadTextModelOptions, type TextModel } from "./load-text-model.ts";
-export { promptIds, runTextGenerationCommand, type GenerationSummary, type TextRecipe } from "./text-generation-command.ts";
+export { promptIds, runTextGenerationCommand, type GenerationMode, type GenerationSummary, type TextGenerator, type TextRecipe } from "./text-generation-command.ts";
+export {
+  MAX_DRAFT_TOKENS,
+  parseSpeculativeSettings,
+  runSpeculativeCommand,
+  speculativeMode,
+  type SpeculativeRecipe,
+  type SpeculativeSettings,
+} from "./speculative-mode.ts";
+export { VocabularyMismatchError, checkSameVocabulary } from "./vocabulary-match.ts";
 export { recipeMetadataProblems, type RecipeExample, type RecipeMetadata } from "./recipe-metadata.ts";
 export { runServer, serveModel, servedModelName, type ServedModelLaunch } from "./serve-command.ts";
 export { loadPromptText, loadServedModel, servingCacheTokens, servingScheduler, type ServeLoadOptions } from "./serving-loader.ts";

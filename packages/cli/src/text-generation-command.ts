@@ -1,19 +1,19 @@
 // The body of a text-generation recipe's command line: parse options, load the model, then either generate once
 // (streaming text to stdout, with --json a summary object as the last line), open an interactive chat that keeps
 // its KV cache between turns (chat-session.ts), or with --serve run an OpenAI-compatible HTTP server
-// (serve-command.ts). Expected
-// failures (bad options, model not found, bad files, a prompt too long) end with a one-line message and a non-zero
-// exit code, never a stack trace.
+// (serve-command.ts). Expected failures (bad options, model not found, bad files, a prompt too long) end with a
+// one-line message and a non-zero exit code, never a stack trace. A recipe that generates differently (speculative decoding) passes a GenerationMode:
+// its own options, and the generator it builds once the model is loaded; everything else is shared.
 
 import { createInterface } from "node:readline/promises";
 
-import { generate, type GenerationResult } from "@infer-recipes/engine";
+import { generate, type GenerateOptions, type GenerationResult } from "@infer-recipes/engine";
 import { createStreamDecoder, type ChatMessage } from "@infer-recipes/tokenizer";
 import type { CacheDType } from "@infer-recipes/kernel";
 
 import { encodeChatPrompt } from "./chat-prompt-ids.ts";
 import { ChatSession } from "./chat-session.ts";
-import { GENERATION_USAGE, UsageError, parseGenerationArguments, type GenerationArguments } from "./generation-arguments.ts";
+import { GENERATION_USAGE, UsageError, parseGenerationArguments, type ExtraOptions, type GenerationArguments } from "./generation-arguments.ts";
 import { loadTextModel, type TextModel } from "./load-text-model.ts";
 import type { RecipeMetadata } from "./recipe-metadata.ts";
 import { describeFailure } from "./failures.ts";
@@ -30,6 +30,31 @@ export interface TextRecipe extends RecipeMetadata {
   /** Element type of the KV cache when --kv-cache-dtype is absent (default f32); each recipe says in its README why. */
   defaultKvCacheDType?: CacheDType;
 }
+
+/** How a command generates once its model is loaded: generate() by default, or what a GenerationMode prepares. */
+export interface TextGenerator<Result extends GenerationResult = GenerationResult> {
+  generate(model: TextModel["model"], promptIds: readonly number[], options: GenerateOptions): Promise<Result>;
+  /** Text added to the statistics line on stderr after each generation. */
+  describe?(result: Result): string;
+  /** Fields added to the --json summary. */
+  summarize?(result: Result): Record<string, unknown>;
+}
+
+/** A recipe's own way of generating: extra options (parsed and checked with the shared ones) and the generator it
+ *  builds for the loaded model. */
+export interface GenerationMode {
+  options: ExtraOptions;
+  /** Lines appended to --help. */
+  usage: string;
+  /** Checks the recipe's options before anything is loaded; throws a UsageError. */
+  check?(args: GenerationArguments): void;
+  /** Builds the generator for the loaded model (may load more: a draft model). */
+  prepare(textModel: TextModel, args: GenerationArguments, signal: AbortSignal): Promise<TextGenerator>;
+  /** Why --serve is not available in this mode (undefined: it is). */
+  serveUnsupported?: string;
+}
+
+const plainGenerator: TextGenerator = { generate: (model, promptIds, options) => generate(model, promptIds, options) };
 
 /** The JSON object `--json` prints as the last line of stdout (snake_case, rounded to 0.01). */
 export interface GenerationSummary {
@@ -92,12 +117,14 @@ function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-function statistics(textModel: TextModel, result: GenerationResult): string {
+function statistics(textModel: TextModel, result: GenerationResult, generator: TextGenerator): string {
+  const extra = generator.describe?.(result);
   const gbps = (result.decodeTokensPerSecond * textModel.decodeBytes) / 1e9;
   return (
     `prompt ${result.promptTokens} tokens at ${result.prefillTokensPerSecond.toFixed(1)} tok/s, ` +
     `first token after ${result.timeToFirstTokenMs.toFixed(0)} ms; ${result.tokenIds.length} tokens at ` +
-    `${result.decodeTokensPerSecond.toFixed(1)} tok/s (${gbps.toFixed(1)} GB/s of weights); ${result.finishReason}`
+    `${result.decodeTokensPerSecond.toFixed(1)} tok/s (${gbps.toFixed(1)} GB/s of weights); ${result.finishReason}` +
+    (extra ? `; ${extra}` : "")
   );
 }
 
@@ -113,17 +140,19 @@ function samplingOptions(args: GenerationArguments) {
 }
 
 /** Runs the command; returns the process exit code. */
-export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonly string[]): Promise<number> {
+export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonly string[], mode?: GenerationMode): Promise<number> {
   let args: GenerationArguments;
   try {
-    args = parseGenerationArguments(argv, { temperature: recipe.defaultTemperature, topP: recipe.defaultTopP });
+    args = parseGenerationArguments(argv, { temperature: recipe.defaultTemperature, topP: recipe.defaultTopP }, process.env, mode?.options);
+    mode?.check?.(args);
+    if (args.serve && mode?.serveUnsupported) throw new UsageError(mode.serveUnsupported);
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message} (pnpm recipe ${recipe.name} --help lists the options)\n`);
     return 2;
   }
   if (args.help) {
     process.stdout.write(
-      `${recipe.description}\n\nusage: pnpm recipe ${recipe.name} [options]\n${GENERATION_USAGE}\n\n` +
+      `${recipe.description}\n\nusage: pnpm recipe ${recipe.name} [options]\n${GENERATION_USAGE}${mode ? `\n${mode.usage}` : ""}\n\n` +
         `default model: ${recipe.defaultModel}${recipe.originalModel ? ` (the original: --model ${recipe.originalModel}, gated: set HF_TOKEN)` : ""}\n` +
         `default KV cache element type: ${recipe.defaultKvCacheDType ?? "f32"}\n` +
         `\nexamples:\n${recipe.examples.map((example) => `  ${example.command}\n      ${example.what}`).join("\n")}\n`,
@@ -144,15 +173,16 @@ export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonl
       progress: true,
       signal: controller.signal,
     });
+    const generator = mode ? await mode.prepare(textModel, args, controller.signal) : plainGenerator;
     const interactive = args.prompt === undefined && process.stdin.isTTY && !args.json;
-    if (interactive) return await chat(textModel, args);
+    if (interactive) return await chat(textModel, args, generator);
     const prompt = args.prompt ?? (process.stdin.isTTY ? "" : await readStandardInput());
     const wrapInTemplate = args.chat || (recipe.chatByDefault === true && !args.raw);
     const messages = wrapInTemplate ? [...(args.system ? [{ role: "system", content: args.system }] : []), { role: "user", content: prompt }] : prompt;
     const ids = promptIds(textModel, messages);
     const onInterrupt = () => controller.abort();
     process.once("SIGINT", onInterrupt);
-    const result = await generate(textModel.model, ids, {
+    const result = await generator.generate(textModel.model, ids, {
       ...samplingOptions(args),
       maxTokens: args.maxTokens,
       stopTokenIds: textModel.stopTokenIds,
@@ -162,8 +192,8 @@ export async function runTextGenerationCommand(recipe: TextRecipe, argv: readonl
     });
     process.off("SIGINT", onInterrupt);
     if (!args.json) process.stdout.write("\n");
-    process.stderr.write(`${statistics(textModel, result)}\n`);
-    if (args.json) process.stdout.write(`${JSON.stringify(summary(textModel, result, specifier))}\n`);
+    process.stderr.write(`${statistics(textModel, result, generator)}\n`);
+    if (args.json) process.stdout.write(`${JSON.stringify({ ...summary(textModel, result, specifier), ...generator.summarize?.(result) })}\n`);
     return 0;
   } catch (error) {
     const failure = describeFailure(error);
@@ -184,8 +214,8 @@ async function readStandardInput(): Promise<string> {
  * for the part of it that is unchanged (ChatSession), so only the new user message (and the template's headers) is
  * prefilled. /system sets the system message, /reset clears the conversation, Ctrl-C stops a reply and keeps the chat.
  */
-async function chat(textModel: TextModel, args: GenerationArguments): Promise<number> {
-  const session = new ChatSession(textModel, { system: args.system });
+async function chat(textModel: TextModel, args: GenerationArguments, generator: TextGenerator): Promise<number> {
+  const session = new ChatSession(textModel, { system: args.system, generate: generator.generate });
   if (!session.templated) process.stderr.write("this model has no chat template: each line is a plain prompt continued from the last\n");
   const readline = createInterface({ input: process.stdin, output: process.stdout });
   let generation: AbortController | undefined;
@@ -223,7 +253,7 @@ async function chat(textModel: TextModel, args: GenerationArguments): Promise<nu
         signal: generation.signal,
       });
       process.stdout.write("\n");
-      process.stderr.write(`[${statistics(textModel, turn.result)}; ${turn.reusedTokens} of ${turn.promptTokens} prompt tokens reused from the cache]\n`);
+      process.stderr.write(`[${statistics(textModel, turn.result, generator)}; ${turn.reusedTokens} of ${turn.promptTokens} prompt tokens reused from the cache]\n`);
     } catch (error) {
       const failure = describeFailure(error);
       if (!failure) throw error;
