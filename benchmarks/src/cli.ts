@@ -14,6 +14,7 @@ import { benchServing } from "./serving.ts";
 import { PEERS_USAGE } from "./peer-options.ts";
 import { benchPeers } from "./peers.ts";
 import { benchPeersQuality, PEERS_QUALITY_USAGE } from "./peers-quality.ts";
+import { benchSpeculativePeers, SPECULATIVE_PEERS_USAGE } from "./speculative-peers.ts";
 
 const RESULTS_DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), "..", "results");
 
@@ -28,7 +29,8 @@ benchmarks:
   serving   sequential vs continuous batching at 1–16 clients, TTFT with/without the prefix cache, and the model in
             the HTTP thread vs a worker thread (/health latency, decode tok/s); --quick, --json, --worker-only
 ${PEERS_USAGE}
-${PEERS_QUALITY_USAGE}`;
+${PEERS_QUALITY_USAGE}
+${SPECULATIVE_PEERS_USAGE}`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n\n${USAGE}\n`);
@@ -84,6 +86,13 @@ switch (name) {
     break;
   case "peers-quality":
     await benchPeersQuality(rest, RESULTS_DIRECTORY).catch(failWithError);
+    break;
+  case "speculative-peers":
+    await benchSpeculativePeers(rest)
+      .then((markdown) => {
+        if (!rest.includes("--json")) process.stdout.write(markdown + "\n");
+      })
+      .catch(failWithError);
     break;
   case undefined:
   case "--help":
