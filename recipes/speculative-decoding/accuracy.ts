@@ -12,13 +12,16 @@
 //    between dense and paged, the block pool's invariants intact and no block leaked.
 //
 //   pnpm accuracy speculative-decoding [--tokens N] [--samples N] [--threads N] [--backend native|reference] [--json]
+//                                      [--results DIR]
+//
+// Writes results/accuracy.{md,json} (the gates, the identity and sampling rows, the machine and the command).
 
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { loadTextModel, type TextModel } from "@infer-recipes/cli";
+import { loadTextModel, resolveUserPath, type TextModel } from "@infer-recipes/cli";
 import {
   DenseModelSequence,
   ModelDrafter,
@@ -34,7 +37,20 @@ import {
   type Drafter,
   type SamplingOptions,
 } from "@infer-recipes/engine";
-import { chiSquareGoodnessOfFit, describeChecks, exactSequenceProbabilities, passes, sequenceIndex, type ToleranceCheck } from "@infer-recipes/harness";
+import {
+  chiSquareGoodnessOfFit,
+  describeChecks,
+  exactSequenceProbabilities,
+  machineInfo,
+  describeMachine,
+  markdownTable,
+  passes,
+  reportJson,
+  sequenceIndex,
+  writeReportFiles,
+  type ResultsRecord,
+  type ToleranceCheck,
+} from "@infer-recipes/harness";
 import { createKernel, nativeAvailability, type BackendName, type Kernel } from "@infer-recipes/kernel";
 import { LlamaModel, assembleLoadedWeights, llamaTensorNames, randomLlamaTensors, tinyLlamaConfig, type LlamaConfig } from "@infer-recipes/models";
 
@@ -50,6 +66,7 @@ function parseOptions() {
   const { values } = parseArgs({
     options: {
       tokens: { type: "string" }, samples: { type: "string" }, threads: { type: "string" }, backend: { type: "string" }, json: { type: "boolean" },
+      results: { type: "string" },
     },
   });
   const count = (name: string, text: string | undefined, fallback: number, minimum: number) => {
@@ -65,6 +82,7 @@ function parseOptions() {
     threads: values.threads === undefined ? 1 : count("threads", values.threads, 1, 1),
     backend,
     json: Boolean(values.json),
+    results: values.results === undefined ? path.join(recipeDirectory, "results") : resolveUserPath(values.results),
   };
 }
 
@@ -260,6 +278,64 @@ async function rollbackPaths(kernel: Kernel, checks: ToleranceCheck[]): Promise<
   checks.push({ what: "paged pool", metric: "blocks leaked", value: cache.pool.usedBlocks, limit: 0, kind: "max" });
 }
 
+/** results/accuracy.{md,json}: every gate, the identity and sampling rows, machine, date and command. */
+function writeResults(options: Options, identity: IdentityRow[], sampling: SamplingRow[], checks: ToleranceCheck[], notes: string[]): void {
+  const machine = machineInfo();
+  const command = ["pnpm accuracy speculative-decoding", ...process.argv.slice(2).filter((argument, index, all) => argument !== "--results" && all[index - 1] !== "--results")].join(" ");
+  const identical = identity.reduce((sum, row) => sum + row.identical, 0);
+  const tokens = identity.reduce((sum, row) => sum + row.tokens, 0);
+  const wrong = sampling.find((row) => row.rule.startsWith("WRONG"));
+  const auto = identity.find((row) => row.target === "stories260K" && row.draft === "llama2xs" && row.draftTokens === "auto");
+  const record: ResultsRecord<Record<string, unknown>> = {
+    machine,
+    command,
+    headline: [
+      ...(tokens > 0 ? [{ label: "greedy tokens identical to target-only (real pair, both ways)", value: identical / tokens, unit: "" }] : []),
+      ...(auto ? [{ label: "stories260K ← llama2xs acceptance (auto)", value: auto.acceptanceRate, unit: "" }] : []),
+      ...sampling.filter((row) => !row.rule.startsWith("WRONG")).map((row) => ({ label: `sampling chi-square p-value, ${row.setting}`, value: row.pValue, unit: "" })),
+      ...(wrong ? [{ label: "the wrong rule's p-value (must be < 1e-3)", value: wrong.pValue, unit: "" }] : []),
+    ],
+    rows: [...identity.map((row) => ({ check: "greedy identity", ...row })), ...sampling.map((row) => ({ check: "sampling equivalence", ...row }))],
+    checks,
+  };
+  const markdown = [
+    "# speculative-decoding accuracy",
+    "",
+    `Machine: ${describeMachine(machine)}. Date: ${machine.date}. Command: \`${command}\`.`,
+    "",
+    ...(identity.length > 0
+      ? [
+          markdownTable(identity, [
+            { header: "target", value: (row) => row.target, align: "left" },
+            { header: "draft", value: (row) => row.draft, align: "left" },
+            { header: "k", value: (row) => String(row.draftTokens) },
+            { header: "identical tokens", value: (row) => `${row.identical}/${row.tokens}` },
+            { header: "acceptance", value: (row) => `${(row.acceptanceRate * 100).toFixed(1)}%` },
+            { header: "accepted / step", value: (row) => row.meanAcceptedTokens.toFixed(2) },
+            { header: "tokens / target forward", value: (row) => row.tokensPerTargetForward.toFixed(2) },
+          ]),
+          "",
+        ]
+      : []),
+    markdownTable(sampling, [
+      { header: "sampling setting", value: (row) => row.setting, align: "left" },
+      { header: "rule", value: (row) => row.rule, align: "left" },
+      { header: "runs", value: (row) => String(row.samples) },
+      { header: "chi-square", value: (row) => row.statistic.toFixed(1) },
+      { header: "degrees of freedom", value: (row) => String(row.degreesOfFreedom) },
+      { header: "p-value", value: (row) => row.pValue.toExponential(2) },
+    ]),
+    "",
+    "```",
+    describeChecks(checks),
+    ...notes.map((note) => `note  ${note}`),
+    "```",
+    "",
+  ].join("\n");
+  writeReportFiles(options.results, { "accuracy.md": markdown, "accuracy.json": reportJson(record) });
+  process.stderr.write(`wrote ${path.join(options.results, "accuracy")}.{md,json}\n`);
+}
+
 async function main(): Promise<void> {
   const options = parseOptions();
   const kernel = createKernel({ backend: options.backend, threads: options.threads });
@@ -273,6 +349,7 @@ async function main(): Promise<void> {
   process.stderr.write("3. rollback paths: dense and paged target caches on tiny random Llama 3.2 models\n");
   await rollbackPaths(kernel, checks);
   const ok = checks.every(passes);
+  writeResults(options, identity, sampling, checks, notes);
   if (options.json) {
     for (const row of identity) process.stdout.write(JSON.stringify({ check: "greedy identity", ...row }) + "\n");
     for (const row of sampling) process.stdout.write(JSON.stringify({ check: "sampling equivalence", ...row }) + "\n");

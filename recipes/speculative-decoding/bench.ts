@@ -49,6 +49,8 @@ import {
   summarize,
   writeReportFiles,
   type Column,
+  type HeadlineFigure,
+  type ResultsRecord,
 } from "@infer-recipes/harness";
 import { Kernel, createKernel, type Backend, type DType } from "@infer-recipes/kernel";
 import { LlamaModel, llama32Config, randomLlamaWeights, type Llama32Size } from "@infer-recipes/models";
@@ -555,9 +557,17 @@ function report(options: Options, command: string, tiny: SectionResult, verify: 
   ]), "");
   const markdown = lines.join("\n");
   files[`${name}.md`] = `# speculative-decoding benchmark\n\n${markdown}\n`;
-  files[`${name}.json`] = reportJson({
+  const headline: HeadlineFigure[] = [
+    { label: "verify of 5 tokens vs 1 decode token, 3B Q4_0", value: q4Five.relative, unit: "×" },
+    { label: "replay (acceptance 1), k = 4, vs target-only, 3B Q4_0", value: replay.speedup, unit: "×" },
+    { label: "1B draft on random weights (worst case), auto, vs target-only", value: worst.speedup, unit: "×" },
+    ...(tinyDraft ? [{ label: "stories260K ← llama2xs acceptance at k = 4", value: tinyDraft.acceptance_rate, unit: "" }] : []),
+  ];
+  const record: ResultsRecord<SpeedRow> & Record<string, unknown> = {
     machine,
     command,
+    headline,
+    rows: [...(tiny.speed ?? []), ...speed.speed!],
     threads: options.threads,
     tiny: tiny.speed ?? null,
     overhead: tiny.overhead ?? null,
@@ -568,8 +578,9 @@ function report(options: Options, command: string, tiny: SectionResult, verify: 
     draft_milliseconds_per_token: speed.draftMilliseconds,
     projection: grid.map((alpha) => ({ acceptance: alpha, draft_model: bestDraftLength(Math.min(alpha, 0.999999), draftCosts, 8), prompt_lookup: bestDraftLength(Math.min(alpha, 0.999999), lookupCosts, 8) })),
     marks,
-    checks: checks.map((check) => ({ ...check, pass: passes(check) })),
-  });
+    checks: checks.map((check) => ({ ...check, metric: "", pass: passes(check) })),
+  };
+  files[`${name}.json`] = reportJson(record);
   return { markdown, files, ok: checks.every(passes), name };
 }
 

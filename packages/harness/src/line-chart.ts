@@ -31,6 +31,7 @@ function escape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+/** The chart as an SVG document: curves over a linear x axis from the data's smallest to largest x, y from 0. */
 export function lineChartSvg(chart: LineChart): string {
   const left = 64, right = 260, top = 44, plotWidth = 560, plotHeight = 320, bottom = 48;
   const width = left + plotWidth + right, height = top + plotHeight + bottom;

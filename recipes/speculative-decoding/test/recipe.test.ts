@@ -5,15 +5,16 @@
 // the user ran pnpm (INIT_CWD); and the bench and accuracy scripts in their quick forms.
 
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, it } from "vitest";
 
-import { loadTextModel, promptIds } from "@infer-recipes/cli";
+import { loadTextModel, promptIds, recipeMetadataProblems } from "@infer-recipes/cli";
 import { generate } from "@infer-recipes/engine";
+import { resultsRecordProblems } from "@infer-recipes/harness";
 import { randomLlamaTensors, tinyGgufTokenizerMetadata, tinyLlamaConfig, writeGgufModel, type LlamaConfig } from "@infer-recipes/models";
 
 const recipeDirectory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -166,13 +167,22 @@ describe.skipIf(missing.length > 0)("the real pair stories260K (target) + llama2
   });
 });
 
+describe("the recipe's metadata", () => {
+  it("fills the recipe metadata contract", async () => {
+    const { recipe } = await import("../recipe.ts");
+    expect(recipeMetadataProblems(recipe, "speculative-decoding")).toEqual([]);
+  });
+});
+
 describe("the recipe's benchmark and accuracy check", () => {
   it("accuracy.ts passes every gate (fewer samples) and prints them", async () => {
-    const run = await runScript("accuracy.ts", ["--tokens", "24", "--samples", "1500"], {}, 600_000);
+    const results = path.join(temporary, "accuracy-results");
+    const run = await runScript("accuracy.ts", ["--tokens", "24", "--samples", "1500", "--results", results], {}, 600_000);
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/PASS {2}sampling, a wrong rule/);
     expect(run.stdout).toMatch(/PASS {2}dense \+ paged targets/);
     expect(run.stdout).not.toMatch(/FAIL/);
+    expect(resultsRecordProblems(JSON.parse(readFileSync(path.join(results, "accuracy.json"), "utf8")))).toEqual([]);
   }, 900_000);
 
   it("bench.ts --quick measures every section and writes its table, chart and JSON", async () => {
@@ -183,5 +193,6 @@ describe("the recipe's benchmark and accuracy check", () => {
       expect(existsSync(path.join(results, file)), file).toBe(true);
     }
     expect(run.stdout).toMatch(/PASS/);
+    expect(resultsRecordProblems(JSON.parse(readFileSync(path.join(results, "bench-quick.json"), "utf8")))).toEqual([]);
   }, 900_000);
 });
