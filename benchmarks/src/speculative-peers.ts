@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { DenseModelSequence, ModelDrafter, PromptLookupDrafter, generate, speculativeGenerate, type Drafter } from "@infer-recipes/engine";
-import { describeMachine, machineInfo, markdownTable, reportJson, summarize, writeReportFiles } from "@infer-recipes/harness";
+import { describeMachine, machineInfo, markdownTable, positiveIntegerOption, reportJson, summarize, writeReportFiles } from "@infer-recipes/harness";
 import { createKernel } from "@infer-recipes/kernel";
 import { LlamaModel, loadModelWeights, readGguf, writeGgufModel, type GgufMetadataInput } from "@infer-recipes/models";
 import { tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
@@ -83,18 +83,12 @@ function parseOptions(argv: string[]): Options {
       results: { type: "string" }, json: { type: "boolean" }, worker: { type: "string" }, pair: { type: "string" },
     },
   });
-  const integer = (name: string, text: string | undefined, fallback: number | undefined) => {
-    if (text === undefined) return fallback;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
-    return value;
-  };
   const quick = Boolean(values.quick);
   return {
     quick,
-    threads: integer("threads", values.threads, 2)!,
-    runs: integer("runs", values.runs, quick ? 1 : 3)!,
-    tokens: integer("tokens", values.tokens, undefined),
+    threads: positiveIntegerOption("threads", values.threads, 2),
+    runs: positiveIntegerOption("runs", values.runs, quick ? 1 : 3),
+    tokens: positiveIntegerOption("tokens", values.tokens, undefined),
     results: values.results ?? defaultResults,
     json: Boolean(values.json),
     worker: values.worker as Engine | undefined,

@@ -45,6 +45,7 @@ import {
   lineChartSvg,
   machineInfo,
   markdownTable,
+  positiveIntegerOption,
   reportJson,
   summarize,
   writeReportFiles,
@@ -85,18 +86,12 @@ function parseOptions(argv: string[]): Options {
       "no-peers": { type: "boolean" },
     },
   });
-  const integer = (name: string, text: string | undefined, fallback: number) => {
-    if (text === undefined) return fallback;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
-    return value;
-  };
   const quick = Boolean(values.quick);
   return {
     quick,
-    runs: integer("runs", values.runs, quick ? 1 : 5),
-    threads: integer("threads", values.threads, 2),
-    decodeTokens: integer("decode-tokens", values["decode-tokens"], quick ? 8 : 64),
+    runs: positiveIntegerOption("runs", values.runs, quick ? 1 : 5),
+    threads: positiveIntegerOption("threads", values.threads, 2),
+    decodeTokens: positiveIntegerOption("decode-tokens", values["decode-tokens"], quick ? 8 : 64),
     tinyTokens: quick ? 24 : 128,
     results: values.results ?? path.join(recipeDirectory, "results"),
     json: Boolean(values.json),

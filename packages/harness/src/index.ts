@@ -7,6 +7,7 @@
  * @module @infer-recipes/harness
  */
 export { compareLogits, greedyAgreement, klDivergence, logSoftmax, perplexity, type LogitComparison } from "./accuracy-metrics.ts";
+export { positiveIntegerOption } from "./command-line-options.ts";
 export { barChartSvg, type BarChart, type BarSeries } from "./chart.ts";
 export type { AxisScale } from "./chart-axis.ts";
 export { runCommand, startServerProcess, type CommandOptions, type CommandResult, type ServerProcess, type ServerProcessOptions } from "./child-process.ts";
