@@ -136,7 +136,7 @@ describe("the recipe's benchmark and accuracy check", () => {
     for (const row of rows) expect(row.decode_tokens_per_s).toBeGreaterThan(0);
     expect(existsSync(path.join(results, "bench-quick.md"))).toBe(true);
     expect(resultsRecordProblems(JSON.parse(readFileSync(path.join(results, "bench-quick.json"), "utf8")))).toEqual([]);
-  });
+  }, 300_000);
 
   it.skipIf(!nativeAvailability().available)("accuracy.ts passes its tolerances and prints every metric", async () => {
     const tsx = path.resolve(recipeDirectory, "node_modules/.bin/tsx");
@@ -150,7 +150,7 @@ describe("the recipe's benchmark and accuracy check", () => {
     const record = JSON.parse(readFileSync(path.join(results, written[0]), "utf8"));
     expect(resultsRecordProblems(record)).toEqual([]);
     expect(record.checks.length).toBeGreaterThan(0);
-  });
+  }, 300_000);
 });
 
 describe("the recipe as a template", () => {
