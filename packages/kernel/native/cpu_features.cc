@@ -60,4 +60,6 @@ bool select_kernels(const char* name) {
   return true;
 }
 
+bool avx2_paths_selected() { return cpu_features().avx2_usable() && current() != &portable::table(); }
+
 }  // namespace kernel

@@ -119,7 +119,7 @@ static void silu_range(float* out, const float* gate, const float* up, int64_t b
 }
 
 static void silu_times(float* out, const float* gate, const float* up, int64_t count) {
-  const bool avx2 = cpu_features().avx2_usable();
+  const bool avx2 = avx2_paths_selected();
   for_chunks(count, [&](int64_t begin, int64_t end) {
     if (avx2) silu_range_avx2(out, gate, up, begin, end);
     else silu_range(out, gate, up, begin, end);
@@ -151,7 +151,7 @@ static void gelu_range(float* out, const float* input, int64_t begin, int64_t en
 
 // The vision encoders' activation (SigLIP's MLP): vectorized and spread over the pool like silu.
 void gelu(float* out, const float* input, int64_t count) {
-  const bool avx2 = cpu_features().avx2_usable();
+  const bool avx2 = avx2_paths_selected();
   for_chunks(count, [&](int64_t begin, int64_t end) {
     if (avx2) gelu_range_avx2(out, input, begin, end);
     else gelu_range(out, input, begin, end);

@@ -1,6 +1,6 @@
 // Vectorized float math for the AVX2/FMA paths of the non-matmul ops (paged_attention.cc, ops.cc). Those files are
 // compiled for the baseline instruction set, so these functions carry their own target attribute and are only called
-// after cpu_features().avx2_usable() said yes.
+// after avx2_paths_selected() (cpu_features.h) said yes.
 #pragma once
 #include <immintrin.h>
 

@@ -148,7 +148,7 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
             // pass of 1 or 3 tokens, or passes of 4 + 2), and 97 groups, so that each thread's tasks hold four groups or
             // more, with groups left over.
             const longRows = dtype === "q4_0" ? 4096 : 2176;
-            const cases = [[1, 16, 32], [1, 48, 96], [1, 1552, longRows], [3, 1552, longRows], [6, 1552, longRows], [3, 32, 320], [8, 16, 64], [13, 32, 96], [70, 48, 1088]];
+            const cases = [[1, 16, 32], [1, 48, 96], [1, 1552, longRows], [3, 1552, longRows], [6, 1552, longRows], [2, 32, 320], [3, 32, 320], [4, 16, 96], [7, 32, 64], [8, 16, 64], [13, 32, 96], [70, 48, 1088]];
             for (const [tokens, rows, cols] of cases) {
               const plain = quantized(dtype, rows, cols, tokens * 7 + rows + cols);
               const packed = interleaveTensor(plain);

@@ -2,7 +2,7 @@
 // (avx512, avx2, portable), 1 and 3 threads, and sizes that are not multiples of the block or vector width.
 // When the addon is missing the suite is skipped with the reason, unless INFER_REQUIRE_NATIVE=1 (CI), where it fails.
 
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import {
   Kernel,
@@ -92,7 +92,9 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
             if (!backend.selectIsa(isa)) context.skip();
             try {
               for (const cols of columnsFor(dtype)) {
-                for (const [tokens, rows] of [[1, 37], [1, 4], [5, 19], [9, 66]]) checkMatmul(kernel, isa, dtype, tokens, rows, cols);
+                // Every token count up to a tile (the decode tiles take 1-4 tokens, K-quant tiles 1-4, float prefill
+                // tiles 4 with a remainder) and row counts leaving every remainder after the 3- and 4-row tiles.
+                for (const [tokens, rows] of [[1, 37], [1, 4], [2, 14], [4, 23], [5, 19], [6, 14], [9, 66]]) checkMatmul(kernel, isa, dtype, tokens, rows, cols);
               }
             } finally {
               backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
@@ -143,9 +145,24 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
     }
   }
 
-  for (const threads of [1, 3]) {
-    describe(`other ops, ${threads} thread(s)`, () => {
-      const { kernel } = nativeKernel(threads);
+  // The ops outside the matmul tables follow the selected ISA too (attention and SiLU/SwiGLU have AVX2 and portable
+  // paths). The kernel is made in beforeAll: the thread count belongs to the addon and is set when a kernel is made.
+  for (const [isa, threads] of isas.flatMap((isa) => [1, 3].map((threads) => [isa, threads] as const))) {
+    describe(`other ops on ${isa}, ${threads} thread(s)`, () => {
+      let kernel!: Kernel;
+      let selected = false;
+      beforeAll(() => {
+        const native = nativeKernel(threads);
+        kernel = native.kernel;
+        selected = native.backend.selectIsa(isa);
+      });
+      beforeEach((context) => {
+        if (!selected) context.skip();
+      });
+      afterAll(() => {
+        const backend = kernel.backend as NativeBackend;
+        backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+      });
 
       it("rmsNorm and layerNorm (with and without bias)", () => {
         for (const [rows, dim] of [[1, 7], [5, 96], [3, 2051]]) {

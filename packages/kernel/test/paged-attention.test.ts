@@ -4,7 +4,7 @@
 // prefill and chunked prefill, head sizes that are not a multiple of the vector width.
 // Also the argument checks: bad block tables are named with the entry, the block and the numbers.
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 
 import { Kernel, NativeBackend, Tensor, createKernel, nativeAvailability, type AttentionOptions } from "../src/index.ts";
 import { createReferenceBackend } from "../src/reference/index.ts";
@@ -39,14 +39,23 @@ function scatter(keys: Tensor, values: Tensor, length: number, blockSize: number
   return { keyBlocks, valueBlocks, blockTable };
 }
 
-const kernels: Array<[string, Kernel]> = [["reference", new Kernel(createReferenceBackend())]];
+// [name, kernel, the instruction set selected while a case runs (the blocks kernel has AVX2 and portable paths)]
+const kernels: Array<[string, Kernel, "portable"?]> = [["reference", new Kernel(createReferenceBackend())]];
 if (nativeAvailability().available) {
-  for (const mode of ["blocks", "gather"] as const) {
+  for (const mode of ["blocks", "gather", "blocks, portable"] as const) {
     const kernel = createKernel({ backend: "native", threads: 2 });
-    (kernel.backend as NativeBackend).pagedAttentionMode = mode;
-    kernels.push([`native (${mode})`, kernel]);
+    (kernel.backend as NativeBackend).pagedAttentionMode = mode === "gather" ? "gather" : "blocks";
+    kernels.push([`native (${mode})`, kernel, mode === "blocks, portable" ? "portable" : undefined]);
   }
 } else console.warn(`paged attention: native backend skipped: ${(nativeAvailability() as { reason: string }).reason}`);
+
+/** Selects `isa` on the native kernel for the running test and restores the previous one when it ends. */
+function useIsa(kernel: Kernel, isa: "portable"): void {
+  const backend = kernel.backend as NativeBackend;
+  const previous = backend.isa as "avx512" | "avx2" | "portable";
+  backend.selectIsa(isa);
+  onTestFinished(() => void backend.selectIsa(previous));
+}
 
 const cases: Array<{ name: string; heads: number; kvHeads: number; headDim: number; blockSize: number; length: number; chunks: number[]; causal: boolean }> = [
   { name: "GQA decode, 1 token over 37 keys", heads: 8, kvHeads: 2, headDim: 16, blockSize: 4, length: 37, chunks: [36, 1], causal: true },
@@ -58,9 +67,10 @@ const cases: Array<{ name: string; heads: number; kvHeads: number; headDim: numb
 ];
 
 describe("pagedAttention equals attention over the same keys laid out contiguously", () => {
-  for (const [backendName, kernel] of kernels) {
+  for (const [backendName, kernel, isa] of kernels) {
     for (const testCase of cases) {
       it(`${backendName}: ${testCase.name}`, () => {
+        if (isa) useIsa(kernel, isa);
         const { heads, kvHeads, headDim, blockSize, length, chunks, causal } = testCase;
         const seed = length * 31 + heads;
         const keys = randomTensor([length, kvHeads, headDim], seed + 1); // [length, kvHeads, headDim]
