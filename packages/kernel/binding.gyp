@@ -2,10 +2,20 @@
 # for each), matmul_avx2.cc and matmul_avx512*.cc hold the hand-written AVX2/FMA and VNNI/FMA kernels, and
 # attention_avx2.cc / attention_avx512.cc the attention tile loop's vector operations;
 # cpu_features.cc picks one table at start-up.
+# kernel_coverage=1 (set by scripts/build-native.mjs when INFER_NATIVE_COVERAGE=1, off by default) builds an
+# unoptimized addon instrumented for gcov, for `pnpm test:coverage-native`.
 {
+  "variables": {"kernel_coverage%": 0},
   "target_defaults": {
     "cflags_cc": ["-O3", "-std=gnu++20", "-fPIC", "-fno-math-errno"],
     "cflags_cc!": ["-std=gnu++17", "-O2"],
+    "conditions": [
+      ["kernel_coverage==1", {
+        "cflags_cc": ["-O0", "--coverage", "-fprofile-update=atomic"],
+        "cflags_cc!": ["-O3"],
+        "ldflags": ["--coverage"],
+      }],
+    ],
   },
   "targets": [
     {

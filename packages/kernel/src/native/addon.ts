@@ -1,9 +1,9 @@
-// Loads the compiled Node-API addon (build/Release/kernel.node) and describes its functions.
+// Loads the compiled Node-API addon (build/Release/kernel.node, or INFER_NATIVE_ADDON) and describes its functions.
 // Returns the reason instead of throwing when it cannot be loaded, so the caller can fall back and say why.
 
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 type FloatArray = Float32Array;
@@ -53,7 +53,10 @@ export type AddonLoad = { addon: NativeAddon; path: string } | { addon: null; re
 
 let cached: AddonLoad | undefined;
 
+/** build/Release/kernel.node, or the file INFER_NATIVE_ADDON names (the coverage build: scripts/coverage-native.mjs). */
 export function addonPath(): string {
+  const override = process.env.INFER_NATIVE_ADDON;
+  if (override) return resolve(override);
   return join(dirname(fileURLToPath(import.meta.url)), "..", "..", "build", "Release", "kernel.node");
 }
 
