@@ -105,34 +105,52 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
     return { kernel, backend: kernel.backend as NativeBackend };
   }
 
+  /** The selection is process-wide: put back the best one (what createKernel picks without INFER_NATIVE_ISA). */
+  function restoreDefaultIsa(backend: NativeBackend): void {
+    backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+  }
+
+  /**
+   * An AVX-512 kernel (packWeight interleaves only there), whatever INFER_NATIVE_ISA says; skips the test on CPUs
+   * without AVX-512. Call restoreDefaultIsa afterwards.
+   */
+  function avx512Kernel(threads: number, context: { skip: () => void }): { kernel: Kernel; backend: NativeBackend } {
+    const native = nativeKernel(threads);
+    if (!native.backend.selectIsa("avx512")) context.skip();
+    return native;
+  }
+
   it("packWeight interleaves q8_0 / q4_0 on AVX-512 exactly as the TypeScript definition, and leaves other weights alone", (context) => {
-    const { kernel, backend } = nativeKernel(2);
-    if (backend.isa !== "avx512") context.skip();
-    for (const dtype of ["q8_0", "q4_0"] as const) {
-      const plain = quantized(dtype, 64, 160, 9);
-      const packed = kernel.packWeight(plain);
-      expect(packed.dtype).toBe(`${dtype}x16`);
-      expect(Buffer.from(packed.data as Uint8Array).equals(Buffer.from(interleaveTensor(plain).data as Uint8Array))).toBe(true);
-      expect(Buffer.from(plain.data as Uint8Array).equals(Buffer.from(quantized(dtype, 64, 160, 9).data as Uint8Array)), "source untouched").toBe(true);
+    const { kernel, backend } = avx512Kernel(2, context);
+    try {
+      for (const dtype of ["q8_0", "q4_0"] as const) {
+        const plain = quantized(dtype, 64, 160, 9);
+        const packed = kernel.packWeight(plain);
+        expect(packed.dtype).toBe(`${dtype}x16`);
+        expect(Buffer.from(packed.data as Uint8Array).equals(Buffer.from(interleaveTensor(plain).data as Uint8Array))).toBe(true);
+        expect(Buffer.from(plain.data as Uint8Array).equals(Buffer.from(quantized(dtype, 64, 160, 9).data as Uint8Array)), "source untouched").toBe(true);
+      }
+      // In place (as loaders pack): the result reuses the weight's own bytes and holds the same layout.
+      for (const dtype of ["q8_0", "q4_0"] as const) {
+        const owned = quantized(dtype, 48, 2176, 14);
+        const expected = interleaveTensor(owned);
+        const storage = owned.data;
+        const packed = kernel.packWeight(owned, { inPlace: true });
+        expect(packed.data.buffer, "same storage").toBe(storage.buffer);
+        expect(packed.data.byteOffset).toBe(storage.byteOffset);
+        expect(Buffer.from(packed.data as Uint8Array).equals(Buffer.from(expected.data as Uint8Array)), `${dtype} in place`).toBe(true);
+      }
+      const odd = quantized("q4_0", 20, 32, 10);
+      expect(kernel.packWeight(odd)).toBe(odd);
+      // The addon packs in place only into the very same bytes: a shifted, overlapping output is refused.
+      const addon = loadAddon().addon!;
+      const storage = new Uint8Array(32 * 18 + 18);
+      expect(() => addon.interleave!(storage.subarray(18), storage.subarray(0, 32 * 18), 4, 32, 32)).toThrow(/out must be input itself or not overlap it/);
+      const floats = randomTensor([16, 32], 11);
+      expect(kernel.packWeight(floats)).toBe(floats);
+    } finally {
+      restoreDefaultIsa(backend);
     }
-    // In place (as loaders pack): the result reuses the weight's own bytes and holds the same layout.
-    for (const dtype of ["q8_0", "q4_0"] as const) {
-      const owned = quantized(dtype, 48, 2176, 14);
-      const expected = interleaveTensor(owned);
-      const storage = owned.data;
-      const packed = kernel.packWeight(owned, { inPlace: true });
-      expect(packed.data.buffer, "same storage").toBe(storage.buffer);
-      expect(packed.data.byteOffset).toBe(storage.byteOffset);
-      expect(Buffer.from(packed.data as Uint8Array).equals(Buffer.from(expected.data as Uint8Array)), `${dtype} in place`).toBe(true);
-    }
-    const odd = quantized("q4_0", 20, 32, 10);
-    expect(kernel.packWeight(odd)).toBe(odd);
-    // The addon packs in place only into the very same bytes: a shifted, overlapping output is refused.
-    const addon = loadAddon().addon!;
-    const storage = new Uint8Array(32 * 18 + 18);
-    expect(() => addon.interleave!(storage.subarray(18), storage.subarray(0, 32 * 18), 4, 32, 32)).toThrow(/out must be input itself or not overlap it/);
-    const floats = randomTensor([16, 32], 11);
-    expect(kernel.packWeight(floats)).toBe(floats);
   });
 
   // Packed weights against the reference on the plain ones. Both sides quantize activations identically and take
@@ -171,28 +189,33 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
             }
           }
         } finally {
-          backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+          restoreDefaultIsa(backend);
         }
       });
     }
   }
 
-  it("a token's result is bit-identical alone and in any batch (continuous batching relies on it)", () => {
-    const { kernel } = nativeKernel(2);
-    // Short rows (one tile kind for every batch size) and long rows (a lone token takes the four-group decode tile).
-    for (const [dtype, rows, cols] of [["q8_0", 64, 256], ["q4_0", 64, 256], ["q8_0", 1552, 2176], ["q4_0", 1552, 4096]] as const) {
-      const packed = kernel.packWeight(quantized(dtype, rows, cols, 12));
-      // 6 tokens: a decode batch (on long rows, the four-group tiles in passes of 4 + 2); 13: token tiles of 8 + 5.
-      for (const tokens of [6, 13]) {
-        const input = randomTensor([tokens, cols], 13, 2, "normal");
-        const batched = zerosLike([tokens, rows]);
-        kernel.matmul(batched, input, packed);
-        for (let t = 0; t < tokens; t++) {
-          const alone = zerosLike([1, rows]);
-          kernel.matmul(alone, new Tensor("f32", [1, cols], (input.data as Float32Array).slice(t * cols, (t + 1) * cols)), packed);
-          expect(Array.from(alone.data), `${dtype} ${rows}×${cols} token ${t} of ${tokens}`).toEqual(Array.from(batched.data.subarray(t * rows, (t + 1) * rows)));
+  // On the AVX-512 kernels (the AVX2 ones are not row-independent yet: see row-independence.test.ts).
+  it("a token's result is bit-identical alone and in any batch (continuous batching relies on it)", (context) => {
+    const { kernel, backend } = avx512Kernel(2, context);
+    try {
+      // Short rows (one tile kind for every batch size) and long rows (a lone token takes the four-group decode tile).
+      for (const [dtype, rows, cols] of [["q8_0", 64, 256], ["q4_0", 64, 256], ["q8_0", 1552, 2176], ["q4_0", 1552, 4096]] as const) {
+        const packed = kernel.packWeight(quantized(dtype, rows, cols, 12));
+        // 6 tokens: a decode batch (on long rows, the four-group tiles in passes of 4 + 2); 13: token tiles of 8 + 5.
+        for (const tokens of [6, 13]) {
+          const input = randomTensor([tokens, cols], 13, 2, "normal");
+          const batched = zerosLike([tokens, rows]);
+          kernel.matmul(batched, input, packed);
+          for (let t = 0; t < tokens; t++) {
+            const alone = zerosLike([1, rows]);
+            kernel.matmul(alone, new Tensor("f32", [1, cols], (input.data as Float32Array).slice(t * cols, (t + 1) * cols)), packed);
+            expect(Array.from(alone.data), `${dtype} ${rows}×${cols} token ${t} of ${tokens}`).toEqual(Array.from(batched.data.subarray(t * rows, (t + 1) * rows)));
+          }
         }
       }
+    } finally {
+      restoreDefaultIsa(backend);
     }
   });
 });
