@@ -73,7 +73,9 @@ function runIsa(isa) {
   // Worker threads, one test file at a time: the addon is loaded once per process and its counters are written when
   // the process exits normally (forked workers are killed, which would lose them).
   const env = { ...process.env, INFER_NATIVE_ADDON: addon, INFER_NATIVE_ISA: isa, INFER_REQUIRE_NATIVE: "1" };
-  const vitest = join(packageRoot, "node_modules", ".bin", "vitest");
+  // vitest is a devDependency of the workspace root (pnpm links it there, not into each package).
+  const vitest = [packageRoot, repositoryRoot].map((root) => join(root, "node_modules", ".bin", "vitest")).find((path) => existsSync(path));
+  if (!vitest) fail("vitest is not installed: run `pnpm install` at the repository root");
   const status = run(vitest, ["run", "--pool=threads", "--no-file-parallelism"], { cwd: packageRoot, env });
   if (status !== 0) fail(`the kernel tests failed with INFER_NATIVE_ISA=${isa}; coverage is only meaningful for passing tests`);
   const documents = [];

@@ -166,11 +166,18 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
             // pass of 1 or 3 tokens, or passes of 4 + 2), and 97 groups, so that each thread's tasks hold four groups or
             // more, with groups left over.
             const longRows = dtype === "q4_0" ? 4096 : 2176;
-            const cases = [[1, 16, 32], [1, 48, 96], [1, 1552, longRows], [3, 1552, longRows], [6, 1552, longRows], [2, 32, 320], [3, 32, 320], [4, 16, 96], [7, 32, 64], [8, 16, 64], [13, 32, 96], [70, 48, 1088]];
-            for (const [tokens, rows, cols] of cases) {
+            const cases: number[][] = [[1, 16, 32], [1, 48, 96], [1, 1552, longRows], [3, 1552, longRows], [6, 1552, longRows], [2, 32, 320], [3, 32, 320], [4, 16, 96], [7, 32, 64], [8, 16, 64], [13, 32, 96], [70, 48, 1088]];
+            // And one case with all-zero activation blocks (quantization scale 0): a whole token and a block
+            // of each other token.
+            for (const [tokens, rows, cols, zeroBlocks] of [...cases, [5, 32, 96, 1]]) {
               const plain = quantized(dtype, rows, cols, tokens * 7 + rows + cols);
               const packed = interleaveTensor(plain);
               const input = randomTensor([tokens, cols], tokens + cols, 2, "normal");
+              if (zeroBlocks) {
+                const values = input.data as Float32Array;
+                values.fill(0, 0, cols);
+                for (let start = cols; start < values.length; start += cols) values.fill(0, start + 32, start + 64);
+              }
               const expected = zerosLike([tokens, rows]), actual = zerosLike([tokens, rows]);
               reference.matmul(expected, input, plain);
               kernel.matmul(actual, input, packed);
@@ -182,7 +189,9 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
                 for (let r = 0; r < rows; r++) {
                   let magnitude = 0;
                   for (let c = 0; c < cols; c++) magnitude += Math.abs(x[t * cols + c] * w[r * cols + c]);
-                  worst = Math.max(worst, Math.abs(actual.data[t * rows + r] - expected.data[t * rows + r]) / magnitude);
+                  // A zero token has magnitude 0 and must come out exactly 0; NaN counts as the worst error.
+                  const error = Math.abs(actual.data[t * rows + r] - expected.data[t * rows + r]) / Math.max(magnitude, 1e-30);
+                  worst = Number.isNaN(error) ? Infinity : Math.max(worst, error);
                 }
               }
               expect(worst, `${dtype} ${isa} tokens=${tokens} rows=${rows} cols=${cols}`).toBeLessThanOrEqual(1e-5);

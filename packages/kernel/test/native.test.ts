@@ -65,12 +65,14 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
   const columnsFor = (dtype: DType) => (dtypeInfo[dtype].blockSize === 256 ? [256, 768] : dtypeInfo[dtype].blockSize === 32 ? [32, 96, 320] : [7, 45, 160]);
 
   /** One native matmul against the reference; `edit` may alter the encoded weight bytes first. */
-  function checkMatmul(kernel: Kernel, isa: string, dtype: DType, tokens: number, rows: number, cols: number, edit?: (bytes: Uint8Array) => void): void {
+  function checkMatmul(kernel: Kernel, isa: string, dtype: DType, tokens: number, rows: number, cols: number, edit?: (bytes: Uint8Array) => void,
+                       editInput?: (values: Float32Array) => void): void {
     const seed = tokens * 1000 + rows + cols;
     const weightValues = randomValues(rows * cols, seed, 1, "normal");
     const weight = quantizeTensor(dtype, [rows, cols], weightValues);
     edit?.(weight.data as Uint8Array);
     const input = randomTensor([tokens, cols], seed + 1, 2, "normal");
+    editInput?.(input.data as Float32Array);
     const expected = zerosLike([tokens, rows]);
     const actual = zerosLike([tokens, rows]);
     reference.matmul(expected, input, weight);
@@ -129,6 +131,47 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
         // 256 KiB, i.e. tokens × pairs > 4096) switch the loop order to token tiles outermost. 67 × 65 pairs (129
         // blocks: an odd one, so a half pair) and 65 × 64 pairs, with token and row counts that leave remainders after
         // the 4-token and 4-row tiles.
+        // Every register-tile shape the float kernels instantiate: decode (1-4 tokens) with 4-row tiles and 1-3 rows
+        // left over, on ragged columns (the scalar tail); prefill (5-8 tokens: tiles of 4 with 1-4 left) with 3-row tiles
+        // and 1-2 rows left over, on one chunk of columns and on two (the second accumulates). Row counts stay within
+        // one task (the kernels split rows in tasks of at least 16 for decode and 8 for prefill).
+        it("float GEMV and GEMM: every rows × tokens tile remainder, f32, f16 and bf16", (context) => {
+          const { kernel, backend } = nativeKernel(threads);
+          if (!backend.selectIsa(isa)) context.skip();
+          try {
+            for (const dtype of ["f32", "f16", "bf16"] as const) {
+              for (const tokens of [1, 2, 3, 4]) for (const rows of [5, 6, 7, 8]) checkMatmul(kernel, isa, dtype, tokens, rows, 45);
+              for (const tokens of [5, 6, 7, 8]) for (const rows of [4, 5]) for (const cols of [45, 1031]) checkMatmul(kernel, isa, dtype, tokens, rows, cols);
+            }
+          } finally {
+            backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+          }
+        });
+
+        // Integer prefill over two token groups (9 and 13 tokens) and rows longer than one chunk of blocks (1088
+        // columns: the second chunk accumulates), with 4-row tiles leaving 1-3 rows; and activation blocks that are all
+        // zero (their quantization scale is 0, which the quantizers must not divide by), in decode and prefill.
+        it("integer GEMM: chunk accumulation on every row-tile remainder; all-zero activation blocks", (context) => {
+          const { kernel, backend } = nativeKernel(threads);
+          if (!backend.selectIsa(isa)) context.skip();
+          try {
+            for (const dtype of ["q8_0", "q4_0"] as const) {
+              for (const tokens of [9, 13]) for (const rows of [5, 6, 7]) checkMatmul(kernel, isa, dtype, tokens, rows, 1088);
+            }
+            // Zero the second block of every token, and all of the first token.
+            const zeroBlocks = (cols: number) => (values: Float32Array) => {
+              for (let start = 0; start < values.length; start += cols) values.fill(0, start + 32, start + 64);
+              values.fill(0, 0, cols);
+            };
+            for (const dtype of allDTypes) {
+              const cols = dtypeInfo[dtype].blockSize === 256 ? 512 : 96;
+              for (const tokens of [1, 6, 9]) checkMatmul(kernel, isa, dtype, tokens, 7, cols, undefined, zeroBlocks(cols));
+            }
+          } finally {
+            backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+          }
+        });
+
         it("integer GEMM with activations beyond L2: q8_0 and q4_0, 65-67 tokens × 4096-4128 columns", (context) => {
           const { kernel, backend } = nativeKernel(threads);
           if (!backend.selectIsa(isa)) context.skip();
@@ -226,6 +269,18 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
           run(kernel, actual);
           expect(maxAbsDiff(actual.data as Float32Array, expected.data as Float32Array), name).toBeLessThanOrEqual(tolerance);
         }
+        // SiLU/SwiGLU over more than 16384 values run in chunks across the pool (a prefill's activations).
+        const wide = [5, 4001];
+        const gate = randomTensor(wide, 4, 6, "normal"), up = randomTensor(wide, 5, 6, "normal");
+        for (const [name, run, tolerance] of [
+          ["silu (chunked)", (k: Kernel, out: Tensor) => k.silu(out, gate), 1e-5],
+          ["swiglu (chunked)", (k: Kernel, out: Tensor) => k.swiglu(out, gate, up), 1e-4],
+        ] as const) {
+          const expected = zerosLike(wide), actual = zerosLike(wide);
+          run(reference, expected);
+          run(kernel, actual);
+          expect(maxAbsDiff(actual.data as Float32Array, expected.data as Float32Array), name).toBeLessThanOrEqual(tolerance);
+        }
       });
 
       it("flash attention matches naive attention: causal, full, GQA, MQA, chunked prefill, partial cache, very wide groups", () => {
@@ -236,6 +291,7 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
           { tokens: 5, heads: 4, kvHeads: 2, headDim: 40, capacity: 130, kvLength: 129, start: 0, causal: false },
           // 66 query heads per kv head: a group wider than the 16 heads the AVX-512 kernel takes side by side.
           { tokens: 3, heads: 66, kvHeads: 1, headDim: 16, capacity: 40, kvLength: 30, start: 27, causal: true },
+          { tokens: 2, heads: 66, kvHeads: 1, headDim: 16, capacity: 40, kvLength: 30, start: 0, causal: false },
         ];
         for (const c of cases) {
           const query = randomTensor([c.tokens, c.heads, c.headDim], c.tokens + c.headDim, 1, "normal");
@@ -279,6 +335,32 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
         }
       });
 
+      // Conversions at the edges: infinities, NaN, values that overflow f16 (≥ 65520 rounds to infinity) or just fit,
+      // subnormals; and q8_0/q4_0 blocks that are all zero (scale 0: nothing may be divided by it). Byte for byte as
+      // the reference encodes them.
+      it("quantize at the edges: infinities, NaN, f16 overflow, subnormals, all-zero blocks", () => {
+        const edges = [Infinity, -Infinity, Number.NaN, -Number.NaN, 65519, 65520, -70000, 65504, 1e-7, -3e-8, 0, -0, 1, -2.5];
+        const values = new Float32Array(128);
+        values.set(edges);
+        values.fill(0, 32, 64); // block 1 all zero; blocks 2-3 ordinary
+        values.set(randomValues(64, 21, 1, "normal"), 64);
+        for (const dtype of ["f16", "bf16"] as const) {
+          const expected = Tensor.zeros(dtype, [1, 128]), actual = Tensor.zeros(dtype, [1, 128]);
+          const input = Tensor.fromFloat32([1, 128], values);
+          reference.quantize(expected, input);
+          kernel.quantize(actual, input);
+          expect(Array.from(new Uint16Array(actual.data.buffer)), dtype).toEqual(Array.from(new Uint16Array(expected.data.buffer)));
+        }
+        const finite = values.slice(32); // q8_0/q4_0 of infinities are not meaningful: the zero block and ordinary ones
+        for (const dtype of ["q8_0", "q4_0"] as const) {
+          const expected = Tensor.zeros(dtype, [1, 96]), actual = Tensor.zeros(dtype, [1, 96]);
+          const input = Tensor.fromFloat32([1, 96], finite);
+          reference.quantize(expected, input);
+          kernel.quantize(actual, input);
+          expect(Buffer.from(actual.data.buffer).equals(Buffer.from(expected.data.buffer)), dtype).toBe(true);
+        }
+      });
+
       it("argmax and topK", () => {
         const logits = randomTensor([128256], 9, 10, "normal");
         expect(kernel.argmax(logits)).toBe(reference.argmax(logits));
@@ -298,6 +380,8 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
     const input = new Float32Array(8);
     const weight = new Uint8Array(64); // 2 rows of 8 f32 where the call claims 4 rows
     expect(() => load.addon!.matmul(out, input, weight, 0, 1, 4, 8)).toThrow(/native matmul: argument 2 holds 64 bytes, needs 128/);
+    // Only q8_0 and q4_0 have an interleaved layout (dtype code 0 is f32).
+    expect(() => load.addon!.interleave!(new Uint8Array(16 * 32 * 4), new Uint8Array(16 * 32 * 4), 0, 16, 32)).toThrow(/only q8_0 and q4_0 have an interleaved layout/);
     expect(() => load.addon!.matmul(out, input, weight, 99, 1, 2, 8)).toThrow(/native matmul: unknown dtype code 99/);
   });
 });
