@@ -10,9 +10,12 @@ export class StopStringFilter {
   private emitted = 0;
   private readonly longest: number;
 
+  // Stryker disable all: equivalent mutants (benchmarks/results/mutation/EQUIVALENT.md): `longest` only narrows the
+  // search to text that can hold a new stop string; searching from 0 finds the same one.
   constructor(private readonly stops: readonly string[]) {
     this.longest = Math.max(0, ...stops.map((stop) => stop.length));
   }
+  // Stryker restore all
 
   /** Adds decoded text; returns what may be shown now and whether a stop string was completed. */
   push(chunk: string): {
@@ -22,7 +25,9 @@ export class StopStringFilter {
     stopped: boolean;
   } {
     this.text += chunk;
+    // Stryker disable next-line ConditionalExpression: equivalent (without stop strings the general path releases everything too)
     if (this.stops.length === 0) return { text: this.release(this.text.length), stopped: false };
+    // Stryker disable next-line MethodExpression: equivalent (a negative start searches from 0; see the constructor)
     const searchFrom = Math.max(0, this.emitted - this.longest);
     let stopAt = -1;
     for (const stop of this.stops) {
@@ -48,6 +53,7 @@ export class StopStringFilter {
   private heldBack(): number {
     let best = 0;
     for (const stop of this.stops) {
+      // Stryker disable next-line MethodExpression,ArithmeticOperator,EqualityOperator: equivalent (a prefix as long as the stop string is the stop string, never a suffix here: it would have stopped; length = best finds nothing longer)
       for (let length = Math.min(stop.length - 1, this.text.length); length > best; length--) {
         if (this.text.endsWith(stop.slice(0, length))) {
           best = length;
@@ -59,6 +65,7 @@ export class StopStringFilter {
   }
 
   private release(end: number): string {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent (end is never below emitted, and end = emitted slices "")
     if (end <= this.emitted) return "";
     const text = this.text.slice(this.emitted, end);
     this.emitted = end;

@@ -152,4 +152,34 @@ describe("StopStringFilter", () => {
     expect(filter.push("s> more")).toEqual({ text: "", stopped: true });
     expect(filter.output).toBe("hello <b> end");
   });
+
+  it("stops at the earliest of several stop strings, wherever each one sits in the list", () => {
+    // Both complete in one chunk: the earlier one wins although it is listed second.
+    const both = new StopStringFilter(["B", "A"]);
+    expect(both.push("xxAyyB")).toEqual({ text: "xx", stopped: true });
+    expect(both.output).toBe("xx");
+    // A stop string at the very start of the text releases nothing, even when a later one also completes.
+    const atStart = new StopStringFilter(["A", "B"]);
+    expect(atStart.push("AxB")).toEqual({ text: "", stopped: true });
+    // A stop string that does not occur does not undo one that does.
+    const missing = new StopStringFilter(["A", "Z"]);
+    expect(missing.push("xA")).toEqual({ text: "x", stopped: true });
+  });
+
+  it("releases the text before a stop string that arrives whole in one chunk", () => {
+    const filter = new StopStringFilter(["END"]);
+    expect(filter.push("hello END world")).toEqual({ text: "hello ", stopped: true });
+    expect(filter.output).toBe("hello ");
+  });
+
+  it("flush releases what was held back; no stop strings (or only empty ones) hold nothing back", () => {
+    const filter = new StopStringFilter(["END"]);
+    expect(filter.push("ab E")).toEqual({ text: "ab ", stopped: false });
+    expect(filter.flush()).toBe("E");
+    expect(filter.output).toBe("ab E");
+    expect(new StopStringFilter([]).push("abc")).toEqual({ text: "abc", stopped: false });
+    const empty = new StopStringFilter(["", "END"]);
+    expect(empty.push("abc")).toEqual({ text: "abc", stopped: false });
+    expect(empty.push("E")).toEqual({ text: "", stopped: false });
+  });
 });
