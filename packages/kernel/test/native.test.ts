@@ -61,6 +61,18 @@ function expectWithin(actual: Float32Array, expected: Float32Array, scale: Float
   expect(worst, `${what}: worst relative error ${worst}`).toBeLessThanOrEqual(tolerance);
 }
 
+/** Runs `body` with a native kernel on `isa` (skipping the test when the CPU cannot run it), then puts the default
+ *  selection back (it is process-wide). */
+function onIsa(isa: (typeof isas)[number], threads: number, context: { skip: () => void }, body: (kernel: Kernel) => void): void {
+  const { kernel, backend } = nativeKernel(threads);
+  if (!backend.selectIsa(isa)) context.skip();
+  try {
+    body(kernel);
+  } finally {
+    backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+  }
+}
+
 describe.skipIf(!availability.available)("native backend vs reference", () => {
   const columnsFor = (dtype: DType) => (dtypeInfo[dtype].blockSize === 256 ? [256, 768] : dtypeInfo[dtype].blockSize === 32 ? [32, 96, 320] : [7, 45, 160]);
 
@@ -90,17 +102,13 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
       describe(`matmul on ${isa}, ${threads} thread(s)`, () => {
         for (const dtype of allDTypes) {
           it(`${dtype} weights, GEMV and GEMM, ragged sizes`, (context) => {
-            const { kernel, backend } = nativeKernel(threads);
-            if (!backend.selectIsa(isa)) context.skip();
-            try {
+            onIsa(isa, threads, context, (kernel) => {
               for (const cols of columnsFor(dtype)) {
                 // Every token count up to a tile (the decode tiles take 1-4 tokens, K-quant tiles 1-4, float prefill
                 // tiles 4 with a remainder) and row counts leaving every remainder after the 3- and 4-row tiles.
                 for (const [tokens, rows] of [[1, 37], [1, 4], [2, 14], [4, 23], [5, 19], [6, 14], [9, 66]]) checkMatmul(kernel, isa, dtype, tokens, rows, cols);
               }
-            } finally {
-              backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
-            }
+            });
           });
         }
 
@@ -108,9 +116,7 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
         // the inner dimension into chunks (accumulating partial sums), with ragged rows, tokens and columns; and the
         // small token counts kernels may treat specially (a few tokens, exactly one tile of 8).
         it("prefill GEMM: 67 tokens, long rows, ragged sizes; 3 and 8 tokens", (context) => {
-          const { kernel, backend } = nativeKernel(threads);
-          if (!backend.selectIsa(isa)) context.skip();
-          try {
+          onIsa(isa, threads, context, (kernel) => {
             for (const dtype of allDTypes) {
               const cols = dtypeInfo[dtype].blockSize === 256 ? 1280 : dtypeInfo[dtype].blockSize === 32 ? 1088 : 1031;
               checkMatmul(kernel, isa, dtype, 67, 37, cols);
@@ -122,9 +128,7 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
               for (let block = 0; block < bytes.length; block += 34) for (let i = 2; i < 34; i += 7) bytes[block + i] = 0x80;
             };
             for (const tokens of [1, 6]) checkMatmul(kernel, isa, "q8_0", tokens, 9, 96, setMinimum);
-          } finally {
-            backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
-          }
+          });
         });
 
         // Activations larger than the kernels keep in L2 (AVX-512 integer GEMM: tokens × block pairs × 64 bytes over
@@ -136,25 +140,19 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
         // and 1-2 rows left over, on one chunk of columns and on two (the second accumulates). Row counts stay within
         // one task (the kernels split rows in tasks of at least 16 for decode and 8 for prefill).
         it("float GEMV and GEMM: every rows × tokens tile remainder, f32, f16 and bf16", (context) => {
-          const { kernel, backend } = nativeKernel(threads);
-          if (!backend.selectIsa(isa)) context.skip();
-          try {
+          onIsa(isa, threads, context, (kernel) => {
             for (const dtype of ["f32", "f16", "bf16"] as const) {
               for (const tokens of [1, 2, 3, 4]) for (const rows of [5, 6, 7, 8]) checkMatmul(kernel, isa, dtype, tokens, rows, 45);
               for (const tokens of [5, 6, 7, 8]) for (const rows of [4, 5]) for (const cols of [45, 1031]) checkMatmul(kernel, isa, dtype, tokens, rows, cols);
             }
-          } finally {
-            backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
-          }
+          });
         });
 
         // Integer prefill over two token groups (9 and 13 tokens) and rows longer than one chunk of blocks (1088
         // columns: the second chunk accumulates), with 4-row tiles leaving 1-3 rows; and activation blocks that are all
         // zero (their quantization scale is 0, which the quantizers must not divide by), in decode and prefill.
         it("integer GEMM: chunk accumulation on every row-tile remainder; all-zero activation blocks", (context) => {
-          const { kernel, backend } = nativeKernel(threads);
-          if (!backend.selectIsa(isa)) context.skip();
-          try {
+          onIsa(isa, threads, context, (kernel) => {
             for (const dtype of ["q8_0", "q4_0"] as const) {
               for (const tokens of [9, 13]) for (const rows of [5, 6, 7]) checkMatmul(kernel, isa, dtype, tokens, rows, 1088);
             }
@@ -167,22 +165,16 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
               const cols = dtypeInfo[dtype].blockSize === 256 ? 512 : 96;
               for (const tokens of [1, 6, 9]) checkMatmul(kernel, isa, dtype, tokens, 7, cols, undefined, zeroBlocks(cols));
             }
-          } finally {
-            backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
-          }
+          });
         });
 
         it("integer GEMM with activations beyond L2: q8_0 and q4_0, 65-67 tokens × 4096-4128 columns", (context) => {
-          const { kernel, backend } = nativeKernel(threads);
-          if (!backend.selectIsa(isa)) context.skip();
-          try {
+          onIsa(isa, threads, context, (kernel) => {
             for (const dtype of ["q8_0", "q4_0"] as const) {
               checkMatmul(kernel, isa, dtype, 67, 37, 4128);
               checkMatmul(kernel, isa, dtype, 65, 21, 4096);
             }
-          } finally {
-            backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
-          }
+          });
         });
       });
     }
