@@ -359,7 +359,8 @@ void attend_blocks(const PagedAttentionProblem& p, int64_t token, int64_t begin,
           const __m512 largest = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(block)), _mm512_abs_ps(_mm512_loadu_ps(block + 16)));
           const float d = _mm512_reduce_max_ps(largest) / 127.0f;
           inverse[b] = d > 0 ? 1.0f / d : 0.0f;
-          block_scales = _mm_insert_ps(block_scales, _mm_set_ss(d), b << 4);
+          // The lane is an immediate: a literal per case, so unoptimized (debug, coverage) builds compile too.
+          block_scales = b == 0 ? _mm_insert_ps(block_scales, _mm_set_ss(d), 0x00) : _mm_insert_ps(block_scales, _mm_set_ss(d), 0x10);
         }
         for (int part = 0; part < 4; part++) {  // 16 values at a time, from where the chunk's order takes them
           const int first = Format::query_order(16 * part);
