@@ -261,12 +261,13 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
           run(kernel, actual);
           expect(maxAbsDiff(actual.data as Float32Array, expected.data as Float32Array), name).toBeLessThanOrEqual(tolerance);
         }
-        // SiLU/SwiGLU over more than 16384 values run in chunks across the pool (a prefill's activations).
+        // SiLU/SwiGLU/GELU over more than 16384 values run in chunks across the pool (a prefill's activations).
         const wide = [5, 4001];
         const gate = randomTensor(wide, 4, 6, "normal"), up = randomTensor(wide, 5, 6, "normal");
         for (const [name, run, tolerance] of [
           ["silu (chunked)", (k: Kernel, out: Tensor) => k.silu(out, gate), 1e-5],
           ["swiglu (chunked)", (k: Kernel, out: Tensor) => k.swiglu(out, gate, up), 1e-4],
+          ["gelu (chunked)", (k: Kernel, out: Tensor) => k.gelu(out, gate), 1e-5],
         ] as const) {
           const expected = zerosLike(wide), actual = zerosLike(wide);
           run(reference, expected);
