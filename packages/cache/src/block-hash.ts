@@ -9,7 +9,9 @@ import { createHash } from "node:crypto";
 
 /** Positions [start, end) of a sequence whose contents are identified by `key` besides their token ids. */
 export interface ContentKey {
+  /** First position the key covers. */
   start: number;
+  /** One past the last position it covers. */
   end: number;
   /** E.g. the SHA-256 of an image's bytes and its processing settings. */
   key: string;

@@ -4,13 +4,19 @@
 
 import type { ChatMessage, ChatTemplate, TextTokenizer } from "@infer-recipes/tokenizer";
 
+/** Options of {@link encodeChatPrompt}. */
 export interface ChatPromptOptions {
   /** Rewrites the rendered text before tokenization. */
   transformText?: (text: string) => string;
 }
 
 /** The rendered text and its token ids. */
-export function encodeChatPrompt(tokenizer: TextTokenizer, chatTemplate: ChatTemplate, messages: readonly ChatMessage[], options: ChatPromptOptions = {}): { text: string; ids: number[] } {
+export function encodeChatPrompt(tokenizer: TextTokenizer, chatTemplate: ChatTemplate, messages: readonly ChatMessage[], options: ChatPromptOptions = {}): {
+  /** The prompt as rendered (and rewritten by transformText). */
+  text: string;
+  /** Its token ids, with the BOS token when the tokenizer wants one. */
+  ids: number[];
+} {
   const bosToken = tokenizer.bosTokenId === undefined ? undefined : tokenizer.idToToken(tokenizer.bosTokenId);
   const eosToken = tokenizer.eosTokenIds.length > 0 ? tokenizer.idToToken(tokenizer.eosTokenIds[0]) : undefined;
   const rendered = chatTemplate.render(messages, { addGenerationPrompt: true, bosToken, eosToken });

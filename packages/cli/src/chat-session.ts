@@ -12,6 +12,7 @@ import { createStreamDecoder, type ChatMessage } from "@infer-recipes/tokenizer"
 import type { TextModel } from "./load-text-model.ts";
 import { promptIds } from "./text-generation-command.ts";
 
+/** How a {@link ChatSession} starts. */
 export interface ChatSessionOptions {
   /** The system message the conversation starts with. */
   system?: string;
@@ -21,9 +22,11 @@ export interface ChatSessionOptions {
   generate?: (model: TextModel["model"], promptIds: readonly number[], options: GenerateOptions) => Promise<GenerationResult>;
 }
 
+/** One exchange of a {@link ChatSession}: the reply and what producing it cost. */
 export interface ChatTurn {
   /** The reply as shown and kept in the history: the generated text without surrounding whitespace. */
   reply: string;
+  /** The generation itself: token ids, finish reason, timings. */
   result: GenerationResult;
   /** Tokens of the rendered conversation this turn (the prompt). */
   promptTokens: number;
@@ -38,6 +41,19 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
   return length;
 }
 
+/**
+ * A multi-turn conversation with a loaded text model over one KV cache that, by default, keeps the earlier turns
+ * between calls of {@link ChatSession.send}, so each turn prefills only what is new.
+ *
+ * @example
+ * ```ts
+ * import { ChatSession, loadTextModel } from "@infer-recipes/cli";
+ *
+ * const chat = new ChatSession(await loadTextModel("path/to/model.gguf"), { system: "Answer briefly." });
+ * const turn = await chat.send("What is a KV cache?", { maxTokens: 64 });
+ * console.log(turn.reply, `${turn.reusedTokens}/${turn.promptTokens} prompt tokens from the cache`);
+ * ```
+ */
 export class ChatSession {
   /** The conversation so far (system message first when there is one). */
   readonly messages: ChatMessage[] = [];
@@ -50,6 +66,7 @@ export class ChatSession {
   private readonly generate: NonNullable<ChatSessionOptions["generate"]>;
 
   constructor(
+    /** The model, tokenizer and chat template the conversation runs on. */
     readonly textModel: TextModel,
     options: ChatSessionOptions = {},
   ) {

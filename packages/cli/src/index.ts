@@ -25,7 +25,7 @@ export { VocabularyMismatchError, checkSameVocabulary } from "./vocabulary-match
 export { recipeMetadataProblems, type RecipeExample, type RecipeMetadata } from "./recipe-metadata.ts";
 export { runServer, serveModel, servedModelName, type ServedModelLaunch } from "./serve-command.ts";
 export { loadPromptText, loadServedModel, servingCacheTokens, servingScheduler, type ServeLoadOptions } from "./serving-loader.ts";
-export { resolveModelArgument, resolveOptionalUserPath, resolveUserPath, userWorkingDirectory } from "./user-paths.ts";
+export { resolveModelArgument, resolveOptionalUserPath, resolveUserPath, userWorkingDirectory, type Environment } from "./user-paths.ts";
 export { encodeChatPrompt, type ChatPromptOptions } from "./chat-prompt-ids.ts";
 export { loadVisionModel, loadVisionPromptText, resolveVisionModel, type LoadVisionModelOptions, type ResolvedVisionModel, type VisionModel, type VisionPromptText } from "./load-vision-model.ts";
 export { imageCacheKey, plannedTiles, prepareImage, type ImageInput, type PreparedImage, type PrepareImageOptions } from "./prepare-image.ts";

@@ -11,6 +11,7 @@ import { cacheLayoutProblem, kvCacheBytesPerToken } from "@infer-recipes/cache";
 import { createProgressPrinter, resolveModel, type ResolvedModel } from "@infer-recipes/hub";
 import { createKernel, type BackendName, type CacheDType, type DType, type Kernel } from "@infer-recipes/kernel";
 import { LlamaModel, llamaDecodeBytes, llamaWeightBytes, loadModelWeights, readGguf, readHfConfig, readLlama2cHeader, type LoadedWeights } from "@infer-recipes/models";
+import type { LoadedPromptText } from "@infer-recipes/server";
 import {
   chatGlm3ChatTemplate,
   chatTemplateFromGgufMetadata,
@@ -153,7 +154,7 @@ type TokenizerSource = Pick<LoadedWeights, "metadata"> & { config: Pick<LoadedWe
  * The tokenizer and chat template of a model without loading its weights (a GGUF file's metadata, tokenizer.json, a
  * llama2.c tokenizer.bin): what a server's prompt worker holds beside the model worker.
  */
-export async function loadTextTokenizer(specifier: string, options: Pick<LoadTextModelOptions, "file" | "signal"> = {}): Promise<{ tokenizer: TextTokenizer; chatTemplate?: ChatTemplate }> {
+export async function loadTextTokenizer(specifier: string, options: Pick<LoadTextModelOptions, "file" | "signal"> = {}): Promise<LoadedPromptText> {
   const resolved = await resolveModel(specifier, { file: options.file, signal: options.signal, progress: false });
   const source: TokenizerSource =
     resolved.format === "gguf"

@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 
-type Environment = Readonly<Record<string, string | undefined>>;
+/** Environment variables as a plain record (`process.env`, or a stand-in for tests); INIT_CWD is read from it. */
+export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** The folder the user ran the command from: INIT_CWD when pnpm set it, else the process's working directory. */
 export function userWorkingDirectory(environment: Environment = process.env): string {

@@ -19,14 +19,20 @@ import type { DraftProposal, DraftSampling } from "./drafter.ts";
 export interface Verification {
   /** Target logits [k+1, vocab]: row i predicts the token after context + the first i draft tokens. */
   logits: Float32Array;
+  /** Entries in a logits row. */
   vocabSize: number;
+  /** The drafter's tokens and, when it sampled, their distributions. */
   proposal: DraftProposal;
   /** Prompt and accepted output so far. The rule may push to it temporarily but leaves it as it found it. */
   history: number[];
   /** The target's sampler: greedy or the sampling distribution, and the random stream. */
-  sampler: DraftSampling & { uniform(): number };
+  sampler: DraftSampling & {
+    /** A uniform random number in [0, 1): the acceptance test's draw. */
+    uniform(): number;
+  };
 }
 
+/** What an acceptance rule decided for one verify step. */
 export interface VerificationOutcome {
   /** Draft tokens accepted (0..k). */
   accepted: number;

@@ -45,7 +45,16 @@ export function projectedSpeedup(acceptance: number, draftTokens: number, costs:
 }
 
 /** The k in 0..maxDraftTokens with the best projected speed-up (0: speculation does not pay). */
-export function bestDraftLength(acceptance: number, costs: StepCosts, maxDraftTokens: number): { draftTokens: number; speedup: number } {
+export function bestDraftLength(
+  acceptance: number,
+  costs: StepCosts,
+  maxDraftTokens: number,
+): {
+  /** The best number of draft tokens per step (0: do not speculate). */
+  draftTokens: number;
+  /** Its projected speed-up over plain decoding. */
+  speedup: number;
+} {
   let best = { draftTokens: 0, speedup: 1 };
   for (let draftTokens = 1; draftTokens <= maxDraftTokens; draftTokens++) {
     const speedup = projectedSpeedup(acceptance, draftTokens, costs);
@@ -54,6 +63,7 @@ export function bestDraftLength(acceptance: number, costs: StepCosts, maxDraftTo
   return best;
 }
 
+/** How many tokens to draft per step: fixed, or adapted ("auto"). */
 export interface DraftLengthOptions {
   /** A fixed number of draft tokens per step, or "auto" (default). */
   draftTokens?: number | "auto";
@@ -81,8 +91,15 @@ const INITIAL_DRAFT_TOKENS = 3;
 const FIRST_PROBE_INTERVAL = 8;
 const MAX_FAILED_PROBES = 3;
 
+/**
+ * Chooses the number of draft tokens for each speculative step. "auto" keeps a discounted estimate of the acceptance
+ * rate and running averages of the draft and verify costs, and picks the length with the best projected speed-up
+ * (none while speculation does not pay, probing again now and then), so a poor drafter costs little.
+ */
 export class DraftLengthPolicy {
+  /** The most tokens drafted per step. */
   readonly maxDraftTokens: number;
+  /** The fixed draft length, or undefined under "auto". */
   readonly fixed: number | undefined;
   private readonly assumedCosts: StepCosts | undefined;
   private acceptedWeight = PRIOR_ACCEPTED;

@@ -17,14 +17,17 @@ export interface DraftSampling {
   sample(logits: Float32Array, previous: ArrayLike<number>): number;
 }
 
+/** What a {@link Drafter} is asked for at one step. */
 export interface DraftRequest {
   /** Every token so far, prompt and accepted output; the draft continues it. */
   context: readonly number[];
   /** Tokens wanted at most (≥ 1). */
   count: number;
+  /** How to choose tokens: greedy or from the (same-settings) sampling distribution, and the random stream. */
   sampling: DraftSampling;
 }
 
+/** The tokens a {@link Drafter} proposes, with the distributions they were drawn from when it sampled. */
 export interface DraftProposal {
   /** The proposed tokens, at most the count asked for (none when the drafter has nothing to offer). */
   tokens: number[];
@@ -35,6 +38,11 @@ export interface DraftProposal {
   distributions: Float64Array[] | null;
 }
 
+/**
+ * Proposes the next few tokens cheaply, for the target model to verify in one forward pass: a small draft model
+ * ({@link ModelDrafter}), n-gram lookup in the context ({@link PromptLookupDrafter}), or a recorded continuation
+ * ({@link ReplayDrafter}). Passed to {@link speculativeGenerate}.
+ */
 export interface Drafter {
   /** Shown in statistics and errors ("draft model …", "prompt lookup", "replay"). */
   readonly name: string;

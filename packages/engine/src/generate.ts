@@ -29,6 +29,39 @@ export interface GenerationResult extends GenerationTimings {
   cache: DenseKvCache;
 }
 
+/**
+ * Generates from `promptIds`: prefill in chunks, then one token per step until a stop token, a stop string,
+ * `maxTokens`, the context length or the abort signal. Yields to the event loop between tokens, so timers and
+ * signals run while it works.
+ *
+ * @example
+ * ```ts
+ * import { generate } from "@infer-recipes/engine";
+ * import { createKernel } from "@infer-recipes/kernel";
+ * import { LlamaModel, loadModelWeights } from "@infer-recipes/models";
+ * import { createStreamDecoder, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
+ *
+ * const kernel = createKernel();
+ * const loaded = loadModelWeights("./stories260K.gguf", { packFor: kernel });
+ * const model = LlamaModel.fromLoadedWeights(loaded, kernel);
+ * const tokenizer = tokenizerFromGgufMetadata(loaded.metadata);
+ * const prompt = tokenizer.encode("Once upon a time");
+ * const result = await generate(model, prompt, {
+ *   maxTokens: 64,
+ *   temperature: 0.8,
+ *   topP: 0.95,
+ *   seed: 1,
+ *   stopTokenIds: tokenizer.eosTokenIds,
+ *   decoder: createStreamDecoder(tokenizer, { contextIds: prompt }),
+ *   onText: (text) => process.stdout.write(text),
+ * });
+ * console.log(`\n${result.finishReason}: ${result.tokenIds.length} tokens, ${result.decodeTokensPerSecond.toFixed(1)} tok/s`);
+ *
+ * // Continue in the same cache: pass the whole sequence; only what the cache lacks is prefilled.
+ * const sequence = [...prompt, ...result.tokenIds, ...tokenizer.encode(" The end.", { addSpecialTokens: false })];
+ * const more = await generate(model, sequence, { cache: result.cache, maxTokens: 8 });
+ * ```
+ */
 export async function generate(model: CausalLanguageModel, promptIds: readonly number[], options: GenerateOptions = {}): Promise<GenerationResult> {
   const cache = options.cache ?? model.createCache();
   const sequence = new DenseModelSequence(model, cache);

@@ -9,6 +9,10 @@ import { StopStringFilter } from "./stop-strings.ts";
 /** Why a generation ended: a stop token or string, the token limit, or cancellation. */
 export type FinishReason = "stop" | "length" | "cancelled";
 
+/**
+ * The output side of a generation, shared by {@link generate}, {@link speculativeGenerate} and the scheduler: the
+ * generated ids and history, stop tokens and strings, streaming through the decoder.
+ */
 export class GenerationOutput {
   /** Generated token ids (stop tokens excluded). */
   readonly tokenIds: number[] = [];

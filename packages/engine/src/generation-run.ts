@@ -7,7 +7,9 @@ import type { GenerationControls } from "./generation-controls.ts";
 import type { FinishReason, GenerationOutput } from "./generation-output.ts";
 import type { ModelSequence } from "./model-sequence.ts";
 
+/** A generation that cannot run as asked: an empty prompt, or a prompt plus `maxTokens` past the context. */
 export class GenerationError extends Error {
+  /** Always `"GenerationError"`. */
   override name = "GenerationError";
 }
 
@@ -85,14 +87,21 @@ export async function prefillPrompt(sequence: ModelSequence, promptIds: readonly
 
 /** What every generation returns: the tokens, the text and the timings a benchmark needs. */
 export interface GenerationTimings {
+  /** The generated token ids; stop tokens are not included. */
   tokenIds: number[];
+  /** Their text (empty without a decoder), cut before a stop string. */
   text: string;
+  /** Why generation ended. */
   finishReason: FinishReason;
+  /** Tokens of the prompt processed by this call (not those already in a reused cache). */
   promptTokens: number;
   /** Milliseconds from the call to the first generated token (prefill plus one sampling). */
   timeToFirstTokenMs: number;
+  /** Milliseconds of prefill (the prompt's forward passes). */
   prefillMs: number;
+  /** Milliseconds from the first generated token to the last. */
   decodeMs: number;
+  /** Prompt tokens per second of prefill. */
   prefillTokensPerSecond: number;
   /** Tokens after the first, per second of decoding. */
   decodeTokensPerSecond: number;
@@ -100,8 +109,11 @@ export interface GenerationTimings {
 
 /** Milestones of one generation, turned into its result's timings. */
 export class GenerationClock {
+  /** When the generation started (performance.now()). */
   readonly started = performance.now();
+  /** When the prompt was prefilled. */
   prefillEnd = this.started;
+  /** When the first token was sampled. */
   firstTokenAt = this.started;
 
   /** Call once the prompt is prefilled. */

@@ -7,6 +7,7 @@
 import type { DraftProposal, DraftRequest, Drafter } from "./drafter.ts";
 import { forwardInChunks, type ModelSequence } from "./model-sequence.ts";
 
+/** Options of a {@link ModelDrafter}. */
 export interface ModelDrafterOptions {
   /** Shown in statistics (default "draft model"). */
   name?: string;
@@ -14,6 +15,11 @@ export interface ModelDrafterOptions {
   chunkSize?: number;
 }
 
+/**
+ * A small draft model as the drafter (e.g. Llama 3.2 1B for 3B): it keeps its own KV cache of the context, catches up
+ * on what the target accepted, and drafts greedily or by sampling with the target's settings. It must share the
+ * target's vocabulary.
+ */
 export class ModelDrafter implements Drafter {
   readonly name: string;
   private readonly chunkSize: number;

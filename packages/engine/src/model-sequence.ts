@@ -7,6 +7,7 @@ import { CacheError, type DenseKvCache, type PagedKvCache, type PagedSequence } 
 
 import type { CausalLanguageModel } from "./language-model.ts";
 
+/** One sequence of a model over its KV cache (dense or paged), as the generation loops drive it. */
 export interface ModelSequence {
   /** Positions whose keys and values the cache holds (0..length-1). */
   readonly length: number;
@@ -24,7 +25,9 @@ export interface ModelSequence {
 /** A model sequence over a dense KV cache (LlamaModel.forward). */
 export class DenseModelSequence implements ModelSequence {
   constructor(
+    /** The model. */
     readonly model: CausalLanguageModel,
+    /** The sequence's cache. */
     readonly cache: DenseKvCache,
   ) {}
 
@@ -47,7 +50,9 @@ export class DenseModelSequence implements ModelSequence {
 
 /** One entry of a batched forward step over a paged cache (LlamaModel.forwardBatch). */
 export interface PagedBatchEntry {
+  /** New tokens of the sequence for this step (reserved in the cache beforehand). */
   tokens: Int32Array;
+  /** The sequence in the paged cache. */
   sequence: PagedSequence;
   /** Whether the last token's logits are wanted (default true). */
   logits?: boolean;
@@ -57,7 +62,14 @@ export interface PagedBatchEntry {
 
 /** What a paged model sequence needs from a model: the batched forward step over a paged cache. */
 export interface PagedLanguageModel {
-  readonly config: { readonly contextLength: number; readonly vocabSize: number };
+  /** What is needed of the configuration. */
+  readonly config: {
+    /** The most positions a sequence may reach. */
+    readonly contextLength: number;
+    /** Entries in a logits row. */
+    readonly vocabSize: number;
+  };
+  /** Runs every entry's tokens and appends their keys and values; per entry its logits, or null when not wanted. */
   forwardBatch(batch: readonly PagedBatchEntry[], cache: PagedKvCache): Array<Float32Array | null>;
 }
 
@@ -65,8 +77,11 @@ export interface PagedLanguageModel {
  *  on truncate (see PagedKvCache.truncate for copy-on-write and the prefix cache). */
 export class PagedModelSequence implements ModelSequence {
   constructor(
+    /** The model. */
     readonly model: PagedLanguageModel,
+    /** The paged cache the sequence lives in. */
     readonly cache: PagedKvCache,
+    /** The sequence (a new one by default). */
     readonly sequence: PagedSequence = cache.createSequence(),
   ) {}
 

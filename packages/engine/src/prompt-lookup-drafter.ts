@@ -5,6 +5,7 @@
 
 import type { DraftProposal, DraftRequest, Drafter } from "./drafter.ts";
 
+/** The n-gram lengths a {@link PromptLookupDrafter} matches. */
 export interface PromptLookupOptions {
   /** The longest n-gram to match (default 3). */
   maxNgram?: number;
@@ -12,9 +13,12 @@ export interface PromptLookupOptions {
   minNgram?: number;
 }
 
+/** Drafting without a model: the tokens that followed the latest earlier occurrence of the context's last n tokens. */
 export class PromptLookupDrafter implements Drafter {
   readonly name: string;
+  /** The longest n-gram matched. */
   readonly maxNgram: number;
+  /** The shortest n-gram matched. */
   readonly minNgram: number;
 
   constructor(options: PromptLookupOptions = {}) {

@@ -4,6 +4,7 @@
 
 import type { DraftProposal, DraftRequest, Drafter } from "./drafter.ts";
 
+/** Proposes a recorded continuation (the target's own earlier greedy output): the upper bound of speculation. */
 export class ReplayDrafter implements Drafter {
   readonly name = "replay";
 

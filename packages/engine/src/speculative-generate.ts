@@ -19,7 +19,9 @@ import type { CausalLanguageModel } from "./language-model.ts";
 import { DenseModelSequence, type ModelSequence } from "./model-sequence.ts";
 import { Sampler } from "./sampler.ts";
 
+/** {@link generate}'s options plus the drafter and the draft length. */
 export interface SpeculativeOptions extends Omit<GenerateOptions, "cache"> {
+  /** Proposes the tokens the target verifies. */
   drafter: Drafter;
   /** Draft tokens per step: a fixed number, or "auto" (default) to adapt it to the acceptance and the measured costs. */
   draftTokens?: number | "auto";
@@ -32,11 +34,13 @@ export interface SpeculativeOptions extends Omit<GenerateOptions, "cache"> {
   acceptance?: AcceptanceRule;
 }
 
+/** Options of {@link speculativeGenerate}: {@link SpeculativeOptions} and the target's cache. */
 export interface SpeculativeGenerateOptions extends SpeculativeOptions {
   /** Continue in this target cache (its tokens are the prompt's prefix); by default a fresh cache is made. */
   cache?: DenseKvCache;
 }
 
+/** How speculation went: acceptance, draft lengths, and the time drafting and verifying took. */
 export interface SpeculationStatistics {
   /** The drafter's name. */
   drafter: string;
@@ -48,6 +52,7 @@ export interface SpeculationStatistics {
   draftingSteps: number;
   /** Draft tokens proposed, and accepted, in all. */
   draftedTokens: number;
+  /** Draft tokens accepted in all. */
   acceptedTokens: number;
   /** Drafting steps that ended at a rejected draft token (the others accepted every draft). */
   rejections: number;
@@ -64,12 +69,15 @@ export interface SpeculationStatistics {
   tokensPerTargetForward: number;
   /** Milliseconds spent drafting and in the target's verify passes. */
   draftMs: number;
+  /** Milliseconds in the target's verify passes. */
   verifyMs: number;
   /** Drafting steps by the number of draft tokens accepted: acceptedHistogram[n] steps accepted n. */
   acceptedHistogram: number[];
 }
 
+/** A speculative generation's result without the cache: the timings and the speculation statistics. */
 export interface SpeculativeTimings extends GenerationTimings {
+  /** How speculation went. */
   speculation: SpeculationStatistics;
 }
 
@@ -88,7 +96,12 @@ export async function speculativeGenerate(model: CausalLanguageModel, promptIds:
 /** Speculative generation with the target running on `target` (a dense or a paged cache's sequence). */
 export async function speculativeGenerateOn(
   target: ModelSequence,
-  config: { readonly contextLength: number; readonly vocabSize: number },
+  config: {
+    /** The target's context length. */
+    readonly contextLength: number;
+    /** The target's vocabulary size. */
+    readonly vocabSize: number;
+  },
   promptIds: readonly number[],
   options: SpeculativeOptions,
 ): Promise<SpeculativeTimings> {

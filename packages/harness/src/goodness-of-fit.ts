@@ -4,14 +4,17 @@
 // into one bin so the chi-square approximation holds. Used by accuracy checks of samplers: reject when p < α, and α is
 // then exactly the false-alarm rate of the check.
 
+/** The result of a chi-square goodness-of-fit test. */
 export interface GoodnessOfFit {
   /** Pearson's statistic Σ (observed − expected)² / expected over the bins. */
   statistic: number;
+  /** Bins − 1. */
   degreesOfFreedom: number;
   /** The chance of a statistic at least this large if the sample follows the distribution. */
   pValue: number;
   /** Bins after pooling the rare outcomes. */
   bins: number;
+  /** Observations in all. */
   samples: number;
 }
 

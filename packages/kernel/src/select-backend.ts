@@ -51,6 +51,7 @@ export const MAXIMUM_THREADS = 256;
 
 /** The instruction sets INFER_NATIVE_ISA may name. */
 export const NATIVE_ISAS = ["avx512", "avx2", "portable"] as const;
+/** "avx512", "avx2" or "portable". */
 export type NativeIsa = (typeof NATIVE_ISAS)[number];
 
 function threadsFromEnvironment(): number | undefined {

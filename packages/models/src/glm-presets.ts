@@ -3,7 +3,8 @@
 
 import type { LlamaConfig } from "./llama-config.ts";
 
-export const glmPresets = {
+/** The configurations of ChatGLM3-6B and GLM-4-9B-Chat, for benchmarks at the real shapes with random weights. */
+export const glmPresets: Record<"chatglm3-6b" | "glm-4-9b-chat", LlamaConfig> = {
   /** THUDM/chatglm3-6b: 6.24 B parameters; 2 key/value groups of 128, RoPE on 64 of 128 dimensions, vocab 65024. */
   "chatglm3-6b": {
     architecture: "chatglm",
@@ -42,8 +43,9 @@ export const glmPresets = {
     tiedEmbeddings: false,
     eosTokenIds: [151329, 151336, 151338],
   },
-} satisfies Record<string, LlamaConfig>;
+};
 
+/** "chatglm3-6b" or "glm-4-9b-chat". */
 export type GlmPresetName = keyof typeof glmPresets;
 
 /** A copy of a published GLM config, optionally with fewer layers or a shorter context. */

@@ -23,10 +23,11 @@ export const glmTensorNames = {
   rotaryFrequencies: "transformer.rotary_pos_emb.inv_freq",
 } as const;
 
+/** The Hugging Face names of one GLM transformer block's tensors (see {@link glmLayerTensorNames}). */
 export interface GlmLayerTensorNames {
   /** [hiddenSize] RMSNorm weight before attention */
   attentionNorm: string;
-  /** [(headCount + 2 · keyValueHeadCount) · headDim, hiddenSize]: query rows, then key rows, then value rows */
+  /** [(headCount + 2 · keyValueHeadCount) · headDim, hiddenSize], query rows, then key rows, then value rows */
   queryKeyValue: string;
   /** [(headCount + 2 · keyValueHeadCount) · headDim], when add_qkv_bias */
   queryKeyValueBias: string;
@@ -34,7 +35,7 @@ export interface GlmLayerTensorNames {
   attentionOutput: string;
   /** [hiddenSize] RMSNorm weight before the feed-forward block */
   feedForwardNorm: string;
-  /** [2 · intermediateSize, hiddenSize]: gate rows, then up rows */
+  /** [2 · intermediateSize, hiddenSize], gate rows, then up rows */
   gateUp: string;
   /** [hiddenSize, intermediateSize] */
   down: string;
@@ -128,6 +129,7 @@ export function expectedGlmTensorShapes(config: LlamaConfig): Map<string, number
   return shapes;
 }
 
+/** What {@link glmToDecoderTensors} returns: the decoder's tensors and where each came from. */
 export interface GlmToDecoderResult {
   /** Tensors under the decoder's (Llama) names; split matrices are row views of the fused ones. */
   tensors: Map<string, Tensor>;

@@ -46,7 +46,7 @@ export { hasPyTorchWeights, openPyTorchCheckpoint, PyTorchArchive, pytorchIndexF
 export { restrictedUnpickle, UnpicklingRefused, type StorageReference, type TensorReference } from "./pytorch/restricted-unpickler.ts";
 
 // GLM (ChatGLM2/3, GLM-4): config.json, tensor names in THUDM's and llama.cpp's spelling, presets
-export { glmTurnEndTokenTexts, parseGlmHfConfig } from "./glm-config.ts";
+export { glmTurnEndTokenTexts } from "./glm-config.ts";
 export {
   expectedGlmTensorShapes,
   ggufToGlmTensorName,

@@ -35,6 +35,7 @@ export interface TensorArchiveEntry {
 /** The kernel dtype of each loadable stored dtype. */
 const loadableDTypes: Readonly<Record<string, DType>> = { F32: "f32", F16: "f16", BF16: "bf16" };
 
+/** What {@link TensorArchive.loadTensors} loads and how. */
 export interface TensorArchiveLoadOptions {
   /** Load only these tensors (default: all). A name that is not in the archive is an error. */
   names?: readonly string[];
@@ -123,9 +124,16 @@ export interface ArchiveLayout<A extends TensorArchive> {
   indexFileName: string;
   /** How weight files are named, for messages (e.g. "*.safetensors"). */
   filePattern: string;
+  /** Whether a file name (without directory) is one of this format's weight files. */
   isWeightFile(name: string): boolean;
   /** The tensors of one file (and its format metadata), without reading their data. */
-  readEntries(file: string): { tensors: TensorArchiveEntry[]; metadata: Record<string, string> };
+  readEntries(file: string): {
+    /** Where each tensor is. */
+    tensors: TensorArchiveEntry[];
+    /** The file's format metadata (safetensors "__metadata__"; empty for PyTorch). */
+    metadata: Record<string, string>;
+  };
+  /** The format's archive over `files`, opened at `location` (a file, an index or a directory). */
   create(location: string, files: string[], metadata: Record<string, string>, tensors: Iterable<TensorArchiveEntry>): A;
 }
 

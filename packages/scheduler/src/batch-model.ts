@@ -12,7 +12,12 @@ export interface BatchEntry {
   /** Whether the logits of the last token are needed (false for prefill chunks before the prompt's last). */
   logits?: boolean;
   /** Rows replacing the token embeddings at these positions of the sequence (a vision model's image embeddings). */
-  embeddingSpans?: ReadonlyArray<{ start: number; embeddings: Float32Array }>;
+  embeddingSpans?: ReadonlyArray<{
+    /** Position in the sequence of the span's first row. */
+    start: number;
+    /** [rows, hidden] f32: rows replace the embeddings of positions start .. start + rows − 1. */
+    embeddings: Float32Array;
+  }>;
 }
 
 /** A model the scheduler can serve: one forward step over several sequences of a paged cache (LlamaModel is one). */

@@ -1,6 +1,7 @@
 // A generation request as a client submits it (prompt, sampling, limits, stop conditions, streaming callbacks,
 // cancellation), what it resolves to, and the handle the scheduler gives back.
 
+import type { ContentKey } from "@infer-recipes/cache";
 import type { FinishReason, GenerationControls } from "@infer-recipes/engine";
 
 /** A request: its prompt and the controls generate() takes (sampling, maxTokens, stop tokens and strings, decoder,
@@ -12,10 +13,15 @@ export interface GenerationRequest extends GenerationControls {
   promptIds: readonly number[];
   /** Embeddings replacing the prompt's token embeddings at their positions (image embeddings at the <image>
    *  placeholders of a vision-language prompt); handed to the model with every step that runs those positions. */
-  embeddingSpans?: ReadonlyArray<{ start: number; embeddings: Float32Array }>;
+  embeddingSpans?: ReadonlyArray<{
+    /** Position in the sequence of the span's first row. */
+    start: number;
+    /** [rows, hidden] f32: rows replace the embeddings of positions start .. start + rows − 1. */
+    embeddings: Float32Array;
+  }>;
   /** Identity of what those positions hold beyond their token ids (the image's content hash), so the prefix cache
    *  shares their blocks only between requests with the same images. */
-  contentKeys?: ReadonlyArray<{ start: number; end: number; key: string }>;
+  contentKeys?: readonly ContentKey[];
 }
 
 export type { FinishReason };

@@ -16,6 +16,7 @@ import { isIP } from "node:net";
 
 import { ApiError } from "./api-error.ts";
 
+/** Who may use the server: an API key, the Host names accepted, and the origins CORS answers. */
 export interface AccessOptions {
   /** Required as `Authorization: Bearer KEY` on every route but /health. Undefined: no key. */
   apiKey?: string;
@@ -41,6 +42,10 @@ export function hostName(header: string): string {
   return colon >= 0 && value.indexOf(":") === colon ? value.slice(0, colon) : value;
 }
 
+/**
+ * Checks each request against {@link AccessOptions}: the `Authorization: Bearer` key (compared in constant time) on
+ * /v1 routes, the Host header (against DNS rebinding), and the Origin for CORS.
+ */
 export class AccessPolicy {
   private readonly keyDigest: Buffer | undefined;
   private readonly allowedHosts: readonly string[];
@@ -56,6 +61,7 @@ export class AccessPolicy {
     this.corsOrigins = (options.corsOrigins ?? []).map((origin) => origin.trim().replace(/\/+$/, "").toLowerCase());
   }
 
+  /** Whether /v1 routes need the API key. */
   get requiresKey(): boolean {
     return this.keyDigest !== undefined;
   }

@@ -1,14 +1,20 @@
 // Errors as the OpenAI API reports them: an HTTP status and a body {"error": {"message", "type", "param", "code"}},
 // where param names the request field at fault, so clients and SDKs written for OpenAI show them unchanged.
 
+/** OpenAI's error types, by HTTP status: 400 invalid request, 401 authentication, 403 permission, 404 not found, 429 rate limit, 5xx server error. */
 export type ApiErrorType = "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "rate_limit_error" | "server_error";
 
 /** An ApiError as plain data (it crosses to and from worker threads this way). */
 export interface ApiErrorData {
+  /** The HTTP status. */
   status: number;
+  /** What went wrong, for a person. */
   message: string;
+  /** The request field at fault, or null. */
   param: string | null;
+  /** The error type. */
   type: ApiErrorType;
+  /** A machine-readable code, or null. */
   code: string | null;
 }
 
@@ -47,10 +53,12 @@ export class ApiError extends Error {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
 
+  /** The error as plain data, to send to or from a worker thread. */
   toData(): ApiErrorData {
     return { status: this.status, message: this.message, param: this.param, type: this.type, code: this.code };
   }
 
+  /** The error again from {@link toData}'s data. */
   static fromData(data: ApiErrorData): ApiError {
     return new ApiError(data.status, data.message, data.param, data.type, data.code);
   }

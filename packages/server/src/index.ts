@@ -38,4 +38,5 @@ export { generateOnScheduler, maxPromptTokensOf, schedulerHealth } from "./sched
 export type { ServedModel } from "./served-model.ts";
 export { InferenceServer, type CloseOptions, type InferenceServerOptions } from "./server.ts";
 export type { LoadFailure, LoadedPromptText, ServingLoader } from "./serving-loader.ts";
+export type { FailureData } from "./worker-protocol.ts";
 export { ModelLoadError, WorkerModelHost, type WorkerModelHostOptions } from "./worker-model-host.ts";

@@ -1,16 +1,23 @@
 // Why the server could not start listening, in words a person can act on (the address is taken, not an address of
 // this machine, needs privileges), with the host and port so a command line can name its own options.
 
+/** The server could not listen (address in use, not this machine's, needs privileges), with the host and port. */
 export class ServerListenError extends Error {
+  /** Always `"ServerListenError"`. */
   override name = "ServerListenError";
   constructor(
     /** The system error code: EADDRINUSE, EADDRNOTAVAIL, EACCES, ENOTFOUND, ... */
     readonly code: string,
+    /** The address asked for. */
     readonly host: string,
+    /** The port asked for. */
     readonly port: number,
     /** What is wrong, without the host and port (e.g. "is already in use"). */
     readonly problem: string,
-    options?: { cause?: unknown },
+    options?: {
+      /** The system error. */
+      cause?: unknown;
+    },
   ) {
     super(`cannot listen on ${host}:${port}: ${problem}`, options);
   }

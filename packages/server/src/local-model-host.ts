@@ -8,13 +8,18 @@ import { promptLimits } from "./request-bounds.ts";
 import { generateOnScheduler, maxPromptTokensOf, schedulerHealth } from "./scheduled-generation.ts";
 import type { ServedModel } from "./served-model.ts";
 
+/** Runs the model in this thread (for tests and embedding): prepares requests and generates on the served scheduler. */
 export class LocalModelHost implements ModelHost {
+  /** The served model's text side and prompt limits. */
   readonly text: PromptText;
   /** Requests with images whose encoder runs (they reach the scheduler only afterwards): cancelAll stops them too,
    *  and close waits for them. */
   private readonly encoding = new Map<AbortController, Promise<unknown>>();
 
-  constructor(readonly served: ServedModel) {
+  constructor(
+    /** The scheduler and the model's text side. */
+    readonly served: ServedModel,
+  ) {
     const limits = promptLimits(served.tokenizer, maxPromptTokensOf(served.scheduler));
     this.text = { id: served.id, tokenizer: served.tokenizer, chatTemplate: served.chatTemplate, limits, images: served.images?.prompts };
   }

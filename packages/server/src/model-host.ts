@@ -11,6 +11,7 @@ import type { FinishReason } from "@infer-recipes/scheduler";
 import type { ImageInputData } from "./image-input.ts";
 import type { SamplingParameters } from "./request-parameters.ts";
 
+/** Which generation endpoint a request came to: /v1/completions or /v1/chat/completions. */
 export type EndpointKind = "completion" | "chat";
 
 /** What the served model lets a request hold, known once it is loaded. */
@@ -25,8 +26,11 @@ export interface PromptLimits {
 export interface ModelInfo {
   /** Reported by /v1/models; requests naming another model get a 404. */
   id: string;
+  /** The model's context length in tokens. */
   contextLength: number;
+  /** What a prompt may hold. */
   limits: PromptLimits;
+  /** Whether /v1/chat/completions can serve it. */
   hasChatTemplate: boolean;
   /** Bytes of base64 image data a request may carry beyond its text; 0 or absent: the model takes no images. */
   imageBodyBytes?: number;
@@ -34,9 +38,11 @@ export interface ModelInfo {
 
 /** A checked request, ready to generate. */
 export interface PreparedRequest {
+  /** The endpoint it came to. */
   kind: EndpointKind;
   /** Everything but the prompt. */
   parameters: SamplingParameters;
+  /** The prompt's token ids (chat template applied). */
   promptIds: number[];
   /** The request's images (a vision-language model's chat), in prompt order; encoded where the model runs. */
   images?: ImageInputData[];
@@ -44,16 +50,23 @@ export interface PreparedRequest {
 
 /** How a generation ended. */
 export interface GenerationOutcome {
+  /** The generated text. */
   text: string;
+  /** Tokens generated. */
   completionTokens: number;
+  /** Why it ended. */
   finishReason: FinishReason;
+  /** Tokens in the prompt. */
   promptTokens: number;
   /** Prompt tokens whose keys/values came from the prefix cache. */
   cachedPromptTokens: number;
+  /** Milliseconds from submission to the first token. */
   timeToFirstTokenMs: number;
+  /** Milliseconds from submission to the end. */
   totalMs: number;
 }
 
+/** Where a generation's progress goes, and how it is cancelled. */
 export interface GenerationStream {
   /** Called once the request is queued (before any text); not called when generate rejects. */
   onAccepted?: () => void;
@@ -65,23 +78,36 @@ export interface GenerationStream {
 
 /** What /health reports: counters of the scheduler and the KV cache, read without waiting on the model. */
 export interface HealthSnapshot {
+  /** Requests in the batch. */
   running: number;
+  /** Requests waiting for admission. */
   waiting: number;
+  /** The paged KV cache's blocks and bytes. */
   kvCache: {
+    /** Positions per block. */
     blockSize: number;
+    /** Blocks that can hold keys and values. */
     totalBlocks: number;
+    /** Blocks referenced by a request. */
     usedBlocks: number;
+    /** Blocks free (cached ones included). */
     freeBlocks: number;
+    /** Blocks in the prefix-cache index. */
     cachedBlocks: number;
+    /** Bytes of the blocks in use. */
     usedBytes: number;
+    /** Bytes of the whole cache. */
     totalBytes: number;
   };
   /** Requests completed, cancelled and failed so far. */
   completed: number;
+  /** Requests cancelled so far. */
   cancelled: number;
+  /** Requests failed so far. */
   failed: number;
 }
 
+/** What the HTTP layer needs from whatever runs the model: in this thread ({@link LocalModelHost}) or a worker. */
 export interface ModelHost {
   /** The model, once loaded (undefined while loading). */
   info(): ModelInfo | undefined;

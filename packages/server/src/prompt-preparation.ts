@@ -17,9 +17,11 @@ import { parseJsonBody, readChatParameters, readCompletionParameters, type ChatP
 export interface PromptText {
   /** The served model's id ("model" in requests must name it). */
   id: string;
+  /** Encodes the prompt. */
   tokenizer: TextTokenizer;
   /** Needed for /v1/chat/completions. */
   chatTemplate?: ChatTemplate;
+  /** What a prompt may hold. */
   limits: PromptLimits;
   /** Present when the model takes images (image_url content parts). */
   images?: ImagePromptPreparer;
@@ -27,6 +29,8 @@ export interface PromptText {
 
 const utf8 = new TextDecoder("utf-8");
 
+/** Body bytes → a checked request with its prompt ids: JSON, bounds before tokenizing, the model name, the template
+ *  (and, for a vision model, the images' layout). */
 export function prepareRequest(text: PromptText, kind: EndpointKind, body: Uint8Array): PreparedRequest | Promise<PreparedRequest> {
   const json = parseJsonBody(utf8.decode(body));
   checkPromptBounds(kind, json, text.limits);

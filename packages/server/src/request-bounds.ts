@@ -22,6 +22,7 @@ export function promptLimits(tokenizer: TextTokenizer, maxPromptTokens: number):
   return { maxPromptTokens, longestTokenCharacters: longest };
 }
 
+/** The most characters a prompt that fits can have: longer text is refused before it is tokenized. */
 export function maxPromptCharacters(limits: PromptLimits): number {
   return limits.maxPromptTokens * limits.longestTokenCharacters;
 }

@@ -38,6 +38,7 @@ export interface InferenceServerOptions {
   log?: (line: string) => void;
 }
 
+/** How {@link InferenceServer.close} drains. */
 export interface CloseOptions {
   /** Milliseconds open requests may take to finish before they are cancelled (default 0: cancel at once). */
   graceMs?: number;
@@ -76,6 +77,29 @@ function healthBody(status: string, model: string | undefined, snapshot: HealthS
   };
 }
 
+/**
+ * The OpenAI-compatible HTTP server: `POST /v1/completions` and `POST /v1/chat/completions` (JSON, or server-sent
+ * events with `"stream": true`), `GET /v1/models`, `GET /health`. This thread only does HTTP; the model runs in a
+ * {@link ModelHost} (a worker thread from the command line). A client that disconnects cancels its request; past the
+ * scheduler's queue limit it answers 429; close() drains.
+ *
+ * @example
+ * ```ts
+ * import { loadTextModel } from "@infer-recipes/cli";
+ * import { Scheduler } from "@infer-recipes/scheduler";
+ * import { InferenceServer } from "@infer-recipes/server";
+ *
+ * const textModel = await loadTextModel("./model.gguf");
+ * const cache = textModel.model.createPagedCache({ blockCount: 1025 }); // 16 384 positions over all requests
+ * const scheduler = new Scheduler(textModel.model, cache, { maxBatchSize: 16, maxQueuedRequests: 64 });
+ * const server = await InferenceServer.start({
+ *   served: { id: "my-model", scheduler, tokenizer: textModel.tokenizer, chatTemplate: textModel.chatTemplate, stopTokenIds: textModel.stopTokenIds },
+ *   port: 8000,
+ * });
+ * console.log(`listening on ${server.url}`);
+ * process.once("SIGINT", () => void server.close({ graceMs: 5000 }));
+ * ```
+ */
 export class InferenceServer {
   private readonly server: Server;
   private readonly created = Math.floor(Date.now() / 1000);

@@ -12,7 +12,9 @@ import type { ServedModel } from "./served-model.ts";
 
 /** The text side of a model: what the prompt worker needs to turn requests into token ids. */
 export interface LoadedPromptText {
+  /** Turns the requests' prompts into token ids. */
   tokenizer: TextTokenizer;
+  /** Renders chat messages into a prompt; absent for a model without one (chat requests are then refused). */
   chatTemplate?: ChatTemplate;
   /** How a vision-language model lays images out in prompts (image_url parts); absent for text models. */
   images?: ImagePromptPreparer;
@@ -20,10 +22,16 @@ export interface LoadedPromptText {
 
 /** How a loader describes a failure a user can fix (a bad file or option): one line and an exit code. */
 export interface LoadFailure {
+  /** One line naming the file or option and what was expected. */
   message: string;
+  /** The exit code the server process ends with. */
   exitCode: number;
 }
 
+/**
+ * What a loader module exports for {@link WorkerModelHost}: how to load the model in the model worker and the
+ * tokenizer in the prompt worker, from the same plain-data `LoadOptions`.
+ */
 export interface ServingLoader<LoadOptions = unknown> {
   /** Loads the model and builds what serves it (a scheduler over a paged KV cache, tokenizer, chat template, stop
    *  tokens). Runs in the model worker, which owns the model and its kernel threads from then on. */

@@ -10,6 +10,7 @@ import { ApiError } from "./api-error.ts";
 import type { EndpointKind, GenerationOutcome, GenerationStream, HealthSnapshot, ModelHost, ModelInfo, PreparedRequest } from "./model-host.ts";
 import type { FailureData, FromModelWorker, FromPromptWorker, PreparedMessage, ToModelWorker, ToPromptWorker, WorkerStart } from "./worker-protocol.ts";
 
+/** How {@link WorkerModelHost.start} loads the model: which loader module, with which options. */
 export interface WorkerModelHostOptions {
   /** The loader module's file URL (it exports loadServedModel and loadPromptText: serving-loader.ts). */
   loaderModule: string | URL;
@@ -24,9 +25,13 @@ export interface WorkerModelHostOptions {
 /** A worker could not load the model. `exitCode` is set when the loader recognised the failure as a user's to fix
  *  (its message is then one line); otherwise `stack` holds the worker's stack. */
 export class ModelLoadError extends Error {
+  /** "ModelLoadError". */
   override name = "ModelLoadError";
+  /** The process exit code the loader chose for a failure a user can fix; undefined for a bug. */
   readonly exitCode: number | undefined;
+  /** The stack trace from inside the worker, for a failure the loader did not recognise. */
   readonly workerStack: string | undefined;
+  /** Rebuilds the failure a worker reported as plain data. */
   constructor(failure: FailureData) {
     super(failure.message);
     this.exitCode = failure.exitCode;

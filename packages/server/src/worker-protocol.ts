@@ -18,9 +18,11 @@ export interface WorkerStart {
 
 /** A failure, as plain data: expected ones carry the loader's one-line message and exit code. */
 export interface FailureData {
+  /** The error's message: one line when exitCode is set. */
   message: string;
   /** Set when the loader recognised the failure as one a user can fix. */
   exitCode?: number;
+  /** The worker's stack trace, for a failure the loader did not recognise (a bug). */
   stack?: string;
 }
 

@@ -42,9 +42,11 @@ const renamedTokens = new Map([
   [2, "<eos>"],
 ]);
 
+/** Options of {@link chatGlm3Vocabulary}. */
 export interface ChatGlm3VocabularyOptions {
   /** Embedding rows of the model (config.json padded_vocab_size, 65024 for ChatGLM3-6B); default: no padding. */
   vocabSize?: number;
+  /** The chat template to record (a model folder's own); default: {@link chatGlm3ChatTemplate}. */
   chatTemplate?: string;
 }
 

@@ -17,39 +17,67 @@ import type { GgufVocabulary } from "./gguf-vocabulary.ts";
 import { fixed32Float, protobufFields, protobufString, ProtobufError, WireType, type ProtobufField } from "./protobuf-reader.ts";
 
 /** SentencePiece piece types; the same numbers as GGUF's tokenizer.ggml.token_type. */
-export const SentencePieceType = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
+export const SentencePieceType = {
+  /** An ordinary piece, merged by BPE. */
+  normal: 1,
+  /** The unknown-token piece (<unk>). */
+  unknown: 2,
+  /** A control piece (<s>, </s>, special tokens): never produced from text by the merges. */
+  control: 3,
+  /** A piece matched literally in the text before the merges. */
+  userDefined: 4,
+  /** A piece the model never emits (padding). */
+  unused: 5,
+  /** A byte-fallback piece <0xNN>, spelling one byte of text the other pieces cannot. */
+  byte: 6,
+} as const;
 
+/** trainer_spec.model_type: the segmentation algorithm the model was trained for (only "bpe" is encoded here). */
 export type SentencePieceModelType = "unigram" | "bpe" | "word" | "char";
 const modelTypes: Record<number, SentencePieceModelType> = { 1: "unigram", 2: "bpe", 3: "word", 4: "char" };
 
+/** One entry of the vocabulary; its id is its index in {@link SentencePieceModel.pieces}. */
 export interface SentencePiece {
+  /** The piece's text, with "▁" (U+2581) for a space. */
   piece: string;
+  /** Its score: for BPE, the merge priority (higher merges first). */
   score: number;
   /** One of SentencePieceType. */
   type: number;
 }
 
+/** What a tokenizer.model holds that encoding needs (see {@link parseSentencePieceModel}). */
 export interface SentencePieceModel {
   /** Where the model was read from (named in errors). */
   source: string;
   /** Pieces in id order. */
   pieces: SentencePiece[];
+  /** trainer_spec.model_type. */
   modelType: SentencePieceModelType;
   /** Pieces that are not in the vocabulary are spelled with <0xNN> byte pieces. */
   byteFallback: boolean;
+  /** Id of the unknown piece (trainer_spec.unk_id). */
   unknownId: number;
-  /** −1 when the model has none. */
+  /** Id of the beginning-of-sequence piece (trainer_spec.bos_id); −1 when the model has none. */
   bosId: number;
+  /** Id of the end-of-sequence piece (trainer_spec.eos_id); −1 when the model has none. */
   eosId: number;
+  /** Id of the padding piece (trainer_spec.pad_id); −1 when the model has none. */
   padId: number;
   /** The normalizer's name ("identity", "nmt_nfkc", ...). */
   normalizerName: string;
   /** A "▁" is put before the text (SentencePiece's dummy prefix). */
   addDummyPrefix: boolean;
+  /**
+   * normalizer_spec.remove_extra_whitespaces (SentencePiece trims and collapses whitespace before encoding). Recorded,
+   * not applied: llama.cpp's SentencePiece tokenizer, which this package matches, ignores it too.
+   */
   removeExtraWhitespaces: boolean;
 }
 
+/** A tokenizer.model that cannot be read, parsed or used; the message names the file and what is wrong in one line. */
 export class SentencePieceModelError extends Error {
+  /** "SentencePieceModelError". */
   override name = "SentencePieceModelError";
 }
 
@@ -132,12 +160,15 @@ export function readSentencePieceModel(file: string): SentencePieceModel {
 
 /** A token appended after the SentencePiece pieces (ChatGLM's [gMASK], <|user|>, ...). */
 export interface AddedToken {
+  /** Its id: past the last piece (the ids in between become unused padding). */
   id: number;
+  /** Its text, matched literally when special tokens are parsed. */
   text: string;
   /** GGUF token type: control for special tokens (the default), user-defined for plain added words. */
   type?: number;
 }
 
+/** How {@link sentencePieceVocabulary} extends and labels a model's pieces. */
 export interface SentencePieceVocabularyOptions {
   /** Tokens at ids past the pieces, as a model's own tokenizer code adds them. */
   addedTokens?: readonly AddedToken[];
@@ -145,10 +176,13 @@ export interface SentencePieceVocabularyOptions {
   vocabSize?: number;
   /** Spell these ids differently (llama.cpp's converter names ChatGLM3's 0, 1, 2 "<unk>", "<bos>", "<eos>"). */
   renamedTokens?: ReadonlyMap<number, string>;
-  /** Override the model's own special ids (trainer_spec bos_id / eos_id). */
+  /** Override trainer_spec eos_id. */
   eosTokenId?: number;
+  /** Override trainer_spec bos_id. */
   bosTokenId?: number;
+  /** Put the BOS token before every encoded text (tokenizer.ggml.add_bos_token); unset leaves the tokenizer's default. */
   addBosToken?: boolean;
+  /** A Jinja chat template to record (tokenizer.chat_template). */
   chatTemplate?: string;
   /** tokenizer.ggml.pre to record (e.g. "chatglm-spm"); "default" when absent. */
   preTokenizer?: string;

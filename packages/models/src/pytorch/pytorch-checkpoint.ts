@@ -13,6 +13,7 @@ import { openArchive, TensorArchive, type ArchiveLayout, type TensorArchiveEntry
 import { restrictedUnpickle, type TensorReference } from "./restricted-unpickler.ts";
 import { readZipDirectory, startsWithZipSignature, type ZipEntry } from "./zip-directory.ts";
 
+/** The index of a sharded PyTorch checkpoint: its weight_map maps each tensor name to its pytorch_model-*.bin shard. */
 export const pytorchIndexFileName = "pytorch_model.bin.index.json";
 
 /** The tensors of one or more PyTorch checkpoint files. */

@@ -11,11 +11,13 @@ import { ModelFileError } from "../errors.ts";
 
 /** A storage a tensor views: data/<key> in the checkpoint's ZIP archive. */
 export interface StorageReference {
+  /** Tells a storage from a tensor in the unpickled object graph. */
   kind: "storage";
   /** Safetensors spelling of the element type: "F32", "F16", "BF16", "I64", ... */
   dtype: string;
   /** Bytes per element. */
   elementBytes: number;
+  /** The archive entry holding the bytes: data/<key> (the persistent id's key). */
   key: string;
   /** Elements in the storage. */
   elementCount: number;
@@ -23,10 +25,13 @@ export interface StorageReference {
 
 /** A tensor of the state dict: a strided view of a storage. */
 export interface TensorReference {
+  /** Tells a tensor from a storage in the unpickled object graph. */
   kind: "tensor";
+  /** The storage it views. */
   storage: StorageReference;
   /** Offset of the first element in the storage, in elements. */
   storageOffset: number;
+  /** Sizes, outermost first (torch.Size). */
   shape: number[];
   /** Element strides. */
   strides: number[];

@@ -22,7 +22,9 @@ import { glmLayerTensorNames, glmTensorNames } from "../glm-tensors.ts";
 import type { LlamaConfig } from "../llama-config.ts";
 import { tinyGlmConfig } from "./tiny-glm.ts";
 
+/** Which golden file: the tiny ChatGLM2, ChatGLM3 or GLM-4 model (each has its own random weights; glm4 also its RMSNorm epsilon). */
 export type ChatGlmGoldenModel = "glm2" | "glm3" | "glm4";
+/** Every golden model, in order. */
 export const chatGlmGoldenModels: readonly ChatGlmGoldenModel[] = ["glm2", "glm3", "glm4"];
 
 /** The golden file of `model` in a chatglm-golden directory. */
@@ -30,6 +32,7 @@ export function chatGlmGoldenFile(directory: string, model: ChatGlmGoldenModel):
   return path.join(directory, `${model}_model.data`);
 }
 
+/** One forward step of a golden file: the tokens fed and the reference outputs they must give. */
 export interface ChatGlmGoldenStep {
   /** Token ids of the step (positions continue from the previous steps). */
   tokens: Int32Array;
@@ -37,10 +40,13 @@ export interface ChatGlmGoldenStep {
   expected: Float32Array;
 }
 
+/** A parsed golden file: a tiny GLM model and the steps THUDM's reference ran on it. */
 export interface ChatGlmGolden {
+  /** The model's config: hidden 32, 8 heads in 2 groups of size 4, RoPE on 2 of 4, ffn 48, one layer, vocab 32 (padded). */
   config: LlamaConfig;
   /** GLM-named tensors as THUDM's checkpoint would hold them (output layer: identity). */
   tensors: Map<string, Tensor>;
+  /** A 3-token prefill, then two single-token decode steps over the same cache. */
   steps: ChatGlmGoldenStep[];
 }
 

@@ -79,6 +79,7 @@ export function glmConfigJson(config: LlamaConfig): Record<string, unknown> {
   };
 }
 
+/** How {@link writeGlmHfModel} writes the weights. */
 export interface GlmHfWriteOptions {
   /** "safetensors" (default) or "pytorch" (pytorch_model.bin files, as older repositories hold). */
   format?: "safetensors" | "pytorch";
