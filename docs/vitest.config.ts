@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: "forks",
+    // One file at a time: the site build is heavy, and it empties docs/.generated while it runs.
+    fileParallelism: false,
   },
 });

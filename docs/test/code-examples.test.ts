@@ -3,10 +3,14 @@
 
 import path from "node:path";
 
-import { describe, expect, it } from "vitest";
+import { rmSync } from "node:fs";
+
+import { afterAll, describe, expect, it } from "vitest";
 
 import { docCommentExamples, markdownExamples, typeCheckExamples } from "../src/code-examples.ts";
-import { generatedDirectory, repositoryRoot } from "../src/paths.ts";
+import { docsDirectory, repositoryRoot } from "../src/paths.ts";
+
+afterAll(() => rmSync(path.join(docsDirectory, `.generated-test-${process.pid}`), { recursive: true, force: true }));
 
 describe("code examples", () => {
   it("are found in markdown and in doc comments, with the line of their first code line", () => {
@@ -22,7 +26,8 @@ describe("code examples", () => {
         { source: "docs/guides/good.md", line: 10, code: 'import { argmax } from "@infer-recipes/engine";\nargmax(Float32Array.of(1, 2));' },
         { source: "docs/guides/bad.md", line: 20, code: 'import { argmax } from "@infer-recipes/engine";\n\nargmax("not logits");' },
       ],
-      path.join(generatedDirectory, `examples-test-${process.pid}`),
+      // Beside docs/.generated (which a concurrent site build empties), inside docs/ so the packages resolve.
+      path.join(docsDirectory, `.generated-test-${process.pid}`),
       path.join(repositoryRoot, "tsconfig.base.json"),
     );
     expect(check.examples).toBe(2);
