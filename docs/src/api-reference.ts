@@ -4,6 +4,8 @@
 // signature uses but its package does not export. Typedoc's own not-exported check only looks at the root package
 // when all entry points share one program, so that last check runs here per package.
 
+import path from "node:path";
+
 import {
   Application,
   DeclarationReflection,
@@ -18,6 +20,9 @@ import {
   type Reflection,
   type SomeType,
 } from "typedoc";
+import type ts from "typescript";
+
+import { repositoryRoot } from "./paths.ts";
 
 /** What the API reference is built from. */
 export interface ApiReferenceOptions {
@@ -40,6 +45,16 @@ export interface ApiReferenceOptions {
 /** Collects typedoc's warnings and errors (printing them too) so the build can report and count them. */
 class CollectingLogger extends Logger {
   readonly problems: string[] = [];
+
+  /** Prefixes a message about a place in the sources (a comment's link, a tag) with its file and line. */
+  override addContext(message: string, _level: LogLevel, ...args: [ts.Node?] | [number, ts.SourceFile]): string {
+    const [first, second] = args;
+    const file = typeof first === "number" ? second : first?.getSourceFile();
+    if (!file) return message;
+    const position = typeof first === "number" ? first : first!.getStart(file, false);
+    const line = file.getLineAndCharacterOfPosition(position).line + 1;
+    return `${path.relative(repositoryRoot, file.fileName)}:${line}: ${message}`;
+  }
 
   override log(message: string, level: LogLevel): void {
     super.log(message, level);
