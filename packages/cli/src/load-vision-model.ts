@@ -63,55 +63,76 @@ export interface LoadVisionModelOptions {
   /** Element type of the language model's KV caches (default f32); refused with what would work when its head size
    *  does not fit. */
   kvCacheDType?: CacheDType;
+  /** The kernel backend (default: INFER_BACKEND, or native when the addon loads). */
   backend?: BackendName;
+  /** Native kernel threads (default: INFER_THREADS, or the physical cores). */
   threads?: number;
+  /** The kernel to run on (otherwise one is created from backend/threads). */
   kernel?: Kernel;
   /** Write progress (download, loading) to stderr. Default true. */
   progress?: boolean;
+  /** Cancels a download in progress. */
   signal?: AbortSignal;
 }
 
 /** Where the model's files are: the resolved model (a folder or the language-model GGUF) and the mmproj file of the
  *  split form. */
 export interface ResolvedVisionModel {
+  /** The model folder, or the language model's GGUF file. */
   resolved: ResolvedModel;
+  /** The mmproj GGUF file, for a GGUF language model; absent for a folder (which holds both sides). */
   mmprojPath?: string;
 }
 
 /** The text side and the image layout of a model, read without its weights: what preparing prompts needs. */
 export interface VisionPromptText {
+  /** Turns prompts into token ids. */
   tokenizer: TextTokenizer;
+  /** Renders the chat messages (with their image placeholders). */
   chatTemplate?: ChatTemplate;
+  /** How images are cut into tiles and normalized. */
   processor: Idefics3ProcessorConfig;
   /** <image> tokens per tile. */
   imageSequenceLength: number;
+  /** Id of the <image> placeholder token. */
   imageTokenId: number;
+  /** The vision side's shape (patch size, scale factor: the tokens per tile). */
   visionConfig: Idefics3VisionConfig;
 }
 
 /** A loaded Idefics3 / SmolVLM model with what answering questions about images needs beside the weights. */
 export interface VisionModel {
+  /** The vision encoder with its connector, and the language model. */
   model: Idefics3Model;
+  /** Turns prompts into token ids and answers into text. */
   tokenizer: TextTokenizer;
+  /** Renders the chat messages with their image placeholders. */
   chatTemplate?: ChatTemplate;
   /** How images are cut into tiles and normalized. */
   processor: Idefics3ProcessorConfig;
   /** <image> tokens per tile (64 for SmolVLM). */
   imageSequenceLength: number;
+  /** The kernel both sides run on. */
   kernel: Kernel;
+  /** The model folder, or the language model's GGUF file. */
   resolved: ResolvedModel;
   /** The mmproj file of the split form. */
   mmprojPath?: string;
+  /** The language model's weights as loaded. */
   text: LoadedWeights;
+  /** The vision side's weights as loaded. */
   vision: LoadedVisionWeights;
-  /** Bytes of the language model's and the vision side's weights; bytes one decode step streams. */
+  /** Bytes of the language model's weights. */
   textWeightBytes: number;
+  /** Bytes of the vision side's weights. */
   visionWeightBytes: number;
+  /** Bytes one decode step reads (the language model's weights it streams). */
   decodeBytes: number;
   /** Token ids that end generation. */
   stopTokenIds: number[];
   /** Names this model's weights and settings in embedding-cache keys. */
   identity: string;
+  /** Milliseconds loading the weights took. */
   loadMilliseconds: number;
 }
 

@@ -18,19 +18,25 @@ export interface ImageInput {
 
 /** An image ready for a prompt: its tile grid and embeddings, and what getting them cost. */
 export interface PreparedImage {
+  /** Names the image in messages (the ImageInput's source). */
   source: string;
   /** SHA-256 of the encoded bytes. */
   contentHash: string;
-  /** Tile grid (0 × 0: not split) and tile count. */
+  /** Rows of the tile grid (0: not split). */
   rows: number;
+  /** Columns of the tile grid (0: not split). */
   cols: number;
+  /** Tiles encoded: rows · cols + 1 (the global image) when split, else 1. */
   tileCount: number;
   /** [tileCount · imageSequenceLength, hidden] */
   embeddings: Float32Array;
   /** True when the embeddings came from the cache (nothing was decoded or encoded). */
   cached: boolean;
+  /** Milliseconds spent decoding the image (0 when cached). */
   decodeMs: number;
+  /** Milliseconds spent resizing, tiling and normalizing (0 when cached). */
   preprocessMs: number;
+  /** Milliseconds spent in the vision encoder and connector (0 when cached). */
   encodeMs: number;
 }
 

@@ -47,6 +47,7 @@ function waitForStopSignal(onRepeat: (signal: NodeJS.Signals) => void): Promise<
 export interface ServedModelLaunch {
   /** The id /v1/models reports. */
   name: string;
+  /** The file URL of the ServingLoader module the workers import. */
   loaderModule: URL;
   /** Plain data (it is copied into the workers). */
   loadOptions: unknown;

@@ -22,6 +22,7 @@ export interface ServeLoadOptions {
   model: string;
   /** The id /v1/models reports. */
   name: string;
+  /** The command line's options: cache size, batch limits, sampling defaults, kernel settings. */
   args: GenerationArguments;
 }
 
@@ -46,7 +47,12 @@ export function servingCacheTokens(textModel: Pick<TextModel, "model">, args: Pi
 }
 
 /** The paged KV cache (sized by servingCacheTokens, checked against this machine's memory) and the scheduler over it. */
-export function servingScheduler(model: LlamaModel, args: GenerationArguments): { scheduler: Scheduler; summary: string } {
+export function servingScheduler(model: LlamaModel, args: GenerationArguments): {
+  /** The scheduler over a paged KV cache sized by --cache-tokens. */
+  scheduler: Scheduler;
+  /** One line describing the cache and the batch limits, for the startup message. */
+  summary: string;
+} {
   const cacheTokens = servingCacheTokens({ model }, args);
   if (cacheBytes(model, cacheTokens) > totalmem()) {
     const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;

@@ -3,6 +3,7 @@
 // layout (<fake_token_around_image>, <row_r_col_c>, <global-img>, one <image> per embedding), and the embeddings are
 // placed at the <image> positions of the encoded prompt.
 
+import type { ContentKey } from "@infer-recipes/cache";
 import { expandImagePlaceholders } from "@infer-recipes/image";
 import type { EmbeddingSpan } from "@infer-recipes/models";
 import type { ChatMessage } from "@infer-recipes/tokenizer";
@@ -12,12 +13,24 @@ import { UsageError } from "./generation-arguments.ts";
 import type { VisionModel, VisionPromptText } from "./load-vision-model.ts";
 
 /** A content part as SmolVLM's chat template reads it. */
-export type VisionContentPart = { type: "text"; text: string } | { type: "image" };
+export type VisionContentPart =
+  | {
+      /** A text part. */
+      type: "text";
+      /** Its text. */
+      text: string;
+    }
+  | {
+      /** An image part: the chat template writes one <image> placeholder for it. */
+      type: "image";
+    };
 
 /** A chat message whose content may hold images (as the chat template's `{type: "image"}` parts). A type, not an
  *  interface, so it is assignable to the tokenizer's ChatMessage (which has an index signature). */
 export type VisionChatMessage = {
+  /** "system", "user" or "assistant". */
   role: string;
+  /** Plain text, or text and image parts in order. */
   content: string | VisionContentPart[];
 };
 
@@ -38,7 +51,9 @@ export function countImageParts(messages: readonly VisionChatMessage[]): number 
 
 /** What laying out a prompt with images needs: the text side of the model (no weights). */
 export interface VisionPromptLayout {
+  /** Turns the rendered prompt into token ids. */
   tokenizer: VisionPromptText["tokenizer"];
+  /** Renders the messages; a model without one cannot take image prompts. */
   chatTemplate?: VisionPromptText["chatTemplate"];
   /** <image> tokens per tile. */
   imageSequenceLength: number;
@@ -50,6 +65,7 @@ export interface VisionPromptLayout {
 export interface VisionPrompt {
   /** The prompt as the model reads it, image layouts expanded. */
   text: string;
+  /** Its token ids, one <image> id per image embedding. */
   ids: number[];
   /** Where the images' embeddings go (absolute positions in `ids`). */
   spans: EmbeddingSpan[];
@@ -60,7 +76,7 @@ export function renderVisionPrompt(
   layout: VisionPromptLayout,
   messages: readonly VisionChatMessage[],
   grids: ReadonlyArray<{ rows: number; cols: number }>,
-): { text: string; ids: number[] } {
+): Pick<VisionPrompt, "text" | "ids"> {
   const { tokenizer, chatTemplate } = layout;
   if (!chatTemplate) throw new UsageError(`${layout.name} has no chat template: a vision-language prompt needs one`);
   if (countImageParts(messages) !== grids.length) {
@@ -91,8 +107,8 @@ export function visionPrompt(
  * (its content hash): what the prefix cache mixes into the hashes of the blocks holding them. `spans` are
  * Idefics3Model.imageSpans' for images of `rows[i]` embeddings each.
  */
-export function imageContentKeys(spans: readonly EmbeddingSpan[], hidden: number, rows: readonly number[], keys: readonly string[]): Array<{ start: number; end: number; key: string }> {
-  const ranges: Array<{ start: number; end: number; key: string }> = [];
+export function imageContentKeys(spans: readonly EmbeddingSpan[], hidden: number, rows: readonly number[], keys: readonly string[]): ContentKey[] {
+  const ranges: ContentKey[] = [];
   let image = 0;
   let left = rows[0];
   for (const span of spans) {

@@ -18,7 +18,7 @@ import { describeFailure } from "./failures.ts";
 import { GENERATION_USAGE, UsageError, parseGenerationArguments, type ExtraOptions, type GenerationArguments } from "./generation-arguments.ts";
 import { loadVisionModel, resolveVisionModel, type VisionModel } from "./load-vision-model.ts";
 import type { RecipeMetadata } from "./recipe-metadata.ts";
-import { prepareImage, type PreparedImage } from "./prepare-image.ts";
+import { prepareImage, type ImageInput, type PreparedImage } from "./prepare-image.ts";
 import { serveModel, servedModelName } from "./serve-command.ts";
 import { resolveUserPath } from "./user-paths.ts";
 import type { VisionServeLoadOptions } from "./vision-serving-loader.ts";
@@ -58,12 +58,19 @@ const QUANTIZATIONS: readonly string[] = ["f32", "f16", "bf16", "q8_0", "q4_0"];
 
 /** The parsed command line of a vision recipe: the shared generation options plus the vision ones. */
 export interface VisionArguments extends GenerationArguments {
+  /** --image: the image files, in the order their placeholders appear (relative to where pnpm ran). */
   images: string[];
+  /** --question (or --prompt): the question; absent: asked at a prompt on a terminal, read from stdin otherwise. */
   question?: string;
+  /** --mmproj: the vision side's GGUF file for a GGUF language model. */
   mmproj?: string;
+  /** --vision-quant: convert the encoder's and the connector's matrices to this dtype on load. */
   visionQuant?: DType;
+  /** --image-longest-edge: resize images so that their longer side is this many pixels (default: the processor's). */
   imageLongestEdge?: number;
+  /** --image-cache-mb in bytes (default 256 MiB): the image-embedding cache's budget. */
   imageCacheBytes: number;
+  /** --allow-local-images: with --serve, image_url parts may name local files. */
   allowLocalImages: boolean;
 }
 
@@ -98,7 +105,7 @@ export function parseVisionArguments(argv: readonly string[], defaults: { temper
 }
 
 /** Reads an image file the user named (relative to where they ran pnpm). */
-export async function readImageArgument(path: string): Promise<{ bytes: Uint8Array; source: string }> {
+export async function readImageArgument(path: string): Promise<ImageInput> {
   const absolute = resolveUserPath(path);
   try {
     const info = await stat(absolute);
@@ -114,19 +121,48 @@ export async function readImageArgument(path: string): Promise<{ bytes: Uint8Arr
 
 /** The JSON object `--json` prints as the last line of stdout (snake_case, rounded to 0.01). */
 export interface VisionAnswerSummary {
+  /** The model as the user named it. */
   model: string;
+  /** The kernel backend (native or reference). */
   backend: string;
+  /** Kernel threads. */
   threads: number;
-  images: Array<{ source: string; rows: number; cols: number; tiles: number; cached: boolean; decode_ms: number; preprocess_ms: number; encode_ms: number }>;
+  /** Each image: its tile grid and what preparing it cost (see PreparedImage). */
+  images: Array<{
+    /** The image's name. */
+    source: string;
+    /** Rows of the tile grid (0: not split). */
+    rows: number;
+    /** Columns of the tile grid (0: not split). */
+    cols: number;
+    /** Tiles encoded (with the global image). */
+    tiles: number;
+    /** True when its embeddings came from the cache. */
+    cached: boolean;
+    /** Milliseconds decoding. */
+    decode_ms: number;
+    /** Milliseconds resizing, tiling and normalizing. */
+    preprocess_ms: number;
+    /** Milliseconds in the vision encoder and connector. */
+    encode_ms: number;
+  }>;
+  /** Tokens of the prompt, image placeholders included. */
   prompt_tokens: number;
+  /** Prompt positions holding image embeddings. */
   image_tokens: number;
+  /** The answer's token ids. */
   token_ids: number[];
+  /** The answer. */
   text: string;
+  /** Why generation stopped (stop, length, ...). */
   finish_reason: string;
   /** From the question to the first answer token: image preparation (decode, tiles, encoder) plus prefill. */
   time_to_first_token_ms: number;
+  /** Milliseconds preparing every image (decode, tiles, encoder), before prefill. */
   image_ms: number;
+  /** Prompt tokens per second of prefill. */
   prefill_tokens_per_s: number;
+  /** Answer tokens per second of decoding. */
   decode_tokens_per_s: number;
 }
 

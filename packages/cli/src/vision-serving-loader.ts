@@ -33,6 +33,7 @@ export interface VisionServeLoadOptions {
   mmproj?: string;
   /** The id /v1/models reports. */
   name: string;
+  /** The command line's options (the vision ones too: image limits, cache size, local images). */
   args: VisionArguments;
 }
 

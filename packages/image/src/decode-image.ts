@@ -25,8 +25,9 @@ export interface DecodeImageOptions {
 export interface DecodedImage extends RgbImage {
   /** The encoded format sharp recognised ("jpeg", "png", "webp", ...). */
   readonly format: string;
-  /** Width and height as stored, before the EXIF orientation was applied. */
+  /** Width as stored, before the EXIF orientation was applied (it may swap width and height). */
   readonly storedWidth: number;
+  /** Height as stored, before the EXIF orientation was applied. */
   readonly storedHeight: number;
   /** SHA-256 of the encoded bytes (hex): identifies the image for the embedding cache and the prefix cache. */
   readonly contentHash: string;
@@ -44,7 +45,9 @@ export function imageContentHash(bytes: Uint8Array): string {
 
 /** An image's size as decodeImage returns it (the EXIF orientation applied), read from its header. */
 export interface ImageSize {
+  /** Width in pixels, the EXIF orientation applied. */
   width: number;
+  /** Height in pixels, the EXIF orientation applied. */
   height: number;
   /** The encoded format sharp recognised ("jpeg", "png", "webp", ...). */
   format: string;

@@ -20,8 +20,9 @@ export interface Idefics3ProcessorConfig {
   filter: ResamplingFilter;
   /** Multiplier turning bytes into [0, 1] (1/255); 1 when do_rescale is false. */
   rescaleFactor: number;
-  /** Per-channel (R, G, B) mean and standard deviation of normalize; [0,0,0] and [1,1,1] when do_normalize is false. */
+  /** Per-channel (R, G, B) mean subtracted by normalize; [0, 0, 0] when do_normalize is false. */
   mean: readonly [number, number, number];
+  /** Per-channel (R, G, B) standard deviation divided by in normalize; [1, 1, 1] when do_normalize is false. */
   std: readonly [number, number, number];
 }
 

@@ -19,21 +19,29 @@ export const maxResizedEdge = 4096;
 
 /** An image as the vision encoder takes it: its tiles (and the global image), normalized, channel-first. */
 export interface ProcessedImage {
-  /** Tile grid: rows and columns of tiles before the global image; 0 and 0 when the image was not split. */
+  /** Rows of the tile grid before the global image; 0 when the image was not split. */
   rows: number;
+  /** Columns of the tile grid; 0 when the image was not split. */
   cols: number;
   /** rows × cols + 1 when split, else 1. */
   tileCount: number;
+  /** Side of a square tile in pixels. */
   tileSize: number;
   /** [tileCount, 3, tileSize, tileSize] rescaled and normalized; tiles row by row, the global image last. */
   pixelValues: Float32Array;
-  /** Size of the image that was cut into tiles (after both resizes). */
+  /** Width of the image that was cut into tiles (after both resizes). */
   resizedWidth: number;
+  /** Its height. */
   resizedHeight: number;
 }
 
 /** Height and width after resizing the longest edge to `longestEdge` (transformers' two size rules, in order). */
-export function longestEdgeSize(height: number, width: number, longestEdge: number): { height: number; width: number } {
+export function longestEdgeSize(height: number, width: number, longestEdge: number): {
+  /** Height in pixels. */
+  height: number;
+  /** Width in pixels. */
+  width: number;
+} {
   const aspectRatio = width / height;
   // _resize_output_size_rescale_to_max_len
   if (width >= height) {
@@ -60,7 +68,12 @@ export function longestEdgeSize(height: number, width: number, longestEdge: numb
 }
 
 /** Height and width rounded up to multiples of the tile size (transformers' resize_for_vision_encoder). */
-export function tileMultipleSize(height: number, width: number, tileSize: number): { height: number; width: number } {
+export function tileMultipleSize(height: number, width: number, tileSize: number): {
+  /** Height in pixels. */
+  height: number;
+  /** Width in pixels. */
+  width: number;
+} {
   const aspectRatio = width / height;
   if (width >= height) {
     width = Math.ceil(width / tileSize) * tileSize;
@@ -73,7 +86,7 @@ export function tileMultipleSize(height: number, width: number, tileSize: number
 }
 
 /** The tile grid an image of this size gets, without computing any pixel (for prompt layout and token counts). */
-export function idefics3TileGrid(width: number, height: number, config: Idefics3ProcessorConfig): { rows: number; cols: number; tileCount: number } {
+export function idefics3TileGrid(width: number, height: number, config: Idefics3ProcessorConfig): Pick<ProcessedImage, "rows" | "cols" | "tileCount"> {
   if (config.longestEdge !== undefined) ({ height, width } = longestEdgeSize(height, width, config.longestEdge));
   if (!config.splitImage) return { rows: 0, cols: 0, tileCount: 1 };
   ({ height, width } = tileMultipleSize(height, width, config.tileSize));

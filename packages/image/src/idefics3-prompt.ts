@@ -8,8 +8,11 @@ import { ImageError } from "./image-error.ts";
 
 /** The special tokens of the layout, as SmolVLM's tokenizer spells them. */
 export const idefics3ImageTokens = {
+  /** The placeholder one image embedding replaces (64 per tile for SmolVLM). */
   image: "<image>",
+  /** Opens each tile's run of placeholders, and opens and closes the global image's. */
   fakeTokenAroundImage: "<fake_token_around_image>",
+  /** Names the downscaled whole image after the tiles. */
   globalImage: "<global-img>",
   /** <row_R_col_C>, 1-based. */
   tilePosition: (row: number, col: number) => `<row_${row}_col_${col}>`,

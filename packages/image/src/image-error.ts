@@ -4,6 +4,7 @@
 
 /** An image this package cannot use; the message names the image and what was expected. */
 export class ImageError extends Error {
+  /** "ImageError". */
   override name = "ImageError";
 
   /**

@@ -39,6 +39,7 @@ export {
   tileBytes,
   type PillowReference,
   type PillowReferenceImage,
+  type PillowReferenceTile,
   type PreprocessingComparison,
 } from "./pillow-reference.ts";
 export { expandImagePlaceholders, idefics3ImagePrompt, idefics3ImageTokens, imageSequenceLength } from "./idefics3-prompt.ts";

@@ -19,34 +19,49 @@ export interface PillowReferenceTile {
 
 /** One image of the Pillow reference: its file name (in ../shared/models/images), tile grid and tiles. */
 export interface PillowReferenceImage {
+  /** The image's file name. */
   file: string;
+  /** Rows of the tile grid (0 when not split). */
   rows: number;
+  /** Columns of the tile grid (0 when not split). */
   cols: number;
+  /** Its tiles in processor order: row by row, the global image last. */
   tiles: PillowReferenceTile[];
 }
 
 /** reference/pil-reference.json: what pil-reference.py computed, and with which Pillow and NumPy. */
 export interface PillowReference {
+  /** Pillow's version. */
   pillow: string;
+  /** NumPy's version. */
   numpy: string;
+  /** The processor's longest edge in pixels. */
   longest_edge: number;
+  /** The tile side in pixels. */
   tile_size: number;
+  /** Bytes sampled per tile (see samplePositions). */
   samples_per_tile: number;
+  /** One entry per reference image. */
   images: PillowReferenceImage[];
 }
 
 /** How one image's processing compares with the Pillow reference. */
 export interface PreprocessingComparison {
+  /** The image's file name. */
   file: string;
   /** Tile grid and tile count equal to the reference's. */
   layoutMatches: boolean;
+  /** The reference's grid and tile count, as text. */
   expectedLayout: string;
+  /** Ours, as text. */
   actualLayout: string;
   /** Tiles whose bytes hash to the reference's SHA-256. */
   identicalTiles: number;
+  /** Tiles compared. */
   tileCount: number;
   /** Over all sampled values: largest and mean |ours − Pillow|, in 8-bit levels (1 level = 1/255 before normalizing). */
   maxAbsDiffLevels: number;
+  /** Mean |ours − Pillow| over all sampled values, in 8-bit levels. */
   meanAbsDiffLevels: number;
 }
 

@@ -5,7 +5,9 @@ import { ImageError } from "./image-error.ts";
 
 /** 8-bit RGB pixels, row-major, 3 bytes per pixel. */
 export interface RgbImage {
+  /** Width in pixels. */
   readonly width: number;
+  /** Height in pixels. */
   readonly height: number;
   /** [height, width, 3] RGB bytes. */
   readonly pixels: Uint8Array;

@@ -23,7 +23,9 @@ const idefics3Architectures = new Set(["Idefics3ForConditionalGeneration", "Smol
 
 /** An Idefics3 config.json: the text and vision configs and the <image> token id. */
 export interface Idefics3Config {
+  /** The language model (config.json text_config). */
   text: LlamaConfig;
+  /** The SigLIP encoder and the connector (vision_config, scale_factor). */
   vision: Idefics3VisionConfig;
   /** Id of the <image> placeholder token (config.json image_token_id). */
   imageTokenId: number;
@@ -31,8 +33,11 @@ export interface Idefics3Config {
 
 /** What {@link loadIdefics3HfModel} returns: both sides' weights and the <image> token id. */
 export interface Idefics3Weights {
+  /** The language model's weights. */
   text: LoadedWeights;
+  /** The vision encoder's and the connector's weights. */
   vision: LoadedVisionWeights;
+  /** Id of the <image> placeholder token (config.json image_token_id). */
   imageTokenId: number;
 }
 

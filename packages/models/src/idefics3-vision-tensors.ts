@@ -17,8 +17,9 @@ export const idefics3VisionTensorNames = {
   patchBias: `${vision}embeddings.patch_embedding.bias`,
   /** [patchesPerTile, hidden] learned positions */
   positionEmbedding: `${vision}embeddings.position_embedding.weight`,
-  /** [hidden] LayerNorm after the last block */
+  /** [hidden] LayerNorm after the last block: scale */
   postNormWeight: `${vision}post_layernorm.weight`,
+  /** [hidden] LayerNorm after the last block: shift */
   postNormBias: `${vision}post_layernorm.bias`,
   /** [projectionSize, hidden · scaleFactor²] connector projection (no bias) */
   projection: "model.connector.modality_projection.proj.weight",
@@ -26,22 +27,38 @@ export const idefics3VisionTensorNames = {
 
 /** The Hugging Face tensor names of one encoder layer, by role. */
 export interface SiglipLayerTensorNames {
-  norm1Weight: string; // [hidden]
-  norm1Bias: string; // [hidden]
-  query: string; // [hidden, hidden]
-  queryBias: string; // [hidden]
-  key: string; // [hidden, hidden]
-  keyBias: string; // [hidden]
-  value: string; // [hidden, hidden]
-  valueBias: string; // [hidden]
-  attentionOutput: string; // [hidden, hidden]
-  attentionOutputBias: string; // [hidden]
-  norm2Weight: string; // [hidden]
-  norm2Bias: string; // [hidden]
-  fc1: string; // [intermediate, hidden]
-  fc1Bias: string; // [intermediate]
-  fc2: string; // [hidden, intermediate]
-  fc2Bias: string; // [hidden]
+  /** [hidden] LayerNorm before attention: scale */
+  norm1Weight: string;
+  /** [hidden] LayerNorm before attention: shift */
+  norm1Bias: string;
+  /** [hidden, hidden] query projection */
+  query: string;
+  /** [hidden] query projection bias */
+  queryBias: string;
+  /** [hidden, hidden] key projection */
+  key: string;
+  /** [hidden] key projection bias */
+  keyBias: string;
+  /** [hidden, hidden] value projection */
+  value: string;
+  /** [hidden] value projection bias */
+  valueBias: string;
+  /** [hidden, hidden] attention output projection */
+  attentionOutput: string;
+  /** [hidden] attention output projection bias */
+  attentionOutputBias: string;
+  /** [hidden] LayerNorm before the MLP: scale */
+  norm2Weight: string;
+  /** [hidden] LayerNorm before the MLP: shift */
+  norm2Bias: string;
+  /** [intermediate, hidden] MLP up projection (GELU after it) */
+  fc1: string;
+  /** [intermediate] MLP up projection bias */
+  fc1Bias: string;
+  /** [hidden, intermediate] MLP down projection */
+  fc2: string;
+  /** [hidden] MLP down projection bias */
+  fc2Bias: string;
 }
 
 /** HF part (after model.vision_model.encoder.layers.N.) → mmproj part (after v.blk.N.), both without .weight/.bias. */

@@ -6,17 +6,23 @@
 export interface CachedImageEmbeddings {
   /** [tileCount · tokensPerTile, hidden] language-model embeddings of the image. */
   embeddings: Float32Array;
-  /** Tile grid (0 × 0 when the image was not split) and tile count, for the prompt layout. */
+  /** Rows of the tile grid (0 when the image was not split); with cols and tileCount, the image's prompt layout. */
   rows: number;
+  /** Columns of the tile grid (0 when the image was not split). */
   cols: number;
+  /** Tiles encoded: rows · cols plus the global image, or 1 for an image that was not split. */
   tileCount: number;
 }
 
 /** What {@link ImageEmbeddingCache.stats} reports. */
 export interface ImageEmbeddingCacheStats {
+  /** Images held. */
   entries: number;
+  /** Bytes of embeddings held (at most maxBytes). */
   bytes: number;
+  /** Lookups that found their entry, since the cache was made. */
   hits: number;
+  /** Lookups that did not, since the cache was made. */
   misses: number;
 }
 
@@ -68,7 +74,12 @@ export class ImageEmbeddingCache {
   }
 
   /** The cached entry for `key`, or what `compute` returns (then cached). */
-  async getOrCompute(key: string, compute: () => Promise<CachedImageEmbeddings> | CachedImageEmbeddings): Promise<{ entry: CachedImageEmbeddings; cached: boolean }> {
+  async getOrCompute(key: string, compute: () => Promise<CachedImageEmbeddings> | CachedImageEmbeddings): Promise<{
+    /** The image's embeddings. */
+    entry: CachedImageEmbeddings;
+    /** True when they came from the cache, false when `compute` ran. */
+    cached: boolean;
+  }> {
     const cached = this.get(key);
     if (cached) return { entry: cached, cached: true };
     const entry = await compute();

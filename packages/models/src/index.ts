@@ -133,7 +133,7 @@ export { extractPatches, SiglipVisionEncoder, type EncodeImageOptions } from "./
 export { pixelShuffle, runIdefics3Connector } from "./architectures/idefics3-connector.ts";
 export { idefics3VisionWeightBytes, idefics3VisionWeights, type Idefics3VisionWeights, type SiglipLayerWeights } from "./architectures/idefics3-vision-weights.ts";
 export { Idefics3Model, type LanguageModelWithImages } from "./architectures/idefics3-model.ts";
-export { randomIdefics3VisionWeights, smolVlmPresets, type SmolVlmSize } from "./smolvlm-presets.ts";
+export { randomIdefics3VisionWeights, smolVlmPresets, type SmolVlmPreset, type SmolVlmSize } from "./smolvlm-presets.ts";
 export { ImageEmbeddingCache, imageEmbeddingKey, type CachedImageEmbeddings, type ImageEmbeddingCacheStats } from "./image-embedding-cache.ts";
 
 // Writing safetensors, and tiny random models in every format (tests, examples, benchmarks)

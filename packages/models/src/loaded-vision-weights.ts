@@ -12,10 +12,12 @@ import { convertTensorDType, storageDTypeFor, vectorsToFloat32 } from "./weight-
 
 /** A vision side's tensors as loaded from safetensors or an mmproj GGUF, under Hugging Face names. */
 export interface LoadedVisionWeights {
+  /** The vision side's shape, from the file's config or metadata. */
   config: Idefics3VisionConfig;
   /** Tensors under Hugging Face names (idefics3VisionTensorNames, siglipLayerTensorNames); the patch embedding is
    *  flattened to [hidden, 3·patch·patch], vectors and the position embedding are f32. */
   tensors: Map<string, Tensor>;
+  /** Where the weights came from: the format, the path and every file read. */
   source: WeightSource;
   /** Format metadata (GGUF key/values, safetensors "__metadata__"), or empty. */
   metadata: Map<string, unknown>;

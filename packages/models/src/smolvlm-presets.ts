@@ -34,8 +34,16 @@ const vision: Omit<Idefics3VisionConfig, "projectionSize"> = {
   scaleFactor: 4,
 };
 
+/** The two halves of a SmolVLM configuration. */
+export interface SmolVlmPreset {
+  /** The language model (a Llama-architecture SmolLM2). */
+  text: LlamaConfig;
+  /** The SigLIP encoder and the connector, which projects into the language model's width. */
+  vision: Idefics3VisionConfig;
+}
+
 /** The shapes of SmolVLM 500M and 256M Instruct (for benchmarks with random weights). */
-export const smolVlmPresets = {
+export const smolVlmPresets: Record<"500m" | "256m", SmolVlmPreset> = {
   /** HuggingFaceTB/SmolVLM-500M-Instruct: SmolLM2-360M + SigLIP-B/16-512, 507 M parameters. */
   "500m": {
     text: { ...text, hiddenSize: 960, intermediateSize: 2560, layerCount: 32, headCount: 15, keyValueHeadCount: 5 },
@@ -46,7 +54,7 @@ export const smolVlmPresets = {
     text: { ...text, hiddenSize: 576, intermediateSize: 1536, layerCount: 30, headCount: 9, keyValueHeadCount: 3 },
     vision: { ...vision, projectionSize: 576 },
   },
-} satisfies Record<string, { text: LlamaConfig; vision: Idefics3VisionConfig }>;
+};
 
 /** A key of {@link smolVlmPresets}. */
 export type SmolVlmSize = keyof typeof smolVlmPresets;

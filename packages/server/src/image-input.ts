@@ -14,20 +14,27 @@ import { ApiError, invalidField } from "./api-error.ts";
 
 /** One image of a request: its encoded bytes and where it was in the request (messages[i].content[j]). */
 export interface ImageInputData {
+  /** The encoded image (JPEG, PNG, ...). */
   bytes: Uint8Array;
+  /** Where it was in the request: messages[i].content[j]. */
   source: string;
 }
 
 /** Rows replacing the token embeddings at positions start.. of the prompt (an image's embeddings). */
 export interface EmbeddingSpanData {
+  /** Prompt position of the first row. */
   start: number;
+  /** [rows, hidden] f32: rows replace the embeddings of positions start .. start + rows − 1. */
   embeddings: Float32Array;
 }
 
 /** Positions [start, end) whose contents are `key` besides their token ids (for the prefix cache). */
 export interface ContentKeyData {
+  /** First position the key covers. */
   start: number;
+  /** One past the last position it covers. */
   end: number;
+  /** The image's content hash (SHA-256 of its bytes). */
   key: string;
 }
 
@@ -45,6 +52,7 @@ export interface ImagePromptPreparer {
 
 /** What a request's images put into its prompt: their embeddings, and the identity of the positions they fill. */
 export interface EncodedImages {
+  /** Each image's embeddings at the positions of its <image> tokens. */
   embeddingSpans: EmbeddingSpanData[];
   /** One key per image (its content hash) over the positions it fills: the prefix cache shares those KV blocks only
    *  between requests with the same image there. */
@@ -62,6 +70,7 @@ export interface ServedImageEncoder {
 
 /** An image_url part as the request parser keeps it until the bytes are read. */
 export interface ImageReference {
+  /** The part's image_url.url: a data: URL, or (when allowed) a file:// URL or an absolute path. */
   url: string;
   /** messages[i].content[j] */
   source: string;

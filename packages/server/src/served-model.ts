@@ -26,5 +26,8 @@ export interface ServedModel {
   summary?: string;
   /** A vision-language model's image side: the encoder (where the model runs) and the prompt layout (where prompts
    *  are prepared; in this thread with LocalModelHost). */
-  images?: ServedImageEncoder & { prompts: ImagePromptPreparer };
+  images?: ServedImageEncoder & {
+    /** Lays images out in prompts. */
+    prompts: ImagePromptPreparer;
+  };
 }

@@ -15,15 +15,26 @@ import { SiglipVisionEncoder, type EncodeImageOptions } from "./siglip-vision-en
 
 /** A model the generation loop can run (the engine's CausalLanguageModel), with the image embeddings in place. */
 export interface LanguageModelWithImages {
-  readonly config: { readonly contextLength: number; readonly vocabSize: number };
+  /** What the generation loop reads of the language model's config. */
+  readonly config: {
+    /** Positions the model can attend over. */
+    readonly contextLength: number;
+    /** Rows of the logits. */
+    readonly vocabSize: number;
+  };
+  /** A dense KV cache for up to `maxTokens` positions (default: the context length). */
   createCache(maxTokens?: number): DenseKvCache;
+  /** Runs `tokens` after what `cache` holds, with the image embeddings at their positions; returns the logits
+   *  [1, vocab] of the last token, or [tokens, vocab] with allLogits. */
   forward(tokens: Int32Array, cache: DenseKvCache, options?: { allLogits?: boolean }): Tensor;
 }
 
 /** An Idefics3 / SmolVLM model: the SigLIP encoder with its connector, and the Llama language model that reads the image embeddings. */
 export class Idefics3Model {
   constructor(
+    /** The language model (SmolLM2, a Llama). */
     readonly language: LlamaModel,
+    /** The SigLIP encoder with the connector. */
     readonly vision: SiglipVisionEncoder,
     /** Id of the <image> placeholder token. */
     readonly imageTokenId: number,

@@ -9,33 +9,56 @@ import { ModelFileError } from "../errors.ts";
 
 /** One pre-norm SigLIP encoder layer's tensors (matrices in any dtype the kernel's matmul takes). */
 export interface SiglipLayerWeights {
-  norm1Weight: Tensor;          // [hidden] f32
-  norm1Bias: Tensor;            // [hidden] f32
-  query: Tensor;                // [hidden, hidden]
-  queryBias: Tensor;            // [hidden] f32
-  key: Tensor;                  // [hidden, hidden]
-  keyBias: Tensor;              // [hidden] f32
-  value: Tensor;                // [hidden, hidden]
-  valueBias: Tensor;            // [hidden] f32
-  attentionOutput: Tensor;      // [hidden, hidden]
-  attentionOutputBias: Tensor;  // [hidden] f32
-  norm2Weight: Tensor;          // [hidden] f32
-  norm2Bias: Tensor;            // [hidden] f32
-  fc1: Tensor;                  // [intermediate, hidden]
-  fc1Bias: Tensor;              // [intermediate] f32
-  fc2: Tensor;                  // [hidden, intermediate]
-  fc2Bias: Tensor;              // [hidden] f32
+  /** [hidden] f32 LayerNorm before attention: scale */
+  norm1Weight: Tensor;
+  /** [hidden] f32 LayerNorm before attention: shift */
+  norm1Bias: Tensor;
+  /** [hidden, hidden] query projection */
+  query: Tensor;
+  /** [hidden] f32 query projection bias */
+  queryBias: Tensor;
+  /** [hidden, hidden] key projection */
+  key: Tensor;
+  /** [hidden] f32 key projection bias */
+  keyBias: Tensor;
+  /** [hidden, hidden] value projection */
+  value: Tensor;
+  /** [hidden] f32 value projection bias */
+  valueBias: Tensor;
+  /** [hidden, hidden] attention output projection */
+  attentionOutput: Tensor;
+  /** [hidden] f32 attention output projection bias */
+  attentionOutputBias: Tensor;
+  /** [hidden] f32 LayerNorm before the MLP: scale */
+  norm2Weight: Tensor;
+  /** [hidden] f32 LayerNorm before the MLP: shift */
+  norm2Bias: Tensor;
+  /** [intermediate, hidden] MLP up projection (GELU after it) */
+  fc1: Tensor;
+  /** [intermediate] f32 MLP up projection bias */
+  fc1Bias: Tensor;
+  /** [hidden, intermediate] MLP down projection */
+  fc2: Tensor;
+  /** [hidden] f32 MLP down projection bias */
+  fc2Bias: Tensor;
 }
 
 /** The vision side's tensors: patch and position embeddings, the encoder layers, the post-norm and the connector. */
 export interface Idefics3VisionWeights {
-  patchEmbedding: Tensor;       // [hidden, 3·patch·patch], rows = output channels, columns in (channel, y, x) order
-  patchBias: Tensor;            // [hidden] f32
-  positionEmbedding: Tensor;    // [patchesPerTile, hidden] f32
+  /** The patch embedding convolution as a matrix [hidden, 3·patch·patch]: rows = output channels, columns in (channel, y, x) order */
+  patchEmbedding: Tensor;
+  /** [hidden] f32 patch embedding bias */
+  patchBias: Tensor;
+  /** [patchesPerTile, hidden] f32 learned position of each patch of a tile */
+  positionEmbedding: Tensor;
+  /** The encoder layers, first to last. */
   layers: SiglipLayerWeights[];
-  postNormWeight: Tensor;       // [hidden] f32
-  postNormBias: Tensor;         // [hidden] f32
-  projection: Tensor;           // [projectionSize, hidden · scaleFactor²]
+  /** [hidden] f32 LayerNorm after the last layer: scale */
+  postNormWeight: Tensor;
+  /** [hidden] f32 LayerNorm after the last layer: shift */
+  postNormBias: Tensor;
+  /** [projectionSize, hidden · scaleFactor²] the connector: pixel-shuffled patches into the language model's width (no bias) */
+  projection: Tensor;
 }
 
 /** The tensors of loaded vision weights under their roles; a missing tensor is a ModelFileError naming it. */

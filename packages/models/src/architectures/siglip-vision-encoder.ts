@@ -54,7 +54,14 @@ class EncoderScratch {
 export class SiglipVisionEncoder {
   private scratch: EncoderScratch | undefined;
 
-  constructor(readonly config: Idefics3VisionConfig, readonly weights: Idefics3VisionWeights, readonly kernel: Kernel) {}
+  constructor(
+    /** The encoder's and the connector's shape. */
+    readonly config: Idefics3VisionConfig,
+    /** Its tensors, by role. */
+    readonly weights: Idefics3VisionWeights,
+    /** The kernel the encoder runs on (the one the matrices were packed for). */
+    readonly kernel: Kernel,
+  ) {}
 
   /** The encoder on `kernel` from loaded vision weights (safetensors or mmproj GGUF). */
   static fromLoadedWeights(loaded: LoadedVisionWeights, kernel: Kernel): SiglipVisionEncoder {

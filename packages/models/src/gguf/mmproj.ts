@@ -85,7 +85,14 @@ export interface MmprojWriteOptions {
   /** general.name */
   name?: string;
   /** The processor settings llama.cpp reads from the file: longest edge (clip.vision.preproc_image_size), mean, std. */
-  processor: { longestEdge?: number; mean: readonly number[]; std: readonly number[] };
+  processor: {
+    /** Longest image edge in pixels (clip.vision.preproc_image_size); omitted from the file when absent. */
+    longestEdge?: number;
+    /** Per-channel (R, G, B) mean (clip.vision.image_mean). */
+    mean: readonly number[];
+    /** Per-channel (R, G, B) standard deviation (clip.vision.image_std). */
+    std: readonly number[];
+  };
 }
 
 const ggufFileTypes: Partial<Record<DType, number>> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };

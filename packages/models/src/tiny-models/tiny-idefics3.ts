@@ -21,11 +21,23 @@ import { tinySmolVlmGgufTokenizerMetadata, tinySmolVlmVocabulary, writeTinySmolV
 
 /** A tiny random Idefics3 model's description: both configs, the vocabulary and the processor settings. */
 export interface TinyIdefics3 {
+  /** The language model's config (a tiny Llama). */
   text: LlamaConfig;
+  /** The vision side's config (a tiny SigLIP and connector). */
   vision: Idefics3VisionConfig;
+  /** The tokenizer's vocabulary, with SmolVLM's special tokens. */
   vocabulary: TinySmolVlmVocabulary;
   /** The processor settings (preprocessor_config.json / mmproj keys): longest edge and tile size. */
-  processor: { longestEdge: number; tileSize: number; mean: readonly [number, number, number]; std: readonly [number, number, number] };
+  processor: {
+    /** Images are resized so that their longer side is this many pixels. */
+    longestEdge: number;
+    /** Side of a square tile in pixels (the encoder's image size). */
+    tileSize: number;
+    /** Per-channel (R, G, B) mean subtracted after rescaling to [0, 1]. */
+    mean: readonly [number, number, number];
+    /** Per-channel (R, G, B) standard deviation divided by after the mean. */
+    std: readonly [number, number, number];
+  };
 }
 
 /** A tiny config: text 64 wide (GQA 4/2 heads of 16, SmolVLM's rope base), vision 64 wide with a 96-wide MLP

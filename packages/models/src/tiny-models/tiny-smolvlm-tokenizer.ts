@@ -23,8 +23,11 @@ export interface TinySmolVlmVocabulary {
   merges: string[];
   /** Ids of the added (special) tokens by their text. */
   special: ReadonlyMap<string, number>;
+  /** Id of <image>, the placeholder an image embedding replaces. */
   imageTokenId: number;
+  /** Id of <|im_start|>, the BOS token. */
   beginTokenId: number;
+  /** Id of <end_of_utterance>, the EOS token (ends an assistant turn). */
   endOfUtteranceId: number;
 }
 
