@@ -88,6 +88,9 @@ export async function buildSite(options: BuildOptions): Promise<BuildResult> {
     readRecipes([path.join(repositoryRoot, "recipes"), ...options.extraRecipeDirectories]),
   );
   problems.push(...recipeProblems);
+  for (const recipe of recipes.filter((entry) => entry.readme === undefined)) {
+    process.stderr.write(`docs: note: recipe ${recipe.metadata.name} has no README.md yet (its gallery page shows its metadata and results only)\n`);
+  }
 
   rmSync(generatedDirectory, { recursive: true, force: true });
   const galleryDirectory = path.join(generatedDirectory, "gallery");

@@ -1,5 +1,6 @@
 // What the recipe gallery knows about each recipe, read from the recipe's own files: the `recipe` metadata exported by
-// recipe.ts (checked against the RecipeMetadata contract of @infer-recipes/cli), README.md, and the latest
+// recipe.ts (checked against the RecipeMetadata contract of @infer-recipes/cli), README.md (optional: a recipe in
+// progress gets its page without it), and the latest
 // results/bench*.json and results/accuracy*.json (checked against ResultsRecord of @infer-recipes/harness) with their
 // charts. Every missing piece is reported with the recipe's name and the field, so `pnpm docs` can refuse it.
 
@@ -24,8 +25,8 @@ export interface RecipeEntry {
   /** Absolute path of the recipe folder. */
   directory: string;
   metadata: RecipeMetadata;
-  /** README.md as written. */
-  readme: string;
+  /** README.md as written; undefined while the recipe has none (its page says so, and the build prints a note). */
+  readme: string | undefined;
   /** Whether the recipe has bench.ts / accuracy.ts (so `pnpm bench|accuracy <name>` exist). */
   hasBenchmark: boolean;
   hasAccuracyCheck: boolean;
@@ -99,7 +100,6 @@ export async function readRecipe(directory: string): Promise<{ entry?: RecipeEnt
   if (metadata === undefined) return { problems: [`recipe ${folderName}: recipe.ts must export its metadata as \`export const recipe: RecipeMetadata = {...}\``] };
   problems.push(...recipeMetadataProblems(metadata, folderName).map((problem) => `recipe ${folderName}: recipe.ts metadata is missing or has a wrong field ${problem} (see RecipeMetadata in @infer-recipes/cli)`));
   const readmePath = path.join(directory, "README.md");
-  if (!existsSync(readmePath)) problems.push(`recipe ${folderName}: README.md is missing`);
   const results = latestResults(folderName, directory);
   problems.push(...results.problems);
   if (problems.length > 0) return { problems };
@@ -108,7 +108,7 @@ export async function readRecipe(directory: string): Promise<{ entry?: RecipeEnt
     entry: {
       directory,
       metadata: metadata as RecipeMetadata,
-      readme: readFileSync(readmePath, "utf8"),
+      readme: existsSync(readmePath) ? readFileSync(readmePath, "utf8") : undefined,
       hasBenchmark: existsSync(path.join(directory, "bench.ts")),
       hasAccuracyCheck: existsSync(path.join(directory, "accuracy.ts")),
       benchmark: results.benchmark,

@@ -118,7 +118,9 @@ export function recipePage(recipe: RecipeEntry, pageDirectory: string, isFile: (
     metadata.description,
     "",
     `**Default model:** \`${metadata.defaultModel}\`${metadata.originalModel ? ` (derived from \`${metadata.originalModel}\`, one \`--model\` away)` : ""}.`,
-    `**Folder:** \`recipes/${name}/\` ([README](${posix(path.relative(pageDirectory, path.join(recipe.directory, "README.md")))})).`,
+    recipe.readme === undefined
+      ? `**Folder:** \`recipes/${name}/\` (no README yet).`
+      : `**Folder:** \`recipes/${name}/\` ([README](${posix(path.relative(pageDirectory, path.join(recipe.directory, "README.md")))})).`,
     "",
     "## What it shows",
     "",
@@ -137,7 +139,7 @@ export function recipePage(recipe: RecipeEntry, pageDirectory: string, isFile: (
   lines.push("## Headline figures", "");
   if (recipe.hasBenchmark || recipe.benchmark) lines.push(...resultsSection("Benchmark", recipe.benchmark, `pnpm bench ${name}`, pageDirectory));
   if (recipe.hasAccuracyCheck || recipe.accuracy) lines.push(...resultsSection("Accuracy", recipe.accuracy, `pnpm accuracy ${name}`, pageDirectory));
-  lines.push("## The recipe's README", "", relinkReadme(readmeBody(recipe.readme), recipe.directory, pageDirectory, isFile), "");
+  if (recipe.readme !== undefined) lines.push("## The recipe's README", "", relinkReadme(readmeBody(recipe.readme), recipe.directory, pageDirectory, isFile), "");
   return lines.join("\n");
 }
 

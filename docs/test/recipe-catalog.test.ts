@@ -77,6 +77,17 @@ describe("readRecipe", () => {
     expect(recipePage(measured.entry!, root, () => true)).toMatch(/decode: \*\*12\.5 tok\/s\*\*[\s\S]*Measured on 2026-01-02/);
   });
 
+  it("gives a recipe without a README its page, saying it has none", async () => {
+    const directory = recipe("no-readme", metadata);
+    rmSync(path.join(directory, "README.md"));
+    const read = await readRecipe(directory);
+    expect(read.problems).toEqual([]);
+    expect(read.entry?.readme).toBeUndefined();
+    const page = recipePage(read.entry!, root, () => true);
+    expect(page).toContain("(no README yet)");
+    expect(page).not.toContain("## The recipe's README");
+  });
+
   it("formats figures with the digits their size deserves", () => {
     expect(formatFigure({ label: "", value: 704.52, unit: "×" })).toBe("705×");
     expect(formatFigure({ label: "", value: 86.79, unit: "tok/s" })).toBe("86.8 tok/s");
