@@ -104,6 +104,11 @@ function resultsSection(heading: string, results: RecipeResults | undefined, com
   return lines;
 }
 
+/** Metadata text as markdown that shows it as written: "<image>" would otherwise be taken for an HTML tag. */
+export function plainText(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 /** The markdown of one recipe's page. `isFile` tells which README link targets exist as files. */
 export function recipePage(recipe: RecipeEntry, pageDirectory: string, isFile: (absolute: string) => boolean): string {
   const { metadata } = recipe;
@@ -113,9 +118,9 @@ export function recipePage(recipe: RecipeEntry, pageDirectory: string, isFile: (
     `title: ${JSON.stringify(name)}`,
     "---",
     "",
-    `# ${metadata.title}`,
+    `# ${plainText(metadata.title)}`,
     "",
-    metadata.description,
+    plainText(metadata.description),
     "",
     `**Default model:** \`${metadata.defaultModel}\`${metadata.originalModel ? ` (derived from \`${metadata.originalModel}\`, one \`--model\` away)` : ""}.`,
     recipe.readme === undefined
@@ -124,7 +129,7 @@ export function recipePage(recipe: RecipeEntry, pageDirectory: string, isFile: (
     "",
     "## What it shows",
     "",
-    ...metadata.shows.map((item) => `- ${item}`),
+    ...metadata.shows.map((item) => `- ${plainText(item)}`),
     "",
     "## Commands",
     "",
@@ -172,7 +177,7 @@ export function galleryIndexPage(recipes: readonly RecipeEntry[]): string {
     "|---|---|---|---|",
     ...recipes.map(
       (recipe) =>
-        `| [${recipe.metadata.name}](./${recipePageName(recipe.metadata.name)}) | ${tableCell(recipe.metadata.description)} | \`${tableCell(recipe.metadata.defaultModel)}\` | ${tableCell(indexHeadline(recipe))} |`,
+        `| [${recipe.metadata.name}](./${recipePageName(recipe.metadata.name)}) | ${tableCell(plainText(recipe.metadata.description))} | \`${tableCell(recipe.metadata.defaultModel)}\` | ${tableCell(indexHeadline(recipe))} |`,
     ),
     "",
     "Start your own with `pnpm new-recipe my-recipe --from <recipe>`: the copy keeps the metadata contract",

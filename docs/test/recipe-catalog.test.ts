@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { machineInfo } from "@infer-recipes/harness";
 
 import { readRecipe } from "../src/recipe-catalog.ts";
-import { formatFigure, recipePage } from "../src/recipe-gallery.ts";
+import { formatFigure, plainText, recipePage } from "../src/recipe-gallery.ts";
 
 const root = mkdtempSync(path.join(tmpdir(), "docs-recipes-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -86,6 +86,10 @@ describe("readRecipe", () => {
     const page = recipePage(read.entry!, root, () => true);
     expect(page).toContain("(no README yet)");
     expect(page).not.toContain("## The recipe's README");
+  });
+
+  it("shows metadata text as written, angle brackets included", () => {
+    expect(plainText("embeddings at the <image> positions & more")).toBe("embeddings at the &lt;image&gt; positions &amp; more");
   });
 
   it("formats figures with the digits their size deserves", () => {
