@@ -27,12 +27,15 @@ export interface SpeculativeRecipe extends TextRecipe {
   defaultDraft: string;
 }
 
+/** The speculative decoding options of a recipe's command line, checked. */
 export interface SpeculativeSettings {
   /** The draft model's specifier (undefined with --lookup). */
   draft?: string;
+  /** --lookup: draft by prompt lookup (n-grams of the context) instead of a draft model. */
   lookup: boolean;
   /** Longest n-gram prompt lookup matches. */
   lookupNgram: number;
+  /** --draft-tokens: tokens drafted per step, or "auto" (adapted to the measured acceptance). */
   draftTokens: number | "auto";
 }
 

@@ -33,6 +33,7 @@ export interface TextRecipe extends RecipeMetadata {
 
 /** How a command generates once its model is loaded: generate() by default, or what a GenerationMode prepares. */
 export interface TextGenerator<Result extends GenerationResult = GenerationResult> {
+  /** Generates from `promptIds` as the engine's generate does (same options, a result with at least its fields). */
   generate(model: TextModel["model"], promptIds: readonly number[], options: GenerateOptions): Promise<Result>;
   /** Text added to the statistics line on stderr after each generation. */
   describe?(result: Result): string;
@@ -43,6 +44,7 @@ export interface TextGenerator<Result extends GenerationResult = GenerationResul
 /** A recipe's own way of generating: extra options (parsed and checked with the shared ones) and the generator it
  *  builds for the loaded model. */
 export interface GenerationMode {
+  /** The recipe's own command-line options (parseArgs syntax), parsed beside the shared ones; their values come in `extra`. */
   options: ExtraOptions;
   /** Lines appended to --help. */
   usage: string;

@@ -4,7 +4,9 @@
 
 import type { TextModel } from "./load-text-model.ts";
 
+/** A draft model whose vocabulary differs from the target's; the message names both files and the first difference. */
 export class VocabularyMismatchError extends Error {
+  /** "VocabularyMismatchError". */
   override name = "VocabularyMismatchError";
 }
 

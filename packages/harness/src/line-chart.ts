@@ -1,30 +1,54 @@
 // A dependency-free SVG line chart: curves over a numeric x axis (for example a projected speed-up over the acceptance
 // rate), with labelled points on top (the measured ones) and an optional horizontal reference line (1× = no gain).
 
+/** One curve of a {@link LineChart}. */
 export interface LineSeries {
+  /** Its name in the legend. */
   name: string;
+  /** Its stroke colour (any SVG colour). */
   color: string;
   /** Points in x order. */
-  points: ReadonlyArray<{ x: number; y: number }>;
+  points: ReadonlyArray<{
+    /** Position on the x axis, in the chart's x unit. */
+    x: number;
+    /** Value, in the chart's y unit. */
+    y: number;
+  }>;
   /** Drawn dashed (e.g. a projection rather than a measurement). */
   dashed?: boolean;
 }
 
+/** A labelled point drawn over the curves (a measurement). */
 export interface MarkedPoint {
+  /** Its text, written beside it. */
   label: string;
+  /** Position on the x axis. */
   x: number;
+  /** Value on the y axis. */
   y: number;
+  /** Its fill colour. */
   color: string;
 }
 
+/** What {@link lineChartSvg} draws: curves over a numeric x axis, marked points and a reference line. */
 export interface LineChart {
+  /** The heading above the plot. */
   title: string;
+  /** The x axis' caption (with its unit). */
   xLabel: string;
+  /** The y axis' caption (with its unit). */
   yLabel: string;
+  /** The curves. */
   series: readonly LineSeries[];
+  /** Points drawn over the curves, labelled. */
   marks?: readonly MarkedPoint[];
   /** A horizontal dashed line at this y (e.g. 1× = as fast as the baseline). */
-  reference?: { value: number; label: string };
+  reference?: {
+    /** Its y value. */
+    value: number;
+    /** Its caption. */
+    label: string;
+  };
 }
 
 function escape(text: string): string {
