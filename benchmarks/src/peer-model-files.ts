@@ -1,6 +1,7 @@
-// Random-weight GGUF files of exact Llama 3.2 shapes for the side-by-side comparison with llama.cpp, written with this
-// project's GGUF writer and quantizer (kernel.quantize): F16, Q8_0, or Q4_0 with the tied token_embd/output matrix in
-// Q6_K (what llama-quantize does for Q4_0 files, and what BASELINES.md's llama.cpp figures used). Values are uniform
+// Random-weight GGUF files of exact Llama 3.2 (and ChatGLM3-6B, llama.cpp's chatglm architecture) shapes for the
+// side-by-side comparison with llama.cpp, written with this project's GGUF writer and quantizer (kernel.quantize): F16,
+// Q8_0, or Q4_0 with the output matrix (the tied token_embd/output for Llama 3.2) in Q6_K (what llama-quantize does for
+// Q4_0 files, and what BASELINES.md's llama.cpp figures used). Values are uniform
 // with the standard deviation 0.02 of the N(0, 0.02) initialisation (speed does not depend on the values); norms are 1.
 // Files are cached (benchmarks/.cache/peers/) and reused; a file only appears under its final name once complete.
 
@@ -10,7 +11,10 @@ import { fileURLToPath } from "node:url";
 
 import { Tensor, createKernel, rowBytes, type DType, type Kernel } from "@infer-recipes/kernel";
 import {
+  expectedGlmTensorShapes,
   expectedLlamaTensorShapes,
+  glmTensorNames,
+  glmToGgufTensorName,
   hfToGgufTensorName,
   llama3RopeFactors,
   llamaGgufMetadata,
@@ -21,7 +25,7 @@ import {
   type LlamaConfig,
 } from "@infer-recipes/models";
 
-import { peerShapeConfig, type PeerShape } from "./peer-shapes.ts";
+import { peerShapeConfig, peerShapeFileStem, type PeerShape } from "./peer-shapes.ts";
 
 export type PeerFormat = "f16" | "q8_0" | "q4_0";
 export const peerFormats: readonly PeerFormat[] = ["f16", "q8_0", "q4_0"];
@@ -33,11 +37,17 @@ const uniformHalfWidth = 0.02 * Math.sqrt(3);
 /** Rows generated and quantized at a time: bounds the f32 scratch to a few tens of MB. */
 const rowsPerChunk = 2048;
 
-/** The dtype of each 2-D matrix in a file of `format`. */
+/** The output (LM head) matrix of a config, by its Hugging Face name: the tied embedding, or the untied output. */
+export function outputMatrixName(config: LlamaConfig): string {
+  if (config.tiedEmbeddings) return llamaTensorNames.tokenEmbedding;
+  return config.architecture === "chatglm" ? glmTensorNames.output : llamaTensorNames.output;
+}
+
+/** The dtype of each 2-D matrix (Hugging Face name) in a file of `format`. */
 export function matrixDType(format: PeerFormat, name: string, config: LlamaConfig): DType {
   if (format !== "q4_0") return format;
-  // llama-quantize keeps the output matrix (here the tied embedding) at Q6_K in Q4_0 files; Q6_K needs rows of 256.
-  return name === llamaTensorNames.tokenEmbedding && config.hiddenSize % 256 === 0 ? "q6_k" : "q4_0";
+  // llama-quantize keeps the output matrix at Q6_K in Q4_0 files; Q6_K needs rows of 256.
+  return name === outputMatrixName(config) && config.hiddenSize % 256 === 0 ? "q6_k" : "q4_0";
 }
 
 export interface PlannedTensor {
@@ -51,11 +61,16 @@ export interface PlannedTensor {
 /** The tensors of the file in llama.cpp's order: token_embd, rope_freqs, then each layer's, then output_norm. */
 export function planPeerModelTensors(config: LlamaConfig, format: PeerFormat): PlannedTensor[] {
   const planned: PlannedTensor[] = [];
-  for (const [hfName, { shape }] of expectedLlamaTensorShapes(config)) {
+  // GLM files hold THUDM's fused matrices (query_key_value with its bias, dense_h_to_4h), as llama.cpp's chatglm does.
+  const tensors: Array<[hfName: string, shape: number[], ggufName: string]> =
+    config.architecture === "chatglm"
+      ? [...expectedGlmTensorShapes(config)].map(([name, shape]) => [name, shape, glmToGgufTensorName(name)!])
+      : [...expectedLlamaTensorShapes(config)].map(([name, { shape }]) => [name, shape, hfToGgufTensorName(name)!]);
+  for (const [hfName, shape, name] of tensors) {
     if (config.tiedEmbeddings && hfName === llamaTensorNames.output) continue;
     const dtype = shape.length === 1 ? "f32" : matrixDType(format, hfName, config);
     const bytes = shape.length === 1 ? shape[0] * 4 : shape[0] * rowBytes(dtype, shape[1]);
-    planned.push({ name: hfToGgufTensorName(hfName)!, dtype, shape, bytes });
+    planned.push({ name, dtype, shape, bytes });
   }
   if (config.ropeScaling) planned.splice(1, 0, { name: "rope_freqs.weight", dtype: "f32", shape: [config.rotaryDim / 2], bytes: config.rotaryDim * 2 });
   return planned;
@@ -107,7 +122,7 @@ export interface WritePeerModelOptions {
   name?: string;
 }
 
-/** Writes a random-weight Llama GGUF of `config` in `format` at `file` (replacing any file there). */
+/** Writes a random-weight GGUF of `config` (Llama or chatglm) in `format` at `file` (replacing any file there). */
 export function writeRandomLlamaGguf(file: string, config: LlamaConfig, format: PeerFormat, options: WritePeerModelOptions): void {
   const kernel = options.kernel ?? createKernel();
   const metadata = llamaGgufMetadata(config, options.name ?? "random-weights", format);
@@ -153,7 +168,7 @@ export type EnsurePeerModelResult = PeerModelFile | { skipped: string };
 export function ensurePeerModelFile(shape: PeerShape, format: PeerFormat, options: EnsurePeerModelOptions): EnsurePeerModelResult {
   const directory = options.directory ?? peerCacheDirectory;
   const config = peerShapeConfig(shape);
-  const file = path.join(directory, `llama-3.2-${shape}-random-${format}-${options.vocabularyKind}-vocabulary.gguf`);
+  const file = path.join(directory, `${peerShapeFileStem(shape)}-random-${format}-${options.vocabularyKind}-vocabulary.gguf`);
   if (fs.existsSync(file)) return { path: file, config, format, bytes: fs.statSync(file).size, reused: true };
   const needed = peerModelDataBytes(config, format);
   const free = freeDiskBytes(directory);
@@ -161,6 +176,6 @@ export function ensurePeerModelFile(shape: PeerShape, format: PeerFormat, option
   if (free < needed + margin) {
     return { skipped: `${path.basename(file)} needs ${(needed / 1e9).toFixed(1)} GB but only ${(free / 1e9).toFixed(1)} GB is free in ${directory} (keeping ${(margin / 1e9).toFixed(1)} GB spare)` };
   }
-  writeRandomLlamaGguf(file, config, format, { ...options, name: `Llama-3.2-${shape.toUpperCase()} shape, random weights` });
+  writeRandomLlamaGguf(file, config, format, { ...options, name: `${peerShapeFileStem(shape)} shape, random weights` });
   return { path: file, config, format, bytes: fs.statSync(file).size, reused: false };
 }

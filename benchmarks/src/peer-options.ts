@@ -1,9 +1,10 @@
 // The command line of `pnpm bench peers`: its usage text, the options with their defaults, and their validation.
 
+import path from "node:path";
 import { parseArgs } from "node:util";
 
 import { peerFormats, type PeerFormat } from "./peer-model-files.ts";
-import { peerShapes, type PeerShape } from "./peer-shapes.ts";
+import { peerArchitectures, peerShapes, peerShapesOf, type PeerArchitecture, type PeerShape } from "./peer-shapes.ts";
 
 /** Tokens per llama.cpp batch; the prompt is prefilled as one batch, so it is also the longest prompt. */
 export const batchSize = 512;
@@ -19,12 +20,20 @@ export const PEERS_USAGE = `  peers     this project vs llama.cpp (node-llama-cp
             --quiet-wait S       before each run wait up to S seconds for other processes to leave the CPU (default 60; 0: never)
             --llama-mmap         let llama.cpp memory-map the file (default: it reads the file into memory, as ours does)
             --quick              1b, q8_0, 2 threads, 256 prompt / 32 decode tokens, 2 repetitions (about a minute)
-            --json               one JSON object per result row on stdout`;
+            --json               one JSON object per result row on stdout
+            --architecture A     llama (default: Llama 3.2 1B/3B shapes) or chatglm (the ChatGLM3-6B shape, q8_0 and q4_0 by
+                                 default; results peers-chatglm.*)
+            --cache-directory D  where the model files are written and reused (default benchmarks/.cache/peers)
+            --memory-budget GB   memory the two engines may take together (default: what is available); a file too
+                                 large for both is measured with one engine loaded at a time
+            --one-engine-at-a-time   load each engine only for its own runs (reloading between runs)
+            --results D          where the report goes (default benchmarks/results)`;
 
 /** Medians of 3 where a run is short; of 2 for the 3B shape, whose runs take 2–3× as long on 2 cores. */
-const defaultRepetitions: Record<PeerShape, number> = { "1b": 3, "3b": 2 };
+const defaultRepetitions: Record<PeerShape, number> = { "1b": 3, "3b": 2, "chatglm3-6b": 2 };
 
 export interface PeerOptions {
+  architecture: PeerArchitecture;
   shapes: PeerShape[];
   formats: PeerFormat[];
   threads: number[];
@@ -37,6 +46,14 @@ export interface PeerOptions {
   llamaMemoryMap: boolean;
   quick: boolean;
   json: boolean;
+  /** Memory both engines may take (undefined: what is available). */
+  memoryBudgetBytes?: number;
+  /** Load one engine at a time even when both would fit. */
+  oneEngineAtATime: boolean;
+  /** Where model files are written and reused (undefined: benchmarks/.cache/peers). */
+  cacheDirectory?: string;
+  /** Where the report goes (undefined: benchmarks/results). */
+  resultsDirectory?: string;
 }
 
 function list<T extends string>(text: string, allowed: readonly T[], option: string): T[] {
@@ -67,25 +84,39 @@ export function parsePeerOptions(argv: string[]): PeerOptions {
       "llama-mmap": { type: "boolean" },
       quick: { type: "boolean" },
       json: { type: "boolean" },
+      architecture: { type: "string" },
+      "cache-directory": { type: "string" },
+      "memory-budget": { type: "string" },
+      "one-engine-at-a-time": { type: "boolean" },
+      results: { type: "string" },
     },
   });
   const quick = Boolean(values.quick);
+  const architecture = (values.architecture ?? "llama") as PeerArchitecture;
+  if (!peerArchitectures.includes(architecture)) throw new Error(`--architecture must be one of ${peerArchitectures.join(", ")}, got "${values.architecture}"`);
+  const shapesOfArchitecture = peerShapesOf[architecture];
+  const base = process.env.INIT_CWD ?? process.cwd();
   const threads = [...new Set((values.threads ?? (quick ? "2" : "1,2")).split(",").map((item) => integer(item.trim(), 1, "--threads", 1)))];
   const promptTokens = integer(values["prompt-tokens"], quick ? 256 : 512, "--prompt-tokens", 2);
   if (promptTokens > batchSize) throw new Error(`--prompt-tokens must be at most the batch size ${batchSize}, got ${promptTokens}`);
+  const shapes = values.shape ? list(values.shape, shapesOfArchitecture, "--shape") : quick ? [shapesOfArchitecture[0]] : [...shapesOfArchitecture];
+  const repetitions = Object.fromEntries(peerShapes.map((shape) => [shape, integer(values.repetitions, quick ? 2 : defaultRepetitions[shape], "--repetitions", 1)])) as Record<PeerShape, number>;
   return {
-    shapes: values.shape ? list(values.shape, peerShapes, "--shape") : quick ? ["1b"] : [...peerShapes],
-    formats: values.formats ? list(values.formats, peerFormats, "--formats") : quick ? ["q8_0"] : [...peerFormats],
+    architecture,
+    shapes,
+    // ChatGLM3-6B's F16 file is 12.5 GB: its default formats are the quantized ones users run.
+    formats: values.formats ? list(values.formats, peerFormats, "--formats") : quick ? ["q8_0"] : architecture === "chatglm" ? ["q8_0", "q4_0"] : [...peerFormats],
     threads,
-    repetitions: {
-      "1b": integer(values.repetitions, quick ? 2 : defaultRepetitions["1b"], "--repetitions", 1),
-      "3b": integer(values.repetitions, quick ? 2 : defaultRepetitions["3b"], "--repetitions", 1),
-    },
+    repetitions,
     promptTokens,
     decodeTokens: integer(values["decode-tokens"], quick ? 32 : 128, "--decode-tokens", 2),
     quietWaitSeconds: integer(values["quiet-wait"], 60, "--quiet-wait", 0),
     llamaMemoryMap: Boolean(values["llama-mmap"]),
     quick,
     json: Boolean(values.json),
+    memoryBudgetBytes: values["memory-budget"] === undefined ? undefined : integer(values["memory-budget"], 0, "--memory-budget", 1) * 1e9,
+    oneEngineAtATime: Boolean(values["one-engine-at-a-time"]),
+    cacheDirectory: values["cache-directory"] === undefined ? undefined : path.resolve(base, values["cache-directory"]),
+    resultsDirectory: values.results === undefined ? undefined : path.resolve(base, values.results),
   };
 }

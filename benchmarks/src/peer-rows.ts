@@ -38,7 +38,7 @@ export interface PeerRow {
   others_cpu_share: number;
   /** llama-bench's figure for this row on this machine kind (BASELINES.md; pp512 / tg128 only), or null. */
   llama_bench_tokens_per_s: number | null;
-  /** dtype of the tied token_embd/output matrix (q6_k in Q4_0 files). */
+  /** dtype of the output matrix — the tied token_embd/output of Llama 3.2 (q6_k in Q4_0 files). */
   embedding_dtype: DType;
   repetitions: number;
   peer: "llama.cpp";

@@ -13,6 +13,7 @@ import { tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
 
 import { createLlamaCppQualityEngine } from "./llama-cpp-quality-engine.ts";
 import { createOurQualityEngine } from "./our-quality-engine.ts";
+import { benchChatGlmQuality } from "./peers-quality-chatglm.ts";
 import { writeQualityReport, qualityTable, type QualityRow } from "./peers-quality-report.ts";
 import { compareEngines, type QualitySettings } from "./quality-comparison.ts";
 import { ensureQualityModel, missingQualityInputs, missingQualityInputsMessage, qualityCacheDirectory, qualityModels } from "./quality-models.ts";
@@ -23,7 +24,10 @@ export const PEERS_QUALITY_USAGE = `  peers-quality  perplexity and greedy token
             --window N           tokens per perplexity window (default: the model's context, at most 512)
             --greedy-tokens N    greedy tokens per prompt (default 256)
             --threads N          threads for both engines (default 2)
-            --json               one JSON object per model on stdout`;
+            --json               one JSON object per model on stdout
+            --architecture chatglm   instead: tiny random chatglm GGUF files with ChatGLM3's vocabulary (F32, Q8_0);
+                                 ChatGLM3's tokenizer vs llama.cpp's on a 200+ string corpus, logits and greedy tokens
+                                 (--formats f32,q8_0, --tokens N, --greedy-tokens N, --threads N, --json)`;
 
 /** Prompts whose greedy continuations are compared (stories begin like these in the training data). */
 export const greedyPrompts = ["Once upon a time", "One day, a little girl named Lily", "Tom had a big red ball.", "The sun was shining and the birds were"];
@@ -44,6 +48,9 @@ function firstDifference(left: readonly number[], right: readonly number[]): num
 }
 
 export async function benchPeersQuality(argv: string[], resultsDirectory: string): Promise<void> {
+  const architecture = argv.includes("--architecture") ? argv[argv.indexOf("--architecture") + 1] : argv.find((argument) => argument.startsWith("--architecture="))?.split("=")[1];
+  if (architecture === "chatglm") return benchChatGlmQuality(argv, resultsDirectory);
+  if (architecture !== undefined && architecture !== "llama") throw new Error(`--architecture must be llama or chatglm, got "${architecture}"`);
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -52,6 +59,7 @@ export async function benchPeersQuality(argv: string[], resultsDirectory: string
       "greedy-tokens": { type: "string" },
       threads: { type: "string" },
       json: { type: "boolean" },
+      architecture: { type: "string" },
     },
   });
   const characters = integerOption(values.characters, 32768, "--characters", 16);

@@ -17,7 +17,7 @@ const threadsText = (threads: number) => `${threads} thread${threads === 1 ? "" 
 
 const columns: Column<PeerRow>[] = [
   { header: "shape", value: (row) => row.shape, align: "left" },
-  { header: "format", value: (row) => `${row.format}${row.embedding_dtype !== row.format ? ` (embd ${row.embedding_dtype})` : ""}`, align: "left" },
+  { header: "format", value: (row) => `${row.format}${row.embedding_dtype !== row.format ? ` (output ${row.embedding_dtype})` : ""}`, align: "left" },
   { header: "threads", value: (row) => row.threads },
   { header: "phase", value: (row) => `${row.phase} ${row.tokens}`, align: "left" },
   { header: "ours tok/s (min–max)", value: (row) => range(row.ours_tokens_per_s, row.ours_tokens_per_s_min, row.ours_tokens_per_s_max, 1) },
@@ -129,6 +129,8 @@ export interface PeerReportContext {
   /** How many of `files` this run wrote (the others came from the cache). */
   filesWritten: number;
   skipped: string[];
+  /** Further remarks on how this run measured (e.g. files measured with one engine loaded at a time). */
+  notes?: string[];
   elapsedSeconds: number;
 }
 
@@ -160,12 +162,13 @@ export function peerReportMarkdown(name: string, rows: readonly PeerRow[], conte
     "",
     `- ours: ${context.engines.ours}`,
     `- llama.cpp: ${context.engines.peer}`,
-    `- files: random-weight GGUF files of the exact Llama 3.2 shapes written by this project's GGUF writer and quantizer (Q4_0 files keep the tied token_embd/output matrix in Q6_K, as llama-quantize does); vocabulary: ${context.vocabulary}`,
+    `- files: random-weight GGUF files of exact published shapes (Llama 3.2 1B/3B; ChatGLM3-6B for llama.cpp's chatglm architecture) written by this project's GGUF writer and quantizer (Q4_0 files keep the output matrix — the tied token_embd/output for Llama 3.2 — in Q6_K, as llama-quantize does); vocabulary: ${context.vocabulary}`,
     ...context.files.map((file) => `  - \`${file}\``),
     `- each run: prefill of a ${settings.promptTokens}-token prompt in one batch (batch size ${settings.batchSize}), then ${settings.decodeTokens} greedy decode steps (one forward pass and one argmax per token; llama.cpp's through node-llama-cpp's sequence.evaluate, JS included). Each engine runs in its own process with the model loaded, so its memory is its own; runs alternate ours / llama.cpp / ours / llama.cpp …; per thread count ${settings.warmupRuns} warm-up run per engine (${settings.warmupPromptTokens}-token prompt, ${settings.warmupDecodeTokens} decode tokens), then the median of the measured runs per engine (${settings.repetitions}; min–max in brackets).`,
     `- loading: this project reads the file into its own memory; llama.cpp ${settings.llamaMemoryMap ? "memory-maps it (--llama-mmap)" : "does the same (node-llama-cpp useMmap: false). On this VM, llama.cpp's decode from the memory-mapped file was up to 1.9× slower, with periodic stalls of 150–300 ms, so the default compares both engines on weights in their own memory; --llama-mmap measures the memory-mapped case"}.`,
     `- noise: before each run the benchmark waits (up to ${settings.quietWaitSeconds} s) for a quiet CPU; "others' CPU" is the median share of all CPU time that other processes took during the row's runs. ITL = inter-token latency.`,
     `- llama-bench ref.: llama.cpp's own llama-bench figure for the case on this machine kind, taken on a quiet machine (BASELINES.md: pp512 / tg128). node-llama-cpp's JS layer makes its 2-thread decode slower than llama-bench's, so the ratio above is against the in-repo peer, and the reference column is the figure to beat in the end.`,
+    ...(context.notes ?? []).map((note) => `- ${note}`),
     ...(context.skipped.length > 0 ? ["", "Skipped:", ...context.skipped.map((reason) => `- ${reason}`)] : []),
     "",
     peerTable(rows),

@@ -1,5 +1,6 @@
 // `pnpm bench peers`: this project's engine side by side with llama.cpp (node-llama-cpp) on the same random-weight
-// GGUF files of the exact Llama 3.2 1B/3B shapes, at the same thread counts: prefill tokens/s on a 512-token prompt,
+// GGUF files of the exact Llama 3.2 1B/3B shapes (or, with --architecture chatglm, ChatGLM3-6B's), at the same
+// thread counts: prefill tokens/s on a 512-token prompt,
 // decode tokens/s over 128 greedy tokens, inter-token latency and memory. Each engine runs in its own process with
 // the model loaded, and runs alternate ours / llama.cpp so a noisy machine shifts both alike; each run waits for a
 // quiet CPU first and records how much CPU other processes took meanwhile. Options: peer-options.ts.
@@ -8,15 +9,14 @@ import path from "node:path";
 
 import { availableMemoryBytes, cpuTimes, machineInfo, othersBusyFraction, waitForQuietCpu } from "@infer-recipes/harness";
 import { nativeAvailability } from "@infer-recipes/kernel";
-import { llamaTensorNames } from "@infer-recipes/models";
 
 import { llamaBenchFigure } from "./llama-bench-baselines.ts";
 import { loadLlamaCpp } from "./llama-cpp-peer.ts";
-import { ensurePeerModelFile, matrixDType, type PeerModelFile } from "./peer-model-files.ts";
+import { ensurePeerModelFile, matrixDType, outputMatrixName, type PeerModelFile } from "./peer-model-files.ts";
 import { batchSize, parsePeerOptions, type PeerOptions } from "./peer-options.ts";
-import { peerRows, type MeasuredRun, type PeerRow } from "./peer-rows.ts";
-import { peerShapeConfig, type PeerShape } from "./peer-shapes.ts";
-import { peerVocabulary } from "./peer-vocabulary.ts";
+import { peerRows, type EngineMemory, type MeasuredRun, type PeerRow } from "./peer-rows.ts";
+import { peerShapeConfig, peerShapeFileStem, type PeerArchitecture, type PeerShape } from "./peer-shapes.ts";
+import { chatGlmPeerVocabulary, peerVocabulary } from "./peer-vocabulary.ts";
 import { PeerWorker } from "./peer-worker-client.ts";
 import { peerTable, writePeerReport } from "./peers-report.ts";
 
@@ -25,15 +25,18 @@ import { peerTable, writePeerReport } from "./peers-report.ts";
 const warmupRuns = 1;
 const warmupPromptTokens = 32;
 const warmupDecodeTokens = 8;
-/** Llama 3's <|begin_of_text|>; the prompt's other tokens are ordinary ids below the special ones. */
-const bosTokenId = 128000;
-const ordinaryTokenCount = 128000;
+/** What each architecture's prompt starts with (Llama 3's <|begin_of_text|>; ChatGLM's [gMASK] sop) and how many
+ *  ordinary token ids lie below its special ones. */
+const promptStart: Record<PeerArchitecture, { prefix: number[]; ordinaryTokens: number }> = {
+  llama: { prefix: [128000], ordinaryTokens: 128000 },
+  chatglm: { prefix: [64790, 64792], ordinaryTokens: 64789 },
+};
 
 const gigabytes = (bytes: number) => (bytes / 1e9).toFixed(2);
 
-/** BOS then deterministic ordinary token ids (below the special ids), the same prompt for both engines. */
-export function benchmarkPrompt(length: number, bosTokenId: number, ordinaryTokens: number): number[] {
-  const prompt = [bosTokenId];
+/** The start token(s) then deterministic ordinary token ids (below the special ids), the same prompt for both engines. */
+export function benchmarkPrompt(length: number, start: number | readonly number[], ordinaryTokens: number): number[] {
+  const prompt = typeof start === "number" ? [start] : [...start];
   let state = 12345;
   while (prompt.length < length) {
     state = (Math.imul(state, 1103515245) + 12345) >>> 0;
@@ -118,19 +121,59 @@ async function benchFile(file: PeerModelFile, shape: PeerShape, options: PeerOpt
       ours: { peakBytes: peaks.ours, afterLoadBytes: oursLoaded.residentBytes },
       peer: { peakBytes: peaks.peer, afterLoadBytes: peerLoaded.residentBytes },
     };
-    const embeddingDType = matrixDType(file.format, llamaTensorNames.tokenEmbedding, file.config);
-    const rows = caseRuns.flatMap(({ threads, ours, peer }) =>
-      peerRows({ shape, format: file.format, threads, fileBytes: file.bytes, embeddingDType }, ours, peer, memory, (phase) =>
-        llamaBenchFigure(shape, file.format, threads, phase, phase === "prefill" ? options.promptTokens : options.decodeTokens)),
-    );
-    const threadList = `${options.threads.join("/")} threads`;
-    return {
-      rows,
-      engines: { ours: oursLoaded.description.replace(/\d+ threads/, threadList), peer: peerLoaded.description.replace(/\d+ threads/, threadList) },
-    };
+    return fileResult(file, shape, options, caseRuns, memory, { ours: oursLoaded.description, peer: peerLoaded.description });
   } finally {
     await Promise.all([workers.ours.close(), workers.peer.close()]);
   }
+}
+
+type CaseRuns = Array<{ threads: number; ours: MeasuredRun[]; peer: MeasuredRun[] }>;
+
+/** The rows of one file from its runs, and the engines' descriptions for the report. */
+function fileResult(file: PeerModelFile, shape: PeerShape, options: PeerOptions, caseRuns: CaseRuns, memory: EngineMemory, descriptions: { ours: string; peer: string }): FileResult {
+  const embeddingDType = matrixDType(file.format, outputMatrixName(file.config), file.config);
+  const rows = caseRuns.flatMap(({ threads, ours, peer }) =>
+    peerRows({ shape, format: file.format, threads, fileBytes: file.bytes, embeddingDType }, ours, peer, memory, (phase) =>
+      llamaBenchFigure(shape, file.format, threads, phase, phase === "prefill" ? options.promptTokens : options.decodeTokens)),
+  );
+  const threadList = `${options.threads.join("/")} threads`;
+  return { rows, engines: { ours: descriptions.ours.replace(/\d+ threads/, threadList), peer: descriptions.peer.replace(/\d+ threads/, threadList) } };
+}
+
+/**
+ * Measures one file with only one engine loaded at a time, for files too large to hold twice within the memory budget:
+ * per thread count and repetition, each engine in turn is loaded, warmed up, measured once and unloaded, so runs still
+ * alternate ours / llama.cpp; loading is not measured.
+ */
+async function benchFileOneEngineAtATime(file: PeerModelFile, shape: PeerShape, options: PeerOptions, prompt: number[], log: (line: string) => void): Promise<FileResult> {
+  const contextSize = options.promptTokens + options.decodeTokens + 16;
+  const quietWaitMs = options.quietWaitSeconds * 1000;
+  const memory: EngineMemory = { ours: { peakBytes: 0, afterLoadBytes: 0 }, peer: { peakBytes: 0, afterLoadBytes: 0 } };
+  const descriptions = { ours: "", peer: "" };
+  const caseRuns: CaseRuns = [];
+  for (const threads of options.threads) {
+    const runs = { ours: [] as MeasuredRun[], peer: [] as MeasuredRun[] };
+    const repetitions = options.repetitions[shape];
+    for (let repetition = 0; repetition < repetitions; repetition++) {
+      for (const engine of ["ours", "peer"] as const) {
+        const worker = PeerWorker.start(engine === "ours" ? "ours" : "llama.cpp");
+        try {
+          const loaded = await worker.request({ kind: "load", modelPath: file.path, threads, contextSize, batchSize, memoryMap: options.llamaMemoryMap }, "loaded");
+          descriptions[engine] = loaded.description;
+          memory[engine].afterLoadBytes = Math.max(memory[engine].afterLoadBytes, loaded.residentBytes);
+          await measuredRun(worker, prompt.slice(0, warmupPromptTokens), warmupDecodeTokens, 0, log);
+          const run = await measuredRun(worker, prompt, options.decodeTokens, quietWaitMs, log);
+          runs[engine].push(run);
+          memory[engine].peakBytes = Math.max(memory[engine].peakBytes, (await worker.request({ kind: "memory" }, "memory")).peakResidentBytes);
+          log(`  ${threads} thread${threads === 1 ? "" : "s"}, run ${repetition + 1}/${repetitions} (loaded in ${(loaded.loadMs / 1000).toFixed(1)} s, warmed up), ${describeRun(engineLabel(engine), run)}`);
+        } finally {
+          await worker.close();
+        }
+      }
+    }
+    caseRuns.push({ threads, ...runs });
+  }
+  return fileResult(file, shape, options, caseRuns, memory, descriptions);
 }
 
 export async function benchPeers(argv: string[], resultsDirectory: string): Promise<void> {
@@ -142,19 +185,24 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
   const availability = nativeAvailability();
   if (!availability.available) throw new Error(`the peer benchmark measures this project's native backend, which is unavailable: ${availability.reason}`);
   const machine = machineInfo();
-  const vocabulary = peerVocabulary(peerShapeConfig("1b").vocabSize);
+  const glm = options.architecture === "chatglm";
+  const vocabularySize = peerShapeConfig(options.shapes[0]).vocabSize;
+  const vocabulary = glm ? chatGlmPeerVocabulary(vocabularySize) : peerVocabulary(vocabularySize);
   log(`vocabulary: ${vocabulary.description}`);
-  const prompt = benchmarkPrompt(options.promptTokens, bosTokenId, ordinaryTokenCount);
+  const { prefix, ordinaryTokens } = promptStart[options.architecture];
+  const prompt = benchmarkPrompt(options.promptTokens, prefix, ordinaryTokens);
+  resultsDirectory = options.resultsDirectory ?? resultsDirectory;
 
   const rows: PeerRow[] = [];
   const files: string[] = [];
   let filesWritten = 0;
   const skipped: string[] = [];
+  const oneEngineFiles: string[] = [];
   let engines = { ours: "", peer: "" };
   for (const shape of options.shapes) {
     for (const format of options.formats) {
-      const label = `Llama-3.2-${shape.toUpperCase()} shape ${format}`;
-      const file = ensurePeerModelFile(shape, format, { vocabulary: vocabulary.metadata, vocabularyKind: vocabulary.kind, onProgress: progressWriter(label) });
+      const label = `${peerShapeFileStem(shape)} shape ${format}`;
+      const file = ensurePeerModelFile(shape, format, { vocabulary: vocabulary.metadata, vocabularyKind: vocabulary.kind, onProgress: progressWriter(label), directory: options.cacheDirectory });
       if ("skipped" in file) {
         log(`skipping ${label}: ${file.skipped}`);
         skipped.push(`${label}: ${file.skipped}`);
@@ -163,16 +211,20 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
       log(`${label}: ${file.reused ? "reusing" : "wrote"} ${file.path} (${gigabytes(file.bytes)} GB)`);
       // Both engines hold the weights in their own memory (llama.cpp only once mapped pages are touched with --llama-mmap).
       const neededBytes = file.bytes * (options.llamaMemoryMap ? 1.2 : 2.2) + 1e9;
-      const availableBytes = availableMemoryBytes();
-      if (availableBytes < neededBytes) {
-        const reason = `${label}: both engines loaded need about ${gigabytes(neededBytes)} GB but only ${gigabytes(availableBytes)} GB of memory is available`;
+      const oneEngineBytes = file.bytes * 1.05 + 5e8;
+      const budgetBytes = Math.min(availableMemoryBytes(), options.memoryBudgetBytes ?? Infinity);
+      const oneAtATime = options.oneEngineAtATime || budgetBytes < neededBytes;
+      if (budgetBytes < (oneAtATime ? oneEngineBytes : neededBytes)) {
+        const reason = `${label}: ${oneAtATime ? "one engine" : "both engines"} loaded need${oneAtATime ? "s" : ""} about ${gigabytes(oneAtATime ? oneEngineBytes : neededBytes)} GB but only ${gigabytes(budgetBytes)} GB of memory is available${options.memoryBudgetBytes === undefined ? "" : " within --memory-budget"}`;
         log(`skipping ${reason}`);
         skipped.push(reason);
         continue;
       }
+      if (oneAtATime) log(`  one engine at a time: both loaded would need about ${gigabytes(neededBytes)} GB, more than the ${gigabytes(budgetBytes)} GB available${options.memoryBudgetBytes === undefined ? "" : " within --memory-budget"}`);
       files.push(path.relative(path.resolve(resultsDirectory, ".."), file.path));
       if (!file.reused) filesWritten++;
-      const result = await benchFile(file, shape, options, prompt, log);
+      if (oneAtATime) oneEngineFiles.push(label);
+      const result = oneAtATime ? await benchFileOneEngineAtATime(file, shape, options, prompt, log) : await benchFile(file, shape, options, prompt, log);
       engines = result.engines;
       for (const row of result.rows) {
         rows.push(row);
@@ -183,7 +235,7 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
   }
   if (rows.length === 0) throw new Error(`nothing was measured${skipped.length > 0 ? `: ${skipped.join("; ")}` : ""}`);
   const command = `pnpm bench peers ${argv.join(" ")}`.trim();
-  const name = options.quick ? "peers-quick" : "peers";
+  const name = `${options.quick ? "peers-quick" : "peers"}${glm ? "-chatglm" : ""}`;
   const elapsedSeconds = (Date.now() - started) / 1000;
   const paths = writePeerReport(resultsDirectory, name, rows, {
     machine,
@@ -194,6 +246,9 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
     files,
     filesWritten,
     skipped,
+    notes: oneEngineFiles.length === 0 ? [] : [
+      `one engine at a time (memory budget): ${oneEngineFiles.join(", ")} — for each thread count and run, ours then llama.cpp were loaded, warmed up (one short run), measured once and unloaded, so runs still alternate; not both resident at once`,
+    ],
     elapsedSeconds,
   });
   if (!options.json) process.stdout.write(peerTable(rows) + "\n");

@@ -7,7 +7,7 @@ describe("parsePeerOptions", () => {
   it("defaults to the whole matrix: both shapes, three formats, 1 and 2 threads, 512 prompt and 128 decode tokens", () => {
     const options = parsePeerOptions([]);
     expect(options).toMatchObject({ shapes: ["1b", "3b"], formats: ["f16", "q8_0", "q4_0"], threads: [1, 2], promptTokens: 512, decodeTokens: 128, quietWaitSeconds: 60, llamaMemoryMap: false, quick: false, json: false });
-    expect(options.repetitions).toEqual({ "1b": 3, "3b": 2 });
+    expect(options.repetitions).toEqual({ "1b": 3, "3b": 2, "chatglm3-6b": 2 });
   });
 
   it("keeps --quick small and lets options override it", () => {
@@ -22,6 +22,14 @@ describe("parsePeerOptions", () => {
     expect(() => parsePeerOptions(["--threads", "0"])).toThrow(/--threads must be an integer ≥ 1/);
     expect(() => parsePeerOptions(["--prompt-tokens", String(batchSize + 1)])).toThrow(/at most the batch size/);
     expect(() => parsePeerOptions(["--repetitions", "two"])).toThrow(/--repetitions/);
+    expect(() => parsePeerOptions(["--architecture", "gpt2"])).toThrow(/--architecture must be one of llama, chatglm, got "gpt2"/);
+    expect(() => parsePeerOptions(["--architecture", "chatglm", "--shape", "1b"])).toThrow(/--shape: "1b" is not one of chatglm3-6b/);
     expect(() => parsePeerOptions(["--quiet-wait", "-1"])).toThrow(/--quiet-wait/);
+  });
+
+  it("with --architecture chatglm: the ChatGLM3-6B shape in the quantized formats users run, files and report where asked", () => {
+    const options = parsePeerOptions(["--architecture", "chatglm", "--cache-directory", "/tmp/peer-files", "--results", "/tmp/peer-results"]);
+    expect(options).toMatchObject({ architecture: "chatglm", shapes: ["chatglm3-6b"], formats: ["q8_0", "q4_0"], threads: [1, 2], cacheDirectory: "/tmp/peer-files", resultsDirectory: "/tmp/peer-results" });
+    expect(parsePeerOptions([]).architecture).toBe("llama");
   });
 });

@@ -34,4 +34,17 @@ describe("peer shapes", () => {
     expect(planned.find((tensor) => tensor.name === "blk.0.ffn_up.weight")!.dtype).toBe("q4_0");
     expect(planned.find((tensor) => tensor.name === "output_norm.weight")!.dtype).toBe("f32");
   });
+
+  it("plans ChatGLM3-6B's 6,243,584,000 parameters as llama.cpp's chatglm tensors, the untied output at Q6_K in Q4_0 files", () => {
+    const config = peerShapeConfig("chatglm3-6b");
+    expect(config).toMatchObject({ architecture: "chatglm", hiddenSize: 4096, layerCount: 28, headCount: 32, keyValueHeadCount: 2, headDim: 128, rotaryDim: 64, intermediateSize: 13696, vocabSize: 65024, tiedEmbeddings: false });
+    const planned = planPeerModelTensors(config, "q4_0");
+    expect(planned.reduce((total, tensor) => total + elements(tensor.shape), 0)).toBe(6_243_584_000);
+    const byName = Object.fromEntries(planned.map((tensor) => [tensor.name, tensor]));
+    expect(byName["blk.0.attn_qkv.weight"]).toMatchObject({ shape: [4608, 4096], dtype: "q4_0" });
+    expect(byName["blk.0.attn_qkv.bias"]).toMatchObject({ shape: [4608], dtype: "f32" });
+    expect(byName["blk.0.ffn_up.weight"]).toMatchObject({ shape: [27392, 4096], dtype: "q4_0" });
+    expect(byName["token_embd.weight"].dtype).toBe("q4_0");
+    expect(byName["output.weight"]).toMatchObject({ shape: [65024, 4096], dtype: "q6_k" });
+  });
 });

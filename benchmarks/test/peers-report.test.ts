@@ -66,7 +66,7 @@ describe("peer report", () => {
   });
 
   it("marks the Q4_0 files' Q6_K embedding", () => {
-    expect(peerTable([row({ format: "q4_0", embedding_dtype: "q6_k" })])).toContain("q4_0 (embd q6_k)");
+    expect(peerTable([row({ format: "q4_0", embedding_dtype: "q6_k" })])).toContain("q4_0 (output q6_k)");
   });
 
   it("checks the 3B Q8_0 memory criterion against the file size", () => {

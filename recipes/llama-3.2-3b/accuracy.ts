@@ -15,20 +15,20 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { resolveOptionalUserPath } from "@infer-recipes/cli";
-import { argmax } from "@infer-recipes/engine";
+import { cachedLogits, greedyTokens } from "@infer-recipes/engine";
 import {
-  compareLogits,
   describeChecks,
   describeMachine,
-  greedyAgreement,
   machineInfo,
   markdownTable,
+  optimizedPathChecks,
   passes,
   perplexity,
   reportJson,
   writeReportFiles,
   type Column,
   type HeadlineFigure,
+  type OptimizedPathRow,
   type ResultsRecord,
   type ToleranceCheck,
 } from "@infer-recipes/harness";
@@ -57,16 +57,7 @@ const CONFIGURATIONS: OptimizedConfiguration[] = [
   { name: "native Q4_0 + KV cache", backend: "native", dtype: "q4_0", tolerances: { meanKl: 0.15, perplexityRatio: 1.25, top1: 0.7, greedy: 0.15 } },
 ];
 
-interface AccuracyRow {
-  configuration: string;
-  max_abs_diff: number;
-  mean_kl_divergence: number;
-  top1_agreement: number;
-  perplexity: number;
-  reference_perplexity: number;
-  greedy_agreement: number;
-  greedy_common_prefix: number;
-}
+type AccuracyRow = OptimizedPathRow;
 
 interface Inputs {
   description: string;
@@ -143,33 +134,6 @@ async function inputs(options: ReturnType<typeof parseOptions>): Promise<Inputs>
   return { description, nearUniform, load, tokens };
 }
 
-/** Logits for every position, through chunked prefill then single-token decode steps, as generation runs. */
-function cachedLogits(model: LlamaModel, tokens: number[]): Float32Array {
-  const vocab = model.config.vocabSize;
-  const out = new Float32Array(tokens.length * vocab);
-  const cache = model.createCache(tokens.length + 1);
-  const prefill = Math.floor(tokens.length / 2);
-  for (let start = 0; start < prefill; start += 64) {
-    const end = Math.min(prefill, start + 64);
-    out.set(model.forward(Int32Array.from(tokens.slice(start, end)), cache, { allLogits: true }).data as Float32Array, start * vocab);
-  }
-  for (let position = prefill; position < tokens.length; position++) {
-    out.set(model.forward(Int32Array.of(tokens[position]), cache).data as Float32Array, position * vocab);
-  }
-  return out;
-}
-
-function greedyTokens(model: LlamaModel, start: number, count: number): number[] {
-  const cache = model.createCache(count + 2);
-  const ids: number[] = [];
-  let logits = model.forward(Int32Array.of(start), cache).data as Float32Array;
-  for (let step = 0; step < count; step++) {
-    ids.push(argmax(logits));
-    if (step + 1 < count) logits = model.forward(Int32Array.of(ids[ids.length - 1]), cache).data as Float32Array;
-  }
-  return ids;
-}
-
 async function main(): Promise<void> {
   const options = parseOptions();
   const { description, nearUniform, load, tokens } = await inputs(options);
@@ -181,7 +145,7 @@ async function main(): Promise<void> {
   process.stderr.write("reference: TypeScript kernels, f32, whole text in one pass\n");
   const referenceLogits = reference.forward(Int32Array.from(tokens), reference.createCache(tokens.length + 1), { allLogits: true }).data as Float32Array;
   const referencePerplexity = perplexity(referenceLogits, tokens, vocab).perplexity;
-  const referenceGreedy = greedyTokens(reference, start, options.greedyTokens);
+  const referenceGreedy = greedyTokens(reference, [start], options.greedyTokens);
 
   const available = nativeAvailability().available;
   const checks: ToleranceCheck[] = [];
@@ -194,31 +158,20 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`${configuration.name}\n`);
     const model = LlamaModel.fromLoadedWeights(load(configuration.dtype), createKernel({ backend: configuration.backend }));
-    const logits = cachedLogits(model, tokens);
-    const comparison = compareLogits(referenceLogits, logits, vocab);
-    const optimizedPerplexity = perplexity(logits, tokens, vocab).perplexity;
-    const greedy = greedyAgreement(referenceGreedy, greedyTokens(model, start, options.greedyTokens));
-    const { tolerances } = configuration;
-    const what = configuration.name;
-    if (tolerances.maxAbsDiff !== undefined) checks.push({ what, metric: "logits max-abs-diff", value: comparison.maxAbsDiff, limit: tolerances.maxAbsDiff, kind: "max" });
-    checks.push({ what, metric: "mean KL divergence", value: comparison.meanKlDivergence, limit: tolerances.meanKl, kind: "max" });
-    checks.push({ what, metric: "perplexity ratio", value: optimizedPerplexity / referencePerplexity, limit: tolerances.perplexityRatio, kind: "max" });
-    if (nearUniform && configuration.dtype !== "f32") {
-      notes.push(`${what}: top-1 agreement ${comparison.top1Agreement.toFixed(4)}, greedy agreement ${greedy.agreement.toFixed(4)} (reported, not gated: a random model's logits are near uniform)`);
-    } else {
-      checks.push({ what, metric: "top-1 agreement", value: comparison.top1Agreement, limit: tolerances.top1, kind: "min" });
-      checks.push({ what, metric: `greedy agreement /${options.greedyTokens}`, value: greedy.agreement, limit: tolerances.greedy, kind: "min" });
-    }
-    rows.push({
-      configuration: what,
-      max_abs_diff: comparison.maxAbsDiff,
-      mean_kl_divergence: comparison.meanKlDivergence,
-      top1_agreement: comparison.top1Agreement,
-      perplexity: optimizedPerplexity,
-      reference_perplexity: referencePerplexity,
-      greedy_agreement: greedy.agreement,
-      greedy_common_prefix: greedy.commonPrefix,
+    const result = optimizedPathChecks({
+      what: configuration.name,
+      referenceLogits,
+      logits: cachedLogits(model, tokens),
+      tokens,
+      vocabSize: vocab,
+      referenceGreedy,
+      greedy: greedyTokens(model, [start], options.greedyTokens),
+      tolerances: configuration.tolerances,
+      agreementReportedOnly: nearUniform && configuration.dtype !== "f32",
     });
+    checks.push(...result.checks);
+    if (result.note) notes.push(result.note);
+    rows.push(result.row);
   }
   const ok = checks.every(passes);
   if (options.json) for (const row of rows) process.stdout.write(JSON.stringify(row) + "\n");

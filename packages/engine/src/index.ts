@@ -25,6 +25,7 @@ export {
   type StepCosts,
 } from "./draft-length.ts";
 export type { DraftProposal, DraftRequest, DraftSampling, Drafter } from "./drafter.ts";
+export { cachedLogits, greedyTokens } from "./evaluation.ts";
 export { generate, type GenerateOptions, type GenerationResult } from "./generate.ts";
 export type { GenerationControls } from "./generation-controls.ts";
 export { GenerationOutput, type FinishReason } from "./generation-output.ts";

@@ -24,6 +24,7 @@ export {
 export { chiSquareGoodnessOfFit, chiSquareSurvival, type GoodnessOfFit } from "./goodness-of-fit.ts";
 export { describeMachine, lastLevelCacheBytes, machineInfo, type MachineInfo } from "./machine.ts";
 export { availableMemoryBytes, peakResidentBytes, residentBytes } from "./memory.ts";
+export { optimizedPathChecks, type OptimizedPathChecks, type OptimizedPathInput, type OptimizedPathRow, type PathTolerances } from "./optimized-path-checks.ts";
 export { interTokenLatencies, interTokenLatencySummary, percentile, summarizeLatencies, type LatencySummary } from "./percentiles.ts";
 export { createStepReporter } from "./progress.ts";
 export { reportJson, writeReportFiles } from "./report-files.ts";

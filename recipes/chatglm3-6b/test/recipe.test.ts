@@ -4,7 +4,7 @@
 // load, the multi-turn server reusing its prefix cache, and the failures a user can cause.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -143,5 +143,32 @@ describe("chatglm3-6b recipe with a tiny ChatGLM-style GGUF (no shared files nee
     const result = await runRecipe(["--model", models.syntheticGguf, "--chat", "--raw"]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--chat and --raw contradict each other/);
+  });
+});
+
+describe("the recipe's accuracy check and benchmark", () => {
+  it.skipIf(!nativeAvailability().available)("accuracy.ts reproduces THUDM's golden outputs and passes its quantized gates", async () => {
+    const result = await run(tsx, ["accuracy.ts", "--skip-llama-cpp", "--tokens", "48", "--greedy-tokens", "8"], { cwd: recipeDirectory });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/PASS {2}native Q8_0 \+ KV cache +mean KL divergence/);
+    if (models.safetensorsDirectory !== undefined) expect(result.stdout).toMatch(/PASS {2}glm4 native paged +golden max \|Δ\|/);
+    expect(result.stdout).not.toMatch(/FAIL/);
+  });
+
+  it.skipIf(!nativeAvailability().available)("bench.ts measures time to first token by turn, with and without reuse, the same replies", async () => {
+    const results = path.join(temporary, "bench-results");
+    const result = await run(tsx, ["bench.ts", "--quick", "--layers", "1", "--turns", "3", "--reply-tokens", "4", "--json", "--results", results], { cwd: recipeDirectory });
+    expect(result.status, result.stderr).toBe(0);
+    const rows = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as { reuse: boolean; turn: number; prompt_tokens: number; prefilled_tokens: number; reply_token_ids: number[] });
+    expect(rows).toHaveLength(6);
+    for (const turn of [1, 2, 3]) {
+      const [without, withReuse] = [false, true].map((reuse) => rows.find((row) => row.reuse === reuse && row.turn === turn)!);
+      expect(withReuse.reply_token_ids).toEqual(without.reply_token_ids);
+      expect(without.prefilled_tokens).toBe(without.prompt_tokens);
+      // The whole earlier prompt comes from the cache: only the reply (as re-rendered) and the new turn are prefilled.
+      const earlier = rows.find((row) => row.reuse && row.turn === turn - 1);
+      if (earlier) expect(withReuse.prefilled_tokens).toBeLessThanOrEqual(withReuse.prompt_tokens - earlier.prompt_tokens);
+    }
+    expect(readFileSync(path.join(results, "bench-quick.md"), "utf8")).toMatch(/TTFT with reuse/);
   });
 });
