@@ -220,7 +220,8 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
         skipped.push(reason);
         continue;
       }
-      if (oneAtATime) log(`  one engine at a time: both loaded would need about ${gigabytes(neededBytes)} GB, more than the ${gigabytes(budgetBytes)} GB available${options.memoryBudgetBytes === undefined ? "" : " within --memory-budget"}`);
+      if (options.oneEngineAtATime) log("  one engine at a time (--one-engine-at-a-time)");
+      else if (oneAtATime) log(`  one engine at a time: both loaded would need about ${gigabytes(neededBytes)} GB, more than the ${gigabytes(budgetBytes)} GB available${options.memoryBudgetBytes === undefined ? "" : " within --memory-budget"}`);
       files.push(path.relative(path.resolve(resultsDirectory, ".."), file.path));
       if (!file.reused) filesWritten++;
       if (oneAtATime) oneEngineFiles.push(label);
