@@ -11,6 +11,7 @@
 //      gated on real weights, reported on random ones, whose near-uniform logits make them noise).
 //
 //   pnpm accuracy chatglm3-6b [--model PATH] [--text FILE] [--tokens N] [--greedy-tokens N] [--skip-llama-cpp] [--json]
+//                             [--results DIR]
 
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -20,7 +21,19 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { cachedLogits, greedyTokens } from "@infer-recipes/engine";
-import { compareLogits, describeChecks, greedyAgreement, passes, perplexity, type ToleranceCheck } from "@infer-recipes/harness";
+import {
+  describeChecks,
+  describeMachine,
+  machineInfo,
+  optimizedPathChecks,
+  passes,
+  reportJson,
+  writeReportFiles,
+  type HeadlineFigure,
+  type PathTolerances,
+  type ResultsRecord,
+  type ToleranceCheck,
+} from "@infer-recipes/harness";
 import { createKernel, nativeAvailability, type BackendName, type DType } from "@infer-recipes/kernel";
 import {
   LlamaModel,
@@ -47,7 +60,7 @@ const goldenTolerance = 1e-5;
 interface QuantizedConfiguration {
   name: string;
   dtype: DType;
-  tolerances: { maxAbsDiff?: number; meanKl: number; perplexityRatio: number; top1: number; greedy: number };
+  tolerances: PathTolerances;
 }
 
 const QUANTIZED: QuantizedConfiguration[] = [
@@ -66,7 +79,7 @@ function parseOptions() {
   const { values } = parseArgs({
     options: {
       model: { type: "string" }, text: { type: "string" }, tokens: { type: "string" }, "greedy-tokens": { type: "string" },
-      "skip-llama-cpp": { type: "boolean" }, json: { type: "boolean" },
+      "skip-llama-cpp": { type: "boolean" }, json: { type: "boolean" }, results: { type: "string" },
     },
   });
   const count = (name: string, text: string | undefined, fallback: number) => {
@@ -82,6 +95,7 @@ function parseOptions() {
     greedyTokens: count("greedy-tokens", values["greedy-tokens"], 32),
     skipLlamaCpp: Boolean(values["skip-llama-cpp"]),
     json: Boolean(values.json),
+    results: values.results === undefined ? path.join(recipeDirectory, "results") : path.resolve(base, values.results),
   };
 }
 
@@ -183,7 +197,6 @@ async function quantizedChecks(options: ReturnType<typeof parseOptions>, checks:
     process.stderr.write(`quantized weights on ${description}\nreference: TypeScript kernels, f32, whole text in one pass\n`);
     const reference = LlamaModel.fromLoadedWeights(referenceWeights, createKernel({ backend: "reference" }));
     const referenceLogits = reference.forward(Int32Array.from(tokens), reference.createCache(tokens.length + 1), { allLogits: true }).data as Float32Array;
-    const referencePerplexity = perplexity(referenceLogits, tokens, vocab).perplexity;
     const start = tokens.slice(0, 3);
     const referenceGreedy = greedyTokens(reference, start, options.greedyTokens);
     for (const configuration of QUANTIZED) {
@@ -193,31 +206,20 @@ async function quantizedChecks(options: ReturnType<typeof parseOptions>, checks:
       }
       process.stderr.write(`${configuration.name}\n`);
       const model = LlamaModel.fromLoadedWeights(load(configuration.dtype), createKernel({ backend: "native" }));
-      const logits = cachedLogits(model, tokens);
-      const comparison = compareLogits(referenceLogits, logits, vocab);
-      const optimizedPerplexity = perplexity(logits, tokens, vocab).perplexity;
-      const greedy = greedyAgreement(referenceGreedy, greedyTokens(model, start, options.greedyTokens));
-      const { tolerances } = configuration;
-      const what = configuration.name;
-      if (tolerances.maxAbsDiff !== undefined) checks.push({ what, metric: "logits max-abs-diff", value: comparison.maxAbsDiff, limit: tolerances.maxAbsDiff, kind: "max" });
-      checks.push({ what, metric: "mean KL divergence", value: comparison.meanKlDivergence, limit: tolerances.meanKl, kind: "max" });
-      checks.push({ what, metric: "perplexity ratio", value: optimizedPerplexity / referencePerplexity, limit: tolerances.perplexityRatio, kind: "max" });
-      if (nearUniform && configuration.dtype !== "f32") {
-        notes.push(`${what}: top-1 agreement ${comparison.top1Agreement.toFixed(4)}, greedy agreement ${greedy.agreement.toFixed(4)} (reported, not gated: a random model's logits are near uniform)`);
-      } else {
-        checks.push({ what, metric: "top-1 agreement", value: comparison.top1Agreement, limit: tolerances.top1, kind: "min" });
-        checks.push({ what, metric: `greedy agreement /${options.greedyTokens}`, value: greedy.agreement, limit: tolerances.greedy, kind: "min" });
-      }
-      rows.push({
-        check: "quantized",
-        configuration: what,
-        max_abs_diff: comparison.maxAbsDiff,
-        mean_kl_divergence: comparison.meanKlDivergence,
-        top1_agreement: comparison.top1Agreement,
-        perplexity: optimizedPerplexity,
-        reference_perplexity: referencePerplexity,
-        greedy_agreement: greedy.agreement,
+      const result = optimizedPathChecks({
+        what: configuration.name,
+        referenceLogits,
+        logits: cachedLogits(model, tokens),
+        tokens,
+        vocabSize: vocab,
+        referenceGreedy,
+        greedy: greedyTokens(model, start, options.greedyTokens),
+        tolerances: configuration.tolerances,
+        agreementReportedOnly: nearUniform && configuration.dtype !== "f32",
       });
+      checks.push(...result.checks);
+      if (result.note) notes.push(result.note);
+      rows.push({ check: "quantized", ...result.row });
     }
     return description;
   } finally {
@@ -234,15 +236,51 @@ async function main(): Promise<void> {
   goldenChecks(checks, notes, rows);
   if (options.skipLlamaCpp) notes.push("llama.cpp comparison: skipped (--skip-llama-cpp)");
   else llamaCppChecks(checks, notes, rows);
-  await quantizedChecks(options, checks, notes, rows);
+  const description = await quantizedChecks(options, checks, notes, rows);
   const ok = checks.every(passes);
   if (options.json) for (const row of rows) process.stdout.write(JSON.stringify(row) + "\n");
   else {
     process.stdout.write(`${describeChecks(checks)}\n`);
     for (const note of notes) process.stdout.write(`note  ${note}\n`);
   }
+  writeResults(rows, checks, notes, description, options);
   process.stderr.write(ok ? "accuracy: all metrics within tolerance\n" : "accuracy: FAILED — a metric left its tolerance\n");
   process.exitCode = ok ? 0 : 1;
+}
+
+/** The figures the docs gallery shows first: agreement with each reference, and how far quantization moves the logits. */
+function headline(rows: Record<string, unknown>[], checks: ToleranceCheck[]): HeadlineFigure[] {
+  const figures: HeadlineFigure[] = [];
+  const golden = checks.filter((check) => check.metric === "golden max |Δ|");
+  if (golden.length > 0) figures.push({ label: "THUDM golden hidden states: largest |Δ| (GLM2/3/4, both backends, dense and paged)", value: Math.max(...golden.map((check) => check.value)), unit: "" });
+  for (const row of rows.filter((row) => row.check === "llama.cpp")) figures.push({ label: `llama.cpp on a tiny random ChatGLM3 ${String(row.format)}: mean KL divergence`, value: row.mean_kl_divergence as number, unit: "" });
+  for (const row of rows.filter((row) => row.check === "quantized" && !String(row.configuration).includes("f32"))) {
+    figures.push({ label: `${String(row.configuration)}: mean KL divergence from the f32 reference`, value: row.mean_kl_divergence as number, unit: "" });
+  }
+  figures.push({ label: "tolerance gates passed", value: checks.filter(passes).length, unit: `of ${checks.length}` });
+  return figures;
+}
+
+/** Writes accuracy.{md,json} (accuracy-model.* with --model) into the results directory. */
+function writeResults(rows: Record<string, unknown>[], checks: ToleranceCheck[], notes: string[], description: string, options: ReturnType<typeof parseOptions>): void {
+  const name = options.model ? "accuracy-model" : options.skipLlamaCpp ? "accuracy-without-llama-cpp" : "accuracy";
+  const machine = machineInfo();
+  const command = ["pnpm accuracy chatglm3-6b", ...process.argv.slice(2)].join(" ");
+  const record: ResultsRecord = { machine, command, headline: headline(rows, checks), rows, checks };
+  const markdown = [
+    "# chatglm3-6b accuracy",
+    "",
+    `Quantized weights on ${description.replaceAll(sharedModels, "../shared/models")}. Machine: ${describeMachine(machine)}. Date: ${machine.date}.`,
+    `Command: \`${command}\`.`,
+    "",
+    "```",
+    describeChecks(checks),
+    ...notes.map((note) => `note  ${note}`),
+    "```",
+    "",
+  ].join("\n");
+  writeReportFiles(options.results, { [`${name}.md`]: markdown, [`${name}.json`]: reportJson(record) });
+  process.stderr.write(`wrote ${path.join(options.results, name)}.{md,json}\n`);
 }
 
 main().catch((error: Error) => {

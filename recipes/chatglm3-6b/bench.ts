@@ -6,7 +6,8 @@
 //      their greedy replies can be compared.
 //   2. Against llama.cpp: `pnpm bench peers --architecture chatglm` — ChatGLM3-6B-shape random-weight GGUF files,
 //      Q8_0 and Q4_0, 1 and 2 threads, prefill 512 and decode 128 tokens, both engines on the same files (written to
-//      --files-directory, outside the repository, and deleted afterwards unless --keep-files).
+//      --files-directory, default benchmarks/.cache/peers-chatglm3-6b, ignored by git, and deleted afterwards unless
+//      --keep-files).
 //
 //   pnpm bench chatglm3-6b [--model PATH] [--format q8_0|q4_0] [--layers N] [--turns N] [--reply-tokens N]
 //                          [--threads N] [--skip-peers] [--peers-args "..."] [--files-directory DIR] [--keep-files]
@@ -19,7 +20,18 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { ChatSession, type TextModel } from "@infer-recipes/cli";
-import { barChartSvg, describeMachine, machineInfo, markdownTable, peakResidentBytes, reportJson, writeReportFiles, type Column } from "@infer-recipes/harness";
+import {
+  barChartSvg,
+  describeMachine,
+  machineInfo,
+  markdownTable,
+  peakResidentBytes,
+  reportJson,
+  writeReportFiles,
+  type Column,
+  type HeadlineFigure,
+  type ResultsRecord,
+} from "@infer-recipes/harness";
 import { createKernel, type DType } from "@infer-recipes/kernel";
 import { LlamaModel, glmConfig, llamaDecodeBytes, llamaWeightBytes, loadModelWeights, randomLlamaWeights, tinyChatGlmGgufTokenizerMetadata } from "@infer-recipes/models";
 import { chatGlm3ChatTemplate, compileChatTemplate, loadChatGlm3Tokenizer, tokenizerFromGgufMetadata, type TextTokenizer } from "@infer-recipes/tokenizer";
@@ -27,6 +39,8 @@ import { chatGlm3ChatTemplate, compileChatTemplate, loadChatGlm3Tokenizer, token
 const recipeDirectory = path.dirname(fileURLToPath(import.meta.url));
 const repository = path.resolve(recipeDirectory, "../..");
 const chatGlm3TokenizerModel = path.resolve(repository, "../shared/models/chatglm3-tokenizer/tokenizer.model");
+/** Where the peer comparison's 3.6–6.6 GB files go by default: a folder of their own in the benchmarks' (ignored) cache. */
+const defaultFilesDirectory = path.join(repository, "benchmarks/.cache/peers-chatglm3-6b");
 
 /** The user turns of the benchmark conversation (replies are the model's own, greedy, of a fixed length). */
 const USER_TURNS = [
@@ -88,7 +102,7 @@ function parseOptions(argv: string[]): Options {
     threads: values.threads === undefined ? undefined : integer("threads", values.threads, 1),
     skipPeers: Boolean(values["skip-peers"]) || quick,
     peersArgs: values["peers-args"]?.split(/\s+/).filter(Boolean) ?? [],
-    filesDirectory: path.resolve(base, values["files-directory"] ?? "/work/tmp/chatglm3-6b-peers"),
+    filesDirectory: values["files-directory"] === undefined ? defaultFilesDirectory : path.resolve(base, values["files-directory"]),
     keepFiles: Boolean(values["keep-files"]),
     quick,
     json: Boolean(values.json),
@@ -202,6 +216,16 @@ const turnColumns: Column<{ turn: number; without: TurnRow; with: TurnRow }>[] =
   { header: "same reply", value: (row) => (row.without.reply_token_ids.join(",") === row.with.reply_token_ids.join(",") ? "yes" : "**no**"), align: "left" },
 ];
 
+/** The figures the docs gallery shows first: the last turn's time to first token with and without reuse. */
+function headline(turns: ReadonlyArray<{ turn: number; without: TurnRow; with: TurnRow }>): HeadlineFigure[] {
+  const last = turns[turns.length - 1];
+  return [
+    { label: `time to first token of turn ${last.turn}, KV cache kept between turns`, value: last.with.time_to_first_token_ms, unit: "ms" },
+    { label: `time to first token of turn ${last.turn}, whole conversation prefilled again`, value: last.without.time_to_first_token_ms, unit: "ms" },
+    { label: `turn ${last.turn} speed-up from reusing the cache`, value: last.without.time_to_first_token_ms / last.with.time_to_first_token_ms, unit: "×" },
+  ];
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const options = parseOptions(argv);
@@ -227,7 +251,7 @@ async function main(): Promise<void> {
   writeReportFiles(options.results, {
     [`${name}.md`]: `# chatglm3-6b benchmark\n\n## Multi-turn time to first token\n\n${multiTurn}\n\n![time to first token by turn](${name}.svg)\n` +
       (peers?.table ? `\n## Against llama.cpp\n\nCommand: \`${peers.command}\`\n\n${peers.table}\n` : ""),
-    [`${name}.json`]: reportJson({ machine, command, rows }),
+    [`${name}.json`]: reportJson({ machine, command, headline: headline(turns), rows } satisfies ResultsRecord<TurnRow>),
     [`${name}.svg`]: barChartSvg({
       title: "chatglm3-6b: time to first token by turn",
       unit: "ms",

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, it } from "vitest";
 
+import { resultsRecordProblems } from "@infer-recipes/harness";
 import { nativeAvailability } from "@infer-recipes/kernel";
 
 import { chatGlm3TokenizerModel, writeTinyChatGlm } from "./tiny-chatglm.ts";
@@ -148,7 +149,7 @@ describe("chatglm3-6b recipe with a tiny ChatGLM-style GGUF (no shared files nee
 
 describe("the recipe's accuracy check and benchmark", () => {
   it.skipIf(!nativeAvailability().available)("accuracy.ts reproduces THUDM's golden outputs and passes its quantized gates", async () => {
-    const result = await run(tsx, ["accuracy.ts", "--skip-llama-cpp", "--tokens", "48", "--greedy-tokens", "8"], { cwd: recipeDirectory });
+    const result = await run(tsx, ["accuracy.ts", "--skip-llama-cpp", "--tokens", "48", "--greedy-tokens", "8", "--results", path.join(temporary, "accuracy-results")], { cwd: recipeDirectory });
     expect(result.status, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/PASS {2}native Q8_0 \+ KV cache +mean KL divergence/);
     if (models.safetensorsDirectory !== undefined) expect(result.stdout).toMatch(/PASS {2}glm4 native paged +golden max \|Δ\|/);
@@ -170,5 +171,6 @@ describe("the recipe's accuracy check and benchmark", () => {
       if (earlier) expect(withReuse.prefilled_tokens).toBeLessThanOrEqual(withReuse.prompt_tokens - earlier.prompt_tokens);
     }
     expect(readFileSync(path.join(results, "bench-quick.md"), "utf8")).toMatch(/TTFT with reuse/);
+    expect(resultsRecordProblems(JSON.parse(readFileSync(path.join(results, "bench-quick.json"), "utf8")))).toEqual([]);
   });
 });
