@@ -69,9 +69,12 @@ const QUANTIZED: QuantizedConfiguration[] = [
   { name: "native Q4_0 + KV cache", dtype: "q4_0", tolerances: { meanKl: 0.15, perplexityRatio: 1.25, top1: 0.7, greedy: 0.15 } },
 ];
 
-/** llama.cpp comparison gates, per file format: KL(llama.cpp ‖ ours) per position and greedy agreement. */
+/**
+ * llama.cpp comparison gates, per file format: KL(llama.cpp ‖ ours) per position and greedy agreement. Random weights
+ * make the logits nearly uniform, so the F32 limit is tight: 1.6e-7 measured; a RoPE layout error gives ~5e-6.
+ */
 const LLAMA_CPP_TOLERANCES: Record<string, { meanKl: number; greedy: number }> = {
-  f32: { meanKl: 1e-4, greedy: 1 },
+  f32: { meanKl: 1e-6, greedy: 1 },
   q8_0: { meanKl: 1e-3, greedy: 0.9 },
 };
 
