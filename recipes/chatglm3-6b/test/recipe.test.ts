@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, it } from "vitest";
 
-import { resultsRecordProblems } from "@infer-recipes/harness";
+import { resultsRecordProblems, runCommand } from "@infer-recipes/harness";
 import { nativeAvailability } from "@infer-recipes/kernel";
 
 import { chatGlm3TokenizerModel, writeTinyChatGlm } from "./tiny-chatglm.ts";
@@ -29,21 +29,8 @@ interface Run {
   json?: { token_ids: number[]; text: string; prompt_tokens: number; finish_reason: string };
 }
 
-/** Runs a command without blocking the test worker (a blocked worker misses vitest's heartbeats on a busy machine). */
-function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Omit<Run, "json">> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 async function runRecipe(args: string[], environment: Record<string, string> = {}): Promise<Run> {
-  const result = await run(tsx, ["recipe.ts", ...args], { cwd: recipeDirectory, env: { ...process.env, ...environment } });
+  const result = await runCommand(tsx, ["recipe.ts", ...args], { cwd: recipeDirectory, env: { ...process.env, ...environment }, timeoutMilliseconds: 300_000 });
   let json;
   try {
     json = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
@@ -63,7 +50,7 @@ if (models.safetensorsDirectory === undefined) console.warn(`skipping the runs w
 describe.skipIf(models.safetensorsDirectory === undefined)("chatglm3-6b recipe on a tiny ChatGLM3 with the real tokenizer", () => {
   it("generates the same greedy tokens from safetensors, PyTorch .bin and the converted GGUF, on every backend", async () => {
     const gguf = path.join(temporary, "converted-f32.gguf");
-    const convert = await run(path.join(repository, "node_modules/.bin/tsx"), ["packages/models/src/convert-cli.ts", models.safetensorsDirectory!, gguf, "--quant", "f32"], { cwd: repository });
+    const convert = await runCommand(path.join(repository, "node_modules/.bin/tsx"), ["packages/models/src/convert-cli.ts", models.safetensorsDirectory!, gguf, "--quant", "f32"], { cwd: repository });
     expect(convert.status, convert.stderr).toBe(0);
     const runs: Run[] = [];
     for (const backend of backends) for (const model of [models.safetensorsDirectory!, models.pytorchDirectory!, gguf]) runs.push(await greedy(model, backend));
@@ -149,7 +136,7 @@ describe("chatglm3-6b recipe with a tiny ChatGLM-style GGUF (no shared files nee
 
 describe("the recipe's accuracy check and benchmark", () => {
   it.skipIf(!nativeAvailability().available)("accuracy.ts reproduces THUDM's golden outputs and passes its quantized gates", async () => {
-    const result = await run(tsx, ["accuracy.ts", "--skip-llama-cpp", "--tokens", "48", "--greedy-tokens", "8", "--results", path.join(temporary, "accuracy-results")], { cwd: recipeDirectory });
+    const result = await runCommand(tsx, ["accuracy.ts", "--skip-llama-cpp", "--tokens", "48", "--greedy-tokens", "8", "--results", path.join(temporary, "accuracy-results")], { cwd: recipeDirectory });
     expect(result.status, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/PASS {2}native Q8_0 \+ KV cache +mean KL divergence/);
     if (models.safetensorsDirectory !== undefined) expect(result.stdout).toMatch(/PASS {2}glm4 native paged +golden max \|Δ\|/);
@@ -158,7 +145,7 @@ describe("the recipe's accuracy check and benchmark", () => {
 
   it.skipIf(!nativeAvailability().available)("bench.ts measures time to first token by turn, with and without reuse, the same replies", async () => {
     const results = path.join(temporary, "bench-results");
-    const result = await run(tsx, ["bench.ts", "--quick", "--layers", "1", "--turns", "3", "--reply-tokens", "4", "--json", "--results", results], { cwd: recipeDirectory });
+    const result = await runCommand(tsx, ["bench.ts", "--quick", "--layers", "1", "--turns", "3", "--reply-tokens", "4", "--json", "--results", results], { cwd: recipeDirectory });
     expect(result.status, result.stderr).toBe(0);
     const rows = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as { reuse: boolean; turn: number; prompt_tokens: number; prefilled_tokens: number; reply_token_ids: number[] });
     expect(rows).toHaveLength(6);
