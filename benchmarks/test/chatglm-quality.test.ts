@@ -53,7 +53,8 @@ describe.skipIf(!hasVocabulary || llamaCpp.llama === undefined)("ChatGLM3 on lla
       const tokens = tokenizer.encode(tokenizerCorpus().join("\n"), { addSpecialTokens: false }).slice(0, 192);
       const prompts = ["[gMASK]sop<|user|>\n 你好<|assistant|>", "[gMASK]sop<|user|>\n Write a poem about the sea.<|assistant|>"].map((text) => ({ text, tokens: tokenizer.encode(text) }));
       const result = await compareEngines(ours, peer, tokens, ours.weights.config.vocabSize, prompts, { window: 128, stride: 64, greedyTokens: 16, perplexityTolerance: 0.01 });
-      expect(result.mean_kl_divergence).toBeLessThan(1e-4);
+      // Random weights make the logits nearly uniform: the limit is tight (1.6e-7 measured; a RoPE layout error: ~5e-6).
+      expect(result.mean_kl_divergence).toBeLessThan(1e-6);
       expect(result.top1_agreement).toBeGreaterThan(0.98);
       expect(Math.abs(result.perplexity_ratio - 1)).toBeLessThan(0.01);
       expect(result.greedy_agreement).toBe(1);
