@@ -189,8 +189,19 @@ async function runConversations(options: Options): Promise<TurnRow[]> {
   return rows;
 }
 
+/** One row of the peer comparison's report (benchmarks/src/peer-rows.ts), the fields this report uses. */
+interface PeerComparisonRow {
+  format: string;
+  threads: number;
+  phase: "prefill" | "decode";
+  tokens: number;
+  ours_tokens_per_s: number;
+  peer_tokens_per_s: number;
+  ratio: number;
+}
+
 /** 2. The peer comparison, its files outside the repository, deleted afterwards unless asked to keep them. */
-function runPeers(options: Options): { table?: string; command: string } {
+function runPeers(options: Options): { table?: string; rows: PeerComparisonRow[]; command: string } {
   // Within the shared machine's ~8 GB courtesy budget, a 6.6 GB Q8_0 file is measured with one engine loaded at a time.
   const args = ["peers", "--architecture", "chatglm", "--memory-budget", "8", "--cache-directory", options.filesDirectory, "--results", options.results, ...options.peersArgs];
   const command = `pnpm bench ${args.join(" ")}`;
@@ -203,7 +214,17 @@ function runPeers(options: Options): { table?: string; command: string } {
     if (!options.keepFiles) rmSync(options.filesDirectory, { recursive: true, force: true });
   }
   const markdown = path.join(options.results, "peers-chatglm.md");
-  return { table: existsSync(markdown) ? readFileSync(markdown, "utf8") : undefined, command };
+  const json = path.join(options.results, "peers-chatglm.json");
+  return {
+    table: existsSync(markdown) ? readFileSync(markdown, "utf8") : undefined,
+    rows: existsSync(json) ? (JSON.parse(readFileSync(json, "utf8")) as { rows: PeerComparisonRow[] }).rows : [],
+    command,
+  };
+}
+
+/** The peer comparison's ratios as headline figures: ours ÷ llama.cpp per format, phase and thread count. */
+function peerHeadline(rows: readonly PeerComparisonRow[]): HeadlineFigure[] {
+  return rows.map((row) => ({ label: `${row.format.toUpperCase()} ${row.phase} ${row.tokens}, ${row.threads} thread${row.threads === 1 ? "" : "s"}: this project ÷ llama.cpp (${row.ours_tokens_per_s.toFixed(1)} vs ${row.peer_tokens_per_s.toFixed(1)} tok/s)`, value: row.ratio, unit: "×" }));
 }
 
 const turnColumns: Column<{ turn: number; without: TurnRow; with: TurnRow }>[] = [
@@ -251,7 +272,12 @@ async function main(): Promise<void> {
   writeReportFiles(options.results, {
     [`${name}.md`]: `# chatglm3-6b benchmark\n\n## Multi-turn time to first token\n\n${multiTurn}\n\n![time to first token by turn](${name}.svg)\n` +
       (peers?.table ? `\n## Against llama.cpp\n\nCommand: \`${peers.command}\`\n\n${peers.table}\n` : ""),
-    [`${name}.json`]: reportJson({ machine, command, headline: headline(turns), rows } satisfies ResultsRecord<TurnRow>),
+    [`${name}.json`]: reportJson({
+      machine,
+      command,
+      headline: [...headline(turns), ...peerHeadline(peers?.rows ?? [])],
+      rows: [...rows.map((row) => ({ kind: "multi-turn", ...row })), ...(peers?.rows ?? []).map((row) => ({ kind: "against llama.cpp", ...row }))],
+    } satisfies ResultsRecord),
     [`${name}.svg`]: barChartSvg({
       title: "chatglm3-6b: time to first token by turn",
       unit: "ms",
