@@ -70,12 +70,14 @@ const QUANTIZED: QuantizedConfiguration[] = [
 ];
 
 /**
- * llama.cpp comparison gates, per file format: KL(llama.cpp ‖ ours) per position and greedy agreement. Random weights
- * make the logits nearly uniform, so the F32 limit is tight: 1.6e-7 measured; a RoPE layout error gives ~5e-6.
+ * llama.cpp comparison gates, per file format: KL(llama.cpp ‖ ours) per position, perplexity within 1%, and greedy
+ * agreement. Random weights make the logits nearly uniform, so the F32 limit is tight (1.6e-7 measured; a RoPE layout
+ * error gives ~5e-6), and on the Q8_0 file — where the two engines round activations differently — greedy agreement
+ * is noise (58% measured with KL 3e-4): it is reported, not gated, as for this project's own quantized paths.
  */
-const LLAMA_CPP_TOLERANCES: Record<string, { meanKl: number; greedy: number }> = {
+const LLAMA_CPP_TOLERANCES: Record<string, { meanKl: number; greedy?: number }> = {
   f32: { meanKl: 1e-6, greedy: 1 },
-  q8_0: { meanKl: 1e-3, greedy: 0.9 },
+  q8_0: { meanKl: 1e-3 },
 };
 
 function parseOptions() {
@@ -156,7 +158,9 @@ function llamaCppChecks(checks: ToleranceCheck[], notes: string[], rows: Record<
     checks.push({ what, metric: `tokenizations equal /${row.tokenizer_comparisons}`, value: row.tokenizer_agreeing / row.tokenizer_comparisons, limit: 1, kind: "min" });
     checks.push({ what, metric: `round trips /${row.tokenizer_strings}`, value: row.tokenizer_round_trips / row.tokenizer_strings, limit: 1, kind: "min" });
     checks.push({ what, metric: "mean KL divergence", value: row.mean_kl_divergence, limit: tolerance.meanKl, kind: "max" });
-    checks.push({ what, metric: "greedy agreement", value: row.greedy_agreement, limit: tolerance.greedy, kind: "min" });
+    checks.push({ what, metric: "|perplexity ratio − 1|", value: Math.abs(row.perplexity_ratio - 1), limit: 0.01, kind: "max" });
+    if (tolerance.greedy !== undefined) checks.push({ what, metric: "greedy agreement", value: row.greedy_agreement, limit: tolerance.greedy, kind: "min" });
+    else notes.push(`${what}: top-1 agreement ${row.top1_agreement.toFixed(4)}, greedy agreement ${row.greedy_agreement.toFixed(4)} (reported, not gated: random weights, near-uniform logits)`);
     rows.push({ check: "llama.cpp", ...row });
   }
 }
