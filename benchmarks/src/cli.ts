@@ -11,6 +11,7 @@ import { runKernelBenchmark, type KernelResult } from "./kernels.ts";
 import { BANDWIDTH_TARGET, kernelTable, writeKernelReport } from "./kernels-report.ts";
 import { machineInfo } from "@infer-recipes/harness";
 import { benchServing } from "./serving.ts";
+import { benchServingReliability } from "./serving-reliability.ts";
 import { PEERS_USAGE } from "./peer-options.ts";
 import { benchPeers } from "./peers.ts";
 import { benchPeersQuality, PEERS_QUALITY_USAGE } from "./peers-quality.ts";
@@ -28,6 +29,8 @@ benchmarks:
             --check   exit 1 when decode GEMV (Q8_0/Q4_0, 2 threads) streams below ${BANDWIDTH_TARGET * 100}% of the read bandwidth
   serving   sequential vs continuous batching at 1–16 clients, TTFT with/without the prefix cache, and the model in
             the HTTP thread vs a worker thread (/health latency, decode tok/s); --quick, --json, --worker-only
+  serving-reliability  the --serve process under 100 concurrent streams with disconnects, 1 MB prompts and
+            50,000-message chats: stall bound, largest request, memory (--json)
 ${PEERS_USAGE}
 ${PEERS_QUALITY_USAGE}
 ${SPECULATIVE_PEERS_USAGE}`;
@@ -80,6 +83,9 @@ switch (name) {
     break;
   case "serving":
     await benchServing(rest, RESULTS_DIRECTORY);
+    break;
+  case "serving-reliability":
+    await benchServingReliability(rest, RESULTS_DIRECTORY).catch(failWithError);
     break;
   case "peers":
     await benchPeers(rest, RESULTS_DIRECTORY).catch(failWithError);

@@ -1,0 +1,235 @@
+// `pnpm bench serving-reliability [--json]`: the figures behind the README's serving section, measured on the real
+// server process as users start it (`node scripts/recipe.mjs llama-3.2-3b --serve`, model in a worker thread) with a
+// tiny random Llama of 512 positions written to a temporary folder (the size of model in the original report; the
+// model's speed does not matter here, its limits do):
+//   concurrent streams: 100 streaming completions at once, 30 of them hanging up at a random moment after their
+//     first chunk; every other one must finish with [DONE], and the KV cache must be empty afterwards;
+//   largest request: the body limit the model's prompt limit gives, and how fast the largest refusals come back
+//     (a 1 MB prompt: 400 untokenized; a 50,000-message chat: 413 unread);
+//   stall bound: streams' longest gap between chunks and GET /health's latency while 10 × (1 MB prompt +
+//     50,000-message chat) arrive from another client;
+//   memory: the server process's resident memory after warm-up, at its peak during the above, and 3 s after.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+import { describeMachine, machineInfo, markdownTable, percentile, reportJson, writeReportFiles, type MachineInfo } from "@infer-recipes/harness";
+import { randomLlamaTensors, tinyGgufTokenizerMetadata, tinyLlamaConfig, writeGgufModel } from "@infer-recipes/models";
+
+const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export interface ReliabilityRow {
+  measure: string;
+  value: string;
+  detail: string;
+}
+
+/** Resident memory of a process in bytes (Linux /proc), or NaN elsewhere. */
+function residentBytes(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The server process: the launcher's child (the launcher only waits for it). */
+function serverPid(launcherPid: number): number {
+  try {
+    const children = readFileSync(`/proc/${launcherPid}/task/${launcherPid}/children`, "utf8").trim().split(/\s+/).map(Number);
+    return children[0] ?? launcherPid;
+  } catch {
+    return launcherPid;
+  }
+}
+
+interface StreamResult {
+  done: boolean;
+  hungUp: boolean;
+  gaps: number[];
+}
+
+/** A streaming completion; hangs up after `hangUpAfterMs` past its first chunk when given. */
+async function stream(url: string, maxTokens: number, hangUpAfterMs?: number): Promise<StreamResult> {
+  const controller = new AbortController();
+  const response = await fetch(`${url}/v1/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ prompt: "once upon a time", max_tokens: maxTokens, temperature: 0.8, stream: true }),
+    signal: controller.signal,
+  });
+  let text = "";
+  const arrivals: number[] = [];
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of response.body!) {
+      text += decoder.decode(chunk, { stream: true });
+      arrivals.push(performance.now());
+      if (hangUpAfterMs !== undefined && arrivals.length === 1) setTimeout(() => controller.abort(), hangUpAfterMs);
+    }
+  } catch {
+    return { done: false, hungUp: true, gaps: [] };
+  }
+  return { done: text.trim().endsWith("data: [DONE]"), hungUp: false, gaps: arrivals.slice(1).map((time, index) => time - arrivals[index]) };
+}
+
+async function timedPost(url: string, body: string): Promise<{ status: number; ms: number }> {
+  const started = performance.now();
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+  await response.arrayBuffer();
+  return { status: response.status, ms: performance.now() - started };
+}
+
+async function health(url: string): Promise<{ ms: number; body: { running: number; waiting: number; kv_cache: { used_blocks: number } } }> {
+  const started = performance.now();
+  const response = await fetch(`${url}/health`);
+  const body = (await response.json()) as { running: number; waiting: number; kv_cache: { used_blocks: number } };
+  return { ms: performance.now() - started, body };
+}
+
+const hugePrompt = JSON.stringify({ prompt: "hello there friend ".repeat(55_000), max_tokens: 4 });
+const hugeChat = JSON.stringify({ messages: Array.from({ length: 50_000 }, (_, index) => ({ role: index % 2 ? "assistant" : "user", content: "hi" })) });
+
+export async function measureReliability(progress: (line: string) => void): Promise<ReliabilityRow[]> {
+  const directory = mkdtempSync(path.join(tmpdir(), "serving-reliability-"));
+  const config = tinyLlamaConfig({ vocabSize: 352, contextLength: 512, eosTokenIds: [2] });
+  const file = path.join(directory, "tiny-512.gguf");
+  writeGgufModel(file, config, randomLlamaTensors(config, 9), tinyGgufTokenizerMetadata(config.vocabSize));
+  const launcher = spawn(process.execPath, [path.join(repository, "scripts/recipe.mjs"), "llama-3.2-3b", "--model", file, "--serve", "--port", "0", "--max-batch", "32", "--queue-limit", "200", "--backend", "reference"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  launcher.stderr.on("data", (chunk: Buffer) => (log += chunk.toString("utf8")));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the server did not start within 120 s:\n${log}`)), 120_000);
+      launcher.stderr.on("data", () => {
+        const match = /serving ".*" on (http:\/\/\S+)/.exec(log);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      });
+      launcher.on("exit", (code) => reject(new Error(`the server exited (${code}):\n${log}`)));
+    });
+    const pid = serverPid(launcher.pid!);
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, residentBytes(pid))), 50);
+    const rows: ReliabilityRow[] = [];
+
+    progress("warm-up…");
+    await Promise.all(Array.from({ length: 4 }, () => stream(url, 8)));
+    await timedPost(`${url}/v1/completions`, hugePrompt);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const baseline = residentBytes(pid);
+
+    progress("100 concurrent streams, 30 of them hanging up mid-stream…");
+    const results = await Promise.all(Array.from({ length: 100 }, (_, index) => stream(url, 64, index % 10 < 3 ? 20 + ((index * 37) % 200) : undefined)));
+    const completed = results.filter((result) => result.done).length;
+    const hungUp = results.filter((result) => result.hungUp).length;
+    let after = await health(url);
+    for (let attempt = 0; attempt < 100 && (after.body.running > 0 || after.body.kv_cache.used_blocks > 0); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = await health(url);
+    }
+    rows.push({
+      measure: "concurrent streams",
+      value: `${completed} of ${100 - hungUp} finished, ${hungUp} hung up`,
+      detail: `100 at once (batch ≤ 32), 64 tokens each; afterwards ${after.body.running} running, ${after.body.kv_cache.used_blocks} KV blocks in use`,
+    });
+
+    progress("largest requests…");
+    const prompt = await timedPost(`${url}/v1/completions`, hugePrompt);
+    const chat = await timedPost(`${url}/v1/chat/completions`, hugeChat);
+    const limitAnswer = await (await fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "x".repeat(10_000_000) }) })).json() as { error?: { message?: string } };
+    const limit = /limit of (\d+) bytes/.exec(limitAnswer.error?.message ?? "")?.[1] ?? "?";
+    rows.push({
+      measure: "largest request",
+      value: `${limit} bytes`,
+      detail: `the body limit for 511 prompt tokens; a 1 MB prompt: ${prompt.status} in ${prompt.ms.toFixed(0)} ms, a 50,000-message chat (1.7 MB): ${chat.status} in ${chat.ms.toFixed(0)} ms`,
+    });
+
+    progress("streams and /health while 10 × (1 MB prompt + 50,000-message chat) arrive…");
+    let flooding = true;
+    const flood = (async () => {
+      for (let round = 0; round < 10; round++) await Promise.all([timedPost(`${url}/v1/completions`, hugePrompt), timedPost(`${url}/v1/chat/completions`, hugeChat)]);
+      flooding = false;
+    })();
+    const gaps: number[] = [];
+    const streams = (async () => {
+      while (flooding) gaps.push(...(await stream(url, 200)).gaps);
+    })();
+    const healthLatencies: number[] = [];
+    const poller = (async () => {
+      while (flooding) {
+        healthLatencies.push((await health(url)).ms);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+    await Promise.all([flood, streams, poller]);
+    rows.push({
+      measure: "stall bound",
+      value: `longest chunk gap ${Math.max(...gaps).toFixed(0)} ms; /health max ${Math.max(...healthLatencies).toFixed(0)} ms`,
+      detail:
+        `200-token streams one after another (chunk gap p50 ${percentile(gaps, 50).toFixed(1)} ms, p99 ${percentile(gaps, 99).toFixed(1)} ms) and /health every 10 ms ` +
+        `(p50 ${percentile(healthLatencies, 50).toFixed(1)} ms, p99 ${percentile(healthLatencies, 99).toFixed(1)} ms, ${healthLatencies.length} polls) while the huge requests arrive`,
+    });
+
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    clearInterval(sampler);
+    const settled = residentBytes(pid);
+    const megabytes = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MB`;
+    rows.push({
+      measure: "memory",
+      value: `${megabytes(baseline)} → peak ${megabytes(peak)} → ${megabytes(settled)}`,
+      detail: "resident memory of the server process after warm-up, at its peak during all of the above, and 3 s after",
+    });
+    return rows;
+  } finally {
+    if (launcher.exitCode === null && launcher.signalCode === null) {
+      const exited = new Promise((resolve) => launcher.once("exit", resolve));
+      launcher.kill("SIGTERM");
+      await exited;
+    }
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+function writeReport(directory: string, rows: readonly ReliabilityRow[], machine: MachineInfo, command: string): string[] {
+  const markdown = [
+    "# Serving reliability: concurrent streams, disconnects, large requests, stalls, memory",
+    "",
+    `Machine: ${describeMachine(machine)}. Date: ${machine.date}.`,
+    `Command: \`${command}\`.`,
+    "",
+    "The server process as users start it (`node scripts/recipe.mjs llama-3.2-3b --serve`, the model in a worker thread),",
+    "serving a tiny random Llama with 512 positions of context on the reference kernels. The machine is shared: latencies",
+    "include other processes' load.",
+    "",
+    markdownTable(rows, [
+      { header: "measure", value: (row) => row.measure, align: "left" },
+      { header: "result", value: (row) => row.value, align: "left" },
+      { header: "how", value: (row) => row.detail, align: "left" },
+    ]),
+    "",
+  ].join("\n");
+  return writeReportFiles(directory, { "serving-reliability.md": markdown, "serving-reliability.json": reportJson({ machine, command, rows }) });
+}
+
+export async function benchServingReliability(argv: string[], resultsDirectory: string): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: "boolean" } } });
+  const machine = machineInfo();
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
+  const rows = await measureReliability(progress);
+  for (const row of rows) {
+    if (values.json) process.stdout.write(`${JSON.stringify(row)}\n`);
+    else process.stdout.write(`${row.measure}: ${row.value} (${row.detail})\n`);
+  }
+  const paths = writeReport(resultsDirectory, rows, machine, "pnpm bench serving-reliability");
+  process.stderr.write(`wrote ${paths.join(", ")}\n`);
+}
