@@ -92,6 +92,24 @@ async function health(url: string): Promise<{ ms: number; body: { running: numbe
   return { ms: performance.now() - started, body };
 }
 
+/** A client process sending `rounds` × (a 1 MB prompt and a 50,000-message chat at once); resolves with the statuses. */
+function floodFromAnotherProcess(url: string, rounds: number): Promise<number[]> {
+  const script = `
+    const [url, rounds] = [process.argv[1], Number(process.argv[2])];
+    const prompt = JSON.stringify({ prompt: "hello there friend ".repeat(55000), max_tokens: 4 });
+    const chat = JSON.stringify({ messages: Array.from({ length: 50000 }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: "hi" })) });
+    const post = async (route, body) => (await fetch(url + route, { method: "POST", headers: { "content-type": "application/json" }, body })).status;
+    const statuses = [];
+    for (let round = 0; round < rounds; round++) statuses.push(...(await Promise.all([post("/v1/completions", prompt), post("/v1/chat/completions", chat)])));
+    process.stdout.write(JSON.stringify(statuses));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script, url, String(rounds)], { stdio: ["ignore", "pipe", "inherit"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(output)) : reject(new Error(`the flooding client exited with ${code}`))));
+  });
+}
+
 const hugePrompt = JSON.stringify({ prompt: "hello there friend ".repeat(55_000), max_tokens: 4 });
 const hugeChat = JSON.stringify({ messages: Array.from({ length: 50_000 }, (_, index) => ({ role: index % 2 ? "assistant" : "user", content: "hi" })) });
 
@@ -143,6 +161,7 @@ export async function measureReliability(progress: (line: string) => void): Prom
       detail: `100 at once (batch ≤ 32), 64 tokens each; afterwards ${after.body.running} running, ${after.body.kv_cache.used_blocks} KV blocks in use`,
     });
 
+    const afterStreams = residentBytes(pid);
     progress("largest requests…");
     const prompt = await timedPost(`${url}/v1/completions`, hugePrompt);
     const chat = await timedPost(`${url}/v1/chat/completions`, hugeChat);
@@ -154,12 +173,11 @@ export async function measureReliability(progress: (line: string) => void): Prom
       detail: `the body limit for 511 prompt tokens; a 1 MB prompt: ${prompt.status} in ${prompt.ms.toFixed(0)} ms, a 50,000-message chat (1.7 MB): ${chat.status} in ${chat.ms.toFixed(0)} ms`,
     });
 
+    const afterLargest = residentBytes(pid);
     progress("streams and /health while 10 × (1 MB prompt + 50,000-message chat) arrive…");
     let flooding = true;
-    const flood = (async () => {
-      for (let round = 0; round < 10; round++) await Promise.all([timedPost(`${url}/v1/completions`, hugePrompt), timedPost(`${url}/v1/chat/completions`, hugeChat)]);
-      flooding = false;
-    })();
+    // From another process, as clients would be: building and sending them here would hold up this measuring thread.
+    const flood = floodFromAnotherProcess(url, 10).finally(() => (flooding = false));
     const gaps: number[] = [];
     const streams = (async () => {
       while (flooding) gaps.push(...(await stream(url, 200)).gaps);
@@ -171,7 +189,8 @@ export async function measureReliability(progress: (line: string) => void): Prom
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     })();
-    await Promise.all([flood, streams, poller]);
+    const [statuses] = await Promise.all([flood, streams, poller]);
+    if (statuses.some((status, index) => status !== (index % 2 === 0 ? 400 : 413))) throw new Error(`serving reliability: the huge requests were answered ${statuses.join(", ")}, expected 400/413`);
     rows.push({
       measure: "stall bound",
       value: `longest chunk gap ${Math.max(...gaps).toFixed(0)} ms; /health max ${Math.max(...healthLatencies).toFixed(0)} ms`,
@@ -181,13 +200,17 @@ export async function measureReliability(progress: (line: string) => void): Prom
     });
 
     await new Promise((resolve) => setTimeout(resolve, 3000));
+    const soon = residentBytes(pid);
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
     clearInterval(sampler);
     const settled = residentBytes(pid);
     const megabytes = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MB`;
     rows.push({
       measure: "memory",
-      value: `${megabytes(baseline)} → peak ${megabytes(peak)} → ${megabytes(settled)}`,
-      detail: "resident memory of the server process after warm-up, at its peak during all of the above, and 3 s after",
+      value: `${megabytes(baseline)} → peak ${megabytes(peak)} → ${megabytes(soon)} → ${megabytes(settled)}`,
+      detail:
+        "resident memory of the server process after warm-up, at its peak during all of the above, 3 s after and 15 s after " +
+        `(after the concurrent streams ${megabytes(afterStreams)}, after the largest requests ${megabytes(afterLargest)})`,
     });
     return rows;
   } finally {

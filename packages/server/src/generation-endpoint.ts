@@ -94,7 +94,9 @@ export async function handleGeneration(prepared: PreparedRequest, context: Endpo
     onAccepted: parameters.stream
       ? () => {
           response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+          // Send the headers now: the first text may be a long prefill away, and clients time out waiting for headers.
           if (shape.openingChoice) response.write(chunk([shape.openingChoice]));
+          else response.flushHeaders();
         }
       : undefined,
     onText: parameters.stream ? (text) => void (response.destroyed || response.write(chunk([shape.textChoice(text)]))) : undefined,
