@@ -100,6 +100,8 @@ export function writeServingReport(directory: string, name: string, rows: readon
   const tokensPerSecond = (mode: string) => levels.map((level) => throughput.find((row) => row.mode === mode && row.concurrency === level)?.tokens_per_s ?? Number.NaN);
   const speedupLevel = levels.includes(8) ? 8 : levels[levels.length - 1];
   const prefixRows = rows.filter((row) => row.benchmark === "prefix-cache");
+  const { local, worker } = responsivenessRows(rows);
+  const health = [local, worker].filter((row): row is ServingRow => row !== undefined);
   const markdown = [
     "# Serving benchmark: continuous batching and prefix caching",
     "",
@@ -128,19 +130,13 @@ export function writeServingReport(directory: string, name: string, rows: readon
     "",
     servingTable(rows),
     "",
-    `![throughput](${name}.svg)`,
-    "",
-    `![prefix cache](${name}-prefix-cache.svg)`,
-    "",
-    `![responsiveness](${name}-responsiveness.svg)`,
-    "",
+    ...(throughput.length > 0 ? [`![throughput](${name}.svg)`, ""] : []),
+    ...(prefixRows.length > 0 ? [`![prefix cache](${name}-prefix-cache.svg)`, ""] : []),
+    ...(health.length > 0 ? [`![responsiveness](${name}-responsiveness.svg)`, ""] : []),
   ].join("\n");
-  const { local, worker } = responsivenessRows(rows);
-  const health = [local, worker].filter((row): row is ServingRow => row !== undefined);
-  return writeReportFiles(directory, {
-    [`${name}.md`]: markdown,
-    [`${name}.json`]: reportJson({ machine, command, rows }),
-    [`${name}.svg`]: barChartSvg({
+  const files: Record<string, string> = { [`${name}.md`]: markdown, [`${name}.json`]: reportJson({ machine, command, rows }) };
+  if (throughput.length > 0) {
+    files[`${name}.svg`] = barChartSvg({
       title: "Generated tokens/s against concurrent clients (Llama-3.2-1B shape, Q8_0)",
       unit: "tok/s",
       labels: levels.map((level) => `${level} client${level === 1 ? "" : "s"}`),
@@ -148,8 +144,10 @@ export function writeServingReport(directory: string, name: string, rows: readon
         { name: "sequential", color: "#9aa5b1", values: tokensPerSecond("sequential") },
         { name: "continuous batching", color: "#1f5fa8", values: tokensPerSecond("continuous-batching") },
       ],
-    }),
-    [`${name}-responsiveness.svg`]: barChartSvg({
+    });
+  }
+  if (health.length > 0) {
+    files[`${name}-responsiveness.svg`] = barChartSvg({
       title: "GET /health latency while 8 clients stream (Llama-3.2-1B shape, Q8_0)",
       unit: "ms",
       labels: health.map((row) => (row.mode === "worker" ? "model in a worker thread" : "model in the HTTP thread")),
@@ -157,8 +155,10 @@ export function writeServingReport(directory: string, name: string, rows: readon
         { name: "p50", color: "#7aa6d8", values: health.map((row) => row.health_p50_ms ?? Number.NaN) },
         { name: "p99", color: "#1f5fa8", values: health.map((row) => row.health_p99_ms ?? Number.NaN) },
       ],
-    }),
-    [`${name}-prefix-cache.svg`]: barChartSvg({
+    });
+  }
+  if (prefixRows.length > 0) {
+    files[`${name}-prefix-cache.svg`] = barChartSvg({
       title: "Time to first token with a repeated 1000-token system prompt",
       unit: "ms",
       labels: prefixRows.map((row) => (row.mode === "prefix-cache" ? "with prefix cache" : "without prefix cache")),
@@ -166,6 +166,7 @@ export function writeServingReport(directory: string, name: string, rows: readon
         { name: "TTFT p50", color: "#1f5fa8", values: prefixRows.map((row) => row.ttft_p50_ms) },
         { name: "TTFT p95", color: "#7aa6d8", values: prefixRows.map((row) => row.ttft_p95_ms) },
       ],
-    }),
-  });
+    });
+  }
+  return writeReportFiles(directory, files);
 }

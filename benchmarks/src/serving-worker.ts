@@ -79,23 +79,37 @@ async function streamCompletion(url: string, promptIds: number[], maxTokens: num
 }
 
 /** The clients streaming over HTTP while /health is polled every `intervalMs`. */
-async function measureResponsiveness(host: ModelHost, options: WorkerRowsOptions, intervalMs: number): Promise<{ latencies: number[]; tokensPerSecond: number; wall: number }> {
+async function measureResponsiveness(
+  host: ModelHost,
+  options: WorkerRowsOptions,
+  intervalMs: number,
+): Promise<{ latencies: number[]; failedPolls: number; tokensPerSecond: number; wall: number }> {
   const server = await InferenceServer.start({ model: host, port: 0 });
   try {
     const started = performance.now();
     let finished = false;
-    const clients = Promise.all(options.prompts.map((prompt) => streamCompletion(server.url, prompt, options.outputTokens))).finally(() => (finished = true));
+    const clients = Promise.allSettled(options.prompts.map((prompt) => streamCompletion(server.url, prompt, options.outputTokens))).finally(() => (finished = true));
     const latencies: number[] = [];
+    let failedPolls = 0;
     while (!finished) {
       const polled = performance.now();
-      const response = await fetch(`${server.url}/health`);
-      await response.json();
+      try {
+        const response = await fetch(`${server.url}/health`);
+        await response.json();
+      } catch {
+        // A server thread blocked for minutes makes node:http drop waiting requests (its headers timeout): that poll
+        // took at least this long, and failed.
+        failedPolls++;
+      }
       latencies.push(performance.now() - polled);
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
-    const generated = (await clients).reduce((sum, count) => sum + count, 0);
+    const settled = await clients;
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const generated = settled.reduce((sum, result) => sum + (result as PromiseFulfilledResult<number>).value, 0);
     const wall = (performance.now() - started) / 1000;
-    return { latencies, tokensPerSecond: generated / wall, wall };
+    return { latencies, failedPolls, tokensPerSecond: generated / wall, wall };
   } finally {
     await server.close();
   }
@@ -135,7 +149,7 @@ export async function* runWorkerRows(options: WorkerRowsOptions): AsyncGenerator
 
     for (const mode of ["in-process", "worker"] as const) {
       progress(`responsiveness: ${options.prompts.length} streaming clients over HTTP, /health polled every 50 ms, model ${mode === "worker" ? "in a worker thread" : "in the HTTP thread"}…`);
-      const { latencies, tokensPerSecond, wall } = await measureResponsiveness(hosts[mode], options, 50);
+      const { latencies, failedPolls, tokensPerSecond, wall } = await measureResponsiveness(hosts[mode], options, 50);
       yield {
         ...emptyRow("responsiveness", mode, options),
         tokens_per_s: tokensPerSecond,
@@ -144,6 +158,7 @@ export async function* runWorkerRows(options: WorkerRowsOptions): AsyncGenerator
         health_p99_ms: percentile(latencies, 99),
         health_max_ms: Math.max(...latencies),
         health_polls: latencies.length,
+        health_failed_polls: failedPolls,
       };
     }
   } finally {

@@ -51,6 +51,8 @@ export interface ServingRow {
   health_p99_ms?: number;
   health_max_ms?: number;
   health_polls?: number;
+  /** responsiveness: polls that failed (node:http drops requests that waited past its timeouts on a blocked thread). */
+  health_failed_polls?: number;
 }
 
 export interface ServingOptions {
@@ -225,7 +227,7 @@ export async function benchServing(argv: string[], resultsDirectory: string): Pr
     rows.push(row);
     if (values.json) process.stdout.write(`${JSON.stringify(row)}\n`);
     else if (row.benchmark === "responsiveness") {
-      progress(`  /health p50 ${row.health_p50_ms!.toFixed(1)} ms / p99 ${row.health_p99_ms!.toFixed(1)} ms / max ${row.health_max_ms!.toFixed(0)} ms over ${row.health_polls} polls; ${row.tokens_per_s.toFixed(1)} generated tok/s`);
+      progress(`  /health p50 ${row.health_p50_ms!.toFixed(1)} ms / p99 ${row.health_p99_ms!.toFixed(1)} ms / max ${row.health_max_ms!.toFixed(0)} ms over ${row.health_polls} polls (${row.health_failed_polls} failed); ${row.tokens_per_s.toFixed(1)} generated tok/s`);
     } else {
       progress(
         `  ${row.tokens_per_s.toFixed(1)} generated tok/s (decode steps ${row.decode_tokens_per_s.toFixed(1)} tok/s), TTFT p50 ${row.ttft_p50_ms.toFixed(0)} ms / p95 ${row.ttft_p95_ms.toFixed(0)} ms, ` +
