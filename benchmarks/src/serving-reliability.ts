@@ -8,16 +8,21 @@
 //     (a 1 MB prompt: 400 untokenized; a 50,000-message chat: 413 unread);
 //   stall bound: streams' longest gap between chunks and GET /health's latency while 10 × (1 MB prompt +
 //     50,000-message chat) arrive from another client;
-//   memory: the server process's resident memory after warm-up, at its peak during the above, and 3 s after.
+//   memory: the server process's resident memory after warm-up, at its peak during the above, and 3 s after;
+//   event-loop delay: the server's own measure of how long its HTTP thread was held up over the whole run (/health's
+//     event_loop_delay_ms: monitorEventLoopDelay, and the thread's own CPU time between two 10 ms ticks, which bounds
+//     what it blocked itself for whatever the machine's load), beside an idle process's delay over the same time,
+//     the share of CPU time other processes took and the load average: latencies measured from outside on a shared
+//     machine include waiting for a CPU, the thread's own CPU time does not.
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { describeMachine, machineInfo, markdownTable, percentile, reportJson, writeReportFiles, type MachineInfo } from "@infer-recipes/harness";
+import { cpuTimes, describeMachine, machineInfo, markdownTable, othersBusyFraction, percentile, reportJson, writeReportFiles, type MachineInfo } from "@infer-recipes/harness";
 import { randomLlamaTensors, tinyGgufTokenizerMetadata, tinyLlamaConfig, writeGgufModel } from "@infer-recipes/models";
 
 const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -46,6 +51,61 @@ function serverPid(launcherPid: number): number {
   } catch {
     return launcherPid;
   }
+}
+
+/** CPU time (user + system) a process has used, in milliseconds (Linux /proc; 0 elsewhere or once it has exited). */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime and stime, in clock ticks of 1/100 s
+  } catch {
+    return 0;
+  }
+}
+
+/** Share of time some task waited for a CPU over the last 60 s (Linux pressure stall information), in %; NaN elsewhere. */
+function cpuPressure(): number {
+  try {
+    return Number(/some avg10=[\d.]+ avg60=([\d.]+)/.exec(readFileSync("/proc/pressure/cpu", "utf8"))?.[1] ?? Number.NaN);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The server's own measure of its HTTP thread's event-loop delay (/health's event_loop_delay_ms). */
+interface ServerLoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+  own_cpu_max?: number;
+  at_max?: { running: number; waiting_for_cpu: number };
+}
+
+/** An idle process measuring its own event-loop delay until its stdin closes: how late a thread with nothing to do
+ *  gets to run on this machine meanwhile. */
+function idleControl(): { pid: number; result: () => Promise<{ p99: number; max: number; cpuMs: number }> } {
+  const script = `
+    const { monitorEventLoopDelay } = await import("node:perf_hooks");
+    const histogram = monitorEventLoopDelay({ resolution: 10 });
+    histogram.enable();
+    process.stdin.resume();
+    process.stdin.on("end", () => {
+      const usage = process.cpuUsage();
+      process.stdout.write(JSON.stringify({ p99: histogram.percentile(99) / 1e6 - 10, max: histogram.max / 1e6 - 10, cpuMs: (usage.user + usage.system) / 1000 }));
+      process.exit(0);
+    });`;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["pipe", "pipe", "inherit"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  return {
+    pid: child.pid!,
+    result: async () => {
+      child.stdin.end();
+      await closed;
+      return JSON.parse(output);
+    },
+  };
 }
 
 interface StreamResult {
@@ -85,15 +145,23 @@ async function timedPost(url: string, body: string): Promise<{ status: number; m
   return { status: response.status, ms: performance.now() - started };
 }
 
-async function health(url: string): Promise<{ ms: number; body: { running: number; waiting: number; kv_cache: { used_blocks: number } } }> {
+interface HealthBody {
+  running: number;
+  waiting: number;
+  kv_cache: { used_blocks: number };
+  event_loop_delay_ms: ServerLoopDelay;
+}
+
+async function health(url: string): Promise<{ ms: number; body: HealthBody }> {
   const started = performance.now();
   const response = await fetch(`${url}/health`);
-  const body = (await response.json()) as { running: number; waiting: number; kv_cache: { used_blocks: number } };
+  const body = (await response.json()) as HealthBody;
   return { ms: performance.now() - started, body };
 }
 
-/** A client process sending `rounds` × (a 1 MB prompt and a 50,000-message chat at once); resolves with the statuses. */
-function floodFromAnotherProcess(url: string, rounds: number): Promise<number[]> {
+/** A client process sending `rounds` × (a 1 MB prompt and a 50,000-message chat at once); resolves with the statuses
+ *  and the CPU time it used. */
+function floodFromAnotherProcess(url: string, rounds: number): Promise<{ statuses: number[]; cpuMs: number }> {
   const script = `
     const [url, rounds] = [process.argv[1], Number(process.argv[2])];
     const prompt = JSON.stringify({ prompt: "hello there friend ".repeat(55000), max_tokens: 4 });
@@ -101,7 +169,8 @@ function floodFromAnotherProcess(url: string, rounds: number): Promise<number[]>
     const post = async (route, body) => (await fetch(url + route, { method: "POST", headers: { "content-type": "application/json" }, body })).status;
     const statuses = [];
     for (let round = 0; round < rounds; round++) statuses.push(...(await Promise.all([post("/v1/completions", prompt), post("/v1/chat/completions", chat)])));
-    process.stdout.write(JSON.stringify(statuses));`;
+    const usage = process.cpuUsage();
+    process.stdout.write(JSON.stringify({ statuses, cpuMs: (usage.user + usage.system) / 1000 }));`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--input-type=module", "-e", script, url, String(rounds)], { stdio: ["ignore", "pipe", "inherit"] });
     let output = "";
@@ -136,6 +205,14 @@ export async function measureReliability(progress: (line: string) => void): Prom
       launcher.on("exit", (code) => reject(new Error(`the server exited (${code}):\n${log}`)));
     });
     const pid = serverPid(launcher.pid!);
+    // The machine's load over the run, and what an idle thread meets meanwhile.
+    const loadAverage = os.loadavg()[0];
+    const pressureBefore = cpuPressure();
+    const control = idleControl();
+    const cpuBefore = cpuTimes();
+    const ownBefore = process.cpuUsage();
+    const serverCpuBefore = processCpuMs(pid) + processCpuMs(launcher.pid!);
+    const runStarted = performance.now();
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, residentBytes(pid))), 50);
     const rows: ReliabilityRow[] = [];
@@ -183,13 +260,22 @@ export async function measureReliability(progress: (line: string) => void): Prom
       while (flooding) gaps.push(...(await stream(url, 200)).gaps);
     })();
     const healthLatencies: number[] = [];
+    let lastHealth: HealthBody | undefined;
     const poller = (async () => {
       while (flooding) {
-        healthLatencies.push((await health(url)).ms);
+        const polled = await health(url);
+        healthLatencies.push(polled.ms);
+        lastHealth = polled.body;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     })();
-    const [statuses] = await Promise.all([flood, streams, poller]);
+    const [{ statuses, cpuMs: floodCpuMs }] = await Promise.all([flood, streams, poller]);
+    const runWall = performance.now() - runStarted;
+    const own = process.cpuUsage(ownBefore);
+    const ourCpuMs = (own.user + own.system) / 1000 + processCpuMs(pid) + processCpuMs(launcher.pid!) - serverCpuBefore + floodCpuMs;
+    const othersBusy = othersBusyFraction(cpuBefore, cpuTimes(), ourCpuMs, runWall);
+    const idle = await control.result();
+    const loop = (await health(url)).body.event_loop_delay_ms ?? lastHealth?.event_loop_delay_ms;
     if (statuses.some((status, index) => status !== (index % 2 === 0 ? 400 : 413))) throw new Error(`serving reliability: the huge requests were answered ${statuses.join(", ")}, expected 400/413`);
     rows.push({
       measure: "stall bound",
@@ -197,6 +283,17 @@ export async function measureReliability(progress: (line: string) => void): Prom
       detail:
         `200-token streams one after another (chunk gap p50 ${percentile(gaps, 50).toFixed(1)} ms, p99 ${percentile(gaps, 99).toFixed(1)} ms) and /health every 10 ms ` +
         `(p50 ${percentile(healthLatencies, 50).toFixed(1)} ms, p99 ${percentile(healthLatencies, 99).toFixed(1)} ms, ${healthLatencies.length} polls) while the huge requests arrive`,
+    });
+    const split = loop.at_max ? ` (${loop.at_max.running.toFixed(0)} ms of it running, ${loop.at_max.waiting_for_cpu.toFixed(0)} ms waiting for a CPU)` : "";
+    rows.push({
+      measure: "event-loop delay",
+      value:
+        `HTTP thread p99 ${loop.p99.toFixed(1)} ms, max ${loop.max.toFixed(0)} ms${split}; ` +
+        `its own CPU between two 10 ms ticks at most ${loop.own_cpu_max?.toFixed(0) ?? "?"} ms; an idle process meanwhile: p99 ${idle.p99.toFixed(1)} ms, max ${idle.max.toFixed(0)} ms`,
+      detail:
+        "the server's own measure over the whole run (/health's event_loop_delay_ms: monitorEventLoopDelay, and the thread's scheduler counters); " +
+        `other processes took ${(othersBusy * 100).toFixed(0)} % of the CPUs' time meanwhile (load average ${loadAverage.toFixed(1)} at the start, ` +
+        `CPU pressure ${pressureBefore.toFixed(0)} % → ${cpuPressure().toFixed(0)} % of the last minute with a task waiting for a CPU)`,
     });
 
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -232,7 +329,8 @@ function writeReport(directory: string, rows: readonly ReliabilityRow[], machine
     "",
     "The server process as users start it (`node scripts/recipe.mjs llama-3.2-3b --serve`, the model in a worker thread),",
     "serving a tiny random Llama with 512 positions of context on the reference kernels. The machine is shared: latencies",
-    "include other processes' load.",
+    "measured from outside include waiting for a CPU behind other processes; the event-loop row separates that from the",
+    "HTTP thread's own work (its CPU time between two ticks of its delay timer, from the Linux scheduler's counters).",
     "",
     markdownTable(rows, [
       { header: "measure", value: (row) => row.measure, align: "left" },

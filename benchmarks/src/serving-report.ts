@@ -33,6 +33,11 @@ const columns: Column<ServingRow>[] = [
   { header: "inter-token p95 ms", value: (row) => figure(row.itl_p95_ms, 0) },
   { header: "mean batch", value: (row) => figure(row.mean_batch, 1) },
   { header: "/health p50 / p99 / max ms", value: (row) => (row.health_p99_ms === undefined ? "" : `${figure(row.health_p50_ms, 1)} / ${figure(row.health_p99_ms, 1)} / ${figure(row.health_max_ms, 0)}`) },
+  {
+    header: "server event-loop delay p99 / max ms (own CPU max)",
+    value: (row) => (row.event_loop_delay_max_ms === undefined ? "" : `${figure(row.event_loop_delay_p99_ms, 1)} / ${figure(row.event_loop_delay_max_ms, 0)} (${figure(row.event_loop_own_cpu_max_ms, 0)})`),
+  },
+  { header: "others' CPU %", value: (row) => (row.others_busy_fraction === undefined ? "" : figure(row.others_busy_fraction * 100, 0)) },
   { header: "wall s", value: (row) => figure(row.wall_s, 1) },
 ];
 
@@ -85,6 +90,13 @@ function workerVerdicts(rows: readonly ServingRow[]): string[] {
         `(target p99 < ${HEALTH_P99_TARGET_MS} ms: ${met ? "met" : "NOT met"})` +
         (local?.health_p99_ms !== undefined ? `; model in the HTTP thread (before): p50 ${local.health_p50_ms!.toFixed(1)} ms, p99 ${local.health_p99_ms.toFixed(1)} ms` : ""),
     );
+    if (worker.event_loop_delay_max_ms !== undefined) {
+      lines.push(
+        `- the server thread's own event-loop delay meanwhile (model in a worker): p99 ${worker.event_loop_delay_p99_ms!.toFixed(1)} ms, max ${worker.event_loop_delay_max_ms.toFixed(0)} ms; ` +
+          `the most CPU it used between two 10 ms ticks: ${figure(worker.event_loop_own_cpu_max_ms, 0)} ms (what it can have blocked itself for); ` +
+          `other processes used ${figure((worker.others_busy_fraction ?? Number.NaN) * 100, 0)} % of the CPUs, 1-minute load ${figure(worker.load_average, 1)}`,
+      );
+    }
   }
   return lines;
 }
@@ -126,7 +138,9 @@ export function writeServingReport(directory: string, name: string, rows: readon
     "before), \"worker\" a worker thread that owns them (how `--serve` runs now); both copies have the same seeded weights",
     "and the runs are interleaved. worker-throughput: 8 clients at once through the model host without HTTP; its decode",
     "tok/s is the sum over requests of (tokens − 1) ÷ (end − first token), the step throughput while all decode",
-    "together. responsiveness: the same 8 clients streaming over HTTP while GET /health is polled every 50 ms.",
+    "together. responsiveness: the same 8 clients streaming over HTTP while GET /health is polled every 50 ms; the",
+    "server thread's event-loop delay is its own measure (monitorEventLoopDelay, as /health reports it), and its own",
+    "CPU time between two ticks (Linux scheduler counters) bounds how long it held itself up, whatever the machine's load.",
     "",
     servingTable(rows),
     "",

@@ -8,8 +8,10 @@
 //     latency p50/p99/max. With the model in the HTTP thread a poll waits for the step in progress (a 256-token
 //     prefill chunk of the 1B shape takes about a second); in a worker it should not wait at all.
 
-import { InferenceServer, LocalModelHost, WorkerModelHost, type ModelHost, type PreparedRequest } from "@infer-recipes/server";
-import { percentile } from "@infer-recipes/harness";
+import os from "node:os";
+
+import { InferenceServer, LocalModelHost, WorkerModelHost, type EventLoopDelay, type ModelHost, type PreparedRequest } from "@infer-recipes/server";
+import { cpuTimes, othersBusyFraction, percentile } from "@infer-recipes/harness";
 import type { LlamaModel } from "@infer-recipes/models";
 
 import { servedBenchmarkModel, servingPromptText, type ServingModelOptions } from "./serving-model-loader.ts";
@@ -83,9 +85,12 @@ async function measureResponsiveness(
   host: ModelHost,
   options: WorkerRowsOptions,
   intervalMs: number,
-): Promise<{ latencies: number[]; failedPolls: number; tokensPerSecond: number; wall: number }> {
+): Promise<{ latencies: number[]; failedPolls: number; tokensPerSecond: number; wall: number; loopDelay: EventLoopDelay; othersBusy: number; loadAverage: number }> {
   const server = await InferenceServer.start({ model: host, port: 0 });
   try {
+    const loadAverage = os.loadavg()[0];
+    const cpuBefore = cpuTimes();
+    const ownBefore = process.cpuUsage(); // this process: the server, its worker threads and the clients
     const started = performance.now();
     let finished = false;
     const clients = Promise.allSettled(options.prompts.map((prompt) => streamCompletion(server.url, prompt, options.outputTokens))).finally(() => (finished = true));
@@ -109,7 +114,9 @@ async function measureResponsiveness(
     if (failed) throw (failed as PromiseRejectedResult).reason;
     const generated = settled.reduce((sum, result) => sum + (result as PromiseFulfilledResult<number>).value, 0);
     const wall = (performance.now() - started) / 1000;
-    return { latencies, failedPolls, tokensPerSecond: generated / wall, wall };
+    const own = process.cpuUsage(ownBefore);
+    const othersBusy = othersBusyFraction(cpuBefore, cpuTimes(), (own.user + own.system) / 1000, wall * 1000);
+    return { latencies, failedPolls, tokensPerSecond: generated / wall, wall, loopDelay: server.eventLoopDelay(), othersBusy, loadAverage };
   } finally {
     await server.close();
   }
@@ -149,7 +156,7 @@ export async function* runWorkerRows(options: WorkerRowsOptions): AsyncGenerator
 
     for (const mode of ["in-process", "worker"] as const) {
       progress(`responsiveness: ${options.prompts.length} streaming clients over HTTP, /health polled every 50 ms, model ${mode === "worker" ? "in a worker thread" : "in the HTTP thread"}…`);
-      const { latencies, failedPolls, tokensPerSecond, wall } = await measureResponsiveness(hosts[mode], options, 50);
+      const { latencies, failedPolls, tokensPerSecond, wall, loopDelay, othersBusy, loadAverage } = await measureResponsiveness(hosts[mode], options, 50);
       yield {
         ...emptyRow("responsiveness", mode, options),
         tokens_per_s: tokensPerSecond,
@@ -159,6 +166,11 @@ export async function* runWorkerRows(options: WorkerRowsOptions): AsyncGenerator
         health_max_ms: Math.max(...latencies),
         health_polls: latencies.length,
         health_failed_polls: failedPolls,
+        event_loop_delay_p99_ms: loopDelay.p99,
+        event_loop_delay_max_ms: loopDelay.max,
+        event_loop_own_cpu_max_ms: loopDelay.ownCpuMax,
+        others_busy_fraction: othersBusy,
+        load_average: loadAverage,
       };
     }
   } finally {

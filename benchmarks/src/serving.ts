@@ -53,6 +53,14 @@ export interface ServingRow {
   health_polls?: number;
   /** responsiveness: polls that failed (node:http drops requests that waited past its timeouts on a blocked thread). */
   health_failed_polls?: number;
+  /** responsiveness: the server thread's event-loop delay over the run (its own measure, as /health reports it). */
+  event_loop_delay_p99_ms?: number;
+  event_loop_delay_max_ms?: number;
+  /** responsiveness: the most CPU the server thread used between two 10 ms ticks (what it blocked itself for, at most). */
+  event_loop_own_cpu_max_ms?: number;
+  /** responsiveness: share of the machine's CPU time other processes used during the run, and the 1-minute load at its start. */
+  others_busy_fraction?: number;
+  load_average?: number;
 }
 
 export interface ServingOptions {
@@ -227,7 +235,11 @@ export async function benchServing(argv: string[], resultsDirectory: string): Pr
     rows.push(row);
     if (values.json) process.stdout.write(`${JSON.stringify(row)}\n`);
     else if (row.benchmark === "responsiveness") {
-      progress(`  /health p50 ${row.health_p50_ms!.toFixed(1)} ms / p99 ${row.health_p99_ms!.toFixed(1)} ms / max ${row.health_max_ms!.toFixed(0)} ms over ${row.health_polls} polls (${row.health_failed_polls} failed); ${row.tokens_per_s.toFixed(1)} generated tok/s`);
+      progress(
+        `  /health p50 ${row.health_p50_ms!.toFixed(1)} ms / p99 ${row.health_p99_ms!.toFixed(1)} ms / max ${row.health_max_ms!.toFixed(0)} ms over ${row.health_polls} polls (${row.health_failed_polls} failed); ` +
+          `${row.tokens_per_s.toFixed(1)} generated tok/s; server thread's event-loop delay p99 ${row.event_loop_delay_p99_ms!.toFixed(1)} ms / max ${row.event_loop_delay_max_ms!.toFixed(0)} ms, ` +
+          `its own CPU between two ticks at most ${row.event_loop_own_cpu_max_ms?.toFixed(0) ?? "?"} ms; other processes used ${(row.others_busy_fraction! * 100).toFixed(0)} % of the CPUs (load ${row.load_average!.toFixed(1)})`,
+      );
     } else {
       progress(
         `  ${row.tokens_per_s.toFixed(1)} generated tok/s (decode steps ${row.decode_tokens_per_s.toFixed(1)} tok/s), TTFT p50 ${row.ttft_p50_ms.toFixed(0)} ms / p95 ${row.ttft_p95_ms.toFixed(0)} ms, ` +

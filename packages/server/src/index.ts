@@ -9,6 +9,7 @@
 export { AccessPolicy, hostName, type AccessOptions } from "./access-policy.ts";
 export { ApiError, type ApiErrorData, type ApiErrorType } from "./api-error.ts";
 export { chatPromptIds, completionPromptIds } from "./chat-prompt.ts";
+export { EventLoopDelayMonitor, type EventLoopDelay } from "./event-loop-delay.ts";
 export {
   readImageReference,
   type ContentKeyData,

@@ -13,6 +13,7 @@ import type { AddressInfo } from "node:net";
 
 import { AccessPolicy, type AccessOptions } from "./access-policy.ts";
 import { ApiError } from "./api-error.ts";
+import { EventLoopDelayMonitor, type EventLoopDelay } from "./event-loop-delay.ts";
 import { handleGeneration, shutdownError, type EndpointContext, type EndpointKind } from "./generation-endpoint.ts";
 import { listenError } from "./listen-error.ts";
 import { LocalModelHost } from "./local-model-host.ts";
@@ -56,8 +57,15 @@ const routes: Record<string, Route> = {
   "/health": { method: "GET", endpoint: "health" },
 };
 
-function healthBody(status: string, model: string | undefined, snapshot: HealthSnapshot | undefined): Record<string, unknown> {
-  if (!snapshot) return { status, model };
+function healthBody(status: string, model: string | undefined, snapshot: HealthSnapshot | undefined, loop: EventLoopDelay): Record<string, unknown> {
+  const tenths = (milliseconds: number) => Math.round(milliseconds * 10) / 10;
+  // How long this (the HTTP) thread was held up since the server started: a few milliseconds unless it blocks.
+  const delay: Record<string, unknown> = { p50: tenths(loop.p50), p99: tenths(loop.p99), max: tenths(loop.max) };
+  // Where the scheduler counters can be read: the most CPU this thread used between two ticks (what it can have
+  // blocked itself for), and how the longest delay split into running and waiting for a CPU (the machine's load).
+  if (loop.ownCpuMax !== undefined) delay.own_cpu_max = tenths(loop.ownCpuMax);
+  if (loop.longestInterval) delay.at_max = { running: tenths(loop.longestInterval.running), waiting_for_cpu: tenths(loop.longestInterval.waitingForCpu) };
+  if (!snapshot) return { status, model, event_loop_delay_ms: delay };
   const cache = snapshot.kvCache;
   return {
     status,
@@ -74,6 +82,7 @@ function healthBody(status: string, model: string | undefined, snapshot: HealthS
       total_bytes: cache.totalBytes,
     },
     requests: { completed: snapshot.completed, cancelled: snapshot.cancelled, failed: snapshot.failed },
+    event_loop_delay_ms: delay,
   };
 }
 
@@ -107,6 +116,7 @@ export class InferenceServer {
   private readonly maxBodyBytes: number;
   private readonly model: ModelHost;
   private readonly access: AccessPolicy;
+  private readonly loopDelay = new EventLoopDelayMonitor();
   /** Generations being answered; close() waits for them. */
   private readonly open = new Set<Promise<void>>();
   private closing = false;
@@ -131,6 +141,7 @@ export class InferenceServer {
       server.server.listen(port, host, () => {
         server.server.removeAllListeners("error");
         server.server.on("error", (error) => server.log(`server error: ${error.message}`));
+        server.loopDelay.start();
         resolve();
       });
     });
@@ -147,6 +158,11 @@ export class InferenceServer {
     const address = this.server.address() as AddressInfo;
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
     return `http://${host}:${address.port}`;
+  }
+
+  /** How long this thread's event loop was held up since the server started (what /health reports). */
+  eventLoopDelay(): EventLoopDelay {
+    return this.loopDelay.read();
   }
 
   /** Requests being generated right now. */
@@ -172,6 +188,7 @@ export class InferenceServer {
     await Promise.allSettled([...this.open]);
     this.server.closeAllConnections();
     await closed;
+    this.loopDelay.stop();
     await this.model.close();
   }
 
@@ -190,7 +207,7 @@ export class InferenceServer {
         const info = this.model.info();
         const failure = this.model.failureReason?.();
         const status = failure ? "failed" : this.closing ? "stopping" : info ? "ok" : "loading";
-        sendJson(status === "ok" ? 200 : 503, { ...healthBody(status, info?.id, this.model.health()), ...(failure ? { error: failure } : {}) });
+        sendJson(status === "ok" ? 200 : 503, { ...healthBody(status, info?.id, this.model.health(), this.loopDelay.read()), ...(failure ? { error: failure } : {}) });
         return;
       }
       this.access.checkHost(request);
