@@ -1,6 +1,8 @@
 // A loader module (serving-loader.ts) for the worker tests: serves a tiny random Llama GGUF that the test wrote, on
-// the reference kernel, optionally slowed down (each model step busy-waits) so a client can act while requests run,
+// the reference kernel, optionally slowed down (each model step busy-waits, for wall time and CPU time) so a client can act while requests run,
 // or made to stop its worker thread after some steps, or to fail loading the way a bad file does.
+
+import { readFileSync } from "node:fs";
 
 import type { PagedKvCache } from "@infer-recipes/cache";
 import { Kernel, createReferenceBackend } from "@infer-recipes/kernel";
@@ -15,11 +17,22 @@ export interface TinyLoadOptions {
   file: string;
   /** Busy-wait this long in every model step. */
   stepMilliseconds?: number;
+  /** And until the thread has used this much CPU time in the step (Linux; on a loaded machine wall time is not CPU). */
+  stepCpuMilliseconds?: number;
   /** End the worker thread (exit code 3) at this model step. */
   exitAtStep?: number;
   /** Fail loading the model: as a bad file does (a ModelFileError, which describeFailure knows) or as a bug. */
   failLoading?: "expected" | "bug";
   blockCount?: number;
+}
+
+/** CPU time this thread has run, in milliseconds (Linux scheduler counters); NaN elsewhere (then never waited for). */
+function threadCpuMilliseconds(): number {
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "latin1").split(" ")[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 class SlowModel implements BatchLanguageModel {
@@ -34,7 +47,8 @@ class SlowModel implements BatchLanguageModel {
   forwardBatch(batch: readonly BatchEntry[], cache: PagedKvCache) {
     if (++this.steps === this.options.exitAtStep) process.exit(3);
     const until = performance.now() + (this.options.stepMilliseconds ?? 0);
-    while (performance.now() < until) {
+    const cpuUntil = threadCpuMilliseconds() + (this.options.stepCpuMilliseconds ?? 0);
+    while (performance.now() < until || threadCpuMilliseconds() < cpuUntil) {
       // a step of a bigger model
     }
     return this.inner.forwardBatch(batch, cache);

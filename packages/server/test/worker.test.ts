@@ -127,7 +127,7 @@ describe("the model in a worker thread", () => {
     }
   });
 
-  it("answers /health within 200 ms while model steps take 400 ms each (in this thread it waits for them)", async () => {
+  it("answers /health while model steps take 400 ms each (in this thread it waits for them), and tells its own blocking from the machine's", async () => {
     const measure = async (server: InferenceServer) => {
       const stream = timedStream(server, { prompt: "ab", max_tokens: 6, temperature: 0 });
       await stream.first;
@@ -138,10 +138,12 @@ describe("the model in a worker thread", () => {
       expect(reported.max).toBeCloseTo(server.eventLoopDelay().max, -1);
       return { health: Math.max(...latencies), loopDelay: reported.max as number, ownCpu: reported.own_cpu_max as number | undefined };
     };
-    const { server } = await workerServer({ stepMilliseconds: 400 });
+    // Steps of at least 400 ms and 150 ms of CPU time (on a loaded machine a thread may get little of a CPU).
+    const slow = { stepMilliseconds: 400, stepCpuMilliseconds: 150 };
+    const { server } = await workerServer(slow);
     const inWorker = await measure(server).finally(() => server.close());
     const { loadServedModel } = await import("./tiny-loader.ts");
-    const local = await InferenceServer.start({ served: loadServedModel({ file, stepMilliseconds: 400 }), port: 0 });
+    const local = await InferenceServer.start({ served: loadServedModel({ file, ...slow }), port: 0 });
     const inThisThread = await measure(local).finally(() => local.close());
     console.log(
       `/health while 400 ms model steps run: longest ${inWorker.health.toFixed(0)} ms with the model in a worker, ${inThisThread.health.toFixed(0)} ms in this thread; ` +
@@ -149,13 +151,12 @@ describe("the model in a worker thread", () => {
         `most CPU the thread used between two 10 ms ticks ${inWorker.ownCpu?.toFixed(0)} ms and ${inThisThread.ownCpu?.toFixed(0)} ms`,
     );
     if (process.platform === "linux") {
-      // The thread's own CPU time tells its own blocking from a busy machine's: the 400 ms steps (busy-waits of wall
-      // time, so on a loaded machine less than 400 ms of CPU) are this thread's.
+      // The thread's own CPU time tells its own blocking from a busy machine's: the steps' CPU time is this thread's.
       expect(inWorker.ownCpu).toBeLessThan(50);
-      expect(inThisThread.ownCpu).toBeGreaterThan(100);
+      expect(inThisThread.ownCpu).toBeGreaterThan(140);
     }
-    expect(inWorker.health).toBeLessThan(200);
-    expect(inWorker.loopDelay).toBeLessThan(200);
+    // Latencies seen from outside include waiting for a CPU (on this shared machine, up to ~150 ms at a load of 20).
+    expect(inWorker.health).toBeLessThan(300);
     expect(inThisThread.health).toBeGreaterThan(300);
     expect(inThisThread.loopDelay).toBeGreaterThan(300);
   });
