@@ -129,9 +129,14 @@ export function writeServingReport(directory: string, name: string, rows: readon
     "a 1000-token system prompt, each with its own 24-token question, without and with the prefix cache (filled by one",
     "earlier request). The machine is shared; compare ratios rather than absolute figures.",
     "",
-    `- continuous batching ÷ sequential at ${speedupLevel} clients, decode throughput (tokens/s of the decode-only steps): ${verdict(batchingSpeedup(rows, speedupLevel, "decode_tokens_per_s"), BATCHING_TARGET)}`,
-    `- continuous batching ÷ sequential at ${speedupLevel} clients, end to end (generated tokens/s of wall time, prefill included): ${batchingSpeedup(rows, speedupLevel).toFixed(1)}×`,
-    `- TTFT without ÷ with the prefix cache (p50): ${verdict(prefixCacheSpeedup(rows), PREFIX_CACHE_TARGET)}`,
+    // Only the headlines of the rows measured (--worker-only runs neither throughput nor prefix-cache rows).
+    ...(throughput.length > 0
+      ? [
+          `- continuous batching ÷ sequential at ${speedupLevel} clients, decode throughput (tokens/s of the decode-only steps): ${verdict(batchingSpeedup(rows, speedupLevel, "decode_tokens_per_s"), BATCHING_TARGET)}`,
+          `- continuous batching ÷ sequential at ${speedupLevel} clients, end to end (generated tokens/s of wall time, prefill included): ${batchingSpeedup(rows, speedupLevel).toFixed(1)}×`,
+        ]
+      : []),
+    ...(prefixRows.length > 0 ? [`- TTFT without ÷ with the prefix cache (p50): ${verdict(prefixCacheSpeedup(rows), PREFIX_CACHE_TARGET)}`] : []),
     ...workerVerdicts(rows),
     "",
     "Where the model runs: \"in-process\" is the model and its scheduler in the thread that answers (how the server ran",
