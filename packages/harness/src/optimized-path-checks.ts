@@ -10,25 +10,33 @@ import type { ToleranceCheck } from "./tolerance.ts";
 export interface PathTolerances {
   /** Largest |Δlogit| allowed (only for paths that must match to rounding). */
   maxAbsDiff?: number;
+  /** Mean KL divergence (reference ‖ path) over the positions, at most. */
   meanKl: number;
   /** Optimized ÷ reference perplexity at most. */
   perplexityRatio: number;
   /** Top-1 and greedy agreement at least. */
   top1: number;
+  /** Fraction of greedy tokens equal to the reference's, at least. */
   greedy: number;
 }
 
+/** One optimized path's outputs beside its reference's, and the limits it must meet. */
 export interface OptimizedPathInput {
   /** The path's name in the checks ("native Q8_0 + KV cache"). */
   what: string;
   /** Logits [positions, vocab] of the reference and of the path over the same tokens. */
   referenceLogits: Float32Array;
+  /** The path's logits [positions, vocab], same layout as `referenceLogits`. */
   logits: Float32Array;
+  /** The token ids the logits were computed over (position i predicts tokens[i + 1], for perplexity). */
   tokens: readonly number[];
+  /** Columns of a logits row. */
   vocabSize: number;
   /** Greedy continuations of the same prompt. */
   referenceGreedy: readonly number[];
+  /** The path's greedy continuation. */
   greedy: readonly number[];
+  /** The limits the path must meet. */
   tolerances: PathTolerances;
   /** Agreement is noise on a random model: report it instead of gating it. */
   agreementReportedOnly?: boolean;
@@ -36,20 +44,31 @@ export interface OptimizedPathInput {
 
 /** Every metric of one optimized path, for --json output and results files. */
 export interface OptimizedPathRow {
+  /** The path's name (`what`). */
   configuration: string;
+  /** Largest |Δlogit| against the reference. */
   max_abs_diff: number;
+  /** Mean KL divergence (reference ‖ path) per position. */
   mean_kl_divergence: number;
+  /** Fraction of positions whose top-1 token equals the reference's. */
   top1_agreement: number;
+  /** The path's perplexity over the tokens. */
   perplexity: number;
+  /** The reference's perplexity over the same tokens. */
   reference_perplexity: number;
+  /** Fraction of greedy tokens equal to the reference's. */
   greedy_agreement: number;
+  /** Greedy tokens equal to the reference's before the first difference. */
   greedy_common_prefix: number;
 }
 
+/** What {@link optimizedPathChecks} returns: the gates, a note on ungated figures, and every metric. */
 export interface OptimizedPathChecks {
+  /** The tolerance checks to print and gate on. */
   checks: ToleranceCheck[];
   /** The ungated agreement figures, when agreementReportedOnly. */
   note?: string;
+  /** Every metric, for --json output and results files. */
   row: OptimizedPathRow;
 }
 

@@ -16,8 +16,11 @@ const RESOLUTION_MS = 10;
 
 /** Event-loop delay since the monitor started, in milliseconds beyond the timer's due time. */
 export interface EventLoopDelay {
+  /** Median delay. */
   p50: number;
+  /** 99th-percentile delay. */
   p99: number;
+  /** Largest delay. */
   max: number;
   /** Timer ticks measured. */
   samples: number;
@@ -27,7 +30,14 @@ export interface EventLoopDelay {
    */
   ownCpuMax?: number;
   /** Of the most delayed tick interval: ms this thread ran on a CPU, and ms it was runnable but not run (the OS's share). */
-  longestInterval?: { delay: number; running: number; waitingForCpu: number };
+  longestInterval?: {
+    /** How late the tick that ended this interval was (ms). */
+    delay: number;
+    /** Ms this thread ran on a CPU during the interval. */
+    running: number;
+    /** Ms this thread was runnable but not run (other processes had the CPUs). */
+    waitingForCpu: number;
+  };
 }
 
 interface SchedulerCounters {
@@ -69,6 +79,7 @@ export class EventLoopDelayMonitor {
   private ownCpuMax = 0;
   private longestInterval: EventLoopDelay["longestInterval"];
 
+  /** Starts both timers (the scheduler counters only where Linux provides them). */
   start(): void {
     this.histogram.enable();
     this.counters = ThreadSchedulerCounters.open();
@@ -85,6 +96,7 @@ export class EventLoopDelayMonitor {
     }, RESOLUTION_MS).unref();
   }
 
+  /** Stops both timers and closes the scheduler-counter file. */
   stop(): void {
     this.histogram.disable();
     clearInterval(this.timer);
