@@ -34,13 +34,13 @@
     {
       "target_name": "kernels_avx512",
       "type": "static_library",
-      "sources": ["native/matmul_generic.cc", "native/matmul_avx512.cc", "native/matmul_avx512_interleaved.cc", "native/attention_avx512.cc"],
+      "sources": ["native/matmul_generic.cc", "native/matmul_avx512.cc", "native/matmul_avx512_interleaved.cc", "native/matmul_avx512_kquants.cc", "native/matmul_avx512_float.cc", "native/attention_avx512.cc"],
       "defines": ["KERNEL_ISA=avx512", "KERNEL_GENERIC_IS_BASE=0"],
       "cflags_cc": ["-Wno-uninitialized", "-Wno-maybe-uninitialized", "-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni", "-mavx512bf16"],
     },
     {
       "target_name": "kernel",
-      "sources": ["native/addon.cc", "native/bandwidth.cc", "native/cpu_features.cc", "native/formats.cc", "native/interleave.cc", "native/ops.cc", "native/paged_attention.cc", "native/thread_pool.cc"],
+      "sources": ["native/addon.cc", "native/bandwidth.cc", "native/compute_peak.cc", "native/cpu_features.cc", "native/formats.cc", "native/interleave.cc", "native/ops.cc", "native/paged_attention.cc", "native/thread_pool.cc"],
       "dependencies": ["kernels_portable", "kernels_avx2", "kernels_avx512"],
       "libraries": ["-lpthread"],
     },

@@ -3,12 +3,15 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 #include <thread>
 
 #include "bandwidth.h"
+#include "compute_peak.h"
 #include "cpu_features.h"
 #include "formats.h"
 #include "interleave.h"
@@ -91,6 +94,15 @@ struct Arguments {
     return value;
   }
 
+  std::string string(size_t index) {
+    char value[64] = {0};
+    size_t length = 0;
+    if (index >= count || napi_get_value_string_utf8(env, values[index], value, sizeof value, &length) != napi_ok) {
+      fail("argument " + std::to_string(index) + " must be a string");
+    }
+    return std::string(value, length);
+  }
+
   bool boolean(size_t index) {
     bool value = false;
     if (index >= count || napi_get_value_bool(env, values[index], &value) != napi_ok) fail("argument " + std::to_string(index) + " must be a boolean");
@@ -116,9 +128,32 @@ napi_value make_bool(napi_env env, bool flag) {
   return value;
 }
 
-// Storage dtypes (every op); matmul also reads the interleaved q8_0x16 / q4_0x16 (interleave.h).
+// Storage dtypes (every op); matmul and embedding also read the interleaved layouts (interleave.h).
 bool valid_dtype(int64_t dtype) { return dtype >= F32 && dtype <= Q6_K; }
-bool valid_matmul_dtype(int64_t dtype) { return valid_dtype(dtype) || dtype == Q8_0_X16 || dtype == Q4_0_X16; }
+bool valid_matmul_dtype(int64_t dtype) { return valid_dtype(dtype) || (dtype >= Q8_0_X16 && dtype <= BF16_X16); }
+// Values per block of a block dtype (1 for floats).
+int64_t block_values(int64_t dtype) {
+  switch (plain_dtype((int)dtype)) {
+    case Q8_0: case Q4_0: return 32;
+    case Q4_K: case Q6_K: return 256;
+  }
+  return 1;
+}
+
+// A product whose weight bytes × tokens come to less than this runs on the calling thread: handing it to a helper
+// costs more than it saves (a tiny model's decode GEMVs). Tests lower it to 0 to drive the threaded paths on small data.
+double minimum_shared_matmul_bytes = 128 * 1024;
+
+// setMinimumSharedMatmulBytes(bytes) → the previous value
+napi_value SetMinimumSharedMatmulBytes(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "setMinimumSharedMatmulBytes");
+  const int64_t bytes = a.integer(0);
+  if (!a.failed && bytes < 0) a.fail("bytes must be ≥ 0");
+  if (a.failed) return nullptr;
+  const double previous = minimum_shared_matmul_bytes;
+  minimum_shared_matmul_bytes = (double)bytes;
+  return make_number(env, previous);
+}
 
 // matmul(out f32, input f32, weight bytes, dtype, tokens, rows, cols)
 napi_value Matmul(napi_env env, napi_callback_info info) {
@@ -131,17 +166,21 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   const float* input = a.floats(1, (size_t)(tokens * cols));
   const uint8_t* weight = a.bytes(2, row_bytes((int)dtype, cols) * (size_t)rows);
   if (a.failed) return nullptr;
+  ThreadPool::CallerOnly small(global_pool(), (double)row_bytes((int)dtype, cols) * (double)rows * (double)tokens < minimum_shared_matmul_bytes);
   active_kernels().matmul(MatmulProblem{out, input, weight, (int)dtype, tokens, rows, cols}, global_pool());
   return undefined(env);
 }
 
-// interleave(out bytes, input bytes, dtype q8_0|q4_0, rows, cols): the weight matrix in the interleaved layout, into
-// out (which may be input itself)
+// interleave(out, input, dtype q8_0|q4_0|q4_k|q6_k|f32|f16|bf16, rows, cols): the weight matrix in the interleaved
+// layout, into out (which may be input itself)
 napi_value Interleave(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "interleave");
   const int64_t dtype = a.integer(2), rows = a.integer(3), cols = a.integer(4);
-  if (!a.failed && interleaved_dtype((int)dtype) < 0) a.fail("only q8_0 and q4_0 have an interleaved layout");
-  if (!a.failed && (rows % kInterleavedRows != 0 || cols % 32 != 0)) a.fail("rows must be a multiple of 16 and cols of 32");
+  if (!a.failed && interleaved_dtype((int)dtype) < 0) a.fail("only q8_0, q4_0, q4_k, q6_k, f32, f16 and bf16 have an interleaved layout");
+  const int64_t column_multiple = dtype == BF16 ? 2 : block_values(dtype);  // bf16x16 holds column pairs
+  if (!a.failed && (rows % kInterleavedRows != 0 || cols % column_multiple != 0)) {
+    a.fail("rows must be a multiple of 16 and cols of " + std::to_string(column_multiple));
+  }
   if (a.failed) return nullptr;
   const size_t bytes = row_bytes((int)dtype, cols) * (size_t)rows;
   const uint8_t* input = a.bytes(1, bytes);
@@ -349,7 +388,8 @@ napi_value PagedAttention(napi_env env, napi_callback_info info) {
 napi_value Embedding(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "embedding");
   const int64_t dtype = a.integer(2), dim = a.integer(4), vocab = a.integer(5);
-  if (!a.failed && !valid_dtype(dtype)) a.fail("unknown dtype code");
+  if (!a.failed && !valid_matmul_dtype(dtype)) a.fail("unknown dtype code");
+  if (!a.failed && is_interleaved((int)dtype) && vocab % kInterleavedRows != 0) a.fail("interleaved tables need a multiple of 16 rows");
   if (a.failed) return nullptr;
   size_t id_bytes;
   const int32_t* ids = static_cast<const int32_t*>(a.array(3, &id_bytes));
@@ -413,6 +453,19 @@ napi_value Argmax(napi_env env, napi_callback_info info) {
   return make_number(env, (double)argmax(input, (int64_t)(bytes / 4)));
 }
 
+// computePeak(kind "fma"|"bf16"|"vnni", iterations) → arithmetic operations done on every pool thread, or -1 when the
+// CPU lacks the instruction; the caller times the call (the benchmark's compute yardstick)
+napi_value ComputePeak(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "computePeak");
+  const std::string kind = a.string(0);
+  const int64_t iterations = a.integer(1);
+  if (!a.failed && kind != "fma" && kind != "bf16" && kind != "vnni") a.fail("kind must be fma, bf16 or vnni");
+  if (!a.failed && iterations < 1) a.fail("iterations must be at least 1");
+  if (a.failed) return nullptr;
+  const PeakKind peak = kind == "fma" ? PeakKind::Fma : kind == "bf16" ? PeakKind::Bf16 : PeakKind::Vnni;
+  return make_number(env, compute_peak(peak, iterations, global_pool()));
+}
+
 // streamRead(bytes, fourStreams?) → checksum; reads every byte once over the thread pool (a bandwidth yardstick)
 napi_value StreamRead(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "streamRead");
@@ -439,6 +492,47 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 napi_value GetThreads(napi_env env, napi_callback_info) { return make_number(env, global_pool().threads()); }
 
 // selectIsa("avx512" | "avx2" | "portable") → whether the CPU can run it (and it is now active)
+// poolProbe(tasks, callerMicroseconds, helperMicroseconds) → Int32Array of the thread that ran each task: a diagnostic
+// job whose tasks busy-wait callerMicroseconds on the calling thread and sleep helperMicroseconds on a helper (a
+// helper descheduled mid-task, as under contention). Tests use it to drive the pool's stall detection and back-off.
+napi_value PoolProbe(napi_env env, napi_callback_info info) {
+  Arguments a(env, info, "poolProbe");
+  const int64_t tasks = a.integer(0), caller_us = a.integer(1), helper_us = a.integer(2);
+  if (!a.failed && (tasks < 1 || tasks > 1024 || caller_us < 0 || helper_us < 0)) a.fail("needs 1..1024 tasks and durations ≥ 0");
+  if (a.failed) return nullptr;
+  std::vector<int32_t> ran_by((size_t)tasks, -1);
+  auto body = [&](int64_t task, int thread) {
+    ran_by[(size_t)task] = thread;
+    if (thread == 0) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(caller_us);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(helper_us));
+    }
+  };
+  global_pool().parallel_for(tasks, body);
+  napi_value buffer, result;
+  void* data;
+  napi_create_arraybuffer(env, (size_t)tasks * 4, &data, &buffer);
+  std::memcpy(data, ran_by.data(), (size_t)tasks * 4);
+  napi_create_typedarray(env, napi_int32_array, (size_t)tasks, buffer, 0, &result);
+  return result;
+}
+
+// poolStatistics() → the thread pool's counters since it was created or resized (thread_pool.h Statistics)
+napi_value PoolStatistics(napi_env env, napi_callback_info) {
+  const ThreadPool::Statistics statistics = global_pool().statistics();
+  napi_value result;
+  napi_create_object(env, &result);
+  const std::pair<const char*, double> fields[] = {
+      {"jobs", (double)statistics.jobs}, {"sharedJobs", (double)statistics.shared_jobs}, {"soloJobs", (double)statistics.solo_jobs},
+      {"stalls", (double)statistics.stalls}, {"waitMicroseconds", statistics.wait_microseconds},
+      {"callerOnlyJobs", (double)statistics.caller_only_jobs}};
+  for (const auto& [name, value] : fields) napi_set_named_property(env, result, name, make_number(env, value));
+  return result;
+}
+
 napi_value SelectIsa(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "selectIsa");
   char name[32] = {0};
@@ -485,9 +579,13 @@ napi_value Init(napi_env env, napi_value exports) {
       {"dequantize", nullptr, Dequantize, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"argmax", nullptr, Argmax, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"streamRead", nullptr, StreamRead, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"computePeak", nullptr, ComputePeak, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"selectIsa", nullptr, SelectIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"poolStatistics", nullptr, PoolStatistics, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"poolProbe", nullptr, PoolProbe, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setMinimumSharedMatmulBytes", nullptr, SetMinimumSharedMatmulBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"features", nullptr, Features, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);

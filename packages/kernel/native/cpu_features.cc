@@ -28,7 +28,12 @@ const CpuFeatures& cpu_features() {
 
 static const KernelTable* lookup(const char* name) {
 #if defined(__x86_64__)
-  if (std::strcmp(name, "avx512") == 0) return cpu_features().avx512_usable() ? &avx512::table() : nullptr;
+  // "avx512" uses AVX512_BF16 when the CPU has it; "avx512-nobf16" never does.
+  if (std::strcmp(name, "avx512") == 0) {
+    if (!cpu_features().avx512_usable()) return nullptr;
+    return cpu_features().avx512bf16 ? &avx512::table() : &avx512::table_without_bf16();
+  }
+  if (std::strcmp(name, "avx512-nobf16") == 0) return cpu_features().avx512_usable() ? &avx512::table_without_bf16() : nullptr;
   if (std::strcmp(name, "avx2") == 0) return cpu_features().avx2_usable() ? &avx2::table() : nullptr;
 #endif
   if (std::strcmp(name, "portable") == 0) return &portable::table();

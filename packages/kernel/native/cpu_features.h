@@ -15,7 +15,8 @@ const CpuFeatures& cpu_features();
 
 // The table in use: the best the CPU supports, or the one named by INFER_NATIVE_ISA / select_kernels().
 const KernelTable& active_kernels();
-// Selects "avx512", "avx2" or "portable"; returns false (and changes nothing) when the CPU cannot run it.
+// Selects "avx512", "avx512-nobf16" (AVX-512 without AVX512_BF16 instructions), "avx2" or "portable"; returns false
+// (and changes nothing) when the CPU cannot run it.
 bool select_kernels(const char* name);
 // Whether ops outside the kernel tables (attention, SiLU/SwiGLU) take their AVX2 paths: the CPU runs AVX2 and the
 // selected table is not the portable one, so INFER_NATIVE_ISA=portable (and the tests) run their portable paths too.

@@ -133,4 +133,8 @@ bool quantize_row(int dtype, const float* input, uint8_t* out, int64_t count) {
   return false;
 }
 
+void round_to_bf16(const float* input, float* out, int64_t count) {
+  for (int64_t i = 0; i < count; i++) out[i] = bf16_to_f32(f32_to_bf16(input[i]));
+}
+
 }  // namespace kernel

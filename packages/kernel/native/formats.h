@@ -7,8 +7,12 @@
 
 namespace kernel {
 
-// Q8_0_X16 and Q4_0_X16 hold q8_0 / q4_0 blocks with 16 rows interleaved (see interleave.h).
-enum DType : int { F32 = 0, F16 = 1, BF16 = 2, Q8_0 = 3, Q4_0 = 4, Q4_K = 5, Q6_K = 6, Q8_0_X16 = 7, Q4_0_X16 = 8 };
+// The *_X16 dtypes hold the same values with 16 rows interleaved (see interleave.h): q8_0 / q4_0 / q4_k / q6_k blocks,
+// or f32 / f16 / bf16 values column by column.
+enum DType : int {
+  F32 = 0, F16 = 1, BF16 = 2, Q8_0 = 3, Q4_0 = 4, Q4_K = 5, Q6_K = 6,
+  Q8_0_X16 = 7, Q4_0_X16 = 8, Q4_K_X16 = 9, Q6_K_X16 = 10, F32_X16 = 11, F16_X16 = 12, BF16_X16 = 13,
+};
 
 constexpr int kBlock32 = 32;    // values per q8_0 / q4_0 block
 constexpr int kBlock256 = 256;  // values per q4_k / q6_k block
@@ -93,15 +97,18 @@ inline void q4_k_scale_min(int j, const uint8_t* scales, uint8_t* scale, uint8_t
 // Bytes of one row of `columns` values.
 inline size_t row_bytes(int dtype, int64_t columns) {
   switch (dtype) {
-    case F32: return (size_t)columns * 4;
-    case F16: case BF16: return (size_t)columns * 2;
+    case F32: case F32_X16: return (size_t)columns * 4;
+    case F16: case BF16: case F16_X16: case BF16_X16: return (size_t)columns * 2;
     case Q8_0: case Q8_0_X16: return (size_t)(columns / 32) * 34;
     case Q4_0: case Q4_0_X16: return (size_t)(columns / 32) * 18;
-    case Q4_K: return (size_t)(columns / 256) * 144;
-    case Q6_K: return (size_t)(columns / 256) * 210;
+    case Q4_K: case Q4_K_X16: return (size_t)(columns / 256) * 144;
+    case Q6_K: case Q6_K_X16: return (size_t)(columns / 256) * 210;
   }
   return 0;
 }
+
+// The activations bf16 weights multiply: `count` values rounded to the nearest bf16 (ties to even), as f32.
+void round_to_bf16(const float* input, float* out, int64_t count);
 
 // Decodes `count` values (a whole number of blocks) of `dtype` into f32.
 void dequantize_row(int dtype, const uint8_t* input, float* out, int64_t count);

@@ -1,13 +1,20 @@
-// Interleaved ("x16") layouts of q8_0 and q4_0 weights, made once at load time for the AVX-512 VNNI kernels
-// (matmul_avx512_interleaved.cc). Sixteen consecutive rows are stored block by block, so that one 64-byte load holds
-// four values of each of the sixteen rows and one int32 lane of vpdpbusd accumulates one row's dot product: scales,
-// conversions and FMAs happen once per block for sixteen outputs, and the weights stream as one linear sequence.
+// Interleaved ("x16") layouts of q8_0, q4_0, q4_k and q6_k weights, made once at load time for the AVX-512 VNNI
+// kernels (matmul_avx512_interleaved.cc, matmul_avx512_kquants.cc). Sixteen consecutive rows are stored block by
+// block, so that one 64-byte load holds four bytes of each of the sixteen rows and one int32 lane of vpdpbusd
+// accumulates one row's dot product: scales, conversions and FMAs happen once per block for sixteen outputs, and the
+// weights stream as one linear sequence.
 //
-// A group of 16 rows occupies exactly the bytes the 16 plain rows did (same total size). Inside it, per block b:
-//   q4_0x16 (288 bytes = 16 × 18): the 16 rows' f16 scales, then 4 chunks of 64 bytes; chunk c holds, row after row,
-//           bytes 4c..4c+3 of that row's 16 nibble bytes (low nibbles = values 4c..4c+3, high = values 16+4c..16+4c+3).
-//   q8_0x16 (544 bytes = 16 × 34): the 16 rows' f16 scales, then 8 chunks of 64 bytes; chunk c holds, row after row,
-//           values 4c..4c+3 of that row, each stored as value + 128 (unsigned), the operand vpdpbusd multiplies.
+// A group of 16 rows occupies exactly the bytes the 16 plain rows did (same total size). Inside it, block b takes
+// 16 × block bytes (the group block). Each plain block is cut, in its own byte order, into 2-byte fields (f16 scales)
+// and 4-byte words (everything else); the group block holds the same segments in the same order, each for the 16 rows
+// in turn (a field: 32 bytes, a word: 64 bytes):
+//   q8_0 (34): field d, words 0..7 of the 32 values, each byte stored as value + 128 (the operand vpdpbusd multiplies)
+//   q4_0 (18): field d, words 0..3 of the 16 nibble bytes
+//   q4_k (144): field d, field dmin, words 0..2 of the 12 packed scale bytes, words 3..34 of the 128 nibble bytes
+//   q6_k (210): words 0..31 of ql, 32..47 of qh, 48..51 of the 16 int8 scales, then field d
+// Float weights (f32x16, f16x16, bf16x16) are interleaved value by value, so that each column's 16 rows sit together:
+//   f32x16 / f16x16: group[c * 16 + r] = w[16 g + r, c]
+//   bf16x16: column pairs, as vdpbf16ps multiplies them: group[(c / 2) * 32 + 2 r + c % 2] = w[16 g + r, c] (cols even)
 // Only matrices whose row count is a multiple of 16 are interleaved. src/formats/interleaved.ts is the reference.
 #pragma once
 #include <cstdint>
@@ -16,7 +23,7 @@ namespace kernel {
 
 constexpr int kInterleavedRows = 16;
 
-// Interleaved dtype for a plain one (Q8_0 → Q8_0_X16, Q4_0 → Q4_0_X16), or -1 when the dtype has none.
+// Interleaved dtype for a plain one (Q8_0 → Q8_0_X16, F16 → F16_X16 …), or -1 when the dtype has none.
 int interleaved_dtype(int dtype);
 // The plain dtype whose blocks an interleaved dtype holds (the dtype itself for plain dtypes).
 int plain_dtype(int dtype);

@@ -29,9 +29,16 @@ namespace portable { const KernelTable& table(); }
 namespace avx2 { const KernelTable& generic_table(); const KernelTable& table(); }
 namespace avx512 {
 const KernelTable& generic_table();
+// The AVX-512 kernels; table() uses AVX512_BF16's vdpbf16ps for bf16 weights, table_without_bf16() widens bf16 to f32
+// (for CPUs without AVX512_BF16, and to test that path anywhere).
 const KernelTable& table();
+const KernelTable& table_without_bf16();
+// f32 / f16 / bf16 weights; matmul_avx512_float.cc.
+void matmul_float(const MatmulProblem& problem, ThreadPool& pool, bool use_bf16_instructions);
 // q8_0x16 / q4_0x16 weights (interleave.h); matmul_avx512_interleaved.cc.
 void matmul_interleaved(const MatmulProblem& problem, ThreadPool& pool);
+// q4_kx16 / q6_kx16 weights (interleave.h); matmul_avx512_kquants.cc.
+void matmul_k_interleaved(const MatmulProblem& problem, ThreadPool& pool);
 }
 
 // Splits [0, count) into tasks of about `grain` items (at least `minimum_tasks` when possible).

@@ -875,7 +875,16 @@ void matmul(const MatmulProblem& p, ThreadPool& pool) {
   switch (p.dtype) {
     case F32: matmul_float<F32>(p, pool); return;
     case F16: matmul_float<F16>(p, pool); return;
-    case BF16: matmul_float<BF16>(p, pool); return;
+    case BF16: {
+      // bf16 weights multiply bf16-rounded activations (formats.h round_to_bf16).
+      static AlignedBuffer<float> rounded;
+      float* values = rounded.get((size_t)(p.tokens * p.cols));
+      round_to_bf16(p.input, values, p.tokens * p.cols);
+      MatmulProblem q = p;
+      q.input = values;
+      matmul_float<BF16>(q, pool);
+      return;
+    }
     case Q8_0: matmul_integer<false>(p, pool); return;
     case Q4_0: matmul_integer<true>(p, pool); return;
     case Q4_K: matmul_k<Q4_K>(p, pool); return;

@@ -1,7 +1,8 @@
-// AVX-512 matrix products: VNNI integer kernels for q8_0 and q4_0 (GGUF blocks as stored), FMA kernels for
-// f32/f16/bf16. Each kernel computes an R-row × T-token tile over the whole inner dimension, so one weight load
-// serves T tokens (prefill) and one activation load serves R rows. Decode is the T = 1 case. K-quants (q4_k, q6_k)
-// use the hand-written AVX2 kernels (matmul_avx2.cc), which every AVX-512 CPU can run.
+// AVX-512 matrix products: VNNI integer kernels for q8_0 and q4_0 (GGUF blocks as stored), and the dispatch of every
+// dtype: f32/f16/bf16 to matmul_avx512_float.cc, the interleaved layouts to matmul_avx512_interleaved.cc and
+// matmul_avx512_kquants.cc. Each integer kernel computes an R-row × T-token tile over the whole inner dimension, so one
+// weight load serves T tokens (prefill) and one activation load serves R rows. Decode is the T = 1 case. K-quants in
+// the plain row layout (q4_k, q6_k not packed) use the hand-written AVX2 kernels (matmul_avx2.cc).
 //
 // Integer tiles work on pairs of 32-value blocks (64 bytes = one zmm). vpdpbusd multiplies unsigned by signed bytes:
 //  q8_0: activations are stored as unsigned x+128, weights are signed as stored; the per-row term 128·Σw is removed
@@ -216,76 +217,14 @@ void matmul_integer(const MatmulProblem& p, ThreadPool& pool, bool q4) {
   pool.parallel_for((p.rows + rows_per_task - 1) / rows_per_task, body);
 }
 
-// ---- f32 / f16 / bf16 weights: convert 16 weights to f32 and FMA against T token rows ----
-
-template <int DT>
-inline __m512 load_weights(const uint8_t* row, int64_t column, __mmask16 mask) {
-  if constexpr (DT == F32) {
-    return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(row) + column);
-  } else {
-    const __m256i half = _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + column);
-    if constexpr (DT == F16) return _mm512_cvtph_ps(half);
-    else return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
-  }
-}
-
-template <int DT, int R, int T>
-void float_tile(const uint8_t* weight, size_t stride, int64_t row0, const float* input, int64_t cols, int64_t token0,
-                float* out, int64_t out_stride) {
-  __m512 acc[R][T];
-  for (int r = 0; r < R; r++)
-    for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
-  constexpr int kElementBytes = DT == F32 ? 4 : 2;
-  for (int64_t c = 0; c < cols; c += 16) {
-    const __mmask16 mask = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
-    // Decode streams each row once; short rows give the hardware prefetcher little run-up, so fetch ahead (once per
-    // cache line): this row 1 KiB on, and the next tile's rows at the same column.
-    if ((c * kElementBytes) % 64 == 0) {
-      for (int r = 0; r < R; r++) {
-        const uint8_t* row = weight + (size_t)(row0 + r) * stride + c * kElementBytes;
-        _mm_prefetch(reinterpret_cast<const char*>(row + 1024), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(row + R * stride), _MM_HINT_T1);
-      }
-    }
-    __m512 w[R];
-    for (int r = 0; r < R; r++) w[r] = load_weights<DT>(weight + (size_t)(row0 + r) * stride, c, mask);
-    for (int t = 0; t < T; t++) {
-      const __m512 xv = _mm512_maskz_loadu_ps(mask, input + (token0 + t) * cols + c);
-      for (int r = 0; r < R; r++) acc[r][t] = _mm512_fmadd_ps(w[r], xv, acc[r][t]);
-    }
-  }
-  for (int t = 0; t < T; t++)
-    for (int r = 0; r < R; r++) out[(token0 + t) * out_stride + row0 + r] = _mm512_reduce_add_ps(acc[r][t]);
-}
-
-template <int DT, int R>
-void float_rows(const MatmulProblem& p, size_t stride, int64_t row0) {
-  int64_t t = 0;
-  for (; t + kTokenTile <= p.tokens; t += kTokenTile) float_tile<DT, R, kTokenTile>(p.weight, stride, row0, p.input, p.cols, t, p.out, p.rows);
-  for (; t < p.tokens; t++) float_tile<DT, R, 1>(p.weight, stride, row0, p.input, p.cols, t, p.out, p.rows);
-}
-
-template <int DT>
-void matmul_float(const MatmulProblem& p, ThreadPool& pool) {
-  const size_t stride = row_bytes(DT, p.cols);
-  const int64_t rows_per_task = ((task_size(p.rows, pool.threads(), 16) + kRowTile - 1) / kRowTile) * kRowTile;
-  auto body = [&](int64_t task, int) {
-    const int64_t begin = task * rows_per_task, end = std::min(p.rows, begin + rows_per_task);
-    int64_t r = begin;
-    for (; r + kRowTile <= end; r += kRowTile) float_rows<DT, kRowTile>(p, stride, r);
-    for (; r < end; r++) float_rows<DT, 1>(p, stride, r);
-  };
-  pool.parallel_for((p.rows + rows_per_task - 1) / rows_per_task, body);
-}
-
+template <bool UseBf16Instructions>
 void matmul(const MatmulProblem& p, ThreadPool& pool) {
   switch (p.dtype) {
-    case F32: matmul_float<F32>(p, pool); return;
-    case F16: matmul_float<F16>(p, pool); return;
-    case BF16: matmul_float<BF16>(p, pool); return;
+    case F32: case F16: case BF16: case F32_X16: case F16_X16: case BF16_X16: matmul_float(p, pool, UseBf16Instructions); return;
     case Q8_0: matmul_integer(p, pool, false); return;
     case Q4_0: matmul_integer(p, pool, true); return;
     case Q8_0_X16: case Q4_0_X16: matmul_interleaved(p, pool); return;
+    case Q4_K_X16: case Q6_K_X16: matmul_k_interleaved(p, pool); return;
     case Q4_K: case Q6_K: avx2::table().matmul(p, pool); return;
     default: generic_table().matmul(p, pool); return;
   }
@@ -294,7 +233,12 @@ void matmul(const MatmulProblem& p, ThreadPool& pool) {
 }  // namespace
 
 const KernelTable& table() {
-  static const KernelTable instance{"avx512", matmul};
+  static const KernelTable instance{"avx512", matmul<true>};
+  return instance;
+}
+
+const KernelTable& table_without_bf16() {
+  static const KernelTable instance{"avx512-nobf16", matmul<false>};
   return instance;
 }
 

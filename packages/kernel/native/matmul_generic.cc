@@ -179,7 +179,7 @@ float row_dot_q6_k(const uint8_t* row, const Prepared& x, int64_t token) {
 
 using RowDot = float (*)(const uint8_t* row, const Prepared& x, int64_t token);
 
-// Interleaved q8_0x16 / q4_0x16 weights (interleave.h) are read one plain row at a time: these kernels only serve them
+// Interleaved weights (interleave.h) are read one plain row at a time: these kernels only serve them
 // when the instruction set changed after packing (the AVX-512 kernels are the ones made for that layout).
 void matmul_quantized(const MatmulProblem& p, ThreadPool& pool, int block, RowDot row_dot) {
   ActivationBuffers& scratch = buffers();
@@ -211,18 +211,29 @@ void matmul_quantized(const MatmulProblem& p, ThreadPool& pool, int block, RowDo
 void matmul_float(const MatmulProblem& p, ThreadPool& pool) {
   ActivationBuffers& scratch = buffers();
   const int threads = pool.threads();
-  if (p.dtype != F32) scratch.decoded.resize((size_t)(threads * p.cols));
+  const int plain = plain_dtype(p.dtype);
+  const bool interleaved = plain != p.dtype;
+  const size_t stride = row_bytes(plain, p.cols);
+  if (plain != F32 || interleaved) scratch.decoded.resize((size_t)(threads * p.cols));
+  if (interleaved) scratch.rows.resize((size_t)threads * stride);
   const int64_t rows_per_task = task_size(p.rows, threads, 16);
   auto body = [&](int64_t task, int thread) {
     const int64_t end = std::min(p.rows, (task + 1) * rows_per_task);
-    float* decoded = p.dtype == F32 ? nullptr : scratch.decoded.data() + thread * p.cols;
+    float* decoded = scratch.decoded.data() + thread * p.cols;
     for (int64_t r = task * rows_per_task; r < end; r++) {
+      // Interleaved float weights (f32x16 …) are gathered back into a plain row first.
+      const uint8_t* bytes = p.weight + (size_t)r * stride;
+      if (interleaved) {
+        uint8_t* copy = scratch.rows.data() + (size_t)thread * stride;
+        deinterleave_row(p.dtype, p.weight, r, p.cols, copy);
+        bytes = copy;
+      }
       const float* row;
-      if (p.dtype == F32) {
-        row = reinterpret_cast<const float*>(p.weight) + r * p.cols;
+      if (plain == F32) {
+        row = reinterpret_cast<const float*>(bytes);
       } else {
-        const uint16_t* half = reinterpret_cast<const uint16_t*>(p.weight) + r * p.cols;
-        if (p.dtype == F16) for (int64_t c = 0; c < p.cols; c++) decoded[c] = f16_to_f32(half[c]);
+        const uint16_t* half = reinterpret_cast<const uint16_t*>(bytes);
+        if (plain == F16) for (int64_t c = 0; c < p.cols; c++) decoded[c] = f16_to_f32(half[c]);
         else for (int64_t c = 0; c < p.cols; c++) decoded[c] = bf16_to_f32(half[c]);
         row = decoded;
       }
@@ -234,11 +245,21 @@ void matmul_float(const MatmulProblem& p, ThreadPool& pool) {
 
 void matmul(const MatmulProblem& p, ThreadPool& pool) {
   switch (p.dtype) {
-    case F32: case F16: case BF16: matmul_float(p, pool); return;
+    case F32: case F16: case F32_X16: case F16_X16: matmul_float(p, pool); return;
+    case BF16: case BF16_X16: {
+      // bf16 weights multiply bf16-rounded activations (formats.h round_to_bf16).
+      static std::vector<float> rounded;
+      rounded.resize((size_t)(p.tokens * p.cols));
+      round_to_bf16(p.input, rounded.data(), p.tokens * p.cols);
+      MatmulProblem q = p;
+      q.input = rounded.data();
+      matmul_float(q, pool);
+      return;
+    }
     case Q8_0: case Q8_0_X16: matmul_quantized(p, pool, 32, row_dot_q8_0); return;
     case Q4_0: case Q4_0_X16: matmul_quantized(p, pool, 32, row_dot_q4_0); return;
-    case Q4_K: matmul_quantized(p, pool, 256, row_dot_q4_k); return;
-    case Q6_K: matmul_quantized(p, pool, 256, row_dot_q6_k); return;
+    case Q4_K: case Q4_K_X16: matmul_quantized(p, pool, 256, row_dot_q4_k); return;
+    case Q6_K: case Q6_K_X16: matmul_quantized(p, pool, 256, row_dot_q6_k); return;
   }
 }
 

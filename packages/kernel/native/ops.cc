@@ -7,6 +7,7 @@
 
 #include "cpu_features.h"
 #include "formats.h"
+#include "interleave.h"
 #include "matmul.h"
 #include "paged_attention.h"
 #include "vector_math.h"
@@ -183,6 +184,18 @@ void attention(const AttentionProblem& p, ThreadPool& pool) {
 
 void embedding(float* out, const uint8_t* table, int dtype, const int32_t* ids, int64_t count, int64_t dim, ThreadPool& pool) {
   const size_t stride = row_bytes(dtype, dim);
+  if (is_interleaved(dtype)) {
+    // A packed table (an LM head tied to the embedding): each row is gathered back into plain blocks first.
+    const int plain = plain_dtype(dtype);
+    std::vector<uint8_t> rows((size_t)count * stride);
+    auto body = [&](int64_t index, int) {
+      uint8_t* row = rows.data() + (size_t)index * stride;
+      deinterleave_row(dtype, table, ids[index], dim, row);
+      dequantize_row(plain, row, out + index * dim, dim);
+    };
+    pool.parallel_for(count, body);
+    return;
+  }
   auto body = [&](int64_t index, int) { dequantize_row(dtype, table + (size_t)ids[index] * stride, out + index * dim, dim); };
   pool.parallel_for(count, body);
 }

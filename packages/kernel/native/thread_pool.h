@@ -1,6 +1,17 @@
-// A small fork-join thread pool. The calling thread takes part as worker 0; helpers spin briefly between jobs
-// (ops within one decode step arrive microseconds apart) and then sleep on a futex, so a pool that sits idle or
-// shares the CPU with another process yields the core instead of burning it.
+// A small fork-join thread pool. The calling thread takes part as worker 0; helpers spin briefly between jobs (ops
+// within one decode step arrive microseconds apart) and then sleep on a futex, so a pool that sits idle or shares the
+// CPU with another process yields the core instead of burning it.
+//
+// Tasks are claimed one at a time from a counter tagged with the job's generation, and a job is done when all its
+// tasks are: the caller never waits for a helper that took no task. So a helper that is slow to wake (descheduled by
+// another process, or still asleep) costs nothing — the caller runs the tasks itself — and an op too small to share
+// finishes on the caller before a helper arrives.
+//
+// What remains is a helper descheduled in the middle of a task: the caller must wait for that task. When such a stall
+// happens (the caller waited more than 0.2 ms, plus twice its average task time, after finishing its own share), the
+// pool runs the next jobs on the caller alone for a while (20 ms, doubling while stalls recur soon after, up to 1 s),
+// then tries the helpers again. Under contention a 2-thread decode then degrades towards 1-thread speed instead of
+// collapsing.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -22,7 +33,7 @@ class ThreadPool {
   int threads() const { return thread_count_; }
   void resize(int threads);
 
-  // Runs fn over task indices handed out dynamically (an atomic counter), so a slow core does fewer tasks.
+  // Runs fn over task indices handed out dynamically, so a slow core does fewer tasks.
   void parallel_for(int64_t task_count, TaskFunction fn, void* context);
 
   template <typename Body>
@@ -30,21 +41,55 @@ class ThreadPool {
     parallel_for(task_count, [](void* context, int64_t task, int thread) { (*static_cast<Body*>(context))(task, thread); }, &body);
   }
 
+  // While one lives (and `active`), jobs run on the calling thread alone: for work smaller than the cost of handing it
+  // over (waking a helper, moving the results between cores), as a tiny model's decode GEMVs are.
+  class CallerOnly {
+   public:
+    CallerOnly(ThreadPool& pool, bool active) : pool_(pool), previous_(pool.caller_only_) { pool.caller_only_ = previous_ || active; }
+    ~CallerOnly() { pool_.caller_only_ = previous_; }
+    CallerOnly(const CallerOnly&) = delete;
+    CallerOnly& operator=(const CallerOnly&) = delete;
+
+   private:
+    ThreadPool& pool_;
+    bool previous_;
+  };
+
+  // Counters since the pool was created (or resized), for benchmarks: jobs run, jobs that helpers took part in, jobs
+  // the caller ran alone while backing off after a stall, stalls detected, the caller's total wait for helpers, and
+  // jobs of several tasks run on the caller because a CallerOnly was active.
+  struct Statistics {
+    uint64_t jobs = 0, shared_jobs = 0, solo_jobs = 0, stalls = 0, caller_only_jobs = 0;
+    double wait_microseconds = 0;
+  };
+  Statistics statistics() const { return statistics_; }
+
  private:
   void start(int threads);
   void stop();
   void worker_loop(int thread, uint32_t seen);
-  void run_tasks(int thread);
+  // Claims and runs tasks of job `generation` until none are left (or the job changed); returns how many it ran.
+  int64_t run_tasks(uint32_t generation, int thread);
+  bool backing_off();
 
   int thread_count_ = 1;
   std::vector<std::thread> workers_;
-  std::atomic<uint32_t> generation_{0};
-  std::atomic<int> busy_{0};
-  std::atomic<int64_t> next_task_{0};
+  // (generation << 32) | next task index: claims are only valid for the job they were made for.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int64_t> done_{0};        // tasks of the current job finished (by anyone)
+  std::atomic<uint32_t> wake_{0};       // futex word sleeping helpers wait on
+  std::atomic<int> sleepers_{0};        // helpers asleep (or about to be) on wake_
   std::atomic<bool> stopping_{false};
-  int64_t task_count_ = 0;
-  TaskFunction function_ = nullptr;
-  void* context_ = nullptr;
+  // The current job; written by the caller before it publishes the generation, read by helpers after.
+  std::atomic<TaskFunction> function_{nullptr};
+  std::atomic<void*> context_{nullptr};
+  std::atomic<int64_t> task_count_{0};
+  uint32_t generation_ = 0;             // caller-side copy of the current generation
+  bool caller_only_ = false;            // set by CallerOnly: run jobs on the caller
+  int64_t solo_until_ns_ = 0;           // back-off: run jobs on the caller alone until then (steady clock)
+  int64_t solo_span_ns_ = 0;            // length of the current (last) back-off
+  int64_t last_stall_ns_ = 0;           // when the last stall was seen (0: never)
+  Statistics statistics_;
 };
 
 ThreadPool& global_pool();

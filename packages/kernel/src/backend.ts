@@ -97,5 +97,5 @@ export interface Backend {
 }
 
 /** dtypes `quantize` can produce and `matmul`/`embedding`/`dequantize` can read (matmul and dequantize also read the
- *  interleaved q8_0x16 / q4_0x16 that packWeight makes). */
+ *  interleaved layouts packWeight makes). */
 export const weightDTypes: readonly DType[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k"];

@@ -9,14 +9,19 @@
 //
 // Interleaved dtypes hold the same blocks with 16 consecutive rows interleaved block by block (formats/interleaved.ts):
 // the layout the AVX-512 matmul kernels read fastest. They are never stored in files; `Kernel.packWeight` makes them
-// from q8_0 / q4_0 matrices at load time, and only matmul and dequantize read them.
+// from q8_0 / q4_0 / q4_k / q6_k / f32 / f16 / bf16 matrices at load time, and only matmul, embedding and dequantize
+// read them.
 //   q8_0x16: q8_0 blocks, 16 rows interleaved                                         (16 rows × 34 bytes per block)
 //   q4_0x16: q4_0 blocks, 16 rows interleaved                                         (16 rows × 18 bytes per block)
+//   q4_kx16: q4_k blocks, 16 rows interleaved                                         (16 rows × 144 bytes per block)
+//   q6_kx16: q6_k blocks, 16 rows interleaved                                         (16 rows × 210 bytes per block)
+//   f32x16, f16x16: each column's 16 values of a 16-row group together                 (same bytes as the rows)
+//   bf16x16: each column pair's 2 × 16 values of a 16-row group together (vdpbf16ps)   (same bytes as the rows)
 
 /** dtypes tensors are stored in, in files and in memory. */
 export type StorageDType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0" | "q4_k" | "q6_k";
-/** Matmul-only layouts of q8_0 / q4_0 made by Kernel.packWeight. */
-export type InterleavedDType = "q8_0x16" | "q4_0x16";
+/** Matmul-only layouts made by Kernel.packWeight (16 rows interleaved, see the table above). */
+export type InterleavedDType = "q8_0x16" | "q4_0x16" | "q4_kx16" | "q6_kx16" | "f32x16" | "f16x16" | "bf16x16";
 /** Every element type a tensor can have: the storage dtypes and the matmul-only interleaved layouts. */
 export type DType = StorageDType | InterleavedDType;
 
@@ -41,26 +46,39 @@ export const dtypeInfo: Readonly<Record<DType, DTypeInfo>> = {
   q6_k: { blockSize: 256, blockBytes: 210, code: 6 },
   q8_0x16: { blockSize: 32, blockBytes: 34, code: 7 },
   q4_0x16: { blockSize: 32, blockBytes: 18, code: 8 },
+  q4_kx16: { blockSize: 256, blockBytes: 144, code: 9 },
+  q6_kx16: { blockSize: 256, blockBytes: 210, code: 10 },
+  f32x16: { blockSize: 1, blockBytes: 4, code: 11 },
+  f16x16: { blockSize: 1, blockBytes: 2, code: 12 },
+  bf16x16: { blockSize: 1, blockBytes: 2, code: 13 },
 };
 
 /** Rows interleaved together in the interleaved dtypes. */
 export const interleavedRows = 16;
 
-const interleavedOf: Readonly<Record<InterleavedDType, "q8_0" | "q4_0">> = { q8_0x16: "q8_0", q4_0x16: "q4_0" };
+/** The block dtypes that have an interleaved layout. */
+export type InterleavableDType = "q8_0" | "q4_0" | "q4_k" | "q6_k" | "f32" | "f16" | "bf16";
 
-/** Whether `dtype` is one of the matmul-only interleaved layouts (q8_0x16, q4_0x16). */
+const interleavedOf: Readonly<Record<InterleavedDType, InterleavableDType>> = {
+  q8_0x16: "q8_0", q4_0x16: "q4_0", q4_kx16: "q4_k", q6_kx16: "q6_k", f32x16: "f32", f16x16: "f16", bf16x16: "bf16",
+};
+const interleavedFor: Readonly<Record<InterleavableDType, InterleavedDType>> = {
+  q8_0: "q8_0x16", q4_0: "q4_0x16", q4_k: "q4_kx16", q6_k: "q6_kx16", f32: "f32x16", f16: "f16x16", bf16: "bf16x16",
+};
+
+/** Whether `dtype` is one of the matmul-only interleaved layouts (q8_0x16 … bf16x16). */
 export function isInterleaved(dtype: DType): dtype is InterleavedDType {
   return dtype in interleavedOf;
 }
 
-/** The dtype whose blocks `dtype` holds: q8_0 for q8_0x16, q4_0 for q4_0x16, the dtype itself otherwise. */
+/** The dtype whose blocks `dtype` holds: q8_0 for q8_0x16, q4_k for q4_kx16 …, the dtype itself otherwise. */
 export function plainDType(dtype: DType): StorageDType {
   return isInterleaved(dtype) ? interleavedOf[dtype] : dtype;
 }
 
-/** The interleaved dtype for q8_0 / q4_0, or undefined for dtypes that have none. */
+/** The interleaved dtype for q8_0 / q4_0 / q4_k / q6_k / f32 / f16 / bf16, or undefined for dtypes that have none. */
 export function interleavedDType(dtype: DType): InterleavedDType | undefined {
-  return dtype === "q8_0" ? "q8_0x16" : dtype === "q4_0" ? "q4_0x16" : undefined;
+  return dtype in interleavedFor ? interleavedFor[dtype as InterleavableDType] : undefined;
 }
 
 /** Every storage dtype (the interleaved matmul layouts are not among them: files and `quantize` never hold those). */

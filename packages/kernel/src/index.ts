@@ -44,5 +44,6 @@ export {
 } from "./select-backend.ts";
 export { ReferenceBackend, attentionFlash, attentionNaive, attentionPaged, createReferenceBackend } from "./reference/index.ts";
 export { NativeBackend } from "./native/native-backend.ts";
+export type { IsaName, PoolStatistics } from "./native/addon.ts";
 export { ropeFrequencies, type Llama3RopeScaling, type RopeFrequencyOptions } from "./rope-frequencies.ts";
 export * from "./formats/index.ts";

@@ -105,14 +105,16 @@ export class Kernel {
     if (isInterleaved(weight.dtype) && rows % interleavedRows !== 0) {
       fail(op, `${weight.dtype} weight ${shapeText(weight.shape)} must have a multiple of ${interleavedRows} rows`);
     }
+    if (weight.dtype === "bf16x16" && cols % 2 !== 0) fail(op, `bf16x16 weight ${shapeText(weight.shape)} must have an even number of columns`);
     this.backend.matmul(out, input, weight);
   }
 
   /**
    * The weight matrix [rows, cols] in the layout this backend's matmul reads fastest, for a model to keep instead of
    * the loaded one, or `weight` itself when its layout is already the best. The native backend on AVX-512 interleaves
-   * q8_0 / q4_0 matrices whose rows are a multiple of 16 (q8_0x16 / q4_0x16, see formats/interleaved.ts); the result
-   * holds the same values and works with every backend's matmul and dequantize, but not with embedding.
+   * q8_0 / q4_0 / q4_k / q6_k / f32 / f16 / bf16 matrices whose rows are a multiple of 16 (q8_0x16 … bf16x16, see
+   * formats/interleaved.ts); the result holds the same values and works with every backend's matmul, embedding and
+   * dequantize, and gives the same matmul results as the plain matrix on the native backend.
    *
    * By default the result is a new tensor and `weight` is left as it was. With `inPlace` the result reuses weight's
    * storage (no second copy of the matrix, as loaders want): `weight` must not be used afterwards.
@@ -288,14 +290,15 @@ export class Kernel {
     this.backend.pagedAttention(out, query, keyBlocks, valueBlocks, blockTable, options);
   }
 
-  /** out [ids.length, dim] = rows of table [vocab, dim] (any dtype), dequantized to f32. */
+  /** out [ids.length, dim] = rows of table [vocab, dim] (any dtype, also a packWeight layout: an LM head tied to the
+   *  embedding is packed for matmul and still serves lookups), dequantized to f32. */
   embedding(out: Tensor, table: Tensor, ids: Int32Array): void {
     const op = "embedding";
     requireFloat32(op, "out", out);
     requireContiguous(op, "table", table);
     requireRank(op, "table", table, 2);
-    if (isInterleaved(table.dtype)) fail(op, `table is ${table.dtype}, a matmul-only layout from packWeight; look up rows in the unpacked tensor`);
     const [vocab, dim] = table.shape;
+    if (isInterleaved(table.dtype) && vocab % interleavedRows !== 0) fail(op, `${table.dtype} table ${shapeText(table.shape)} must have a multiple of ${interleavedRows} rows`);
     requireShape(op, "out", out, [ids.length, dim]);
     for (let index = 0; index < ids.length; index++) {
       const id = ids[index];

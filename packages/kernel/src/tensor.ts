@@ -1,10 +1,11 @@
 // Tensor: a dtype, a shape, strides and a typed array over the values (or the raw blocks of a quantized format).
 // Tensors never own hidden state; ops write into tensors the caller allocated, so the hot path allocates nothing.
 
-import { dtypeInfo, rowBytes, type DType } from "./dtype.ts";
+import { dtypeInfo, plainDType, rowBytes, type DType } from "./dtype.ts";
 import { KernelError, shapeText } from "./errors.ts";
 
-/** The typed array each dtype is stored in: f32 → Float32Array, f16/bf16 → Uint16Array, block formats → Uint8Array. */
+/** The typed array each dtype is stored in: f32 (and f32x16) → Float32Array, f16/bf16 (and their x16 layouts) →
+ *  Uint16Array, block formats → Uint8Array. */
 export type TensorData = Float32Array | Uint16Array | Uint8Array;
 
 /** Number of values a tensor of `shape` holds (1 for a scalar). */
@@ -94,7 +95,8 @@ export class Tensor {
     for (const size of shape) {
       if (!Number.isInteger(size) || size < 0) throw new KernelError(`Tensor: invalid shape ${shapeText(shape)}`);
     }
-    const expectedArray = dtype === "f32" ? Float32Array : dtype === "f16" || dtype === "bf16" ? Uint16Array : Uint8Array;
+    const plain = plainDType(dtype);
+    const expectedArray = plain === "f32" ? Float32Array : plain === "f16" || plain === "bf16" ? Uint16Array : Uint8Array;
     if (!(data instanceof expectedArray)) {
       throw new KernelError(`Tensor: ${dtype} data must be a ${expectedArray.name}, got ${data.constructor.name}`);
     }
@@ -113,7 +115,8 @@ export class Tensor {
   /** A zero-filled tensor. */
   static zeros(dtype: DType, shape: readonly number[]): Tensor {
     const length = storageLength(dtype, shape);
-    const data = dtype === "f32" ? new Float32Array(length) : dtype === "f16" || dtype === "bf16" ? new Uint16Array(length) : new Uint8Array(length);
+    const plain = plainDType(dtype);
+    const data = plain === "f32" ? new Float32Array(length) : plain === "f16" || plain === "bf16" ? new Uint16Array(length) : new Uint8Array(length);
     return new Tensor(dtype, shape, data);
   }
 

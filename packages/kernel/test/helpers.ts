@@ -80,3 +80,9 @@ export function relativeError(actual: Values, expected: Values): number {
 export function zerosLike(shape: readonly number[]): Tensor {
   return Tensor.zeros("f32", shape);
 }
+
+/** Lets the event loop run (vitest's worker answers its runner between the cases of a long test: a worker that blocks
+ *  for a minute on a loaded machine misses the runner's RPC deadline). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -19,7 +19,11 @@ import {
 import { createReferenceBackend } from "../src/reference/index.ts";
 import { attentionNaive } from "../src/reference/attention.ts";
 import { loadAddon } from "../src/native/addon.ts";
-import { maxAbsDiff, randomTensor, randomValues, zerosLike } from "./helpers.ts";
+import { maxAbsDiff, randomTensor, randomValues, yieldToEventLoop, zerosLike } from "./helpers.ts";
+
+// Products below 128 KiB of work run on the calling thread alone (addon.cc); these tests drive the threaded paths on
+// small data, so every product is shared.
+loadAddon().addon?.setMinimumSharedMatmulBytes?.(0);
 
 const availability = nativeAvailability();
 const required = process.env.INFER_REQUIRE_NATIVE === "1";
@@ -30,7 +34,9 @@ if (!availability.available) {
 }
 
 const reference = new Kernel(createReferenceBackend());
-const isas = ["avx512", "avx2", "portable"] as const;
+// "avx512-nobf16": the AVX-512 kernels without AVX512_BF16 instructions (bf16 weights widened to f32), as on CPUs
+// that lack them.
+const isas = ["avx512", "avx512-nobf16", "avx2", "portable"] as const;
 
 function nativeKernel(threads: number): { kernel: Kernel; backend: NativeBackend } {
   const kernel = createKernel({ backend: "native", threads });
@@ -62,15 +68,22 @@ function expectWithin(actual: Float32Array, expected: Float32Array, scale: Float
 }
 
 /** Runs `body` with a native kernel on `isa` (skipping the test when the CPU cannot run it), then puts the default
- *  selection back (it is process-wide). */
-function onIsa(isa: (typeof isas)[number], threads: number, context: { skip: () => void }, body: (kernel: Kernel) => void): void {
+ *  selection back (it is process-wide) — after the body's promise settles when it returns one (bodies that yield to
+ *  the event loop between cases). */
+function onIsa<Result extends void | Promise<void>>(isa: (typeof isas)[number], threads: number, context: { skip: () => void }, body: (kernel: Kernel) => Result): Result {
   const { kernel, backend } = nativeKernel(threads);
   if (!backend.selectIsa(isa)) context.skip();
+  const restore = () => void (backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable"));
+  let result: Result;
   try {
-    body(kernel);
-  } finally {
-    backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+    result = body(kernel);
+  } catch (error) {
+    restore();
+    throw error;
   }
+  if (result instanceof Promise) return result.finally(restore) as Result;
+  restore();
+  return result;
 }
 
 describe.skipIf(!availability.available)("native backend vs reference", () => {
@@ -115,21 +128,24 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
         // Prefill-sized products: enough tokens for several token tiles and rows long enough that the kernels split
         // the inner dimension into chunks (accumulating partial sums), with ragged rows, tokens and columns; and the
         // small token counts kernels may treat specially (a few tokens, exactly one tile of 8).
-        it("prefill GEMM: 67 tokens, long rows, ragged sizes; 3 and 8 tokens", (context) => {
-          onIsa(isa, threads, context, (kernel) => {
+        it("prefill GEMM: 67 tokens, long rows, ragged sizes; 3 and 8 tokens", (context) =>
+          onIsa(isa, threads, context, async (kernel) => {
             for (const dtype of allDTypes) {
               const cols = dtypeInfo[dtype].blockSize === 256 ? 1280 : dtypeInfo[dtype].blockSize === 32 ? 1088 : 1031;
               checkMatmul(kernel, isa, dtype, 67, 37, cols);
               for (const tokens of [3, 8]) checkMatmul(kernel, isa, dtype, tokens, 13, columnsFor(dtype).at(-1)!);
+              await yieldToEventLoop();
             }
+            // Float GEMMs in packed panels: several row tasks of 128 rows with a ragged last panel (300 = 2 × 128 + 32
+            // + 12), column blocks of 256 with a ragged (odd) last one, a token tile of 12 and a remainder of 8.
+            for (const dtype of ["f32", "f16", "bf16"] as const) checkMatmul(kernel, isa, dtype, 20, 300, 545);
             // q8_0 may hold −128 (ggml's quantizer never writes it, other encoders can): its magnitude does not fit
             // in int8, which kernels that take |w| or negate w must handle. Set every 7th value byte to −128.
             const setMinimum = (bytes: Uint8Array) => {
               for (let block = 0; block < bytes.length; block += 34) for (let i = 2; i < 34; i += 7) bytes[block + i] = 0x80;
             };
             for (const tokens of [1, 6]) checkMatmul(kernel, isa, "q8_0", tokens, 9, 96, setMinimum);
-          });
-        });
+          }));
 
         // Activations larger than the kernels keep in L2 (AVX-512 integer GEMM: tokens × block pairs × 64 bytes over
         // 256 KiB, i.e. tokens × pairs > 4096) switch the loop order to token tiles outermost. 67 × 65 pairs (129
@@ -373,8 +389,8 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
     const input = new Float32Array(8);
     const weight = new Uint8Array(64); // 2 rows of 8 f32 where the call claims 4 rows
     expect(() => load.addon!.matmul(out, input, weight, 0, 1, 4, 8)).toThrow(/native matmul: argument 2 holds 64 bytes, needs 128/);
-    // Only q8_0 and q4_0 have an interleaved layout (dtype code 0 is f32).
-    expect(() => load.addon!.interleave!(new Uint8Array(16 * 32 * 4), new Uint8Array(16 * 32 * 4), 0, 16, 32)).toThrow(/only q8_0 and q4_0 have an interleaved layout/);
+    // Only the plain storage dtypes have an interleaved layout (dtype code 7 is q8_0x16, already interleaved).
+    expect(() => load.addon!.interleave!(new Uint8Array(16 * 34), new Uint8Array(16 * 34), 7, 16, 32)).toThrow(/only q8_0, q4_0, q4_k, q6_k, f32, f16 and bf16 have an interleaved layout/);
     expect(() => load.addon!.matmul(out, input, weight, 99, 1, 2, 8)).toThrow(/native matmul: unknown dtype code 99/);
   });
 });

@@ -51,15 +51,20 @@ describe("matmul", () => {
     expect(runMatmul(input, weight)).toEqual(Float32Array.from(expected));
   });
 
-  it("f16 and bf16 weights equal the triple loop over the decoded weights", () => {
+  it("f16 weights equal the triple loop over the decoded weights; bf16 weights the same over bf16-rounded activations", () => {
     const [tokens, rows, columns] = [2, 4, 24];
     const input = randomTensor([tokens, columns], 3);
     const values = randomValues(rows * columns, 4);
     for (const dtype of ["f16", "bf16"] as const) {
       const weight = quantizeTensor(dtype, [rows, columns], values);
-      const expected = tripleLoop(input.data as Float32Array, dequantizeTensor(weight), tokens, rows, columns);
+      // bf16 weights multiply activations rounded to bf16 (as llama.cpp and vdpbf16ps do): round them here by hand.
+      const activations = dtype === "bf16" ? dequantizeTensor(quantizeTensor("bf16", input.shape, input.data as Float32Array)) : (input.data as Float32Array);
+      const expected = tripleLoop(activations, dequantizeTensor(weight), tokens, rows, columns);
       expect(runMatmul(input, weight)).toEqual(Float32Array.from(expected)); // decoding is exact, so identical
     }
+    // The rounding matters: with f32 activations the bf16 result differs.
+    const weight = quantizeTensor("bf16", [rows, columns], values);
+    expect(runMatmul(input, weight)).not.toEqual(Float32Array.from(tripleLoop(input.data as Float32Array, dequantizeTensor(weight), tokens, rows, columns)));
   });
 
   for (const [dtype, columns] of [["q8_0", 96], ["q4_0", 64], ["q4_k", 512], ["q6_k", 512]] as const) {

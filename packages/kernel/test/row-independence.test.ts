@@ -6,9 +6,14 @@
 
 import { describe, expect, it } from "vitest";
 
-import { Kernel, NativeBackend, Tensor, createKernel, nativeAvailability, quantizeTensor } from "../src/index.ts";
+import { Kernel, NativeBackend, Tensor, createKernel, nativeAvailability, quantizeTensor, type DType } from "../src/index.ts";
+import { loadAddon } from "../src/native/addon.ts";
 import { createReferenceBackend } from "../src/reference/index.ts";
 import { randomTensor } from "./helpers.ts";
+
+// Products below 128 KiB of work run on the calling thread alone (addon.cc); these tests drive the threaded paths on
+// small data, so every product is shared.
+loadAddon().addon?.setMinimumSharedMatmulBytes?.(0);
 
 type RowOp = (kernel: Kernel, out: Tensor, rows: Tensor) => void;
 
@@ -107,5 +112,30 @@ describe("a batch row equals the same row alone", () => {
         expect(Array.from(single.data as Float32Array), `attention token ${token}`).toEqual(Array.from((batch.data as Float32Array).subarray(token * rowWidth, (token + 1) * rowWidth)));
       }
     }));
+  }
+});
+
+// Float weights on AVX-512: decode (fewer than 8 tokens, rows transposed in registers) and prefill (packed panels)
+// are two paths with the same chain per output, so a batch of 13 or 20 tokens gives each row what it gets alone.
+describe.skipIf(!nativeAvailability().available)("a batch row equals the same row alone: float weights across the decode/prefill paths", () => {
+  for (const isa of ["avx512", "avx512-nobf16"] as const) {
+    it(`native ${isa}: f32, f16, bf16 matmul with 13 and 20 tokens, ragged rows and columns`, (context) => {
+      const kernel = createKernel({ backend: "native", threads: 2 });
+      if (!(kernel.backend as NativeBackend).selectIsa(isa)) context.skip();
+      try {
+        for (const dtype of ["f32", "f16", "bf16"] as DType[]) {
+          for (const [rows, cols] of [[37, 45], [48, 545]]) {
+            const f32 = randomTensor([rows, cols], rows + cols, 0.1, "normal");
+            const weight = dtype === "f32" ? f32 : quantizeTensor(dtype, f32.shape, f32.data as Float32Array);
+            for (const tokens of [13, 20]) {
+              const input = randomTensor([tokens, cols], tokens + cols, 1, "normal");
+              expect(batchVersusRows(kernel, (k, out, batch) => k.matmul(out, batch, weight), input, rows), `${dtype} ${rows}×${cols} ${tokens} tokens`).toBe(0);
+            }
+          }
+        }
+      } finally {
+        restoreDefaultIsa(kernel.backend as NativeBackend);
+      }
+    });
   }
 });

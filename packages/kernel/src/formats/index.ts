@@ -12,7 +12,7 @@ import { dequantizeQ6_k, q6_kSubBlockSize, quantizeQ6_k, unpackQ6_kBlock } from 
 import { dequantizeQ8_0, q8_0SubBlockSize, quantizeQ8_0, unpackQ8_0Block } from "./q8_0.ts";
 import type { UnpackedBlock } from "./unpacked-block.ts";
 
-export { canInterleave, deinterleaveTensor, interleaveTensor } from "./interleaved.ts";
+export { canInterleave, deinterleaveRow, deinterleaveTensor, interleaveTensor } from "./interleaved.ts";
 export type { UnpackedBlock } from "./unpacked-block.ts";
 
 /** The block-quantized storage dtypes (GGUF's layouts). */

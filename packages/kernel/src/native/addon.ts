@@ -9,6 +9,28 @@ import { fileURLToPath } from "node:url";
 type FloatArray = Float32Array;
 type Bytes = Float32Array | Uint16Array | Uint8Array;
 
+/** Counters of the native thread pool: jobs run, jobs helpers took part in, jobs the caller ran alone while backing
+ *  off after a stall, stalls detected (a helper descheduled mid-task), the caller's total wait for helpers, and jobs
+ *  run on the caller because the work was too small to share (setMinimumSharedMatmulBytes). */
+export interface PoolStatistics {
+  /** Jobs (parallel_for calls) run. */
+  jobs: number;
+  /** Jobs in which at least one helper thread ran a task. */
+  sharedJobs: number;
+  /** Jobs the caller ran alone while backing off after a stall. */
+  soloJobs: number;
+  /** Stalls detected: a helper that took a task was descheduled before finishing it. */
+  stalls: number;
+  /** Total time the caller waited for helpers to finish their tasks. */
+  waitMicroseconds: number;
+  /** Jobs run on the caller because the work was too small to share (setMinimumSharedMatmulBytes). */
+  callerOnlyJobs: number;
+}
+
+/** The addon's kernel tables: "avx512" (with AVX512_BF16 instructions when the CPU has them), "avx512-nobf16"
+ *  (AVX-512 without them), "avx2", "portable". */
+export type IsaName = "avx512" | "avx512-nobf16" | "avx2" | "portable";
+
 /** The raw addon surface; argument order matches native/addon.cc. */
 export interface NativeAddon {
   matmul(out: FloatArray, input: FloatArray, weight: Bytes, dtype: number, tokens: number, rows: number, cols: number): void;
@@ -41,11 +63,23 @@ export interface NativeAddon {
   interleave?(out: Bytes, input: Bytes, dtype: number, rows: number, cols: number): void;
   dequantize(out: FloatArray, input: Bytes, dtype: number, count: number): void;
   argmax(input: FloatArray): number;
+  /** Runs 12 independent chains of one 512-bit instruction (f32 FMA, vdpbf16ps or vpdpbusd) for `iterations` rounds on
+   *  every pool thread; returns the arithmetic operations done (the caller times it), or -1 when the CPU lacks the
+   *  instruction. The benchmark's compute yardstick. Absent from older addons. */
+  computePeak?(kind: "fma" | "bf16" | "vnni", iterations: number): number;
   /** Reads every byte once over the thread pool; returns a checksum. The benchmark's bandwidth yardstick. */
   streamRead(data: Bytes, fourStreams?: boolean): number;
   setThreads(threads: number): void;
+  /** The thread pool's counters since it was created or resized (native/thread_pool.h). Absent from older addons. */
+  poolStatistics?(): PoolStatistics;
+  /** A diagnostic job of `tasks` tasks that busy-wait callerMicroseconds on the calling thread and sleep
+   *  helperMicroseconds on a helper; returns the thread that ran each task. Tests drive the pool's back-off with it. */
+  poolProbe?(tasks: number, callerMicroseconds: number, helperMicroseconds: number): Int32Array;
+  /** Matmuls whose weight bytes × tokens fall below this run on the calling thread (default 128 KiB); returns the
+   *  previous value. Tests set 0 to drive the threaded paths on small data. Absent from older addons. */
+  setMinimumSharedMatmulBytes?(bytes: number): number;
   threads(): number;
-  selectIsa(name: "avx512" | "avx2" | "portable"): boolean;
+  selectIsa(name: IsaName): boolean;
   features(): { avx2: boolean; avx512: boolean; avx512bf16: boolean; isa: string; hardwareThreads: number };
 }
 

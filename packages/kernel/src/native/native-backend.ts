@@ -8,7 +8,7 @@ import { dtypeInfo, interleavedDType } from "../dtype.ts";
 import { canInterleave, quantizeTensorInto } from "../formats/index.ts";
 import { topK } from "../reference/selection.ts";
 import { lastAxis, Tensor } from "../tensor.ts";
-import type { NativeAddon } from "./addon.ts";
+import type { IsaName, NativeAddon, PoolStatistics } from "./addon.ts";
 import { PagedGatherScratch } from "./paged-gather.ts";
 
 function floats(tensor: Tensor): Float32Array {
@@ -45,13 +45,13 @@ export class NativeBackend implements Backend {
     this.addon.setThreads(threads);
   }
 
-  /** The instruction set the addon's matmul kernels use ("avx512", "avx2" or "portable"). */
+  /** The instruction set the addon's matmul kernels use ("avx512", "avx512-nobf16", "avx2" or "portable"). */
   get isa(): string {
     return this.addon.features().isa;
   }
 
   /** Switches the matmul kernels to another instruction set; returns false when this CPU cannot run it. */
-  selectIsa(name: "avx512" | "avx2" | "portable"): boolean {
+  selectIsa(name: IsaName): boolean {
     return this.addon.selectIsa(name);
   }
 
@@ -64,12 +64,34 @@ export class NativeBackend implements Backend {
     return this.addon.streamRead(data, fourStreams);
   }
 
-  /** On AVX-512, q8_0 / q4_0 matrices with a multiple of 16 rows go to the interleaved layout (interleave.h). */
+  /** The native thread pool's counters since it was created or last resized (setThreads), or undefined with an older
+   *  addon: how often helpers shared jobs, how often the pool backed off to the calling thread after a stall. */
+  poolStatistics(): PoolStatistics | undefined {
+    return this.addon.poolStatistics?.();
+  }
+
+  /**
+   * The arithmetic peak of this machine for one instruction over the thread pool, in operations per second (an FMA lane
+   * counts 2, a vdpbf16ps lane 4, a vpdpbusd lane 8), measured by timing independent chains of it; undefined when the
+   * CPU (or an older addon) lacks it. The yardstick benchmarks compare compute-bound kernels against.
+   */
+  computePeak(kind: "fma" | "bf16" | "vnni", iterations = 20_000_000): number | undefined {
+    if (!this.addon.computePeak) return undefined;
+    const start = process.hrtime.bigint();
+    const operations = this.addon.computePeak(kind, iterations);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return operations < 0 ? undefined : operations / seconds;
+  }
+
+  /** On AVX-512, q8_0 / q4_0 / q4_k / q6_k / f32 / f16 / bf16 matrices with a multiple of 16 rows go to the
+   *  interleaved layout (interleave.h). */
   packWeight(weight: Tensor, inPlace: boolean): Tensor | undefined {
     const packed = interleavedDType(weight.dtype);
-    if (packed === undefined || this.isa !== "avx512" || !this.addon.interleave || !canInterleave(weight.dtype, weight.shape)) return undefined;
+    if (packed === undefined || !this.isa.startsWith("avx512") || !this.addon.interleave || !canInterleave(weight.dtype, weight.shape)) return undefined;
     const [rows, cols] = weight.shape;
-    const out = inPlace ? (weight.data as Uint8Array) : new Uint8Array(weight.data.byteLength);
+    // The same typed array kind as the weight (float layouts keep Float32Array / Uint16Array storage).
+    const out = inPlace ? weight.data : weight.data instanceof Float32Array ? new Float32Array(weight.data.length)
+      : weight.data instanceof Uint16Array ? new Uint16Array(weight.data.length) : new Uint8Array(weight.data.length);
     this.addon.interleave(out, weight.data, dtypeInfo[weight.dtype].code, rows, cols);
     return new Tensor(packed, weight.shape, out);
   }

@@ -1,0 +1,85 @@
+// The native thread pool: a helper descheduled in the middle of a task (here: one that sleeps) is detected as a stall,
+// and the pool then runs the next jobs on the calling thread alone for a while instead of waiting again; a helper that
+// never picks up a job costs nothing; every result is the same at any thread count.
+
+import { describe, expect, it } from "vitest";
+
+import { dtypeInfo, nativeAvailability } from "../src/index.ts";
+import { loadAddon } from "../src/native/addon.ts";
+
+const addon = nativeAvailability().available ? loadAddon().addon : null;
+
+describe.skipIf(addon === null || !addon.poolProbe)("native thread pool", () => {
+  it("backs off to the calling thread after a helper stalls mid-task, and shares jobs again later", async () => {
+    const native = addon!;
+    native.setThreads(2);
+    try {
+      // 16 tasks of 1 ms on the caller; a helper's task sleeps 5 ms (a descheduled helper). The helper wakes within
+      // microseconds, but on a loaded machine it may not run at all during one job: try a few times.
+      let stalled = false;
+      for (let attempt = 0; attempt < 20 && !stalled; attempt++) {
+        const before = native.poolStatistics!().stalls;
+        const ranBy = native.poolProbe!(16, 1000, 5000);
+        stalled = native.poolStatistics!().stalls > before;
+        expect(Array.from(ranBy).every((thread) => thread === 0 || thread === 1)).toBe(true);
+        if (stalled) break;
+        await new Promise((resolve) => setTimeout(resolve, 30)); // let a back-off from an earlier attempt end
+      }
+      expect(stalled, "a helper sleeping 5 ms inside a task is detected as a stall").toBe(true);
+      // Right after a stall (20 ms back-off), the next job runs on the calling thread alone.
+      const beforeSolo = native.poolStatistics!();
+      const solo = native.poolProbe!(16, 0, 5000);
+      expect(Array.from(solo), "every task on thread 0 while backing off").toEqual(new Array(16).fill(0));
+      expect(native.poolStatistics!().soloJobs).toBe(beforeSolo.soloJobs + 1);
+      // After the back-off, jobs are offered to the helper again: with tasks long enough, it takes some.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      let shared = false;
+      for (let attempt = 0; attempt < 20 && !shared; attempt++) {
+        shared = native.poolProbe!(64, 200, 0).some((thread) => thread === 1);
+        if (!shared) await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      expect(shared, "after the back-off a helper takes part again").toBe(true);
+    } finally {
+      native.setThreads(1);
+    }
+  });
+
+  it("counts jobs, and a job too small to share finishes on the caller without waiting", () => {
+    const native = addon!;
+    native.setThreads(2);
+    try {
+      const before = native.poolStatistics!();
+      for (let job = 0; job < 50; job++) native.poolProbe!(2, 0, 0);
+      const after = native.poolStatistics!();
+      expect(after.jobs - before.jobs).toBe(50);
+      expect(after.sharedJobs - before.sharedJobs + (after.jobs - after.sharedJobs) - (before.jobs - before.sharedJobs)).toBe(50);
+      expect(after.stalls).toBe(before.stalls); // tasks of 0 µs never stall
+    } finally {
+      native.setThreads(1);
+    }
+  });
+
+  it("runs a matmul smaller than the sharing threshold on the calling thread, and shares it when the threshold is 0", () => {
+    const native = addon!;
+    native.setThreads(2);
+    const previous = native.setMinimumSharedMatmulBytes!(128 * 1024);
+    try {
+      // A 64×64 f32 GEMV (16 KiB of weights, 4 tasks of 16 rows) as a stories260K decode step runs it.
+      const weight = new Float32Array(64 * 64).fill(0.5);
+      const input = new Float32Array(64).fill(1);
+      const out = new Float32Array(64);
+      const before = native.poolStatistics!();
+      native.matmul(out, input, weight, dtypeInfo.f32.code, 1, 64, 64);
+      const small = native.poolStatistics!();
+      expect(small.callerOnlyJobs - before.callerOnlyJobs, "the small GEMV ran on the caller alone").toBe(1);
+      expect(Array.from(out)).toEqual(new Array(64).fill(32));
+      native.setMinimumSharedMatmulBytes!(0);
+      native.matmul(out, input, weight, dtypeInfo.f32.code, 1, 64, 64);
+      expect(native.poolStatistics!().callerOnlyJobs, "with threshold 0 the same GEMV is offered to the helpers").toBe(small.callerOnlyJobs);
+      expect(Array.from(out)).toEqual(new Array(64).fill(32));
+    } finally {
+      native.setMinimumSharedMatmulBytes!(previous);
+      native.setThreads(1);
+    }
+  });
+});
