@@ -1,6 +1,7 @@
 #!/usr/bin/env tsx
-// Command line for convertSafetensorsToGguf:
-//   pnpm --filter @infer-recipes/models exec tsx src/convert-cli.ts <hf-model-directory> <out.gguf> [--quant q8_0]
+// Command line for convertSafetensorsToGguf (`pnpm convert`):
+//   pnpm convert <hf-model-directory> <out.gguf> [--quant q8_0]
+// Relative paths are taken from the directory pnpm was run in (INIT_CWD), not the repository root.
 
 import path from "node:path";
 
@@ -8,7 +9,10 @@ import { convertSafetensorsToGguf, ggufQuantizations, type GgufQuantization } fr
 import { ModelFileError } from "./errors.ts";
 
 const usage = `usage: convert-cli <hf-model-directory> <out.gguf> [--quant ${ggufQuantizations.join("|")}] [--name NAME]
-  Converts a Hugging Face Llama model (config.json + *.safetensors) to GGUF. Default --quant q8_0.`;
+  Converts a Hugging Face Llama model (config.json + *.safetensors) to GGUF. Default --quant q8_0.
+  Each tensor gets the type llama-quantize would give it: q4_0 and q4_k_m keep the output matrix (or a tied
+  token_embd) in q6_k (q8_0 when its rows are not whole 256-value blocks); q4_k_m puts half of the attn_v and
+  ffn_down matrices in q6_k and the other matrices in q4_k.`;
 
 interface Arguments {
   modelDirectory: string;

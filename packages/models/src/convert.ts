@@ -2,10 +2,12 @@
 // llama.cpp-style loaders (and this package's GGUF loader) read. Llama: llama.* metadata, tensors renamed to GGUF
 // names, Q/K rows permuted from rotate-half to the interleaved RoPE layout exactly as llama.cpp's
 // convert_hf_to_gguf.py does, llama3 rope scaling written as rope_freqs.weight. GLM (ChatGLM2/3, GLM-4): chatglm.*
-// metadata and llama.cpp's chatglm tensor names (glm-tensors.ts). 2-D weights are stored in the requested type and
-// vectors in f32. Tensors are read, converted and written one at a time, so memory stays near the size of the largest
-// tensor. The tokenizer (tokenizer.json, or ChatGLM3's SentencePiece tokenizer.model) is embedded as tokenizer.ggml.*
-// metadata, so llama.cpp can load the file on its own; embedTokenizer: false leaves it out.
+// metadata and llama.cpp's chatglm tensor names (glm-tensors.ts). 2-D weights are stored in the type llama-quantize
+// would choose for each tensor under the requested scheme (quantization-plan.ts: e.g. q4_0 files keep the output
+// matrix in q6_k, q4_k_m files mix q4_k and q6_k) and vectors in f32. Tensors are read, converted and written one at a
+// time, so memory stays near the size of the largest tensor. The tokenizer (tokenizer.json, or ChatGLM3's
+// SentencePiece tokenizer.model) is embedded as tokenizer.ggml.* metadata, so llama.cpp can load the file on its own;
+// embedTokenizer: false leaves it out.
 
 import { Tensor, type DType } from "@infer-recipes/kernel";
 
@@ -21,18 +23,16 @@ import { readGenerationEosTokenIds, readHfConfig } from "./hf-config.ts";
 import { openHfWeights } from "./hf-model.ts";
 import type { LlamaConfig } from "./llama-config.ts";
 import { expectedLlamaTensorShapes, llamaLayerTensorNames, llamaTensorNames, type ExpectedTensorShape } from "./llama-tensors.ts";
+import { llamaFileTypes, plannedTensorDType, quantizationSchemes, type QuantizationScheme } from "./quantization-plan.ts";
 import { reorderRopeRows } from "./rope-rows.ts";
 import type { TensorArchive } from "./tensor-archive.ts";
-import { convertTensorDType, storageDTypeFor } from "./weight-dtypes.ts";
+import { convertTensorDType } from "./weight-dtypes.ts";
 
-/** The weight formats `pnpm convert` writes. */
-export type GgufQuantization = "f32" | "f16" | "q8_0" | "q4_0";
+/** The schemes a GGUF file can be written in (quantization-plan.ts gives each tensor's type). */
+export type GgufQuantization = QuantizationScheme;
 
 /** Every {@link GgufQuantization}, for option checking and help text. */
-export const ggufQuantizations: readonly GgufQuantization[] = ["f32", "f16", "q8_0", "q4_0"];
-
-/** llama.cpp's general.file_type (llama_ftype) for each quantization. */
-const fileTypes: Readonly<Record<GgufQuantization, number>> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7 };
+export const ggufQuantizations: readonly GgufQuantization[] = quantizationSchemes;
 
 /** What {@link convertSafetensorsToGguf} writes. */
 export interface ConvertOptions {
@@ -78,7 +78,7 @@ export function llamaGgufMetadata(config: LlamaConfig, name: string, quant: Gguf
   const metadata = new Map<string, GgufMetadataInput>([
     ["general.architecture", architecture],
     ["general.name", name],
-    ["general.file_type", uint32(fileTypes[quant])],
+    ["general.file_type", uint32(llamaFileTypes[quant])],
     [`${architecture}.vocab_size`, uint32(config.vocabSize)],
     [`${architecture}.context_length`, uint32(config.contextLength)],
     [`${architecture}.embedding_length`, uint32(config.hiddenSize)],
@@ -94,7 +94,7 @@ export function llamaGgufMetadata(config: LlamaConfig, name: string, quant: Gguf
     metadata.set(`${architecture}.attention.key_length`, uint32(config.headDim));
     metadata.set(`${architecture}.attention.value_length`, uint32(config.headDim));
   }
-  if (quant === "q8_0" || quant === "q4_0") metadata.set("general.quantization_version", uint32(2));
+  if (quant === "q8_0" || quant === "q4_0" || quant === "q4_k_m") metadata.set("general.quantization_version", uint32(2));
   if (config.bosTokenId !== undefined) metadata.set("tokenizer.ggml.bos_token_id", uint32(config.bosTokenId));
   if (config.eosTokenIds.length > 0) {
     metadata.set("tokenizer.ggml.eos_token_id", uint32(config.eosTokenIds[0]));
@@ -207,7 +207,7 @@ export function convertHfModelToGguf(modelDirectory: string, outputPath: string,
         `shape ${shapeText(info.shape)} contradicts config.json: expected ${expected.formula} = ${shapeText(expected.shape)}`,
       );
     }
-    const dtype = storageDTypeFor(info.shape, options.quant);
+    const dtype = plannedTensorDType(options.quant, ggufName, info.shape, config);
     tensors.push({
       name: ggufName,
       dtype,

@@ -24,6 +24,14 @@ export {
 export { llamaRopeFrequencies } from "./rope-frequencies.ts";
 export { reorderRopeRows } from "./rope-rows.ts";
 export { convertTensorDType, convertWeightDTypes, storageDTypeFor } from "./weight-dtypes.ts";
+export {
+  llamaFileTypes,
+  plannedTensorDType,
+  quantizationSchemes,
+  usesMoreBits,
+  type QuantizationPlanContext,
+  type QuantizationScheme,
+} from "./quantization-plan.ts";
 
 // One entry point for every format
 export {

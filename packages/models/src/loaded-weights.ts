@@ -106,21 +106,24 @@ export function reorderLlamaRopeWeights(tensors: ReadonlyMap<string, Tensor>, co
 }
 
 /**
- * Replaces every layer matrix and an untied output matrix in `tensors` with its Kernel.packWeight form. In place, the
- * packed tensors reuse the old ones' storage (the tensors must be the caller's own: loaders' freshly read ones);
- * otherwise they are copies and the old tensors stay valid.
+ * Replaces every layer matrix and the output matrix in `tensors` with its Kernel.packWeight form. A tied
+ * embedding/output matrix is packed once and stays shared: the kernel's embedding reads packed tables, so the LM head
+ * runs on the packed layout too. In place, the packed tensors reuse the old ones' storage (the tensors must be the
+ * caller's own: loaders' freshly read ones); otherwise they are copies and the old tensors stay valid.
  */
 export function packLlamaMatrices(tensors: Map<string, Tensor>, config: LlamaConfig, kernel: Kernel, options: { inPlace: boolean }): void {
+  const tied = tensors.get(llamaTensorNames.output) === tensors.get(llamaTensorNames.tokenEmbedding);
   const names: string[] = [];
   for (let layer = 0; layer < config.layerCount; layer++) {
     const { query, key, value, attentionOutput, gate, up, down } = llamaLayerTensorNames(layer);
     names.push(query, key, value, attentionOutput, gate, up, down);
   }
-  if (tensors.get(llamaTensorNames.output) !== tensors.get(llamaTensorNames.tokenEmbedding)) names.push(llamaTensorNames.output);
+  names.push(llamaTensorNames.output);
   for (const name of names) {
     const tensor = tensors.get(name);
     if (tensor !== undefined) tensors.set(name, kernel.packWeight(tensor, options));
   }
+  if (tied && tensors.has(llamaTensorNames.output)) tensors.set(llamaTensorNames.tokenEmbedding, tensors.get(llamaTensorNames.output)!);
 }
 
 /** The common last step of every loader (see the file header). */

@@ -63,6 +63,8 @@ describe("convertSafetensorsToGguf", () => {
       expect(gguf.tensorInfo("blk.0.ffn_norm.weight")!.dtype).toBe("f32");
       expect(gguf.tensorInfo("blk.0.ffn_down.weight")!.dtype).toBe("f16"); // 48 columns: not whole blocks of 32
       expect(gguf.tensorInfo("blk.0.ffn_up.weight")!.dtype).toBe(quant);
+      // The tied embedding/output matrix: Q8_0 in Q4_0 files as llama-quantize keeps it (Q6_K needs rows of 256).
+      expect(gguf.tensorInfo("token_embd.weight")!.dtype).toBe(quant === "q4_0" ? "q8_0" : quant);
       const key = reorderRopeRows(tensors.get("model.layers.1.self_attn.k_proj.weight")!, config.keyValueHeadCount, "half", "interleaved");
       const expected = quantizeTensor(quant, key.shape, dequantizeTensor(key));
       expectSameTensor(gguf.loadTensor("blk.1.attn_k.weight"), expected);
@@ -116,6 +118,6 @@ describe("convertSafetensorsToGguf", () => {
     expect(readGguf(output).tensorInfo("blk.0.attn_q.weight")!.dtype).toBe("q4_0");
     expect(() =>
       execFileSync(process.execPath, ["--import", "tsx", "src/convert-cli.ts", directory, output, "--quant", "q3"], { cwd: packageDirectory, stdio: "pipe" }),
-    ).toThrow(/--quant must be one of f32, f16, q8_0, q4_0/);
+    ).toThrow(/--quant must be one of f32, f16, bf16, q8_0, q4_0, q4_k_m/);
   });
 });

@@ -135,6 +135,7 @@ describe("a tiny random Llama 3.2 gives the same logits from every file format",
       const packs = (kernel.backend as NativeBackend).isa === "avx512";
       expect(model.weights.layers[0].gate.dtype).toBe(packs ? `${dtype}x16` : dtype);
       expect(model.weights.output, "the tied output stays the embedding table").toBe(model.weights.embedding);
+      expect(model.weights.output.dtype, "and is packed for the LM head").toBe(packs ? `${dtype}x16` : dtype);
       expect(loaded.tensors.get("model.layers.0.mlp.gate_proj.weight")!.dtype, "loaded weights untouched").toBe(dtype);
       // Same quantized weights, same activation quantization, exact integer block sums: the backends differ only in
       // float summation order (float32 lanes vs float64): measured ~5e-7 on logits of O(1–10); 1e-5 leaves room.
