@@ -1,12 +1,14 @@
 // `pnpm bench <name>`: the entry point for the project's benchmarks. Progress goes to stderr; results go to stdout
 // (a markdown table, or one JSON object per line with --json) and to files under benchmarks/results/.
 
+import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { nativeAvailability } from "@infer-recipes/kernel";
+import { nativeAvailability, type DType } from "@infer-recipes/kernel";
 
+import { chainShapes, decodeChainTable, runDecodeChainBenchmark, writeDecodeChainReport, type ChainShape } from "./kernels-decode-chain.ts";
 import { runKernelBenchmark, type KernelResult } from "./kernels.ts";
 import { BANDWIDTH_TARGET, kernelTable, writeKernelReport } from "./kernels-report.ts";
 import { machineInfo } from "@infer-recipes/harness";
@@ -27,6 +29,11 @@ benchmarks:
             --quick   a subset that runs in under a minute
             --json    one JSON object per result line on stdout
             --check   exit 1 when decode GEMV (Q8_0/Q4_0, 2 threads) streams below ${BANDWIDTH_TARGET * 100}% of the read bandwidth
+            --formats LIST   only these weight formats (of f32,f16,bf16,q8_0,q4_0,q4_k,q6_k)
+            --threads LIST   only these thread counts (of 1,2)
+            --decode-chain   instead: the thread pool at a decode step's rhythm (a Llama decode step's GEMVs back to
+                             back) for stories260K's and the 1B's shapes, at 1 and 2 threads, quiet and with another
+                             process spinning on a core; --shapes tiny,1b, --repetitions N (default 5)
   serving   sequential vs continuous batching at 1–16 clients, TTFT with/without the prefix cache, and the model in
             the HTTP thread vs a worker thread (/health latency, decode tok/s); --quick, --json, --worker-only
   serving-reliability  the --serve process under 100 concurrent streams with disconnects, 1 MB prompts and
@@ -45,20 +52,53 @@ function failWithError(error: Error): never {
   process.exit(1);
 }
 
-function benchKernels(argv: string[]): void {
-  const { values } = parseArgs({ args: argv, options: { quick: { type: "boolean" }, json: { type: "boolean" }, check: { type: "boolean" } } });
+async function benchDecodeChain(values: { shapes?: string; repetitions?: string; json?: boolean }): Promise<void> {
+  const shapes = (values.shapes ?? "tiny,1b").split(",").map((item) => item.trim());
+  for (const shape of shapes) if (!chainShapes.some((candidate) => candidate.name === shape)) fail(`--shapes: "${shape}" is not one of ${chainShapes.map((candidate) => candidate.name).join(", ")}`);
+  const repetitions = Number(values.repetitions ?? "5");
+  if (!Number.isInteger(repetitions) || repetitions < 1) fail(`--repetitions must be an integer ≥ 1, got "${values.repetitions}"`);
+  const machine = machineInfo();
+  const load = loadavg().map((value) => value.toFixed(2)).join(", ");
+  const started = Date.now();
+  const results = await runDecodeChainBenchmark({ shapes: shapes as ChainShape["name"][], repetitions, progress: (line) => process.stderr.write(`${line}\n`) });
+  const command = `pnpm bench kernels --decode-chain${values.shapes ? ` --shapes ${values.shapes}` : ""}${values.repetitions ? ` --repetitions ${values.repetitions}` : ""}`;
+  const paths = writeDecodeChainReport(RESULTS_DIRECTORY, "kernels-decode-chain", results, machine, command, load);
+  if (values.json) for (const result of results) process.stdout.write(JSON.stringify(result) + "\n");
+  else process.stdout.write(decodeChainTable(results) + "\n");
+  process.stderr.write(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${paths.join(", ")}\n`);
+}
+
+async function benchKernels(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean" }, json: { type: "boolean" }, check: { type: "boolean" }, formats: { type: "string" }, threads: { type: "string" },
+      "decode-chain": { type: "boolean" }, shapes: { type: "string" }, repetitions: { type: "string" },
+    },
+  });
+  const kernelFormats: readonly DType[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k"];
+  const formats = values.formats?.split(",").map((item) => item.trim());
+  for (const format of formats ?? []) if (!kernelFormats.includes(format as DType)) fail(`--formats: "${format}" is not one of ${kernelFormats.join(", ")}`);
+  const threads = values.threads?.split(",").map((item) => Number(item.trim()));
+  for (const count of threads ?? []) if (count !== 1 && count !== 2) fail(`--threads: each must be 1 or 2, got "${values.threads}"`);
   const availability = nativeAvailability();
   if (!availability.available) fail(`the kernel benchmark measures the native backend, which is unavailable: ${availability.reason}`);
+  if (values["decode-chain"]) return benchDecodeChain(values);
   const machine = machineInfo();
   const results: KernelResult[] = [];
   const started = Date.now();
-  for (const result of runKernelBenchmark({ quick: Boolean(values.quick), progress: (line) => process.stderr.write(`${line}\n`) })) {
+  const selection = { formats: formats as DType[] | undefined, threads };
+  for (const result of runKernelBenchmark({ quick: Boolean(values.quick), ...selection, progress: (line) => process.stderr.write(`${line}\n`) })) {
     results.push(result);
     if (values.json) process.stdout.write(JSON.stringify(result) + "\n");
-    else process.stderr.write(`  ${result.ms.toFixed(3)} ms, ${result.gbps.toFixed(1)} GB/s (${(result.bandwidth_fraction * 100).toFixed(0)}% of ${result.stream_gbps.toFixed(1)} GB/s read), ${result.gops.toFixed(1)} GOP/s\n`);
+    else {
+      const peak = result.fma_peak_fraction === null ? "" : ` (${(result.fma_peak_fraction * 100).toFixed(0)}% of the ${result.fma_peak_gops!.toFixed(0)} GOP/s FMA peak)`;
+      process.stderr.write(`  ${result.ms.toFixed(3)} ms, ${result.gbps.toFixed(1)} GB/s (${(result.bandwidth_fraction * 100).toFixed(0)}% of ${result.stream_gbps.toFixed(1)} GB/s read), ${result.gops.toFixed(1)} GOP/s${peak}\n`);
+    }
   }
-  const name = values.quick ? "kernels-quick" : "kernels";
-  const command = `pnpm bench kernels${values.quick ? " --quick" : ""}`;
+  const selected = values.formats !== undefined || values.threads !== undefined;
+  const name = values.quick ? "kernels-quick" : selected ? `kernels-${(formats ?? ["all"]).join("-")}` : "kernels";
+  const command = `pnpm bench kernels${values.quick ? " --quick" : ""}${values.formats ? ` --formats ${values.formats}` : ""}${values.threads ? ` --threads ${values.threads}` : ""}`;
   const paths = writeKernelReport(RESULTS_DIRECTORY, name, results, machine, command);
   if (!values.json) process.stdout.write(kernelTable(results) + "\n");
   process.stderr.write(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${paths.join(", ")}\n`);
@@ -79,7 +119,7 @@ if (rest.includes("--help") || rest.includes("-h")) {
 }
 switch (name) {
   case "kernels":
-    benchKernels(rest);
+    await benchKernels(rest);
     break;
   case "serving":
     await benchServing(rest, RESULTS_DIRECTORY);

@@ -9,6 +9,11 @@ import type { KernelResult } from "./kernels.ts";
 /** The decode target of the kernel issue: GEMV streams weights at ≥ 80% of the measured read bandwidth. */
 export const BANDWIDTH_TARGET = 0.8;
 
+/** A figure GEMV rows (and results from before the field existed) do not have: empty. */
+function optional(value: number | null | undefined, digits: number): string {
+  return typeof value === "number" ? value.toFixed(digits) : "";
+}
+
 const columns: Column<KernelResult>[] = [
   { header: "op", value: (row) => row.op, align: "left" },
   { header: "format", value: (row) => row.format, align: "left" },
@@ -24,6 +29,9 @@ const columns: Column<KernelResult>[] = [
   { header: "fraction of read bandwidth", value: (row) => row.bandwidth_fraction.toFixed(2) },
   { header: "4-stream read GB/s", value: (row) => row.stream4_gbps.toFixed(1) },
   { header: "fraction of 4-stream read", value: (row) => row.bandwidth_fraction_four_streams.toFixed(2) },
+  { header: "FMA peak GOP/s", value: (row) => optional(row.fma_peak_gops, 0) },
+  { header: "fraction of FMA peak", value: (row) => optional(row.fma_peak_fraction, 2) },
+  { header: "bf16-dot peak GOP/s", value: (row) => optional(row.bf16_peak_gops, 0) },
 ];
 
 export function kernelTable(results: readonly KernelResult[]): string {
@@ -69,6 +77,9 @@ export function writeKernelReport(directory: string, name: string, results: read
     `repetitions; the machine is shared, so compare the fraction columns rather than absolute figures. "computed as" is`,
     `the dtype the kernel ran on: models pack q8_0 / q4_0 weights into the interleaved q8_0x16 / q4_0x16 at load time`,
     `(Kernel.packWeight, on AVX-512); the rows computed as plain q8_0 / q4_0 are the row layout, measured in the same run.`,
+    `"FMA peak" is the arithmetic yardstick of GEMM, as the read bandwidth is of GEMV: 12 independent chains of 512-bit`,
+    `f32 FMAs on every pool thread (2 operations per lane), the best of the runs interleaved with each GEMM case; "bf16-dot peak" the`,
+    `same with vdpbf16ps (4 operations per lane), the instruction the bf16 GEMM runs on AVX512_BF16 CPUs.`,
     ``,
     kernelTable(results),
     ``,

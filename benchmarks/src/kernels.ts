@@ -1,7 +1,8 @@
 // The kernel benchmark: native matrix-vector (decode) and matrix-matrix (prefill) products at Llama 3.2 1B/3B
 // shapes for each weight format and thread count, next to the machine's streaming read bandwidth measured in the
 // same run. GEMV rotates through copies of the weights totalling several times the last-level cache, so every call
-// streams its weights from RAM exactly as a decode step does.
+// streams its weights from RAM exactly as a decode step does. GEMM is compared with the machine's arithmetic peak
+// (independent f32 FMA and bf16 dot-product chains over the same thread pool), measured interleaved with each case.
 
 import { NativeBackend, Tensor, createKernel, type DType, type Kernel } from "@infer-recipes/kernel";
 
@@ -11,7 +12,7 @@ import { summarize } from "@infer-recipes/harness";
 
 export interface KernelCase {
   op: "gemv" | "gemm";
-  /** The weight format as stored in files (f32, bf16, q8_0, q4_0, q4_k). */
+  /** The weight format as stored in files (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k). */
   format: DType;
   /** "packed": the weights go through Kernel.packWeight first, as models do (q8_0 / q4_0 become the interleaved
    *  q8_0x16 / q4_0x16 on AVX-512). "rows": the plain row layout, kept as a side-by-side comparison. */
@@ -44,10 +45,21 @@ export interface KernelResult extends KernelCase {
   isa: string;
   /** The dtype the kernel computed on: the format, or its interleaved layout (q8_0x16, q4_0x16) when packed. */
   weight_dtype: DType;
+  /** GEMM only: the f32 FMA peak at the same thread count (an FMA lane counts 2 operations), in 1e9 operations per
+   *  second: the highest of the measurements interleaved with this case; null for GEMV or without AVX-512. */
+  fma_peak_gops: number | null;
+  /** gops ÷ fma_peak_gops: how close a compute-bound call comes to the FMA peak. */
+  fma_peak_fraction: number | null;
+  /** GEMM only: the vdpbf16ps peak (a lane counts 4 operations: two products, two sums), null without AVX512_BF16. */
+  bf16_peak_gops: number | null;
 }
 
 export interface KernelBenchmarkOptions {
   quick: boolean;
+  /** Only these formats (default: every format of the run). */
+  formats?: readonly DType[];
+  /** Only these thread counts (default: 1 and 2). */
+  threads?: readonly number[];
   /** Called with a one-line status before each case. */
   progress?: (message: string) => void;
 }
@@ -82,7 +94,7 @@ export function kernelCases(quick: boolean): KernelCase[] {
     rowLayoutComparison();
     return cases;
   }
-  const formats: DType[] = ["f32", "bf16", "q8_0", "q4_0", "q4_k"];
+  const formats: DType[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k"];
   for (const threads of threadCounts)
     for (const format of formats) {
       for (const [rows, cols] of LLAMA_SHAPES) cases.push({ op: "gemv", format, layout, rows, cols, tokens: 1, threads });
@@ -107,6 +119,18 @@ function streamOnce(backend: NativeBackend, buffer: Uint8Array, fourStreams: boo
   backend.streamRead(buffer, fourStreams);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return buffer.byteLength / 1e9 / seconds;
+}
+
+/** One measurement of the `kind` peak over the backend's thread pool (about 10 ms), in 1e9 operations per second. */
+function peakOnce(backend: NativeBackend, kind: "fma" | "bf16"): number | null {
+  const peak = backend.computePeak(kind, 2_000_000);
+  return peak === undefined ? null : peak / 1e9;
+}
+
+/** The highest of the measured peaks: a busy machine only ever lowers a peak, so the best run is the closest. */
+function highestOrNull(values: readonly (number | null)[]): number | null {
+  const present = values.filter((value): value is number => value !== null);
+  return present.length === 0 ? null : Math.max(...present);
 }
 
 function gemvRepetitions(quick: boolean): number {
@@ -136,23 +160,29 @@ export function runKernelCase(kase: KernelCase, streamBuffer: Uint8Array, quick:
   const times: number[] = [];
   const streams: number[] = [];
   const fourStreams: number[] = [];
+  const fmaPeaks: (number | null)[] = [];
+  const bf16Peaks: (number | null)[] = [];
   for (let repetition = 0; repetition < repetitions; repetition++) {
     streams.push(streamOnce(backend, streamBuffer, false));
+    if (kase.op === "gemm") fmaPeaks.push(peakOnce(backend, "fma"));
     times.push(run());
     fourStreams.push(streamOnce(backend, streamBuffer, true));
+    if (kase.op === "gemm") bf16Peaks.push(peakOnce(backend, "bf16"));
   }
   const time = summarize(times);
   const stream = summarize(streams).median;
   const stream4 = summarize(fourStreams).median;
   const seconds = time.median / 1000;
   const gbps = weightBytes / 1e9 / seconds;
+  const gops = (2 * kase.rows * kase.cols * kase.tokens) / 1e9 / seconds;
+  const fmaPeak = highestOrNull(fmaPeaks);
   return {
     ...kase,
     ms: time.median,
     ms_min: time.min,
     ms_max: time.max,
     gbps,
-    gops: (2 * kase.rows * kase.cols * kase.tokens) / 1e9 / seconds,
+    gops,
     stream_gbps: stream,
     bandwidth_fraction: gbps / stream,
     stream4_gbps: stream4,
@@ -161,6 +191,9 @@ export function runKernelCase(kase: KernelCase, streamBuffer: Uint8Array, quick:
     working_set_bytes: weightBytes * copies.length,
     isa: backend.isa,
     weight_dtype: weight.dtype,
+    fma_peak_gops: fmaPeak,
+    fma_peak_fraction: fmaPeak === null ? null : gops / fmaPeak,
+    bf16_peak_gops: highestOrNull(bf16Peaks),
   };
 }
 
@@ -169,7 +202,9 @@ export function* runKernelBenchmark(options: KernelBenchmarkOptions): Generator<
   // The yardstick: a plain read of 1 GiB (far beyond any cache), through the same thread pool.
   const streamBuffer = new Uint8Array(1024 ** 3);
   for (let offset = 0; offset < streamBuffer.length; offset += 4096) streamBuffer[offset] = offset & 0xff;
-  const cases = kernelCases(options.quick);
+  const cases = kernelCases(options.quick).filter(
+    (kase) => (options.formats === undefined || options.formats.includes(kase.format)) && (options.threads === undefined || options.threads.includes(kase.threads)),
+  );
   for (const [index, kase] of cases.entries()) {
     options.progress?.(`[${index + 1}/${cases.length}] ${kase.op} ${kase.format}${kase.layout === "rows" ? " (row layout)" : ""} ${kase.rows}×${kase.cols} tokens=${kase.tokens} threads=${kase.threads}`);
     yield runKernelCase(kase, streamBuffer, options.quick);

@@ -1,24 +1,30 @@
 // Random-weight GGUF files of exact Llama 3.2 (and ChatGLM3-6B, llama.cpp's chatglm architecture) shapes for the
-// side-by-side comparison with llama.cpp, written with this project's GGUF writer and quantizer (kernel.quantize): F16,
-// Q8_0, or Q4_0 with the output matrix (the tied token_embd/output for Llama 3.2) in Q6_K (what llama-quantize does for
-// Q4_0 files, and what BASELINES.md's llama.cpp figures used). Values are uniform
-// with the standard deviation 0.02 of the N(0, 0.02) initialisation (speed does not depend on the values); norms are 1.
-// Files are cached (benchmarks/.cache/peers/) and reused; a file only appears under its final name once complete.
+// side-by-side comparison with llama.cpp. This project's GGUF writer and quantizer (kernel.quantize) write F16, BF16,
+// Q8_0, Q4_0 and Q4_K_M files, each tensor in the type llama-quantize would give it (packages/models
+// quantization-plan.ts: Q4_0 files keep the output matrix — the tied token_embd/output for Llama 3.2 — in Q6_K, as
+// BASELINES.md's llama.cpp files did; Q4_K_M mixes Q4_K and Q6_K). Given a llama.cpp build, the Q4_K_M file is instead
+// made by its llama-quantize from the F16 file (the way users' Q4_K_M files are made); the file name and `madeBy` say
+// which. Values are uniform with the standard deviation 0.02 of the N(0, 0.02) initialisation (speed does not depend
+// on the values); norms are 1. Files are cached (benchmarks/.cache/peers/) and reused; a file only appears under its
+// final name once complete.
 
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { spawnSync } from "node:child_process";
+
 import { Tensor, createKernel, rowBytes, type DType, type Kernel } from "@infer-recipes/kernel";
 import {
   expectedGlmTensorShapes,
   expectedLlamaTensorShapes,
-  glmTensorNames,
   glmToGgufTensorName,
   hfToGgufTensorName,
+  llamaTensorNames,
   llama3RopeFactors,
   llamaGgufMetadata,
-  llamaTensorNames,
+  plannedTensorDType,
+  readGguf,
   writeGguf,
   type GgufMetadataInput,
   type GgufTensorSource,
@@ -27,8 +33,8 @@ import {
 
 import { peerShapeConfig, peerShapeFileStem, type PeerShape } from "./peer-shapes.ts";
 
-export type PeerFormat = "f16" | "q8_0" | "q4_0";
-export const peerFormats: readonly PeerFormat[] = ["f16", "q8_0", "q4_0"];
+export type PeerFormat = "f16" | "bf16" | "q8_0" | "q4_0" | "q4_k_m";
+export const peerFormats: readonly PeerFormat[] = ["f16", "bf16", "q8_0", "q4_0", "q4_k_m"];
 
 export const peerCacheDirectory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.cache/peers");
 
@@ -37,18 +43,6 @@ const uniformHalfWidth = 0.02 * Math.sqrt(3);
 /** Rows generated and quantized at a time: bounds the f32 scratch to a few tens of MB. */
 const rowsPerChunk = 2048;
 
-/** The output (LM head) matrix of a config, by its Hugging Face name: the tied embedding, or the untied output. */
-export function outputMatrixName(config: LlamaConfig): string {
-  if (config.tiedEmbeddings) return llamaTensorNames.tokenEmbedding;
-  return config.architecture === "chatglm" ? glmTensorNames.output : llamaTensorNames.output;
-}
-
-/** The dtype of each 2-D matrix (Hugging Face name) in a file of `format`. */
-export function matrixDType(format: PeerFormat, name: string, config: LlamaConfig): DType {
-  if (format !== "q4_0") return format;
-  // llama-quantize keeps the output matrix at Q6_K in Q4_0 files; Q6_K needs rows of 256.
-  return name === outputMatrixName(config) && config.hiddenSize % 256 === 0 ? "q6_k" : "q4_0";
-}
 
 export interface PlannedTensor {
   /** GGUF name. */
@@ -68,7 +62,7 @@ export function planPeerModelTensors(config: LlamaConfig, format: PeerFormat): P
       : [...expectedLlamaTensorShapes(config)].map(([name, { shape }]) => [name, shape, hfToGgufTensorName(name)!]);
   for (const [hfName, shape, name] of tensors) {
     if (config.tiedEmbeddings && hfName === llamaTensorNames.output) continue;
-    const dtype = shape.length === 1 ? "f32" : matrixDType(format, hfName, config);
+    const dtype = plannedTensorDType(format, name, shape, config);
     const bytes = shape.length === 1 ? shape[0] * 4 : shape[0] * rowBytes(dtype, shape[1]);
     planned.push({ name, dtype, shape, bytes });
   }
@@ -111,6 +105,10 @@ export interface PeerModelFile {
   bytes: number;
   /** True when the file was already in the cache. */
   reused: boolean;
+  /** How the file was made (this project's writer, or llama-quantize from the F16 file). */
+  madeBy: string;
+  /** dtype of the output matrix (the tied token_embd/output for Llama 3.2), as stored in the file. */
+  embeddingDType: DType;
 }
 
 export interface WritePeerModelOptions {
@@ -160,22 +158,59 @@ export interface EnsurePeerModelOptions extends WritePeerModelOptions {
   directory?: string;
   /** Keep this many bytes free after writing (default 1 GiB). */
   diskMargin?: number;
+  /** llama.cpp's llama-quantize: when given, Q4_K_M files are made by it from the F16 file. */
+  llamaQuantize?: string;
 }
 
 export type EnsurePeerModelResult = PeerModelFile | { skipped: string };
+
+const writerDescription = "this project's GGUF writer and quantizer, each tensor in llama-quantize's type for the format";
+
+/** The stored dtype of the output (LM head) matrix in a GGUF file: output.weight, or the tied token_embd.weight. */
+function outputDTypeOf(file: string): DType {
+  const gguf = readGguf(file);
+  return (gguf.tensorInfo("output.weight") ?? gguf.tensorInfo("token_embd.weight"))?.dtype ?? "f32";
+}
+
+function fileResult(file: string, config: LlamaConfig, format: PeerFormat, reused: boolean, madeBy: string): PeerModelFile {
+  return { path: file, config, format, bytes: fs.statSync(file).size, reused, madeBy, embeddingDType: outputDTypeOf(file) };
+}
+
+/** Whether `needed` bytes fit on the disk holding `directory` with `margin` to spare; else the reason. */
+function diskShortage(file: string, needed: number, directory: string, margin: number): string | undefined {
+  const free = freeDiskBytes(directory);
+  if (free >= needed + margin) return undefined;
+  return `${path.basename(file)} needs ${(needed / 1e9).toFixed(1)} GB but only ${(free / 1e9).toFixed(1)} GB is free in ${directory} (keeping ${(margin / 1e9).toFixed(1)} GB spare)`;
+}
 
 /** The cached random-weight file of the Llama 3.2 `shape` in `format`, written first when absent (or a reason to skip). */
 export function ensurePeerModelFile(shape: PeerShape, format: PeerFormat, options: EnsurePeerModelOptions): EnsurePeerModelResult {
   const directory = options.directory ?? peerCacheDirectory;
   const config = peerShapeConfig(shape);
-  const file = path.join(directory, `${peerShapeFileStem(shape)}-random-${format}-${options.vocabularyKind}-vocabulary.gguf`);
-  if (fs.existsSync(file)) return { path: file, config, format, bytes: fs.statSync(file).size, reused: true };
-  const needed = peerModelDataBytes(config, format);
-  const free = freeDiskBytes(directory);
   const margin = options.diskMargin ?? 1024 ** 3;
-  if (free < needed + margin) {
-    return { skipped: `${path.basename(file)} needs ${(needed / 1e9).toFixed(1)} GB but only ${(free / 1e9).toFixed(1)} GB is free in ${directory} (keeping ${(margin / 1e9).toFixed(1)} GB spare)` };
+  const byLlamaQuantize = format === "q4_k_m" && options.llamaQuantize !== undefined;
+  const maker = byLlamaQuantize ? "-llama-quantize" : "";
+  const file = path.join(directory, `${peerShapeFileStem(shape)}-random-${format}${maker}-${options.vocabularyKind}-vocabulary.gguf`);
+  if (byLlamaQuantize) {
+    const madeBy = `llama-quantize (${options.llamaQuantize}) Q4_K_M from the F16 file`;
+    if (fs.existsSync(file)) return fileResult(file, config, format, true, madeBy);
+    const source = ensurePeerModelFile(shape, "f16", options);
+    if ("skipped" in source) return source;
+    const shortage = diskShortage(file, peerModelDataBytes(config, format), directory, margin);
+    if (shortage) return { skipped: shortage };
+    const partial = `${file}.partial`;
+    const result = spawnSync(options.llamaQuantize!, [source.path, partial, "Q4_K_M", "2"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    if (result.status !== 0) {
+      fs.rmSync(partial, { force: true });
+      const output = `${result.stderr ?? ""}${result.error ? String(result.error) : ""}`.trim().split("\n").slice(-3).join(" | ");
+      throw new Error(`llama-quantize ${options.llamaQuantize} failed to make ${path.basename(file)} (exit ${result.status}): ${output}`);
+    }
+    fs.renameSync(partial, file);
+    return fileResult(file, config, format, false, madeBy);
   }
+  if (fs.existsSync(file)) return fileResult(file, config, format, true, writerDescription);
+  const shortage = diskShortage(file, peerModelDataBytes(config, format), directory, margin);
+  if (shortage) return { skipped: shortage };
   writeRandomLlamaGguf(file, config, format, { ...options, name: `${peerShapeFileStem(shape)} shape, random weights` });
-  return { path: file, config, format, bytes: fs.statSync(file).size, reused: false };
+  return fileResult(file, config, format, false, writerDescription);
 }

@@ -1,5 +1,6 @@
 // The command line of `pnpm bench peers`: its usage text, the options with their defaults, and their validation.
 
+import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
@@ -9,9 +10,16 @@ import { peerArchitectures, peerShapes, peerShapesOf, type PeerArchitecture, typ
 /** Tokens per llama.cpp batch; the prompt is prefilled as one batch, so it is also the longest prompt. */
 export const batchSize = 512;
 
-export const PEERS_USAGE = `  peers     this project vs llama.cpp (node-llama-cpp) on the same random-weight Llama 3.2 GGUF files
+export const PEERS_USAGE = `  peers     this project vs llama.cpp (node-llama-cpp, and llama-bench when given) on the same random-weight
+            Llama 3.2 GGUF files
             --shape LIST         of 1b,3b (default: both)
-            --formats LIST       of f16,q8_0,q4_0 (default: all three)
+            --formats LIST       of ${peerFormats.join(",")} (default: all)
+            --llama-bench PATH   also run llama.cpp's own llama-bench (built outside this repository from llama.cpp's
+                                 public source), interleaved with the other engines in the same run
+            --llama-quantize PATH  make the Q4_K_M files with llama.cpp's llama-quantize from the F16 files (default:
+                                 the llama-quantize beside --llama-bench, when there is one; else this project's writer)
+            --engines LIST       of node-llama-cpp,llama-bench: which llama.cpp engines to run besides ours (default:
+                                 node-llama-cpp, plus llama-bench when --llama-bench is given)
             --threads LIST       thread counts (default: 1,2)
             --repetitions N      measured runs per engine, after one warm-up (default 3 for 1b, 2 for 3b: the full
                                  matrix then takes about 40 minutes on 2 cores)
@@ -29,6 +37,10 @@ export const PEERS_USAGE = `  peers     this project vs llama.cpp (node-llama-cp
             --one-engine-at-a-time   load each engine only for its own runs (reloading between runs)
             --results D          where the report goes (default benchmarks/results)`;
 
+/** The llama.cpp engines the benchmark can run beside this project's. */
+export type PeerEngineName = "node-llama-cpp" | "llama-bench";
+export const peerEngineNames: readonly PeerEngineName[] = ["node-llama-cpp", "llama-bench"];
+
 /** Medians of 3 where a run is short; of 2 for the 3B shape, whose runs take 2–3× as long on 2 cores. */
 const defaultRepetitions: Record<PeerShape, number> = { "1b": 3, "3b": 2, "chatglm3-6b": 2 };
 
@@ -44,6 +56,12 @@ export interface PeerOptions {
   quietWaitSeconds: number;
   /** llama.cpp memory-maps the file instead of reading it into its own memory. */
   llamaMemoryMap: boolean;
+  /** The llama.cpp engines to run besides ours. */
+  engines: PeerEngineName[];
+  /** llama-bench executable (absolute path), when given. */
+  llamaBench?: string;
+  /** llama-quantize executable (absolute path) that makes the Q4_K_M files, when given or found beside llama-bench. */
+  llamaQuantize?: string;
   quick: boolean;
   json: boolean;
   /** Memory both engines may take (undefined: what is available). */
@@ -54,6 +72,13 @@ export interface PeerOptions {
   cacheDirectory?: string;
   /** Where the report goes (undefined: benchmarks/results). */
   resultsDirectory?: string;
+}
+
+/** An executable path from the command line, relative to where pnpm was run (INIT_CWD); must exist. */
+function executable(text: string, option: string, base: string): string {
+  const resolved = path.resolve(base, text);
+  if (!fs.existsSync(resolved) || !fs.statSync(resolved).isFile()) throw new Error(`${option}: ${resolved} is not a file`);
+  return resolved;
 }
 
 function list<T extends string>(text: string, allowed: readonly T[], option: string): T[] {
@@ -82,6 +107,9 @@ export function parsePeerOptions(argv: string[]): PeerOptions {
       "decode-tokens": { type: "string" },
       "quiet-wait": { type: "string" },
       "llama-mmap": { type: "boolean" },
+      "llama-bench": { type: "string" },
+      "llama-quantize": { type: "string" },
+      engines: { type: "string" },
       quick: { type: "boolean" },
       json: { type: "boolean" },
       architecture: { type: "string" },
@@ -99,6 +127,13 @@ export function parsePeerOptions(argv: string[]): PeerOptions {
   const threads = [...new Set((values.threads ?? (quick ? "2" : "1,2")).split(",").map((item) => integer(item.trim(), 1, "--threads", 1)))];
   const promptTokens = integer(values["prompt-tokens"], quick ? 256 : 512, "--prompt-tokens", 2);
   if (promptTokens > batchSize) throw new Error(`--prompt-tokens must be at most the batch size ${batchSize}, got ${promptTokens}`);
+  const llamaBench = values["llama-bench"] === undefined ? undefined : executable(values["llama-bench"], "--llama-bench", base);
+  const besideBench = llamaBench === undefined ? undefined : path.join(path.dirname(llamaBench), "llama-quantize");
+  const llamaQuantize = values["llama-quantize"] !== undefined ? executable(values["llama-quantize"], "--llama-quantize", base)
+    : besideBench !== undefined && fs.existsSync(besideBench) ? besideBench : undefined;
+  const engines = values.engines !== undefined ? list(values.engines, peerEngineNames, "--engines")
+    : llamaBench !== undefined ? [...peerEngineNames] : ["node-llama-cpp" as const];
+  if (engines.includes("llama-bench") && llamaBench === undefined) throw new Error("--engines: llama-bench needs --llama-bench PATH");
   const shapes = values.shape ? list(values.shape, shapesOfArchitecture, "--shape") : quick ? [shapesOfArchitecture[0]] : [...shapesOfArchitecture];
   const repetitions = Object.fromEntries(peerShapes.map((shape) => [shape, integer(values.repetitions, quick ? 2 : defaultRepetitions[shape], "--repetitions", 1)])) as Record<PeerShape, number>;
   return {
@@ -112,6 +147,9 @@ export function parsePeerOptions(argv: string[]): PeerOptions {
     decodeTokens: integer(values["decode-tokens"], quick ? 32 : 128, "--decode-tokens", 2),
     quietWaitSeconds: integer(values["quiet-wait"], 60, "--quiet-wait", 0),
     llamaMemoryMap: Boolean(values["llama-mmap"]),
+    engines,
+    ...(llamaBench === undefined ? {} : { llamaBench }),
+    ...(llamaQuantize === undefined ? {} : { llamaQuantize }),
     quick,
     json: Boolean(values.json),
     memoryBudgetBytes: values["memory-budget"] === undefined ? undefined : integer(values["memory-budget"], 0, "--memory-budget", 1) * 1e9,

@@ -1,6 +1,7 @@
 // The rows of the peer comparison: per (shape, format, threads) one prefill and one decode row, with the medians
-// (and ranges) of both engines' interleaved runs, their ratio, inter-token latency percentiles, memory, and how much
-// CPU other processes took during the runs. `--json` prints these objects one per line; peers.json holds them all.
+// (and ranges) of the engines' interleaved runs (ours, llama.cpp through node-llama-cpp, llama.cpp's own llama-bench;
+// the two llama.cpp engines are each optional), ours ÷ each, inter-token latency percentiles, memory, and how much CPU
+// other processes took during the runs. `--json` prints these objects one per line; peers.json holds them all.
 
 import { interTokenLatencies, median, summarize, summarizeLatencies } from "@infer-recipes/harness";
 import type { DType } from "@infer-recipes/kernel";
@@ -17,28 +18,37 @@ export interface PeerRow {
   /** Prompt tokens (prefill) or decoded tokens (decode) per run. */
   tokens: number;
   ours_tokens_per_s: number;
-  peer_tokens_per_s: number;
-  /** ours ÷ llama.cpp: above 1 means this project is faster. */
-  ratio: number;
   ours_tokens_per_s_min: number;
   ours_tokens_per_s_max: number;
-  peer_tokens_per_s_min: number;
-  peer_tokens_per_s_max: number;
-  /** Inter-token latency percentiles over all measured decode runs (null for prefill rows). */
+  /** llama.cpp through node-llama-cpp (null when that engine was not run). */
+  peer_tokens_per_s: number | null;
+  peer_tokens_per_s_min: number | null;
+  peer_tokens_per_s_max: number | null;
+  /** ours ÷ node-llama-cpp: above 1 means this project is faster (null when node-llama-cpp was not run). */
+  ratio: number | null;
+  /** llama-bench's tokens/s: measured in this run (llama_bench_source "measured"), else BASELINES.md's figure for the
+   *  case (pp512 / tg128 only), else null. */
+  llama_bench_tokens_per_s: number | null;
+  llama_bench_tokens_per_s_min: number | null;
+  llama_bench_tokens_per_s_max: number | null;
+  llama_bench_source: "measured" | "BASELINES.md" | null;
+  /** ours ÷ llama-bench measured in this run (null when llama-bench was not run). */
+  ratio_llama_bench: number | null;
+  /** Inter-token latency percentiles over all measured decode runs (null for prefill rows and engines not run). */
   ours_inter_token_ms: { p50: number; p95: number; p99: number } | null;
   peer_inter_token_ms: { p50: number; p95: number; p99: number } | null;
   /** Peak resident set of each engine's process over its runs of this file (llama.cpp's includes its mmap). */
   ours_peak_memory_bytes: number;
-  peer_peak_memory_bytes: number;
+  peer_peak_memory_bytes: number | null;
   /** Resident set of each engine's process right after loading the file. */
   ours_resident_after_load_bytes: number;
-  peer_resident_after_load_bytes: number;
+  peer_resident_after_load_bytes: number | null;
   file_bytes: number;
+  /** How the file was made (this project's writer, or llama-quantize). */
+  made_by: string;
   /** Median share of all CPU time that other processes took during the measured runs of this row (0..1). */
   others_cpu_share: number;
-  /** llama-bench's figure for this row on this machine kind (BASELINES.md; pp512 / tg128 only), or null. */
-  llama_bench_tokens_per_s: number | null;
-  /** dtype of the output matrix — the tied token_embd/output of Llama 3.2 (q6_k in Q4_0 files). */
+  /** dtype of the output matrix — the tied token_embd/output of Llama 3.2 (q6_k in Q4_0 and Q4_K_M files). */
   embedding_dtype: DType;
   repetitions: number;
   peer: "llama.cpp";
@@ -50,12 +60,20 @@ export interface PeerCase {
   threads: number;
   fileBytes: number;
   embeddingDType: DType;
+  madeBy: string;
 }
 
-/** Resident-set figures of each engine's worker process. */
+/** Resident-set figures of each engine's worker process (node-llama-cpp's absent when it was not run). */
 export interface EngineMemory {
   ours: { peakBytes: number; afterLoadBytes: number };
-  peer: { peakBytes: number; afterLoadBytes: number };
+  peer?: { peakBytes: number; afterLoadBytes: number };
+}
+
+/** The measured runs of each engine for one case (warm-ups left out); the llama.cpp engines that were not run are absent. */
+export interface CaseRuns {
+  ours: readonly MeasuredRun[];
+  peer?: readonly MeasuredRun[];
+  llamaBench?: readonly MeasuredRun[];
 }
 
 /** A worker's run as the benchmark saw it: the measurement, and the share of CPU time others took meanwhile. */
@@ -73,18 +91,25 @@ function latencyPercentiles(runs: readonly RunMeasurement[]): { p50: number; p95
   return { p50, p95, p99 };
 }
 
-/** The prefill and decode rows of one case from both engines' measured runs (warm-ups left out). */
+/** The prefill and decode rows of one case from the engines' measured runs (warm-ups left out). `llamaBenchReference`
+ *  gives BASELINES.md's figure, used when llama-bench was not run. */
 export function peerRows(
   peerCase: PeerCase,
-  ours: readonly MeasuredRun[],
-  peer: readonly MeasuredRun[],
+  runs: CaseRuns,
   memory: EngineMemory,
-  llamaBench: (phase: PeerPhase) => number | null = () => null,
+  llamaBenchReference: (phase: PeerPhase) => number | null = () => null,
 ): PeerRow[] {
-  if (ours.length === 0 || ours.length !== peer.length) throw new RangeError(`peerRows: need the same number (≥ 1) of runs per engine, got ${ours.length} and ${peer.length}`);
+  const { ours, peer, llamaBench } = runs;
+  for (const [name, other] of [["node-llama-cpp", peer], ["llama-bench", llamaBench]] as const) {
+    if (ours.length === 0 || (other !== undefined && other.length !== ours.length)) {
+      throw new RangeError(`peerRows: need the same number (≥ 1) of runs per engine, got ${ours.length} (ours) and ${other?.length ?? 0} (${name})`);
+    }
+  }
   return (["prefill", "decode"] as const).map((phase) => {
     const oursSummary = summarize(tokensPerSecond(ours, phase));
-    const peerSummary = summarize(tokensPerSecond(peer, phase));
+    const peerSummary = peer ? summarize(tokensPerSecond(peer, phase)) : null;
+    const benchSummary = llamaBench ? summarize(tokensPerSecond(llamaBench, phase)) : null;
+    const reference = benchSummary ? null : llamaBenchReference(phase);
     return {
       shape: peerCase.shape,
       format: peerCase.format,
@@ -92,21 +117,26 @@ export function peerRows(
       phase,
       tokens: phase === "prefill" ? ours[0].prefillTokens : ours[0].decodeTokens,
       ours_tokens_per_s: oursSummary.median,
-      peer_tokens_per_s: peerSummary.median,
-      ratio: oursSummary.median / peerSummary.median,
       ours_tokens_per_s_min: oursSummary.min,
       ours_tokens_per_s_max: oursSummary.max,
-      peer_tokens_per_s_min: peerSummary.min,
-      peer_tokens_per_s_max: peerSummary.max,
+      peer_tokens_per_s: peerSummary?.median ?? null,
+      peer_tokens_per_s_min: peerSummary?.min ?? null,
+      peer_tokens_per_s_max: peerSummary?.max ?? null,
+      ratio: peerSummary ? oursSummary.median / peerSummary.median : null,
+      llama_bench_tokens_per_s: benchSummary?.median ?? reference,
+      llama_bench_tokens_per_s_min: benchSummary?.min ?? null,
+      llama_bench_tokens_per_s_max: benchSummary?.max ?? null,
+      llama_bench_source: benchSummary ? "measured" : reference === null ? null : "BASELINES.md",
+      ratio_llama_bench: benchSummary ? oursSummary.median / benchSummary.median : null,
       ours_inter_token_ms: phase === "decode" ? latencyPercentiles(ours) : null,
-      peer_inter_token_ms: phase === "decode" ? latencyPercentiles(peer) : null,
+      peer_inter_token_ms: phase === "decode" && peer ? latencyPercentiles(peer) : null,
       ours_peak_memory_bytes: memory.ours.peakBytes,
-      peer_peak_memory_bytes: memory.peer.peakBytes,
+      peer_peak_memory_bytes: memory.peer?.peakBytes ?? null,
       ours_resident_after_load_bytes: memory.ours.afterLoadBytes,
-      peer_resident_after_load_bytes: memory.peer.afterLoadBytes,
+      peer_resident_after_load_bytes: memory.peer?.afterLoadBytes ?? null,
       file_bytes: peerCase.fileBytes,
-      others_cpu_share: median([...ours, ...peer].map((run) => run.othersCpuShare)),
-      llama_bench_tokens_per_s: llamaBench(phase),
+      made_by: peerCase.madeBy,
+      others_cpu_share: median([...ours, ...(peer ?? []), ...(llamaBench ?? [])].map((run) => run.othersCpuShare)),
       embedding_dtype: peerCase.embeddingDType,
       repetitions: ours.length,
       peer: "llama.cpp",

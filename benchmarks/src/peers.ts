@@ -1,9 +1,10 @@
-// `pnpm bench peers`: this project's engine side by side with llama.cpp (node-llama-cpp) on the same random-weight
-// GGUF files of the exact Llama 3.2 1B/3B shapes (or, with --architecture chatglm, ChatGLM3-6B's), at the same
-// thread counts: prefill tokens/s on a 512-token prompt,
-// decode tokens/s over 128 greedy tokens, inter-token latency and memory. Each engine runs in its own process with
-// the model loaded, and runs alternate ours / llama.cpp so a noisy machine shifts both alike; each run waits for a
-// quiet CPU first and records how much CPU other processes took meanwhile. Options: peer-options.ts.
+// `pnpm bench peers`: this project's engine side by side with llama.cpp on the same random-weight GGUF files of the
+// exact Llama 3.2 1B/3B shapes (or, with --architecture chatglm, ChatGLM3-6B's), at the same thread counts: prefill
+// tokens/s on a 512-token prompt, decode tokens/s over 128 greedy tokens, inter-token latency and memory. llama.cpp
+// runs through node-llama-cpp (the in-repo peer) and, given --llama-bench PATH, as its own llama-bench (the figure to
+// beat). Each engine runs in its own process with the model loaded (llama-bench: one process per run), and runs
+// alternate ours / node-llama-cpp / llama-bench so a noisy machine shifts all alike; each run waits for a quiet CPU
+// first and records how much CPU other processes took meanwhile. Options: peer-options.ts.
 
 import path from "node:path";
 
@@ -11,10 +12,11 @@ import { availableMemoryBytes, cpuTimes, machineInfo, othersBusyFraction, waitFo
 import { nativeAvailability } from "@infer-recipes/kernel";
 
 import { llamaBenchFigure } from "./llama-bench-baselines.ts";
+import { runLlamaBench } from "./llama-bench-engine.ts";
 import { loadLlamaCpp } from "./llama-cpp-peer.ts";
-import { ensurePeerModelFile, matrixDType, outputMatrixName, type PeerModelFile } from "./peer-model-files.ts";
+import { ensurePeerModelFile, type PeerModelFile } from "./peer-model-files.ts";
 import { batchSize, parsePeerOptions, type PeerOptions } from "./peer-options.ts";
-import { peerRows, type EngineMemory, type MeasuredRun, type PeerRow } from "./peer-rows.ts";
+import { peerRows, type CaseRuns, type EngineMemory, type MeasuredRun, type PeerRow } from "./peer-rows.ts";
 import { peerShapeConfig, peerShapeFileStem, type PeerArchitecture, type PeerShape } from "./peer-shapes.ts";
 import { chatGlmPeerVocabulary, peerVocabulary } from "./peer-vocabulary.ts";
 import { PeerWorker } from "./peer-worker-client.ts";
@@ -62,15 +64,20 @@ function describeRun(engine: string, run: MeasuredRun): string {
   return `${engine}: prefill ${((run.prefillTokens / run.prefillMs) * 1000).toFixed(1)} tok/s, decode ${((run.decodeTokens / run.decodeMs) * 1000).toFixed(2)} tok/s${others}`;
 }
 
-const engineLabel = (engine: "ours" | "peer") => (engine === "ours" ? "ours" : "llama.cpp");
+type EngineKey = "ours" | "peer" | "llamaBench";
+const engineLabel = (engine: EngineKey) => (engine === "ours" ? "ours" : engine === "peer" ? "node-llama-cpp" : "llama-bench");
+
+/** Waits (up to quietWaitMs) for other processes to leave the CPU, saying so when it waited or gave up. */
+async function waitQuiet(quietWaitMs: number, log: (line: string) => void): Promise<void> {
+  if (quietWaitMs <= 0) return;
+  const quiet = await waitForQuietCpu({ timeoutMs: quietWaitMs });
+  if (!quiet.quiet) log(`  the CPU stayed ${(quiet.busyFraction * 100).toFixed(0)}% busy for ${(quiet.waitedMs / 1000).toFixed(0)} s; measuring anyway`);
+  else if (quiet.waitedMs > 2000) log(`  waited ${(quiet.waitedMs / 1000).toFixed(0)} s for other processes to leave the CPU`);
+}
 
 /** One run on a worker, after waiting for a quiet CPU, with the share of CPU time other processes took meanwhile. */
 async function measuredRun(worker: PeerWorker, prompt: number[], decodeTokens: number, quietWaitMs: number, log: (line: string) => void): Promise<MeasuredRun> {
-  if (quietWaitMs > 0) {
-    const quiet = await waitForQuietCpu({ timeoutMs: quietWaitMs });
-    if (!quiet.quiet) log(`  the CPU stayed ${(quiet.busyFraction * 100).toFixed(0)}% busy for ${(quiet.waitedMs / 1000).toFixed(0)} s; measuring anyway`);
-    else if (quiet.waitedMs > 2000) log(`  waited ${(quiet.waitedMs / 1000).toFixed(0)} s for other processes to leave the CPU`);
-  }
+  await waitQuiet(quietWaitMs, log);
   const before = cpuTimes();
   const started = performance.now();
   const { measurement } = await worker.request({ kind: "run", prompt, decodeTokens }, "run");
@@ -80,82 +87,123 @@ async function measuredRun(worker: PeerWorker, prompt: number[], decodeTokens: n
 
 interface FileResult {
   rows: PeerRow[];
-  engines: { ours: string; peer: string };
+  engines: Partial<Record<EngineKey, string>>;
 }
 
-/** Loads both engines on one file and measures every thread count, runs interleaved ours / llama.cpp. */
+/** One llama-bench process on `file` at `threads` (after waiting for a quiet CPU), and its description. */
+async function llamaBenchRun(file: PeerModelFile, threads: number, options: PeerOptions, quietWaitMs: number, log: (line: string) => void): Promise<{ run: MeasuredRun; description: string }> {
+  await waitQuiet(quietWaitMs, log);
+  const before = cpuTimes();
+  const started = performance.now();
+  const result = await runLlamaBench({ binary: options.llamaBench!, modelPath: file.path, threads, promptTokens: options.promptTokens, decodeTokens: options.decodeTokens });
+  const run = { ...result.measurement, othersCpuShare: othersBusyFraction(before, cpuTimes(), result.measurement.cpuMs, performance.now() - started) };
+  return { run, description: result.description };
+}
+
+/** The measured runs of each engine at one thread count. */
+interface ThreadRuns {
+  threads: number;
+  runs: CaseRuns;
+}
+
+/** Loads the worker engines on one file and measures every thread count, runs interleaved ours / node-llama-cpp /
+ *  llama-bench. */
 async function benchFile(file: PeerModelFile, shape: PeerShape, options: PeerOptions, prompt: number[], log: (line: string) => void): Promise<FileResult> {
-  const workers = { ours: PeerWorker.start("ours"), peer: PeerWorker.start("llama.cpp") };
+  const withPeer = options.engines.includes("node-llama-cpp");
+  const withBench = options.engines.includes("llama-bench");
+  const workers = { ours: PeerWorker.start("ours"), peer: withPeer ? PeerWorker.start("llama.cpp") : undefined };
+  const descriptions: FileResult["engines"] = {};
   try {
     const contextSize = options.promptTokens + options.decodeTokens + 16;
     const load = { kind: "load" as const, modelPath: file.path, threads: options.threads[0], contextSize, batchSize, memoryMap: options.llamaMemoryMap };
     // Load one after the other: both read the same file, and loading is not what is measured.
     const oursLoaded = await workers.ours.request(load, "loaded");
-    const peerLoaded = await workers.peer.request(load, "loaded");
-    log(`  loaded: ours in ${(oursLoaded.loadMs / 1000).toFixed(1)} s (${gigabytes(oursLoaded.residentBytes)} GB resident), llama.cpp in ${(peerLoaded.loadMs / 1000).toFixed(1)} s (${gigabytes(peerLoaded.residentBytes)} GB resident)`);
+    const peerLoaded = workers.peer ? await workers.peer.request(load, "loaded") : undefined;
+    log(`  loaded: ours in ${(oursLoaded.loadMs / 1000).toFixed(1)} s (${gigabytes(oursLoaded.residentBytes)} GB resident)` +
+      (peerLoaded ? `, node-llama-cpp in ${(peerLoaded.loadMs / 1000).toFixed(1)} s (${gigabytes(peerLoaded.residentBytes)} GB resident)` : ""));
+    descriptions.ours = oursLoaded.description;
+    if (peerLoaded) descriptions.peer = peerLoaded.description;
     const quietWaitMs = options.quietWaitSeconds * 1000;
-    const caseRuns: Array<{ threads: number; ours: MeasuredRun[]; peer: MeasuredRun[] }> = [];
+    const caseRuns: ThreadRuns[] = [];
     for (const threads of options.threads) {
       await workers.ours.request({ kind: "threads", threads }, "threads");
-      await workers.peer.request({ kind: "threads", threads }, "threads");
-      const runs = { ours: [] as MeasuredRun[], peer: [] as MeasuredRun[] };
+      await workers.peer?.request({ kind: "threads", threads }, "threads");
+      const runs = { ours: [] as MeasuredRun[], peer: [] as MeasuredRun[], llamaBench: [] as MeasuredRun[] };
       const plural = threads === 1 ? "" : "s";
       const repetitions = options.repetitions[shape];
       for (let index = 0; index < warmupRuns + repetitions; index++) {
         const warmup = index < warmupRuns;
-        for (const engine of ["ours", "peer"] as const) {
-          const run = warmup
-            ? await measuredRun(workers[engine], prompt.slice(0, warmupPromptTokens), warmupDecodeTokens, quietWaitMs, log)
-            : await measuredRun(workers[engine], prompt, options.decodeTokens, quietWaitMs, log);
+        const label = warmup ? "warm-up" : `run ${index - warmupRuns + 1}/${repetitions}`;
+        for (const engine of ["ours", "peer", "llamaBench"] as const) {
+          let run: MeasuredRun;
+          if (engine === "llamaBench") {
+            // llama-bench warms itself up in every run; it sits out the warm-up round.
+            if (!withBench || warmup) continue;
+            const measured = await llamaBenchRun(file, threads, options, quietWaitMs, log);
+            descriptions.llamaBench = measured.description;
+            run = measured.run;
+          } else {
+            const worker = workers[engine];
+            if (!worker) continue;
+            run = warmup
+              ? await measuredRun(worker, prompt.slice(0, warmupPromptTokens), warmupDecodeTokens, quietWaitMs, log)
+              : await measuredRun(worker, prompt, options.decodeTokens, quietWaitMs, log);
+          }
           if (!warmup) runs[engine].push(run);
-          log(`  ${threads} thread${plural}, ${warmup ? "warm-up" : `run ${index - warmupRuns + 1}/${repetitions}`}, ${describeRun(engineLabel(engine), run)}`);
+          log(`  ${threads} thread${plural}, ${label}, ${describeRun(engineLabel(engine), run)}`);
         }
       }
-      caseRuns.push({ threads, ...runs });
+      caseRuns.push({ threads, runs: { ours: runs.ours, ...(withPeer ? { peer: runs.peer } : {}), ...(withBench ? { llamaBench: runs.llamaBench } : {}) } });
     }
-    const peaks = {
-      ours: (await workers.ours.request({ kind: "memory" }, "memory")).peakResidentBytes,
-      peer: (await workers.peer.request({ kind: "memory" }, "memory")).peakResidentBytes,
-    };
-    const memory = {
-      ours: { peakBytes: peaks.ours, afterLoadBytes: oursLoaded.residentBytes },
-      peer: { peakBytes: peaks.peer, afterLoadBytes: peerLoaded.residentBytes },
-    };
-    return fileResult(file, shape, options, caseRuns, memory, { ours: oursLoaded.description, peer: peerLoaded.description });
+    const memory: EngineMemory = { ours: { peakBytes: (await workers.ours.request({ kind: "memory" }, "memory")).peakResidentBytes, afterLoadBytes: oursLoaded.residentBytes } };
+    if (workers.peer && peerLoaded) memory.peer = { peakBytes: (await workers.peer.request({ kind: "memory" }, "memory")).peakResidentBytes, afterLoadBytes: peerLoaded.residentBytes };
+    return fileResult(file, shape, options, caseRuns, memory, descriptions);
   } finally {
-    await Promise.all([workers.ours.close(), workers.peer.close()]);
+    await Promise.all([workers.ours.close(), workers.peer?.close()]);
   }
 }
 
-type CaseRuns = Array<{ threads: number; ours: MeasuredRun[]; peer: MeasuredRun[] }>;
-
 /** The rows of one file from its runs, and the engines' descriptions for the report. */
-function fileResult(file: PeerModelFile, shape: PeerShape, options: PeerOptions, caseRuns: CaseRuns, memory: EngineMemory, descriptions: { ours: string; peer: string }): FileResult {
-  const embeddingDType = matrixDType(file.format, outputMatrixName(file.config), file.config);
-  const rows = caseRuns.flatMap(({ threads, ours, peer }) =>
-    peerRows({ shape, format: file.format, threads, fileBytes: file.bytes, embeddingDType }, ours, peer, memory, (phase) =>
+function fileResult(file: PeerModelFile, shape: PeerShape, options: PeerOptions, caseRuns: ThreadRuns[], memory: EngineMemory, descriptions: FileResult["engines"]): FileResult {
+  const rows = caseRuns.flatMap(({ threads, runs }) =>
+    peerRows({ shape, format: file.format, threads, fileBytes: file.bytes, embeddingDType: file.embeddingDType, madeBy: file.madeBy }, runs, memory, (phase) =>
       llamaBenchFigure(shape, file.format, threads, phase, phase === "prefill" ? options.promptTokens : options.decodeTokens)),
   );
   const threadList = `${options.threads.join("/")} threads`;
-  return { rows, engines: { ours: descriptions.ours.replace(/\d+ threads/, threadList), peer: descriptions.peer.replace(/\d+ threads/, threadList) } };
+  const engines: FileResult["engines"] = {};
+  for (const [engine, description] of Object.entries(descriptions) as Array<[EngineKey, string]>) engines[engine] = description.replace(/\d+ threads/, threadList);
+  return { rows, engines };
 }
 
 /**
  * Measures one file with only one engine loaded at a time, for files too large to hold twice within the memory budget:
- * per thread count and repetition, each engine in turn is loaded, warmed up, measured once and unloaded, so runs still
- * alternate ours / llama.cpp; loading is not measured.
+ * per thread count and repetition, each worker engine in turn is loaded, warmed up, measured once and unloaded (and
+ * llama-bench, a process per run anyway, runs once), so runs still alternate ours / node-llama-cpp / llama-bench;
+ * loading is not measured.
  */
 async function benchFileOneEngineAtATime(file: PeerModelFile, shape: PeerShape, options: PeerOptions, prompt: number[], log: (line: string) => void): Promise<FileResult> {
+  const withPeer = options.engines.includes("node-llama-cpp");
+  const withBench = options.engines.includes("llama-bench");
   const contextSize = options.promptTokens + options.decodeTokens + 16;
   const quietWaitMs = options.quietWaitSeconds * 1000;
-  const memory: EngineMemory = { ours: { peakBytes: 0, afterLoadBytes: 0 }, peer: { peakBytes: 0, afterLoadBytes: 0 } };
-  const descriptions = { ours: "", peer: "" };
-  const caseRuns: CaseRuns = [];
+  const memory: Required<EngineMemory> = { ours: { peakBytes: 0, afterLoadBytes: 0 }, peer: { peakBytes: 0, afterLoadBytes: 0 } };
+  const descriptions: FileResult["engines"] = {};
+  const caseRuns: ThreadRuns[] = [];
   for (const threads of options.threads) {
-    const runs = { ours: [] as MeasuredRun[], peer: [] as MeasuredRun[] };
+    const runs = { ours: [] as MeasuredRun[], peer: [] as MeasuredRun[], llamaBench: [] as MeasuredRun[] };
     const repetitions = options.repetitions[shape];
     for (let repetition = 0; repetition < repetitions; repetition++) {
-      for (const engine of ["ours", "peer"] as const) {
+      for (const engine of ["ours", "peer", "llamaBench"] as const) {
+        if (engine === "llamaBench") {
+          // llama-bench is a process of its own per run anyway, with its own warm-up.
+          if (!withBench) continue;
+          const measured = await llamaBenchRun(file, threads, options, quietWaitMs, log);
+          descriptions.llamaBench = measured.description;
+          runs.llamaBench.push(measured.run);
+          log(`  ${threads} thread${threads === 1 ? "" : "s"}, run ${repetition + 1}/${repetitions}, ${describeRun(engineLabel(engine), measured.run)}`);
+          continue;
+        }
+        if (engine === "peer" && !withPeer) continue;
         const worker = PeerWorker.start(engine === "ours" ? "ours" : "llama.cpp");
         try {
           const loaded = await worker.request({ kind: "load", modelPath: file.path, threads, contextSize, batchSize, memoryMap: options.llamaMemoryMap }, "loaded");
@@ -171,17 +219,19 @@ async function benchFileOneEngineAtATime(file: PeerModelFile, shape: PeerShape, 
         }
       }
     }
-    caseRuns.push({ threads, ...runs });
+    caseRuns.push({ threads, runs: { ours: runs.ours, ...(withPeer ? { peer: runs.peer } : {}), ...(withBench ? { llamaBench: runs.llamaBench } : {}) } });
   }
-  return fileResult(file, shape, options, caseRuns, memory, descriptions);
+  return fileResult(file, shape, options, caseRuns, withPeer ? memory : { ours: memory.ours }, descriptions);
 }
 
 export async function benchPeers(argv: string[], resultsDirectory: string): Promise<void> {
   const options = parsePeerOptions(argv);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const started = Date.now();
-  const llamaCpp = await loadLlamaCpp();
-  if (llamaCpp.llama === undefined) throw new Error(`${llamaCpp.reason}\nThe peer benchmark needs llama.cpp: run pnpm install (node-llama-cpp installs its prebuilt linux-x64 binary from npm).`);
+  if (options.engines.includes("node-llama-cpp")) {
+    const llamaCpp = await loadLlamaCpp();
+    if (llamaCpp.llama === undefined) throw new Error(`${llamaCpp.reason}\nThe peer benchmark needs llama.cpp: run pnpm install (node-llama-cpp installs its prebuilt linux-x64 binary from npm), or measure against llama-bench alone with --engines llama-bench --llama-bench PATH.`);
+  }
   const availability = nativeAvailability();
   if (!availability.available) throw new Error(`the peer benchmark measures this project's native backend, which is unavailable: ${availability.reason}`);
   const machine = machineInfo();
@@ -194,23 +244,28 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
   resultsDirectory = options.resultsDirectory ?? resultsDirectory;
 
   const rows: PeerRow[] = [];
-  const files: string[] = [];
+  const files: Array<{ path: string; madeBy: string }> = [];
   let filesWritten = 0;
   const skipped: string[] = [];
   const oneEngineFiles: string[] = [];
-  let engines = { ours: "", peer: "" };
+  const engines: FileResult["engines"] = {};
   for (const shape of options.shapes) {
     for (const format of options.formats) {
       const label = `${peerShapeFileStem(shape)} shape ${format}`;
-      const file = ensurePeerModelFile(shape, format, { vocabulary: vocabulary.metadata, vocabularyKind: vocabulary.kind, onProgress: progressWriter(label), directory: options.cacheDirectory });
+      const file = ensurePeerModelFile(shape, format, {
+        vocabulary: vocabulary.metadata, vocabularyKind: vocabulary.kind, onProgress: progressWriter(label), directory: options.cacheDirectory,
+        ...(options.llamaQuantize === undefined ? {} : { llamaQuantize: options.llamaQuantize }),
+      });
       if ("skipped" in file) {
         log(`skipping ${label}: ${file.skipped}`);
         skipped.push(`${label}: ${file.skipped}`);
         continue;
       }
-      log(`${label}: ${file.reused ? "reusing" : "wrote"} ${file.path} (${gigabytes(file.bytes)} GB)`);
-      // Both engines hold the weights in their own memory (llama.cpp only once mapped pages are touched with --llama-mmap).
-      const neededBytes = file.bytes * (options.llamaMemoryMap ? 1.2 : 2.2) + 1e9;
+      log(`${label}: ${file.reused ? "reusing" : "wrote"} ${file.path} (${gigabytes(file.bytes)} GB; ${file.madeBy})`);
+      // Ours and node-llama-cpp hold the weights in their own memory (node-llama-cpp only once mapped pages are touched
+      // with --llama-mmap); llama-bench maps the file, whose pages the page cache holds anyway.
+      const peerCopies = options.engines.includes("node-llama-cpp") ? (options.llamaMemoryMap ? 0.2 : 1.2) : 0.2;
+      const neededBytes = file.bytes * (1 + peerCopies) + 1e9;
       const oneEngineBytes = file.bytes * 1.05 + 5e8;
       const budgetBytes = Math.min(availableMemoryBytes(), options.memoryBudgetBytes ?? Infinity);
       const oneAtATime = options.oneEngineAtATime || budgetBytes < neededBytes;
@@ -222,15 +277,19 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
       }
       if (options.oneEngineAtATime) log("  one engine at a time (--one-engine-at-a-time)");
       else if (oneAtATime) log(`  one engine at a time: both loaded would need about ${gigabytes(neededBytes)} GB, more than the ${gigabytes(budgetBytes)} GB available${options.memoryBudgetBytes === undefined ? "" : " within --memory-budget"}`);
-      files.push(path.relative(path.resolve(resultsDirectory, ".."), file.path));
+      files.push({ path: path.relative(path.resolve(resultsDirectory, ".."), file.path), madeBy: file.madeBy });
       if (!file.reused) filesWritten++;
       if (oneAtATime) oneEngineFiles.push(label);
       const result = oneAtATime ? await benchFileOneEngineAtATime(file, shape, options, prompt, log) : await benchFile(file, shape, options, prompt, log);
-      engines = result.engines;
+      Object.assign(engines, result.engines);
       for (const row of result.rows) {
         rows.push(row);
         if (options.json) process.stdout.write(JSON.stringify(row) + "\n");
-        else log(`  ${row.phase} ${row.threads} thread${row.threads === 1 ? "" : "s"}: ours ${row.ours_tokens_per_s.toFixed(2)} tok/s, llama.cpp ${row.peer_tokens_per_s.toFixed(2)} tok/s, ratio ${row.ratio.toFixed(2)}`);
+        else {
+          const peer = row.peer_tokens_per_s === null ? "" : `, node-llama-cpp ${row.peer_tokens_per_s.toFixed(2)} tok/s (ours ÷ it ${row.ratio!.toFixed(2)})`;
+          const bench = row.llama_bench_source !== "measured" ? "" : `, llama-bench ${row.llama_bench_tokens_per_s!.toFixed(2)} tok/s (ours ÷ it ${row.ratio_llama_bench!.toFixed(2)})`;
+          log(`  ${row.phase} ${row.threads} thread${row.threads === 1 ? "" : "s"}: ours ${row.ours_tokens_per_s.toFixed(2)} tok/s${peer}${bench}`);
+        }
       }
     }
   }
@@ -243,12 +302,12 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
     command,
     engines,
     vocabulary: vocabulary.description,
-    settings: { promptTokens: options.promptTokens, decodeTokens: options.decodeTokens, repetitions: options.shapes.map((shape) => `${options.repetitions[shape]} (${shape})`).join(", "), warmupRuns, warmupPromptTokens, warmupDecodeTokens, batchSize, quietWaitSeconds: options.quietWaitSeconds, llamaMemoryMap: options.llamaMemoryMap },
+    settings: { promptTokens: options.promptTokens, decodeTokens: options.decodeTokens, repetitions: options.shapes.map((shape) => `${options.repetitions[shape]} (${shape})`).join(", "), warmupRuns, warmupPromptTokens, warmupDecodeTokens, batchSize, quietWaitSeconds: options.quietWaitSeconds, llamaMemoryMap: options.llamaMemoryMap, peerEngines: options.engines },
     files,
     filesWritten,
     skipped,
     notes: oneEngineFiles.length === 0 ? [] : [
-      `one engine at a time (memory budget): ${oneEngineFiles.join(", ")} — for each thread count and run, ours then llama.cpp were loaded, warmed up (one short run), measured once and unloaded, so runs still alternate; not both resident at once`,
+      `one engine at a time (memory budget): ${oneEngineFiles.join(", ")} — for each thread count and run, ours then node-llama-cpp were loaded, warmed up (one short run), measured once and unloaded (llama-bench runs in a process of its own anyway), so runs still alternate; not both resident at once`,
     ],
     elapsedSeconds,
   });

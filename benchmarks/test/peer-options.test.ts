@@ -1,12 +1,17 @@
 // The peers command line: defaults of the full and the quick run, and clear errors for bad values.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
 import { describe, expect, it } from "vitest";
 
 import { batchSize, parsePeerOptions } from "../src/peer-options.ts";
 
 describe("parsePeerOptions", () => {
-  it("defaults to the whole matrix: both shapes, three formats, 1 and 2 threads, 512 prompt and 128 decode tokens", () => {
+  it("defaults to the whole matrix: both shapes, five formats, 1 and 2 threads, 512 prompt and 128 decode tokens", () => {
     const options = parsePeerOptions([]);
-    expect(options).toMatchObject({ shapes: ["1b", "3b"], formats: ["f16", "q8_0", "q4_0"], threads: [1, 2], promptTokens: 512, decodeTokens: 128, quietWaitSeconds: 60, llamaMemoryMap: false, quick: false, json: false });
+    expect(options).toMatchObject({ shapes: ["1b", "3b"], formats: ["f16", "bf16", "q8_0", "q4_0", "q4_k_m"], threads: [1, 2], promptTokens: 512, decodeTokens: 128, quietWaitSeconds: 60, llamaMemoryMap: false, engines: ["node-llama-cpp"], quick: false, json: false });
+    expect(options.llamaBench).toBeUndefined();
     expect(options.repetitions).toEqual({ "1b": 3, "3b": 2, "chatglm3-6b": 2 });
   });
 
@@ -14,6 +19,29 @@ describe("parsePeerOptions", () => {
     expect(parsePeerOptions(["--quick"])).toMatchObject({ shapes: ["1b"], formats: ["q8_0"], threads: [2], promptTokens: 256, decodeTokens: 32, repetitions: { "1b": 2, "3b": 2 } });
     expect(parsePeerOptions(["--quick", "--threads", "1,2", "--repetitions", "4", "--json"])).toMatchObject({ threads: [1, 2], repetitions: { "1b": 4, "3b": 4 }, json: true });
     expect(parsePeerOptions(["--shape", "3B", "--formats", "q4_0,q8_0,q4_0", "--llama-mmap"])).toMatchObject({ shapes: ["3b"], formats: ["q4_0", "q8_0"], llamaMemoryMap: true });
+  });
+
+  it("adds llama-bench with --llama-bench (relative to where pnpm ran), with llama-quantize beside it; --engines picks", () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), "peer-options-"));
+    try {
+      fs.writeFileSync(path.join(directory, "llama-bench"), "");
+      const previous = process.env.INIT_CWD;
+      process.env.INIT_CWD = directory;
+      try {
+        const options = parsePeerOptions(["--llama-bench", "llama-bench"]);
+        expect(options).toMatchObject({ engines: ["node-llama-cpp", "llama-bench"], llamaBench: path.join(directory, "llama-bench") });
+        expect(options.llamaQuantize).toBeUndefined(); // none beside it
+        fs.writeFileSync(path.join(directory, "llama-quantize"), "");
+        expect(parsePeerOptions(["--llama-bench", "llama-bench", "--engines", "llama-bench"])).toMatchObject({ engines: ["llama-bench"], llamaQuantize: path.join(directory, "llama-quantize") });
+        expect(() => parsePeerOptions(["--llama-bench", "missing"])).toThrow(/--llama-bench: .*missing is not a file/);
+        expect(() => parsePeerOptions(["--engines", "llama-bench"])).toThrow(/llama-bench needs --llama-bench PATH/);
+      } finally {
+        if (previous === undefined) delete process.env.INIT_CWD;
+        else process.env.INIT_CWD = previous;
+      }
+    } finally {
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it("names the option in its errors", () => {

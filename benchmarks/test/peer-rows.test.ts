@@ -20,14 +20,14 @@ function run(prefillTokensPerSecond: number, decodeTokensPerSecond: number, othe
   };
 }
 
-const peerCase = { shape: "1b", format: "q8_0", threads: 2, fileBytes: 1_321_078_944, embeddingDType: "q8_0" as const };
+const peerCase = { shape: "1b", format: "q8_0", threads: 2, fileBytes: 1_321_078_944, embeddingDType: "q8_0" as const, madeBy: "this project's writer" };
 const memory = { ours: { peakBytes: 1.5e9, afterLoadBytes: 1.4e9 }, peer: { peakBytes: 1.7e9, afterLoadBytes: 1.6e9 } };
 
 describe("peerRows", () => {
   it("gives one prefill and one decode row with medians, ranges and ours ÷ llama.cpp", () => {
     const ours = [run(100, 20), run(110, 22), run(90, 21)];
     const peer = [run(50, 10), run(55, 11), run(60, 12)];
-    const [prefill, decode] = peerRows(peerCase, ours, peer, memory);
+    const [prefill, decode] = peerRows(peerCase, { ours, peer }, memory);
     expect(prefill.phase).toBe("prefill");
     expect(prefill.tokens).toBe(512);
     expect(prefill.ours_tokens_per_s).toBeCloseTo(100, 9);
@@ -48,25 +48,41 @@ describe("peerRows", () => {
   });
 
   it("carries the case, memory, others' CPU share and the llama-bench figure into both rows", () => {
-    const rows = peerRows(peerCase, [run(100, 20, 0.1), run(100, 20, 0.3)], [run(50, 10, 0.2), run(50, 10, 0)], memory, (phase) => (phase === "decode" ? 28.3 : null));
+    const rows = peerRows(peerCase, { ours: [run(100, 20, 0.1), run(100, 20, 0.3)], peer: [run(50, 10, 0.2), run(50, 10, 0)] }, memory, (phase) => (phase === "decode" ? 28.3 : null));
     for (const row of rows) {
-      expect(row).toMatchObject({ shape: "1b", format: "q8_0", threads: 2, file_bytes: 1_321_078_944, embedding_dtype: "q8_0", repetitions: 2, peer: "llama.cpp" });
+      expect(row).toMatchObject({ shape: "1b", format: "q8_0", threads: 2, file_bytes: 1_321_078_944, embedding_dtype: "q8_0", repetitions: 2, peer: "llama.cpp", made_by: "this project's writer", ratio_llama_bench: null });
       expect(row.ours_peak_memory_bytes).toBe(1.5e9);
       expect(row.peer_resident_after_load_bytes).toBe(1.6e9);
       expect(row.others_cpu_share).toBeCloseTo(0.15, 12); // median of 0, 0.1, 0.2, 0.3
     }
     expect(rows[0].llama_bench_tokens_per_s).toBeNull();
+    expect(rows[0].llama_bench_source).toBeNull();
     expect(rows[1].llama_bench_tokens_per_s).toBe(28.3);
+    expect(rows[1].llama_bench_source).toBe("BASELINES.md");
+  });
+
+  it("with llama-bench measured: its medians and ours ÷ it, the reference figure unused; node-llama-cpp may be absent", () => {
+    const bench = [run(200, 25, 0.4), run(220, 30, 0.4), run(180, 20, 0.4)];
+    const [prefill, decode] = peerRows(peerCase, { ours: [run(100, 20), run(110, 22), run(90, 21)], llamaBench: bench }, { ours: memory.ours }, () => 99);
+    expect(prefill).toMatchObject({ llama_bench_source: "measured", peer_tokens_per_s: null, ratio: null, peer_peak_memory_bytes: null });
+    expect(prefill.llama_bench_tokens_per_s).toBeCloseTo(200, 9);
+    expect(prefill.llama_bench_tokens_per_s_min).toBeCloseTo(180, 9);
+    expect(prefill.llama_bench_tokens_per_s_max).toBeCloseTo(220, 9);
+    expect(prefill.ratio_llama_bench).toBeCloseTo(0.5, 12);
+    expect(decode.ratio_llama_bench).toBeCloseTo(21 / 25, 12);
+    expect(decode.peer_inter_token_ms).toBeNull();
+    expect(decode.others_cpu_share).toBeCloseTo(0.2, 12); // median of 0, 0, 0, 0.4, 0.4, 0.4
   });
 
   it("has the fields --json promises", () => {
-    const [row] = peerRows(peerCase, [run(100, 20)], [run(50, 10)], memory);
-    for (const key of ["shape", "format", "threads", "phase", "ours_tokens_per_s", "peer_tokens_per_s", "ratio"]) expect(row).toHaveProperty(key);
+    const [row] = peerRows(peerCase, { ours: [run(100, 20)], peer: [run(50, 10)] }, memory);
+    for (const key of ["shape", "format", "threads", "phase", "ours_tokens_per_s", "peer_tokens_per_s", "ratio", "llama_bench_tokens_per_s", "ratio_llama_bench"]) expect(row).toHaveProperty(key);
     expect(JSON.parse(JSON.stringify(row))).toEqual(row);
   });
 
   it("needs the same number of runs per engine", () => {
-    expect(() => peerRows(peerCase, [run(1, 1)], [], memory)).toThrow(/same number/);
-    expect(() => peerRows(peerCase, [], [], memory)).toThrow(/same number/);
+    expect(() => peerRows(peerCase, { ours: [run(1, 1)], peer: [] }, memory)).toThrow(/same number/);
+    expect(() => peerRows(peerCase, { ours: [], peer: [] }, memory)).toThrow(/same number/);
+    expect(() => peerRows(peerCase, { ours: [run(1, 1)], llamaBench: [run(1, 1), run(1, 1)] }, memory)).toThrow(/2 \(llama-bench\)/);
   });
 });

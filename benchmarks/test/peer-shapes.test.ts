@@ -1,10 +1,8 @@
-// The peer files' shapes are the published Llama 3.2 1B and 3B ones: head size, tensor shapes, parameter counts, and
-// which matrices each format stores in which dtype.
+// The peer files' shapes are the published Llama 3.2 1B and 3B (and ChatGLM3-6B) ones: head size, tensor shapes,
+// parameter counts, and which matrices each format stores in which dtype.
 import { describe, expect, it } from "vitest";
 
-import { llamaTensorNames } from "@infer-recipes/models";
-
-import { matrixDType, planPeerModelTensors } from "../src/peer-model-files.ts";
+import { planPeerModelTensors } from "../src/peer-model-files.ts";
 import { peerShapeConfig } from "../src/peer-shapes.ts";
 
 const elements = (shape: readonly number[]) => shape.reduce((product, size) => product * size, 1);
@@ -27,12 +25,22 @@ describe("peer shapes", () => {
 
   it("stores Q4_0 files' tied embedding in Q6_K, as llama-quantize does, and vectors in f32", () => {
     const config = peerShapeConfig("1b");
-    expect(matrixDType("q4_0", llamaTensorNames.tokenEmbedding, config)).toBe("q6_k");
-    expect(matrixDType("q8_0", llamaTensorNames.tokenEmbedding, config)).toBe("q8_0");
+    expect(planPeerModelTensors(config, "q8_0")[0]).toMatchObject({ name: "token_embd.weight", dtype: "q8_0" });
     const planned = planPeerModelTensors(config, "q4_0");
     expect(planned[0]).toMatchObject({ name: "token_embd.weight", dtype: "q6_k" });
     expect(planned.find((tensor) => tensor.name === "blk.0.ffn_up.weight")!.dtype).toBe("q4_0");
     expect(planned.find((tensor) => tensor.name === "output_norm.weight")!.dtype).toBe("f32");
+  });
+
+  it("plans Q4_K_M files as llama-quantize makes them: Q6_K embedding, Q6_K attn_v / ffn_down in half the layers", () => {
+    const planned = planPeerModelTensors(peerShapeConfig("3b"), "q4_k_m");
+    const dtypes = (suffix: string) => planned.filter((tensor) => tensor.name.endsWith(suffix)).map((tensor) => tensor.dtype);
+    expect(planned[0]).toMatchObject({ name: "token_embd.weight", dtype: "q6_k" });
+    expect(dtypes("attn_v.weight").filter((dtype) => dtype === "q6_k")).toHaveLength(14);
+    expect(dtypes("ffn_down.weight").filter((dtype) => dtype === "q6_k")).toHaveLength(14);
+    expect(new Set(dtypes("ffn_up.weight"))).toEqual(new Set(["q4_k"]));
+    // Tensor data 2.01 GB; with the vocabulary's metadata, the 2.02 GB of llama-quantize's 3B Q4_K_M file (BASELINES.md).
+    expect(planned.reduce((total, tensor) => total + tensor.bytes, 0) / 1e9).toBeCloseTo(2.01, 2);
   });
 
   it("plans ChatGLM3-6B's 6,243,584,000 parameters as llama.cpp's chatglm tensors, the untied output at Q6_K in Q4_0 files", () => {

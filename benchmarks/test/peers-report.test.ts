@@ -32,6 +32,11 @@ function row(overrides: Partial<PeerRow>): PeerRow {
     file_bytes: 3.4e9,
     others_cpu_share: 0.02,
     llama_bench_tokens_per_s: 11.1,
+    llama_bench_tokens_per_s_min: null,
+    llama_bench_tokens_per_s_max: null,
+    llama_bench_source: "BASELINES.md",
+    ratio_llama_bench: null,
+    made_by: "this project's writer",
     embedding_dtype: "q8_0",
     repetitions: 2,
     peer: "llama.cpp",
@@ -44,25 +49,29 @@ const context: PeerReportContext = {
   command: "pnpm bench peers --shape 3b",
   engines: { ours: "this project", peer: "llama.cpp" },
   vocabulary: "synthetic",
-  settings: { promptTokens: 512, decodeTokens: 128, repetitions: "2 (3b)", warmupRuns: 1, warmupPromptTokens: 32, warmupDecodeTokens: 8, batchSize: 512, quietWaitSeconds: 60, llamaMemoryMap: false },
-  files: [".cache/peers/llama-3.2-3b-random-q8_0-llama3-vocabulary.gguf"],
+  settings: { promptTokens: 512, decodeTokens: 128, repetitions: "2 (3b)", warmupRuns: 1, warmupPromptTokens: 32, warmupDecodeTokens: 8, batchSize: 512, quietWaitSeconds: 60, llamaMemoryMap: false, peerEngines: ["node-llama-cpp", "llama-bench"] },
+  files: [{ path: ".cache/peers/llama-3.2-3b-random-q8_0-llama3-vocabulary.gguf", madeBy: "this project's writer" }],
   filesWritten: 0,
   skipped: [],
   elapsedSeconds: 600,
 };
 
 describe("peer report", () => {
-  it("formats the table with ranges, the ratio and the llama-bench reference", () => {
-    const table = peerTable([row({ phase: "prefill", tokens: 512, ours_inter_token_ms: null, peer_inter_token_ms: null, llama_bench_tokens_per_s: null }), row({})]);
+  it("formats the table with ranges, both ratios and the llama-bench figure (measured, or BASELINES.md's)", () => {
+    const measured = row({ llama_bench_tokens_per_s: 10, llama_bench_tokens_per_s_min: 9.5, llama_bench_tokens_per_s_max: 10.5, llama_bench_source: "measured", ratio_llama_bench: 1.2 });
+    const table = peerTable([row({ phase: "prefill", tokens: 512, ours_inter_token_ms: null, peer_inter_token_ms: null, llama_bench_tokens_per_s: null, llama_bench_source: null }), row({}), measured]);
     const lines = table.split("\n");
-    expect(lines).toHaveLength(4);
-    expect(lines[0]).toContain("ours ÷ llama.cpp");
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toContain("ours ÷ llama-bench");
+    expect(lines[0]).toContain("ours ÷ node-llama-cpp");
     expect(lines[2]).toContain("prefill 512");
     expect(lines[3]).toContain("decode 128");
     expect(lines[3]).toContain("12.0 (11.0–13.0)");
     expect(lines[3]).toContain("**1.20×**");
-    expect(lines[3]).toContain("11.1");
+    expect(lines[3]).toContain("11.1 (BASELINES.md)");
     expect(lines[3]).toContain("80.0 / 90.0 / 99.0");
+    expect(lines[4]).toContain("10.0 (9.5–10.5)");
+    expect(lines[4]).not.toContain("BASELINES.md");
   });
 
   it("marks the Q4_0 files' Q6_K embedding", () => {
@@ -76,12 +85,14 @@ describe("peer report", () => {
     expect(peerMemoryRows([row({ threads: 1 }), row({ threads: 2 })])).toHaveLength(1); // one entry per file
   });
 
-  it("lists the Q8_0/Q4_0 rows that meet the targets (decode ≥ 1.0×, prefill ≥ 0.8×) and those that miss", () => {
-    const summary = targetSummary([row({ phase: "prefill", ratio: 0.85 }), row({ ratio: 0.95 }), row({ format: "f16", ratio: 0.5 })]);
-    expect(summary).toContain("1 of 2 rows met");
-    expect(summary).toContain("- met: 3b q8_0 2 threads prefill 0.85×");
-    expect(summary).toContain("- missed: 3b q8_0 2 threads decode 0.95×");
-    expect(targetSummary([row({ format: "f16" })])).toContain("no Q8_0 or Q4_0 rows");
+  it("lists the rows that meet the targets (prefill and decode ≥ 1.0× llama-bench) and those that miss", () => {
+    const summary = targetSummary([row({ phase: "prefill", ratio_llama_bench: 1.05 }), row({ ratio_llama_bench: 0.95 }), row({ format: "f16", ratio_llama_bench: 0.5 })]);
+    expect(summary).toContain("llama-bench (measured in this run)): 1 of 3 rows met");
+    expect(summary).toContain("- met: 3b q8_0 2 threads prefill 1.05×");
+    expect(summary).toContain("- missed: 3b q8_0 2 threads decode 0.95×; 3b f16 2 threads decode 0.50×");
+    // Without llama-bench, against node-llama-cpp, and it says so.
+    expect(targetSummary([row({ ratio: 1.2 })])).toContain("node-llama-cpp (llama-bench was not run)): 1 of 1 rows met");
+    expect(targetSummary([row({ ratio: null })])).toContain("no rows with a measured llama.cpp engine");
   });
 
   it("writes markdown, JSON and SVG with the machine and every row", () => {
