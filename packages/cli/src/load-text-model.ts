@@ -120,7 +120,7 @@ export async function loadTextModel(specifier: string, options: LoadTextModelOpt
   const kernel = options.kernel ?? createKernel({ backend: options.backend, threads: options.threads });
   const started = performance.now();
   log(`loading ${resolved.path} (${resolved.format}, ${resolved.source})`);
-  const printer = showProgress ? createProgressPrinter({ minimumBytes: 64 * 1024 * 1024 }) : undefined;
+  const printer = showProgress ? createProgressPrinter({ minimumBytes: 64 * 1024 * 1024, action: "Reading" }) : undefined;
   const loaded = loadModelWeights(resolved.path, {
     dtype: options.quant,
     packFor: kernel,

@@ -247,7 +247,7 @@ export async function loadVisionModel(specifier: string, options: LoadVisionMode
   const kernel = options.kernel ?? createKernel({ backend: options.backend, threads: options.threads });
   const started = performance.now();
   log(`loading ${resolved.path} (${resolved.format}, ${resolved.source})`);
-  const printer = showProgress ? createProgressPrinter({ minimumBytes: 64 * 1024 * 1024 }) : undefined;
+  const printer = showProgress ? createProgressPrinter({ minimumBytes: 64 * 1024 * 1024, action: "Reading" }) : undefined;
   const onProgress = printer
     ? (bytesRead: number, totalBytes: number) => printer({ file: "weights", receivedBytes: bytesRead, totalBytes, resumedFromBytes: 0, done: bytesRead >= totalBytes })
     : undefined;

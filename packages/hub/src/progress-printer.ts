@@ -35,6 +35,9 @@ export interface ProgressPrinterOptions {
   lineIntervalMs?: number;
   /** Files smaller than this are not shown; default 1 MiB. */
   minimumBytes?: number;
+  /** The word that starts a file's first line when not on a terminal; default "Downloading" ("Reading" for loading
+   *  weights from disk). */
+  action?: string;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -64,7 +67,7 @@ export function createProgressPrinter(options: ProgressPrinterOptions = {}): Pro
     if (state === undefined) {
       state = { startTime: time, startBytes: progress.receivedBytes, lastPrint: Number.NEGATIVE_INFINITY };
       files.set(progress.file, state);
-      if (!interactive) stream.write(`${startLine(progress)}\n`);
+      if (!interactive) stream.write(`${startLine(progress, options.action ?? "Downloading")}\n`);
     }
     if (progress.done) {
       files.delete(progress.file);
@@ -103,10 +106,10 @@ export function formatDuration(seconds: number): string {
   return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${rest}` : `${minutes}:${rest}`;
 }
 
-function startLine(progress: DownloadProgress): string {
+function startLine(progress: DownloadProgress, action: string): string {
   const size = progress.totalBytes === undefined ? "" : ` (${formatBytes(progress.totalBytes)})`;
   const resumed = progress.resumedFromBytes > 0 ? `, resuming at ${formatBytes(progress.resumedFromBytes)}` : "";
-  return `Downloading ${progress.file}${size}${resumed}`;
+  return `${action} ${progress.file}${size}${resumed}`;
 }
 
 function progressLine(progress: DownloadProgress, state: FileState, time: number, interactive: boolean): string {

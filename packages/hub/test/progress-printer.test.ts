@@ -50,6 +50,13 @@ describe("createProgressPrinter", () => {
     ]);
   });
 
+  it("names the action on the first line: reading weights from disk is not a download", () => {
+    const { output, stream, now } = recorder(false);
+    const print = createProgressPrinter({ stream, now, action: "Reading" });
+    print(event(0));
+    expect(output[0]).toBe("Reading model.safetensors (100 MB)\n");
+  });
+
   it("stays quiet for small files", () => {
     const { output, stream } = recorder(true);
     const print = createProgressPrinter({ stream });
