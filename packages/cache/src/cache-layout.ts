@@ -8,7 +8,7 @@
 // kv-cache-quantization recipe for the measured comparison with per-channel keys), so a head of 32 or more values is
 // a whole number of blocks, and heads of 8 or 16 values share blocks with their neighbours.
 
-import { cacheDTypes, dtypeInfo, isCacheDType, rowBytes, storageLength, type CacheDType } from "@infer-recipes/kernel";
+import { cacheDTypes, channelKeyGroupSize, dtypeInfo, isCacheDType, rowBytes, storageLength, storesKeysPerChannel, type CacheDType } from "@infer-recipes/kernel";
 
 import { CacheError } from "./cache-error.ts";
 
@@ -76,7 +76,15 @@ export function kvCacheBytesPerToken(layout: KvCacheLayout): number {
   return kvCacheBytesPerTokenPerLayer(layout) * layout.layerCount;
 }
 
-/** The longest context (tokens of keys and values over all layers) that fits in `budgetBytes`. */
+/** Bytes of the f32 key residual one sequence holds over all layers (32 positions per layer) when keys are grouped
+ *  per channel (q8_0, q4_0); 0 for the other element types. */
+export function kvCacheKeyResidualBytes(layout: KvCacheLayout): number {
+  const dtype = layout.dtype ?? "f32";
+  return storesKeysPerChannel(dtype) ? layout.layerCount * channelKeyGroupSize * layout.keyValueHeadCount * layout.headDim * 4 : 0;
+}
+
+/** The longest context (tokens of keys and values over all layers) one sequence can keep in `budgetBytes`, its key
+ *  residual included. */
 export function kvCacheTokensWithin(budgetBytes: number, layout: KvCacheLayout): number {
-  return Math.max(0, Math.floor(budgetBytes / kvCacheBytesPerToken(layout)));
+  return Math.max(0, Math.floor((budgetBytes - kvCacheKeyResidualBytes(layout)) / kvCacheBytesPerToken(layout)));
 }

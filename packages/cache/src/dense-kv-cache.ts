@@ -1,12 +1,14 @@
 // A dense key/value cache for one sequence: per layer, keys and values as [capacity, kvHeads, headDim] in the cache's
 // element type (f32 by default; f16, bf16, q8_0, q4_0) — the layout the kernel's attention reads directly. Keys and
-// values are encoded once, when their position is written. It grows by doubling up to a hard limit (the model's
+// values are encoded once, when their position is written; q8_0 / q4_0 keys per channel in groups of 32 positions
+// (channel-keys.ts: the capacity is then whole groups, and each layer keeps an f32 residual of the group being filled). It grows by doubling up to a hard limit (the model's
 // context), so a short chat does not reserve the memory of a 128K-token context.
 
-import { Tensor, type CacheDType, type Kernel } from "@infer-recipes/kernel";
+import { Tensor, channelKeyGroupSize, storesKeysPerChannel, type CacheDType, type Kernel } from "@infer-recipes/kernel";
 
 import { CacheError } from "./cache-error.ts";
-import { cacheRowStorageLength, kvCacheBytesPerToken, requireCacheLayout } from "./cache-layout.ts";
+import { cacheRowStorageLength, kvCacheBytesPerToken, kvCacheKeyResidualBytes, requireCacheLayout } from "./cache-layout.ts";
+import { createKeyResidual, restoreChannelKeys, rollbackEntersQuantizedGroup, writeChannelKeys } from "./channel-keys.ts";
 import { encodeRows } from "./encode-rows.ts";
 
 /** The shape, limits and element type of a {@link DenseKvCache}. */
@@ -34,6 +36,9 @@ export interface LayerKeyValues {
   keys: Tensor;
   /** Values, `[capacity, kvHeads, headDim]` in the cache's dtype. */
   values: Tensor;
+  /** For keys grouped per channel (q8_0, q4_0): `[32, kvHeads, headDim]` f32, the positions of the group being filled
+   *  (pass it to attention as `keyResidual`); undefined for the other element types. */
+  keyResidual?: Tensor;
 }
 
 /**
@@ -72,6 +77,7 @@ export class DenseKvCache {
   private capacityTokens = 0;
   private readonly kernel: Kernel | undefined;
   private readonly rowLength: number; // storage elements of one position's keys (or values) in one layer
+  private readonly keyResiduals: Tensor[] = []; // [layerCount] of [32, kvHeads, headDim] f32, keys grouped per channel
 
   constructor(options: DenseKvCacheOptions) {
     for (const key of ["layerCount", "keyValueHeadCount", "headDim", "maxTokens"] as const) {
@@ -85,6 +91,9 @@ export class DenseKvCache {
     this.dtype = requireCacheLayout("DenseKvCache", options);
     this.kernel = options.kernel;
     this.rowLength = cacheRowStorageLength(this.dtype, this.keyValueHeadCount, this.headDim);
+    if (storesKeysPerChannel(this.dtype)) {
+      for (let layer = 0; layer < this.layerCount; layer++) this.keyResiduals.push(createKeyResidual(this.keyValueHeadCount, this.headDim));
+    }
     this.allocate(Math.min(options.initialTokens ?? 256, this.maxTokens));
   }
 
@@ -98,9 +107,10 @@ export class DenseKvCache {
     return kvCacheBytesPerToken(this);
   }
 
-  /** Bytes currently allocated. */
+  /** Bytes currently allocated: the buffers (whole 32-position groups for keys grouped per channel) and the key
+   *  residuals. */
   get byteLength(): number {
-    return this.capacityTokens * this.bytesPerToken;
+    return this.rowsAllocated() * this.bytesPerToken + kvCacheKeyResidualBytes(this);
   }
 
   /** The buffers of layer `index` (replaced when the cache grows: do not keep them across a {@link reserve}). */
@@ -135,7 +145,12 @@ export class DenseKvCache {
       throw new CacheError(`DenseKvCache.write: positions ${start}..${start + tokens - 1} with ${this.length} cached and capacity ${this.capacityTokens}`);
     }
     const target = this.layer(layer);
-    encodeRows(target.keys, start, keys, width, this.kernel);
+    if (target.keyResidual) {
+      const residual = target.keyResidual.data as Float32Array;
+      // Rewriting positions of a quantized group: its kept positions go back to the residual first.
+      if (rollbackEntersQuantizedGroup(this.length, start)) restoreChannelKeys(target.keys, residual, start, width, samePosition);
+      writeChannelKeys(target.keys, residual, start, keys, width, samePosition, this.kernel);
+    } else encodeRows(target.keys, start, keys, width, this.kernel);
     encodeRows(target.values, start, values, width, this.kernel);
   }
 
@@ -143,6 +158,10 @@ export class DenseKvCache {
   truncate(length: number): void {
     if (!Number.isInteger(length) || length < 0 || length > this.length) {
       throw new CacheError(`DenseKvCache.truncate: length must be an integer in 0..${this.length}, got ${length}`);
+    }
+    if (this.keyResiduals.length > 0 && rollbackEntersQuantizedGroup(this.length, length)) {
+      const width = this.keyValueHeadCount * this.headDim;
+      for (const layer of this.layers) restoreChannelKeys(layer.keys, layer.keyResidual!.data as Float32Array, length, width, samePosition);
     }
     this.length = length;
   }
@@ -152,21 +171,33 @@ export class DenseKvCache {
     this.length = 0;
   }
 
+  /** Storage rows of each buffer: the capacity, rounded up to whole groups when keys are grouped per channel. */
+  private rowsAllocated(): number {
+    const group = this.keyResiduals.length > 0 ? channelKeyGroupSize : 1;
+    return Math.ceil(this.capacityTokens / group) * group;
+  }
+
   private allocate(capacity: number): void {
-    const shape = [capacity, this.keyValueHeadCount, this.headDim];
     const previous = this.layers;
     const kept = this.length * this.rowLength;
+    const keptKeys = Math.ceil(this.length / channelKeyGroupSize) * channelKeyGroupSize * this.rowLength; // whole groups
+    this.capacityTokens = capacity;
+    const shape = [this.rowsAllocated(), this.keyValueHeadCount, this.headDim];
     this.layers = [];
     for (let layer = 0; layer < this.layerCount; layer++) {
       const keys = Tensor.zeros(this.dtype, shape);
       const values = Tensor.zeros(this.dtype, shape);
       const old = previous[layer];
       if (old && kept > 0) {
-        keys.data.set(old.keys.data.subarray(0, kept));
+        keys.data.set(old.keys.data.subarray(0, Math.min(keptKeys, old.keys.data.length)));
         values.data.set(old.values.data.subarray(0, kept));
       }
-      this.layers.push({ keys, values });
+      this.layers.push({ keys, values, keyResidual: this.keyResiduals[layer] });
     }
-    this.capacityTokens = capacity;
   }
+}
+
+/** Dense storage row of a position: the position itself. */
+function samePosition(position: number): number {
+  return position;
 }

@@ -8,13 +8,19 @@
 // The cycle of one forward pass: reserve(sequence, n) → write(layer, ...) per layer → append(sequence, tokens).
 // truncate(sequence, length) rolls a sequence back (rejected speculative tokens) in time proportional to the blocks
 // it gives back, not to the sequence's length.
+//
+// q8_0 / q4_0 caches keep keys per channel in groups of 32 positions (channel-keys.ts), so their blocks hold whole
+// groups: the block size is a multiple of 32 (default 32; 16 for the other element types). A group never straddles
+// two blocks, so sharing, copy-on-write and the prefix cache work on blocks exactly as before; each sequence keeps the
+// f32 residual of its unfinished group per layer (copied on fork).
 
-import { Tensor, type CacheDType, type Kernel } from "@infer-recipes/kernel";
+import { Tensor, channelKeyGroupSize, storesKeysPerChannel, type CacheDType, type Kernel } from "@infer-recipes/kernel";
 
 import { blockContentKeys, hashTokenBlock, type ContentKey } from "./block-hash.ts";
 import { BlockPool, type BlockPoolUsage } from "./block-pool.ts";
 import { CacheError } from "./cache-error.ts";
-import { cacheRowStorageLength, kvCacheBytesPerTokenPerLayer, requireCacheLayout } from "./cache-layout.ts";
+import { cacheRowStorageLength, kvCacheBytesPerTokenPerLayer, kvCacheKeyResidualBytes, requireCacheLayout } from "./cache-layout.ts";
+import { createKeyResidual, restoreChannelKeys, rollbackEntersQuantizedGroup, writeChannelKeys, type StorageRowOf } from "./channel-keys.ts";
 import { encodeRows } from "./encode-rows.ts";
 import { PagedSequence } from "./paged-sequence.ts";
 
@@ -26,7 +32,7 @@ export interface PagedKvCacheOptions {
   keyValueHeadCount: number;
   /** Elements per head. */
   headDim: number;
-  /** Positions per block (default 16). */
+  /** Positions per block (default 16; 32 for q8_0 / q4_0, whose blocks must hold whole 32-position key groups). */
   blockSize?: number;
   /** Blocks in the pool, the reserved null block 0 included. */
   blockCount: number;
@@ -59,6 +65,8 @@ export interface PagedKvCacheUsage extends BlockPoolUsage {
   totalBytes: number;
   /** Bytes of the blocks in use. */
   usedBytes: number;
+  /** Bytes each sequence keeps outside the blocks: the f32 key residual of keys grouped per channel (0 otherwise). */
+  keyResidualBytesPerSequence: number;
 }
 
 /**
@@ -107,7 +115,7 @@ export class PagedKvCache {
   private nextSequenceId = 0;
 
   constructor(options: PagedKvCacheOptions) {
-    const blockSize = options.blockSize ?? 16;
+    const blockSize = options.blockSize ?? PagedKvCache.defaultBlockSize(options.dtype ?? "f32");
     for (const [key, value] of [["layerCount", options.layerCount], ["keyValueHeadCount", options.keyValueHeadCount], ["headDim", options.headDim], ["blockSize", blockSize]] as const) {
       if (!Number.isInteger(value) || value < 1) throw new CacheError(`PagedKvCache: ${key} must be a positive integer, got ${value}`);
     }
@@ -117,11 +125,21 @@ export class PagedKvCache {
     this.blockSize = blockSize;
     this.prefixCaching = options.prefixCaching ?? true;
     this.dtype = requireCacheLayout("PagedKvCache", options);
+    if (storesKeysPerChannel(this.dtype) && blockSize % channelKeyGroupSize !== 0) {
+      throw new CacheError(
+        `PagedKvCache: a ${this.dtype} cache quantizes keys per channel in groups of ${channelKeyGroupSize} positions, which must not straddle blocks: blockSize must be a multiple of ${channelKeyGroupSize}, got ${blockSize}`,
+      );
+    }
     this.kernel = options.kernel;
     this.rowLength = cacheRowStorageLength(this.dtype, this.keyValueHeadCount, this.headDim);
     this.pool = new BlockPool(options.blockCount);
     const shape = [options.blockCount, blockSize, options.keyValueHeadCount, options.headDim];
     for (let layer = 0; layer < options.layerCount; layer++) this.layers.push({ keys: Tensor.zeros(this.dtype, shape), values: Tensor.zeros(this.dtype, shape) });
+  }
+
+  /** The block size a cache of `dtype` gets by default: 32 for q8_0 / q4_0 (whole key groups), 16 otherwise. */
+  static defaultBlockSize(dtype: CacheDType): number {
+    return storesKeysPerChannel(dtype) ? channelKeyGroupSize : 16;
   }
 
   /** Blocks (null block included) that hold `tokens` positions in blocks of `blockSize`. */
@@ -169,6 +187,7 @@ export class PagedKvCache {
       bytesPerBlock: this.bytesPerBlock,
       totalBytes: this.byteLength,
       usedBytes: blocks.usedBlocks * this.bytesPerBlock,
+      keyResidualBytesPerSequence: kvCacheKeyResidualBytes(this),
     };
   }
 
@@ -179,11 +198,20 @@ export class PagedKvCache {
     return layer;
   }
 
-  /** A new, empty sequence (no blocks yet). */
   /** A new, empty sequence. `contentKeys` name positions whose keys/values depend on more than their token ids (image
    *  embeddings): blocks holding them are cached under hashes that include those keys. */
   createSequence(options: { contentKeys?: readonly ContentKey[] } = {}): PagedSequence {
-    return new PagedSequence(this.nextSequenceId++, this, options.contentKeys ?? []);
+    const sequence = new PagedSequence(this.nextSequenceId++, this, options.contentKeys ?? []);
+    if (storesKeysPerChannel(this.dtype)) {
+      for (let layer = 0; layer < this.layerCount; layer++) sequence.keyResiduals.push(createKeyResidual(this.keyValueHeadCount, this.headDim));
+    }
+    return sequence;
+  }
+
+  /** The f32 key residual `[32, kvHeads, headDim]` of `sequence` in `layer` (attention's `keyResidual`), or undefined
+   *  when this cache does not group keys per channel. */
+  keyResidual(layer: number, sequence: PagedSequence): Tensor | undefined {
+    return sequence.keyResiduals[layer];
   }
 
   /** Blocks reserve(sequence, newTokens) would take from the pool (new blocks plus a copy-on-write copy). */
@@ -235,6 +263,7 @@ export class PagedKvCache {
       );
     }
     const target = this.layer(layer);
+    const perChannel = sequence.keyResiduals.length > 0;
     for (let position = start; position < start + tokens; ) {
       const logical = Math.floor(position / this.blockSize);
       const block = sequence.block(logical);
@@ -246,10 +275,13 @@ export class PagedKvCache {
       const rows = Math.min(start + tokens, (logical + 1) * this.blockSize) - position;
       const from = (position - start) * width;
       const row = block * this.blockSize + (position % this.blockSize);
-      encodeRows(target.keys, row, keys.subarray(from, from + rows * width), width, this.kernel);
+      if (!perChannel) encodeRows(target.keys, row, keys.subarray(from, from + rows * width), width, this.kernel);
       encodeRows(target.values, row, values.subarray(from, from + rows * width), width, this.kernel);
       position += rows;
     }
+    // Keys grouped per channel: through the residual, each group quantized once it is full (into the block that holds
+    // it, checked above with the others).
+    if (perChannel) writeChannelKeys(target.keys, sequence.keyResiduals[layer].data as Float32Array, start, keys, width, this.storageRowOf(sequence), this.kernel);
   }
 
   /** Marks `tokens` (whose keys and values every layer has written) as stored, and indexes blocks that became full. */
@@ -312,6 +344,7 @@ export class PagedKvCache {
       child.pushBlock(block);
     }
     child.length = sequence.length;
+    sequence.keyResiduals.forEach((residual, layer) => child.keyResiduals[layer].data.set(residual.data));
     child.tokens.push(...sequence.tokens);
     child.blockHashes.push(...sequence.blockHashes);
     return child;
@@ -328,6 +361,12 @@ export class PagedKvCache {
     this.requireOwn("truncate", sequence);
     if (!Number.isInteger(length) || length < 0 || length > sequence.length) {
       throw new CacheError(`PagedKvCache.truncate: sequence ${sequence.id}: length must be an integer in 0..${sequence.length}, got ${length}`);
+    }
+    if (sequence.keyResiduals.length > 0 && rollbackEntersQuantizedGroup(sequence.length, length)) {
+      // The kept positions of a quantized group go back to the residual (read from their block, shared or not).
+      const width = this.keyValueHeadCount * this.headDim;
+      const storageRow = this.storageRowOf(sequence);
+      sequence.keyResiduals.forEach((residual, layer) => restoreChannelKeys(this.layers[layer].keys, residual.data as Float32Array, length, width, storageRow));
     }
     const keep = Math.ceil(length / this.blockSize);
     for (let logical = sequence.blockCount - 1; logical >= keep; logical--) this.pool.release(sequence.block(logical));
@@ -356,6 +395,11 @@ export class PagedKvCache {
     if (logical >= sequence.blockCount) return;
     const block = sequence.block(logical);
     if (this.pool.referenceCount(block) === 1 && this.pool.hashOf(block) !== undefined) this.pool.unregister(block);
+  }
+
+  /** Where positions of `sequence` are stored: block · blockSize + offset in the block. */
+  private storageRowOf(sequence: PagedSequence): StorageRowOf {
+    return (position) => sequence.block(Math.floor(position / this.blockSize)) * this.blockSize + (position % this.blockSize);
   }
 
   /** Whether the block that receives position `length` is shared (then it must be copied before a write). */

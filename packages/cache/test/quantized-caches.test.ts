@@ -1,11 +1,11 @@
 // Caches in every element type (f16, bf16, q8_0, q4_0 besides f32): a written position holds exactly the encoding of
-// its rows (encoded once, by the kernel's quantize or the TypeScript encoders: the same bytes), growth keeps what was
+// its rows (values always; keys for f16/bf16 — q8_0/q4_0 keys are grouped per channel, see channel-keys.test.ts) (encoded once, by the kernel's quantize or the TypeScript encoders: the same bytes), growth keeps what was
 // stored, copy-on-write and prefix sharing move quantized blocks as they are, memory accounting follows the element
 // type, and an element type that cannot serve a head size is refused up front with what would work.
 
 import { describe, expect, it } from "vitest";
 
-import { Tensor, cacheDTypes, createKernel, dequantizeTensor, nativeAvailability, quantizeTensor, type CacheDType } from "@infer-recipes/kernel";
+import { Tensor, cacheDTypes, createKernel, dequantizeTensor, nativeAvailability, quantizeTensor, storesKeysPerChannel, type CacheDType } from "@infer-recipes/kernel";
 
 import {
   CacheError,
@@ -13,6 +13,7 @@ import {
   PagedKvCache,
   cacheLayoutProblem,
   kvCacheBytesPerToken,
+  kvCacheKeyResidualBytes,
   kvCacheTokensWithin,
   parseCacheDType,
 } from "../src/index.ts";
@@ -52,12 +53,14 @@ describe("DenseKvCache in every element type", () => {
         expect(cache.capacity).toBe(16);
         cache.write(1, 3, second, rows(6, 3));
         cache.length = 9;
-        const stored = decodedRows(cache.layer(1).keys, 0, 9);
-        expect(Array.from(stored.subarray(0, 3 * width))).toEqual(Array.from(roundTrip(dtype, first)));
-        expect(Array.from(stored.subarray(3 * width))).toEqual(Array.from(roundTrip(dtype, second)));
+        const perChannel = storesKeysPerChannel(dtype);
+        const stored = decodedRows(cache.layer(1)[perChannel ? "values" : "keys"], 0, 9);
+        expect(Array.from(stored.subarray(0, 3 * width))).toEqual(Array.from(roundTrip(dtype, perChannel ? second.subarray(0, 3 * width) : first)));
+        expect(Array.from(stored.subarray(3 * width))).toEqual(Array.from(roundTrip(dtype, perChannel ? rows(6, 3) : second)));
         const bytesPerValue = { f32: 4, f16: 2, bf16: 2, q8_0: 34 / 32, q4_0: 18 / 32 }[dtype];
         expect(cache.bytesPerToken).toBe(2 * 2 * width * bytesPerValue);
-        expect(cache.byteLength).toBe(16 * cache.bytesPerToken);
+        // Keys grouped per channel: buffers of whole 32-position groups, and a 32-position f32 residual per layer.
+        expect(cache.byteLength).toBe(perChannel ? 32 * cache.bytesPerToken + 2 * 32 * width * 4 : 16 * cache.bytesPerToken);
       });
     }
   }
@@ -66,36 +69,41 @@ describe("DenseKvCache in every element type", () => {
 describe("PagedKvCache in every element type", () => {
   for (const dtype of cacheDTypes) {
     it(`${dtype}: positions across blocks, copy-on-write of a shared partial block, prefix sharing`, () => {
-      const cache = new PagedKvCache({ layerCount: 2, keyValueHeadCount: kvHeads, headDim, blockSize: 4, blockCount: 12, dtype });
+      // q8_0 / q4_0 keep keys per channel in 32-position groups, so blocks of 32 (channel-keys.test.ts checks the
+      // keys); here their per-token values, written equal to the keys.
+      const perChannel = storesKeysPerChannel(dtype);
+      const blockSize = perChannel ? 32 : 4;
+      const cache = new PagedKvCache({ layerCount: 2, keyValueHeadCount: kvHeads, headDim, blockSize, blockCount: 12, dtype });
       expect(cache.usage().bytesPerTokenPerLayer).toBe(kvCacheBytesPerToken({ layerCount: 1, keyValueHeadCount: kvHeads, headDim, dtype }));
-      const keysOf = (sequence: { blockTable: Int32Array }, position: number) => {
-        const row = sequence.blockTable[Math.floor(position / 4)] * 4 + (position % 4);
-        return Array.from(decodedRows(cache.layer(0).keys, row, 1));
+      const rowsOf = (sequence: { blockTable: Int32Array }, position: number) => {
+        const row = sequence.blockTable[Math.floor(position / blockSize)] * blockSize + (position % blockSize);
+        return Array.from(decodedRows(cache.layer(0)[perChannel ? "values" : "keys"], row, 1));
       };
       const parent = cache.createSequence();
-      const prompt = [5, 6, 7, 8, 9, 10];
-      const keys = rows(6, 10);
-      cache.reserve(parent, 6);
+      const length = blockSize + blockSize / 2;
+      const prompt = Array.from({ length }, (_, index) => index + 5);
+      const keys = rows(length, 10);
+      cache.reserve(parent, length);
       for (let layer = 0; layer < 2; layer++) cache.write(layer, parent, 0, keys, keys);
       cache.append(parent, prompt);
       const expected = roundTrip(dtype, keys);
-      for (let position = 0; position < 6; position++) expect(keysOf(parent, position)).toEqual(Array.from(expected.subarray(position * width, (position + 1) * width)));
+      for (let position = 0; position < length; position++) expect(rowsOf(parent, position)).toEqual(Array.from(expected.subarray(position * width, (position + 1) * width)));
 
-      // fork, then the child writes position 6 into its own copy of the shared partial block 1.
+      // fork, then the child writes the next position into its own copy of the shared partial block 1.
       const child = cache.fork(parent);
       const shared = parent.blockTable[1];
       cache.reserve(child, 1);
       expect(child.blockTable[1]).not.toBe(shared);
-      for (let layer = 0; layer < 2; layer++) cache.write(layer, child, 6, rows(1, 99), rows(1, 99));
+      for (let layer = 0; layer < 2; layer++) cache.write(layer, child, length, rows(1, 99), rows(1, 99));
       cache.append(child, [11]);
-      for (const position of [4, 5]) expect(keysOf(child, position)).toEqual(keysOf(parent, position)); // copied as stored
-      expect(keysOf(child, 6)).toEqual(Array.from(roundTrip(dtype, rows(1, 99))));
+      for (const position of [blockSize, length - 1]) expect(rowsOf(child, position)).toEqual(rowsOf(parent, position)); // copied as stored
+      expect(rowsOf(child, length)).toEqual(Array.from(roundTrip(dtype, rows(1, 99))));
 
-      // A new sequence with the same first block reuses it (prefix cache) and reads the same quantized keys.
+      // A new sequence with the same first block reuses it (prefix cache) and reads the same stored rows.
       const other = cache.createSequence();
-      expect(cache.matchPrefix(other, [5, 6, 7, 8, 1, 2])).toBe(4);
+      expect(cache.matchPrefix(other, [...prompt.slice(0, blockSize), 1, 2])).toBe(blockSize);
       expect(other.blockTable[0]).toBe(parent.blockTable[0]);
-      for (let position = 0; position < 4; position++) expect(keysOf(other, position)).toEqual(keysOf(parent, position));
+      for (let position = 0; position < blockSize; position++) expect(rowsOf(other, position)).toEqual(rowsOf(parent, position));
       for (const sequence of [parent, child, other]) cache.free(sequence);
       cache.pool.checkInvariants();
     });
@@ -132,7 +140,10 @@ describe("element types, head sizes and memory accounting", () => {
     expect(ratio("q4_0")).toBeCloseTo(18 / 128, 12); // 0.1406 ≤ 0.15
     const budget = 2 * 1024 ** 3;
     expect(kvCacheTokensWithin(budget, layout)).toBe(32768);
-    expect(kvCacheTokensWithin(budget, { ...layout, dtype: "q8_0" })).toBe(Math.floor(budget / (17 * 1024))); // 123361
-    expect(kvCacheTokensWithin(budget, { ...layout, dtype: "q4_0" })).toBe(Math.floor(budget / (9 * 1024))); // 233016
+    // q8_0 / q4_0: one sequence's key residual (16 layers × 32 positions × 512 f32 = 1 MiB) comes off the budget.
+    expect(kvCacheKeyResidualBytes({ ...layout, dtype: "q8_0" })).toBe(1024 ** 2);
+    expect(kvCacheKeyResidualBytes({ ...layout, dtype: "f16" })).toBe(0);
+    expect(kvCacheTokensWithin(budget, { ...layout, dtype: "q8_0" })).toBe(Math.floor((budget - 1024 ** 2) / (17 * 1024))); // 123301
+    expect(kvCacheTokensWithin(budget, { ...layout, dtype: "q4_0" })).toBe(Math.floor((budget - 1024 ** 2) / (9 * 1024))); // 232903
   });
 });

@@ -3,6 +3,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -26,13 +27,15 @@ using namespace kernel;
 
 struct Arguments {
   napi_env env;
-  napi_value values[16];
-  size_t count = 16;
+  static constexpr size_t kMaximum = 20;
+  napi_value values[kMaximum];
+  size_t count = kMaximum;
   bool failed = false;
   const char* op;
 
   Arguments(napi_env environment, napi_callback_info info, const char* name) : env(environment), op(name) {
     napi_get_cb_info(env, info, &count, values, nullptr, nullptr);
+    count = std::min(count, kMaximum);  // napi reports every argument passed, but fills only kMaximum
   }
 
   void fail(const std::string& message) {
@@ -308,8 +311,19 @@ int cache_dtype(Arguments& a, size_t index, int64_t kv_heads, int64_t head_dim) 
   return (int)dtype;
 }
 
+// The optional key residual argument (keys grouped per channel; PagedAttentionProblem::key_residual): null when absent;
+// else q8_0 / q4_0 keys and storage rows in whole groups of 32 (`rows`: the dense capacity or the paged block size).
+const float* key_residual(Arguments& a, size_t index, int dtype, int64_t kv_heads, int64_t head_dim, int64_t rows) {
+  if (index >= a.count || a.failed) return nullptr;
+  const float* residual = a.floats(index, (size_t)(32 * kv_heads * head_dim), /*optional=*/true);
+  if (residual && (dtype != Q8_0 && dtype != Q4_0)) a.fail("a key residual (keys grouped per channel) needs q8_0 or q4_0 keys");
+  if (residual && rows % 32 != 0) a.fail("keys grouped per channel need storage in whole groups of 32 positions, got " + std::to_string(rows));
+  return a.failed ? nullptr : residual;
+}
+
 // attention(out, query, keys, values, tokens, heads, kvHeads, headDim, capacity, startPosition, kvLength, causal, scale,
-//           dtype?) — keys/values [capacity, kvHeads, headDim] in the cache element type `dtype` (default f32)
+//           dtype?, keyResidual?) — keys/values [capacity, kvHeads, headDim] in the cache element type `dtype`
+//           (default f32); keyResidual [32, kvHeads, headDim] f32: q8_0 / q4_0 keys grouped per channel
 napi_value Attention(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "attention");
   AttentionProblem p{};
@@ -334,13 +348,15 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   p.query = a.floats(1, (size_t)(p.tokens * p.heads * p.head_dim));
   p.keys = a.bytes(2, cache_bytes);
   p.values = a.bytes(3, cache_bytes);
+  p.key_residual = key_residual(a, 14, p.dtype, p.kv_heads, p.head_dim, capacity);
   if (a.failed) return nullptr;
   attention(p, global_pool());
   return undefined(env);
 }
 
 // pagedAttention(out, query, keyBlocks, valueBlocks, blockTable, tokens, heads, kvHeads, headDim, blockCount, blockSize,
-//                startPosition, kvLength, causal, scale, dtype?) — blocks in the cache element type `dtype` (default f32)
+//                startPosition, kvLength, causal, scale, dtype?, keyResidual?) — blocks in the cache element type `dtype`
+//                (default f32); keyResidual as for attention (block size a multiple of 32)
 napi_value PagedAttention(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "pagedAttention");
   PagedAttentionProblem p{};
@@ -369,6 +385,7 @@ napi_value PagedAttention(napi_env env, napi_callback_info info) {
   p.value_blocks = a.bytes(3, cache_bytes);
   size_t table_bytes;
   p.block_table = static_cast<const int32_t*>(a.array(4, &table_bytes));
+  p.key_residual = key_residual(a, 16, p.dtype, p.kv_heads, p.head_dim, p.block_size);
   if (a.failed) return nullptr;
   if ((int64_t)(table_bytes / 4) < blocks_needed) {
     a.fail("the block table is shorter than kvLength needs");

@@ -96,6 +96,10 @@ struct Avx2Ops {
     const __m256i values = _mm256_sub_epi32(_mm256_cvtepu8_epi32(nibbles), _mm256_set1_epi32(8));
     return _mm256_mul_ps(_mm256_cvtepi32_ps(values), d);
   }
+  // Per-channel key groups: the portable loop, vectorized by the compiler for AVX2 in this translation unit.
+  static inline void channel_scores(int dtype, const float* q, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
+    channel_scores_any(dtype, q, channels, head_dim, length, scale, scores);
+  }
   static inline void decode_heads(int dtype, const uint8_t* const* rows, int64_t head, int64_t head_dim, int64_t length, float* out) {
     const int64_t first = head * head_dim;
     if (head_dim % 32 != 0) return PortableOps::decode_heads(dtype, rows, head, head_dim, length, out);

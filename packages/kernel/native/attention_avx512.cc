@@ -7,6 +7,8 @@
 //   is quantized to int8 once (one scale per head row) and each score is an integer dot product (VNNI vpdpbusd, 64
 //   products an instruction) of the stored quants, scaled by the blocks' f16 scales; values are decoded in registers
 //   and accumulated into all the query heads of the group at once. See attend_quantized below.
+// - For keys grouped per channel (q8_0 / q4_0 caches; src/channel-keys.ts), the tile loop with channel_scores: the
+//   channel's scale folded into the query value, 32 positions multiplied and added per channel in two registers.
 #include <immintrin.h>
 
 #include "attention_tile.h"
@@ -102,6 +104,38 @@ struct Avx512Ops {
     if (n % 32 == 0) return tile_accumulate_registers<2>(y, correction, weights, rows, length, n);
     if (n % 16 == 0) return tile_accumulate_registers<1>(y, correction, weights, rows, length, n);
     PortableOps::tile_accumulate(y, correction, weights, rows, length, n);
+  }
+
+  // Scores of one full per-channel key group (attention_tile.h): per channel, the query value times the channel's
+  // scale broadcast once, and the 32 positions' quants (two registers) multiplied and added into two accumulators.
+  static inline void channel_scores(int dtype, const float* q, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
+    __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();  // positions 0–15, 16–31
+    if (dtype == Q8_0) {
+      const BlockQ8_0* block = reinterpret_cast<const BlockQ8_0*>(channels);
+      for (int64_t i = 0; i < head_dim; i++) {
+        const __m512 w = _mm512_set1_ps(q[i] * _cvtsh_ss(block[i].d));
+        const __m128i first = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block[i].qs));
+        const __m128i second = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block[i].qs + 16));
+        low = _mm512_fmadd_ps(w, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(first)), low);
+        high = _mm512_fmadd_ps(w, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(second)), high);
+      }
+    } else {
+      const BlockQ4_0* block = reinterpret_cast<const BlockQ4_0*>(channels);
+      const __m128i mask = _mm_set1_epi8(0x0f);
+      const __m512i eight = _mm512_set1_epi32(8);
+      for (int64_t i = 0; i < head_dim; i++) {
+        const __m512 w = _mm512_set1_ps(q[i] * _cvtsh_ss(block[i].d));
+        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block[i].qs));
+        const __m512i first = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_and_si128(packed, mask)), eight);
+        const __m512i second = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(packed, 4), mask)), eight);
+        low = _mm512_fmadd_ps(w, _mm512_cvtepi32_ps(first), low);
+        high = _mm512_fmadd_ps(w, _mm512_cvtepi32_ps(second), high);
+      }
+    }
+    const __m512 factor = _mm512_set1_ps(scale);
+    const __mmask16 low_mask = length >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << length) - 1);
+    _mm512_mask_storeu_ps(scores, low_mask, _mm512_mul_ps(low, factor));
+    if (length > 16) _mm512_mask_storeu_ps(scores + 16, (__mmask16)((1u << (length - 16)) - 1), _mm512_mul_ps(high, factor));
   }
 
   // 16 nibbles (zero-extended bytes 0..15) minus 8, times the scale.
@@ -458,7 +492,8 @@ void attend_blocks(const PagedAttentionProblem& p, int64_t token, int64_t begin,
 
 namespace avx512 {
 void attend_range(const PagedAttentionProblem& p, int64_t token, int64_t begin, int64_t end, const AttentionPartial& partial, float* scratch) {
-  if (p.head_dim % 64 == 0) {
+  // Keys grouped per channel take the tile loop (its channel_scores above); the block kernel reads per-token keys.
+  if (p.head_dim % 64 == 0 && p.key_residual == nullptr) {
     switch (p.dtype) {
       case F32: return attend_blocks<F32>(p, token, begin, end, partial, scratch);
       case F16: return attend_blocks<F16>(p, token, begin, end, partial, scratch);

@@ -13,6 +13,11 @@
 //   F32, F16, BF16       one value per element
 //   Q8_0, Q4_0           blocks of 32 along the position's kv_heads · head_dim row (34 / 18 bytes); a head of 32k
 //                        values is k whole blocks, a head of 8 or 16 values lies inside one block.
+//   Q8_0, Q4_0 keys per channel (p.key_residual set; src/channel-keys.ts): tiles are groups of 32 positions. A full
+//                        group is kv_heads · head_dim blocks, one per channel over the group's 32 positions; its scores
+//                        are computed without decoding a key: the channel's scale folded into the query value, then 32
+//                        positions multiplied and added per channel (channel_scores). The newest positions (the
+//                        unfinished group) are f32 rows of the residual, read in place.
 #pragma once
 
 #include <algorithm>
@@ -78,6 +83,34 @@ inline void decode_head_portable(int dtype, const uint8_t* row, int64_t head, in
   }
 }
 
+// scores[j] = scale · Σ_i q[i] · key_i[j] for the positions j < length of one full per-channel key group; `channels`
+// is the head's first channel block (head_dim blocks of 32 positions, one scale each). The scale goes into the query
+// value once per channel; the 32 positions are then 32 independent sums the compiler vectorizes.
+template <int Dtype>
+inline void channel_scores_portable(const float* q, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
+  float sums[32] = {};
+  for (int64_t i = 0; i < head_dim; i++) {
+    if constexpr (Dtype == Q8_0) {
+      const BlockQ8_0& block = reinterpret_cast<const BlockQ8_0*>(channels)[i];
+      const float w = q[i] * f16_to_f32(block.d);
+      for (int j = 0; j < 32; j++) sums[j] += w * (float)block.qs[j];
+    } else {
+      const BlockQ4_0& block = reinterpret_cast<const BlockQ4_0*>(channels)[i];
+      const float w = q[i] * f16_to_f32(block.d);
+      for (int j = 0; j < 16; j++) {
+        sums[j] += w * (float)((block.qs[j] & 0x0f) - 8);
+        sums[j + 16] += w * (float)((block.qs[j] >> 4) - 8);
+      }
+    }
+  }
+  for (int64_t j = 0; j < length; j++) scores[j] = sums[j] * scale;
+}
+
+inline void channel_scores_any(int dtype, const float* q, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
+  if (dtype == Q8_0) channel_scores_portable<Q8_0>(q, channels, head_dim, length, scale, scores);
+  else channel_scores_portable<Q4_0>(q, channels, head_dim, length, scale, scores);
+}
+
 // Plain C++ vector operations (the compiler vectorizes them for the ISA of the translation unit).
 struct PortableOps {
   static float dot(const float* a, const float* b, int64_t n) {
@@ -107,6 +140,9 @@ struct PortableOps {
   // out[j · head_dim ..] = head `head` of rows[j], decoded, for j < length.
   static void decode_heads(int dtype, const uint8_t* const* rows, int64_t head, int64_t head_dim, int64_t length, float* out) {
     for (int64_t j = 0; j < length; j++) decode_head_portable(dtype, rows[j], head, head_dim, out + j * head_dim);
+  }
+  static void channel_scores(int dtype, const float* q, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
+    channel_scores_any(dtype, q, channels, head_dim, length, scale, scores);
   }
 };
 
@@ -166,11 +202,21 @@ inline void attend_range_with(const PagedAttentionProblem& p, int64_t token, int
   const uint8_t* value_rows[kTile];
   const float* keys[kTile];    // head rows the score loop reads (in the cache for f32, else in key_tile)
   const float* values[kTile];  // head rows the accumulate loop reads
+  // Keys per channel: positions below quantized_end are in full groups, the rest in the f32 residual. Tiles start at
+  // multiples of kTile = 32 (begin is one), so a tile is one group or lies in the residual.
+  const bool channel_keys = p.key_residual != nullptr;
+  const int64_t quantized_end = p.kv_length / 32 * 32;
+  const int64_t channel_block_bytes = p.dtype == Q8_0 ? (int64_t)sizeof(BlockQ8_0) : (int64_t)sizeof(BlockQ4_0);
   for (int64_t tile = begin; tile < end; tile += kTile) {
     const int64_t length = std::min(kTile, end - tile);
     gather_tile_rows(p, row_bytes, tile, length, kTile, end, key_rows, value_rows);
+    const bool channel_group = channel_keys && tile < quantized_end;  // key_rows[0] is then the group's first byte
     for (int64_t kv_head = 0; kv_head < p.kv_heads; kv_head++) {
-      if (decode) {
+      if (channel_keys) {
+        if (!channel_group) {
+          for (int64_t j = 0; j < length; j++) keys[j] = p.key_residual + ((tile + j) % 32 * p.kv_heads + kv_head) * dim;
+        }
+      } else if (decode) {
         Ops::decode_heads(p.dtype, key_rows, kv_head, dim, length, key_tile);
         for (int64_t j = 0; j < length; j++) keys[j] = key_tile + j * dim;
       } else {
@@ -180,7 +226,8 @@ inline void attend_range_with(const PagedAttentionProblem& p, int64_t token, int
         const int64_t h = kv_head * group + g;
         const float* q = p.query + (token * p.heads + h) * dim;
         float* s = scores + g * kTile;
-        Ops::tile_scores(q, keys, length, dim, p.scale, s);
+        if (channel_group) Ops::channel_scores(p.dtype, q, key_rows[0] + kv_head * dim * channel_block_bytes, dim, length, p.scale, s);
+        else Ops::tile_scores(q, keys, length, dim, p.scale, s);
         float tile_max = -INFINITY;
         for (int64_t j = 0; j < length; j++) tile_max = std::max(tile_max, s[j]);
         const float new_max = std::max(partial.maximum[h], tile_max);

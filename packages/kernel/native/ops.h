@@ -35,6 +35,7 @@ struct AttentionProblem {
   int64_t start_position, kv_length;
   bool causal;
   float scale;
+  const float* key_residual = nullptr;  // keys grouped per channel: see PagedAttentionProblem::key_residual
 };
 // Flash attention: keys in tiles with an online (running max / running sum) softmax, decoded inside the loop. Runs as
 // a one-block paged attention (paged_attention.cc).

@@ -21,6 +21,14 @@ export interface AttentionOptions {
   causal: boolean;
   /** Multiplier applied to q·k; usually 1/sqrt(headDim). */
   scale: number;
+  /**
+   * Keys quantized per channel (KIVI), for q8_0 / q4_0 keys. When given, the keys tensor holds groups of 32 storage
+   * rows: group g (rows 32g..32g+31) is kvHeads·headDim blocks, block c holding channel c of those 32 positions with
+   * one scale (see channelKeyGroupBytes). This f32 tensor [32, kvHeads, headDim] holds the newest positions
+   * floor(kvLength / 32)·32 .. kvLength − 1 (their group is not full yet), position p at row p mod 32. Values stay
+   * per token. Dense keys need a capacity, paged keys a block size, that is a multiple of 32.
+   */
+  keyResidual?: Tensor;
 }
 
 /** The k largest values of a row, largest first, with their indices. */

@@ -2,6 +2,7 @@
 // Errors name the op, the argument and the shapes involved.
 
 import type { AttentionOptions, Backend, RopeLayout, TopK } from "./backend.ts";
+import { channelKeyGroupSize, storesKeysPerChannel } from "./channel-keys.ts";
 import { cacheDTypes, dtypeInfo, interleavedRows, isCacheDType, isInterleaved, plainDType } from "./dtype.ts";
 import {
   fail,
@@ -28,6 +29,19 @@ function requireCacheTensors(op: string, keysName: string, keys: Tensor, valuesN
     requireRank(op, name, tensor, rank);
   }
   if (keys.dtype !== values.dtype) fail(op, `${keysName} (${keys.dtype}) and ${valuesName} (${values.dtype}) must have the same element type`);
+}
+
+/** Per-channel keys (options.keyResidual): q8_0 / q4_0 keys, an f32 residual [32, kvHeads, headDim], and storage in
+ *  whole groups of 32 rows (`rows`: the dense capacity or the paged block size). */
+function requireKeyResidual(op: string, keys: Tensor, options: AttentionOptions, rowsName: string, rows: number): void {
+  const residual = options.keyResidual;
+  if (residual === undefined) return;
+  if (!isCacheDType(keys.dtype) || !storesKeysPerChannel(keys.dtype)) fail(op, `keyResidual is only for q8_0 / q4_0 keys stored per channel, got ${keys.dtype} keys`);
+  requireFloat32(op, "keyResidual", residual);
+  requireContiguous(op, "keyResidual", residual);
+  const [kvHeads, headDim] = keys.shape.slice(-2);
+  requireShape(op, "keyResidual", residual, [channelKeyGroupSize, kvHeads, headDim]);
+  if (rows % channelKeyGroupSize !== 0) fail(op, `keys stored per channel need a ${rowsName} that is a multiple of ${channelKeyGroupSize}, got ${rows}`);
 }
 
 function requireUnaryPair(op: string, out: Tensor, input: Tensor): void {
@@ -220,7 +234,7 @@ export class Kernel {
   /**
    * Causal or full attention of query [tokens, heads, headDim] over keys/values [capacity, kvHeads, headDim]. Keys and
    * values may be in any cache element type (f32, f16, bf16, q8_0, q4_0: see CacheDType); they are decoded inside the
-   * attention loop.
+   * attention loop. With `options.keyResidual`, q8_0 / q4_0 keys are grouped per channel (channel-keys.ts).
    */
   attention(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void {
     const op = "attention";
@@ -245,6 +259,7 @@ export class Kernel {
       fail(op, `causal attention needs keys up to position ${startPosition + tokens - 1}, but only ${kvLength} are cached`);
     }
     if (!Number.isFinite(scale)) fail(op, `scale must be finite, got ${scale}`);
+    requireKeyResidual(op, keys, options, "capacity", capacity);
     this.backend.attention(out, query, keys, values, options);
   }
 
@@ -287,6 +302,7 @@ export class Kernel {
       fail(op, `causal attention needs keys up to position ${startPosition + tokens - 1}, but only ${kvLength} are cached`);
     }
     if (!Number.isFinite(scale)) fail(op, `scale must be finite, got ${scale}`);
+    requireKeyResidual(op, keyBlocks, options, "block size", blockSize);
     this.backend.pagedAttention(out, query, keyBlocks, valueBlocks, blockTable, options);
   }
 

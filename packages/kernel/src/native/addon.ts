@@ -43,18 +43,19 @@ export interface NativeAddon {
   swiglu(out: FloatArray, gate: FloatArray, up: FloatArray): void;
   add(out: FloatArray, a: FloatArray, b: FloatArray): void;
   mul(out: FloatArray, a: FloatArray, b: FloatArray): void;
-  /** keys/values [capacity, kvHeads, headDim] in the cache element type `dtype` (dtype code; absent: f32). */
+  /** keys/values [capacity, kvHeads, headDim] in the cache element type `dtype` (dtype code; absent: f32). With
+   *  keyResidual [32, kvHeads, headDim] f32, q8_0 / q4_0 keys are grouped per channel (src/channel-keys.ts). */
   attention(
     out: FloatArray, query: FloatArray, keys: Bytes, values: Bytes,
     tokens: number, heads: number, kvHeads: number, headDim: number, capacity: number,
-    startPosition: number, kvLength: number, causal: boolean, scale: number, dtype?: number,
+    startPosition: number, kvLength: number, causal: boolean, scale: number, dtype?: number, keyResidual?: FloatArray,
   ): void;
   /** Blocks in the cache element type `dtype` (absent: f32). Absent from addons built before paged attention existed
    *  (the backend then gathers blocks instead). */
   pagedAttention?(
     out: FloatArray, query: FloatArray, keyBlocks: Bytes, valueBlocks: Bytes, blockTable: Int32Array,
     tokens: number, heads: number, kvHeads: number, headDim: number, blockCount: number, blockSize: number,
-    startPosition: number, kvLength: number, causal: boolean, scale: number, dtype?: number,
+    startPosition: number, kvLength: number, causal: boolean, scale: number, dtype?: number, keyResidual?: FloatArray,
   ): void;
   embedding(out: FloatArray, table: Bytes, dtype: number, ids: Int32Array, dim: number, vocab: number): void;
   quantize(out: Bytes, input: FloatArray, dtype: number, count: number): boolean;

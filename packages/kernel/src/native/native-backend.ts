@@ -148,6 +148,7 @@ export class NativeBackend implements Backend {
       floats(out), floats(query), keys.data, values.data,
       tokens, heads, kvHeads, headDim, capacity,
       options.startPosition, options.kvLength, options.causal, options.scale, dtypeInfo[keys.dtype].code,
+      options.keyResidual ? floats(options.keyResidual) : undefined,
     );
   }
 
@@ -160,6 +161,7 @@ export class NativeBackend implements Backend {
         floats(out), floats(query), keyBlocks.data, valueBlocks.data, blockTable,
         tokens, heads, kvHeads, headDim, blockCount, blockSize,
         options.startPosition, options.kvLength, options.causal, options.scale, dtypeInfo[keyBlocks.dtype].code,
+        options.keyResidual ? floats(options.keyResidual) : undefined,
       );
       return;
     }

@@ -6,13 +6,15 @@
 //
 // Shapes: out, query [tokens, heads, headDim] f32; keys, values [capacity, kvHeads, headDim], rows < kvLength valid,
 // in any cache dtype (f32, f16, bf16, q8_0, q4_0): each key and value row is decoded where the loop reads it
-// (CacheRowReader), so a quantized cache is never expanded into a decoded copy.
+// (CacheRowReader; q8_0 / q4_0 keys grouped per channel through ChannelKeyReader), so a quantized cache is never
+// expanded into a decoded copy.
 // Query token t sits at position startPosition + t; causal attention lets it see keys 0 .. startPosition + t.
 // Grouped-query attention: head h reads kv head floor(h / (heads / kvHeads)).
 
 import type { AttentionOptions } from "../backend.ts";
 import type { Tensor } from "../tensor.ts";
 import { CacheRowReader } from "./cache-rows.ts";
+import { keyRowReader } from "./channel-key-rows.ts";
 
 export const flashKeyBlock = 64;
 
@@ -46,7 +48,7 @@ export function score(queryValues: Float32Array, queryStart: number, keyValues: 
 export function attentionNaive(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void {
   const { tokens, heads, headDim, groupSize } = layoutOf(query, keys);
   const queryValues = query.data as Float32Array; // [tokens, heads, headDim]
-  const keyRows = new CacheRowReader(keys); // [capacity, kvHeads, headDim]
+  const keyRows = keyRowReader(keys, options); // [capacity, kvHeads, headDim], per token or per channel
   const valueRows = new CacheRowReader(values); // [capacity, kvHeads, headDim]
   const outValues = out.data as Float32Array; // [tokens, heads, headDim]
   const scores = new Float64Array(options.kvLength); // [kvLength] scores, then probabilities, of one (token, head)
@@ -58,7 +60,7 @@ export function attentionNaive(out: Tensor, query: Tensor, keys: Tensor, values:
       const queryStart = (token * heads + head) * headDim;
       let maximum = -Infinity;
       for (let key = 0; key < visible; key++) {
-        scores[key] = score(queryValues, queryStart, keyRows.values, keyRows.read(key, kvHead), headDim, options.scale);
+        scores[key] = score(queryValues, queryStart, keyRows.values, keyRows.read(key, kvHead, key), headDim, options.scale);
         maximum = Math.max(maximum, scores[key]);
       }
       let sum = 0;
@@ -81,7 +83,7 @@ export function attentionNaive(out: Tensor, query: Tensor, keys: Tensor, values:
 export function attentionFlash(out: Tensor, query: Tensor, keys: Tensor, values: Tensor, options: AttentionOptions): void {
   const { tokens, heads, headDim, groupSize } = layoutOf(query, keys);
   const queryValues = query.data as Float32Array; // [tokens, heads, headDim]
-  const keyRows = new CacheRowReader(keys); // [capacity, kvHeads, headDim]
+  const keyRows = keyRowReader(keys, options); // [capacity, kvHeads, headDim], per token or per channel
   const valueRows = new CacheRowReader(values); // [capacity, kvHeads, headDim]
   const outValues = out.data as Float32Array; // [tokens, heads, headDim]
   const blockScores = new Float64Array(flashKeyBlock); // [flashKeyBlock] scores of the current key block
@@ -98,7 +100,7 @@ export function attentionFlash(out: Tensor, query: Tensor, keys: Tensor, values:
         const blockLength = Math.min(flashKeyBlock, visible - blockStart);
         let blockMaximum = -Infinity;
         for (let offset = 0; offset < blockLength; offset++) {
-          blockScores[offset] = score(queryValues, queryStart, keyRows.values, keyRows.read(blockStart + offset, kvHead), headDim, options.scale);
+          blockScores[offset] = score(queryValues, queryStart, keyRows.values, keyRows.read(blockStart + offset, kvHead, blockStart + offset), headDim, options.scale);
           blockMaximum = Math.max(blockMaximum, blockScores[offset]);
         }
         // Rescale what was accumulated under the old maximum to the new one (e^−∞ = 0 on the first block).

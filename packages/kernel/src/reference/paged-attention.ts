@@ -4,7 +4,7 @@
 // what attentionFlash returns for the same keys laid out contiguously.
 //
 // Shapes: out, query [tokens, heads, headDim] f32; keyBlocks, valueBlocks [blockCount, blockSize, kvHeads, headDim] in
-// any cache dtype, decoded row by row where the loop reads them (CacheRowReader).
+// any cache dtype, decoded row by row where the loop reads them (CacheRowReader; per-channel keys: ChannelKeyReader).
 // Position p of the sequence lives in physical block blockTable[floor(p / blockSize)], row p mod blockSize.
 // Query token t sits at position startPosition + t; causal attention lets it see keys 0 .. startPosition + t.
 
@@ -12,6 +12,7 @@ import type { AttentionOptions } from "../backend.ts";
 import type { Tensor } from "../tensor.ts";
 import { flashKeyBlock, score } from "./attention.ts";
 import { CacheRowReader } from "./cache-rows.ts";
+import { keyRowReader } from "./channel-key-rows.ts";
 
 /** Storage row (block · blockSize + offset) of position `position` of the sequence. */
 function storageRow(position: number, blockTable: Int32Array, blockSize: number): number {
@@ -35,7 +36,7 @@ export function attentionPaged(
   const [, blockSize, kvHeads] = keyBlocks.shape;
   const groupSize = heads / kvHeads;
   const queryValues = query.data as Float32Array; // [tokens, heads, headDim]
-  const keyRows = new CacheRowReader(keyBlocks); // [blockCount, blockSize, kvHeads, headDim]
+  const keyRows = keyRowReader(keyBlocks, options); // [blockCount, blockSize, kvHeads, headDim], per token or per channel
   const valueRows = new CacheRowReader(valueBlocks); // [blockCount, blockSize, kvHeads, headDim]
   const outValues = out.data as Float32Array; // [tokens, heads, headDim]
   const tileScores = new Float64Array(flashKeyBlock); // [flashKeyBlock] scores of the current tile
@@ -52,7 +53,7 @@ export function attentionPaged(
         const tileLength = Math.min(flashKeyBlock, visible - tileStart);
         let tileMaximum = -Infinity;
         for (let offset = 0; offset < tileLength; offset++) {
-          const keyStart = keyRows.read(storageRow(tileStart + offset, blockTable, blockSize), kvHead);
+          const keyStart = keyRows.read(storageRow(tileStart + offset, blockTable, blockSize), kvHead, tileStart + offset);
           tileScores[offset] = score(queryValues, queryStart, keyRows.values, keyStart, headDim, options.scale);
           tileMaximum = Math.max(tileMaximum, tileScores[offset]);
         }

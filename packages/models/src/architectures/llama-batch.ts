@@ -185,6 +185,7 @@ export class LlamaBatchForward {
           kvLength: entry.start + entry.count,
           causal: true,
           scale,
+          keyResidual: cache.keyResidual(layerIndex, entry.sequence),
         });
       }
       kernel.matmul(projected, attention, layer.attentionOutput);

@@ -216,8 +216,8 @@ export class LlamaModel {
       kernel.rope(query3, s.positions, this.frequencies, config.ropeLayout);
       kernel.rope(key3, s.positions, this.frequencies, config.ropeLayout);
       cache.write(layerIndex, start, s.key.data as Float32Array, s.value.data as Float32Array);
-      const { keys, values } = cache.layer(layerIndex);
-      kernel.attention(attention3, query3, keys, values, { startPosition: start, kvLength: start + count, causal: true, scale });
+      const { keys, values, keyResidual } = cache.layer(layerIndex);
+      kernel.attention(attention3, query3, keys, values, { startPosition: start, kvLength: start + count, causal: true, scale, keyResidual });
       kernel.matmul(s.projected, s.attention, layer.attentionOutput);
       kernel.add(s.residual, s.residual, s.projected);
       // Feed-forward block: x += Wdown · (silu(Wgate·n) ⊙ Wup·n) with n = rmsNorm(x).

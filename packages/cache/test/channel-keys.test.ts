@@ -1,0 +1,180 @@
+// Keys grouped per channel in q8_0 / q4_0 caches (KIVI; src/channel-keys.ts): a group of 32 positions is quantized
+// once, when full, into exactly the bytes of its channels quantized as rows of 32 positions; the newest positions wait
+// in the f32 residual. Attention over the quantized cache stays within the type's budget of the f32 cache (reference
+// and native kernels), dense and paged agree, and rolling back into a quantized group re-derives the kept positions
+// (attention reads them as before), including in a block a fork shares (copy-on-write) and next to prefix sharing.
+
+import { describe, expect, it } from "vitest";
+
+import { Kernel, Tensor, createKernel, createReferenceBackend, nativeAvailability, quantizeTensor, type CacheDType } from "@infer-recipes/kernel";
+
+import { DenseKvCache, PagedKvCache, type PagedSequence } from "../src/index.ts";
+
+const kvHeads = 2, headDim = 32, heads = 4, width = kvHeads * headDim;
+const GROUP = 32;
+
+/** Smooth rows [tokens, width] with per-channel offsets (the outlier channels per-channel scales are for). */
+function rows(tokens: number, seed: number): Float32Array {
+  return Float32Array.from({ length: tokens * width }, (_, index) => Math.sin(seed + index * 0.37) + ((index % width) % 7 === 0 ? 6 : 0));
+}
+
+const kernels: Array<{ name: string; kernel: Kernel }> = [{ name: "reference", kernel: new Kernel(createReferenceBackend()) }];
+if (nativeAvailability().available) kernels.push({ name: "native", kernel: createKernel({ backend: "native", threads: 2 }) });
+const reference = kernels[0].kernel;
+
+type Source = { kind: "dense"; cache: DenseKvCache } | { kind: "paged"; cache: PagedKvCache; sequence: PagedSequence };
+
+/** Attention of `query` [tokens, heads, headDim] (first at `start`) over layer 0 of a cache holding kvLength positions. */
+function attend(kernel: Kernel, source: Source, query: Tensor, start: number, kvLength: number): Float32Array {
+  const out = Tensor.zeros("f32", query.shape);
+  const options = { startPosition: start, kvLength, causal: true, scale: 1 / Math.sqrt(headDim) };
+  if (source.kind === "dense") {
+    const { keys, values, keyResidual } = source.cache.layer(0);
+    kernel.attention(out, query, keys, values, { ...options, keyResidual });
+  } else {
+    const { keys, values } = source.cache.layer(0);
+    kernel.pagedAttention(out, query, keys, values, source.sequence.blockTable, { ...options, keyResidual: source.cache.keyResidual(0, source.sequence) });
+  }
+  return out.data as Float32Array;
+}
+
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  let difference = 0, norm = 0;
+  for (let index = 0; index < actual.length; index++) {
+    difference += (actual[index] - expected[index]) ** 2;
+    norm += expected[index] ** 2;
+  }
+  return Math.sqrt(difference / norm);
+}
+
+function query(tokens: number, seed: number): Tensor {
+  return Tensor.fromFloat32([tokens, heads, headDim], Float32Array.from({ length: tokens * heads * headDim }, (_, index) => Math.cos(seed + index * 0.11)));
+}
+
+function denseCache(dtype: CacheDType, kernel?: Kernel): DenseKvCache {
+  return new DenseKvCache({ layerCount: 1, keyValueHeadCount: kvHeads, headDim, maxTokens: 128, initialTokens: 4, dtype, kernel });
+}
+
+function writeDense(cache: DenseKvCache, start: number, keys: Float32Array, values: Float32Array): void {
+  cache.reserve(start + keys.length / width);
+  cache.write(0, start, keys, values);
+  cache.length = start + keys.length / width;
+}
+
+function writePaged(cache: PagedKvCache, sequence: PagedSequence, keys: Float32Array, values: Float32Array): void {
+  const tokens = keys.length / width;
+  if (!cache.reserve(sequence, tokens)) throw new Error("out of blocks");
+  cache.write(0, sequence, sequence.length, keys, values);
+  cache.append(sequence, Array.from({ length: tokens }, (_, index) => sequence.length + index + 1));
+}
+
+const budget = { q8_0: 2e-2, q4_0: 0.15 } as const;
+
+for (const dtype of ["q8_0", "q4_0"] as const) {
+  describe(`${dtype} keys grouped per channel`, () => {
+    it("quantizes a group once it is full, into its channels' blocks; keeps newer positions in f32 (both encoders)", () => {
+      const keys = rows(40, 1);
+      const channels = new Float32Array(width * GROUP); // group 0 as [channel, position]
+      for (let slot = 0; slot < GROUP; slot++) for (let c = 0; c < width; c++) channels[c * GROUP + slot] = keys[slot * width + c];
+      const expected = quantizeTensor(dtype, [width, GROUP], channels).data as Uint8Array;
+      for (const kernel of [undefined, ...kernels.slice(1).map((entry) => entry.kernel)]) {
+        const cache = denseCache(dtype, kernel);
+        writeDense(cache, 0, keys.subarray(0, 3 * width), keys.subarray(0, 3 * width));
+        writeDense(cache, 3, keys.subarray(3 * width), keys.subarray(3 * width)); // grows 4 → 64 positions
+        const { keys: stored, keyResidual } = cache.layer(0);
+        expect(Array.from((stored.data as Uint8Array).subarray(0, expected.length))).toEqual(Array.from(expected));
+        expect(Array.from((keyResidual!.data as Float32Array).subarray(0, 8 * width))).toEqual(Array.from(keys.subarray(32 * width)));
+      }
+    });
+
+    it("attention within the budget of the f32 cache; dense and paged agree; reference and native agree", () => {
+      const keys = rows(100, 2), values = rows(100, 3);
+      const f32 = denseCache("f32");
+      const dense = denseCache(dtype);
+      const paged = new PagedKvCache({ layerCount: 1, keyValueHeadCount: kvHeads, headDim, blockCount: 6, dtype });
+      expect(paged.blockSize).toBe(32);
+      const sequence = paged.createSequence();
+      // A prefill of 45 then decode steps: groups complete inside a chunk and on a single-token write.
+      for (const [from, to] of [[0, 45], [45, 46], [46, 64], [64, 65], [65, 100]]) {
+        writeDense(f32, from, keys.subarray(from * width, to * width), values.subarray(from * width, to * width));
+        writeDense(dense, from, keys.subarray(from * width, to * width), values.subarray(from * width, to * width));
+        writePaged(paged, sequence, keys.subarray(from * width, to * width), values.subarray(from * width, to * width));
+        const q = query(to - from, to);
+        const exact = attend(reference, { kind: "dense", cache: f32 }, q, from, to);
+        const fromReference = attend(reference, { kind: "dense", cache: dense }, q, from, to);
+        expect(relativeError(fromReference, exact), `${from}..${to}`).toBeLessThan(budget[dtype]);
+        for (const { name, kernel } of kernels) {
+          const denseOut = attend(kernel, { kind: "dense", cache: dense }, q, from, to);
+          const pagedOut = attend(kernel, { kind: "paged", cache: paged, sequence }, q, from, to);
+          expect(relativeError(denseOut, fromReference), `${name} ${from}..${to}`).toBeLessThan(1e-5);
+          expect(relativeError(pagedOut, denseOut), `${name} paged ${from}..${to}`).toBeLessThan(1e-6);
+        }
+      }
+    });
+
+    it("rolls back into a quantized group: kept positions read as before, rewritten positions within budget (dense)", () => {
+      const keys = rows(40, 4), values = rows(40, 5);
+      const f32 = denseCache("f32"), cache = denseCache(dtype);
+      for (const target of [f32, cache]) writeDense(target, 0, keys, values);
+      const q = query(1, 7);
+      const before = attend(reference, { kind: "dense", cache }, q, 19, 40); // position 19 sees 0..19, from group 0
+      for (const target of [f32, cache]) target.truncate(20);
+      expect(Array.from(attend(reference, { kind: "dense", cache }, q, 19, 20))).toEqual(Array.from(before)); // now from the residual
+      const newer = rows(26, 6), newerValues = rows(26, 8);
+      for (const target of [f32, cache]) writeDense(target, 20, newer, newerValues); // group 0 quantized again
+      const last = query(1, 9);
+      for (const { name, kernel } of kernels) {
+        expect(relativeError(attend(kernel, { kind: "dense", cache }, last, 45, 46), attend(reference, { kind: "dense", cache: f32 }, last, 45, 46)), name).toBeLessThan(budget[dtype]);
+      }
+    });
+
+    it("paged: a fork rolls back into the group its parent shares, copies the block on write; prefix sharing reads the same groups", () => {
+      const paged = new PagedKvCache({ layerCount: 1, keyValueHeadCount: kvHeads, headDim, blockCount: 10, dtype });
+      const dense = denseCache(dtype), f32 = denseCache("f32");
+      const keys = rows(40, 10), values = rows(40, 11);
+      const parent = paged.createSequence();
+      writePaged(paged, parent, keys, values);
+      const q = query(1, 12);
+      const parentBefore = attend(reference, { kind: "paged", cache: paged, sequence: parent }, q, 39, 40);
+
+      const child = paged.fork(parent);
+      paged.truncate(child, 20);
+      for (const target of [dense, f32]) {
+        writeDense(target, 0, keys, values);
+        target.truncate(20);
+      }
+      const newer = rows(30, 13), newerValues = rows(30, 14);
+      writePaged(paged, child, newer, newerValues);
+      expect(child.blockTable[0]).not.toBe(parent.blockTable[0]); // the shared group was copied before it was rewritten
+      for (const target of [dense, f32]) writeDense(target, 20, newer, newerValues);
+      const later = query(1, 15);
+      for (const { name, kernel } of kernels) {
+        const childOut = attend(kernel, { kind: "paged", cache: paged, sequence: child }, later, 49, 50);
+        expect(relativeError(childOut, attend(kernel, { kind: "dense", cache: dense }, later, 49, 50)), name).toBeLessThan(1e-6);
+        expect(relativeError(childOut, attend(reference, { kind: "dense", cache: f32 }, later, 49, 50)), name).toBeLessThan(budget[dtype]);
+      }
+      expect(Array.from(attend(reference, { kind: "paged", cache: paged, sequence: parent }, q, 39, 40))).toEqual(Array.from(parentBefore));
+
+      // The parent's first block (a full group) is in the prefix cache: a sequence with the same tokens reuses it.
+      const other = paged.createSequence();
+      expect(paged.matchPrefix(other, [...parent.tokens, 99])).toBe(32);
+      expect(other.blockTable[0]).toBe(parent.blockTable[0]);
+      paged.reserve(other, 8);
+      paged.write(0, other, 32, keys.subarray(32 * width), values.subarray(32 * width));
+      paged.append(other, parent.tokens.slice(32));
+      expect(Array.from(attend(reference, { kind: "paged", cache: paged, sequence: other }, q, 39, 40))).toEqual(Array.from(parentBefore));
+      for (const sequence of [parent, child, other]) paged.free(sequence);
+      paged.pool.checkInvariants();
+    });
+  });
+}
+
+describe("block sizes for keys grouped per channel", () => {
+  it("defaults to blocks of 32 and refuses blocks that would split a group", () => {
+    expect(PagedKvCache.defaultBlockSize("q4_0")).toBe(32);
+    expect(PagedKvCache.defaultBlockSize("f16")).toBe(16);
+    expect(() => new PagedKvCache({ layerCount: 1, keyValueHeadCount: kvHeads, headDim, blockSize: 16, blockCount: 4, dtype: "q8_0" })).toThrow(
+      /PagedKvCache: a q8_0 cache quantizes keys per channel in groups of 32 positions, which must not straddle blocks: blockSize must be a multiple of 32, got 16/,
+    );
+  });
+});

@@ -1,0 +1,167 @@
+// Attention over q8_0 / q4_0 keys grouped per channel (channel-keys.ts: groups of 32 positions, one scale per channel,
+// the newest positions in an f32 residual), on the reference backend and every instruction set the native backend
+// runs here, dense and paged (blocks of 32 and 64), prefill chunks and decode steps: the result equals attention over
+// what the store holds decoded to f32 (exactly on the reference, to float rounding natively) and stays within the
+// type's error budget of the f32 cache. Covers full groups, partly visible groups (early tokens of a chunk), an empty
+// residual (kvLength a multiple of 32), no full group at all, and long contexts split over ranges.
+
+import { describe, expect, it } from "vitest";
+
+import {
+  Kernel,
+  NativeBackend,
+  Tensor,
+  channelKeyGroupBytes,
+  createKernel,
+  dequantizeTensor,
+  nativeAvailability,
+  quantizeTensor,
+  type AttentionOptions,
+} from "../src/index.ts";
+import { createReferenceBackend } from "../src/reference/index.ts";
+import { createRandom, maxAbsDiff, randomTensor, relativeError, zerosLike } from "./helpers.ts";
+
+const reference = new Kernel(createReferenceBackend());
+const kernels: Array<{ name: string; kernel: Kernel; isa?: "avx512" | "avx2" | "portable" }> = [{ name: "reference", kernel: reference }];
+if (nativeAvailability().available) {
+  const kernel = createKernel({ backend: "native", threads: 2 });
+  const backend = kernel.backend as NativeBackend;
+  for (const isa of ["avx512", "avx2", "portable"] as const) if (backend.selectIsa(isa)) kernels.push({ name: `native ${isa}`, kernel, isa });
+  restoreBestIsa(backend);
+} else console.warn(`channel keys: native backend skipped: ${(nativeAvailability() as { reason: string }).reason}`);
+
+function restoreBestIsa(backend: NativeBackend): void {
+  backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
+}
+
+const GROUP = 32;
+/** Relative error budget against the f32 cache (unit-normal keys and values; values per token as before). */
+const errorBudget = { q8_0: 2e-2, q4_0: 0.2 } as const;
+
+/**
+ * The per-channel store of keys [length, kvHeads, headDim] as a cache holds it after kvLength positions: groups
+ * below floor(kvLength / 32)·32 transposed to [channel, 32 positions] and quantized, the rest in the residual at row
+ * p mod 32; with the f32 keys attention should see (decoded groups, exact residual).
+ */
+function channelStore(keys: Tensor, dtype: "q8_0" | "q4_0", kvLength: number, capacity: number) {
+  const [, kvHeads, headDim] = keys.shape;
+  const width = kvHeads * headDim;
+  const source = keys.data as Float32Array;
+  const stored = Tensor.zeros(dtype, [capacity, kvHeads, headDim]);
+  const residual = Tensor.zeros("f32", [GROUP, kvHeads, headDim]);
+  const seen = new Float32Array(source); // [length, width] what attention reads
+  const groups = Math.floor(kvLength / GROUP);
+  for (let group = 0; group < groups; group++) {
+    const channels = new Float32Array(width * GROUP);
+    for (let slot = 0; slot < GROUP; slot++) for (let c = 0; c < width; c++) channels[c * GROUP + slot] = source[(group * GROUP + slot) * width + c];
+    const quantized = quantizeTensor(dtype, [width, GROUP], channels);
+    (stored.data as Uint8Array).set(quantized.data as Uint8Array, group * channelKeyGroupBytes(dtype, width));
+    const decoded = dequantizeTensor(quantized);
+    for (let slot = 0; slot < GROUP; slot++) for (let c = 0; c < width; c++) seen[(group * GROUP + slot) * width + c] = decoded[c * GROUP + slot];
+  }
+  for (let position = groups * GROUP; position < kvLength; position++) {
+    (residual.data as Float32Array).set(source.subarray(position * width, (position + 1) * width), (position % GROUP) * width);
+  }
+  return { stored, residual, seen: Tensor.fromFloat32(keys.shape, seen) };
+}
+
+/** The dense store's groups (and per-token values) scattered over shuffled blocks of `blockSize` (a multiple of 32). */
+function pagedStore(stored: Tensor, values: Tensor, length: number, blockSize: number, seed: number) {
+  const [, kvHeads, headDim] = stored.shape;
+  const blockCount = Math.ceil(length / blockSize) + 3;
+  const keyBlocks = Tensor.zeros(stored.dtype, [blockCount, blockSize, kvHeads, headDim]);
+  const valueBlocks = Tensor.zeros(values.dtype, [blockCount, blockSize, kvHeads, headDim]);
+  const random = createRandom(seed);
+  const physical = Array.from({ length: blockCount - 1 }, (_, index) => index + 1).sort(() => random() - 0.5);
+  const blockTable = Int32Array.from(physical.slice(0, Math.ceil(length / blockSize)));
+  const rowBytes = (stored.data.length / stored.shape[0]) | 0; // bytes per position (the same for keys and values)
+  for (let position = 0; position < length; position++) {
+    const target = (blockTable[Math.floor(position / blockSize)] * blockSize + (position % blockSize)) * rowBytes;
+    // A group's bytes are those of its 32 rows, so moving rows moves groups (blocks hold whole groups).
+    keyBlocks.data.set(stored.data.subarray(position * rowBytes, (position + 1) * rowBytes), target);
+    valueBlocks.data.set(values.data.subarray(position * rowBytes, (position + 1) * rowBytes), target);
+  }
+  return { keyBlocks, valueBlocks, blockTable };
+}
+
+interface Case {
+  name: string;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  length: number;
+  /** [first position, tokens, kvLength (default first + tokens)]. */
+  queries: Array<[number, number, number?]>;
+  blockSize: number;
+}
+
+const cases: Case[] = [
+  { name: "1B heads (32/8 × 64): decode at 300, a chunk of 3, decode with an empty residual", heads: 32, kvHeads: 8, headDim: 64, length: 320, queries: [[299, 1], [290, 3], [319, 1]], blockSize: 32 },
+  { name: "1B heads, 1100 positions over ranges, a chunk with empty ranges", heads: 32, kvHeads: 8, headDim: 64, length: 1100, queries: [[1099, 1], [0, 3, 1100]], blockSize: 64 },
+  { name: "3B heads (24/8 × 128): prefill chunk of 70 (partly visible groups), decode", heads: 24, kvHeads: 8, headDim: 128, length: 90, queries: [[0, 70], [89, 1]], blockSize: 32 },
+  { name: "stories260K heads (8/4 × 8): prefill, no full group, decode", heads: 8, kvHeads: 4, headDim: 8, length: 150, queries: [[0, 20], [100, 45], [149, 1]], blockSize: 64 },
+  { name: "TinyStories-656K heads (8/4 × 16), MQA-like 4 per kv head", heads: 8, kvHeads: 2, headDim: 16, length: 97, queries: [[0, 40], [96, 1]], blockSize: 32 },
+];
+
+describe("attention over keys grouped per channel", () => {
+  for (const testCase of cases) {
+    const { heads, kvHeads, headDim, length, queries, blockSize } = testCase;
+    const seed = length + headDim + 11;
+    const keys = randomTensor([length, kvHeads, headDim], seed, 1, "normal");
+    const values = randomTensor([length, kvHeads, headDim], seed + 1, 1, "normal");
+    for (const dtype of ["q8_0", "q4_0"] as const) {
+      it(`${testCase.name}, ${dtype}`, () => {
+        const storedValues = quantizeTensor(dtype, values.shape, values.data as Float32Array);
+        const decodedValues = Tensor.fromFloat32(values.shape, dequantizeTensor(storedValues));
+        const capacity = Math.ceil(length / GROUP) * GROUP;
+        const denseValues = Tensor.zeros(dtype, [capacity, kvHeads, headDim]);
+        denseValues.data.set(storedValues.data);
+        for (const [start, tokens, kvLength = start + tokens] of queries) {
+          const store = channelStore(keys, dtype, kvLength, capacity);
+          const paged = pagedStore(store.stored, denseValues, length, blockSize, seed + start);
+          const query = randomTensor([tokens, heads, headDim], seed + start + 7, 1, "normal");
+          const options: AttentionOptions = { startPosition: start, kvLength, causal: true, scale: 1 / Math.sqrt(headDim) };
+          const withResidual: AttentionOptions = { ...options, keyResidual: store.residual };
+          const exact = zerosLike(query.shape);
+          reference.attention(exact, query, keys, values, options);
+          const onStored = zerosLike(query.shape); // f32 attention over what the store holds
+          reference.attention(onStored, query, store.seen, decodedValues, options);
+          for (const { name, kernel, isa } of kernels) {
+            const dense = zerosLike(query.shape);
+            const fromBlocks = zerosLike(query.shape);
+            if (isa) (kernel.backend as NativeBackend).selectIsa(isa);
+            try {
+              kernel.attention(dense, query, store.stored, denseValues, withResidual);
+              kernel.pagedAttention(fromBlocks, query, paged.keyBlocks, paged.valueBlocks, paged.blockTable, withResidual);
+            } finally {
+              if (isa) restoreBestIsa(kernel.backend as NativeBackend);
+            }
+            const what = `${name}, tokens ${start}..${start + tokens - 1}, kvLength ${kvLength}`;
+            if (!isa) {
+              expect(Array.from(dense.data), what).toEqual(Array.from(onStored.data));
+              expect(Array.from(fromBlocks.data), what).toEqual(Array.from(onStored.data));
+            } else {
+              expect(maxAbsDiff(dense, onStored), what).toBeLessThan(1e-4);
+              expect(maxAbsDiff(fromBlocks, dense), what).toBeLessThan(1e-5);
+            }
+            expect(relativeError(dense, exact), what).toBeLessThan(errorBudget[dtype]);
+          }
+        }
+      });
+    }
+  }
+
+  it("refuses a residual for keys that are not q8_0 / q4_0, of the wrong shape, or storage not in whole groups", () => {
+    const query = zerosLike([1, 4, 32]);
+    const residual = Tensor.zeros("f32", [32, 2, 32]);
+    const options: AttentionOptions = { startPosition: 0, kvLength: 1, causal: true, scale: 1, keyResidual: residual };
+    const f16 = Tensor.zeros("f16", [32, 2, 32]);
+    expect(() => reference.attention(zerosLike([1, 4, 32]), query, f16, f16, options)).toThrow(/keyResidual is only for q8_0 \/ q4_0 keys stored per channel, got f16 keys/);
+    const q8 = Tensor.zeros("q8_0", [32, 2, 32]);
+    expect(() => reference.attention(zerosLike([1, 4, 32]), query, q8, q8, { ...options, keyResidual: Tensor.zeros("f32", [16, 2, 32]) })).toThrow(/keyResidual must have shape \[32, 2, 32\]/);
+    const unaligned = Tensor.zeros("q8_0", [40, 2, 32]);
+    expect(() => reference.attention(zerosLike([1, 4, 32]), query, unaligned, unaligned, options)).toThrow(/need a capacity that is a multiple of 32, got 40/);
+    const blocks = Tensor.zeros("q4_0", [3, 16, 2, 32]);
+    expect(() => reference.pagedAttention(zerosLike([1, 4, 32]), query, blocks, blocks, Int32Array.of(1), options)).toThrow(/need a block size that is a multiple of 32, got 16/);
+  });
+});
