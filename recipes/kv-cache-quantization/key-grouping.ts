@@ -1,11 +1,12 @@
-// The measurement behind the cache's block layout: should keys be quantized per token (blocks of 32 values along one
-// position's row of kvHeads × headDim, what @infer-recipes/cache ships) or per channel (blocks of 32 positions of one
-// channel, as KIVI and KVQuant propose because a few key channels carry outliers)? Values are per token either way.
+// The measurement behind the cache's key layout: should keys be quantized per token (blocks of 32 values along one
+// position's row of kvHeads × headDim, the layout values use) or per channel (blocks of 32 positions of one channel,
+// as KIVI and KVQuant propose because a few key channels carry outliers, what @infer-recipes/cache ships for q8_0 and
+// q4_0)? Values are per token either way.
 //
-// The simulation stores f32 and writes into it what each layout would decode to: per-token blocks are exactly the
-// shipped q8_0/q4_0 rows (so the "token" simulation must reproduce the real quantized cache, a check accuracy.ts
-// prints); per-channel groups are quantized when their 32nd position is written, and the newest < 32 positions stay
-// f32 meanwhile (KIVI's residual), which favours the per-channel layout slightly. A third, cheaper candidate keeps the
+// The simulation stores f32 and writes into it what each layout would decode to: per-channel groups are quantized
+// when their 32nd position is written and the newest < 32 positions stay f32 meanwhile (KIVI's residual) — exactly
+// what the shipped cache stores, so the "channel" simulation must reproduce the real quantized cache (a check
+// accuracy.ts prints); per-token blocks are q8_0/q4_0 rows. A third, cheaper candidate keeps the
 // per-token blocks but first subtracts a per-channel offset from the keys (their mean over the layer's first written
 // chunk): exact for attention, since q·(k − μ) shifts every score of a query by the same q·μ, and it takes the
 // constant part of outlier channels out of the blocks' scales.
@@ -16,7 +17,7 @@ import { dequantizeTensor, quantizeTensor } from "@infer-recipes/kernel";
 /** Positions per per-channel group (one q8_0/q4_0 block). */
 const GROUP = 32;
 
-/** How keys are grouped into quantization blocks: per token (shipped), per channel, or per token after centring. */
+/** How keys are grouped into quantization blocks: per channel (shipped), per token, or per token after centring. */
 export type KeyGrouping = "token" | "channel" | "centred";
 
 /** Quantizes then decodes `values` as rows of `width` in a block format (the round trip a cache read sees). */

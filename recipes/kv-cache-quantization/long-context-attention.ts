@@ -1,11 +1,13 @@
 // Attention at long context with the Llama 3.2 1B head layout (32 query heads, 8 key/value heads of 64): random
-// keys and values for 2k..32k positions, stored in each cache element type; one decode query at the last position and
+// keys and values for 2k..32k positions, written into a dense cache of each element type (as the model writes them:
+// q8_0 / q4_0 keys grouped per channel with their f32 residual); one decode query at the last position and
 // a 4-token chunk ending there (the prefill path). Reports the relative error of the attention output against the f32
 // cache on the reference backend, and how far the native backend is from the reference on the same stored cache.
 // Random data, not a model: what this isolates is the kernel reading a quantized cache over tens of thousands of
 // positions (the native backend splits such a context into position ranges merged afterwards).
 
-import { Kernel, Tensor, cacheDTypes, createKernel, nativeAvailability, quantizeTensor, type AttentionOptions, type CacheDType } from "@infer-recipes/kernel";
+import { DenseKvCache, type LayerKeyValues } from "@infer-recipes/cache";
+import { Kernel, Tensor, cacheDTypes, createKernel, nativeAvailability, type AttentionOptions, type CacheDType } from "@infer-recipes/kernel";
 import { createRandom } from "@infer-recipes/models";
 
 /** Llama 3.2 1B: query heads, key/value heads, head size. */
@@ -41,12 +43,12 @@ function relativeDifference(actual: Float32Array, expected: Float32Array): numbe
 }
 
 /** Attention outputs of the decode query and of the 4-token chunk, concatenated. */
-function attend(kernel: Kernel, queries: Tensor[], keys: Tensor, values: Tensor, positions: number): Float32Array {
+function attend(kernel: Kernel, queries: Tensor[], stored: LayerKeyValues, positions: number): Float32Array {
   const outputs = queries.map((query) => {
     const tokens = query.shape[0];
     const out = Tensor.zeros("f32", query.shape);
-    const options: AttentionOptions = { startPosition: positions - tokens, kvLength: positions, causal: true, scale: 1 / Math.sqrt(HEAD_DIM) };
-    kernel.attention(out, query, keys, values, options);
+    const options: AttentionOptions = { startPosition: positions - tokens, kvLength: positions, causal: true, scale: 1 / Math.sqrt(HEAD_DIM), keyResidual: stored.keyResidual };
+    kernel.attention(out, query, stored.keys, stored.values, options);
     return out.data as Float32Array;
   });
   const joined = new Float32Array(outputs.reduce((sum, output) => sum + output.length, 0));
@@ -70,15 +72,19 @@ export function measureLongContextAttention(lengths: readonly number[], progress
     const values = uniform(positions * width, positions + 2, 1);
     // Queries 4× the keys' scale, so the softmax is peaked (score std ≈ 1.3) rather than near uniform.
     const queries = [1, 4].map((tokens, index) => Tensor.fromFloat32([tokens, HEADS, HEAD_DIM], uniform(tokens * HEADS * HEAD_DIM, positions + 10 + index, 4)));
-    const shape = [positions, KV_HEADS, HEAD_DIM];
-    const exact = attend(reference, queries, Tensor.fromFloat32(shape, keys), Tensor.fromFloat32(shape, values), positions);
+    const store = (dtype: CacheDType): LayerKeyValues => {
+      const cache = new DenseKvCache({ layerCount: 1, keyValueHeadCount: KV_HEADS, headDim: HEAD_DIM, maxTokens: positions, initialTokens: positions, dtype });
+      cache.write(0, 0, keys, values);
+      cache.length = positions;
+      return cache.layer(0);
+    };
+    const exact = attend(reference, queries, store("f32"), positions);
     for (const dtype of cacheDTypes) {
-      const storedKeys = quantizeTensor(dtype, shape, keys);
-      const storedValues = quantizeTensor(dtype, shape, values);
-      const onReference = attend(reference, queries, storedKeys, storedValues, positions);
+      const stored = store(dtype);
+      const onReference = attend(reference, queries, stored, positions);
       const row: LongContextRow = { positions, cache_dtype: dtype, relative_error_reference: relativeDifference(onReference, exact) };
       if (native) {
-        const onNative = attend(native, queries, storedKeys, storedValues, positions);
+        const onNative = attend(native, queries, stored, positions);
         row.relative_error_native = relativeDifference(onNative, exact);
         row.native_vs_reference = relativeDifference(onNative, onReference);
       }

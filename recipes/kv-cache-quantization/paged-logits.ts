@@ -1,20 +1,22 @@
 // Logits through the paged cache (the serving path: forwardBatch over a block table) with the same chunking as
 // cache-quality.ts's dense run, so the two can be compared position by position for one element type.
 
+import { PagedKvCache } from "@infer-recipes/cache";
 import type { CacheDType } from "@infer-recipes/kernel";
 import type { LlamaModel } from "@infer-recipes/models";
 
-/** Positions per block: small, so a 512-token text spans many blocks (and a block table out of order in the pool). */
-const BLOCK_SIZE = 16;
 const PREFILL_CHUNK = 64;
 
 /** Logits [tokens.length, vocab]: the first half in prefill chunks of 64, then one token per step. */
 export function pagedLogits(model: LlamaModel, tokens: readonly number[], dtype: CacheDType): Float32Array {
   const vocab = model.config.vocabSize;
-  const cache = model.createPagedCache({ blockCount: Math.ceil((tokens.length + 1) / BLOCK_SIZE) + 4, blockSize: BLOCK_SIZE, dtype });
+  // Blocks as small as the type allows (16; 32 for q8_0 / q4_0, whose blocks hold whole per-channel key groups), so a
+  // 512-token text spans many blocks (and a block table out of order in the pool).
+  const blockSize = PagedKvCache.defaultBlockSize(dtype);
+  const cache = model.createPagedCache({ blockCount: Math.ceil((tokens.length + 1) / blockSize) + 4, blockSize, dtype });
   // A short-lived sequence first, so the measured one's blocks are not the pool's first ones in order.
   const other = cache.createSequence();
-  cache.reserve(other, 3 * BLOCK_SIZE);
+  cache.reserve(other, 3 * blockSize);
   const sequence = cache.createSequence();
   cache.free(other);
   const out = new Float32Array(tokens.length * vocab);

@@ -8,7 +8,7 @@
 // kv-cache-quantization recipe for the measured comparison with per-channel keys), so a head of 32 or more values is
 // a whole number of blocks, and heads of 8 or 16 values share blocks with their neighbours.
 
-import { cacheDTypes, channelKeyGroupSize, dtypeInfo, isCacheDType, rowBytes, storageLength, storesKeysPerChannel, type CacheDType } from "@infer-recipes/kernel";
+import { cacheDTypes, channelKeyResidualRows, dtypeInfo, isCacheDType, rowBytes, storageLength, storesKeysPerChannel, type CacheDType } from "@infer-recipes/kernel";
 
 import { CacheError } from "./cache-error.ts";
 
@@ -76,11 +76,11 @@ export function kvCacheBytesPerToken(layout: KvCacheLayout): number {
   return kvCacheBytesPerTokenPerLayer(layout) * layout.layerCount;
 }
 
-/** Bytes of the f32 key residual one sequence holds over all layers (32 positions per layer) when keys are grouped
+/** Bytes of the f32 key residual one sequence holds over all layers (64 positions per layer) when keys are grouped
  *  per channel (q8_0, q4_0); 0 for the other element types. */
 export function kvCacheKeyResidualBytes(layout: KvCacheLayout): number {
   const dtype = layout.dtype ?? "f32";
-  return storesKeysPerChannel(dtype) ? layout.layerCount * channelKeyGroupSize * layout.keyValueHeadCount * layout.headDim * 4 : 0;
+  return storesKeysPerChannel(dtype) ? layout.layerCount * channelKeyResidualRows * layout.keyValueHeadCount * layout.headDim * 4 : 0;
 }
 
 /** The longest context (tokens of keys and values over all layers) one sequence can keep in `budgetBytes`, its key

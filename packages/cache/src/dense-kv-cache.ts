@@ -1,14 +1,14 @@
 // A dense key/value cache for one sequence: per layer, keys and values as [capacity, kvHeads, headDim] in the cache's
 // element type (f32 by default; f16, bf16, q8_0, q4_0) — the layout the kernel's attention reads directly. Keys and
 // values are encoded once, when their position is written; q8_0 / q4_0 keys per channel in groups of 32 positions
-// (channel-keys.ts: the capacity is then whole groups, and each layer keeps an f32 residual of the group being filled). It grows by doubling up to a hard limit (the model's
+// (channel-keys.ts: the capacity is then whole groups, and each layer keeps an f32 residual of the newest 32..63). It grows by doubling up to a hard limit (the model's
 // context), so a short chat does not reserve the memory of a 128K-token context.
 
-import { Tensor, channelKeyGroupSize, storesKeysPerChannel, type CacheDType, type Kernel } from "@infer-recipes/kernel";
+import { Tensor, channelKeyGroupSize, channelKeyResidualStart, storesKeysPerChannel, type CacheDType, type Kernel } from "@infer-recipes/kernel";
 
 import { CacheError } from "./cache-error.ts";
 import { cacheRowStorageLength, kvCacheBytesPerToken, kvCacheKeyResidualBytes, requireCacheLayout } from "./cache-layout.ts";
-import { createKeyResidual, restoreChannelKeys, rollbackEntersQuantizedGroup, writeChannelKeys } from "./channel-keys.ts";
+import { createKeyResidual, restoreKeyResidual, writeChannelKeys } from "./channel-keys.ts";
 import { encodeRows } from "./encode-rows.ts";
 
 /** The shape, limits and element type of a {@link DenseKvCache}. */
@@ -36,8 +36,8 @@ export interface LayerKeyValues {
   keys: Tensor;
   /** Values, `[capacity, kvHeads, headDim]` in the cache's dtype. */
   values: Tensor;
-  /** For keys grouped per channel (q8_0, q4_0): `[32, kvHeads, headDim]` f32, the positions of the group being filled
-   *  (pass it to attention as `keyResidual`); undefined for the other element types. */
+  /** For keys grouped per channel (q8_0, q4_0): `[64, kvHeads, headDim]` f32, the newest positions (the group being
+   *  filled and the last full one; pass it to attention as `keyResidual`); undefined for the other element types. */
   keyResidual?: Tensor;
 }
 
@@ -77,7 +77,7 @@ export class DenseKvCache {
   private capacityTokens = 0;
   private readonly kernel: Kernel | undefined;
   private readonly rowLength: number; // storage elements of one position's keys (or values) in one layer
-  private readonly keyResiduals: Tensor[] = []; // [layerCount] of [32, kvHeads, headDim] f32, keys grouped per channel
+  private readonly keyResiduals: Tensor[] = []; // [layerCount] of [64, kvHeads, headDim] f32, keys grouped per channel
 
   constructor(options: DenseKvCacheOptions) {
     for (const key of ["layerCount", "keyValueHeadCount", "headDim", "maxTokens"] as const) {
@@ -147,8 +147,8 @@ export class DenseKvCache {
     const target = this.layer(layer);
     if (target.keyResidual) {
       const residual = target.keyResidual.data as Float32Array;
-      // Rewriting positions of a quantized group: its kept positions go back to the residual first.
-      if (rollbackEntersQuantizedGroup(this.length, start)) restoreChannelKeys(target.keys, residual, start, width, samePosition);
+      // Rewriting positions: as a rollback to `start` first (the residual must hold what precedes it).
+      if (start < this.length) restoreKeyResidual(target.keys, residual, start, channelKeyResidualStart(this.length), width, samePosition);
       writeChannelKeys(target.keys, residual, start, keys, width, samePosition, this.kernel);
     } else encodeRows(target.keys, start, keys, width, this.kernel);
     encodeRows(target.values, start, values, width, this.kernel);
@@ -159,9 +159,11 @@ export class DenseKvCache {
     if (!Number.isInteger(length) || length < 0 || length > this.length) {
       throw new CacheError(`DenseKvCache.truncate: length must be an integer in 0..${this.length}, got ${length}`);
     }
-    if (this.keyResiduals.length > 0 && rollbackEntersQuantizedGroup(this.length, length)) {
+    if (this.keyResiduals.length > 0) {
+      // Keys grouped per channel: the residual must hold channelKeyResidualStart(length)..length−1 (re-derived from
+      // their groups when the rollback goes further back than it reaches).
       const width = this.keyValueHeadCount * this.headDim;
-      for (const layer of this.layers) restoreChannelKeys(layer.keys, layer.keyResidual!.data as Float32Array, length, width, samePosition);
+      for (const layer of this.layers) restoreKeyResidual(layer.keys, layer.keyResidual!.data as Float32Array, length, channelKeyResidualStart(this.length), width, samePosition);
     }
     this.length = length;
   }

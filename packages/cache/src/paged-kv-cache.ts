@@ -11,16 +11,17 @@
 //
 // q8_0 / q4_0 caches keep keys per channel in groups of 32 positions (channel-keys.ts), so their blocks hold whole
 // groups: the block size is a multiple of 32 (default 32; 16 for the other element types). A group never straddles
-// two blocks, so sharing, copy-on-write and the prefix cache work on blocks exactly as before; each sequence keeps the
-// f32 residual of its unfinished group per layer (copied on fork).
+// two blocks, so sharing, copy-on-write and the prefix cache work on blocks exactly as before; each sequence keeps an
+// f32 residual of its newest 32..63 positions per layer (copied on fork, re-derived from the blocks after a prefix
+// match or a deep rollback).
 
-import { Tensor, channelKeyGroupSize, storesKeysPerChannel, type CacheDType, type Kernel } from "@infer-recipes/kernel";
+import { Tensor, channelKeyGroupSize, channelKeyResidualStart, storesKeysPerChannel, type CacheDType, type Kernel } from "@infer-recipes/kernel";
 
 import { blockContentKeys, hashTokenBlock, type ContentKey } from "./block-hash.ts";
 import { BlockPool, type BlockPoolUsage } from "./block-pool.ts";
 import { CacheError } from "./cache-error.ts";
 import { cacheRowStorageLength, kvCacheBytesPerTokenPerLayer, kvCacheKeyResidualBytes, requireCacheLayout } from "./cache-layout.ts";
-import { createKeyResidual, restoreChannelKeys, rollbackEntersQuantizedGroup, writeChannelKeys, type StorageRowOf } from "./channel-keys.ts";
+import { createKeyResidual, restoreKeyResidual, writeChannelKeys, type StorageRowOf } from "./channel-keys.ts";
 import { encodeRows } from "./encode-rows.ts";
 import { PagedSequence } from "./paged-sequence.ts";
 
@@ -329,6 +330,7 @@ export class PagedKvCache {
       parent = hash;
     }
     sequence.length = matched * this.blockSize;
+    this.restoreKeyResiduals(sequence, sequence.length, sequence.length); // the last reused group, from its block
     return sequence.length;
   }
 
@@ -362,12 +364,9 @@ export class PagedKvCache {
     if (!Number.isInteger(length) || length < 0 || length > sequence.length) {
       throw new CacheError(`PagedKvCache.truncate: sequence ${sequence.id}: length must be an integer in 0..${sequence.length}, got ${length}`);
     }
-    if (sequence.keyResiduals.length > 0 && rollbackEntersQuantizedGroup(sequence.length, length)) {
-      // The kept positions of a quantized group go back to the residual (read from their block, shared or not).
-      const width = this.keyValueHeadCount * this.headDim;
-      const storageRow = this.storageRowOf(sequence);
-      sequence.keyResiduals.forEach((residual, layer) => restoreChannelKeys(this.layers[layer].keys, residual.data as Float32Array, length, width, storageRow));
-    }
+    // Keys grouped per channel: positions the residual no longer holds are re-derived from their groups (read from
+    // their blocks, shared or not).
+    this.restoreKeyResiduals(sequence, length, channelKeyResidualStart(sequence.length));
     const keep = Math.ceil(length / this.blockSize);
     for (let logical = sequence.blockCount - 1; logical >= keep; logical--) this.pool.release(sequence.block(logical));
     sequence.dropBlocksFrom(keep);
@@ -395,6 +394,15 @@ export class PagedKvCache {
     if (logical >= sequence.blockCount) return;
     const block = sequence.block(logical);
     if (this.pool.referenceCount(block) === 1 && this.pool.hashOf(block) !== undefined) this.pool.unregister(block);
+  }
+
+  /** For keys grouped per channel: makes each layer's residual of `sequence` hold its newest positions up to `length`
+   *  when it holds only those from `heldFrom` on (restoreKeyResidual). */
+  private restoreKeyResiduals(sequence: PagedSequence, length: number, heldFrom: number): void {
+    if (sequence.keyResiduals.length === 0) return;
+    const width = this.keyValueHeadCount * this.headDim;
+    const storageRow = this.storageRowOf(sequence);
+    sequence.keyResiduals.forEach((residual, layer) => restoreKeyResidual(this.layers[layer].keys, residual.data as Float32Array, length, heldFrom, width, storageRow));
   }
 
   /** Where positions of `sequence` are stored: block · blockSize + offset in the block. */

@@ -17,8 +17,8 @@ export class PagedSequence {
   readonly tokens: number[] = [];
   /** Chained hash of each full block 0..blockHashes.length-1. */
   readonly blockHashes: string[] = [];
-  /** For caches that group keys per channel (q8_0, q4_0): per layer, `[32, kvHeads, headDim]` f32 keys of the
-   *  sequence's unfinished group of 32 positions (attention's `keyResidual`); empty otherwise. */
+  /** For caches that group keys per channel (q8_0, q4_0): per layer, `[64, kvHeads, headDim]` f32 keys of the
+   *  sequence's newest positions (attention's `keyResidual`); empty otherwise. */
   readonly keyResiduals: Tensor[] = [];
   private table = new Int32Array(8); // [capacity] physical block of logical block i, for i < blockCount
   private count = 0;

@@ -1,8 +1,10 @@
 // Keys grouped per channel in q8_0 / q4_0 caches (KIVI; src/channel-keys.ts): a group of 32 positions is quantized
-// once, when full, into exactly the bytes of its channels quantized as rows of 32 positions; the newest positions wait
-// in the f32 residual. Attention over the quantized cache stays within the type's budget of the f32 cache (reference
-// and native kernels), dense and paged agree, and rolling back into a quantized group re-derives the kept positions
-// (attention reads them as before), including in a block a fork shares (copy-on-write) and next to prefix sharing.
+// once, when full, into exactly the bytes of its channels quantized as rows of 32 positions; the newest positions (the
+// unfinished group and the last full one) stay in the f32 residual. Attention over the quantized cache stays within
+// the type's budget of the f32 cache (reference and native kernels), does not depend on how positions were chunked,
+// dense and paged agree; a rollback of up to 32 positions past a group boundary is exact (the cache equals one that
+// never held the rolled-back positions), a deeper one re-derives the kept positions (attention reads them as before),
+// including in a block a fork shares (copy-on-write), and a sequence reusing prefix blocks reads the same groups.
 
 import { describe, expect, it } from "vitest";
 
@@ -83,7 +85,8 @@ for (const dtype of ["q8_0", "q4_0"] as const) {
         writeDense(cache, 3, keys.subarray(3 * width), keys.subarray(3 * width)); // grows 4 → 64 positions
         const { keys: stored, keyResidual } = cache.layer(0);
         expect(Array.from((stored.data as Uint8Array).subarray(0, expected.length))).toEqual(Array.from(expected));
-        expect(Array.from((keyResidual!.data as Float32Array).subarray(0, 8 * width))).toEqual(Array.from(keys.subarray(32 * width)));
+        // Positions 0..39 at rows p mod 64: the full group 0 and the unfinished group 1, all in f32.
+        expect(Array.from((keyResidual!.data as Float32Array).subarray(0, 40 * width))).toEqual(Array.from(keys));
       }
     });
 
@@ -112,19 +115,55 @@ for (const dtype of ["q8_0", "q4_0"] as const) {
       }
     });
 
-    it("rolls back into a quantized group: kept positions read as before, rewritten positions within budget (dense)", () => {
-      const keys = rows(40, 4), values = rows(40, 5);
+    it("a rollback of up to 32 positions past a group boundary is exact; a deeper one re-derives the kept positions (dense)", () => {
+      const keys = rows(100, 4), values = rows(100, 5);
+      const newer = rows(26, 6), newerValues = rows(26, 8);
+      // Shallow: 40 positions, back to 20 (into group 0, which is full and quantized), then 20..45 anew: the cache holds
+      // exactly what a cache that never saw positions 20..39 holds (group 0 quantized from the same f32 rows).
+      const rolledBack = denseCache(dtype), direct = denseCache(dtype);
+      writeDense(rolledBack, 0, keys.subarray(0, 40 * width), values.subarray(0, 40 * width));
+      rolledBack.truncate(20);
+      writeDense(direct, 0, keys.subarray(0, 20 * width), values.subarray(0, 20 * width));
+      for (const target of [rolledBack, direct]) writeDense(target, 20, newer, newerValues);
+      expect(Array.from(rolledBack.layer(0).keys.data)).toEqual(Array.from(direct.layer(0).keys.data));
+      const last = query(3, 9);
+      for (const { name, kernel } of kernels) {
+        expect(Array.from(attend(kernel, { kind: "dense", cache: rolledBack }, last, 43, 46)), name).toEqual(Array.from(attend(kernel, { kind: "dense", cache: direct }, last, 43, 46)));
+      }
+
+      // Deep: 100 positions, back to 20 (the residual holds 64..99 only): kept positions re-derived from group 0 read
+      // as before; rewritten positions stay within the budget of the f32 cache.
       const f32 = denseCache("f32"), cache = denseCache(dtype);
       for (const target of [f32, cache]) writeDense(target, 0, keys, values);
       const q = query(1, 7);
-      const before = attend(reference, { kind: "dense", cache }, q, 19, 40); // position 19 sees 0..19, from group 0
+      const before = attend(reference, { kind: "dense", cache }, q, 19, 100); // group 0 is read quantized
       for (const target of [f32, cache]) target.truncate(20);
       expect(Array.from(attend(reference, { kind: "dense", cache }, q, 19, 20))).toEqual(Array.from(before)); // now from the residual
-      const newer = rows(26, 6), newerValues = rows(26, 8);
       for (const target of [f32, cache]) writeDense(target, 20, newer, newerValues); // group 0 quantized again
-      const last = query(1, 9);
       for (const { name, kernel } of kernels) {
-        expect(relativeError(attend(kernel, { kind: "dense", cache }, last, 45, 46), attend(reference, { kind: "dense", cache: f32 }, last, 45, 46)), name).toBeLessThan(budget[dtype]);
+        expect(relativeError(attend(kernel, { kind: "dense", cache }, last, 43, 46), attend(reference, { kind: "dense", cache: f32 }, last, 43, 46)), name).toBeLessThan(budget[dtype]);
+      }
+    });
+
+    it("results do not depend on chunking: a verify chunk across a group boundary equals one token at a time", () => {
+      const keys = rows(40, 20), values = rows(40, 21);
+      const chunked = denseCache(dtype);
+      writeDense(chunked, 0, keys.subarray(0, 28 * width), values.subarray(0, 28 * width));
+      writeDense(chunked, 28, keys.subarray(28 * width), values.subarray(28 * width)); // completes group 0 at 31
+      const q = query(12, 22);
+      const row = heads * headDim;
+      for (const { name, kernel } of kernels) {
+        const together = attend(kernel, { kind: "dense", cache: chunked }, q, 28, 40);
+        const alone = new Float32Array(together.length);
+        const fresh = denseCache(dtype);
+        writeDense(fresh, 0, keys.subarray(0, 28 * width), values.subarray(0, 28 * width));
+        for (let token = 0; token < 12; token++) {
+          const position = 28 + token;
+          writeDense(fresh, position, keys.subarray(position * width, (position + 1) * width), values.subarray(position * width, (position + 1) * width));
+          const one = Tensor.fromFloat32([1, heads, headDim], (q.data as Float32Array).slice(token * row, (token + 1) * row));
+          alone.set(attend(kernel, { kind: "dense", cache: fresh }, one, position, position + 1), token * row);
+        }
+        expect(relativeError(together, alone), name).toBeLessThan(kernel === reference ? 1e-12 : 1e-6);
       }
     });
 

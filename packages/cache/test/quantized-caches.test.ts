@@ -59,8 +59,8 @@ describe("DenseKvCache in every element type", () => {
         expect(Array.from(stored.subarray(3 * width))).toEqual(Array.from(roundTrip(dtype, perChannel ? rows(6, 3) : second)));
         const bytesPerValue = { f32: 4, f16: 2, bf16: 2, q8_0: 34 / 32, q4_0: 18 / 32 }[dtype];
         expect(cache.bytesPerToken).toBe(2 * 2 * width * bytesPerValue);
-        // Keys grouped per channel: buffers of whole 32-position groups, and a 32-position f32 residual per layer.
-        expect(cache.byteLength).toBe(perChannel ? 32 * cache.bytesPerToken + 2 * 32 * width * 4 : 16 * cache.bytesPerToken);
+        // Keys grouped per channel: buffers of whole 32-position groups, and a 64-position f32 residual per layer.
+        expect(cache.byteLength).toBe(perChannel ? 32 * cache.bytesPerToken + 2 * 64 * width * 4 : 16 * cache.bytesPerToken);
       });
     }
   }
@@ -140,10 +140,10 @@ describe("element types, head sizes and memory accounting", () => {
     expect(ratio("q4_0")).toBeCloseTo(18 / 128, 12); // 0.1406 ≤ 0.15
     const budget = 2 * 1024 ** 3;
     expect(kvCacheTokensWithin(budget, layout)).toBe(32768);
-    // q8_0 / q4_0: one sequence's key residual (16 layers × 32 positions × 512 f32 = 1 MiB) comes off the budget.
-    expect(kvCacheKeyResidualBytes({ ...layout, dtype: "q8_0" })).toBe(1024 ** 2);
+    // q8_0 / q4_0: one sequence's key residual (16 layers × 64 positions × 512 f32 = 2 MiB) comes off the budget.
+    expect(kvCacheKeyResidualBytes({ ...layout, dtype: "q8_0" })).toBe(2 * 1024 ** 2);
     expect(kvCacheKeyResidualBytes({ ...layout, dtype: "f16" })).toBe(0);
-    expect(kvCacheTokensWithin(budget, { ...layout, dtype: "q8_0" })).toBe(Math.floor((budget - 1024 ** 2) / (17 * 1024))); // 123301
-    expect(kvCacheTokensWithin(budget, { ...layout, dtype: "q4_0" })).toBe(Math.floor((budget - 1024 ** 2) / (9 * 1024))); // 232903
+    expect(kvCacheTokensWithin(budget, { ...layout, dtype: "q8_0" })).toBe(Math.floor((budget - 2 * 1024 ** 2) / (17 * 1024))); // 123241
+    expect(kvCacheTokensWithin(budget, { ...layout, dtype: "q4_0" })).toBe(Math.floor((budget - 2 * 1024 ** 2) / (9 * 1024))); // 232789
   });
 });

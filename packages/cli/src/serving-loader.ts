@@ -6,7 +6,7 @@
 
 import { totalmem } from "node:os";
 
-import { kvCacheBytesPerToken } from "@infer-recipes/cache";
+import { PagedKvCache, kvCacheBytesPerToken } from "@infer-recipes/cache";
 import type { LlamaModel } from "@infer-recipes/models";
 import { Scheduler } from "@infer-recipes/scheduler";
 import type { LoadedPromptText, ServedModel } from "@infer-recipes/server";
@@ -26,8 +26,6 @@ export interface ServeLoadOptions {
   args: GenerationArguments;
 }
 
-/** Positions per KV block. */
-const BLOCK_SIZE = 16;
 /** The default cache holds --max-batch requests of this many tokens… */
 const DEFAULT_TOKENS_PER_REQUEST = 4096;
 /** …but takes at most this many bytes. */
@@ -43,7 +41,7 @@ function cacheBytes(model: Pick<LlamaModel, "config" | "cacheDType">, tokens: nu
 export function servingCacheTokens(textModel: Pick<TextModel, "model">, args: Pick<GenerationArguments, "cacheTokens" | "maxBatch">): number {
   if (args.cacheTokens !== undefined) return args.cacheTokens;
   const wanted = args.maxBatch * Math.min(textModel.model.config.contextLength, DEFAULT_TOKENS_PER_REQUEST);
-  return Math.max(BLOCK_SIZE, Math.min(wanted, Math.floor(DEFAULT_CACHE_BYTES / cacheBytes(textModel.model, 1))));
+  return Math.max(PagedKvCache.defaultBlockSize(textModel.model.cacheDType), Math.min(wanted, Math.floor(DEFAULT_CACHE_BYTES / cacheBytes(textModel.model, 1))));
 }
 
 /** The paged KV cache (sized by servingCacheTokens, checked against this machine's memory) and the scheduler over it. */
@@ -58,12 +56,14 @@ export function servingScheduler(model: LlamaModel, args: GenerationArguments): 
     const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
     throw new UsageError(`--cache-tokens ${cacheTokens} needs ${gib(cacheBytes(model, cacheTokens))} of KV cache for this model, more than this machine's ${gib(totalmem())} of memory`);
   }
-  const cache = model.createPagedCache({ blockCount: Math.ceil(cacheTokens / BLOCK_SIZE) + 1, blockSize: BLOCK_SIZE });
+  // Positions per KV block: 16, or 32 for q8_0 / q4_0 caches (blocks hold whole per-channel key groups).
+  const blockSize = PagedKvCache.defaultBlockSize(model.cacheDType);
+  const cache = model.createPagedCache({ blockCount: Math.ceil(cacheTokens / blockSize) + 1, blockSize });
   const scheduler = new Scheduler(model, cache, { maxBatchSize: args.maxBatch, maxBatchTokens: args.maxBatchTokens, maxQueuedRequests: args.queueLimit });
   return {
     scheduler,
     summary:
-      `KV cache: ${cache.capacityTokens} positions in ${cache.pool.totalBlocks} blocks of ${BLOCK_SIZE}, ${cache.dtype} (${(cache.byteLength / 1024 ** 3).toFixed(2)} GiB); ` +
+      `KV cache: ${cache.capacityTokens} positions in ${cache.pool.totalBlocks} blocks of ${blockSize}, ${cache.dtype} (${(cache.byteLength / 1024 ** 3).toFixed(2)} GiB); ` +
       `batch ≤ ${args.maxBatch} requests, ≤ ${args.maxBatchTokens} tokens per step; queue ≤ ${args.queueLimit}`,
   };
 }

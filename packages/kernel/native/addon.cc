@@ -315,7 +315,7 @@ int cache_dtype(Arguments& a, size_t index, int64_t kv_heads, int64_t head_dim) 
 // else q8_0 / q4_0 keys and storage rows in whole groups of 32 (`rows`: the dense capacity or the paged block size).
 const float* key_residual(Arguments& a, size_t index, int dtype, int64_t kv_heads, int64_t head_dim, int64_t rows) {
   if (index >= a.count || a.failed) return nullptr;
-  const float* residual = a.floats(index, (size_t)(32 * kv_heads * head_dim), /*optional=*/true);
+  const float* residual = a.floats(index, (size_t)(64 * kv_heads * head_dim), /*optional=*/true);
   if (residual && (dtype != Q8_0 && dtype != Q4_0)) a.fail("a key residual (keys grouped per channel) needs q8_0 or q4_0 keys");
   if (residual && rows % 32 != 0) a.fail("keys grouped per channel need storage in whole groups of 32 positions, got " + std::to_string(rows));
   return a.failed ? nullptr : residual;
@@ -323,7 +323,7 @@ const float* key_residual(Arguments& a, size_t index, int dtype, int64_t kv_head
 
 // attention(out, query, keys, values, tokens, heads, kvHeads, headDim, capacity, startPosition, kvLength, causal, scale,
 //           dtype?, keyResidual?) — keys/values [capacity, kvHeads, headDim] in the cache element type `dtype`
-//           (default f32); keyResidual [32, kvHeads, headDim] f32: q8_0 / q4_0 keys grouped per channel
+//           (default f32); keyResidual [64, kvHeads, headDim] f32: q8_0 / q4_0 keys grouped per channel
 napi_value Attention(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "attention");
   AttentionProblem p{};

@@ -30,7 +30,14 @@ export { Tensor, blocksSpanLastTwoAxes, elementCount, lastAxis, rowCount, storag
 export { KernelError } from "./errors.ts";
 export type { AttentionOptions, Backend, RopeLayout, TopK } from "./backend.ts";
 export { Kernel } from "./kernel.ts";
-export { channelKeyGroupBytes, channelKeyGroupSize, storesKeysPerChannel } from "./channel-keys.ts";
+export {
+  channelKeyGroupBytes,
+  channelKeyGroupSize,
+  channelKeyResidualRows,
+  channelKeyResidualStart,
+  readsKeyResidual,
+  storesKeysPerChannel,
+} from "./channel-keys.ts";
 export {
   MAXIMUM_THREADS,
   NATIVE_ISAS,

@@ -1,9 +1,11 @@
 // Attention over q8_0 / q4_0 keys grouped per channel (channel-keys.ts: groups of 32 positions, one scale per channel,
-// the newest positions in an f32 residual), on the reference backend and every instruction set the native backend
-// runs here, dense and paged (blocks of 32 and 64), prefill chunks and decode steps: the result equals attention over
-// what the store holds decoded to f32 (exactly on the reference, to float rounding natively) and stays within the
-// type's error budget of the f32 cache. Covers full groups, partly visible groups (early tokens of a chunk), an empty
-// residual (kvLength a multiple of 32), no full group at all, and long contexts split over ranges.
+// the newest positions in an f32 residual of 64 rows), on the reference backend and every instruction set the native
+// backend runs here, dense and paged (blocks of 32 and 64), prefill chunks and decode steps: each query token's result
+// equals attention over what it reads decoded to f32 (readsKeyResidual: its own group from the residual while that
+// group is not full at its position; exactly on the reference, to float rounding natively) and stays within the
+// type's error budget of the f32 cache. Covers full groups, groups a chunk completes (read from the residual by its
+// earlier tokens), groups beyond the residual, an empty unfinished group (kvLength a multiple of 32), no full group at
+// all, and long contexts split over ranges.
 
 import { describe, expect, it } from "vitest";
 
@@ -12,10 +14,12 @@ import {
   NativeBackend,
   Tensor,
   channelKeyGroupBytes,
+  channelKeyResidualStart,
   createKernel,
   dequantizeTensor,
   nativeAvailability,
   quantizeTensor,
+  readsKeyResidual,
   type AttentionOptions,
 } from "../src/index.ts";
 import { createReferenceBackend } from "../src/reference/index.ts";
@@ -40,29 +44,39 @@ const errorBudget = { q8_0: 2e-2, q4_0: 0.2 } as const;
 
 /**
  * The per-channel store of keys [length, kvHeads, headDim] as a cache holds it after kvLength positions: groups
- * below floor(kvLength / 32)·32 transposed to [channel, 32 positions] and quantized, the rest in the residual at row
- * p mod 32; with the f32 keys attention should see (decoded groups, exact residual).
+ * below floor(kvLength / 32)·32 transposed to [channel, 32 positions] and quantized, positions
+ * channelKeyResidualStart(kvLength).. in the residual at row p mod 64; and, per query position, the f32 keys that
+ * query should see (decoded groups, exact f32 where it reads the residual).
  */
 function channelStore(keys: Tensor, dtype: "q8_0" | "q4_0", kvLength: number, capacity: number) {
   const [, kvHeads, headDim] = keys.shape;
   const width = kvHeads * headDim;
   const source = keys.data as Float32Array;
   const stored = Tensor.zeros(dtype, [capacity, kvHeads, headDim]);
-  const residual = Tensor.zeros("f32", [GROUP, kvHeads, headDim]);
-  const seen = new Float32Array(source); // [length, width] what attention reads
+  const residual = Tensor.zeros("f32", [2 * GROUP, kvHeads, headDim]);
+  const decoded = new Float32Array(source); // [length, width] the quantized groups decoded
   const groups = Math.floor(kvLength / GROUP);
   for (let group = 0; group < groups; group++) {
     const channels = new Float32Array(width * GROUP);
     for (let slot = 0; slot < GROUP; slot++) for (let c = 0; c < width; c++) channels[c * GROUP + slot] = source[(group * GROUP + slot) * width + c];
     const quantized = quantizeTensor(dtype, [width, GROUP], channels);
     (stored.data as Uint8Array).set(quantized.data as Uint8Array, group * channelKeyGroupBytes(dtype, width));
-    const decoded = dequantizeTensor(quantized);
-    for (let slot = 0; slot < GROUP; slot++) for (let c = 0; c < width; c++) seen[(group * GROUP + slot) * width + c] = decoded[c * GROUP + slot];
+    const values = dequantizeTensor(quantized);
+    for (let slot = 0; slot < GROUP; slot++) for (let c = 0; c < width; c++) decoded[(group * GROUP + slot) * width + c] = values[c * GROUP + slot];
   }
-  for (let position = groups * GROUP; position < kvLength; position++) {
-    (residual.data as Float32Array).set(source.subarray(position * width, (position + 1) * width), (position % GROUP) * width);
+  for (let position = channelKeyResidualStart(kvLength); position < kvLength; position++) {
+    (residual.data as Float32Array).set(source.subarray(position * width, (position + 1) * width), (position % (2 * GROUP)) * width);
   }
-  return { stored, residual, seen: Tensor.fromFloat32(keys.shape, seen) };
+  const seenBy = (queryPosition: number): Tensor => {
+    const seen = new Float32Array(decoded);
+    for (let groupStart = 0; groupStart < kvLength; groupStart += GROUP) {
+      if (!readsKeyResidual(groupStart, queryPosition, kvLength)) continue;
+      const end = Math.min(kvLength, groupStart + GROUP) * width;
+      seen.set(source.subarray(groupStart * width, end), groupStart * width);
+    }
+    return Tensor.fromFloat32(keys.shape, seen);
+  };
+  return { stored, residual, seenBy };
 }
 
 /** The dense store's groups (and per-token values) scattered over shuffled blocks of `blockSize` (a multiple of 32). */
@@ -96,10 +110,10 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: "1B heads (32/8 × 64): decode at 300, a chunk of 3, decode with an empty residual", heads: 32, kvHeads: 8, headDim: 64, length: 320, queries: [[299, 1], [290, 3], [319, 1]], blockSize: 32 },
+  { name: "1B heads (32/8 × 64): decode at 300, a chunk of 3, decode with no unfinished group", heads: 32, kvHeads: 8, headDim: 64, length: 320, queries: [[299, 1], [290, 3], [319, 1]], blockSize: 32 },
   { name: "1B heads, 1100 positions over ranges, a chunk with empty ranges", heads: 32, kvHeads: 8, headDim: 64, length: 1100, queries: [[1099, 1], [0, 3, 1100]], blockSize: 64 },
-  { name: "3B heads (24/8 × 128): prefill chunk of 70 (partly visible groups), decode", heads: 24, kvHeads: 8, headDim: 128, length: 90, queries: [[0, 70], [89, 1]], blockSize: 32 },
-  { name: "stories260K heads (8/4 × 8): prefill, no full group, decode", heads: 8, kvHeads: 4, headDim: 8, length: 150, queries: [[0, 20], [100, 45], [149, 1]], blockSize: 64 },
+  { name: "3B heads (24/8 × 128): prefill chunk of 70 (groups it completes, one beyond the residual), decode", heads: 24, kvHeads: 8, headDim: 128, length: 90, queries: [[0, 70], [89, 1]], blockSize: 32 },
+  { name: "stories260K heads (8/4 × 8): prefill, no full group, a chunk across groups, decode", heads: 8, kvHeads: 4, headDim: 8, length: 150, queries: [[0, 20], [100, 45], [149, 1]], blockSize: 64 },
   { name: "TinyStories-656K heads (8/4 × 16), MQA-like 4 per kv head", heads: 8, kvHeads: 2, headDim: 16, length: 97, queries: [[0, 40], [96, 1]], blockSize: 32 },
 ];
 
@@ -124,8 +138,15 @@ describe("attention over keys grouped per channel", () => {
           const withResidual: AttentionOptions = { ...options, keyResidual: store.residual };
           const exact = zerosLike(query.shape);
           reference.attention(exact, query, keys, values, options);
-          const onStored = zerosLike(query.shape); // f32 attention over what the store holds
-          reference.attention(onStored, query, store.seen, decodedValues, options);
+          // f32 attention of each query token over what it reads, decoded: the oracle.
+          const onStored = zerosLike(query.shape);
+          const row = heads * headDim;
+          for (let token = 0; token < tokens; token++) {
+            const one = Tensor.fromFloat32([1, heads, headDim], (query.data as Float32Array).slice(token * row, (token + 1) * row));
+            const out = zerosLike([1, heads, headDim]);
+            reference.attention(out, one, store.seenBy(start + token), decodedValues, { ...options, startPosition: start + token });
+            (onStored.data as Float32Array).set(out.data as Float32Array, token * row);
+          }
           for (const { name, kernel, isa } of kernels) {
             const dense = zerosLike(query.shape);
             const fromBlocks = zerosLike(query.shape);
@@ -153,12 +174,12 @@ describe("attention over keys grouped per channel", () => {
 
   it("refuses a residual for keys that are not q8_0 / q4_0, of the wrong shape, or storage not in whole groups", () => {
     const query = zerosLike([1, 4, 32]);
-    const residual = Tensor.zeros("f32", [32, 2, 32]);
+    const residual = Tensor.zeros("f32", [64, 2, 32]);
     const options: AttentionOptions = { startPosition: 0, kvLength: 1, causal: true, scale: 1, keyResidual: residual };
     const f16 = Tensor.zeros("f16", [32, 2, 32]);
     expect(() => reference.attention(zerosLike([1, 4, 32]), query, f16, f16, options)).toThrow(/keyResidual is only for q8_0 \/ q4_0 keys stored per channel, got f16 keys/);
     const q8 = Tensor.zeros("q8_0", [32, 2, 32]);
-    expect(() => reference.attention(zerosLike([1, 4, 32]), query, q8, q8, { ...options, keyResidual: Tensor.zeros("f32", [16, 2, 32]) })).toThrow(/keyResidual must have shape \[32, 2, 32\]/);
+    expect(() => reference.attention(zerosLike([1, 4, 32]), query, q8, q8, { ...options, keyResidual: Tensor.zeros("f32", [32, 2, 32]) })).toThrow(/keyResidual must have shape \[64, 2, 32\]/);
     const unaligned = Tensor.zeros("q8_0", [40, 2, 32]);
     expect(() => reference.attention(zerosLike([1, 4, 32]), query, unaligned, unaligned, options)).toThrow(/need a capacity that is a multiple of 32, got 40/);
     const blocks = Tensor.zeros("q4_0", [3, 16, 2, 32]);

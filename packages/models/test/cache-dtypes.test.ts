@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 
-import { Kernel, cacheDTypes, createKernel, createReferenceBackend, nativeAvailability, type CacheDType } from "@infer-recipes/kernel";
+import { Kernel, cacheDTypes, createKernel, createReferenceBackend, nativeAvailability, storesKeysPerChannel, type CacheDType } from "@infer-recipes/kernel";
 
 import { LlamaModel, assembleLoadedWeights, randomLlamaTensors, tinyLlamaConfig, type LlamaConfig } from "../src/index.ts";
 
@@ -33,10 +33,10 @@ function denseLogits(model: LlamaModel, dtype: CacheDType): Float32Array {
   return out;
 }
 
-/** The same through a paged cache of `dtype` (blocks of 8): a prefill chunk, then decode steps; logits of the last
- *  prefill token and of every decode step. */
+/** The same through a paged cache of `dtype` (blocks of 8; 32 for q8_0 / q4_0, whose keys are grouped per channel in
+ *  32 positions): a prefill chunk, then decode steps; logits of the last prefill token and of every decode step. */
 function pagedLogits(model: LlamaModel, dtype: CacheDType): Float32Array[] {
-  const cache = model.createPagedCache({ blockCount: 12, blockSize: 8, dtype });
+  const cache = model.createPagedCache({ blockCount: 12, blockSize: storesKeysPerChannel(dtype) ? 32 : 8, dtype });
   expect(cache.dtype).toBe(dtype);
   const sequence = cache.createSequence();
   const result: Float32Array[] = [];

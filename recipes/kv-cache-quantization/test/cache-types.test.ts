@@ -1,8 +1,9 @@
 // Every KV-cache element type against the f32 cache on both backends (reference and native), through a real model:
 // TinyStories-656K on the TinyStories validation text when ../shared/models is present (otherwise a tiny random
 // Llama, said so), prefill then decode as generation runs. Each type stays within its accuracy gate (the same gates
-// as `pnpm accuracy`), the paged cache gives the dense cache's logits, and the per-token key-grouping simulation of
-// the accuracy script reproduces the real quantized cache exactly (so its per-channel figures compare like with like).
+// as `pnpm accuracy`), the paged cache gives the dense cache's logits, and the per-channel key-grouping simulation of
+// the accuracy script reproduces the real quantized cache (keys grouped per channel) exactly on the reference backend
+// (so its per-token figures compare like with like).
 
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -58,14 +59,14 @@ describe.each(backends)("KV-cache element types against the f32 cache, %s backen
     });
   }
 
-  it("the per-token key-grouping simulation equals the real q4_0 cache; the per-channel one differs", () => {
+  it("the per-channel key-grouping simulation equals the real q4_0 cache; the per-token one differs", () => {
     const layout = { layerCount: model.config.layerCount, keyValueHeadCount: model.config.keyValueHeadCount, headDim: model.config.headDim };
     const cached = logitsThroughCache(model, tokens, (maxTokens) => model.createCache(maxTokens, "q4_0"));
     const perToken = logitsThroughCache(model, tokens, (maxTokens) => new SimulatedKeyGroupingCache({ ...layout, maxTokens }, "q4_0", "token"));
     const perChannel = logitsThroughCache(model, tokens, (maxTokens) => new SimulatedKeyGroupingCache({ ...layout, maxTokens }, "q4_0", "channel"));
     const vocab = model.config.vocabSize;
-    // Reference: exactly the same arithmetic. Native: the AVX-512 int8 scores of a q4_0 cache differ from f32 scores.
-    expect(compareLogits(cached, perToken, vocab).maxAbsDiff).toBeLessThanOrEqual(backend === "reference" ? 0 : 0.5);
+    // Reference: exactly the same arithmetic. Native: float32 sums in another order (the channel scale in the query).
+    expect(compareLogits(cached, perChannel, vocab).maxAbsDiff).toBeLessThanOrEqual(backend === "reference" ? 0 : 1e-3);
     expect(compareLogits(perToken, perChannel, vocab).maxAbsDiff).toBeGreaterThan(1e-3);
   });
 });

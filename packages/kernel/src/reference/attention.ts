@@ -37,6 +37,12 @@ function visibleKeys(token: number, options: AttentionOptions): number {
   return options.causal ? Math.min(options.kvLength, options.startPosition + token + 1) : options.kvLength;
 }
 
+/** Position of query token `token` for the key reader: its own position when causal; Infinity (sees every position
+ *  as stored) otherwise. */
+export function queryPosition(token: number, options: AttentionOptions): number {
+  return options.causal ? options.startPosition + token : Infinity;
+}
+
 /** scale · (query row · key row), in float64. */
 export function score(queryValues: Float32Array, queryStart: number, keyValues: Float32Array, keyStart: number, headDim: number, scale: number): number {
   let dot = 0;
@@ -60,7 +66,7 @@ export function attentionNaive(out: Tensor, query: Tensor, keys: Tensor, values:
       const queryStart = (token * heads + head) * headDim;
       let maximum = -Infinity;
       for (let key = 0; key < visible; key++) {
-        scores[key] = score(queryValues, queryStart, keyRows.values, keyRows.read(key, kvHead, key), headDim, options.scale);
+        scores[key] = score(queryValues, queryStart, keyRows.values, keyRows.read(key, kvHead, key, queryPosition(token, options)), headDim, options.scale);
         maximum = Math.max(maximum, scores[key]);
       }
       let sum = 0;
@@ -100,7 +106,7 @@ export function attentionFlash(out: Tensor, query: Tensor, keys: Tensor, values:
         const blockLength = Math.min(flashKeyBlock, visible - blockStart);
         let blockMaximum = -Infinity;
         for (let offset = 0; offset < blockLength; offset++) {
-          blockScores[offset] = score(queryValues, queryStart, keyRows.values, keyRows.read(blockStart + offset, kvHead, blockStart + offset), headDim, options.scale);
+          blockScores[offset] = score(queryValues, queryStart, keyRows.values, keyRows.read(blockStart + offset, kvHead, blockStart + offset, queryPosition(token, options)), headDim, options.scale);
           blockMaximum = Math.max(blockMaximum, blockScores[offset]);
         }
         // Rescale what was accumulated under the old maximum to the new one (e^−∞ = 0 on the first block).

@@ -1,9 +1,10 @@
 // Reads one head's key at one position out of a per-channel key cache (channel-keys.ts), decoded to f32: how the
 // reference attention reads q8_0 / q4_0 keys grouped per channel — one position at a time inside its loop, never a
-// decoded copy. Positions of the unfinished last group come from the f32 residual.
+// decoded copy. Which copy of a position's key a query reads (quantized group or f32 residual) follows
+// readsKeyResidual.
 
 import type { AttentionOptions } from "../backend.ts";
-import { channelKeyGroupSize } from "../channel-keys.ts";
+import { channelKeyGroupSize, channelKeyResidualRows, readsKeyResidual } from "../channel-keys.ts";
 import { dtypeInfo, type CacheDType } from "../dtype.ts";
 import { KernelError } from "../errors.ts";
 import { readInt8, readUint16 } from "../formats/bytes.ts";
@@ -15,9 +16,9 @@ import { CacheRowReader } from "./cache-rows.ts";
 export interface KeyRowReader {
   /** The values `read` points into. */
   readonly values: Float32Array;
-  /** Makes the key of `head` at storage row `row` (sequence position `position`) available in `values`; returns
-   *  where it starts (valid until the next call). */
-  read(row: number, head: number, position: number): number;
+  /** Makes the key of `head` at storage row `row` (sequence position `position`), as the query at `queryPosition`
+   *  reads it, available in `values`; returns where it starts (valid until the next call). */
+  read(row: number, head: number, position: number, queryPosition: number): number;
 }
 
 export class ChannelKeyReader implements KeyRowReader {
@@ -26,12 +27,12 @@ export class ChannelKeyReader implements KeyRowReader {
   private readonly kvHeads: number;
   private readonly headDim: number;
   private readonly bytes: Uint8Array;
-  private readonly residual: Float32Array; // [32, kvHeads, headDim]
-  private readonly quantizedEnd: number; // positions below it are in quantized groups
+  private readonly residual: Float32Array; // [64, kvHeads, headDim]
+  private readonly kvLength: number;
 
   /**
    * @param keys [rows, kvHeads, headDim] or [blocks, blockSize, kvHeads, headDim] in q8_0 / q4_0, per channel
-   * @param residual [32, kvHeads, headDim] f32: positions floor(kvLength / 32)·32 .. kvLength − 1
+   * @param residual [64, kvHeads, headDim] f32: positions channelKeyResidualStart(kvLength) .. kvLength − 1
    */
   constructor(keys: Tensor, residual: Tensor, kvLength: number) {
     if (keys.dtype !== "q8_0" && keys.dtype !== "q4_0") throw new KernelError(`attention: per-channel keys must be q8_0 or q4_0, got ${keys.dtype}`);
@@ -40,14 +41,15 @@ export class ChannelKeyReader implements KeyRowReader {
     this.headDim = keys.shape[keys.shape.length - 1];
     this.bytes = keys.data as Uint8Array;
     this.residual = residual.data as Float32Array;
-    this.quantizedEnd = Math.floor(kvLength / channelKeyGroupSize) * channelKeyGroupSize;
+    this.kvLength = kvLength;
     this.values = new Float32Array(this.headDim);
   }
 
-  read(row: number, head: number, position: number): number {
+  read(row: number, head: number, position: number, queryPosition: number): number {
     const { headDim } = this;
-    if (position >= this.quantizedEnd) {
-      const first = ((position % channelKeyGroupSize) * this.kvHeads + head) * headDim;
+    const groupStart = position - (position % channelKeyGroupSize);
+    if (readsKeyResidual(groupStart, queryPosition, this.kvLength)) {
+      const first = ((position % channelKeyResidualRows) * this.kvHeads + head) * headDim;
       this.values.set(this.residual.subarray(first, first + headDim));
       return 0;
     }

@@ -10,7 +10,7 @@
 
 import type { AttentionOptions } from "../backend.ts";
 import type { Tensor } from "../tensor.ts";
-import { flashKeyBlock, score } from "./attention.ts";
+import { flashKeyBlock, queryPosition, score } from "./attention.ts";
 import { CacheRowReader } from "./cache-rows.ts";
 import { keyRowReader } from "./channel-key-rows.ts";
 
@@ -53,7 +53,7 @@ export function attentionPaged(
         const tileLength = Math.min(flashKeyBlock, visible - tileStart);
         let tileMaximum = -Infinity;
         for (let offset = 0; offset < tileLength; offset++) {
-          const keyStart = keyRows.read(storageRow(tileStart + offset, blockTable, blockSize), kvHead, tileStart + offset);
+          const keyStart = keyRows.read(storageRow(tileStart + offset, blockTable, blockSize), kvHead, tileStart + offset, queryPosition(token, options));
           tileScores[offset] = score(queryValues, queryStart, keyRows.values, keyStart, headDim, options.scale);
           tileMaximum = Math.max(tileMaximum, tileScores[offset]);
         }

@@ -60,7 +60,7 @@ class Scratch {
 export interface PagedCacheOptions {
   /** Blocks in the pool, the reserved null block included. */
   blockCount: number;
-  /** Positions per block (default 16). */
+  /** Positions per block (default 16; 32 for q8_0 / q4_0, whose blocks hold whole per-channel key groups). */
   blockSize?: number;
   /** Reuse the blocks of equal prompt prefixes across sequences (default true). */
   prefixCaching?: boolean;
