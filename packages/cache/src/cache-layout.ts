@@ -76,8 +76,8 @@ export function kvCacheBytesPerToken(layout: KvCacheLayout): number {
   return kvCacheBytesPerTokenPerLayer(layout) * layout.layerCount;
 }
 
-/** Bytes of the f32 key residual one sequence holds over all layers (64 positions per layer) when keys are grouped
- *  per channel (q8_0, q4_0); 0 for the other element types. */
+/** Bytes of the f32 key residual one sequence holds over all layers (64 positions per layer; while it writes a
+ *  longer chunk, the chunk's positions too) when keys are grouped per channel (q8_0, q4_0); 0 for the other types. */
 export function kvCacheKeyResidualBytes(layout: KvCacheLayout): number {
   const dtype = layout.dtype ?? "f32";
   return storesKeysPerChannel(dtype) ? layout.layerCount * channelKeyResidualRows * layout.keyValueHeadCount * layout.headDim * 4 : 0;

@@ -7,8 +7,8 @@
 import { Tensor, channelKeyGroupSize, channelKeyResidualStart, storesKeysPerChannel, type CacheDType, type Kernel } from "@infer-recipes/kernel";
 
 import { CacheError } from "./cache-error.ts";
-import { cacheRowStorageLength, kvCacheBytesPerToken, kvCacheKeyResidualBytes, requireCacheLayout } from "./cache-layout.ts";
-import { createKeyResidual, restoreKeyResidual, writeChannelKeys } from "./channel-keys.ts";
+import { cacheRowStorageLength, kvCacheBytesPerToken, requireCacheLayout } from "./cache-layout.ts";
+import { createKeyResidual, residualForWrite, restoreKeyResidual, writeChannelKeys } from "./channel-keys.ts";
 import { encodeRows } from "./encode-rows.ts";
 
 /** The shape, limits and element type of a {@link DenseKvCache}. */
@@ -36,8 +36,8 @@ export interface LayerKeyValues {
   keys: Tensor;
   /** Values, `[capacity, kvHeads, headDim]` in the cache's dtype. */
   values: Tensor;
-  /** For keys grouped per channel (q8_0, q4_0): `[64, kvHeads, headDim]` f32, the newest positions (the group being
-   *  filled and the last full one; pass it to attention as `keyResidual`); undefined for the other element types. */
+  /** For keys grouped per channel (q8_0, q4_0): `[rows ≥ 64, kvHeads, headDim]` f32, the newest positions (pass it to
+   *  attention as `keyResidual`; replaced when a longer write needs more rows); undefined for the other types. */
   keyResidual?: Tensor;
 }
 
@@ -77,7 +77,7 @@ export class DenseKvCache {
   private capacityTokens = 0;
   private readonly kernel: Kernel | undefined;
   private readonly rowLength: number; // storage elements of one position's keys (or values) in one layer
-  private readonly keyResiduals: Tensor[] = []; // [layerCount] of [64, kvHeads, headDim] f32, keys grouped per channel
+  private readonly keyResiduals: Tensor[] = []; // [layerCount] of [rows, kvHeads, headDim] f32, keys grouped per channel
 
   constructor(options: DenseKvCacheOptions) {
     for (const key of ["layerCount", "keyValueHeadCount", "headDim", "maxTokens"] as const) {
@@ -108,9 +108,9 @@ export class DenseKvCache {
   }
 
   /** Bytes currently allocated: the buffers (whole 32-position groups for keys grouped per channel) and the key
-   *  residuals. */
+   *  residuals (64 positions per layer; more while the last write was a longer chunk). */
   get byteLength(): number {
-    return this.rowsAllocated() * this.bytesPerToken + kvCacheKeyResidualBytes(this);
+    return this.rowsAllocated() * this.bytesPerToken + this.keyResiduals.reduce((sum, residual) => sum + residual.data.byteLength, 0);
   }
 
   /** The buffers of layer `index` (replaced when the cache grows: do not keep them across a {@link reserve}). */
@@ -146,10 +146,10 @@ export class DenseKvCache {
     }
     const target = this.layer(layer);
     if (target.keyResidual) {
-      const residual = target.keyResidual.data as Float32Array;
       // Rewriting positions: as a rollback to `start` first (the residual must hold what precedes it).
-      if (start < this.length) restoreKeyResidual(target.keys, residual, start, channelKeyResidualStart(this.length), width, samePosition);
-      writeChannelKeys(target.keys, residual, start, keys, width, samePosition, this.kernel);
+      if (start < this.length) restoreKeyResidual(target.keys, target.keyResidual, start, channelKeyResidualStart(this.length), width, samePosition);
+      target.keyResidual = this.keyResiduals[layer] = residualForWrite(target.keyResidual, start, start + tokens);
+      writeChannelKeys(target.keys, target.keyResidual, start, keys, width, samePosition, this.kernel);
     } else encodeRows(target.keys, start, keys, width, this.kernel);
     encodeRows(target.values, start, values, width, this.kernel);
   }
@@ -163,7 +163,7 @@ export class DenseKvCache {
       // Keys grouped per channel: the residual must hold channelKeyResidualStart(length)..length−1 (re-derived from
       // their groups when the rollback goes further back than it reaches).
       const width = this.keyValueHeadCount * this.headDim;
-      for (const layer of this.layers) restoreKeyResidual(layer.keys, layer.keyResidual!.data as Float32Array, length, channelKeyResidualStart(this.length), width, samePosition);
+      for (const layer of this.layers) restoreKeyResidual(layer.keys, layer.keyResidual!, length, channelKeyResidualStart(this.length), width, samePosition);
     }
     this.length = length;
   }

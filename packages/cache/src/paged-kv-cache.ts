@@ -21,7 +21,7 @@ import { blockContentKeys, hashTokenBlock, type ContentKey } from "./block-hash.
 import { BlockPool, type BlockPoolUsage } from "./block-pool.ts";
 import { CacheError } from "./cache-error.ts";
 import { cacheRowStorageLength, kvCacheBytesPerTokenPerLayer, kvCacheKeyResidualBytes, requireCacheLayout } from "./cache-layout.ts";
-import { createKeyResidual, restoreKeyResidual, writeChannelKeys, type StorageRowOf } from "./channel-keys.ts";
+import { createKeyResidual, residualForWrite, restoreKeyResidual, writeChannelKeys, type StorageRowOf } from "./channel-keys.ts";
 import { encodeRows } from "./encode-rows.ts";
 import { PagedSequence } from "./paged-sequence.ts";
 
@@ -66,7 +66,8 @@ export interface PagedKvCacheUsage extends BlockPoolUsage {
   totalBytes: number;
   /** Bytes of the blocks in use. */
   usedBytes: number;
-  /** Bytes each sequence keeps outside the blocks: the f32 key residual of keys grouped per channel (0 otherwise). */
+  /** Bytes each sequence keeps outside the blocks: the f32 key residual of keys grouped per channel, 64 positions per
+   *  layer (0 for other types; while a sequence writes a chunk of n > 33 positions, up to n + 31 rounded up to 64). */
   keyResidualBytesPerSequence: number;
 }
 
@@ -209,7 +210,7 @@ export class PagedKvCache {
     return sequence;
   }
 
-  /** The f32 key residual `[32, kvHeads, headDim]` of `sequence` in `layer` (attention's `keyResidual`), or undefined
+  /** The f32 key residual `[rows, kvHeads, headDim]` of `sequence` in `layer` (attention's `keyResidual`), or undefined
    *  when this cache does not group keys per channel. */
   keyResidual(layer: number, sequence: PagedSequence): Tensor | undefined {
     return sequence.keyResiduals[layer];
@@ -282,7 +283,10 @@ export class PagedKvCache {
     }
     // Keys grouped per channel: through the residual, each group quantized once it is full (into the block that holds
     // it, checked above with the others).
-    if (perChannel) writeChannelKeys(target.keys, sequence.keyResiduals[layer].data as Float32Array, start, keys, width, this.storageRowOf(sequence), this.kernel);
+    if (perChannel) {
+      const residual = (sequence.keyResiduals[layer] = residualForWrite(sequence.keyResiduals[layer], start, start + tokens));
+      writeChannelKeys(target.keys, residual, start, keys, width, this.storageRowOf(sequence), this.kernel);
+    }
   }
 
   /** Marks `tokens` (whose keys and values every layer has written) as stored, and indexes blocks that became full. */
@@ -346,7 +350,7 @@ export class PagedKvCache {
       child.pushBlock(block);
     }
     child.length = sequence.length;
-    sequence.keyResiduals.forEach((residual, layer) => child.keyResiduals[layer].data.set(residual.data));
+    sequence.keyResiduals.forEach((residual, layer) => (child.keyResiduals[layer] = Tensor.fromFloat32(residual.shape, (residual.data as Float32Array).slice())));
     child.tokens.push(...sequence.tokens);
     child.blockHashes.push(...sequence.blockHashes);
     return child;
@@ -402,7 +406,7 @@ export class PagedKvCache {
     if (sequence.keyResiduals.length === 0) return;
     const width = this.keyValueHeadCount * this.headDim;
     const storageRow = this.storageRowOf(sequence);
-    sequence.keyResiduals.forEach((residual, layer) => restoreKeyResidual(this.layers[layer].keys, residual.data as Float32Array, length, heldFrom, width, storageRow));
+    sequence.keyResiduals.forEach((residual, layer) => restoreKeyResidual(this.layers[layer].keys, residual, length, heldFrom, width, storageRow));
   }
 
   /** Where positions of `sequence` are stored: block · blockSize + offset in the block. */

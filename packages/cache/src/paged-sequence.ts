@@ -17,8 +17,9 @@ export class PagedSequence {
   readonly tokens: number[] = [];
   /** Chained hash of each full block 0..blockHashes.length-1. */
   readonly blockHashes: string[] = [];
-  /** For caches that group keys per channel (q8_0, q4_0): per layer, `[64, kvHeads, headDim]` f32 keys of the
-   *  sequence's newest positions (attention's `keyResidual`); empty otherwise. */
+  /** For caches that group keys per channel (q8_0, q4_0): per layer, `[rows ≥ 64, kvHeads, headDim]` f32 keys of
+   *  the sequence's newest positions (attention's `keyResidual`; replaced when a write needs more rows); empty
+   *  otherwise. */
   readonly keyResiduals: Tensor[] = [];
   private table = new Int32Array(8); // [capacity] physical block of logical block i, for i < blockCount
   private count = 0;

@@ -3,12 +3,22 @@
 // unfinished group and the last full one) stay in the f32 residual. Attention over the quantized cache stays within
 // the type's budget of the f32 cache (reference and native kernels), does not depend on how positions were chunked,
 // dense and paged agree; a rollback of up to 32 positions past a group boundary is exact (the cache equals one that
-// never held the rolled-back positions), a deeper one re-derives the kept positions (attention reads them as before),
-// including in a block a fork shares (copy-on-write), and a sequence reusing prefix blocks reads the same groups.
+// never held the rolled-back positions), a deeper one re-derives the kept positions from their group, including in a
+// block a fork shares (copy-on-write), and a sequence reusing prefix blocks reads the same groups.
 
 import { describe, expect, it } from "vitest";
 
-import { Kernel, Tensor, createKernel, createReferenceBackend, nativeAvailability, quantizeTensor, type CacheDType } from "@infer-recipes/kernel";
+import {
+  Kernel,
+  Tensor,
+  channelKeyGroupBytes,
+  createKernel,
+  createReferenceBackend,
+  dequantizeTensor,
+  nativeAvailability,
+  quantizeTensor,
+  type CacheDType,
+} from "@infer-recipes/kernel";
 
 import { DenseKvCache, PagedKvCache, type PagedSequence } from "../src/index.ts";
 
@@ -131,39 +141,47 @@ for (const dtype of ["q8_0", "q4_0"] as const) {
         expect(Array.from(attend(kernel, { kind: "dense", cache: rolledBack }, last, 43, 46)), name).toEqual(Array.from(attend(kernel, { kind: "dense", cache: direct }, last, 43, 46)));
       }
 
-      // Deep: 100 positions, back to 20 (the residual holds 64..99 only): kept positions re-derived from group 0 read
-      // as before; rewritten positions stay within the budget of the f32 cache.
+      // Deep: 100 positions, back to 20 (the residual kept 64..99 after decode steps): positions 0..19 are re-derived
+      // from group 0 (what every query past position 31 read for them); rewritten positions stay within the budget.
       const f32 = denseCache("f32"), cache = denseCache(dtype);
-      for (const target of [f32, cache]) writeDense(target, 0, keys, values);
-      const q = query(1, 7);
-      const before = attend(reference, { kind: "dense", cache }, q, 19, 100); // group 0 is read quantized
+      for (const target of [f32, cache]) {
+        writeDense(target, 0, keys.subarray(0, 40 * width), values.subarray(0, 40 * width));
+        for (let position = 40; position < 100; position++) writeDense(target, position, keys.subarray(position * width, (position + 1) * width), values.subarray(position * width, (position + 1) * width));
+      }
+      expect(cache.layer(0).keyResidual!.shape[0]).toBe(64);
+      const groupZero = dequantizeTensor(new Tensor(dtype, [width, GROUP], (cache.layer(0).keys.data as Uint8Array).slice(0, channelKeyGroupBytes(dtype, width))));
       for (const target of [f32, cache]) target.truncate(20);
-      expect(Array.from(attend(reference, { kind: "dense", cache }, q, 19, 20))).toEqual(Array.from(before)); // now from the residual
+      const residual = cache.layer(0).keyResidual!.data as Float32Array;
+      for (let position = 0; position < 20; position++) {
+        for (let channel = 0; channel < width; channel++) expect(residual[position * width + channel]).toBe(groupZero[channel * GROUP + position]);
+      }
       for (const target of [f32, cache]) writeDense(target, 20, newer, newerValues); // group 0 quantized again
       for (const { name, kernel } of kernels) {
         expect(relativeError(attend(kernel, { kind: "dense", cache }, last, 43, 46), attend(reference, { kind: "dense", cache: f32 }, last, 43, 46)), name).toBeLessThan(budget[dtype]);
       }
     });
 
-    it("results do not depend on chunking: a verify chunk across a group boundary equals one token at a time", () => {
-      const keys = rows(40, 20), values = rows(40, 21);
+    it("results do not depend on chunking: a chunk completing two groups equals one token at a time", () => {
+      const keys = rows(68, 20), values = rows(68, 21);
       const chunked = denseCache(dtype);
       writeDense(chunked, 0, keys.subarray(0, 28 * width), values.subarray(0, 28 * width));
-      writeDense(chunked, 28, keys.subarray(28 * width), values.subarray(28 * width)); // completes group 0 at 31
-      const q = query(12, 22);
+      writeDense(chunked, 28, keys.subarray(28 * width), values.subarray(28 * width)); // completes groups 0 and 1
+      expect(chunked.layer(0).keyResidual!.shape[0]).toBe(128); // positions 0..67 for the chunk's queries
+      const q = query(40, 22);
       const row = heads * headDim;
       for (const { name, kernel } of kernels) {
-        const together = attend(kernel, { kind: "dense", cache: chunked }, q, 28, 40);
+        const together = attend(kernel, { kind: "dense", cache: chunked }, q, 28, 68);
         const alone = new Float32Array(together.length);
-        const fresh = denseCache(dtype);
-        writeDense(fresh, 0, keys.subarray(0, 28 * width), values.subarray(0, 28 * width));
-        for (let token = 0; token < 12; token++) {
+        const stepped = denseCache(dtype);
+        writeDense(stepped, 0, keys.subarray(0, 28 * width), values.subarray(0, 28 * width));
+        for (let token = 0; token < 40; token++) {
           const position = 28 + token;
-          writeDense(fresh, position, keys.subarray(position * width, (position + 1) * width), values.subarray(position * width, (position + 1) * width));
+          writeDense(stepped, position, keys.subarray(position * width, (position + 1) * width), values.subarray(position * width, (position + 1) * width));
           const one = Tensor.fromFloat32([1, heads, headDim], (q.data as Float32Array).slice(token * row, (token + 1) * row));
-          alone.set(attend(kernel, { kind: "dense", cache: fresh }, one, position, position + 1), token * row);
+          alone.set(attend(kernel, { kind: "dense", cache: stepped }, one, position, position + 1), token * row);
         }
         expect(relativeError(together, alone), name).toBeLessThan(kernel === reference ? 1e-12 : 1e-6);
+        expect(stepped.layer(0).keyResidual!.shape[0]).toBe(64);
       }
     });
 

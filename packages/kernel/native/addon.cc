@@ -312,18 +312,28 @@ int cache_dtype(Arguments& a, size_t index, int64_t kv_heads, int64_t head_dim) 
 }
 
 // The optional key residual argument (keys grouped per channel; PagedAttentionProblem::key_residual): null when absent;
-// else q8_0 / q4_0 keys and storage rows in whole groups of 32 (`rows`: the dense capacity or the paged block size).
-const float* key_residual(Arguments& a, size_t index, int dtype, int64_t kv_heads, int64_t head_dim, int64_t rows) {
-  if (index >= a.count || a.failed) return nullptr;
-  const float* residual = a.floats(index, (size_t)(64 * kv_heads * head_dim), /*optional=*/true);
-  if (residual && (dtype != Q8_0 && dtype != Q4_0)) a.fail("a key residual (keys grouped per channel) needs q8_0 or q4_0 keys");
-  if (residual && rows % 32 != 0) a.fail("keys grouped per channel need storage in whole groups of 32 positions, got " + std::to_string(rows));
-  return a.failed ? nullptr : residual;
+// else q8_0 / q4_0 keys, storage rows in whole groups of 32 (`rows`: the dense capacity or the paged block size), and
+// enough residual rows for the call (src/channel-keys.ts residualRowsNeeded). Sets p.key_residual(_rows).
+template <typename Problem>
+void key_residual(Arguments& a, size_t index, Problem& p, int64_t rows) {
+  if (index >= a.count || a.failed) return;
+  size_t bytes;
+  const float* residual = static_cast<const float*>(a.array(index, &bytes, /*optional=*/true));
+  if (!residual || a.failed) return;
+  const int64_t residual_rows = (int64_t)(bytes / 4) / (p.kv_heads * p.head_dim);
+  const int64_t quantized_end = p.kv_length / 32 * 32;
+  const int64_t first = p.causal ? std::min(quantized_end, p.start_position / 32 * 32) : quantized_end;
+  if (p.dtype != Q8_0 && p.dtype != Q4_0) a.fail("a key residual (keys grouped per channel) needs q8_0 or q4_0 keys");
+  else if (rows % 32 != 0) a.fail("keys grouped per channel need storage in whole groups of 32 positions, got " + std::to_string(rows));
+  else if (residual_rows < std::max<int64_t>(1, p.kv_length - first)) a.fail("the key residual holds " + std::to_string(residual_rows) + " positions, needs " + std::to_string(p.kv_length - first));
+  if (a.failed) return;
+  p.key_residual = residual;
+  p.key_residual_rows = residual_rows;
 }
 
 // attention(out, query, keys, values, tokens, heads, kvHeads, headDim, capacity, startPosition, kvLength, causal, scale,
 //           dtype?, keyResidual?) — keys/values [capacity, kvHeads, headDim] in the cache element type `dtype`
-//           (default f32); keyResidual [64, kvHeads, headDim] f32: q8_0 / q4_0 keys grouped per channel
+//           (default f32); keyResidual [rows, kvHeads, headDim] f32: q8_0 / q4_0 keys grouped per channel
 napi_value Attention(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "attention");
   AttentionProblem p{};
@@ -348,7 +358,7 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   p.query = a.floats(1, (size_t)(p.tokens * p.heads * p.head_dim));
   p.keys = a.bytes(2, cache_bytes);
   p.values = a.bytes(3, cache_bytes);
-  p.key_residual = key_residual(a, 14, p.dtype, p.kv_heads, p.head_dim, capacity);
+  key_residual(a, 14, p, capacity);
   if (a.failed) return nullptr;
   attention(p, global_pool());
   return undefined(env);
@@ -385,7 +395,7 @@ napi_value PagedAttention(napi_env env, napi_callback_info info) {
   p.value_blocks = a.bytes(3, cache_bytes);
   size_t table_bytes;
   p.block_table = static_cast<const int32_t*>(a.array(4, &table_bytes));
-  p.key_residual = key_residual(a, 16, p.dtype, p.kv_heads, p.head_dim, p.block_size);
+  key_residual(a, 16, p, p.block_size);
   if (a.failed) return nullptr;
   if ((int64_t)(table_bytes / 4) < blocks_needed) {
     a.fail("the block table is shorter than kvLength needs");

@@ -17,8 +17,8 @@
 //                        group is kv_heads · head_dim blocks, one per channel over the group's 32 positions; its scores
 //                        are computed without decoding a key: the channel's scale folded into the query value, then 32
 //                        positions multiplied and added per channel (channel_scores). The newest positions (the
-//                        unfinished group, and the last full one for queries inside it) are f32 rows of the residual,
-//                        read in place.
+//                        unfinished group, and for a query its own group until full at its position) are f32 rows of
+//                        the residual, read in place.
 #pragma once
 
 #include <algorithm>
@@ -204,22 +204,22 @@ inline void attend_range_with(const PagedAttentionProblem& p, int64_t token, int
   const float* keys[kTile];    // head rows the score loop reads (in the cache for f32, else in key_tile)
   const float* values[kTile];  // head rows the accumulate loop reads
   // Keys per channel (src/channel-keys.ts): groups below quantized_end are quantized; the residual (position p at row
-  // p mod 64) holds residual_start..kv_length−1, and a causal query reads its own group from it while that group is
-  // not full at the query's position. Tiles start at multiples of kTile = 32 (begin is one): a tile is one group.
+  // p mod key_residual_rows) holds the newest positions, and a causal query reads its own group from it while that
+  // group is not full at the query's position. Tiles start at multiples of kTile = 32 (begin is one): a tile is one
+  // group.
   const bool channel_keys = p.key_residual != nullptr;
   const int64_t quantized_end = p.kv_length / 32 * 32;
-  const int64_t residual_start = std::max<int64_t>(0, quantized_end - 32);
   const int64_t query_position = p.causal ? p.start_position + token : INT64_MAX;
   const int64_t channel_block_bytes = p.dtype == Q8_0 ? (int64_t)sizeof(BlockQ8_0) : (int64_t)sizeof(BlockQ4_0);
   for (int64_t tile = begin; tile < end; tile += kTile) {
     const int64_t length = std::min(kTile, end - tile);
     gather_tile_rows(p, row_bytes, tile, length, kTile, end, key_rows, value_rows);
     // Read from the quantized group (key_rows[0] is then its first byte), or from the residual.
-    const bool channel_group = channel_keys && tile < quantized_end && !(tile + 31 > query_position && tile >= residual_start);
+    const bool channel_group = channel_keys && tile < quantized_end && tile + 31 <= query_position;
     for (int64_t kv_head = 0; kv_head < p.kv_heads; kv_head++) {
       if (channel_keys) {
         if (!channel_group) {
-          for (int64_t j = 0; j < length; j++) keys[j] = p.key_residual + ((tile + j) % 64 * p.kv_heads + kv_head) * dim;
+          for (int64_t j = 0; j < length; j++) keys[j] = p.key_residual + ((tile + j) % p.key_residual_rows * p.kv_heads + kv_head) * dim;
         }
       } else if (decode) {
         Ops::decode_heads(p.dtype, key_rows, kv_head, dim, length, key_tile);

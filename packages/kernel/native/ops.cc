@@ -178,7 +178,7 @@ void attention(const AttentionProblem& p, ThreadPool& pool) {
   // A contiguous cache is a paged cache with a single block: the paged kernel (paged_attention.cc) takes it as such.
   const int32_t only_block = 0;
   paged_attention(PagedAttentionProblem{p.out, p.query, p.keys, p.values, &only_block, p.dtype, p.tokens, p.heads, p.kv_heads, p.head_dim,
-                                        /*block_size=*/p.kv_length, p.start_position, p.kv_length, p.causal, p.scale, p.key_residual},
+                                        /*block_size=*/p.kv_length, p.start_position, p.kv_length, p.causal, p.scale, p.key_residual, p.key_residual_rows},
                   pool);
 }
 

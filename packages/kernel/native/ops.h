@@ -36,6 +36,7 @@ struct AttentionProblem {
   bool causal;
   float scale;
   const float* key_residual = nullptr;  // keys grouped per channel: see PagedAttentionProblem::key_residual
+  int64_t key_residual_rows = 0;
 };
 // Flash attention: keys in tiles with an online (running max / running sum) softmax, decoded inside the loop. Runs as
 // a one-block paged attention (paged_attention.cc).

@@ -20,12 +20,14 @@ struct PagedAttentionProblem {
   int64_t start_position, kv_length;
   bool causal;
   float scale;
-  // Keys grouped per channel (src/channel-keys.ts), for Q8_0 / Q4_0 keys, when not null: [64, kv_heads, head_dim] f32,
-  // positions max(0, kv_length / 32 · 32 − 32) .. kv_length − 1 at row p mod 64 (the unfinished group and the last
-  // full one); the other positions are in key_blocks as groups of 32 positions (block_size a multiple of 32), group g
-  // = storage rows 32g.. = kv_heads · head_dim blocks, block c holding channel c of the group's 32 positions. A causal
-  // query reads its own group from the residual while that group is not full at its position. Values stay per token.
+  // Keys grouped per channel (src/channel-keys.ts), for Q8_0 / Q4_0 keys, when not null: [key_residual_rows, kv_heads,
+  // head_dim] f32, position p at row p mod key_residual_rows, holding at least start_position / 32 · 32 ..
+  // kv_length − 1; the other positions are in key_blocks as groups of 32 positions (block_size a multiple of 32),
+  // group g = storage rows 32g.. = kv_heads · head_dim blocks, block c holding channel c of the group's 32 positions. A
+  // causal query reads its own group from the residual while that group is not full at its position, every other
+  // group below kv_length / 32 · 32 quantized. Values stay per token.
   const float* key_residual = nullptr;
+  int64_t key_residual_rows = 0;
 };
 
 // What one task leaves for the merge: per query head of one token, the running maximum and sum of the online softmax

@@ -24,10 +24,10 @@ export interface AttentionOptions {
   /**
    * Keys quantized per channel (KIVI), for q8_0 / q4_0 keys. When given, the keys tensor holds groups of 32 storage
    * rows: group g (rows 32g..32g+31) is kvHeads·headDim blocks, block c holding channel c of those 32 positions with
-   * one scale; this f32 tensor [64, kvHeads, headDim] holds the newest positions (the unfinished group and the last
-   * full one), position p at row p mod 64. A causal query reads its own group from it while that group is not full at
-   * its position, so results do not depend on chunking (channel-keys.ts has the rules). Values stay per token. Dense
-   * keys need a capacity, paged keys a block size, that is a multiple of 32.
+   * one scale; this f32 tensor [rows, kvHeads, headDim] holds the newest positions, position p at row p mod rows, at
+   * least floor(startPosition / 32)·32 .. kvLength − 1. A causal query reads its own group from it while that group is
+   * not full at its position, so results do not depend on chunking (channel-keys.ts has the rules). Values stay per
+   * token. Dense keys need a capacity, paged keys a block size, that is a multiple of 32.
    */
   keyResidual?: Tensor;
 }

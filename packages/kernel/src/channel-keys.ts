@@ -6,15 +6,14 @@
 // head · headDim + i of a row) of the group's 32 positions, with one f16 scale (q8_0: 34 bytes; q4_0: 18, position j
 // in byte j mod 16, low nibble for j < 16). A group is quantized once, when its 32nd position is written.
 //
-// The f32 residual [64, kvHeads, headDim] (position p at row p mod 64) holds the newest positions: the unfinished
-// group and the last full one, i.e. positions max(0, floor(kvLength / 32)·32 − 32) .. kvLength − 1. Which copy a
-// query reads follows what it would read decoding one token at a time, so results do not depend on how positions
-// were chunked: a causal query at position s reads its own group from the residual while that group is not full at s
-// (32g + 31 > s) and the residual still holds it, every other group below floor(kvLength / 32)·32 quantized, and the
-// unfinished group from the residual. (Only the early tokens of a prefill chunk of more than 32 positions can find
-// their own group quantized already: the residual keeps one full group.) Keeping the last full group in f32 also lets a
-// rollback of up to 32 positions past a group boundary (rejected speculative tokens) restore the kept positions
-// exactly.
+// The f32 residual [rows, kvHeads, headDim] (position p at row p mod rows) holds the newest positions, so that which
+// copy of a key a query reads is what it would read decoding one token at a time, however positions were chunked: a
+// causal query at position s reads its own group g from the residual while that group is not full at s
+// (32g + 31 > s), and every other group below floor(kvLength / 32)·32 quantized; the unfinished group is always read
+// from the residual. A call therefore needs the residual to hold positions floor(startPosition / 32)·32 ..
+// kvLength − 1 (residualRowsNeeded): at least the unfinished group, plus every group the query chunk completes.
+// Caches keep at least 64 rows (the last full group besides the unfinished one), so a rollback of up to 32 positions
+// past a group boundary (rejected speculative tokens) finds the kept positions in f32, and grow it for longer chunks.
 
 import type { CacheDType } from "./dtype.ts";
 import { dtypeInfo } from "./dtype.ts";
@@ -22,22 +21,29 @@ import { dtypeInfo } from "./dtype.ts";
 /** Positions per per-channel key group (one scale per channel per group). */
 export const channelKeyGroupSize = 32;
 
-/** Rows of the f32 key residual: the unfinished group and the last full one. */
+/** Rows a cache's f32 key residual has at least: the unfinished group and the last full one. */
 export const channelKeyResidualRows = 2 * channelKeyGroupSize;
 
-/** First position the key residual holds when kvLength positions are stored. */
-export function channelKeyResidualStart(kvLength: number): number {
-  return Math.max(0, Math.floor(kvLength / channelKeyGroupSize) * channelKeyGroupSize - channelKeyGroupSize);
+/** First position a cache's key residual holds when `length` positions are stored: the last full group's first. */
+export function channelKeyResidualStart(length: number): number {
+  return Math.max(0, Math.floor(length / channelKeyGroupSize) * channelKeyGroupSize - channelKeyGroupSize);
+}
+
+/** Rows the key residual must have for attention of queries from `startPosition` over kvLength positions: the
+ *  positions from the group of the first query (causal; else the unfinished group) to kvLength − 1. */
+export function residualRowsNeeded(startPosition: number, kvLength: number, causal: boolean): number {
+  const quantizedEnd = Math.floor(kvLength / channelKeyGroupSize) * channelKeyGroupSize;
+  const first = causal ? Math.min(quantizedEnd, Math.floor(startPosition / channelKeyGroupSize) * channelKeyGroupSize) : quantizedEnd;
+  return kvLength - first;
 }
 
 /**
  * Whether a query at `queryPosition` (causal; Infinity for a query that sees every position as stored) reads the
- * key of a position in the group starting at `groupStart` from the residual rather than from the quantized group.
+ * keys of the group starting at `groupStart` from the residual rather than from the quantized group.
  */
 export function readsKeyResidual(groupStart: number, queryPosition: number, kvLength: number): boolean {
   const quantizedEnd = Math.floor(kvLength / channelKeyGroupSize) * channelKeyGroupSize;
-  if (groupStart >= quantizedEnd) return true;
-  return groupStart + channelKeyGroupSize - 1 > queryPosition && groupStart >= channelKeyResidualStart(kvLength);
+  return groupStart >= quantizedEnd || groupStart + channelKeyGroupSize - 1 > queryPosition;
 }
 
 /** Whether keys of this cache element type are stored per channel (q8_0, q4_0); 16/32-bit floats are not grouped. */

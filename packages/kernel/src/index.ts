@@ -36,6 +36,7 @@ export {
   channelKeyResidualRows,
   channelKeyResidualStart,
   readsKeyResidual,
+  residualRowsNeeded,
   storesKeysPerChannel,
 } from "./channel-keys.ts";
 export {

@@ -2,7 +2,7 @@
 // Errors name the op, the argument and the shapes involved.
 
 import type { AttentionOptions, Backend, RopeLayout, TopK } from "./backend.ts";
-import { channelKeyGroupSize, channelKeyResidualRows, storesKeysPerChannel } from "./channel-keys.ts";
+import { channelKeyGroupSize, residualRowsNeeded, storesKeysPerChannel } from "./channel-keys.ts";
 import { cacheDTypes, dtypeInfo, interleavedRows, isCacheDType, isInterleaved, plainDType } from "./dtype.ts";
 import {
   fail,
@@ -31,7 +31,8 @@ function requireCacheTensors(op: string, keysName: string, keys: Tensor, valuesN
   if (keys.dtype !== values.dtype) fail(op, `${keysName} (${keys.dtype}) and ${valuesName} (${values.dtype}) must have the same element type`);
 }
 
-/** Per-channel keys (options.keyResidual): q8_0 / q4_0 keys, an f32 residual [64, kvHeads, headDim], and storage in
+/** Per-channel keys (options.keyResidual): q8_0 / q4_0 keys, an f32 residual [rows, kvHeads, headDim] long enough for
+ *  the call (residualRowsNeeded), and storage in
  *  whole groups of 32 rows (`rows`: the dense capacity or the paged block size). */
 function requireKeyResidual(op: string, keys: Tensor, options: AttentionOptions, rowsName: string, rows: number): void {
   const residual = options.keyResidual;
@@ -40,7 +41,9 @@ function requireKeyResidual(op: string, keys: Tensor, options: AttentionOptions,
   requireFloat32(op, "keyResidual", residual);
   requireContiguous(op, "keyResidual", residual);
   const [kvHeads, headDim] = keys.shape.slice(-2);
-  requireShape(op, "keyResidual", residual, [channelKeyResidualRows, kvHeads, headDim]);
+  const needed = residualRowsNeeded(options.startPosition, options.kvLength, options.causal);
+  requireShape(op, "keyResidual", residual, [residual.shape[0], kvHeads, headDim]);
+  if (residual.shape[0] < Math.max(1, needed)) fail(op, `keyResidual holds ${residual.shape[0]} positions, but queries from ${options.startPosition} over ${options.kvLength} need ${needed}`);
   if (rows % channelKeyGroupSize !== 0) fail(op, `keys stored per channel need a ${rowsName} that is a multiple of ${channelKeyGroupSize}, got ${rows}`);
 }
 

@@ -14,12 +14,12 @@ import {
   NativeBackend,
   Tensor,
   channelKeyGroupBytes,
-  channelKeyResidualStart,
   createKernel,
   dequantizeTensor,
   nativeAvailability,
   quantizeTensor,
   readsKeyResidual,
+  residualRowsNeeded,
   type AttentionOptions,
 } from "../src/index.ts";
 import { createReferenceBackend } from "../src/reference/index.ts";
@@ -43,17 +43,18 @@ const GROUP = 32;
 const errorBudget = { q8_0: 2e-2, q4_0: 0.2 } as const;
 
 /**
- * The per-channel store of keys [length, kvHeads, headDim] as a cache holds it after kvLength positions: groups
- * below floor(kvLength / 32)·32 transposed to [channel, 32 positions] and quantized, positions
- * channelKeyResidualStart(kvLength).. in the residual at row p mod 64; and, per query position, the f32 keys that
- * query should see (decoded groups, exact f32 where it reads the residual).
+ * The per-channel store of keys [length, kvHeads, headDim] as a cache holds it after kvLength positions for queries
+ * from startPosition: groups below floor(kvLength / 32)·32 transposed to [channel, 32 positions] and quantized, the
+ * newest positions in a residual of 64 rows or as many as the call needs (row p mod rows); and, per query position,
+ * the f32 keys that query should see (decoded groups, exact f32 where it reads the residual).
  */
-function channelStore(keys: Tensor, dtype: "q8_0" | "q4_0", kvLength: number, capacity: number) {
+function channelStore(keys: Tensor, dtype: "q8_0" | "q4_0", startPosition: number, kvLength: number, capacity: number) {
   const [, kvHeads, headDim] = keys.shape;
   const width = kvHeads * headDim;
   const source = keys.data as Float32Array;
   const stored = Tensor.zeros(dtype, [capacity, kvHeads, headDim]);
-  const residual = Tensor.zeros("f32", [2 * GROUP, kvHeads, headDim]);
+  const rows = Math.max(2 * GROUP, residualRowsNeeded(startPosition, kvLength, true));
+  const residual = Tensor.zeros("f32", [rows, kvHeads, headDim]);
   const decoded = new Float32Array(source); // [length, width] the quantized groups decoded
   const groups = Math.floor(kvLength / GROUP);
   for (let group = 0; group < groups; group++) {
@@ -64,8 +65,8 @@ function channelStore(keys: Tensor, dtype: "q8_0" | "q4_0", kvLength: number, ca
     const values = dequantizeTensor(quantized);
     for (let slot = 0; slot < GROUP; slot++) for (let c = 0; c < width; c++) decoded[(group * GROUP + slot) * width + c] = values[c * GROUP + slot];
   }
-  for (let position = channelKeyResidualStart(kvLength); position < kvLength; position++) {
-    (residual.data as Float32Array).set(source.subarray(position * width, (position + 1) * width), (position % (2 * GROUP)) * width);
+  for (let position = Math.max(0, kvLength - rows); position < kvLength; position++) {
+    (residual.data as Float32Array).set(source.subarray(position * width, (position + 1) * width), (position % rows) * width);
   }
   const seenBy = (queryPosition: number): Tensor => {
     const seen = new Float32Array(decoded);
@@ -112,7 +113,7 @@ interface Case {
 const cases: Case[] = [
   { name: "1B heads (32/8 × 64): decode at 300, a chunk of 3, decode with no unfinished group", heads: 32, kvHeads: 8, headDim: 64, length: 320, queries: [[299, 1], [290, 3], [319, 1]], blockSize: 32 },
   { name: "1B heads, 1100 positions over ranges, a chunk with empty ranges", heads: 32, kvHeads: 8, headDim: 64, length: 1100, queries: [[1099, 1], [0, 3, 1100]], blockSize: 64 },
-  { name: "3B heads (24/8 × 128): prefill chunk of 70 (groups it completes, one beyond the residual), decode", heads: 24, kvHeads: 8, headDim: 128, length: 90, queries: [[0, 70], [89, 1]], blockSize: 32 },
+  { name: "3B heads (24/8 × 128): prefill chunk of 70 (groups it completes read from the residual), decode", heads: 24, kvHeads: 8, headDim: 128, length: 90, queries: [[0, 70], [89, 1]], blockSize: 32 },
   { name: "stories260K heads (8/4 × 8): prefill, no full group, a chunk across groups, decode", heads: 8, kvHeads: 4, headDim: 8, length: 150, queries: [[0, 20], [100, 45], [149, 1]], blockSize: 64 },
   { name: "TinyStories-656K heads (8/4 × 16), MQA-like 4 per kv head", heads: 8, kvHeads: 2, headDim: 16, length: 97, queries: [[0, 40], [96, 1]], blockSize: 32 },
 ];
@@ -131,7 +132,7 @@ describe("attention over keys grouped per channel", () => {
         const denseValues = Tensor.zeros(dtype, [capacity, kvHeads, headDim]);
         denseValues.data.set(storedValues.data);
         for (const [start, tokens, kvLength = start + tokens] of queries) {
-          const store = channelStore(keys, dtype, kvLength, capacity);
+          const store = channelStore(keys, dtype, start, kvLength, capacity);
           const paged = pagedStore(store.stored, denseValues, length, blockSize, seed + start);
           const query = randomTensor([tokens, heads, headDim], seed + start + 7, 1, "normal");
           const options: AttentionOptions = { startPosition: start, kvLength, causal: true, scale: 1 / Math.sqrt(headDim) };
@@ -175,11 +176,14 @@ describe("attention over keys grouped per channel", () => {
   it("refuses a residual for keys that are not q8_0 / q4_0, of the wrong shape, or storage not in whole groups", () => {
     const query = zerosLike([1, 4, 32]);
     const residual = Tensor.zeros("f32", [64, 2, 32]);
+    const short = { startPosition: 0, kvLength: 40, causal: true, scale: 1, keyResidual: Tensor.zeros("f32", [32, 2, 32]) };
     const options: AttentionOptions = { startPosition: 0, kvLength: 1, causal: true, scale: 1, keyResidual: residual };
     const f16 = Tensor.zeros("f16", [32, 2, 32]);
     expect(() => reference.attention(zerosLike([1, 4, 32]), query, f16, f16, options)).toThrow(/keyResidual is only for q8_0 \/ q4_0 keys stored per channel, got f16 keys/);
     const q8 = Tensor.zeros("q8_0", [32, 2, 32]);
-    expect(() => reference.attention(zerosLike([1, 4, 32]), query, q8, q8, { ...options, keyResidual: Tensor.zeros("f32", [32, 2, 32]) })).toThrow(/keyResidual must have shape \[64, 2, 32\]/);
+    expect(() => reference.attention(zerosLike([1, 4, 32]), query, q8, q8, { ...options, keyResidual: Tensor.zeros("f32", [64, 4, 32]) })).toThrow(/keyResidual must have shape \[64, 2, 32\]/);
+    const q8long = Tensor.zeros("q8_0", [64, 2, 32]);
+    expect(() => reference.attention(zerosLike([40, 4, 32]), zerosLike([40, 4, 32]), q8long, q8long, short)).toThrow(/keyResidual holds 32 positions, but queries from 0 over 40 need 40/);
     const unaligned = Tensor.zeros("q8_0", [40, 2, 32]);
     expect(() => reference.attention(zerosLike([1, 4, 32]), query, unaligned, unaligned, options)).toThrow(/need a capacity that is a multiple of 32, got 40/);
     const blocks = Tensor.zeros("q4_0", [3, 16, 2, 32]);

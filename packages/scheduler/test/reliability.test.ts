@@ -18,14 +18,16 @@ const REQUESTS = 64;
 /** Replay another random workload with RELIABILITY_SEED=n. */
 const SEED = Number(process.env.RELIABILITY_SEED ?? 2024);
 
+// A q4_0 cache groups keys per channel in 32 positions, so its blocks hold 32: 6 of them (192 positions) and a shared
+// prefix of 40 tokens (one full block for the prefix cache), against 24 blocks of 4 and 12 tokens for f32.
 describe.each([
-  { cacheDType: "f32", config: tinyConfig },
-  { cacheDType: "q4_0", config: tinyBlockConfig },
-] as const)("64 concurrent streaming requests with preemption and cancellations, $cacheDType cache", ({ cacheDType, config }) => {
+  { cacheDType: "f32", config: tinyConfig, blockSize: 4, blockCount: 25, prefixLength: 12 },
+  { cacheDType: "q4_0", config: tinyBlockConfig, blockSize: 32, blockCount: 7, prefixLength: 40 },
+] as const)("64 concurrent streaming requests with preemption and cancellations, $cacheDType cache", ({ cacheDType, config, blockSize, blockCount, prefixLength }) => {
   it(`every surviving request gets its solo greedy output and no block leaks (seed ${SEED})`, async () => {
     const model = tinyLlama(config, cacheDType);
     const random = createRandom(SEED);
-    const sharedPrefix = Array.from({ length: 12 }, (_, index) => (index * 5 + 3) % config.vocabSize);
+    const sharedPrefix = Array.from({ length: prefixLength }, (_, index) => (index * 5 + 3) % config.vocabSize);
     const requests = Array.from({ length: REQUESTS }, (_, index) => {
       const ownLength = 2 + Math.floor(random() * 30);
       const own = Array.from({ length: ownLength }, () => 3 + Math.floor(random() * (config.vocabSize - 3)));
@@ -36,8 +38,8 @@ describe.each([
       return { promptIds, maxTokens, cancel, cancelAfter };
     });
 
-    // 24 blocks of 4 = 96 positions for 64 requests of up to ~70 positions each: constant preemption.
-    const cache = model.createPagedCache({ blockCount: 25, blockSize: 4 });
+    // 96 (f32) or 192 (q4_0) positions for 64 requests of up to ~70 (~100) positions each: constant preemption.
+    const cache = model.createPagedCache({ blockCount, blockSize });
     const scheduler = new Scheduler(model, cache, { maxBatchSize: 12, maxBatchTokens: 24 });
     const streamed = requests.map(() => ({ tokens: [] as number[], text: "" }));
     const handles = requests.map((request, index) => {

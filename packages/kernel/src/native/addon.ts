@@ -44,7 +44,7 @@ export interface NativeAddon {
   add(out: FloatArray, a: FloatArray, b: FloatArray): void;
   mul(out: FloatArray, a: FloatArray, b: FloatArray): void;
   /** keys/values [capacity, kvHeads, headDim] in the cache element type `dtype` (dtype code; absent: f32). With
-   *  keyResidual [64, kvHeads, headDim] f32, q8_0 / q4_0 keys are grouped per channel (src/channel-keys.ts). */
+   *  keyResidual [rows, kvHeads, headDim] f32, q8_0 / q4_0 keys are grouped per channel (src/channel-keys.ts). */
   attention(
     out: FloatArray, query: FloatArray, keys: Bytes, values: Bytes,
     tokens: number, heads: number, kvHeads: number, headDim: number, capacity: number,

@@ -4,7 +4,7 @@
 // readsKeyResidual.
 
 import type { AttentionOptions } from "../backend.ts";
-import { channelKeyGroupSize, channelKeyResidualRows, readsKeyResidual } from "../channel-keys.ts";
+import { channelKeyGroupSize, readsKeyResidual } from "../channel-keys.ts";
 import { dtypeInfo, type CacheDType } from "../dtype.ts";
 import { KernelError } from "../errors.ts";
 import { readInt8, readUint16 } from "../formats/bytes.ts";
@@ -27,12 +27,13 @@ export class ChannelKeyReader implements KeyRowReader {
   private readonly kvHeads: number;
   private readonly headDim: number;
   private readonly bytes: Uint8Array;
-  private readonly residual: Float32Array; // [64, kvHeads, headDim]
+  private readonly residual: Float32Array; // [residualRows, kvHeads, headDim]
+  private readonly residualRows: number;
   private readonly kvLength: number;
 
   /**
    * @param keys [rows, kvHeads, headDim] or [blocks, blockSize, kvHeads, headDim] in q8_0 / q4_0, per channel
-   * @param residual [64, kvHeads, headDim] f32: positions channelKeyResidualStart(kvLength) .. kvLength − 1
+   * @param residual [rows, kvHeads, headDim] f32: the newest positions, p at row p mod rows
    */
   constructor(keys: Tensor, residual: Tensor, kvLength: number) {
     if (keys.dtype !== "q8_0" && keys.dtype !== "q4_0") throw new KernelError(`attention: per-channel keys must be q8_0 or q4_0, got ${keys.dtype}`);
@@ -41,6 +42,7 @@ export class ChannelKeyReader implements KeyRowReader {
     this.headDim = keys.shape[keys.shape.length - 1];
     this.bytes = keys.data as Uint8Array;
     this.residual = residual.data as Float32Array;
+    this.residualRows = residual.shape[0];
     this.kvLength = kvLength;
     this.values = new Float32Array(this.headDim);
   }
@@ -49,7 +51,7 @@ export class ChannelKeyReader implements KeyRowReader {
     const { headDim } = this;
     const groupStart = position - (position % channelKeyGroupSize);
     if (readsKeyResidual(groupStart, queryPosition, this.kvLength)) {
-      const first = ((position % channelKeyResidualRows) * this.kvHeads + head) * headDim;
+      const first = ((position % this.residualRows) * this.kvHeads + head) * headDim;
       this.values.set(this.residual.subarray(first, first + headDim));
       return 0;
     }
