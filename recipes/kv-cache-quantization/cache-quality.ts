@@ -25,14 +25,15 @@ export type CacheFactory = (maxTokens: number) => DenseKvCache;
 /** Positions per prefill chunk. */
 const PREFILL_CHUNK = 64;
 
-/** Logits [tokens.length, vocab] for every position: chunked prefill of the first half, then single-token steps. */
-export function logitsThroughCache(model: LlamaModel, tokens: readonly number[], createCache: CacheFactory): Float32Array {
+/** Logits [tokens.length, vocab] for every position: prefill of the first half in chunks of `prefillChunk` (64; 1 for
+ *  one token at a time), then single-token steps. */
+export function logitsThroughCache(model: LlamaModel, tokens: readonly number[], createCache: CacheFactory, prefillChunk = PREFILL_CHUNK): Float32Array {
   const vocab = model.config.vocabSize;
   const out = new Float32Array(tokens.length * vocab);
   const cache = createCache(tokens.length + 1);
   const prefill = Math.floor(tokens.length / 2);
-  for (let start = 0; start < prefill; start += PREFILL_CHUNK) {
-    const end = Math.min(prefill, start + PREFILL_CHUNK);
+  for (let start = 0; start < prefill; start += prefillChunk) {
+    const end = Math.min(prefill, start + prefillChunk);
     out.set(model.forward(Int32Array.from(tokens.slice(start, end)), cache, { allLogits: true }).data as Float32Array, start * vocab);
   }
   for (let position = prefill; position < tokens.length; position++) {
@@ -87,7 +88,8 @@ export function runF32Cache(model: LlamaModel, tokens: readonly number[], start:
   return { logits, perplexity: perplexity(logits, tokens, model.config.vocabSize).perplexity, greedy: greedyContinuation(model, start, greedyTokens, createCache) };
 }
 
-/** Runs `createCache`'s caches (default: the model's cache of `dtype`) and compares them with the f32 run. */
+/** Runs `createCache`'s caches (default: the model's cache of `dtype`) and compares them with the f32 run; the prefill
+ *  in chunks of `prefillChunk` (default 64). */
 export function measureCacheQuality(
   model: LlamaModel,
   tokens: readonly number[],
@@ -95,9 +97,10 @@ export function measureCacheQuality(
   reference: F32CacheRun,
   dtype: CacheDType,
   createCache: CacheFactory = (maxTokens) => model.createCache(maxTokens, dtype),
+  prefillChunk?: number,
 ): CacheQuality {
   const vocab = model.config.vocabSize;
-  const logits = logitsThroughCache(model, tokens, createCache);
+  const logits = logitsThroughCache(model, tokens, createCache, prefillChunk);
   const comparison = compareLogits(reference.logits, logits, vocab);
   const measured = perplexity(logits, tokens, vocab).perplexity;
   const greedy = greedyAgreement(reference.greedy, greedyContinuation(model, start, reference.greedy.length, createCache));

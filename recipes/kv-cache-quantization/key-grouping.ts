@@ -5,7 +5,8 @@
 //
 // The simulation stores f32 and writes into it what each layout would decode to: per-channel groups are quantized
 // when their 32nd position is written and the newest < 32 positions stay f32 meanwhile (KIVI's residual) — exactly
-// what the shipped cache stores, so the "channel" simulation must reproduce the real quantized cache (a check
+// what the shipped cache reads when positions come one at a time (and the shipped cache reads the same however they
+// are chunked), so the "channel" simulation run token by token must reproduce the real quantized cache (a check
 // accuracy.ts prints); per-token blocks are q8_0/q4_0 rows. A third, cheaper candidate keeps the
 // per-token blocks but first subtracts a per-channel offset from the keys (their mean over the layer's first written
 // chunk): exact for attention, since q·(k − μ) shifts every score of a query by the same q·μ, and it takes the

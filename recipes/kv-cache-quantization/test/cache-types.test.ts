@@ -2,8 +2,8 @@
 // TinyStories-656K on the TinyStories validation text when ../shared/models is present (otherwise a tiny random
 // Llama, said so), prefill then decode as generation runs. Each type stays within its accuracy gate (the same gates
 // as `pnpm accuracy`), the paged cache gives the dense cache's logits, and the per-channel key-grouping simulation of
-// the accuracy script reproduces the real quantized cache (keys grouped per channel) exactly on the reference backend
-// (so its per-token figures compare like with like).
+// the accuracy script (run token by token) reproduces the real quantized cache (keys grouped per channel), so its
+// per-token figures compare like with like.
 
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -63,10 +63,12 @@ describe.each(backends)("KV-cache element types against the f32 cache, %s backen
     const layout = { layerCount: model.config.layerCount, keyValueHeadCount: model.config.keyValueHeadCount, headDim: model.config.headDim };
     const cached = logitsThroughCache(model, tokens, (maxTokens) => model.createCache(maxTokens, "q4_0"));
     const perToken = logitsThroughCache(model, tokens, (maxTokens) => new SimulatedKeyGroupingCache({ ...layout, maxTokens }, "q4_0", "token"));
-    const perChannel = logitsThroughCache(model, tokens, (maxTokens) => new SimulatedKeyGroupingCache({ ...layout, maxTokens }, "q4_0", "channel"));
+    // The simulation one token at a time (the real cache's results do not depend on chunking; an f32 simulation's do).
+    const perChannel = logitsThroughCache(model, tokens, (maxTokens) => new SimulatedKeyGroupingCache({ ...layout, maxTokens }, "q4_0", "channel"), 1);
     const vocab = model.config.vocabSize;
-    // Reference: exactly the same arithmetic. Native: float32 sums in another order (the channel scale in the query).
-    expect(compareLogits(cached, perChannel, vocab).maxAbsDiff).toBeLessThanOrEqual(backend === "reference" ? 0 : 1e-3);
+    // Reference: the same values in the same float64 arithmetic, exactly. Native: float32 sums in another order (the
+    // channel scale folded into the query; measured 5.7e-6).
+    expect(compareLogits(cached, perChannel, vocab).maxAbsDiff).toBeLessThanOrEqual(backend === "reference" ? 0 : 1e-4);
     expect(compareLogits(perToken, perChannel, vocab).maxAbsDiff).toBeGreaterThan(1e-3);
   });
 });
