@@ -7,35 +7,21 @@
 import { describe, expect, it } from "vitest";
 
 import {
-  Kernel,
   NativeBackend,
   Tensor,
   blocksSpanLastTwoAxes,
   cacheDTypes,
-  createKernel,
   dequantizeTensor,
-  nativeAvailability,
   quantizeTensor,
   storageLength,
   type AttentionOptions,
   type CacheDType,
 } from "../src/index.ts";
-import { createReferenceBackend } from "../src/reference/index.ts";
+import { isaKernels, restoreBestIsa } from "./isa-kernels.ts";
 import { createRandom, maxAbsDiff, randomTensor, relativeError, zerosLike } from "./helpers.ts";
 
-const reference = new Kernel(createReferenceBackend());
-/** Each backend, and for the native one each instruction set this CPU runs (selected while its checks run). */
-const kernels: Array<{ name: string; kernel: Kernel; isa?: "avx512" | "avx2" | "portable" }> = [{ name: "reference", kernel: reference }];
-if (nativeAvailability().available) {
-  const kernel = createKernel({ backend: "native", threads: 2 });
-  const backend = kernel.backend as NativeBackend;
-  for (const isa of ["avx512", "avx2", "portable"] as const) if (backend.selectIsa(isa)) kernels.push({ name: `native ${isa}`, kernel, isa });
-  restoreBestIsa(backend);
-} else console.warn(`cache dtypes: native backend skipped: ${(nativeAvailability() as { reason: string }).reason}`);
-
-function restoreBestIsa(backend: NativeBackend): void {
-  backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
-}
+const kernels = isaKernels("cache dtypes");
+const reference = kernels[0].kernel;
 
 /** Relative error budget of the attention output against the f32 cache, per element type (unit-normal keys/values):
  *  f16 keeps 11 significant bits, bf16 8, q8_0 ~7 per block of 32, q4_0 ~3. */

@@ -10,33 +10,20 @@
 import { describe, expect, it } from "vitest";
 
 import {
-  Kernel,
   NativeBackend,
   Tensor,
   channelKeyGroupBytes,
-  createKernel,
   dequantizeTensor,
-  nativeAvailability,
   quantizeTensor,
   readsKeyResidual,
   residualRowsNeeded,
   type AttentionOptions,
 } from "../src/index.ts";
-import { createReferenceBackend } from "../src/reference/index.ts";
+import { isaKernels, restoreBestIsa } from "./isa-kernels.ts";
 import { createRandom, maxAbsDiff, randomTensor, relativeError, zerosLike } from "./helpers.ts";
 
-const reference = new Kernel(createReferenceBackend());
-const kernels: Array<{ name: string; kernel: Kernel; isa?: "avx512" | "avx2" | "portable" }> = [{ name: "reference", kernel: reference }];
-if (nativeAvailability().available) {
-  const kernel = createKernel({ backend: "native", threads: 2 });
-  const backend = kernel.backend as NativeBackend;
-  for (const isa of ["avx512", "avx2", "portable"] as const) if (backend.selectIsa(isa)) kernels.push({ name: `native ${isa}`, kernel, isa });
-  restoreBestIsa(backend);
-} else console.warn(`channel keys: native backend skipped: ${(nativeAvailability() as { reason: string }).reason}`);
-
-function restoreBestIsa(backend: NativeBackend): void {
-  backend.selectIsa("avx512") || backend.selectIsa("avx2") || backend.selectIsa("portable");
-}
+const kernels = isaKernels("channel keys");
+const reference = kernels[0].kernel;
 
 const GROUP = 32;
 /** Relative error budget against the f32 cache (unit-normal keys and values; values per token as before). */
