@@ -108,7 +108,7 @@ struct Avx512Ops {
 
   // Scores of one full per-channel key group (attention_tile.h): per channel, the query value times the channel's
   // scale broadcast once, and the 32 positions' quants (two registers) multiplied and added into two accumulators.
-  static inline void channel_scores(int dtype, const float* q, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
+  static inline void channel_scores(int dtype, const float* q, const uint8_t* channels, int64_t head_dim, int64_t /*length*/, float scale, float* scores) {
     __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();  // positions 0–15, 16–31
     if (dtype == Q8_0) {
       const BlockQ8_0* block = reinterpret_cast<const BlockQ8_0*>(channels);
@@ -132,10 +132,11 @@ struct Avx512Ops {
         high = _mm512_fmadd_ps(w, _mm512_cvtepi32_ps(second), high);
       }
     }
+    // A full group is always read whole (a query reads its own group from the residual until it is full, and ranges
+    // end at multiples of 32), so all 32 scores are stored; `length` is 32 here.
     const __m512 factor = _mm512_set1_ps(scale);
-    const __mmask16 low_mask = length >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << length) - 1);
-    _mm512_mask_storeu_ps(scores, low_mask, _mm512_mul_ps(low, factor));
-    if (length > 16) _mm512_mask_storeu_ps(scores + 16, (__mmask16)((1u << (length - 16)) - 1), _mm512_mul_ps(high, factor));
+    _mm512_storeu_ps(scores, _mm512_mul_ps(low, factor));
+    _mm512_storeu_ps(scores + 16, _mm512_mul_ps(high, factor));
   }
 
   // 16 nibbles (zero-extended bytes 0..15) minus 8, times the scale.

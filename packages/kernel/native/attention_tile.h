@@ -84,7 +84,8 @@ inline void decode_head_portable(int dtype, const uint8_t* row, int64_t head, in
   }
 }
 
-// scores[j] = scale · Σ_i q[i] · key_i[j] for the positions j < length of one full per-channel key group; `channels`
+// scores[j] = scale · Σ_i q[i] · key_i[j] for the positions j < length (always 32: a full group is read whole) of one
+// full per-channel key group; `channels`
 // is the head's first channel block (head_dim blocks of 32 positions, one scale each). The scale goes into the query
 // value once per channel; the 32 positions are then 32 independent sums the compiler vectorizes.
 template <int Dtype>
