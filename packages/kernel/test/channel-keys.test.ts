@@ -19,6 +19,7 @@ import {
   residualRowsNeeded,
   type AttentionOptions,
 } from "../src/index.ts";
+import { loadAddon } from "../src/native/addon.ts";
 import { isaKernels, restoreBestIsa } from "./isa-kernels.ts";
 import { createRandom, maxAbsDiff, randomTensor, relativeError, zerosLike } from "./helpers.ts";
 
@@ -159,6 +160,43 @@ describe("attention over keys grouped per channel", () => {
       });
     }
   }
+
+  it("non-causal queries read every full group quantized, the unfinished one from the residual (every ISA)", () => {
+    const [kvHeads, headDim, heads, length] = [2, 32, 4, 70];
+    const keys = randomTensor([length, kvHeads, headDim], 5, 1, "normal");
+    const values = Tensor.zeros("q8_0", [96, kvHeads, headDim]);
+    values.data.set(quantizeTensor("q8_0", [length, kvHeads, headDim], randomTensor([length, kvHeads, headDim], 6, 1, "normal").data as Float32Array).data);
+    const decodedValues = Tensor.fromFloat32([96, kvHeads, headDim], dequantizeTensor(values));
+    const store = channelStore(keys, "q8_0", 0, length, 96);
+    const query = randomTensor([2, heads, headDim], 7, 1, "normal");
+    const options: AttentionOptions = { startPosition: 0, kvLength: length, causal: false, scale: 0.2 };
+    const padded = Tensor.zeros("f32", [96, kvHeads, headDim]);
+    padded.data.set(store.seenBy(Infinity).data);
+    const expected = zerosLike(query.shape);
+    reference.attention(expected, query, padded, decodedValues, options);
+    for (const { name, kernel, isa } of kernels) {
+      const out = zerosLike(query.shape);
+      if (isa) (kernel.backend as NativeBackend).selectIsa(isa);
+      try {
+        kernel.attention(out, query, store.stored, values, { ...options, keyResidual: store.residual });
+      } finally {
+        if (isa) restoreBestIsa(kernel.backend as NativeBackend);
+      }
+      expect(maxAbsDiff(out, expected), name).toBeLessThan(1e-5);
+    }
+  });
+
+  it("the native addon refuses a residual with keys not q8_0 / q4_0, storage not in groups of 32, or too few rows", () => {
+    const addon = loadAddon().addon;
+    if (!addon) return;
+    const out = new Float32Array(4 * 32), query = new Float32Array(4 * 32);
+    const q8 = new Uint8Array(64 * 2 * 34), f16 = new Uint16Array(64 * 2 * 32);
+    const residual = new Float32Array(64 * 2 * 32);
+    // attention(out, query, keys, values, tokens, heads, kvHeads, headDim, capacity, startPosition, kvLength, causal, scale, dtype, keyResidual)
+    expect(() => addon.attention(out, query, f16, f16, 1, 4, 2, 32, 64, 39, 40, true, 1, 1, residual)).toThrow(/needs q8_0 or q4_0 keys/);
+    expect(() => addon.attention(out, query, q8, q8, 1, 4, 2, 32, 40, 39, 40, true, 1, 3, residual)).toThrow(/whole groups of 32 positions, got 40/);
+    expect(() => addon.attention(out, query, q8, q8, 1, 4, 2, 32, 64, 0, 40, true, 1, 3, residual.subarray(0, 16 * 64))).toThrow(/holds 16 positions, needs 40/);
+  });
 
   it("refuses a residual for keys that are not q8_0 / q4_0, of the wrong shape, or storage not in whole groups", () => {
     const query = zerosLike([1, 4, 32]);
