@@ -91,7 +91,8 @@ export function isQuantized(dtype: DType): boolean {
 
 /**
  * Element types a key/value cache stores keys and values in, and that attention reads directly: f32, the two 16-bit
- * floats, and the 8-bit and 4-bit block formats (blocks of 32 values along a position's row, each with an f16 scale).
+ * floats, and the 8-bit and 4-bit block formats (blocks of 32 values with an f16 scale: along a position's row for
+ * values, along 32 positions of one channel for keys; see channel-keys.ts).
  */
 export type CacheDType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0";
 
