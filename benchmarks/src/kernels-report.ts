@@ -14,6 +14,12 @@ function optional(value: number | null | undefined, digits: number): string {
   return typeof value === "number" ? value.toFixed(digits) : "";
 }
 
+/** A peak's total with its per-thread figures: "123 (62 + 61)". */
+function peakText(total: number | null | undefined, perThread: readonly number[] | null | undefined): string {
+  if (typeof total !== "number") return "";
+  return perThread && perThread.length > 1 ? `${total.toFixed(0)} (${perThread.map((value) => value.toFixed(0)).join(" + ")})` : total.toFixed(0);
+}
+
 const columns: Column<KernelResult>[] = [
   { header: "op", value: (row) => row.op, align: "left" },
   { header: "format", value: (row) => row.format, align: "left" },
@@ -29,9 +35,10 @@ const columns: Column<KernelResult>[] = [
   { header: "fraction of read bandwidth", value: (row) => row.bandwidth_fraction.toFixed(2) },
   { header: "4-stream read GB/s", value: (row) => row.stream4_gbps.toFixed(1) },
   { header: "fraction of 4-stream read", value: (row) => row.bandwidth_fraction_four_streams.toFixed(2) },
-  { header: "FMA peak GOP/s", value: (row) => optional(row.fma_peak_gops, 0) },
+  { header: "FMA peak GOP/s (per thread)", value: (row) => peakText(row.fma_peak_gops, row.fma_peak_per_thread_gops) },
   { header: "fraction of FMA peak", value: (row) => optional(row.fma_peak_fraction, 2) },
-  { header: "bf16-dot peak GOP/s", value: (row) => optional(row.bf16_peak_gops, 0) },
+  { header: "bf16-dot peak GOP/s (per thread)", value: (row) => peakText(row.bf16_peak_gops, row.bf16_peak_per_thread_gops) },
+  { header: "fraction of bf16-dot peak", value: (row) => optional(row.bf16_peak_fraction, 2) },
 ];
 
 export function kernelTable(results: readonly KernelResult[]): string {
@@ -78,8 +85,10 @@ export function writeKernelReport(directory: string, name: string, results: read
     `the dtype the kernel ran on: models pack q8_0 / q4_0 weights into the interleaved q8_0x16 / q4_0x16 at load time`,
     `(Kernel.packWeight, on AVX-512); the rows computed as plain q8_0 / q4_0 are the row layout, measured in the same run.`,
     `"FMA peak" is the arithmetic yardstick of GEMM, as the read bandwidth is of GEMV: 12 independent chains of 512-bit`,
-    `f32 FMAs on every pool thread (2 operations per lane), the best of the runs interleaved with each GEMM case; "bf16-dot peak" the`,
-    `same with vdpbf16ps (4 operations per lane), the instruction the bf16 GEMM runs on AVX512_BF16 CPUs.`,
+    `f32 FMAs (2 operations per lane) in one task pinned to each pool thread, all threads at once, each for at least`,
+    `100 ms of its own time; the total is the sum of the threads' rates (in brackets), the best of the runs interleaved`,
+    `with each GEMM case. "bf16-dot peak" is the same with vdpbf16ps (4 operations per lane), the instruction the bf16`,
+    `GEMM runs on AVX512_BF16 CPUs; a bf16 GEMM row's fraction is of that peak.`,
     ``,
     kernelTable(results),
     ``,

@@ -2,9 +2,10 @@
 // shapes for each weight format and thread count, next to the machine's streaming read bandwidth measured in the
 // same run. GEMV rotates through copies of the weights totalling several times the last-level cache, so every call
 // streams its weights from RAM exactly as a decode step does. GEMM is compared with the machine's arithmetic peak
-// (independent f32 FMA and bf16 dot-product chains over the same thread pool), measured interleaved with each case.
+// (independent f32 FMA and bf16 dot-product chains, one task pinned to each thread of the same pool, at least 100 ms
+// each), measured interleaved with each case.
 
-import { NativeBackend, Tensor, createKernel, type DType, type Kernel } from "@infer-recipes/kernel";
+import { NativeBackend, Tensor, createKernel, type ComputePeak, type DType, type Kernel } from "@infer-recipes/kernel";
 
 import { lastLevelCacheBytes } from "@infer-recipes/harness";
 import { copiesOf, randomActivations, randomWeights } from "@infer-recipes/models";
@@ -46,12 +47,20 @@ export interface KernelResult extends KernelCase {
   /** The dtype the kernel computed on: the format, or its interleaved layout (q8_0x16, q4_0x16) when packed. */
   weight_dtype: DType;
   /** GEMM only: the f32 FMA peak at the same thread count (an FMA lane counts 2 operations), in 1e9 operations per
-   *  second: the highest of the measurements interleaved with this case; null for GEMV or without AVX-512. */
+   *  second, summed over the threads (each ran its own pinned task at the same time): the highest of the measurements
+   *  interleaved with this case; null for GEMV or without AVX2 + FMA. */
   fma_peak_gops: number | null;
+  /** That measurement's figure per pool thread (thread 0 is the calling thread). */
+  fma_peak_per_thread_gops: number[] | null;
   /** gops ÷ fma_peak_gops: how close a compute-bound call comes to the FMA peak. */
   fma_peak_fraction: number | null;
-  /** GEMM only: the vdpbf16ps peak (a lane counts 4 operations: two products, two sums), null without AVX512_BF16. */
+  /** GEMM only: the vdpbf16ps peak (a lane counts 4 operations: two products, two sums), summed over the threads as
+   *  the FMA peak is; null without AVX512_BF16. */
   bf16_peak_gops: number | null;
+  /** That measurement's figure per pool thread. */
+  bf16_peak_per_thread_gops: number[] | null;
+  /** bf16 GEMM only: gops ÷ bf16_peak_gops, the fraction of the peak of the instruction the bf16 GEMM runs on. */
+  bf16_peak_fraction: number | null;
 }
 
 export interface KernelBenchmarkOptions {
@@ -121,16 +130,22 @@ function streamOnce(backend: NativeBackend, buffer: Uint8Array, fourStreams: boo
   return buffer.byteLength / 1e9 / seconds;
 }
 
-/** One measurement of the `kind` peak over the backend's thread pool (about 10 ms), in 1e9 operations per second. */
-function peakOnce(backend: NativeBackend, kind: "fma" | "bf16"): number | null {
-  const peak = backend.computePeak(kind, 2_000_000);
-  return peak === undefined ? null : peak / 1e9;
+/** Each pool thread's own run of the peak probe, at least this long: long enough for clock ramps and a scheduler
+ *  tick not to matter. */
+const peakMilliseconds = 100;
+
+/** One measurement of the `kind` peak over the backend's thread pool (every thread its own pinned task). */
+function peakOnce(backend: NativeBackend, kind: "fma" | "bf16"): ComputePeak | null {
+  return backend.computePeak(kind, peakMilliseconds) ?? null;
 }
 
-/** The highest of the measured peaks: a busy machine only ever lowers a peak, so the best run is the closest. */
-function highestOrNull(values: readonly (number | null)[]): number | null {
-  const present = values.filter((value): value is number => value !== null);
-  return present.length === 0 ? null : Math.max(...present);
+/** The highest of the measured peaks (by the threads' summed rate): a busy machine only ever lowers a peak, so the
+ *  best run is the closest. Its total and per-thread figures in 1e9 operations per second. */
+function highestPeak(peaks: readonly (ComputePeak | null)[]): { total: number; perThread: number[] } | null {
+  const present = peaks.filter((peak): peak is ComputePeak => peak !== null);
+  if (present.length === 0) return null;
+  const best = present.reduce((highest, peak) => (peak.operationsPerSecond > highest.operationsPerSecond ? peak : highest));
+  return { total: best.operationsPerSecond / 1e9, perThread: best.threads.map((run) => run.operations / run.seconds / 1e9) };
 }
 
 function gemvRepetitions(quick: boolean): number {
@@ -160,8 +175,8 @@ export function runKernelCase(kase: KernelCase, streamBuffer: Uint8Array, quick:
   const times: number[] = [];
   const streams: number[] = [];
   const fourStreams: number[] = [];
-  const fmaPeaks: (number | null)[] = [];
-  const bf16Peaks: (number | null)[] = [];
+  const fmaPeaks: (ComputePeak | null)[] = [];
+  const bf16Peaks: (ComputePeak | null)[] = [];
   for (let repetition = 0; repetition < repetitions; repetition++) {
     streams.push(streamOnce(backend, streamBuffer, false));
     if (kase.op === "gemm") fmaPeaks.push(peakOnce(backend, "fma"));
@@ -175,7 +190,8 @@ export function runKernelCase(kase: KernelCase, streamBuffer: Uint8Array, quick:
   const seconds = time.median / 1000;
   const gbps = weightBytes / 1e9 / seconds;
   const gops = (2 * kase.rows * kase.cols * kase.tokens) / 1e9 / seconds;
-  const fmaPeak = highestOrNull(fmaPeaks);
+  const fmaPeak = highestPeak(fmaPeaks);
+  const bf16Peak = highestPeak(bf16Peaks);
   return {
     ...kase,
     ms: time.median,
@@ -191,9 +207,12 @@ export function runKernelCase(kase: KernelCase, streamBuffer: Uint8Array, quick:
     working_set_bytes: weightBytes * copies.length,
     isa: backend.isa,
     weight_dtype: weight.dtype,
-    fma_peak_gops: fmaPeak,
-    fma_peak_fraction: fmaPeak === null ? null : gops / fmaPeak,
-    bf16_peak_gops: highestOrNull(bf16Peaks),
+    fma_peak_gops: fmaPeak?.total ?? null,
+    fma_peak_per_thread_gops: fmaPeak?.perThread ?? null,
+    fma_peak_fraction: fmaPeak === null ? null : gops / fmaPeak.total,
+    bf16_peak_gops: bf16Peak?.total ?? null,
+    bf16_peak_per_thread_gops: bf16Peak?.perThread ?? null,
+    bf16_peak_fraction: bf16Peak === null || kase.format !== "bf16" ? null : gops / bf16Peak.total,
   };
 }
 

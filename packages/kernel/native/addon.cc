@@ -480,17 +480,39 @@ napi_value Argmax(napi_env env, napi_callback_info info) {
   return make_number(env, (double)argmax(input, (int64_t)(bytes / 4)));
 }
 
-// computePeak(kind "fma"|"bf16"|"vnni", iterations) → arithmetic operations done on every pool thread, or -1 when the
-// CPU lacks the instruction; the caller times the call (the benchmark's compute yardstick)
+// computePeak(kind "fma"|"bf16"|"vnni", milliseconds) → { wallSeconds, threads: [{ thread, systemThreadId, cpu,
+// operations, seconds, cpuSeconds }] }, or null when the CPU lacks the instruction: every pool thread runs its own pinned task of
+// independent chains for at least `milliseconds` (the benchmark's compute yardstick, compute_peak.h)
 napi_value ComputePeak(napi_env env, napi_callback_info info) {
   Arguments a(env, info, "computePeak");
   const std::string kind = a.string(0);
-  const int64_t iterations = a.integer(1);
+  const double milliseconds = a.number(1);
   if (!a.failed && kind != "fma" && kind != "bf16" && kind != "vnni") a.fail("kind must be fma, bf16 or vnni");
-  if (!a.failed && iterations < 1) a.fail("iterations must be at least 1");
+  if (!a.failed && !(milliseconds > 0 && milliseconds <= 60'000)) a.fail("milliseconds must be in (0, 60000]");
   if (a.failed) return nullptr;
   const PeakKind peak = kind == "fma" ? PeakKind::Fma : kind == "bf16" ? PeakKind::Bf16 : PeakKind::Vnni;
-  return make_number(env, compute_peak(peak, iterations, global_pool()));
+  const PeakResult result = compute_peak(peak, milliseconds / 1000.0, global_pool());
+  napi_value object;
+  if (!result.supported) {
+    napi_get_null(env, &object);
+    return object;
+  }
+  napi_value threads;
+  napi_create_array_with_length(env, result.threads.size(), &threads);
+  for (size_t index = 0; index < result.threads.size(); index++) {
+    const PeakThread& record = result.threads[index];
+    napi_value entry;
+    napi_create_object(env, &entry);
+    const std::pair<const char*, double> fields[] = {
+        {"thread", (double)record.thread}, {"systemThreadId", (double)record.system_thread_id}, {"cpu", (double)record.cpu},
+        {"operations", record.operations}, {"seconds", record.seconds}, {"cpuSeconds", record.cpu_seconds}};
+    for (const auto& [name, value] : fields) napi_set_named_property(env, entry, name, make_number(env, value));
+    napi_set_element(env, threads, (uint32_t)index, entry);
+  }
+  napi_create_object(env, &object);
+  napi_set_named_property(env, object, "wallSeconds", make_number(env, result.wall_seconds));
+  napi_set_named_property(env, object, "threads", threads);
+  return object;
 }
 
 // streamRead(bytes, fourStreams?) → checksum; reads every byte once over the thread pool (a bandwidth yardstick)

@@ -72,6 +72,16 @@ void ThreadPool::resize(int threads) {
 }
 
 int64_t ThreadPool::run_tasks(uint32_t generation, int thread) {
+  // A pinned job (run_on_every_thread): this thread's own task, once. Its fields stay put until every thread is done,
+  // because the caller waits for all of them before it publishes anything else. A helper still on an older generation
+  // reads a different pinned generation here and takes the claiming path, where the closed claims stop it.
+  if (pinned_generation_.load(std::memory_order_acquire) == generation) {
+    const TaskFunction function = function_.load(std::memory_order_acquire);
+    void* context = context_.load(std::memory_order_acquire);
+    function(context, thread, thread);
+    done_.fetch_add(1, std::memory_order_release);
+    return 1;
+  }
   int64_t ran = 0;
   for (;;) {
     const uint64_t claim = claim_.load(std::memory_order_acquire);
@@ -115,6 +125,24 @@ void ThreadPool::worker_loop(int thread, uint32_t seen) {
   }
 }
 
+void ThreadPool::publish(TaskFunction fn, void* context, int64_t task_count, bool pinned) {
+  // Close the previous job's claims first (same generation, index past any count), so a helper still holding a stale
+  // view of it cannot take a task with the fields written next.
+  claim_.store(((uint64_t)generation_ << 32) | 0xffffffffu, std::memory_order_seq_cst);
+  function_.store(fn, std::memory_order_release);
+  context_.store(context, std::memory_order_release);
+  task_count_.store(task_count, std::memory_order_release);
+  done_.store(0, std::memory_order_relaxed);
+  // A pinned job is marked before its generation appears.
+  if (pinned) pinned_generation_.store(generation_ + 1, std::memory_order_seq_cst);
+  generation_++;
+  claim_.store((uint64_t)generation_ << 32, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    wake_.fetch_add(1, std::memory_order_seq_cst);
+    wake_.notify_all();
+  }
+}
+
 bool ThreadPool::backing_off() {
   if (solo_until_ns_ == 0) return false;
   if (now_ns() < solo_until_ns_) return true;
@@ -130,19 +158,7 @@ void ThreadPool::parallel_for(int64_t task_count, TaskFunction fn, void* context
     for (int64_t task = 0; task < task_count; task++) fn(context, task, 0);
     return;
   }
-  // Close the previous job's claims first (same generation, index past any count), so a helper still holding a stale
-  // view of it cannot take a task with the fields written next.
-  claim_.store(((uint64_t)generation_ << 32) | 0xffffffffu, std::memory_order_seq_cst);
-  function_.store(fn, std::memory_order_release);
-  context_.store(context, std::memory_order_release);
-  task_count_.store(task_count, std::memory_order_release);
-  done_.store(0, std::memory_order_relaxed);
-  generation_++;
-  claim_.store((uint64_t)generation_ << 32, std::memory_order_seq_cst);
-  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
-    wake_.fetch_add(1, std::memory_order_seq_cst);
-    wake_.notify_all();
-  }
+  publish(fn, context, task_count, false);
   const int64_t started = now_ns();
   const int64_t ran = run_tasks(generation_, 0);
   if (ran < task_count) statistics_.shared_jobs++;
@@ -170,6 +186,17 @@ void ThreadPool::parallel_for(int64_t task_count, TaskFunction fn, void* context
     solo_until_ns_ = now + solo_span_ns_;
     last_stall_ns_ = now;
   }
+}
+
+void ThreadPool::run_on_every_thread(TaskFunction fn, void* context) {
+  if (thread_count_ == 1) {
+    fn(context, 0, 0);
+    return;
+  }
+  publish(fn, context, thread_count_, true);
+  fn(context, 0, 0);
+  done_.fetch_add(1, std::memory_order_release);
+  while (done_.load(std::memory_order_acquire) != thread_count_) std::this_thread::yield();
 }
 
 ThreadPool& global_pool() {

@@ -41,6 +41,17 @@ class ThreadPool {
     parallel_for(task_count, [](void* context, int64_t task, int thread) { (*static_cast<Body*>(context))(task, thread); }, &body);
   }
 
+  // Runs fn(context, thread, thread) exactly once on every thread of the pool (the caller as thread 0) and waits for
+  // all of them: task i is pinned to thread i, so the caller never runs a helper's task, whatever the back-off or a
+  // CallerOnly say. For measurements of what each thread can do at the same time (the compute peak probe); not
+  // counted in the statistics.
+  void run_on_every_thread(TaskFunction fn, void* context);
+
+  template <typename Body>
+  void run_on_every_thread(Body& body) {
+    run_on_every_thread([](void* context, int64_t, int thread) { (*static_cast<Body*>(context))(thread); }, &body);
+  }
+
   // While one lives (and `active`), jobs run on the calling thread alone: for work smaller than the cost of handing it
   // over (waking a helper, moving the results between cores), as a tiny model's decode GEMVs are.
   class CallerOnly {
@@ -71,6 +82,8 @@ class ThreadPool {
   // Claims and runs tasks of job `generation` until none are left (or the job changed); returns how many it ran.
   int64_t run_tasks(uint32_t generation, int thread);
   bool backing_off();
+  // Publishes a job of `task_count` tasks to the helpers (pinned: task i belongs to thread i) and wakes sleepers.
+  void publish(TaskFunction fn, void* context, int64_t task_count, bool pinned);
 
   int thread_count_ = 1;
   std::vector<std::thread> workers_;
@@ -84,6 +97,8 @@ class ThreadPool {
   std::atomic<TaskFunction> function_{nullptr};
   std::atomic<void*> context_{nullptr};
   std::atomic<int64_t> task_count_{0};
+  // The generation of the last run_on_every_thread job: helpers that see it run their own task instead of claiming.
+  std::atomic<uint32_t> pinned_generation_{0};
   uint32_t generation_ = 0;             // caller-side copy of the current generation
   bool caller_only_ = false;            // set by CallerOnly: run jobs on the caller
   int64_t solo_until_ns_ = 0;           // back-off: run jobs on the caller alone until then (steady clock)

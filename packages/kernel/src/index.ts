@@ -52,7 +52,7 @@ export {
   type NativeIsa,
 } from "./select-backend.ts";
 export { ReferenceBackend, attentionFlash, attentionNaive, attentionPaged, createReferenceBackend } from "./reference/index.ts";
-export { NativeBackend } from "./native/native-backend.ts";
-export type { IsaName, PoolStatistics } from "./native/addon.ts";
+export { NativeBackend, type ComputePeak } from "./native/native-backend.ts";
+export type { IsaName, PeakThreadRun, PoolStatistics } from "./native/addon.ts";
 export { ropeFrequencies, type Llama3RopeScaling, type RopeFrequencyOptions } from "./rope-frequencies.ts";
 export * from "./formats/index.ts";

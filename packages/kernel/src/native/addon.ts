@@ -27,6 +27,28 @@ export interface PoolStatistics {
   callerOnlyJobs: number;
 }
 
+/** What one pool thread did in a compute peak probe (native/compute_peak.h). */
+export interface PeakThreadRun {
+  /** The pool thread that ran the task (0 is the calling thread); the task is pinned to it. */
+  thread: number;
+  /** The OS thread id it ran on (Linux; 0 elsewhere). */
+  systemThreadId: number;
+  /** The CPU it was on when it finished (-1: unknown). */
+  cpu: number;
+  /** Arithmetic operations it did (an FMA lane counts 2, a vdpbf16ps lane 4, a vpdpbusd lane 8). */
+  operations: number;
+  /** Its own run time in seconds, first chain round to last. */
+  seconds: number;
+  /** The CPU time it got meanwhile, in seconds: less than `seconds` when it was descheduled (-1: unknown). */
+  cpuSeconds: number;
+}
+
+/** The raw result of the addon's computePeak: each pool thread's run, and the caller's wall time for all of them. */
+export interface RawComputePeak {
+  wallSeconds: number;
+  threads: PeakThreadRun[];
+}
+
 /** The addon's kernel tables: "avx512" (with AVX512_BF16 instructions when the CPU has them), "avx512-nobf16"
  *  (AVX-512 without them), "avx2", "portable". */
 export type IsaName = "avx512" | "avx512-nobf16" | "avx2" | "portable";
@@ -64,10 +86,10 @@ export interface NativeAddon {
   interleave?(out: Bytes, input: Bytes, dtype: number, rows: number, cols: number): void;
   dequantize(out: FloatArray, input: Bytes, dtype: number, count: number): void;
   argmax(input: FloatArray): number;
-  /** Runs 12 independent chains of one 512-bit instruction (f32 FMA, vdpbf16ps or vpdpbusd) for `iterations` rounds on
-   *  every pool thread; returns the arithmetic operations done (the caller times it), or -1 when the CPU lacks the
-   *  instruction. The benchmark's compute yardstick. Absent from older addons. */
-  computePeak?(kind: "fma" | "bf16" | "vnni", iterations: number): number;
+  /** Runs 12 independent chains of one vector instruction (f32 FMA, vdpbf16ps or vpdpbusd) on every pool thread at
+   *  once, each thread its own pinned task for at least `milliseconds`; null when the CPU lacks the instruction. The
+   *  benchmark's compute yardstick. Absent from older addons. */
+  computePeak?(kind: "fma" | "bf16" | "vnni", milliseconds: number): RawComputePeak | null;
   /** Reads every byte once over the thread pool; returns a checksum. The benchmark's bandwidth yardstick. */
   streamRead(data: Bytes, fourStreams?: boolean): number;
   setThreads(threads: number): void;

@@ -8,7 +8,19 @@ import { dtypeInfo, interleavedDType } from "../dtype.ts";
 import { canInterleave, quantizeTensorInto } from "../formats/index.ts";
 import { topK } from "../reference/selection.ts";
 import { lastAxis, Tensor } from "../tensor.ts";
-import type { IsaName, NativeAddon, PoolStatistics } from "./addon.ts";
+import type { IsaName, NativeAddon, PeakThreadRun, PoolStatistics } from "./addon.ts";
+
+/** A compute peak probe over the thread pool (NativeBackend.computePeak). */
+export interface ComputePeak {
+  /** Each pool thread's run, in thread order: every thread ran its own task. */
+  threads: PeakThreadRun[];
+  /** Σ over threads of operations ÷ seconds: the rate of all threads running at once (operations per second). */
+  operationsPerSecond: number;
+  /** All operations over the caller's wall time, which includes waking the helpers (operations per second). */
+  wallOperationsPerSecond: number;
+  /** The caller's wall time for the whole probe, in seconds. */
+  wallSeconds: number;
+}
 import { PagedGatherScratch } from "./paged-gather.ts";
 
 function floats(tensor: Tensor): Float32Array {
@@ -71,16 +83,21 @@ export class NativeBackend implements Backend {
   }
 
   /**
-   * The arithmetic peak of this machine for one instruction over the thread pool, in operations per second (an FMA lane
-   * counts 2, a vdpbf16ps lane 4, a vpdpbusd lane 8), measured by timing independent chains of it; undefined when the
-   * CPU (or an older addon) lacks it. The yardstick benchmarks compare compute-bound kernels against.
+   * The arithmetic peak of this machine for one instruction over the thread pool (an FMA lane counts 2 operations, a
+   * vdpbf16ps lane 4, a vpdpbusd lane 8): every pool thread runs independent chains of it in a task pinned to that
+   * thread for at least `milliseconds`, timed by the thread itself; undefined when the CPU (or an older addon) lacks
+   * the instruction. The yardstick benchmarks compare compute-bound kernels against.
    */
-  computePeak(kind: "fma" | "bf16" | "vnni", iterations = 20_000_000): number | undefined {
-    if (!this.addon.computePeak) return undefined;
-    const start = process.hrtime.bigint();
-    const operations = this.addon.computePeak(kind, iterations);
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    return operations < 0 ? undefined : operations / seconds;
+  computePeak(kind: "fma" | "bf16" | "vnni", milliseconds = 200): ComputePeak | undefined {
+    const raw = this.addon.computePeak?.(kind, milliseconds);
+    if (!raw) return undefined;
+    const operations = raw.threads.reduce((total, thread) => total + thread.operations, 0);
+    return {
+      threads: raw.threads,
+      operationsPerSecond: raw.threads.reduce((total, thread) => total + thread.operations / thread.seconds, 0),
+      wallOperationsPerSecond: operations / raw.wallSeconds,
+      wallSeconds: raw.wallSeconds,
+    };
   }
 
   /** On AVX-512, q8_0 / q4_0 / q4_k / q6_k / f32 / f16 / bf16 matrices with a multiple of 16 rows go to the
