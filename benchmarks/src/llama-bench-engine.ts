@@ -1,9 +1,12 @@
 // llama.cpp's own llama-bench as the third engine of the peer benchmark (`pnpm bench peers --llama-bench PATH`): a
-// llama-bench binary the user built outside this repository from llama.cpp's public source. Each measured run is one
-// llama-bench process on the same GGUF file and thread count: its pp<prompt> test (prefill of the prompt in one batch)
-// and its tg<decode> test (decoding from an empty context), one repetition each after llama-bench's own warm-up, with
-// the model memory-mapped (llama-bench's default). Its JSON output gives the tokens/s; the process's CPU time is read
-// from /proc/self/stat's children fields, so the benchmark can tell how much CPU other processes took meanwhile.
+// llama-bench binary the user built outside this repository from llama.cpp's public source. Each measured run is two
+// llama-bench processes on the same GGUF file and thread count, measuring what this project's run measures: its
+// pp<prompt> test (prefill of the prompt in one batch, from an empty context) and its tg<decode> test at depth
+// <prompt> (decoding after a prompt's worth of context, as ours decodes after its prompt), one repetition each after
+// llama-bench's own warm-up. The weights are read into llama.cpp's memory as ours are (-mmp 0), unless the benchmark
+// runs with --llama-mmap. Its JSON output gives the tokens/s; the processes' CPU time is read from /proc/self/stat's
+// children fields, so the benchmark can tell how much CPU other processes took meanwhile (llama.cpp's threads wait for
+// each other at every op, so a 2-thread run with another process on a core collapses: such runs are flagged).
 // Nothing here is needed by the tests or CI: without --llama-bench the engine is simply not run.
 
 import { spawn } from "node:child_process";
@@ -18,6 +21,8 @@ export interface LlamaBenchRequest {
   threads: number;
   promptTokens: number;
   decodeTokens: number;
+  /** Memory-map the file (llama-bench's default) instead of reading it into memory (default false, as ours does). */
+  memoryMap?: boolean;
 }
 
 /** One test result of llama-bench's `-o json` output (the fields read here). */
@@ -31,6 +36,8 @@ interface LlamaBenchTest {
   cpu_info?: string;
   flash_attn?: unknown;
   type_k?: string;
+  /** Context already in the cache when the test starts (llama-bench -d). */
+  n_depth?: number;
 }
 
 /** CPU time (ms) of this process's exited, waited-for children (Linux: fields cutime + cstime of /proc/self/stat). */
@@ -55,23 +62,20 @@ export function parseLlamaBenchJson(text: string): LlamaBenchTest[] {
   return parsed as LlamaBenchTest[];
 }
 
-/** The llama-bench arguments of one run. */
-export function llamaBenchArguments(request: LlamaBenchRequest): string[] {
-  return ["-m", request.modelPath, "-p", String(request.promptTokens), "-n", String(request.decodeTokens), "-t", String(request.threads), "-r", "1", "-o", "json"];
+/** The llama-bench arguments of one run's two processes: prefill (pp<prompt> from an empty context) and decode
+ *  (tg<decode> at depth <prompt>). */
+export function llamaBenchArguments(request: LlamaBenchRequest): { prefill: string[]; decode: string[] } {
+  const common = ["-m", request.modelPath, "-t", String(request.threads), "-mmp", request.memoryMap ? "1" : "0", "-r", "1", "-o", "json"];
+  return {
+    prefill: [...common, "-p", String(request.promptTokens), "-n", "0"],
+    decode: [...common, "-p", "0", "-n", String(request.decodeTokens), "-d", String(request.promptTokens)],
+  };
 }
 
-export interface LlamaBenchResult {
-  /** As the peer protocol's runs: token arrival times and generated ids are not known (empty). */
-  measurement: RunMeasurement;
-  /** llama-bench's build and settings, for the report. */
-  description: string;
-}
-
-/** Runs llama-bench once and returns its prefill and decode speeds as a run measurement. */
-export function runLlamaBench(request: LlamaBenchRequest): Promise<LlamaBenchResult> {
+/** Runs llama-bench once with `args` and returns its parsed tests. */
+function llamaBenchTests(request: LlamaBenchRequest, args: string[]): Promise<LlamaBenchTest[]> {
   return new Promise((resolve, reject) => {
-    const cpuBefore = childrenCpuMs();
-    const child = spawn(request.binary, llamaBenchArguments(request), { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(request.binary, args, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -84,26 +88,40 @@ export function runLlamaBench(request: LlamaBenchRequest): Promise<LlamaBenchRes
         return;
       }
       try {
-        const tests = parseLlamaBenchJson(stdout);
-        const prefill = tests.find((test) => test.n_prompt === request.promptTokens && test.n_gen === 0);
-        const decode = tests.find((test) => test.n_gen === request.decodeTokens && test.n_prompt === 0);
-        if (!prefill || !decode) throw new Error(`llama-bench's output has no pp${request.promptTokens} and tg${request.decodeTokens} tests`);
-        const build = prefill.build_commit ? `llama.cpp ${prefill.build_commit}${prefill.build_number ? ` (build ${prefill.build_number})` : ""}` : "llama.cpp";
-        resolve({
-          measurement: {
-            prefillTokens: request.promptTokens,
-            prefillMs: (request.promptTokens / prefill.avg_ts) * 1000,
-            decodeTokens: request.decodeTokens,
-            decodeMs: (request.decodeTokens / decode.avg_ts) * 1000,
-            tokenArrivalMs: [],
-            generated: [],
-            cpuMs: childrenCpuMs() - cpuBefore,
-          },
-          description: `llama-bench (${request.binary}), ${build}: ${prefill.n_threads} threads, pp${request.promptTokens} and tg${request.decodeTokens} from an empty context, 1 repetition per run after its warm-up, file memory-mapped, flash attention ${String(prefill.flash_attn ?? "auto")}`,
-        });
+        resolve(parseLlamaBenchJson(stdout));
       } catch (error) {
         reject(new Error(`llama-bench ${request.binary}: ${(error as Error).message}`));
       }
     });
   });
+}
+
+export interface LlamaBenchResult {
+  /** As the peer protocol's runs: token arrival times and generated ids are not known (empty). */
+  measurement: RunMeasurement;
+  /** llama-bench's build and settings, for the report. */
+  description: string;
+}
+
+/** Runs llama-bench's prefill and decode tests (two processes, one after the other) and returns their speeds as a run
+ *  measurement. */
+export async function runLlamaBench(request: LlamaBenchRequest): Promise<LlamaBenchResult> {
+  const cpuBefore = childrenCpuMs();
+  const args = llamaBenchArguments(request);
+  const prefill = (await llamaBenchTests(request, args.prefill)).find((test) => test.n_prompt === request.promptTokens && test.n_gen === 0);
+  const decode = (await llamaBenchTests(request, args.decode)).find((test) => test.n_gen === request.decodeTokens && test.n_prompt === 0);
+  if (!prefill || !decode) throw new Error(`llama-bench ${request.binary}: its output has no pp${request.promptTokens} and tg${request.decodeTokens} tests`);
+  const build = prefill.build_commit ? `llama.cpp ${prefill.build_commit}${prefill.build_number ? ` (build ${prefill.build_number})` : ""}` : "llama.cpp";
+  return {
+    measurement: {
+      prefillTokens: request.promptTokens,
+      prefillMs: (request.promptTokens / prefill.avg_ts) * 1000,
+      decodeTokens: request.decodeTokens,
+      decodeMs: (request.decodeTokens / decode.avg_ts) * 1000,
+      tokenArrivalMs: [],
+      generated: [],
+      cpuMs: childrenCpuMs() - cpuBefore,
+    },
+    description: `llama-bench (${request.binary}), ${build}: ${prefill.n_threads} threads, pp${request.promptTokens} from an empty context and tg${request.decodeTokens} at depth ${decode.n_depth ?? request.promptTokens} (after a prompt's worth of context, as ours), 1 repetition per run after its warm-up, file ${request.memoryMap ? "memory-mapped" : "read into memory (-mmp 0)"}, flash attention ${String(prefill.flash_attn ?? "auto")}`,
+  };
 }

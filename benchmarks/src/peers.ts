@@ -35,6 +35,8 @@ const promptStart: Record<PeerArchitecture, { prefix: number[]; ordinaryTokens: 
 };
 
 const gigabytes = (bytes: number) => (bytes / 1e9).toFixed(2);
+/** Share of all CPU time other processes may take during a multi-thread llama-bench run before the run is flagged. */
+const contendedShare = 0.15;
 
 /** The start token(s) then deterministic ordinary token ids (below the special ids), the same prompt for both engines. */
 export function benchmarkPrompt(length: number, start: number | readonly number[], ordinaryTokens: number): number[] {
@@ -95,8 +97,11 @@ async function llamaBenchRun(file: PeerModelFile, threads: number, options: Peer
   await waitQuiet(quietWaitMs, log);
   const before = cpuTimes();
   const started = performance.now();
-  const result = await runLlamaBench({ binary: options.llamaBench!, modelPath: file.path, threads, promptTokens: options.promptTokens, decodeTokens: options.decodeTokens });
+  const result = await runLlamaBench({ binary: options.llamaBench!, modelPath: file.path, threads, promptTokens: options.promptTokens, decodeTokens: options.decodeTokens, memoryMap: options.llamaMemoryMap });
   const run = { ...result.measurement, othersCpuShare: othersBusyFraction(before, cpuTimes(), result.measurement.cpuMs, performance.now() - started) };
+  if (threads > 1 && run.othersCpuShare >= contendedShare) {
+    log(`  note: other processes took ${(run.othersCpuShare * 100).toFixed(0)}% of the CPU during this llama-bench run; llama.cpp's threads wait for each other at every op, so a contended ${threads}-thread run collapses (BASELINES.md: 785 ms/token) — not a comparison`);
+  }
   return { run, description: result.description };
 }
 

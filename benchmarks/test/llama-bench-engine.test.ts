@@ -1,6 +1,7 @@
 // The llama-bench engine of the peer benchmark, against a stand-in executable that answers like llama-bench's
-// `-o json` (CI has no llama.cpp build): the arguments it is given, prefill/decode speeds read from its pp and tg
-// tests, and clear errors for a failing or unexpected executable.
+// `-o json` (CI has no llama.cpp build): the arguments of its two processes (prefill from an empty context, decode at
+// the prompt's depth, weights read into memory unless memory-mapping is asked for), prefill/decode speeds read from
+// their pp and tg tests, and clear errors for a failing or unexpected executable.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,17 +13,18 @@ import { llamaBenchArguments, parseLlamaBenchJson, runLlamaBench } from "../src/
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "llama-bench-engine-"));
 afterAll(() => fs.rmSync(directory, { recursive: true, force: true }));
 
-/** A stand-in llama-bench: prints a progress line on stderr and the JSON of a pp and a tg test built from its arguments. */
+/** A stand-in llama-bench: prints a progress line on stderr and, as llama-bench does, the JSON of a pp test when -p is
+ *  not 0 and a tg test when -n is not 0, built from its arguments (the tg test's speed depends on the depth -d). */
 function fakeLlamaBench(behaviour: "ok" | "fail" | "garbage"): string {
   const file = path.join(directory, `llama-bench-${behaviour}`);
   const script = {
     ok: `const a = process.argv.slice(2); const get = (flag) => Number(a[a.indexOf(flag) + 1]);
 process.stderr.write("llama-bench: loading\\n");
-const common = { build_commit: "3f545bec", build_number: 10573, n_threads: get("-t"), flash_attn: "auto" };
-process.stdout.write(JSON.stringify([
-  { ...common, n_prompt: get("-p"), n_gen: 0, avg_ts: 250.5 },
-  { ...common, n_prompt: 0, n_gen: get("-n"), avg_ts: 40.25 },
-], null, 2));`,
+const common = { build_commit: "3f545bec", build_number: 10573, n_threads: get("-t"), flash_attn: "auto", n_depth: get("-d") || 0 };
+const tests = [];
+if (get("-p") > 0) tests.push({ ...common, n_prompt: get("-p"), n_gen: 0, avg_ts: 250.5 });
+if (get("-n") > 0) tests.push({ ...common, n_prompt: 0, n_gen: get("-n"), avg_ts: 40.25 - common.n_depth / 1000 });
+process.stdout.write(JSON.stringify(tests, null, 2));`,
     fail: `process.stderr.write("error: failed to load model 'x.gguf'\\n"); process.exit(1);`,
     garbage: `process.stdout.write("[{\\"n_prompt\\": 1}]");`,
   }[behaviour];
@@ -31,20 +33,26 @@ process.stdout.write(JSON.stringify([
 }
 
 describe("llama-bench engine", () => {
-  it("asks for one pp and one tg test at the thread count, as JSON", () => {
-    expect(llamaBenchArguments({ binary: "llama-bench", modelPath: "m.gguf", threads: 2, promptTokens: 512, decodeTokens: 128 })).toEqual(
-      ["-m", "m.gguf", "-p", "512", "-n", "128", "-t", "2", "-r", "1", "-o", "json"],
-    );
+  it("asks for a pp test from an empty context and a tg test at the prompt's depth, weights read into memory, as JSON", () => {
+    const common = ["-m", "m.gguf", "-t", "2", "-mmp", "0", "-r", "1", "-o", "json"];
+    expect(llamaBenchArguments({ binary: "llama-bench", modelPath: "m.gguf", threads: 2, promptTokens: 512, decodeTokens: 128 })).toEqual({
+      prefill: [...common, "-p", "512", "-n", "0"],
+      decode: [...common, "-p", "0", "-n", "128", "-d", "512"],
+    });
+    const mapped = llamaBenchArguments({ binary: "llama-bench", modelPath: "m.gguf", threads: 1, promptTokens: 64, decodeTokens: 8, memoryMap: true });
+    expect([mapped.prefill.slice(4, 6), mapped.decode.slice(4, 6)]).toEqual([["-mmp", "1"], ["-mmp", "1"]]);
   });
 
   it("reads prefill and decode tokens/s from the pp and tg tests", async () => {
     const result = await runLlamaBench({ binary: fakeLlamaBench("ok"), modelPath: "m.gguf", threads: 2, promptTokens: 512, decodeTokens: 128 });
     expect(result.measurement.prefillTokens).toBe(512);
     expect((result.measurement.prefillTokens / result.measurement.prefillMs) * 1000).toBeCloseTo(250.5, 9);
-    expect((result.measurement.decodeTokens / result.measurement.decodeMs) * 1000).toBeCloseTo(40.25, 9);
+    // The stand-in's tg speed at depth 512 (the prompt): 40.25 − 0.512.
+    expect((result.measurement.decodeTokens / result.measurement.decodeMs) * 1000).toBeCloseTo(39.738, 9);
     expect(result.measurement.tokenArrivalMs).toEqual([]);
     expect(result.measurement.cpuMs).toBeGreaterThanOrEqual(0);
-    expect(result.description).toContain("llama.cpp 3f545bec (build 10573): 2 threads, pp512 and tg128");
+    expect(result.description).toContain("llama.cpp 3f545bec (build 10573): 2 threads, pp512 from an empty context and tg128 at depth 512");
+    expect(result.description).toContain("read into memory (-mmp 0)");
   });
 
   it("says which executable failed and shows the end of its error output", async () => {
