@@ -2,19 +2,24 @@
 // (a markdown table, or one JSON object per line with --json) and to files under benchmarks/results/.
 
 import { loadavg } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { nativeAvailability, type DType } from "@infer-recipes/kernel";
 
+import { profileDecode, type DecodeProfile } from "./decode-profile.ts";
+import { profileSection, writeDecodeProfileReport } from "./decode-profile-report.ts";
 import { chainShapes, decodeChainTable, runDecodeChainBenchmark, writeDecodeChainReport, type ChainShape } from "./kernels-decode-chain.ts";
 import { runKernelBenchmark, type KernelResult } from "./kernels.ts";
 import { BANDWIDTH_TARGET, kernelTable, writeKernelReport } from "./kernels-report.ts";
 import { machineInfo } from "@infer-recipes/harness";
 import { benchServing } from "./serving.ts";
 import { benchServingReliability } from "./serving-reliability.ts";
+import { ensurePeerModelFile, peerFormats, type PeerFormat } from "./peer-model-files.ts";
 import { PEERS_USAGE } from "./peer-options.ts";
+import { peerShapeConfig, peerShapes, type PeerShape } from "./peer-shapes.ts";
+import { peerVocabulary } from "./peer-vocabulary.ts";
 import { benchPeers } from "./peers.ts";
 import { benchPeersQuality, PEERS_QUALITY_USAGE } from "./peers-quality.ts";
 import { benchSpeculativePeers, SPECULATIVE_PEERS_USAGE } from "./speculative-peers.ts";
@@ -34,6 +39,12 @@ benchmarks:
             --decode-chain   instead: the thread pool at a decode step's rhythm (a Llama decode step's GEMVs back to
                              back) for stories260K's and the 1B's shapes, at 1 and 2 threads, quiet and with another
                              process spinning on a core; --shapes tiny,1b, --repetitions N (default 5)
+  decode-profile  where a decode token's time goes in this project's engine: every kernel op timed (matmuls per
+            weight shape), the rest is the engine's own time; beside the read bandwidth measured in the same run
+            --model PATH      a Llama GGUF file (default: the peer benchmark's random-weight file of --shape/--format)
+            --shape S         1b or 3b (default 1b)   --format F   of ${peerFormats.join(",")} (default q4_0)
+            --threads LIST    (default 1,2)   --prompt-tokens N (default 64)   --decode-tokens N (default 64)
+            --repetitions N   runs per thread count after a warm-up (default 3)
   serving   sequential vs continuous batching at 1–16 clients, TTFT with/without the prefix cache, and the model in
             the HTTP thread vs a worker thread (/health latency, decode tok/s); --quick, --json, --worker-only
   serving-reliability  the --serve process under 100 concurrent streams with disconnects, 1 MB prompts and
@@ -112,6 +123,53 @@ async function benchKernels(argv: string[]): Promise<void> {
   }
 }
 
+async function benchDecodeProfile(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" }, shape: { type: "string" }, format: { type: "string" }, threads: { type: "string" },
+      "prompt-tokens": { type: "string" }, "decode-tokens": { type: "string" }, repetitions: { type: "string" },
+    },
+  });
+  const count = (text: string | undefined, fallback: number, option: string) => {
+    const value = Number(text ?? fallback);
+    if (!Number.isInteger(value) || value < 1) fail(`${option} must be an integer ≥ 1, got "${text}"`);
+    return value;
+  };
+  const threads = (values.threads ?? "1,2").split(",").map((item) => count(item.trim(), 1, "--threads"));
+  const promptTokens = count(values["prompt-tokens"], 64, "--prompt-tokens");
+  const decodeTokens = count(values["decode-tokens"], 64, "--decode-tokens");
+  const repetitions = count(values.repetitions, 3, "--repetitions");
+  let modelPath: string;
+  if (values.model !== undefined) {
+    modelPath = resolve(process.env.INIT_CWD ?? process.cwd(), values.model);
+  } else {
+    const shape = (values.shape ?? "1b") as PeerShape;
+    const format = (values.format ?? "q4_0") as PeerFormat;
+    if (!peerShapes.includes(shape) || shape === "chatglm3-6b") fail(`--shape must be 1b or 3b, got "${values.shape}"`);
+    if (!peerFormats.includes(format)) fail(`--format must be one of ${peerFormats.join(", ")}, got "${values.format}"`);
+    const vocabulary = peerVocabulary(peerShapeConfig(shape).vocabSize);
+    const file = ensurePeerModelFile(shape, format, { vocabulary: vocabulary.metadata, vocabularyKind: vocabulary.kind });
+    if ("skipped" in file) fail(file.skipped);
+    modelPath = file.path;
+  }
+  const machine = machineInfo();
+  const load = loadavg().map((value) => value.toFixed(2)).join(", ");
+  const started = Date.now();
+  const streamBuffer = new Uint8Array(1024 ** 3);
+  for (let offset = 0; offset < streamBuffer.length; offset += 4096) streamBuffer[offset] = offset & 0xff;
+  const profiles: DecodeProfile[] = [];
+  for (const threadCount of threads) {
+    process.stderr.write(`profiling ${modelPath} at ${threadCount} thread${threadCount === 1 ? "" : "s"}\n`);
+    profiles.push(profileDecode({ modelPath, threads: threadCount, promptTokens, decodeTokens, repetitions, progress: (line) => process.stderr.write(`${line}\n`) }, streamBuffer));
+  }
+  const stem = modelPath.split("/").pop()!.replace(/\.gguf$/, "").replace(/-llama3-vocabulary$/, "");
+  const command = `pnpm bench decode-profile ${argv.join(" ")}`.trim();
+  const paths = writeDecodeProfileReport(RESULTS_DIRECTORY, `decode-profile-${stem}`, profiles, machine, command, load);
+  process.stdout.write(profiles.map(profileSection).join("\n\n") + "\n");
+  process.stderr.write(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${paths.join(", ")}\n`);
+}
+
 const [name, ...rest] = process.argv.slice(2);
 if (rest.includes("--help") || rest.includes("-h")) {
   process.stdout.write(USAGE + "\n");
@@ -120,6 +178,9 @@ if (rest.includes("--help") || rest.includes("-h")) {
 switch (name) {
   case "kernels":
     await benchKernels(rest);
+    break;
+  case "decode-profile":
+    await benchDecodeProfile(rest).catch(failWithError);
     break;
   case "serving":
     await benchServing(rest, RESULTS_DIRECTORY);
