@@ -423,7 +423,7 @@ async function main(): Promise<void> {
         ? []
         : [
             "",
-            "Against llama.cpp (mtmd, same mmproj files, 512² tiles, 2 threads):",
+            `Against llama.cpp (mtmd, same mmproj files, 512² tiles, ${options.threads} thread(s)):`,
             "",
             markdownTable(peerRows, [
               { header: "weights", value: (row) => row.weights, align: "left" },
