@@ -4,6 +4,7 @@
 // signature uses but its package does not export. Typedoc's own not-exported check only looks at the root package
 // when all entry points share one program, so that last check runs here per package.
 
+import { execFileSync } from "node:child_process";
 import path from "node:path";
 
 import {
@@ -99,6 +100,16 @@ function validatePackageExports(project: ProjectReflection, logger: Logger, pack
   }
 }
 
+/** Whether the git checkout holding `directory` has an `origin` remote (typedoc's source links need one). */
+function hasOriginRemote(directory: string): boolean {
+  try {
+    execFileSync("git", ["remote", "get-url", "origin"], { cwd: directory, stdio: "ignore", timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Converts, validates and (when asked) renders the site; returns every warning and error typedoc reported. */
 export async function buildApiReference(options: ApiReferenceOptions): Promise<{ problems: string[] }> {
   const app = await Application.bootstrapWithPlugins(
@@ -122,7 +133,9 @@ export async function buildApiReference(options: ApiReferenceOptions): Promise<{
       searchInDocuments: true,
       githubPages: false,
       hideGenerator: true,
-      disableSources: false,
+      // Source links point into the git remote; a copy without an `origin` remote (an archive, a fresh `git init`)
+      // builds the site without them instead of failing on typedoc's "git remote was not valid" warning.
+      disableSources: !hasOriginRemote(path.dirname(options.tsconfig)),
       // The packages are type-checked by `pnpm typecheck`; the docs only read their declarations.
       skipErrorChecking: true,
       validation: { notExported: true, notDocumented: true, invalidLink: true, invalidPath: true, rewrittenLink: true, unusedMergeModuleWith: true },
