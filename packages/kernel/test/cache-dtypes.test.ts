@@ -17,6 +17,7 @@ import {
   type AttentionOptions,
   type CacheDType,
 } from "../src/index.ts";
+import type { AttentionCase } from "./attention-case.ts";
 import { isaKernels, restoreBestIsa } from "./isa-kernels.ts";
 import { createRandom, maxAbsDiff, randomTensor, relativeError, zerosLike } from "./helpers.ts";
 
@@ -27,18 +28,7 @@ const reference = kernels[0].kernel;
  *  f16 keeps 11 significant bits, bf16 8, q8_0 ~7 per block of 32, q4_0 ~3. */
 const errorBudget: Record<CacheDType, number> = { f32: 0, f16: 2e-3, bf16: 1e-2, q8_0: 2e-2, q4_0: 0.2 };
 
-interface Case {
-  name: string;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  /** Cached positions. */
-  length: number;
-  /** Query chunks as [first position, tokens, kvLength (default first + tokens)]: prefill chunks and decode steps
-   *  (causal: they see positions ≤ theirs). */
-  queries: Array<[number, number, number?]>;
-  blockSize: number;
-}
+type Case = AttentionCase;
 
 const cases: Case[] = [
   { name: "Llama 3.2 1B heads (32/8 × 64), decode at 300 and a chunk of 3", heads: 32, kvHeads: 8, headDim: 64, length: 300, queries: [[299, 1], [290, 3]], blockSize: 16 },

@@ -20,6 +20,7 @@ import {
   type AttentionOptions,
 } from "../src/index.ts";
 import { loadAddon } from "../src/native/addon.ts";
+import type { AttentionCase } from "./attention-case.ts";
 import { isaKernels, restoreBestIsa } from "./isa-kernels.ts";
 import { createRandom, maxAbsDiff, randomTensor, relativeError, zerosLike } from "./helpers.ts";
 
@@ -87,16 +88,7 @@ function pagedStore(stored: Tensor, values: Tensor, length: number, blockSize: n
   return { keyBlocks, valueBlocks, blockTable };
 }
 
-interface Case {
-  name: string;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  length: number;
-  /** [first position, tokens, kvLength (default first + tokens)]. */
-  queries: Array<[number, number, number?]>;
-  blockSize: number;
-}
+type Case = AttentionCase;
 
 const cases: Case[] = [
   { name: "1B heads (32/8 × 64): decode at 300, a chunk of 3, decode with no unfinished group", heads: 32, kvHeads: 8, headDim: 64, length: 320, queries: [[299, 1], [290, 3], [319, 1]], blockSize: 32 },
