@@ -1,17 +1,20 @@
 // The GLM architecture and ChatGLM3's tokenizer against llama.cpp (node-llama-cpp) on a tiny random chatglm GGUF with
 // ChatGLM3's real vocabulary, written by this project's writer (skipped with a message when ../shared/models or the
 // llama.cpp binary is missing): every string of a 200+ string Chinese/English/code/emoji corpus tokenizes the same
-// (special tokens parsed and not) and round-trips, and the logits over the corpus text agree (KL, top-1, greedy).
+// (special tokens parsed and not) and round-trips, and the logits over the corpus text agree (KL, top-1, greedy). The
+// same corpus on a GLM-4-style byte-level vocabulary ("chatglm-bpe"): our GGUF tokenizer and @huggingface/tokenizers on
+// its tokenizer.json against llama.cpp.
 
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
+import { loadHfTokenizer, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { chatGlm3Tokenizer, chatGlm3TokenizerModel, compareTokenizations, ensureChatGlmOracleModel } from "../src/chatglm-quality.ts";
 import { tokenizerCorpus } from "../src/chatglm-tokenizer-corpus.ts";
+import { ensureGlm4OracleFiles, qwen3TokenizerJson } from "../src/glm4-tokenizer-oracle.ts";
 import { createLlamaCppQualityEngine } from "../src/llama-cpp-quality-engine.ts";
 import { loadLlamaCpp } from "../src/llama-cpp-peer.ts";
 import { createOurQualityEngine } from "../src/our-quality-engine.ts";
@@ -58,6 +61,32 @@ describe.skipIf(!hasVocabulary || llamaCpp.llama === undefined)("ChatGLM3 on lla
       expect(result.top1_agreement).toBeGreaterThan(0.98);
       expect(Math.abs(result.perplexity_ratio - 1)).toBeLessThan(0.01);
       expect(result.greedy_agreement).toBe(1);
+    } finally {
+      await peer.close();
+    }
+  }, 300_000);
+});
+
+const hasQwenVocabulary = fs.existsSync(qwen3TokenizerJson);
+if (!hasQwenVocabulary) console.warn(`[chatglm-quality] GLM-4 tokenizer check skipped: missing ${qwen3TokenizerJson}`);
+
+describe.skipIf(!hasQwenVocabulary || llamaCpp.llama === undefined)("GLM-4's byte-level tokenizer (chatglm-bpe) on llama.cpp", () => {
+  it("tokenizes the mixed corpus exactly as llama.cpp does, from the GGUF and from tokenizer.json, and round-trips it", async () => {
+    const files = ensureGlm4OracleFiles(directory);
+    const ours = createOurQualityEngine(files.gguf, 256);
+    const peer = await createLlamaCppQualityEngine({ modelPath: files.gguf, contextSize: 256, vocabSize: ours.weights.config.vocabSize, threads: 2 });
+    try {
+      const corpus = [...tokenizerCorpus(), "[gMASK]<sop><|user|>\n你好<|assistant|>", "<|observation|>{\"tool\": 1}<|endoftext|>"];
+      const gguf = tokenizerFromGgufMetadata(ours.weights.metadata);
+      // llama.cpp drops the BOS of this pre-tokenizer; a turn ends at <|user|> and <|observation|> as well as at EOS.
+      expect(gguf.bosTokenId).toBeUndefined();
+      expect([...gguf.eosTokenIds].sort()).toEqual(["<|endoftext|>", "<|user|>", "<|observation|>"].map((text) => files.special.get(text)!).sort());
+      for (const tokenizer of [gguf, await loadHfTokenizer(files.directory)]) {
+        const comparison = await compareTokenizations(tokenizer, (text, special) => peer.tokenize!(text, special), corpus);
+        expect(comparison.mismatches.slice(0, 3)).toEqual([]);
+        expect(comparison.agreeing).toBe(2 * corpus.length);
+        expect(comparison.roundTripFailures).toEqual([]);
+      }
     } finally {
       await peer.close();
     }

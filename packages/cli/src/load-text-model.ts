@@ -16,6 +16,7 @@ import {
   chatGlm3ChatTemplate,
   chatTemplateFromGgufMetadata,
   compileChatTemplate,
+  glm4ChatTemplate,
   loadChatGlm3Tokenizer,
   loadChatTemplate,
   loadHfTokenizer,
@@ -171,6 +172,12 @@ function ggufTokenizerSource(file: string): TokenizerSource {
   return { metadata, config: { vocabSize: 0, architecture: metadata.get("general.architecture") === "chatglm" ? "chatglm" : "llama" } };
 }
 
+/** The chat format of a GLM vocabulary without a template: GLM-4's when it has "<sop>", ChatGLM3's when it has "[gMASK]". */
+function glmFallbackChatTemplate(tokenizer: TextTokenizer): string | undefined {
+  if (tokenizer.tokenToId("[gMASK]") === undefined) return undefined;
+  return tokenizer.tokenToId("<sop>") !== undefined ? glm4ChatTemplate : chatGlm3ChatTemplate;
+}
+
 async function loadTokenizer(resolved: ResolvedModel, loaded: TokenizerSource): Promise<{ tokenizer: TextTokenizer; chatTemplate?: ChatTemplate }> {
   const glm = loaded.config.architecture === "chatglm";
   if (resolved.format === "gguf") {
@@ -178,8 +185,8 @@ async function loadTokenizer(resolved: ResolvedModel, loaded: TokenizerSource): 
       throw new TokenizerNotFoundError(`${resolved.path} has no embedded tokenizer (tokenizer.ggml.tokens); convert it with its vocabulary`);
     }
     const tokenizer = tokenizerFromGgufMetadata(loaded.metadata);
-    // GGUF files of ChatGLM3 written without a template still chat in ChatGLM3's format.
-    const source = chatTemplateFromGgufMetadata(loaded.metadata) ?? (glm && tokenizer.tokenToId("[gMASK]") !== undefined ? chatGlm3ChatTemplate : undefined);
+    // GGUF files of ChatGLM3 / GLM-4 written without a template still chat in their model's format.
+    const source = chatTemplateFromGgufMetadata(loaded.metadata) ?? (glm ? glmFallbackChatTemplate(tokenizer) : undefined);
     return { tokenizer, chatTemplate: source ? compileChatTemplate(source) : undefined };
   }
   if (resolved.format === "safetensors" || resolved.format === "pytorch") {

@@ -172,6 +172,15 @@ export {
   type TinySmolVlmVocabulary,
 } from "./tiny-models/tiny-smolvlm-tokenizer.ts";
 export {
+  GLM4_SPLIT_PATTERN,
+  TINY_GLM4_CHAT_TEMPLATE,
+  tinyGlm4GgufTokenizerMetadata,
+  tinyGlm4Vocabulary,
+  writeTinyGlm4HfTokenizer,
+  writeTinyGlm4TiktokenModel,
+  type TinyGlm4Vocabulary,
+} from "./tiny-models/tiny-glm4-tokenizer.ts";
+export {
   idefics3ConfigJson,
   idefics3PreprocessorJson,
   randomIdefics3Tensors,

@@ -16,6 +16,9 @@ function buildByteToCharacter(): string[] {
 }
 
 const byteToCharacter = buildByteToCharacter();
+
+/** The character each byte 0..255 is spelled with (index = byte): the first 256 tokens of a byte-level vocabulary. */
+export const byteLevelAlphabet: readonly string[] = byteToCharacter;
 const characterToByte = new Map<string, number>(byteToCharacter.map((character, byte) => [character, byte]));
 
 /** UTF-8 bytes spelled in the byte-level alphabet (one character per byte). */

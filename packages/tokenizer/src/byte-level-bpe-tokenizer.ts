@@ -19,7 +19,7 @@ interface Bigram {
 const wordCacheLimit = 20_000;
 
 /**
- * Byte-level BPE over a GGUF vocabulary (tokenizer.ggml.model = "gpt2": Llama 3, Qwen 2, GPT-2), as llama.cpp does
+ * Byte-level BPE over a GGUF vocabulary (tokenizer.ggml.model = "gpt2": Llama 3, Qwen 2, GPT-2, GLM-4), as llama.cpp does
  * it: split text into words with the model's pre-tokenizer regex, spell each word's UTF-8 bytes as GPT-2's byte
  * alphabet, then apply the merges by rank.
  */
@@ -31,7 +31,7 @@ export class ByteLevelBpeTokenizer extends GgufTokenizerBase {
 
   constructor(vocabulary: GgufVocabulary) {
     const preTokenizer = preTokenizerPattern(vocabulary.preTokenizer);
-    super(vocabulary, { addBosToken: preTokenizer.addBosToken, addEosToken: false, addSpacePrefix: false });
+    super(preTokenizer.family === "glm4" ? glm4Vocabulary(vocabulary) : vocabulary, { addBosToken: preTokenizer.addBosToken, addEosToken: false, addSpacePrefix: false });
     this.preTokenizer = preTokenizer;
     if (vocabulary.merges === undefined) throw new Error("byte-level BPE vocabulary has no tokenizer.ggml.merges");
     vocabulary.merges.forEach((merge, rank) => {
@@ -101,4 +101,23 @@ export class ByteLevelBpeTokenizer extends GgufTokenizerBase {
     }
     return ids;
   }
+}
+
+/**
+ * GLM-4's vocabulary as llama.cpp reads it: no BOS token (the chat template writes "[gMASK]<sop>"). A turn ends at
+ * <|user|> and <|observation|> as well as at EOS (THUDM's generation_config.json lists all three) when the file names
+ * no end-of-turn / end-of-message token of its own.
+ */
+function glm4Vocabulary(vocabulary: GgufVocabulary): GgufVocabulary {
+  const idOf = (text: string) => {
+    const id = vocabulary.tokens.indexOf(text);
+    return id >= 0 ? id : undefined;
+  };
+  return {
+    ...vocabulary,
+    bosTokenId: undefined,
+    addBosToken: false,
+    endOfTurnTokenId: vocabulary.endOfTurnTokenId ?? idOf("<|user|>"),
+    endOfMessageTokenId: vocabulary.endOfMessageTokenId ?? idOf("<|observation|>"),
+  };
 }

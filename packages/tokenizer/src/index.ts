@@ -40,6 +40,8 @@ export {
   type ChatGlm3VocabularyOptions,
 } from "./chatglm3-tokenizer.ts";
 export { ByteLevelBpeTokenizer } from "./byte-level-bpe-tokenizer.ts";
+export { byteLevelAlphabet, byteLevelEncode } from "./byte-level-alphabet.ts";
+export { glm4ChatTemplate, glm4SpecialTokens } from "./glm4-tokens.ts";
 export {
   GgufTokenType,
   readGgufVocabulary,

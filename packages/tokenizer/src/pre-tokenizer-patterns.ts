@@ -26,7 +26,7 @@ const gpt2Pattern =
 /** How a byte-level BPE tokenizer splits text into words before merging. */
 export interface PreTokenizerPattern {
   /** The family the name resolved to. */
-  family: "llama3" | "qwen2" | "gpt2" | "smollm";
+  family: "llama3" | "qwen2" | "gpt2" | "smollm" | "glm4";
   /** The word-splitting regex (global, Unicode). */
   pattern: RegExp;
   /** Every digit is split off on its own before the pattern runs on the rest (llama.cpp's first "\\p{N}" regex of
@@ -43,6 +43,9 @@ const families: Record<PreTokenizerPattern["family"], { source: string; ignoreMe
   qwen2: { source: qwen2Pattern, ignoreMerges: false, addBosToken: false },
   gpt2: { source: gpt2Pattern, ignoreMerges: false, addBosToken: false },
   smollm: { source: gpt2Pattern, ignoreMerges: false, addBosToken: false, digitsFirst: true },
+  // GLM-4 (llama.cpp's LLAMA_VOCAB_PRE_TYPE_CHATGLM4): Llama 3's expression, but merges always apply and no BOS
+  // (the tokenizer drops its BOS id, see byte-level-bpe-tokenizer.ts).
+  glm4: { source: llama3Pattern, ignoreMerges: false, addBosToken: false },
 };
 
 const familyByName: Record<string, PreTokenizerPattern["family"]> = {
@@ -56,6 +59,8 @@ const familyByName: Record<string, PreTokenizerPattern["family"]> = {
   "gpt-2": "gpt2",
   gpt2: "gpt2",
   smollm: "smollm",
+  "chatglm-bpe": "glm4",
+  glm4: "glm4",
 };
 
 /** The tokenizer.ggml.pre names this package knows (others are refused with this list). */

@@ -136,3 +136,37 @@ describe("the smollm pre-tokenizer (SmolLM2 / SmolVLM GGUF files)", () => {
     expect(spell(smollm, "\n\n")).toBe("ĊĊ");
   });
 });
+
+describe("the chatglm-bpe pre-tokenizer (GLM-4 GGUF files)", () => {
+  // "ab" is a token no merge builds: Llama 3 takes a word that is a token whole (ignore_merges), GLM-4 does not.
+  const tokens = [...byteAlphabet(), "12", "123", "ab", "[gMASK]", "<sop>", "<|endoftext|>", "<|user|>", "<|observation|>"];
+  const metadata = (pre: string) =>
+    new Map<string, unknown>([
+      ["tokenizer.ggml.model", "gpt2"],
+      ["tokenizer.ggml.pre", pre],
+      ["tokenizer.ggml.tokens", tokens],
+      ["tokenizer.ggml.token_type", tokens.map((token) => (/^[[<]/.test(token) && token.length > 1 ? GgufTokenType.control : GgufTokenType.normal))],
+      ["tokenizer.ggml.merges", ["1 2", "12 3"]],
+      ["tokenizer.ggml.bos_token_id", tokens.indexOf("[gMASK]")],
+      ["tokenizer.ggml.eos_token_id", tokens.indexOf("<|endoftext|>")],
+      ["tokenizer.ggml.add_bos_token", true],
+    ]);
+  const glm4 = tokenizerFromGgufMetadata(metadata("chatglm-bpe"));
+  const llama3 = tokenizerFromGgufMetadata(metadata("llama-bpe"));
+  const spell = (tokenizer: typeof glm4, text: string) => tokenizer.encode(text).map((id) => tokenizer.idToToken(id)).join("|");
+
+  it("is known by both names llama.cpp accepts, with Llama 3's expression (digits in threes)", () => {
+    expect(tokenizerFromGgufMetadata(metadata("glm4")).encode("12345")).toEqual(glm4.encode("12345"));
+    expect(spell(glm4, "12345")).toBe("123|4|5");
+  });
+
+  it("never adds a BOS token, whatever the metadata says, and applies merges even to words that are tokens", () => {
+    expect(glm4.bosTokenId).toBeUndefined();
+    expect(spell(glm4, "ab")).toBe("a|b");
+    expect(spell(llama3, "ab")).toBe("[gMASK]|ab"); // Llama 3 adds its BOS and takes the word whole
+  });
+
+  it("ends a turn at <|user|> and <|observation|> as well as at EOS", () => {
+    expect([...glm4.eosTokenIds].sort()).toEqual(["<|endoftext|>", "<|user|>", "<|observation|>"].map((token) => tokens.indexOf(token)).sort());
+  });
+});

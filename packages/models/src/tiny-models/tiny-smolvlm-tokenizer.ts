@@ -7,6 +7,8 @@
 import fs from "node:fs";
 import path from "node:path";
 
+import { byteLevelAlphabet } from "@infer-recipes/tokenizer";
+
 import type { GgufMetadataInput } from "../gguf/writer.ts";
 
 /** SmolVLM's chat template (transformers' SmolVLMProcessor / Idefics3 default, as in the model's chat_template.json). */
@@ -31,20 +33,13 @@ export interface TinySmolVlmVocabulary {
   endOfUtteranceId: number;
 }
 
-/** The GPT-2 byte alphabet: the character each byte 0..255 is spelled with. */
-function byteAlphabet(): string[] {
-  const printable = (byte: number) => (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || (byte >= 0xae && byte <= 0xff);
-  let shifted = 0;
-  return Array.from({ length: 256 }, (_, byte) => String.fromCharCode(printable(byte) ? byte : 256 + shifted++));
-}
-
 /** Merges that make "\n\n", " t", "th", " the" and a few words single tokens, as a real vocabulary has them. */
 const MERGES = ["Ċ Ċ", "Ġ t", "t h", "Ġt h", "Ġth e", "h e", "i s", "Ġ i", "Ġi s", "Ġ a", "a t"];
 
 /** The vocabulary, padded with <unused_N> tokens to `vocabSize`; tile tokens <row_r_col_c> up to maxGrid × maxGrid. */
 export function tinySmolVlmVocabulary(vocabSize: number, maxGrid = 4): TinySmolVlmVocabulary {
   const specialsFirst = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
-  const tokens = [...specialsFirst, ...byteAlphabet()];
+  const tokens = [...specialsFirst, ...byteLevelAlphabet];
   for (const merge of MERGES) tokens.push(merge.replace(" ", ""));
   const specialsAfter = ["<fake_token_around_image>", "<image>", "<global-img>", "<end_of_utterance>"];
   for (let row = 1; row <= maxGrid; row++) for (let col = 1; col <= maxGrid; col++) specialsAfter.push(`<row_${row}_col_${col}>`);
