@@ -48,11 +48,18 @@ export interface PeerRow {
   made_by: string;
   /** Median share of all CPU time that other processes took during the measured runs of this row (0..1). */
   others_cpu_share: number;
+  /** Multi-thread llama-bench runs of this row during which others took ≥ {@link contendedCpuShare} of the CPU:
+   *  llama.cpp's spin-waiting threads collapse then, so such a row is not a comparison. */
+  llama_bench_contended_runs: number;
   /** dtype of the output matrix — the tied token_embd/output of Llama 3.2 (q6_k in Q4_0 and Q4_K_M files). */
   embedding_dtype: DType;
   repetitions: number;
   peer: "llama.cpp";
 }
+
+/** Share of all CPU time other processes may take during a multi-thread llama-bench run before it counts as
+ *  contended (its threads wait for each other at every op, so a busy core stalls them all). */
+export const contendedCpuShare = 0.15;
 
 export interface PeerCase {
   shape: string;
@@ -137,6 +144,7 @@ export function peerRows(
       file_bytes: peerCase.fileBytes,
       made_by: peerCase.madeBy,
       others_cpu_share: median([...ours, ...(peer ?? []), ...(llamaBench ?? [])].map((run) => run.othersCpuShare)),
+      llama_bench_contended_runs: peerCase.threads > 1 ? (llamaBench ?? []).filter((run) => run.othersCpuShare >= contendedCpuShare).length : 0,
       embedding_dtype: peerCase.embeddingDType,
       repetitions: ours.length,
       peer: "llama.cpp",

@@ -5,7 +5,7 @@
 
 import { barChartSvg, describeMachine, markdownTable, reportJson, writeReportFiles, type Column, type MachineInfo } from "@infer-recipes/harness";
 
-import type { PeerRow } from "./peer-rows.ts";
+import { contendedCpuShare, type PeerRow } from "./peer-rows.ts";
 
 /** The issue's memory criterion: a loaded 3B-shape Q8_0 model takes at most this many times its file size. */
 export const memoryLimitRatio = 1.15;
@@ -86,20 +86,27 @@ const memoryColumns: Column<PeerMemoryRow>[] = [
  *  the same run). Without llama-bench in the run, the rows are checked against node-llama-cpp instead, and say so. */
 export const ratioTargets = { decode: 1.0, prefill: 1.0 } as const;
 
-/** Which rows meet the targets and which do not, as a short list. */
+/** Which rows meet the targets and which do not, as a short list. Rows whose multi-thread llama-bench runs were
+ *  contended (others held a core: llama.cpp collapses) are listed apart as no comparison, neither met nor missed. */
 export function targetSummary(rows: readonly PeerRow[]): string {
   const againstBench = rows.some((row) => row.ratio_llama_bench !== null);
   const ratioOf = (row: PeerRow) => (againstBench ? row.ratio_llama_bench : row.ratio);
-  const targeted = rows.filter((row) => ratioOf(row) !== null);
+  const contended = (row: PeerRow) => againstBench && row.llama_bench_contended_runs > 0;
+  const measured = rows.filter((row) => ratioOf(row) !== null);
+  const targeted = measured.filter((row) => !contended(row));
   const against = againstBench ? "llama-bench (measured in this run)" : "node-llama-cpp (llama-bench was not run)";
-  if (targeted.length === 0) return `Targets (prefill and decode ≥ 1.0× llama-bench): no rows with a measured llama.cpp engine in this run.`;
+  if (measured.length === 0) return `Targets (prefill and decode ≥ 1.0× llama-bench): no rows with a measured llama.cpp engine in this run.`;
   const label = (row: PeerRow) => `${row.shape} ${row.format} ${threadsText(row.threads)} ${row.phase} ${ratioOf(row)!.toFixed(2)}×`;
   const met = targeted.filter((row) => ratioOf(row)! >= ratioTargets[row.phase]);
   const missed = targeted.filter((row) => ratioOf(row)! < ratioTargets[row.phase]);
+  const noComparison = measured.filter(contended);
   return [
     `Targets (prefill ≥ ${ratioTargets.prefill.toFixed(1)}× and decode ≥ ${ratioTargets.decode.toFixed(1)}× ${against}): ${met.length} of ${targeted.length} rows met.`,
     `- met: ${met.length > 0 ? met.map(label).join("; ") : "none"}`,
     `- missed: ${missed.length > 0 ? missed.map(label).join("; ") : "none"}`,
+    ...(noComparison.length > 0
+      ? [`- not a comparison (others took ≥ ${contendedCpuShare * 100}% of the CPU during a multi-thread llama-bench run, which then collapses): ${noComparison.map((row) => `${label(row)} (${row.llama_bench_contended_runs} of ${row.repetitions} runs)`).join("; ")}`]
+      : []),
   ].join("\n");
 }
 

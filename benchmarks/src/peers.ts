@@ -16,7 +16,7 @@ import { runLlamaBench } from "./llama-bench-engine.ts";
 import { loadLlamaCpp } from "./llama-cpp-peer.ts";
 import { ensurePeerModelFile, type PeerModelFile } from "./peer-model-files.ts";
 import { batchSize, parsePeerOptions, type PeerOptions } from "./peer-options.ts";
-import { peerRows, type CaseRuns, type EngineMemory, type MeasuredRun, type PeerRow } from "./peer-rows.ts";
+import { contendedCpuShare, peerRows, type CaseRuns, type EngineMemory, type MeasuredRun, type PeerRow } from "./peer-rows.ts";
 import { peerShapeConfig, peerShapeFileStem, type PeerArchitecture, type PeerShape } from "./peer-shapes.ts";
 import { chatGlmPeerVocabulary, peerVocabulary } from "./peer-vocabulary.ts";
 import { PeerWorker } from "./peer-worker-client.ts";
@@ -35,8 +35,6 @@ const promptStart: Record<PeerArchitecture, { prefix: number[]; ordinaryTokens: 
 };
 
 const gigabytes = (bytes: number) => (bytes / 1e9).toFixed(2);
-/** Share of all CPU time other processes may take during a multi-thread llama-bench run before the run is flagged. */
-const contendedShare = 0.15;
 
 /** The start token(s) then deterministic ordinary token ids (below the special ids), the same prompt for both engines. */
 export function benchmarkPrompt(length: number, start: number | readonly number[], ordinaryTokens: number): number[] {
@@ -99,7 +97,7 @@ async function llamaBenchRun(file: PeerModelFile, threads: number, options: Peer
   const started = performance.now();
   const result = await runLlamaBench({ binary: options.llamaBench!, modelPath: file.path, threads, promptTokens: options.promptTokens, decodeTokens: options.decodeTokens, memoryMap: options.llamaMemoryMap });
   const run = { ...result.measurement, othersCpuShare: othersBusyFraction(before, cpuTimes(), result.measurement.cpuMs, performance.now() - started) };
-  if (threads > 1 && run.othersCpuShare >= contendedShare) {
+  if (threads > 1 && run.othersCpuShare >= contendedCpuShare) {
     log(`  note: other processes took ${(run.othersCpuShare * 100).toFixed(0)}% of the CPU during this llama-bench run; llama.cpp's threads wait for each other at every op, so a contended ${threads}-thread run collapses (BASELINES.md: 785 ms/token) — not a comparison`);
   }
   return { run, description: result.description };

@@ -31,6 +31,7 @@ function row(overrides: Partial<PeerRow>): PeerRow {
     peer_resident_after_load_bytes: 3.7e9,
     file_bytes: 3.4e9,
     others_cpu_share: 0.02,
+    llama_bench_contended_runs: 0,
     llama_bench_tokens_per_s: 11.1,
     llama_bench_tokens_per_s_min: null,
     llama_bench_tokens_per_s_max: null,
@@ -90,6 +91,12 @@ describe("peer report", () => {
     expect(summary).toContain("llama-bench (measured in this run)): 1 of 3 rows met");
     expect(summary).toContain("- met: 3b q8_0 2 threads prefill 1.05×");
     expect(summary).toContain("- missed: 3b q8_0 2 threads decode 0.95×; 3b f16 2 threads decode 0.50×");
+    expect(summary).not.toContain("not a comparison");
+    // A 2-thread row whose llama-bench runs were contended is neither met nor missed.
+    const contended = targetSummary([row({ ratio_llama_bench: 1.1 }), row({ format: "q4_0", ratio_llama_bench: 17.3, llama_bench_contended_runs: 2, repetitions: 2 })]);
+    expect(contended).toContain("1 of 1 rows met");
+    expect(contended).toContain("- met: 3b q8_0 2 threads decode 1.10×");
+    expect(contended).toMatch(/- not a comparison \(.*\): 3b q4_0 2 threads decode 17\.30× \(2 of 2 runs\)/);
     // Without llama-bench, against node-llama-cpp, and it says so.
     expect(targetSummary([row({ ratio: 1.2 })])).toContain("node-llama-cpp (llama-bench was not run)): 1 of 1 rows met");
     expect(targetSummary([row({ ratio: null })])).toContain("no rows with a measured llama.cpp engine");
