@@ -23,6 +23,8 @@ import { peerVocabulary } from "./peer-vocabulary.ts";
 import { benchPeers } from "./peers.ts";
 import { benchPeersQuality, PEERS_QUALITY_USAGE } from "./peers-quality.ts";
 import { benchSpeculativePeers, SPECULATIVE_PEERS_USAGE } from "./speculative-peers.ts";
+import { profileVerify, type VerifyProfileModel } from "./verify-profile.ts";
+import { verifySizeSection, writeVerifyProfileReport } from "./verify-profile-report.ts";
 
 const RESULTS_DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), "..", "results");
 
@@ -45,6 +47,12 @@ benchmarks:
             --shape S         1b or 3b (default 1b)   --format F   of ${peerFormats.join(",")} (default q4_0)
             --threads LIST    (default 1,2)   --prompt-tokens N (default 64)   --decode-tokens N (default 64)
             --repetitions N   runs per thread count after a warm-up (default 3)
+  verify-profile  where a speculative verify pass (one forward over m tokens, all logits) spends its time beyond one
+            decode token: every kernel op timed at 1 and at m tokens, interleaved
+            --model PATH | --shape S --format F   as decode-profile (default: the 3B Q4_0 file, output matrix Q6_K)
+            --random          instead: random weights of --shape with every matrix in --format (the
+                              speculative-decoding recipe's verify model; q8_0, q4_0, q4_k, q6_k, f16, bf16)
+            --threads N (default 2)   --tokens LIST (default 2,5,9)   --context N (default 64)   --rounds N (default 7)
   serving   sequential vs continuous batching at 1–16 clients, TTFT with/without the prefix cache, and the model in
             the HTTP thread vs a worker thread (/health latency, decode tok/s); --quick, --json, --worker-only
   serving-reliability  the --serve process under 100 concurrent streams with disconnects, 1 MB prompts and
@@ -170,6 +178,56 @@ async function benchDecodeProfile(argv: string[]): Promise<void> {
   process.stderr.write(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${paths.join(", ")}\n`);
 }
 
+async function benchVerifyProfile(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" }, shape: { type: "string" }, format: { type: "string" }, random: { type: "boolean" }, threads: { type: "string" },
+      tokens: { type: "string" }, context: { type: "string" }, rounds: { type: "string" },
+    },
+  });
+  const count = (text: string | undefined, fallback: number, option: string, minimum = 1) => {
+    const value = Number(text ?? fallback);
+    if (!Number.isInteger(value) || value < minimum) fail(`${option} must be an integer ≥ ${minimum}, got "${text}"`);
+    return value;
+  };
+  const threads = count(values.threads, 2, "--threads");
+  const tokens = (values.tokens ?? "2,5,9").split(",").map((item) => count(item.trim(), 2, "--tokens (each)", 2));
+  const contextTokens = count(values.context, 64, "--context");
+  const rounds = count(values.rounds, 7, "--rounds");
+  const shape = (values.shape ?? "3b") as PeerShape;
+  if (shape !== "1b" && shape !== "3b") fail(`--shape must be 1b or 3b, got "${values.shape}"`);
+  let model: VerifyProfileModel;
+  let stem: string;
+  if (values.model !== undefined) {
+    model = { path: resolve(process.env.INIT_CWD ?? process.cwd(), values.model) };
+    stem = model.path.split("/").pop()!.replace(/\.gguf$/, "");
+  } else if (values.random) {
+    const randomFormats: readonly DType[] = ["f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k"];
+    const format = (values.format ?? "q4_0") as DType;
+    if (!randomFormats.includes(format)) fail(`--format with --random must be one of ${randomFormats.join(", ")}, got "${values.format}"`);
+    model = { shape, dtype: format };
+    stem = `llama-3.2-${shape}-random-all-${format}`;
+  } else {
+    const format = (values.format ?? "q4_0") as PeerFormat;
+    if (!peerFormats.includes(format)) fail(`--format must be one of ${peerFormats.join(", ")}, got "${values.format}"`);
+    const vocabulary = peerVocabulary(peerShapeConfig(shape).vocabSize);
+    const file = ensurePeerModelFile(shape, format, { vocabulary: vocabulary.metadata, vocabularyKind: vocabulary.kind });
+    if ("skipped" in file) fail(file.skipped);
+    model = { path: file.path };
+    stem = file.path.split("/").pop()!.replace(/\.gguf$/, "").replace(/-llama3-vocabulary$/, "");
+  }
+  const machine = machineInfo();
+  const load = loadavg().map((value) => value.toFixed(2)).join(", ");
+  const started = Date.now();
+  process.stderr.write(`profiling verify passes of ${tokens.join(", ")} tokens against 1 (${"path" in model ? model.path : stem}, ${threads} thread${threads === 1 ? "" : "s"})\n`);
+  const profile = profileVerify({ model, threads, contextTokens, tokens, rounds, progress: (line) => process.stderr.write(`${line}\n`) });
+  const command = `pnpm bench verify-profile ${argv.join(" ")}`.trim();
+  const paths = writeVerifyProfileReport(RESULTS_DIRECTORY, `verify-profile-${stem}-${threads}t`, profile, machine, command, load);
+  process.stdout.write(profile.sizes.map(verifySizeSection).join("\n\n") + "\n");
+  process.stderr.write(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${paths.join(", ")}\n`);
+}
+
 const [name, ...rest] = process.argv.slice(2);
 if (rest.includes("--help") || rest.includes("-h")) {
   process.stdout.write(USAGE + "\n");
@@ -181,6 +239,9 @@ switch (name) {
     break;
   case "decode-profile":
     await benchDecodeProfile(rest).catch(failWithError);
+    break;
+  case "verify-profile":
+    await benchVerifyProfile(rest).catch(failWithError);
     break;
   case "serving":
     await benchServing(rest, RESULTS_DIRECTORY);
