@@ -7,9 +7,21 @@
 //   time per step          T(k)    = k · draft + verify(k + 1)          (k = 0: plain decoding, verify(1))
 //
 // So k grows while drafts are accepted and shrinks when they are not, and falls to 0 — plain target decoding — when
-// no k pays (a poor draft, or one that costs too much). While at 0 it probes now and then with a short draft, less and
-// less often as probes keep failing, and stops probing after a few, so a useless draft costs little more than
-// target-only decoding (a draft model has to catch up on the tokens it skipped before each probe).
+// no k pays (a poor draft, or one that costs too much). What a useless draft costs is bounded:
+//
+// - The first step drafts one token (nothing is known yet): one draft forward and a verify of 2.
+// - While at 0 the policy probes now and then with one draft token, paid from a probe budget counted in plain decode
+//   steps: it starts at 0.75 (a second chance after an unlucky first draft) and earns 5 % of each plain step — 2.5 %,
+//   1.25 %, … after each failed probe; an accepted probe restores both, so more probes follow soon. A probe costs what
+//   it adds to a plain step: the draft model catching up on every token it has not seen (it is kept in step lazily,
+//   only when it drafts: one forward over the skipped tokens), and the verify of 2 tokens instead of 1. So probes back
+//   off exponentially while they fail, and a draft whose catch-up costs more per token than the budget earns (a 1B
+//   draft for a 3B target) is not probed again once the starting budget is spent. Over N tokens of a useless draft
+//   the extra work is at most the first step, the starting budget and 5 % of the plain steps (much less once probes
+//   fail), however long the generation.
+//
+// Costs are measured in milliseconds and the budget in units of one plain decode step (verify(1)), so assumed costs
+// (seeded sampling) give the same decisions for the same acceptances.
 
 /** What one verify step did, as the speculative loop measured it. */
 export interface DraftStepRecord {
@@ -27,6 +39,9 @@ export interface DraftStepRecord {
 export interface StepCosts {
   /** Drafting one token. */
   draftPerToken: number;
+  /** The drafter catching up on one token of context it has not seen (a draft model's forward over the tokens
+   *  generated while it was not drafting), per token; default draftPerToken. Only probes pay it. */
+  catchUpPerToken?: number;
   /** The target's forward over `tokens` positions (1 = plain decoding). */
   verify(tokens: number): number;
 }
@@ -85,16 +100,19 @@ const PRIOR_TRIALS = 2;
 const TIMING_WEIGHT = 0.3;
 // Before any measurement, verifying m tokens is assumed to cost (1 + 0.1 (m − 1)) × one token.
 const ASSUMED_EXTRA_PER_TOKEN = 0.1;
-// The first draft length, before the costs are known.
-const INITIAL_DRAFT_TOKENS = 3;
-// While speculation does not pay: probe after 8 plain steps, then 16, 32; give up after that many failed probes.
-const FIRST_PROBE_INTERVAL = 8;
-const MAX_FAILED_PROBES = 3;
+// The first draft length, before anything is known: the cheapest drafting step.
+const INITIAL_DRAFT_TOKENS = 1;
+// The probe budget, in plain decode steps: what it starts with, what each plain step earns (halved per failed probe,
+// down to the last of these halvings).
+const INITIAL_PROBE_BUDGET = 0.75;
+const PROBE_BUDGET_PER_STEP = 0.05;
+const MAX_PROBE_BUDGET_HALVINGS = 4;
 
 /**
  * Chooses the number of draft tokens for each speculative step. "auto" keeps a discounted estimate of the acceptance
  * rate and running averages of the draft and verify costs, and picks the length with the best projected speed-up
- * (none while speculation does not pay, probing again now and then), so a poor drafter costs little.
+ * (none while speculation does not pay, then probing from a budget that backs off while probes fail), so a poor
+ * drafter costs little.
  */
 export class DraftLengthPolicy {
   /** The most tokens drafted per step. */
@@ -105,12 +123,15 @@ export class DraftLengthPolicy {
   private acceptedWeight = PRIOR_ACCEPTED;
   private trialWeight = PRIOR_TRIALS;
   private draftPerToken: number | undefined;
+  private catchUpPerToken: number | undefined;
   private readonly verifyTimes: Array<number | undefined> = [];
-  private previousProposed = 0;
-  private paused = false;
-  private plainSteps = 0;
-  private probeInterval = FIRST_PROBE_INTERVAL;
+  /** Context tokens the drafter has not seen: after a prefill the last prompt token and the first output; after a
+   *  drafting step the target's own token (and the last draft when all were accepted); one more per plain step. */
+  private unseenTokens = 2;
+  /** The probe budget, in plain decode steps (verify(1)). */
+  private probeBudget = INITIAL_PROBE_BUDGET;
   private failedProbes = 0;
+  private probing = false;
 
   constructor(options: DraftLengthOptions = {}) {
     const { draftTokens = "auto", maxDraftTokens = 8 } = options;
@@ -141,31 +162,34 @@ export class DraftLengthPolicy {
       const nearest = (below ?? above)!;
       return (nearest.time * (1 + ASSUMED_EXTRA_PER_TOKEN * (tokens - 1))) / (1 + ASSUMED_EXTRA_PER_TOKEN * (nearest.tokens - 1));
     };
-    return { draftPerToken: this.draftPerToken ?? 0, verify };
+    return { draftPerToken: this.draftPerToken ?? 0, catchUpPerToken: this.catchUpPerToken, verify };
   }
 
   /** Draft tokens for the next step (0: decode without drafting). */
   next(): number {
     if (this.fixed !== undefined) return this.fixed;
     const costs = this.costs();
-    if (!costs || (this.draftPerToken === undefined && !this.assumedCosts)) return INITIAL_DRAFT_TOKENS;
+    if (!costs || (this.draftPerToken === undefined && !this.assumedCosts)) return Math.min(INITIAL_DRAFT_TOKENS, this.maxDraftTokens);
     const { draftTokens } = bestDraftLength(this.acceptance, costs, this.maxDraftTokens);
     if (draftTokens > 0) {
-      this.paused = false;
-      this.probeInterval = FIRST_PROBE_INTERVAL;
+      // Drafting pays (again): should it stop paying later, the next probe comes soon.
       this.failedProbes = 0;
+      this.probeBudget = Math.max(this.probeBudget, INITIAL_PROBE_BUDGET);
       return draftTokens;
     }
-    if (!this.paused) {
-      this.paused = true;
-      this.plainSteps = 0;
-    }
-    if (this.failedProbes >= MAX_FAILED_PROBES || ++this.plainSteps < this.probeInterval) return 0;
-    // A probe: one short draft to see whether the acceptance has changed.
-    this.plainSteps = 0;
-    this.probeInterval *= 2;
-    this.failedProbes++;
+    const cost = this.probeCost(costs);
+    if (this.probeBudget < cost) return 0;
+    this.probeBudget -= cost;
+    this.probing = true;
     return 1;
+  }
+
+  /** What a one-token probe adds to a plain step, in plain steps: the drafter's catch-up on the unseen tokens (at
+   *  least one draft forward), and a verify of 2 tokens instead of 1. */
+  private probeCost(costs: StepCosts): number {
+    const catchUp = Math.max(costs.draftPerToken, this.unseenTokens * (costs.catchUpPerToken ?? costs.draftPerToken));
+    const one = costs.verify(1);
+    return one > 0 ? (catchUp + costs.verify(2) - one) / one : Number.POSITIVE_INFINITY;
   }
 
   /** Learns from a finished step. */
@@ -175,13 +199,25 @@ export class DraftLengthPolicy {
       const trials = step.accepted + (step.accepted < step.proposed ? 1 : 0);
       this.acceptedWeight = ACCEPTANCE_DISCOUNT * this.acceptedWeight + step.accepted;
       this.trialWeight = ACCEPTANCE_DISCOUNT * this.trialWeight + trials;
-      // A draft right after plain steps includes the draft model catching up on them: not a per-token cost (unless
-      // nothing better is known yet).
-      if (this.previousProposed > 0 || this.draftPerToken === undefined) this.draftPerToken = average(this.draftPerToken, step.draftMilliseconds / step.proposed);
+      // The draft began with a forward over the unseen tokens. Up to two of them is a drafting step's usual cost; a
+      // one-token draft after more (a probe) measures the catch-up per token instead.
+      if (this.unseenTokens <= 2 || this.draftPerToken === undefined) this.draftPerToken = average(this.draftPerToken, step.draftMilliseconds / step.proposed);
+      if (step.proposed === 1 && this.unseenTokens >= 2) this.catchUpPerToken = average(this.catchUpPerToken, step.draftMilliseconds / this.unseenTokens);
+      this.unseenTokens = step.accepted === step.proposed ? 2 : 1;
+      if (this.probing) {
+        // A failed probe halves what the budget earns; an accepted one restores it, so a few more follow soon.
+        if (step.accepted === step.proposed) {
+          this.failedProbes = 0;
+          this.probeBudget = Math.max(this.probeBudget, INITIAL_PROBE_BUDGET);
+        } else this.failedProbes++;
+      }
+    } else {
+      this.unseenTokens++;
+      if (this.fixed === undefined) this.probeBudget += PROBE_BUDGET_PER_STEP / 2 ** Math.min(this.failedProbes, MAX_PROBE_BUDGET_HALVINGS);
     }
+    this.probing = false;
     const tokens = step.proposed + 1;
     this.verifyTimes[tokens] = average(this.verifyTimes[tokens], step.verifyMilliseconds);
-    this.previousProposed = step.proposed;
   }
 }
 
