@@ -7,8 +7,10 @@
 // K = 8; q8_0: stored as value + 128, K = 128), so Σu·x = Σw·x + K·Σx: each block's accumulator starts at −K·Σx,
 // computed once per token and block when the activations are quantized.
 //
-// Decode (up to 8 tokens) over long rows reads four groups side by side instead (interleaved_stream_tile): more
-// streams keep more memory reads in flight.
+// Decode (up to 4 tokens) over long rows reads four groups side by side instead (interleaved_stream_tile): more
+// streams keep more memory reads in flight. Small batches of 2–8 tokens (a speculative verify) also stream every
+// weight once, but their arithmetic per block is long enough that the hardware prefetcher, which follows the demand
+// loads, no longer keeps the memory busy: their tiles fetch a few blocks ahead (kPrefetchBytes).
 //
 // Every output is a sequential FMA chain over the blocks in one lane, the same for any T, either tile and any thread
 // split, so a token's result does not depend on which other tokens share the call.
@@ -96,8 +98,15 @@ inline void load_group_block(const uint8_t* block, __m512i (&w)[8]) {
   }
 }
 
-// out[t, row0 .. row0+15] for tokens token0 .. token0+T-1 over every block of one 16-row group.
-template <bool Q4, int T>
+// How far ahead a small batch's tile fetches weights: about 10 q4_0 or 6 q8_0 group blocks. Measured at 2 threads on
+// Zen 5 (a busy machine: medians of 7), 5 tokens over 8192×3072 q4_0 weights streamed from RAM: 1.9× one token
+// without it, 1.0–1.4× fetching 2–3 KiB ahead, 1.4× at 1.5 KiB; the 128256×3072 LM head 1.9× → 1.3×. One token is
+// left to the hardware prefetcher, which keeps up with its short arithmetic.
+constexpr int kPrefetchBytes = 3072;
+
+// out[t, row0 .. row0+15] for tokens token0 .. token0+T-1 over every block of one 16-row group; with Prefetch, each
+// block's step fetches the weights kPrefetchBytes ahead (into the next group after the last block: the task's next).
+template <bool Q4, int T, bool Prefetch>
 void interleaved_tile(const uint8_t* group, const PreparedActivations& x, int64_t token0, float* out, int64_t out_stride,
                       int64_t row0) {
   constexpr int kGroupBlockBytes = Q4 ? 16 * 18 : 16 * 34;
@@ -105,6 +114,9 @@ void interleaved_tile(const uint8_t* group, const PreparedActivations& x, int64_
   for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < x.blocks; b++) {
     const uint8_t* block = group + b * kGroupBlockBytes;
+    if constexpr (Prefetch) {
+      for (int offset = 0; offset < kGroupBlockBytes; offset += 64) _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchBytes + offset), _MM_HINT_T0);
+    }
     const __m512 weight_scales = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block)));
     __m512i w[8];
     load_group_block<Q4>(block, w);
@@ -171,9 +183,11 @@ void interleaved_stream_tile(const uint8_t* first_group, size_t group_bytes, con
 
 // Decode reads four groups side by side when a group's rows are long enough for four streams to pay off. Measured at
 // 2 threads on Zen 5 (q4_0 / q8_0, one token, weights streamed from RAM): 1.2–1.35x for groups of 36 KiB and more
-// (q4_0 with 4096+ columns, q8_0 with 3072+); 0.85–1.0x for shorter groups, which stay one stream. Decode batches of
-// up to 8 tokens go through in passes of at most 4 tokens (4 groups × 4 tokens of accumulators fill the registers);
-// later passes find the four groups in L2.
+// (q4_0 with 4096+ columns, q8_0 with 3072+); 0.85–1.0x for shorter groups, which stay one stream. Up to 4 tokens fit
+// (4 groups × 4 tokens of accumulators fill the registers). Batches of 5–8 tokens took passes of 4 + the rest here,
+// the second pass unpacking every weight again: the prefetching tiles of all the batch at once are faster (measured
+// as above, 5 / 8 tokens over 3072×8192 q4_0: 1.8× / 2.5× one token → 1.6× / 2.0×; q8_0 8192×3072: 1.9× / 2.4× →
+// 1.3× / 1.6×), while 2 tokens are nearly free here (1.0×, against 1.4× for a prefetching tile).
 constexpr int kStreamGroups = 4;
 constexpr int kStreamTokens = 4;
 constexpr size_t kMultiStreamGroupBytes = 36 * 1024;
@@ -196,18 +210,18 @@ constexpr int64_t kTokenChunk = 64;
 // A task's weights: about this many bytes of row groups, small enough to be reused from L2 by every token tile.
 constexpr int64_t kTaskWeightBytes = 256 * 1024;
 
-template <bool Q4>
+template <bool Q4, bool Prefetch>
 void tile_any(int tokens, const uint8_t* group, const PreparedActivations& x, int64_t token0, float* out, int64_t out_stride,
               int64_t row0) {
   switch (tokens) {
-    case 1: interleaved_tile<Q4, 1>(group, x, token0, out, out_stride, row0); return;
-    case 2: interleaved_tile<Q4, 2>(group, x, token0, out, out_stride, row0); return;
-    case 3: interleaved_tile<Q4, 3>(group, x, token0, out, out_stride, row0); return;
-    case 4: interleaved_tile<Q4, 4>(group, x, token0, out, out_stride, row0); return;
-    case 5: interleaved_tile<Q4, 5>(group, x, token0, out, out_stride, row0); return;
-    case 6: interleaved_tile<Q4, 6>(group, x, token0, out, out_stride, row0); return;
-    case 7: interleaved_tile<Q4, 7>(group, x, token0, out, out_stride, row0); return;
-    default: interleaved_tile<Q4, 8>(group, x, token0, out, out_stride, row0); return;
+    case 1: interleaved_tile<Q4, 1, Prefetch>(group, x, token0, out, out_stride, row0); return;
+    case 2: interleaved_tile<Q4, 2, Prefetch>(group, x, token0, out, out_stride, row0); return;
+    case 3: interleaved_tile<Q4, 3, Prefetch>(group, x, token0, out, out_stride, row0); return;
+    case 4: interleaved_tile<Q4, 4, Prefetch>(group, x, token0, out, out_stride, row0); return;
+    case 5: interleaved_tile<Q4, 5, Prefetch>(group, x, token0, out, out_stride, row0); return;
+    case 6: interleaved_tile<Q4, 6, Prefetch>(group, x, token0, out, out_stride, row0); return;
+    case 7: interleaved_tile<Q4, 7, Prefetch>(group, x, token0, out, out_stride, row0); return;
+    default: interleaved_tile<Q4, 8, Prefetch>(group, x, token0, out, out_stride, row0); return;
   }
 }
 
@@ -228,19 +242,19 @@ void matmul_groups(const MatmulProblem& p, ThreadPool& pool) {
     const int64_t group_begin = (task % row_tasks) * groups_per_task, group_end = std::min(groups, group_begin + groups_per_task);
     const int64_t token_begin = (task / row_tasks) * kTokenChunk, token_end = std::min(p.tokens, token_begin + kTokenChunk);
     int64_t first_group = group_begin;  // groups before this one are done
-    if (p.tokens <= kTokenTile && group_bytes >= kMultiStreamGroupBytes) {
+    if (p.tokens <= kStreamTokens && group_bytes >= kMultiStreamGroupBytes) {
       for (; first_group + kStreamGroups <= group_end; first_group += kStreamGroups) {
-        for (int64_t t = 0; t < p.tokens; t += kStreamTokens) {
-          const int pass_tokens = (int)std::min<int64_t>(kStreamTokens, p.tokens - t);
-          stream_tile_any<Q4>(pass_tokens, p.weight + (size_t)first_group * group_bytes, group_bytes, x, t, p.out, p.rows,
-                              first_group * kInterleavedRows);
-        }
+        stream_tile_any<Q4>((int)p.tokens, p.weight + (size_t)first_group * group_bytes, group_bytes, x, 0, p.out, p.rows,
+                            first_group * kInterleavedRows);
       }
     }
+    // A small batch (2–8 tokens: one tile) streams the weights once: fetch ahead. One token keeps up without it.
+    const bool prefetch = p.tokens > 1 && p.tokens <= kTokenTile;
     for (int64_t t = token_begin; t < token_end; t += kTokenTile) {
       const int tile_tokens = (int)std::min<int64_t>(kTokenTile, token_end - t);
       for (int64_t g = first_group; g < group_end; g++) {
-        tile_any<Q4>(tile_tokens, p.weight + (size_t)g * group_bytes, x, t, p.out, p.rows, g * kInterleavedRows);
+        if (prefetch) tile_any<Q4, true>(tile_tokens, p.weight + (size_t)g * group_bytes, x, t, p.out, p.rows, g * kInterleavedRows);
+        else tile_any<Q4, false>(tile_tokens, p.weight + (size_t)g * group_bytes, x, t, p.out, p.rows, g * kInterleavedRows);
       }
     }
   };

@@ -255,6 +255,11 @@ void k_tile(const uint8_t* group, const KActivations& x, int64_t token0, float* 
 }
 
 constexpr int kKTokenTile = 4;
+// A small batch (a speculative verify of up to 8 tokens) streams the weights once, as decode does: each group is
+// computed for all its token tiles while it is in L1/L2, the first tile fetching ahead. (Passes of 4 tokens over a
+// task's groups, then the rest, without fetching ahead, measured 5.2× one token for 5 tokens over the 128256×3072 q6_k
+// LM head at 2 threads on Zen 5; this way 2.5×; q4_k 8192×3072: 2.7× → 2.0×.)
+constexpr int kKSmallBatchTokens = 2 * kKTokenTile;
 // Prefill: tokens are taken in chunks so a chunk's activations stay in L2 while a task's weights are reused from it.
 constexpr int64_t kKTokenChunk = 64;
 // A task's weights in prefill: about this many bytes of row groups, reused from L2 by every token tile.
@@ -277,19 +282,25 @@ void matmul_k_groups(const MatmulProblem& p, ThreadPool& pool) {
   const size_t group_bytes = kInterleavedRows * row_bytes(p.dtype, p.cols);
   const int64_t by_balance = std::max<int64_t>(1, groups / ((int64_t)pool.threads() * 8));
   const int64_t by_cache = std::max<int64_t>(1, kKTaskWeightBytes / (int64_t)group_bytes);
-  const int64_t groups_per_task = p.tokens <= kKTokenTile ? by_balance : std::min(by_balance, by_cache);
+  const bool small_batch = p.tokens <= kKSmallBatchTokens;  // one pass over the weights
+  const int64_t groups_per_task = small_batch ? by_balance : std::min(by_balance, by_cache);
   const int64_t row_tasks = (groups + groups_per_task - 1) / groups_per_task;
   const int64_t token_chunks = (p.tokens + kKTokenChunk - 1) / kKTokenChunk;
   auto body = [&](int64_t task, int) {
     const int64_t group_begin = (task % row_tasks) * groups_per_task, group_end = std::min(groups, group_begin + groups_per_task);
     const int64_t token_begin = (task / row_tasks) * kKTokenChunk, token_end = std::min(p.tokens, token_begin + kKTokenChunk);
-    const bool decode = p.tokens <= kKTokenTile;  // one pass over the weights: fetch ahead
+    if (small_batch) {
+      for (int64_t g = group_begin; g < group_end; g++) {
+        const uint8_t* group = p.weight + (size_t)g * group_bytes;
+        k_tile_any<Q6, true>((int)std::min<int64_t>(kKTokenTile, p.tokens), group, x, 0, p.out, p.rows, g * kInterleavedRows);
+        if (p.tokens > kKTokenTile) k_tile_any<Q6, false>((int)(p.tokens - kKTokenTile), group, x, kKTokenTile, p.out, p.rows, g * kInterleavedRows);
+      }
+      return;
+    }
     for (int64_t t = token_begin; t < token_end; t += kKTokenTile) {
       const int tile_tokens = (int)std::min<int64_t>(kKTokenTile, token_end - t);
       for (int64_t g = group_begin; g < group_end; g++) {
-        const uint8_t* group = p.weight + (size_t)g * group_bytes;
-        if (decode) k_tile_any<Q6, true>(tile_tokens, group, x, t, p.out, p.rows, g * kInterleavedRows);
-        else k_tile_any<Q6, false>(tile_tokens, group, x, t, p.out, p.rows, g * kInterleavedRows);
+        k_tile_any<Q6, false>(tile_tokens, p.weight + (size_t)g * group_bytes, x, t, p.out, p.rows, g * kInterleavedRows);
       }
     }
   };

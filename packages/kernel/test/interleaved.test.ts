@@ -281,11 +281,12 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
       it(`matmul on ${isa}, ${threads} thread(s): GEMV, every token-tile remainder, prefill chunks`, (context) =>
         onIsa(isa, threads, context, async (kernel) => {
           for (const dtype of ["q8_0", "q4_0"] as const) {
-            // [1 | 3 | 6, 1552, long]: rows long enough (≥ 36 KiB per 16-row group) for the four-group decode tiles (one
-            // pass of 1 or 3 tokens, or passes of 4 + 2), and 97 groups, so that each thread's tasks hold four groups or
-            // more, with groups left over.
+            // [1..4, 1552, long]: rows long enough (≥ 36 KiB per 16-row group) for the four-group decode tiles (1 to 4
+            // tokens), and 97 groups, so that each thread's tasks hold four groups or more, with groups left over;
+            // [6, 1552, long]: a small batch over them takes the prefetching tiles instead, fetching across groups.
+            // 2–8 tokens on short rows: the prefetching tiles of every width; 13 and 70: token tiles and prefill chunks.
             const longRows = dtype === "q4_0" ? 4096 : 2176;
-            const cases = [[1, 16, 32], [1, 48, 96], [1, 1552, longRows], [3, 1552, longRows], [6, 1552, longRows], [2, 32, 320], [3, 32, 320], [4, 16, 96], [7, 32, 64], [8, 16, 64], [13, 32, 96], [70, 48, 1088]];
+            const cases = [[1, 16, 32], [1, 48, 96], [1, 1552, longRows], [2, 1552, longRows], [3, 1552, longRows], [4, 1552, longRows], [6, 1552, longRows], [2, 32, 320], [3, 32, 320], [4, 16, 96], [5, 32, 64], [6, 16, 96], [7, 32, 64], [8, 16, 64], [13, 32, 96], [70, 48, 1088]];
             for (const [tokens, rows, cols] of cases) {
               expect(worstPackedError(kernel, dtype, tokens, rows, cols), `${dtype} ${isa} tokens=${tokens} rows=${rows} cols=${cols}`).toBeLessThanOrEqual(1e-5);
               await yieldToEventLoop();
@@ -298,10 +299,12 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
       it(`K-quant matmul on ${isa}, ${threads} thread(s): GEMV, every token-tile remainder, prefill chunks`, (context) =>
         onIsa(isa, threads, context, async (kernel) => {
           for (const dtype of ["q4_k", "q6_k"] as const) {
-            // Token counts 1–5 cover every tile width and remainder, 9 a tile plus a remainder, 70 two prefill chunks.
-            const cases = [[1, 16, 256], [1, 48, 768], [2, 32, 512], [3, 16, 256], [4, 32, 256], [5, 48, 512], [9, 16, 512], [70, 32, 256]];
-            // Decode over many groups (97: several per task and thread, prefetching across group boundaries).
-            if (isa === "avx512") cases.push([3, 1552, dtype === "q4_k" ? 4096 : 3072]);
+            // Token counts 1–5 cover every tile width and remainder; 5–8, small batches (a group's tiles of 4 and the
+            // rest together), 9 a tile plus a remainder past them, 70 two prefill chunks.
+            const cases = [[1, 16, 256], [1, 48, 768], [2, 32, 512], [3, 16, 256], [4, 32, 256], [5, 48, 512], [7, 160, 256], [8, 32, 256], [9, 16, 512], [70, 32, 256]];
+            // Decode and a small batch over many groups (97: several per task and thread, prefetching across group
+            // boundaries).
+            if (isa === "avx512") cases.push([3, 1552, dtype === "q4_k" ? 4096 : 3072], [6, 1552, 1024]);
             for (const [tokens, rows, cols] of cases) {
               expect(worstPackedError(kernel, dtype, tokens, rows, cols), `${dtype} ${isa} tokens=${tokens} rows=${rows} cols=${cols}`).toBeLessThanOrEqual(1e-5);
               await yieldToEventLoop();
