@@ -9,8 +9,9 @@ import fs from "node:fs";
 import path from "node:path";
 
 import {
-  GLM4_SPLIT_PATTERN,
   TINY_GLM4_CHAT_TEMPLATE,
+  addedTokensJson,
+  glm4TokenizerSteps,
   hfTokenizerGgufMetadata,
   randomGlmTensors,
   tinyGlmConfig,
@@ -44,16 +45,10 @@ export function ensureGlm4OracleFiles(directory: string, source = qwen3Tokenizer
   if (!fs.existsSync(gguf)) {
     const tokenizer = {
       ...json,
-      added_tokens: [...special].map(([content, id]) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+      added_tokens: addedTokensJson(special),
       normalizer: null,
-      pre_tokenizer: {
-        type: "Sequence",
-        pretokenizers: [
-          { type: "Split", pattern: { Regex: GLM4_SPLIT_PATTERN }, behavior: "Isolated", invert: false },
-          { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
-        ],
-      },
-      post_processor: null,
+      pre_tokenizer: glm4TokenizerSteps.preTokenizer,
+      post_processor: glm4TokenizerSteps.postProcessor,
     };
     const config = { chat_template: TINY_GLM4_CHAT_TEMPLATE, eos_token: "<|endoftext|>", pad_token: "<|endoftext|>" };
     fs.mkdirSync(folder, { recursive: true });

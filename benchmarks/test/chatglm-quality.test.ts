@@ -9,7 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { loadHfTokenizer, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
+import { loadHfTokenizer, tokenizerFromGgufMetadata, type TextTokenizer } from "@infer-recipes/tokenizer";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { chatGlm3Tokenizer, chatGlm3TokenizerModel, compareTokenizations, ensureChatGlmOracleModel } from "../src/chatglm-quality.ts";
@@ -18,7 +18,7 @@ import { ensureGlm4OracleFiles, qwen3TokenizerJson } from "../src/glm4-tokenizer
 import { createLlamaCppQualityEngine } from "../src/llama-cpp-quality-engine.ts";
 import { loadLlamaCpp } from "../src/llama-cpp-peer.ts";
 import { createOurQualityEngine } from "../src/our-quality-engine.ts";
-import { compareEngines } from "../src/quality-comparison.ts";
+import { compareEngines, type QualityEngine } from "../src/quality-comparison.ts";
 
 const hasVocabulary = fs.existsSync(chatGlm3TokenizerModel);
 if (!hasVocabulary) console.warn(`[chatglm-quality] skipped: missing ${chatGlm3TokenizerModel}`);
@@ -26,6 +26,16 @@ const llamaCpp = await loadLlamaCpp();
 if (llamaCpp.llama === undefined) console.warn(`[chatglm-quality] skipped: ${llamaCpp.reason}`);
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "chatglm-quality-"));
 afterAll(() => fs.rmSync(directory, { recursive: true, force: true }));
+
+/** Every tokenizer encodes every corpus string as llama.cpp does (special tokens parsed and not), and round-trips it. */
+async function expectSameTokenizations(tokenizers: readonly TextTokenizer[], peer: QualityEngine, corpus: readonly string[]): Promise<void> {
+  for (const tokenizer of tokenizers) {
+    const comparison = await compareTokenizations(tokenizer, (text, special) => peer.tokenize!(text, special), corpus);
+    expect(comparison.mismatches.slice(0, 3)).toEqual([]);
+    expect(comparison.agreeing).toBe(2 * corpus.length);
+    expect(comparison.roundTripFailures).toEqual([]);
+  }
+}
 
 describe.skipIf(!hasVocabulary || llamaCpp.llama === undefined)("ChatGLM3 on llama.cpp's chatglm architecture", () => {
   it("tokenizes a 200+ string mixed corpus exactly as llama.cpp does, and round-trips it", async () => {
@@ -36,12 +46,7 @@ describe.skipIf(!hasVocabulary || llamaCpp.llama === undefined)("ChatGLM3 on lla
       const corpus = tokenizerCorpus();
       expect(corpus.length).toBeGreaterThanOrEqual(200);
       // The vocabulary read back from the GGUF and the one built from tokenizer.model are the same tokenizer.
-      for (const tokenizer of [tokenizerFromGgufMetadata(ours.weights.metadata), chatGlm3Tokenizer()]) {
-        const comparison = await compareTokenizations(tokenizer, (text, special) => peer.tokenize!(text, special), corpus);
-        expect(comparison.mismatches.slice(0, 3)).toEqual([]);
-        expect(comparison.agreeing).toBe(2 * corpus.length);
-        expect(comparison.roundTripFailures).toEqual([]);
-      }
+      await expectSameTokenizations([tokenizerFromGgufMetadata(ours.weights.metadata), chatGlm3Tokenizer()], peer, corpus);
     } finally {
       await peer.close();
     }
@@ -81,12 +86,7 @@ describe.skipIf(!hasQwenVocabulary || llamaCpp.llama === undefined)("GLM-4's byt
       // llama.cpp drops the BOS of this pre-tokenizer; a turn ends at <|user|> and <|observation|> as well as at EOS.
       expect(gguf.bosTokenId).toBeUndefined();
       expect([...gguf.eosTokenIds].sort()).toEqual(["<|endoftext|>", "<|user|>", "<|observation|>"].map((text) => files.special.get(text)!).sort());
-      for (const tokenizer of [gguf, await loadHfTokenizer(files.directory)]) {
-        const comparison = await compareTokenizations(tokenizer, (text, special) => peer.tokenize!(text, special), corpus);
-        expect(comparison.mismatches.slice(0, 3)).toEqual([]);
-        expect(comparison.agreeing).toBe(2 * corpus.length);
-        expect(comparison.roundTripFailures).toEqual([]);
-      }
+      await expectSameTokenizations([gguf, await loadHfTokenizer(files.directory)], peer, corpus);
     } finally {
       await peer.close();
     }

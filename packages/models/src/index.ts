@@ -174,12 +174,14 @@ export {
 export {
   GLM4_SPLIT_PATTERN,
   TINY_GLM4_CHAT_TEMPLATE,
+  glm4TokenizerSteps,
   tinyGlm4GgufTokenizerMetadata,
   tinyGlm4Vocabulary,
   writeTinyGlm4HfTokenizer,
   writeTinyGlm4TiktokenModel,
   type TinyGlm4Vocabulary,
 } from "./tiny-models/tiny-glm4-tokenizer.ts";
+export { addedTokensJson, byteLevelTokenizerJson, type ByteLevelVocabulary } from "./tiny-models/byte-level-tokenizer-json.ts";
 export {
   idefics3ConfigJson,
   idefics3PreprocessorJson,

@@ -11,6 +11,7 @@ import path from "node:path";
 import { byteLevelAlphabet, byteLevelEncode, glm4SpecialTokens } from "@infer-recipes/tokenizer";
 
 import type { GgufMetadataInput } from "../gguf/writer.ts";
+import { byteLevelTokenizerJson, type ByteLevelVocabulary } from "./byte-level-tokenizer-json.ts";
 
 /** GLM-4's pre-tokenizer expression as its tokenizer.json writes it (Oniguruma syntax; llama.cpp's CHATGLM4 regex). */
 export const GLM4_SPLIT_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
@@ -22,19 +23,26 @@ export const TINY_GLM4_CHAT_TEMPLATE =
   "{% elif item['role'] == 'observation' %}<|observation|>\n{{ item['content'] }}{% endif %}{% endfor %}" +
   "{% if add_generation_prompt %}<|assistant|>{% endif %}";
 
+/** GLM-4's tokenizer.json steps around the BPE model: its regex split, then ByteLevel without a regex of its own. */
+export const glm4TokenizerSteps = {
+  preTokenizer: {
+    type: "Sequence",
+    pretokenizers: [
+      { type: "Split", pattern: { Regex: GLM4_SPLIT_PATTERN }, behavior: "Isolated", invert: false },
+      { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+    ],
+  },
+  postProcessor: null,
+};
+
 /** Words the merges make whole (each merged left to right, so every prefix is a token too). */
 const WORDS = [
   " the", " and", " sea", " ship", " you", " Hello", "Hello", " world", "ing", " is", " a", " of", " to", "\n\n", "  ", "    ",
   "你好", "世界", "我们", "中文", "学习", "，", "。", " def", " return", " const", "();", " =", " ==", "123", " 12",
 ];
 
-/** The vocabulary: tokens in id order, merges by rank, the special tokens' ids. */
-export interface TinyGlm4Vocabulary {
-  tokens: string[];
-  merges: string[];
-  /** Ids of GLM-4's special tokens by their text. */
-  special: ReadonlyMap<string, number>;
-}
+/** The vocabulary: tokens in id order, merges by rank, the ids of GLM-4's special tokens by their text. */
+export type TinyGlm4Vocabulary = ByteLevelVocabulary;
 
 /** The vocabulary padded with "[PAD<id>]" to `vocabSize` (llama.cpp's converter pads GLM-4 to padded_vocab_size so). */
 export function tinyGlm4Vocabulary(vocabSize: number): TinyGlm4Vocabulary {
@@ -66,27 +74,7 @@ export function tinyGlm4Vocabulary(vocabSize: number): TinyGlm4Vocabulary {
  * <|endoftext|>, <|user|> or <|observation|>) into `directory`.
  */
 export function writeTinyGlm4HfTokenizer(directory: string, vocabulary: TinyGlm4Vocabulary): void {
-  const vocab: Record<string, number> = {};
-  vocabulary.tokens.forEach((token, id) => {
-    if (!vocabulary.special.has(token) && !token.startsWith("[PAD")) vocab[token] = id;
-  });
-  const tokenizer = {
-    version: "1.0",
-    truncation: null,
-    padding: null,
-    added_tokens: [...vocabulary.special].map(([content, id]) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: null,
-    pre_tokenizer: {
-      type: "Sequence",
-      pretokenizers: [
-        { type: "Split", pattern: { Regex: GLM4_SPLIT_PATTERN }, behavior: "Isolated", invert: false },
-        { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
-      ],
-    },
-    post_processor: null,
-    decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: vocabulary.merges },
-  };
+  const tokenizer = byteLevelTokenizerJson(vocabulary, glm4TokenizerSteps, (token) => token.startsWith("[PAD"));
   const id = (text: string) => vocabulary.special.get(text)!;
   fs.writeFileSync(path.join(directory, "tokenizer.json"), JSON.stringify(tokenizer));
   fs.writeFileSync(
@@ -122,9 +110,9 @@ export function tinyGlm4GgufTokenizerMetadata(vocabulary: TinyGlm4Vocabulary, ch
   const metadata = new Map<string, GgufMetadataInput>([
     ["tokenizer.ggml.model", "gpt2"],
     ["tokenizer.ggml.pre", "chatglm-bpe"],
-    ["tokenizer.ggml.tokens", vocabulary.tokens],
+    ["tokenizer.ggml.tokens", [...vocabulary.tokens]],
     ["tokenizer.ggml.token_type", types],
-    ["tokenizer.ggml.merges", vocabulary.merges],
+    ["tokenizer.ggml.merges", [...vocabulary.merges]],
     ["tokenizer.ggml.bos_token_id", id("[gMASK]")],
     ["tokenizer.ggml.eos_token_id", id("<|endoftext|>")],
     ["tokenizer.ggml.eot_token_id", id("<|user|>")],

@@ -10,6 +10,7 @@ import path from "node:path";
 import { byteLevelAlphabet } from "@infer-recipes/tokenizer";
 
 import type { GgufMetadataInput } from "../gguf/writer.ts";
+import { byteLevelTokenizerJson } from "./byte-level-tokenizer-json.ts";
 
 /** SmolVLM's chat template (transformers' SmolVLMProcessor / Idefics3 default, as in the model's chat_template.json). */
 export const SMOLVLM_CHAT_TEMPLATE =
@@ -60,27 +61,16 @@ export function tinySmolVlmVocabulary(vocabSize: number, maxGrid = 4): TinySmolV
 
 /** Writes tokenizer.json, tokenizer_config.json and chat_template.json (SmolVLM's layout) into `directory`. */
 export function writeTinySmolVlmHfTokenizer(directory: string, vocabulary: TinySmolVlmVocabulary): void {
-  const vocab: Record<string, number> = {};
-  vocabulary.tokens.forEach((token, id) => {
-    if (!vocabulary.special.has(token)) vocab[token] = id;
-  });
-  const tokenizer = {
-    version: "1.0",
-    truncation: null,
-    padding: null,
-    added_tokens: [...vocabulary.special].map(([content, id]) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: null,
-    pre_tokenizer: {
+  const tokenizer = byteLevelTokenizerJson(vocabulary, {
+    preTokenizer: {
       type: "Sequence",
       pretokenizers: [
         { type: "Digits", individual_digits: true },
         { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
       ],
     },
-    post_processor: { type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true },
-    decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: vocabulary.merges },
-  };
+    postProcessor: { type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true },
+  });
   fs.writeFileSync(path.join(directory, "tokenizer.json"), JSON.stringify(tokenizer));
   fs.writeFileSync(
     path.join(directory, "tokenizer_config.json"),
