@@ -1,6 +1,7 @@
 # Builds the native kernel addon. matmul_generic.cc is compiled once per instruction set (the compiler vectorizes it
 # for each), matmul_avx2.cc and matmul_avx512*.cc hold the hand-written AVX2/FMA and VNNI/FMA kernels, and
-# attention_avx2.cc / attention_avx512.cc the attention tile loop's vector operations;
+# attention_avx2.cc / attention_avx512.cc the attention tile loop's vector operations, full_attention_avx512.cc the
+# tiled full attention of the vision encoder;
 # cpu_features.cc picks one table at start-up.
 # kernel_coverage=1 (set by scripts/build-native.mjs when INFER_NATIVE_COVERAGE=1, off by default) builds an
 # unoptimized addon instrumented for gcov, for `pnpm test:coverage-native`.
@@ -34,7 +35,7 @@
     {
       "target_name": "kernels_avx512",
       "type": "static_library",
-      "sources": ["native/matmul_generic.cc", "native/matmul_avx512.cc", "native/matmul_avx512_interleaved.cc", "native/matmul_avx512_kquants.cc", "native/matmul_avx512_float.cc", "native/attention_avx512.cc"],
+      "sources": ["native/matmul_generic.cc", "native/matmul_avx512.cc", "native/matmul_avx512_interleaved.cc", "native/matmul_avx512_kquants.cc", "native/matmul_avx512_float.cc", "native/attention_avx512.cc", "native/full_attention_avx512.cc"],
       "defines": ["KERNEL_ISA=avx512", "KERNEL_GENERIC_IS_BASE=0"],
       "cflags_cc": ["-Wno-uninitialized", "-Wno-maybe-uninitialized", "-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni", "-mavx512bf16"],
     },

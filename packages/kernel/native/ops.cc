@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "cpu_features.h"
 #include "formats.h"
+#include "full_attention.h"
 #include "interleave.h"
 #include "matmul.h"
 #include "paged_attention.h"
@@ -173,8 +175,14 @@ void mul(float* out, const float* a, const float* b, int64_t count, int64_t b_co
     for (int64_t i = 0; i < b_count; i++) out[start + i] = a[start + i] * b[i];
 }
 
+bool full_attention_applies(const AttentionProblem& p) {
+  return p.dtype == F32 && p.key_residual == nullptr && !p.causal && p.head_dim % 64 == 0 && p.tokens >= 32;
+}
+
 // Keys per tile: scores for one tile live in registers/L1; the running max and sum carry across tiles.
 void attention(const AttentionProblem& p, ThreadPool& pool) {
+  // Many queries over all positions of f32 keys (the vision encoder): tiled matrix products (full_attention.h).
+  if (std::strncmp(active_kernels().name, "avx512", 6) == 0 && full_attention_applies(p)) return avx512::full_attention(p, pool);
   // A contiguous cache is a paged cache with a single block: the paged kernel (paged_attention.cc) takes it as such.
   const int32_t only_block = 0;
   paged_attention(PagedAttentionProblem{p.out, p.query, p.keys, p.values, &only_block, p.dtype, p.tokens, p.heads, p.kv_heads, p.head_dim,

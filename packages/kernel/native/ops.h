@@ -39,7 +39,8 @@ struct AttentionProblem {
   int64_t key_residual_rows = 0;
 };
 // Flash attention: keys in tiles with an online (running max / running sum) softmax, decoded inside the loop. Runs as
-// a one-block paged attention (paged_attention.cc).
+// a one-block paged attention (paged_attention.cc); many queries over all positions of f32 keys (not causal) take the
+// tiled kernel of full_attention.h on AVX-512.
 void attention(const AttentionProblem& problem, ThreadPool& pool);
 
 // out [count, dim] = rows ids[i] of table [vocab, dim] (any dtype) decoded to f32.

@@ -292,7 +292,7 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
         }
       });
 
-      it("flash attention matches naive attention: causal, full, GQA, MQA, chunked prefill, partial cache, very wide groups", () => {
+      it("flash attention matches naive attention: causal, full, GQA, MQA, chunked prefill, partial cache, very wide groups, tiled full attention", () => {
         const cases = [
           { tokens: 1, heads: 8, kvHeads: 2, headDim: 64, capacity: 300, kvLength: 200, start: 199, causal: true },
           { tokens: 7, heads: 4, kvHeads: 4, headDim: 24, capacity: 64, kvLength: 20, start: 13, causal: true },
@@ -301,6 +301,10 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
           // 66 query heads per kv head: a group wider than the 16 heads the AVX-512 kernel takes side by side.
           { tokens: 3, heads: 66, kvHeads: 1, headDim: 16, capacity: 40, kvLength: 30, start: 27, causal: true },
           { tokens: 2, heads: 66, kvHeads: 1, headDim: 16, capacity: 40, kvLength: 30, start: 0, causal: false },
+          // Full attention of many queries (the vision encoder's): the tiled kernel on AVX-512 (full_attention.h) —
+          // blocks of 32 queries and tiles of 64 keys, both with a short last one; GQA; heads of 64 and 128.
+          { tokens: 70, heads: 4, kvHeads: 2, headDim: 64, capacity: 150, kvLength: 139, start: 0, causal: false },
+          { tokens: 32, heads: 2, kvHeads: 2, headDim: 128, capacity: 70, kvLength: 64, start: 6, causal: false },
         ];
         for (const c of cases) {
           const query = randomTensor([c.tokens, c.heads, c.headDim], c.tokens + c.headDim, 1, "normal");
