@@ -28,8 +28,55 @@ void rms_norm(float* out, const float* input, const float* weight, int64_t rows,
   pool.parallel_for(rows, body);
 }
 
+// The sum of a vector's four doubles.
+__attribute__((target("avx2,fma"))) static double total(__m256d a) {
+  const __m128d pair = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)));
+}
+
+// One row of layer_norm with AVX2: the mean and the variance summed in double, 4 + 4 lanes (the scalar loop's sums up
+// to the order of additions), the output 8 at a time.
+__attribute__((target("avx2,fma"))) static void layer_norm_row_avx2(float* y, const float* x, const float* weight, const float* bias, int64_t dim,
+                                                                    float epsilon) {
+  const int64_t vectors = dim / 8 * 8;
+  __m256d low = _mm256_setzero_pd(), high = _mm256_setzero_pd();
+  for (int64_t i = 0; i < vectors; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    low = _mm256_add_pd(low, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    high = _mm256_add_pd(high, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  }
+  double sum = total(_mm256_add_pd(low, high));
+  for (int64_t i = vectors; i < dim; i++) sum += x[i];
+  const double mean = sum / (double)dim;
+  const __m256d mean_vector = _mm256_set1_pd(mean);
+  low = high = _mm256_setzero_pd();
+  for (int64_t i = 0; i < vectors; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256d a = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), mean_vector);
+    const __m256d b = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), mean_vector);
+    low = _mm256_fmadd_pd(a, a, low);
+    high = _mm256_fmadd_pd(b, b, high);
+  }
+  double squares = total(_mm256_add_pd(low, high));
+  for (int64_t i = vectors; i < dim; i++) squares += ((double)x[i] - mean) * ((double)x[i] - mean);
+  const float inverse = (float)(1.0 / std::sqrt(squares / (double)dim + (double)epsilon));
+  const float mean_f = (float)mean;
+  const __m256 m = _mm256_set1_ps(mean_f), scale = _mm256_set1_ps(inverse);
+  for (int64_t i = 0; i < vectors; i += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), m), scale), _mm256_loadu_ps(weight + i));
+    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + i));
+    _mm256_storeu_ps(y + i, v);
+  }
+  for (int64_t i = vectors; i < dim; i++) y[i] = (x[i] - mean_f) * inverse * weight[i] + (bias ? bias[i] : 0.0f);
+}
+
 void layer_norm(float* out, const float* input, const float* weight, const float* bias, int64_t rows, int64_t dim,
                 float epsilon, ThreadPool& pool) {
+  if (avx2_paths_selected()) {
+    auto body = [&](int64_t row, int) { layer_norm_row_avx2(out + row * dim, input + row * dim, weight, bias, dim, epsilon); };
+    pool.parallel_for(rows, body);
+    return;
+  }
   auto body = [&](int64_t row, int) {
     const float* x = input + row * dim;
     double sum = 0;
@@ -165,14 +212,31 @@ void swiglu(float* out, const float* gate, const float* up, int64_t count) {
   silu_times(out, gate, up, count);
 }
 
+// out[i] = a[i] ∘ b[i mod b_count] over whole repeats of b; a prefill's activations (more than one chunk) in chunks of
+// whole repeats across the pool, like silu.
+template <typename Combine>
+void broadcast_binary(float* out, const float* a, const float* b, int64_t count, int64_t b_count, Combine combine) {
+  const int64_t repeats = count / b_count;
+  auto rows = [&](int64_t begin, int64_t end) {
+    for (int64_t start = begin * b_count; start < end * b_count; start += b_count)
+      for (int64_t i = 0; i < b_count; i++) out[start + i] = combine(a[start + i], b[i]);
+  };
+  constexpr int64_t kChunk = 16 * 1024;
+  const int64_t per_chunk = std::max<int64_t>(1, kChunk / b_count);  // repeats of b per chunk
+  if (repeats <= per_chunk) {
+    rows(0, repeats);
+    return;
+  }
+  auto body = [&](int64_t chunk, int) { rows(chunk * per_chunk, std::min(repeats, (chunk + 1) * per_chunk)); };
+  global_pool().parallel_for((repeats + per_chunk - 1) / per_chunk, body);
+}
+
 void add(float* out, const float* a, const float* b, int64_t count, int64_t b_count) {
-  for (int64_t start = 0; start < count; start += b_count)
-    for (int64_t i = 0; i < b_count; i++) out[start + i] = a[start + i] + b[i];
+  broadcast_binary(out, a, b, count, b_count, [](float x, float y) { return x + y; });
 }
 
 void mul(float* out, const float* a, const float* b, int64_t count, int64_t b_count) {
-  for (int64_t start = 0; start < count; start += b_count)
-    for (int64_t i = 0; i < b_count; i++) out[start + i] = a[start + i] * b[i];
+  broadcast_binary(out, a, b, count, b_count, [](float x, float y) { return x * y; });
 }
 
 bool full_attention_applies(const AttentionProblem& p) {

@@ -17,7 +17,8 @@ void rope(float* x, const int32_t* positions, const float* frequencies, int64_t 
           int64_t rotary_dim, bool interleaved, ThreadPool& pool);
 // out, input [rows, n]
 void softmax(float* out, const float* input, int64_t rows, int64_t n, ThreadPool& pool);
-// silu and swiglu are threaded over the global pool for large counts, and vectorized with AVX2 when the CPU has it.
+// silu and swiglu are threaded over the global pool for large counts, and vectorized with AVX2 when the CPU has it;
+// add and mul are threaded over the pool for large counts as well.
 void silu(float* out, const float* input, int64_t count);
 void gelu(float* out, const float* input, int64_t count);
 void swiglu(float* out, const float* gate, const float* up, int64_t count);

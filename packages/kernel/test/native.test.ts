@@ -277,18 +277,31 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
           run(kernel, actual);
           expect(maxAbsDiff(actual.data as Float32Array, expected.data as Float32Array), name).toBeLessThanOrEqual(tolerance);
         }
-        // SiLU/SwiGLU/GELU over more than 16384 values run in chunks across the pool (a prefill's activations).
+        // SiLU/SwiGLU/GELU/add/mul over more than 16384 values run in chunks across the pool (a prefill's
+        // activations); add and mul with a row broadcast in chunks of whole rows.
         const wide = [5, 4001];
         const gate = randomTensor(wide, 4, 6, "normal"), up = randomTensor(wide, 5, 6, "normal");
+        const rows = randomTensor([3001, 12], 6, 6, "normal"), bias = randomTensor([12], 7, 2, "normal");
         for (const [name, run, tolerance] of [
           ["silu (chunked)", (k: Kernel, out: Tensor) => k.silu(out, gate), 1e-5],
           ["swiglu (chunked)", (k: Kernel, out: Tensor) => k.swiglu(out, gate, up), 1e-4],
           ["gelu (chunked)", (k: Kernel, out: Tensor) => k.gelu(out, gate), 1e-5],
+          ["add (chunked)", (k: Kernel, out: Tensor) => k.add(out, gate, up), 0],
+          ["mul (chunked)", (k: Kernel, out: Tensor) => k.mul(out, gate, up), 0],
         ] as const) {
           const expected = zerosLike(wide), actual = zerosLike(wide);
           run(reference, expected);
           run(kernel, actual);
           expect(maxAbsDiff(actual.data as Float32Array, expected.data as Float32Array), name).toBeLessThanOrEqual(tolerance);
+        }
+        for (const [name, run] of [
+          ["add row (chunked)", (k: Kernel, out: Tensor) => k.add(out, rows, bias)],
+          ["mul row (chunked)", (k: Kernel, out: Tensor) => k.mul(out, rows, bias)],
+        ] as const) {
+          const expected = zerosLike(rows.shape), actual = zerosLike(rows.shape);
+          run(reference, expected);
+          run(kernel, actual);
+          expect(maxAbsDiff(actual.data as Float32Array, expected.data as Float32Array), name).toBeLessThanOrEqual(0);
         }
       });
 
