@@ -8,12 +8,13 @@
 //      and with the cache plus the KV prefix (a chat follow-up);
 //   4. with --llama-cpp-timing PATH (peer/mtmd-encode-timing built against llama.cpp, see README.md): llama.cpp's
 //      encoder on the same mmproj files, beside ours.
+// With --profile it only times one tile's encode op by op per weight type (kernel.OpProfile) and prints the tables.
 // The issue's targets are gates: the embedding cache makes a second question about the same image ≥ 5× faster to
 // its first token, and (with --llama-cpp-timing) our encoder reaches ≥ 0.8× llama.cpp's throughput on the same f16
 // mmproj; the command exits 1 when one is missed (the tables are written either way).
 //
 //   pnpm bench smolvlm-500m [--quick] [--runs N] [--threads N] [--size 500m|256m] [--image PATH]
-//                           [--llama-cpp-timing PATH] [--json] [--results DIR]
+//                           [--llama-cpp-timing PATH] [--json] [--results DIR] [--profile]
 
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -42,7 +43,7 @@ import {
   type ToleranceCheck,
 } from "@infer-recipes/harness";
 import { decodeImage, processIdefics3Image, smolVlmProcessorConfig } from "@infer-recipes/image";
-import { createKernel, type DType, type Kernel } from "@infer-recipes/kernel";
+import { createKernel, OpProfile, type DType, type Kernel } from "@infer-recipes/kernel";
 import {
   ImageEmbeddingCache,
   loadMmprojGguf,
@@ -70,6 +71,7 @@ interface Options {
   llamaCppTiming?: string;
   json: boolean;
   results: string;
+  profile: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -77,7 +79,7 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     options: {
       quick: { type: "boolean" }, runs: { type: "string" }, threads: { type: "string" }, size: { type: "string" }, image: { type: "string" },
-      "llama-cpp-timing": { type: "string" }, json: { type: "boolean" }, results: { type: "string" },
+      "llama-cpp-timing": { type: "string" }, json: { type: "boolean" }, results: { type: "string" }, profile: { type: "boolean" },
     },
   });
   const integer = (name: string, text: string | undefined, fallback: number) => {
@@ -98,6 +100,7 @@ function parseOptions(argv: string[]): Options {
     llamaCppTiming: values["llama-cpp-timing"] === undefined ? undefined : resolveUserPath(values["llama-cpp-timing"]),
     json: Boolean(values.json),
     results: values.results === undefined ? path.join(recipeDirectory, "results") : resolveUserPath(values.results),
+    profile: Boolean(values.profile),
   };
 }
 
@@ -343,12 +346,41 @@ export function targetChecks(latencyRows: readonly LatencyRow[], peerRows: reado
   return checks;
 }
 
+/** --profile: one 512² tile's encode (after a warm-up) op by op, per weight type, as markdown tables on stdout. */
+function printEncoderProfile(options: Options, kernel: Kernel, dtypes: DType[]): void {
+  const config = smolVlmPresets[options.size].vision;
+  const pixels = randomTiles(1, config.imageSize);
+  for (const dtype of dtypes) {
+    const weights = SiglipVisionEncoder.fromLoadedWeights(randomIdefics3VisionWeights(config, dtype, { packFor: kernel }), kernel).weights;
+    const profile = new OpProfile(kernel);
+    const encoder = new SiglipVisionEncoder(config, weights, profile.kernel);
+    encoder.encode(pixels, 1);
+    profile.reset();
+    const started = performance.now();
+    encoder.encode(pixels, 1);
+    const total = performance.now() - started;
+    console.log(`\n### ${dtype} vision weights: ${round(total)} ms per tile, ${options.threads} thread(s)\n`);
+    console.log(markdownTable(profile.entries(), [
+      { header: "op", value: (entry) => entry.op, align: "left" },
+      { header: "operands", value: (entry) => entry.operands, align: "left" },
+      { header: "calls", value: (entry) => entry.calls },
+      { header: "ms", value: (entry) => round(entry.milliseconds) },
+      { header: "% of tile", value: (entry) => round((100 * entry.milliseconds) / total) },
+      { header: "GFLOP/s", value: (entry) => (entry.flops > 0 ? round(entry.flops / entry.milliseconds / 1e6) : "") },
+    ]));
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const machine = machineInfo();
   const kernel = createKernel({ backend: "native", threads: options.threads });
-  const directory = fs.mkdtempSync(path.join(os.tmpdir(), "smolvlm-bench-"));
   const dtypes: DType[] = options.quick ? ["f32", "q8_0"] : ["f32", "f16", "bf16", "q8_0", "q4_0"];
+  if (options.profile) {
+    printEncoderProfile(options, kernel, dtypes);
+    return;
+  }
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), "smolvlm-bench-"));
   const progress = createStepReporter(2 + dtypes.length + (options.llamaCppTiming ? 1 : 0));
   try {
     const { bytes, label } = await benchImage(options);

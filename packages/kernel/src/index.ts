@@ -30,6 +30,7 @@ export { Tensor, blocksSpanLastTwoAxes, elementCount, lastAxis, rowCount, storag
 export { KernelError } from "./errors.ts";
 export type { AttentionOptions, Backend, RopeLayout, TopK } from "./backend.ts";
 export { Kernel } from "./kernel.ts";
+export { OpProfile, type OpProfileEntry } from "./op-profile.ts";
 export {
   channelKeyGroupBytes,
   channelKeyGroupSize,
