@@ -98,6 +98,25 @@ describe("SiglipVisionEncoder against a plain float64 implementation", () => {
   }
 });
 
+describe("SiglipVisionEncoder with heads of 64 and 64 patches a tile (the native tiled full attention)", () => {
+  // The vision encoder's shape of attention (many queries, heads of 64), where the AVX-512 kernels take the tiled
+  // full attention (kernel full_attention.h) instead of the per-token loop.
+  const wide = tinyIdefics3Config({ vision: { hiddenSize: 128, headCount: 2, intermediateSize: 160, imageSize: 64 } });
+  const wideTensors = randomIdefics3Tensors(wide, 13);
+  const directory = temporary();
+  writeIdefics3HfModel(directory, wide, wideTensors);
+  const weights = loadIdefics3HfModel(directory).vision;
+  const pixels = randomPixels(2, wide.vision.imageSize, 17);
+  const expected = naiveIdefics3Vision(pixels, 2, wideTensors.vision, wide.vision);
+  for (const backend of backends) {
+    it(`${backend}: 2 tiles of 64 patches, within 2e-4 of the definition`, () => {
+      const embeddings = SiglipVisionEncoder.fromLoadedWeights(weights, createKernel({ backend, threads: 2 })).encode(pixels, 2);
+      expect(embeddings.length).toBe(2 * 16 * wide.text.hiddenSize);
+      expect(maxAbsDiff(embeddings, expected)).toBeLessThan(2e-4);
+    });
+  }
+});
+
 describe("loading", () => {
   it("the HF directory and the mmproj GGUF give identical weights and embeddings", () => {
     const { hf, gguf } = loadBoth();
