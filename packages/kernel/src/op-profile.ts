@@ -12,7 +12,9 @@ export interface OpProfileEntry {
   op: string;
   /** The tensor operands as dtype[shape], in call order (matmul: out, input, weight). */
   operands: string;
+  /** How many calls were summed. */
   calls: number;
+  /** Their wall time together. */
   milliseconds: number;
   /** Floating-point operations of all calls (matmul: 2·tokens·rows·cols; attention: 4·tokens·heads·headDim·positions), 0 for the others. */
   flops: number;
