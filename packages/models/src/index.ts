@@ -181,7 +181,7 @@ export {
   writeTinyGlm4TiktokenModel,
   type TinyGlm4Vocabulary,
 } from "./tiny-models/tiny-glm4-tokenizer.ts";
-export { addedTokensJson, byteLevelTokenizerJson, type ByteLevelVocabulary } from "./tiny-models/byte-level-tokenizer-json.ts";
+export { addedTokensJson, byteLevelTokenizerJson, type ByteLevelVocabulary, type TokenizerJsonSteps } from "./tiny-models/byte-level-tokenizer-json.ts";
 export {
   idefics3ConfigJson,
   idefics3PreprocessorJson,

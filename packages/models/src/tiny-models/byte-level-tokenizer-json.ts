@@ -3,9 +3,20 @@
 
 /** A byte-level BPE vocabulary: tokens in id order, merges by rank, the special tokens' ids by their text. */
 export interface ByteLevelVocabulary {
+  /** Every token's text in byte-level form, indexed by id. */
   tokens: readonly string[];
+  /** BPE merges ("left right"), highest priority first. */
   merges: readonly string[];
+  /** The special tokens' ids by their text. */
   special: ReadonlyMap<string, number>;
+}
+
+/** The steps of a tokenizer.json that differ between vocabularies. */
+export interface TokenizerJsonSteps {
+  /** tokenizer.json's pre_tokenizer object. */
+  preTokenizer: object;
+  /** tokenizer.json's post_processor object, or null for none. */
+  postProcessor: object | null;
 }
 
 /** tokenizer.json's added_tokens for `special` (all special, none normalized). */
@@ -19,7 +30,7 @@ export function addedTokensJson(special: ReadonlyMap<string, number>): object[] 
  */
 export function byteLevelTokenizerJson(
   vocabulary: ByteLevelVocabulary,
-  steps: { preTokenizer: object; postProcessor: object | null },
+  steps: TokenizerJsonSteps,
   isFiller: (token: string) => boolean = () => false,
 ): object {
   const vocab: Record<string, number> = {};

@@ -11,7 +11,7 @@ import path from "node:path";
 import { byteLevelAlphabet, byteLevelEncode, glm4SpecialTokens } from "@infer-recipes/tokenizer";
 
 import type { GgufMetadataInput } from "../gguf/writer.ts";
-import { byteLevelTokenizerJson, type ByteLevelVocabulary } from "./byte-level-tokenizer-json.ts";
+import { byteLevelTokenizerJson, type ByteLevelVocabulary, type TokenizerJsonSteps } from "./byte-level-tokenizer-json.ts";
 
 /** GLM-4's pre-tokenizer expression as its tokenizer.json writes it (Oniguruma syntax; llama.cpp's CHATGLM4 regex). */
 export const GLM4_SPLIT_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
@@ -24,7 +24,7 @@ export const TINY_GLM4_CHAT_TEMPLATE =
   "{% if add_generation_prompt %}<|assistant|>{% endif %}";
 
 /** GLM-4's tokenizer.json steps around the BPE model: its regex split, then ByteLevel without a regex of its own. */
-export const glm4TokenizerSteps = {
+export const glm4TokenizerSteps: TokenizerJsonSteps = {
   preTokenizer: {
     type: "Sequence",
     pretokenizers: [
