@@ -1,7 +1,7 @@
 // Reads the tokenizer.ggml.* keys of GGUF metadata (a plain Map or record, as any GGUF reader yields)
 // into a typed vocabulary description shared by the SentencePiece and byte-level BPE tokenizers.
 
-/** GGUF metadata as any reader yields it: a Map or a plain record of key → value. */
+/** GGUF metadata as any reader yields it (a Map or a plain record of key → value), or as the GGUF writer takes it (values typed as { type, value }). */
 export type GgufMetadataInput = ReadonlyMap<string, unknown> | Readonly<Record<string, unknown>>;
 
 /** llama.cpp's token types (tokenizer.ggml.token_type). */
@@ -58,9 +58,16 @@ export interface GgufVocabulary {
   chatTemplate?: string;
 }
 
+/** The value of `key`, unwrapped from the writer's { type, value } form when it is typed. */
 export function metadataValue(metadata: GgufMetadataInput, key: string): unknown {
-  if (metadata instanceof Map) return metadata.get(key);
-  return (metadata as Readonly<Record<string, unknown>>)[key];
+  const value = metadata instanceof Map ? metadata.get(key) : (metadata as Readonly<Record<string, unknown>>)[key];
+  return typedValueContent(value);
+}
+
+/** The value inside a typed entry as the GGUF writer takes it ({ type: "uint32", value: 2 }); anything else as is. */
+function typedValueContent(value: unknown): unknown {
+  const isTyped = typeof value === "object" && value !== null && !ArrayBuffer.isView(value) && !Array.isArray(value) && typeof (value as { type?: unknown }).type === "string" && "value" in value;
+  return isTyped ? (value as { value: unknown }).value : value;
 }
 
 function optionalInteger(metadata: GgufMetadataInput, key: string): number | undefined {

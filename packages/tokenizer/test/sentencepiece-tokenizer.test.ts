@@ -53,6 +53,17 @@ describe("SentencePiece tokenizer on a tiny vocabulary", () => {
     expect(tokenizer.vocabSize).toBe(3 + 256 + pieces.length + 1);
   });
 
+  it("reads metadata typed as the GGUF writer takes it ({ type, value }) like plain values", () => {
+    const typed = tinyVocabulary(pieces);
+    typed.set("tokenizer.ggml.bos_token_id", { type: "uint32", value: 1 });
+    typed.set("tokenizer.ggml.eos_token_id", { type: "uint32", value: 2 });
+    typed.set("tokenizer.ggml.add_bos_token", { type: "bool", value: false });
+    const fromTyped = tokenizerFromGgufMetadata(typed);
+    expect(fromTyped.bosTokenId).toBe(1);
+    expect(fromTyped.eosTokenIds).toEqual([2]);
+    expect(fromTyped.encode("hello")).toEqual([id("▁hello")]);
+  });
+
   it("merges the highest-scoring pair first and reaches whole words", () => {
     // ▁ h e l l o → "ll" (-3) → "he" (-4) → ("▁h" is stale) → "llo" (-6) → "▁he" (-7) → "▁hello" (-8).
     expect(tokenizer.encode("hello", { addSpecialTokens: false })).toEqual([id("▁hello")]);
