@@ -91,3 +91,26 @@ export function kvCacheKeyResidualBytes(layout: KvCacheLayout): number {
 export function kvCacheTokensWithin(budgetBytes: number, layout: KvCacheLayout): number {
   return Math.max(0, Math.floor((budgetBytes - kvCacheKeyResidualBytes(layout)) / kvCacheBytesPerToken(layout)));
 }
+
+/** The size of a paged cache for the byte budget functions: its layout, block size and the sequences it holds at once. */
+export interface PagedKvCacheBudgetLayout extends KvCacheLayout {
+  /** Positions per block. */
+  blockSize: number;
+  /** Sequences that can hold a key residual at once (the scheduler's batch size): each keeps one outside the blocks
+   *  when keys are grouped per channel (q8_0, q4_0). */
+  maxSequences: number;
+}
+
+/** Bytes a paged cache of `blockCount` blocks (the null block included) takes with the key residuals of
+ *  `maxSequences` sequences: what {@link pagedKvCacheBlocksWithin} fits into a budget. */
+export function pagedKvCacheBytes(blockCount: number, layout: PagedKvCacheBudgetLayout): number {
+  return blockCount * layout.blockSize * kvCacheBytesPerToken(layout) + layout.maxSequences * kvCacheKeyResidualBytes(layout);
+}
+
+/** The most blocks (the null block included: a PagedKvCache's blockCount) a paged cache can have so that its blocks
+ *  and the key residuals of `maxSequences` sequences fit `budgetBytes`; 0 when not even those residuals fit. Every
+ *  element type sized this way takes at most the same memory, so their capacities compare at an equal budget. */
+export function pagedKvCacheBlocksWithin(budgetBytes: number, layout: PagedKvCacheBudgetLayout): number {
+  const blocksBytes = budgetBytes - layout.maxSequences * kvCacheKeyResidualBytes(layout);
+  return Math.max(0, Math.floor(blocksBytes / (layout.blockSize * kvCacheBytesPerToken(layout))));
+}

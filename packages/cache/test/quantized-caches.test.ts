@@ -15,6 +15,8 @@ import {
   kvCacheBytesPerToken,
   kvCacheKeyResidualBytes,
   kvCacheTokensWithin,
+  pagedKvCacheBlocksWithin,
+  pagedKvCacheBytes,
   parseCacheDType,
 } from "../src/index.ts";
 
@@ -145,5 +147,24 @@ describe("element types, head sizes and memory accounting", () => {
     expect(kvCacheKeyResidualBytes({ ...layout, dtype: "f16" })).toBe(0);
     expect(kvCacheTokensWithin(budget, { ...layout, dtype: "q8_0" })).toBe(Math.floor((budget - 2 * 1024 ** 2) / (17 * 1024))); // 123241
     expect(kvCacheTokensWithin(budget, { ...layout, dtype: "q4_0" })).toBe(Math.floor((budget - 2 * 1024 ** 2) / (9 * 1024))); // 232789
+  });
+
+  it("a paged cache's blocks within a byte budget, the key residuals of its sequences included", () => {
+    const layout = { layerCount: 16, keyValueHeadCount: 8, headDim: 64 };
+    const budget = 128 * 1024 ** 2;
+    // f32: blocks of 16 positions × 64 KiB = 1 MiB, no residual: 128 blocks (the null block among them).
+    const f32 = { ...layout, blockSize: 16, maxSequences: 8 };
+    expect(pagedKvCacheBlocksWithin(budget, f32)).toBe(128);
+    expect(pagedKvCacheBytes(128, f32)).toBe(budget);
+    // q8_0: 8 sequences × 2 MiB of key residual come off first, then blocks of 32 × 17 KiB = 544 KiB.
+    const q8 = { ...layout, dtype: "q8_0" as const, blockSize: 32, maxSequences: 8 };
+    const blocks = pagedKvCacheBlocksWithin(budget, q8);
+    expect(blocks).toBe(Math.floor((budget - 8 * 2 * 1024 ** 2) / (544 * 1024))); // 210 blocks = 6720 positions, 3.3× f32's 2048
+    expect(pagedKvCacheBytes(blocks, q8)).toBeLessThanOrEqual(budget);
+    expect(pagedKvCacheBytes(blocks + 1, q8)).toBeGreaterThan(budget);
+    // What a cache of that many blocks allocates, plus one residual per sequence, is what the accounting says.
+    const cache = new PagedKvCache({ ...q8, blockCount: 4 });
+    expect(cache.byteLength + 8 * cache.usage().keyResidualBytesPerSequence).toBe(pagedKvCacheBytes(4, q8));
+    expect(pagedKvCacheBlocksWithin(8 * 2 * 1024 ** 2 - 1, q8)).toBe(0);
   });
 });
