@@ -43,6 +43,8 @@ export interface SchedulerOptions {
 export interface StepReport {
   /** Sequences in the step. */
   sequences: number;
+  /** Requests in the batch during the step, scheduled in it or not: the sequences holding KV blocks at once. */
+  running: number;
   /** Tokens run: prefill plus decode. */
   tokens: number;
   /** Prompt tokens (prefill chunks) in the step. */
@@ -220,9 +222,11 @@ export class Scheduler {
     let preempted: number;
     let batch: BatchEntry[];
     let prefillTokens = 0;
+    let running: number;
     try {
       ({ planned, preempted } = this.plan());
       if (planned.length === 0) return false;
+      running = this.running.length;
       batch = planned.map(({ state, count }) => {
         const sequence = state.sequence!;
         const start = sequence.length;
@@ -260,7 +264,7 @@ export class Scheduler {
     for (const state of [...this.running, ...this.waiting]) if (state.cancelRequested) this.complete(state, "cancelled");
     if (this.options.onStep) {
       const tokens = planned.reduce((sum, entry) => sum + entry.count, 0);
-      this.options.onStep({ sequences: planned.length, tokens, prefillTokens, decodeTokens: tokens - prefillTokens, preempted, milliseconds: performance.now() - started });
+      this.options.onStep({ sequences: planned.length, running, tokens, prefillTokens, decodeTokens: tokens - prefillTokens, preempted, milliseconds: performance.now() - started });
     }
     return true;
   }

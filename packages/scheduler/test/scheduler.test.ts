@@ -47,13 +47,17 @@ describe("Scheduler on the counting model", () => {
 
   it("admits in arrival order and never more than maxBatchSize at once", async () => {
     const model = new CountingBatchModel();
-    const scheduler = new Scheduler(model, countingCache(), { maxBatchSize: 2 });
+    const reports: StepReport[] = [];
+    const scheduler = new Scheduler(model, countingCache(), { maxBatchSize: 2, onStep: (report) => reports.push(report) });
     const order: string[] = [];
     const handles = ["a", "b", "c", "d"].map((id, index) =>
       scheduler.submit({ id, promptIds: [index], maxTokens: 3 - (index % 2), onToken: () => order.includes(id) || order.push(id) }),
     );
     await Promise.all(handles.map((handle) => handle.result));
     expect(Math.max(...model.steps.map((step) => step.length))).toBe(2);
+    // The step reports count the requests in the batch (what holds KV blocks), at least those scheduled in the step.
+    expect(Math.max(...reports.map((report) => report.running))).toBe(2);
+    for (const report of reports) expect(report.running).toBeGreaterThanOrEqual(report.sequences);
     expect(order).toEqual(["a", "b", "c", "d"]);
   });
 
