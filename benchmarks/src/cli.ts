@@ -53,8 +53,11 @@ benchmarks:
             --random          instead: random weights of --shape with every matrix in --format (the
                               speculative-decoding recipe's verify model; q8_0, q4_0, q4_k, q6_k, f16, bf16)
             --threads N (default 2)   --tokens LIST (default 2,5,9)   --context N (default 64)   --rounds N (default 7)
-  serving   sequential vs continuous batching at 1–16 clients, TTFT with/without the prefix cache, and the model in
-            the HTTP thread vs a worker thread (/health latency, decode tok/s); --quick, --json, --worker-only
+  serving   sequential vs continuous batching at 1–16 clients, TTFT with/without the prefix cache, the model in
+            the HTTP thread vs a worker thread (/health latency, decode tok/s), and the sequences a paged cache of a
+            fixed size holds per cache type (cache budget); --quick, --json, --worker-only, --cache-budget-only
+            --kv-cache-dtype LIST   cache types of the cache-budget rows (default f32,q8_0)
+            --cache-budget-mib N    their cache's bytes (default: every client's sequence in a q8_0 cache)
   serving-reliability  the --serve process under 100 concurrent streams with disconnects, 1 MB prompts and
             50,000-message chats: stall bound, largest request, memory (--json)
 ${PEERS_USAGE}
@@ -244,7 +247,7 @@ switch (name) {
     await benchVerifyProfile(rest).catch(failWithError);
     break;
   case "serving":
-    await benchServing(rest, RESULTS_DIRECTORY);
+    await benchServing(rest, RESULTS_DIRECTORY).catch(failWithError);
     break;
   case "serving-reliability":
     await benchServingReliability(rest, RESULTS_DIRECTORY).catch(failWithError);

@@ -1,6 +1,7 @@
 // Turns serving benchmark rows into the files under benchmarks/results/: a markdown table with the machine, command
-// and the two headline ratios (continuous batching ÷ sequential at 8 clients, TTFT without ÷ with the prefix cache),
-// the raw JSON, and SVG charts (throughput against concurrency; TTFT with and without the prefix cache).
+// and the headline ratios (continuous batching ÷ sequential at 8 clients, TTFT without ÷ with the prefix cache,
+// sequences held and decode tok/s of each cache type ÷ f32 at the same cache budget), the raw JSON, and SVG charts
+// (throughput against concurrency; TTFT with and without the prefix cache; tok/s per cache type at the budget).
 
 
 import { barChartSvg, describeMachine, markdownTable, reportJson, writeReportFiles, type Column, type MachineInfo } from "@infer-recipes/harness";
@@ -41,8 +42,63 @@ const columns: Column<ServingRow>[] = [
   { header: "wall s", value: (row) => figure(row.wall_s, 1) },
 ];
 
+const MIB = 1024 ** 2;
+
+/** The cache-budget rows' own columns: the cache, what it held, and the serving figures that follow from it. */
+const cacheBudgetColumns: Column<ServingRow>[] = [
+  { header: "cache", value: (row) => row.cache_dtype ?? "", align: "left" },
+  { header: "budget MiB", value: (row) => figure((row.cache_budget_bytes ?? Number.NaN) / MIB, 1) },
+  { header: "cache MiB", value: (row) => figure((row.cache_bytes ?? Number.NaN) / MIB, 1) },
+  { header: "bytes / token", value: (row) => row.bytes_per_token ?? "" },
+  { header: "positions", value: (row) => row.cache_tokens ?? "" },
+  { header: "clients", value: (row) => row.concurrency },
+  { header: "prompt / output tokens", value: (row) => `${row.prompt_tokens} / ${row.output_tokens}` },
+  { header: "whole requests fit", value: (row) => row.sequences_fit ?? "" },
+  { header: "most sequences at once", value: (row) => row.max_concurrent_sequences ?? "" },
+  { header: "preemptions", value: (row) => row.preemptions },
+  { header: "decode-step tok/s", value: (row) => figure(row.decode_tokens_per_s, 1) },
+  { header: "generated tok/s", value: (row) => figure(row.tokens_per_s, 1) },
+  { header: "total tok/s", value: (row) => figure(row.total_tokens_per_s, 1) },
+  { header: "TTFT p50 ms", value: (row) => figure(row.ttft_p50_ms, 0) },
+  { header: "mean batch", value: (row) => figure(row.mean_batch, 1) },
+  { header: "wall s", value: (row) => figure(row.wall_s, 1) },
+];
+
+/** The rows as markdown: one table for the cache-budget rows (their own columns), one for the others. */
 export function servingTable(rows: readonly ServingRow[]): string {
-  return markdownTable(rows, columns);
+  const budget = rows.filter((row) => row.benchmark === "cache-budget");
+  const others = rows.filter((row) => row.benchmark !== "cache-budget");
+  return [...(others.length > 0 ? [markdownTable(others, columns)] : []), ...(budget.length > 0 ? [markdownTable(budget, cacheBudgetColumns)] : [])].join("\n\n");
+}
+
+/** Each cache-budget row's figures against the first row's (the baseline type, f32 by default): sequences held at
+ *  once and decode-step tok/s as ratios. */
+export function cacheBudgetRatios(rows: readonly ServingRow[]): Array<{ dtype: string; baseline: string; sequences: number; decode: number; wall: number }> {
+  const budget = rows.filter((row) => row.benchmark === "cache-budget");
+  const baseline = budget[0];
+  if (!baseline) return [];
+  return budget.slice(1).map((row) => ({
+    dtype: row.cache_dtype ?? "?",
+    baseline: baseline.cache_dtype ?? "?",
+    sequences: (row.max_concurrent_sequences ?? Number.NaN) / (baseline.max_concurrent_sequences ?? Number.NaN),
+    decode: row.decode_tokens_per_s / baseline.decode_tokens_per_s,
+    wall: row.tokens_per_s / baseline.tokens_per_s,
+  }));
+}
+
+function cacheBudgetVerdicts(rows: readonly ServingRow[]): string[] {
+  const budget = rows.filter((row) => row.benchmark === "cache-budget");
+  if (budget.length === 0) return [];
+  const first = budget[0];
+  return [
+    `- at a cache budget of ${figure(first.cache_budget_bytes! / MIB, 1)} MiB, ${first.concurrency} clients with ${first.prompt_tokens}-token prompts and ${first.output_tokens} tokens each: ` +
+      budget.map((row) => `${row.cache_dtype} held at most ${row.max_concurrent_sequences} sequences at once (${row.preemptions} preemptions)`).join(", "),
+    ...cacheBudgetRatios(rows).map(
+      (ratio) =>
+        `- ${ratio.dtype} ÷ ${ratio.baseline} cache at the same budget: ${ratio.sequences.toFixed(1)}× the sequences at once, ` +
+        `${ratio.decode.toFixed(2)}× the decode-step tok/s, ${ratio.wall.toFixed(2)}× the generated tok/s of wall time`,
+    ),
+  ];
 }
 
 /** Continuous batching ÷ sequential at `concurrency` clients, end to end (generated tokens/s of wall time) or over
@@ -112,22 +168,34 @@ export function writeServingReport(directory: string, name: string, rows: readon
   const tokensPerSecond = (mode: string) => levels.map((level) => throughput.find((row) => row.mode === mode && row.concurrency === level)?.tokens_per_s ?? Number.NaN);
   const speedupLevel = levels.includes(8) ? 8 : levels[levels.length - 1];
   const prefixRows = rows.filter((row) => row.benchmark === "prefix-cache");
+  const budgetRows = rows.filter((row) => row.benchmark === "cache-budget");
   const { local, worker } = responsivenessRows(rows);
   const health = [local, worker].filter((row): row is ServingRow => row !== undefined);
+  const workerRows = rows.filter((row) => row.benchmark === "worker-throughput" || row.benchmark === "responsiveness");
+  const sections = [
+    ...(throughput.length > 0 ? ["continuous batching"] : []),
+    ...(prefixRows.length > 0 ? ["prefix caching"] : []),
+    ...(workerRows.length > 0 ? ["the model in a worker thread"] : []),
+    ...(budgetRows.length > 0 ? ["a fixed KV-cache budget"] : []),
+  ];
   const markdown = [
-    "# Serving benchmark: continuous batching and prefix caching",
+    `# Serving benchmark: ${sections.join(", ")}`,
     "",
     `Machine: ${describeMachine(machine)}. Date: ${machine.date}.`,
     `Command: \`${command}\`.`,
     "",
     "Model: random weights of the Llama-3.2-1B shape (hidden 2048, 16 layers, 32/8 heads, vocab 128256) at Q8_0, native",
-    "kernels, in process. Requests go straight to the scheduler (the HTTP layer is bypassed). Each client sends one",
-    "request at the same moment; \"sequential\" serves them one at a time (batch of 1), \"continuous-batching\" together",
-    "(batch ≤ 16, ≤ 256 tokens per step, chunked prefill, paged KV cache in blocks of 16). Generated tok/s = generated",
+    "kernels, in process. Requests go straight to the scheduler (the HTTP layer is bypassed). Generated tok/s = generated",
     "tokens ÷ wall time of the run; decode-step tok/s = tokens generated in steps without any prefill ÷ their time;",
-    "TTFT includes queueing. The prefix-cache rows send requests one at a time that share",
-    "a 1000-token system prompt, each with its own 24-token question, without and with the prefix cache (filled by one",
-    "earlier request). The machine is shared; compare ratios rather than absolute figures.",
+    "TTFT includes queueing. The machine is shared; compare ratios rather than absolute figures.",
+    ...(throughput.length > 0 || prefixRows.length > 0
+      ? [
+          "Throughput: each client sends one request at the same moment; \"sequential\" serves them one at a time (batch of",
+          "1), \"continuous-batching\" together (batch ≤ 16, ≤ 256 tokens per step, chunked prefill, paged KV cache in blocks",
+          "of 16). The prefix-cache rows send requests one at a time that share a 1000-token system prompt, each with its own",
+          "24-token question, without and with the prefix cache (filled by one earlier request).",
+        ]
+      : []),
     "",
     // Only the headlines of the rows measured (--worker-only runs neither throughput nor prefix-cache rows).
     ...(throughput.length > 0
@@ -138,19 +206,36 @@ export function writeServingReport(directory: string, name: string, rows: readon
       : []),
     ...(prefixRows.length > 0 ? [`- TTFT without ÷ with the prefix cache (p50): ${verdict(prefixCacheSpeedup(rows), PREFIX_CACHE_TARGET)}`] : []),
     ...workerVerdicts(rows),
+    ...cacheBudgetVerdicts(rows),
     "",
-    "Where the model runs: \"in-process\" is the model and its scheduler in the thread that answers (how the server ran",
-    "before), \"worker\" a worker thread that owns them (how `--serve` runs now); both copies have the same seeded weights",
-    "and the runs are interleaved. worker-throughput: 8 clients at once through the model host without HTTP; its decode",
-    "tok/s is the sum over requests of (tokens − 1) ÷ (end − first token), the step throughput while all decode",
-    "together. responsiveness: the same 8 clients streaming over HTTP while GET /health is polled every 50 ms; the",
-    "server thread's event-loop delay is its own measure (monitorEventLoopDelay, as /health reports it), and its own",
-    "CPU time between two ticks (Linux scheduler counters) bounds how long it held itself up, whatever the machine's load.",
-    "",
+    ...(workerRows.length > 0
+      ? [
+          "Where the model runs: \"in-process\" is the model and its scheduler in the thread that answers (how the server ran",
+          "before), \"worker\" a worker thread that owns them (how `--serve` runs now); both copies have the same seeded weights",
+          "and the runs are interleaved. worker-throughput: 8 clients at once through the model host without HTTP; its decode",
+          "tok/s is the sum over requests of (tokens − 1) ÷ (end − first token), the step throughput while all decode",
+          "together. responsiveness: the same 8 clients streaming over HTTP while GET /health is polled every 50 ms; the",
+          "server thread's event-loop delay is its own measure (monitorEventLoopDelay, as /health reports it), and its own",
+          "CPU time between two ticks (Linux scheduler counters) bounds how long it held itself up, whatever the machine's load.",
+          "",
+        ]
+      : []),
+    ...(budgetRows.length > 0
+      ? [
+          "Cache budget: the paged KV cache of every cache type gets the same bytes, sized with the shared accounting",
+          "(pagedKvCacheBlocksWithin: its blocks, 16 positions for f32/f16/bf16 and 32 for q8_0/q4_0, the null block",
+          "included, plus the f32 key residual each sequence of a q8_0/q4_0 cache keeps, one per client); all clients send",
+          "at once and the batch may hold all of them (≤ 256 tokens per step), so only the cache's memory limits how many",
+          "run together. \"most sequences at once\" is the scheduler's largest running batch; a request that no longer",
+          "fits is preempted (its blocks freed, recomputed later) or waits for admission.",
+          "",
+        ]
+      : []),
     servingTable(rows),
     "",
     ...(throughput.length > 0 ? [`![throughput](${name}.svg)`, ""] : []),
     ...(prefixRows.length > 0 ? [`![prefix cache](${name}-prefix-cache.svg)`, ""] : []),
+    ...(budgetRows.length > 0 ? [`![cache budget](${name}-cache-budget.svg)`, ""] : []),
     ...(health.length > 0 ? [`![responsiveness](${name}-responsiveness.svg)`, ""] : []),
   ].join("\n");
   const files: Record<string, string> = { [`${name}.md`]: markdown, [`${name}.json`]: reportJson({ machine, command, rows }) };
@@ -173,6 +258,18 @@ export function writeServingReport(directory: string, name: string, rows: readon
       series: [
         { name: "p50", color: "#7aa6d8", values: health.map((row) => row.health_p50_ms ?? Number.NaN) },
         { name: "p99", color: "#1f5fa8", values: health.map((row) => row.health_p99_ms ?? Number.NaN) },
+      ],
+    });
+  }
+  if (budgetRows.length > 0) {
+    const first = budgetRows[0];
+    files[`${name}-cache-budget.svg`] = barChartSvg({
+      title: `${first.concurrency} clients at once into ${figure(first.cache_budget_bytes! / MIB, 0)} MiB of KV cache, per cache type (Llama-3.2-1B shape, Q8_0 weights)`,
+      unit: "tok/s",
+      labels: budgetRows.map((row) => `${row.cache_dtype}: ≤ ${row.max_concurrent_sequences} sequences at once`),
+      series: [
+        { name: "decode-step tok/s", color: "#1f5fa8", values: budgetRows.map((row) => row.decode_tokens_per_s) },
+        { name: "generated tok/s (wall)", color: "#7aa6d8", values: budgetRows.map((row) => row.tokens_per_s) },
       ],
     });
   }

@@ -1,6 +1,9 @@
-// `pnpm bench serving [--json] [--quick] [--worker-only]`: serving many clients on one CPU, sequential vs continuous
-// batching, the prefix cache, and the model in the HTTP thread vs a worker thread (serving-worker.ts). The model is a random-weight Llama of the Llama-3.2-1B shape at Q8_0, built in process on the native
-// kernels; requests go straight to the scheduler (the HTTP layer is bypassed, so the figures are the engine's).
+// `pnpm bench serving [--json] [--quick] [--worker-only | --cache-budget-only] [--kv-cache-dtype f32,q8_0]
+// [--cache-budget-mib N]`: serving many clients on one CPU, sequential vs continuous batching, the prefix cache, the
+// model in the HTTP thread vs a worker thread (serving-worker.ts), and how many sequences a paged cache of a fixed
+// size holds per cache element type (serving-cache-budget.ts). The model is a random-weight Llama of the
+// Llama-3.2-1B shape at Q8_0, built in process on the native kernels; requests go straight to the scheduler (the
+// HTTP layer is bypassed, so the figures are the engine's).
 //
 //   throughput: N clients each send one request at once (128 random prompt tokens, 128 generated, no early stop).
 //     "sequential" serves them one at a time (the same scheduler with a batch of 1: prefill, then decode, then the
@@ -9,13 +12,20 @@
 //     = gaps between a request's consecutive tokens.
 //   prefix cache: requests that share a 1000-token system prompt (each with its own 24-token question), one at a
 //     time; TTFT without the prefix cache vs with it (after one request has filled it).
+//   cache budget: 8 clients (6 with --quick) send 512-token prompts (256) for 128 tokens (32) at once into a paged
+//     cache of the same bytes for every --kv-cache-dtype (default f32,q8_0; default budget: what all the clients'
+//     sequences take in a q8_0 cache, --cache-budget-mib to choose); the most sequences it held at once,
+//     preemptions, decode-step and wall tok/s, TTFT.
 
 import { parseArgs } from "node:util";
 
-import { describeMachine, machineInfo, percentile } from "@infer-recipes/harness";
-import { nativeAvailability, physicalCoreCount } from "@infer-recipes/kernel";
-import { Scheduler, type RequestResult, type StepReport } from "@infer-recipes/scheduler";
+import { parseCacheDType } from "@infer-recipes/cache";
+import { describeMachine, machineInfo } from "@infer-recipes/harness";
+import { nativeAvailability, physicalCoreCount, type CacheDType } from "@infer-recipes/kernel";
+import { Scheduler, type StepReport } from "@infer-recipes/scheduler";
 
+import { cacheBudgetForClients, cacheBudgetWorkloads, runCacheBudgetRows } from "./serving-cache-budget.ts";
+import { measure, randomTokens } from "./serving-measure.ts";
 import { servingTable, writeServingReport } from "./serving-report.ts";
 import { servingModel } from "./serving-model-loader.ts";
 import { runWorkerRows } from "./serving-worker.ts";
@@ -23,12 +33,14 @@ import { runWorkerRows } from "./serving-worker.ts";
 export type ServingMode = "sequential" | "continuous-batching" | "no-prefix-cache" | "prefix-cache" | "in-process" | "worker";
 
 export interface ServingRow {
-  benchmark: "throughput" | "prefix-cache" | "worker-throughput" | "responsiveness";
+  benchmark: "throughput" | "prefix-cache" | "worker-throughput" | "responsiveness" | "cache-budget";
   mode: ServingMode;
   concurrency: number;
   requests: number;
   prompt_tokens: number;
   output_tokens: number;
+  /** Tokens generated over all requests (requests × output_tokens: no request stops early). */
+  generated_tokens?: number;
   /** Generated tokens per second of wall time, all requests together. */
   tokens_per_s: number;
   /** Prompt plus generated tokens per second of wall time. */
@@ -61,6 +73,20 @@ export interface ServingRow {
   /** responsiveness: share of the machine's CPU time other processes used during the run, and the 1-minute load at its start. */
   others_busy_fraction?: number;
   load_average?: number;
+  /** cache-budget: the paged cache's element type. */
+  cache_dtype?: CacheDType;
+  /** cache-budget: the bytes every cache type got (--cache-budget-mib). */
+  cache_budget_bytes?: number;
+  /** cache-budget: the bytes this cache allocated within the budget (every block, and a key residual per sequence). */
+  cache_bytes?: number;
+  /** cache-budget: bytes of keys and values of one token over all layers. */
+  bytes_per_token?: number;
+  /** cache-budget: positions the cache's blocks hold. */
+  cache_tokens?: number;
+  /** cache-budget: whole requests (prompt + output) the cache's blocks hold at once. */
+  sequences_fit?: number;
+  /** cache-budget: the most requests the scheduler ran at once (the sequences holding blocks together). */
+  max_concurrent_sequences?: number;
 }
 
 export interface ServingOptions {
@@ -68,78 +94,12 @@ export interface ServingOptions {
   progress: (line: string) => void;
   /** Only the rows about the model in a worker thread (worker-throughput, responsiveness). */
   workerOnly?: boolean;
-}
-
-/** Decode tokens per second over the steps that ran no prefill. */
-function decodeThroughput(steps: readonly StepReport[]): number {
-  const decodeOnly = steps.filter((step) => step.prefillTokens === 0);
-  const milliseconds = decodeOnly.reduce((sum, step) => sum + step.milliseconds, 0);
-  return milliseconds > 0 ? (decodeOnly.reduce((sum, step) => sum + step.decodeTokens, 0) / milliseconds) * 1000 : Number.NaN;
-}
-
-/** Deterministic pseudo-random token ids (avoiding the special ids at the top of the Llama 3 vocabulary). */
-function randomTokens(count: number, seed: number): number[] {
-  let state = seed >>> 0;
-  return Array.from({ length: count }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return 1000 + (state % 120000);
-  });
-}
-
-interface RunSpec {
-  benchmark: ServingRow["benchmark"];
-  mode: ServingMode;
-  concurrency: number;
-  prompts: number[][];
-  outputTokens: number;
-  /** Submit all at once (throughput) or one after another (prefix-cache TTFT). */
-  oneAtATime: boolean;
-}
-
-async function measure(scheduler: Scheduler, spec: RunSpec, steps: StepReport[]): Promise<ServingRow> {
-  const tokenTimes: number[][] = spec.prompts.map(() => []);
-  const submitted: number[] = [];
-  const results: RequestResult[] = [];
-  const started = performance.now();
-  const submit = (index: number) => {
-    submitted[index] = performance.now();
-    return scheduler.submit({
-      id: `${spec.mode}-${index}`,
-      promptIds: spec.prompts[index],
-      maxTokens: spec.outputTokens,
-      temperature: 0,
-      onToken: () => tokenTimes[index].push(performance.now()),
-    }).result;
-  };
-  if (spec.oneAtATime) {
-    for (let index = 0; index < spec.prompts.length; index++) results.push(await submit(index));
-  } else {
-    results.push(...(await Promise.all(spec.prompts.map((_, index) => submit(index)))));
-  }
-  const wall = (performance.now() - started) / 1000;
-  const generated = results.reduce((sum, result) => sum + result.tokenIds.length, 0);
-  const promptTokens = spec.prompts.reduce((sum, prompt) => sum + prompt.length, 0);
-  const ttft = tokenTimes.map((times, index) => times[0] - submitted[index]);
-  const gaps = tokenTimes.flatMap((times) => times.slice(1).map((time, index) => time - times[index]));
-  return {
-    benchmark: spec.benchmark,
-    mode: spec.mode,
-    concurrency: spec.concurrency,
-    requests: spec.prompts.length,
-    prompt_tokens: spec.prompts[0].length,
-    output_tokens: spec.outputTokens,
-    tokens_per_s: generated / wall,
-    total_tokens_per_s: (generated + promptTokens) / wall,
-    ttft_p50_ms: percentile(ttft, 50),
-    ttft_p95_ms: percentile(ttft, 95),
-    itl_p50_ms: percentile(gaps, 50),
-    itl_p95_ms: percentile(gaps, 95),
-    decode_tokens_per_s: decodeThroughput(steps),
-    mean_batch: steps.length > 0 ? steps.reduce((sum, step) => sum + step.sequences, 0) / steps.length : 0,
-    wall_s: wall,
-    preemptions: scheduler.stats().preemptions,
-    cached_prompt_tokens: results.reduce((sum, result) => sum + result.cachedPromptTokens, 0),
-  };
+  /** Only the cache-budget rows. */
+  cacheBudgetOnly?: boolean;
+  /** Cache element types of the cache-budget rows (default f32, q8_0). */
+  cacheDTypes?: readonly CacheDType[];
+  /** Bytes of the cache-budget rows' caches (default: what every client's sequence takes in a q8_0 cache). */
+  cacheBudgetBytes?: number;
 }
 
 export async function* runServingBenchmark(options: ServingOptions): AsyncGenerator<ServingRow> {
@@ -163,6 +123,10 @@ export async function* runServingBenchmark(options: ServingOptions): AsyncGenera
 
   if (options.workerOnly) {
     yield* workerRows();
+    return;
+  }
+  if (options.cacheBudgetOnly) {
+    yield* cacheBudgetRows();
     return;
   }
 
@@ -201,7 +165,20 @@ export async function* runServingBenchmark(options: ServingOptions): AsyncGenera
     progress(`prefix cache: ${mode}, ${count} request(s) sharing a ${systemTokens}-token system prompt…`);
     yield await measure(scheduler, { benchmark: "prefix-cache", mode, concurrency: 1, prompts, outputTokens: 8, oneAtATime: true }, steps);
   }
+  yield* cacheBudgetRows();
   yield* workerRows();
+
+  /** The same paged-cache bytes for every cache element type (serving-cache-budget.ts). */
+  function cacheBudgetRows(): AsyncGenerator<ServingRow> {
+    const workload = cacheBudgetWorkloads[quick ? "quick" : "full"];
+    return runCacheBudgetRows({
+      ...workload,
+      model,
+      dtypes: options.cacheDTypes ?? ["f32", "q8_0"],
+      budgetBytes: options.cacheBudgetBytes ?? cacheBudgetForClients(model, workload),
+      progress,
+    });
+  }
 
   /** The model in the HTTP thread vs in a worker thread, 8 clients (serving-worker.ts). */
   function workerRows(): AsyncGenerator<ServingRow> {
@@ -219,8 +196,19 @@ export async function* runServingBenchmark(options: ServingOptions): AsyncGenera
 
 /** The command: runs everything, prints rows (JSON lines with --json, else a table), writes the report files. */
 export async function benchServing(argv: string[], resultsDirectory: string): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { quick: { type: "boolean" }, json: { type: "boolean" }, "worker-only": { type: "boolean" } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean" }, json: { type: "boolean" }, "worker-only": { type: "boolean" }, "cache-budget-only": { type: "boolean" },
+      "kv-cache-dtype": { type: "string" }, "cache-budget-mib": { type: "string" },
+    },
+  });
   const workerOnly = Boolean(values["worker-only"]);
+  const cacheBudgetOnly = Boolean(values["cache-budget-only"]);
+  if (workerOnly && cacheBudgetOnly) throw new Error("--worker-only and --cache-budget-only exclude each other");
+  const cacheDTypes = values["kv-cache-dtype"]?.split(",").map((text) => parseCacheDType(text.trim(), "--kv-cache-dtype"));
+  const budgetMiB = values["cache-budget-mib"] === undefined ? undefined : Number(values["cache-budget-mib"]);
+  if (budgetMiB !== undefined && !(budgetMiB > 0)) throw new Error(`--cache-budget-mib must be a number of MiB > 0, got "${values["cache-budget-mib"]}"`);
   const availability = nativeAvailability();
   if (!availability.available) {
     process.stderr.write(`the serving benchmark runs on the native backend, which is unavailable: ${availability.reason}\n`);
@@ -231,7 +219,8 @@ export async function benchServing(argv: string[], resultsDirectory: string): Pr
   const rows: ServingRow[] = [];
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   progress(`${describeMachine(machine)}; ${physicalCoreCount()} physical cores`);
-  for await (const row of runServingBenchmark({ quick: Boolean(values.quick), progress, workerOnly })) {
+  const cacheBudgetBytes = budgetMiB === undefined ? undefined : Math.floor(budgetMiB * 1024 ** 2);
+  for await (const row of runServingBenchmark({ quick: Boolean(values.quick), progress, workerOnly, cacheBudgetOnly, cacheDTypes, cacheBudgetBytes })) {
     rows.push(row);
     if (values.json) process.stdout.write(`${JSON.stringify(row)}\n`);
     else if (row.benchmark === "responsiveness") {
@@ -241,14 +230,15 @@ export async function benchServing(argv: string[], resultsDirectory: string): Pr
           `its own CPU between two ticks at most ${row.event_loop_own_cpu_max_ms?.toFixed(0) ?? "?"} ms; other processes used ${(row.others_busy_fraction! * 100).toFixed(0)} % of the CPUs (load ${row.load_average!.toFixed(1)})`,
       );
     } else {
+      if (row.benchmark === "cache-budget") progress(`  held at most ${row.max_concurrent_sequences} sequences at once, ${row.preemptions} preemption(s)`);
       progress(
         `  ${row.tokens_per_s.toFixed(1)} generated tok/s (decode steps ${row.decode_tokens_per_s.toFixed(1)} tok/s), TTFT p50 ${row.ttft_p50_ms.toFixed(0)} ms / p95 ${row.ttft_p95_ms.toFixed(0)} ms, ` +
           `inter-token p50 ${row.itl_p50_ms.toFixed(0)} ms / p95 ${row.itl_p95_ms.toFixed(0)} ms, mean batch ${row.mean_batch.toFixed(1)}, ${row.wall_s.toFixed(1)} s`,
       );
     }
   }
-  const name = `serving${workerOnly ? "-worker" : ""}${values.quick ? "-quick" : ""}`;
-  const command = `pnpm bench serving${workerOnly ? " --worker-only" : ""}${values.quick ? " --quick" : ""}`;
+  const name = `serving${workerOnly ? "-worker" : ""}${cacheBudgetOnly ? "-cache-budget" : ""}${values.quick ? "-quick" : ""}`;
+  const command = ["pnpm bench serving", ...argv.filter((argument) => argument !== "--json")].join(" ");
   const paths = writeServingReport(resultsDirectory, name, rows, machine, command);
   if (!values.json) process.stdout.write(`${servingTable(rows)}\n`);
   process.stderr.write(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${paths.join(", ")}\n`);
