@@ -7,9 +7,10 @@
 namespace kernel {
 
 // e^x for x ≤ 0 (softmax arguments), 8 at a time: Cody–Waite range reduction x = k·ln2 + r and a degree-6
-// polynomial for e^r (the Cephes expf coefficients); x below −87 gives about 1e-38 instead of a subnormal or 0.
+// polynomial for e^r (the Cephes expf coefficients); x below −87 gives about 1e-38 instead of a subnormal or 0. NaN
+// stays NaN (vmaxps returns its second operand, x, when either is NaN).
 __attribute__((target("avx2,fma"))) inline __m256 exp_negative_avx2(__m256 x) {
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+  x = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);
   const __m256 k = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
   __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
   r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);

@@ -7,9 +7,10 @@ namespace kernel {
 namespace {
 
 // e^x for x ≤ 0, 16 at a time: the same Cody–Waite reduction and Cephes polynomial as exp_negative_avx2
-// (vector_math.h), so both instruction sets round alike.
+// (vector_math.h), so both instruction sets round alike. NaN stays NaN: vmaxps returns its second operand when either
+// is NaN, so x goes second (max(x, −87) would turn a NaN score into e^−87 and hide it).
 inline __m512 exp_negative_avx512(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  x = _mm512_max_ps(_mm512_set1_ps(-87.0f), x);
   const __m512 k = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x);
   r = _mm512_fnmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), r);

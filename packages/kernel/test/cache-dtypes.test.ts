@@ -39,6 +39,10 @@ const cases: Case[] = [
   { name: "MQA head 32, whole prefill in blocks of 7", heads: 6, kvHeads: 1, headDim: 32, length: 45, queries: [[0, 45]], blockSize: 7 },
   { name: "stories260K heads (8/4 × 8: one block spans 4 heads)", heads: 8, kvHeads: 4, headDim: 8, length: 150, queries: [[0, 20], [120, 29], [149, 1]], blockSize: 16 },
   { name: "TinyStories-656K heads (8/4 × 16: one block spans 2 heads)", heads: 8, kvHeads: 4, headDim: 16, length: 97, queries: [[0, 30], [96, 1]], blockSize: 5 },
+  // Groups the AVX-512 block kernel sums values for in fours: 6 = 4 + 2, and 5 = 4 + 1 with heads of three 64-value
+  // chunks (integer scores over two chunks, then one).
+  { name: "groups of 6 query heads (12/2 × 64)", heads: 12, kvHeads: 2, headDim: 64, length: 70, queries: [[0, 5], [69, 1]], blockSize: 16 },
+  { name: "groups of 5 query heads, heads of 192 (5/1 × 192)", heads: 5, kvHeads: 1, headDim: 192, length: 40, queries: [[0, 3], [39, 1]], blockSize: 8 },
 ];
 
 /** Keys/values [length, kvHeads, headDim] encoded in `dtype`, and scattered over the blocks of a paged cache. */
@@ -109,6 +113,72 @@ describe("attention over every cache element type", () => {
       });
     }
   }
+});
+
+describe("attention on unusual queries, every cache element type", () => {
+  // Keys/values [length, kvHeads, headDim] stored in each type, and the reference over the same stored tensors.
+  function stored(dtype: CacheDType, length: number, kvHeads: number, headDim: number) {
+    const keys = randomTensor([length, kvHeads, headDim], length + 1, 1, "normal");
+    const values = randomTensor([length, kvHeads, headDim], length + 2, 1, "normal");
+    return { keys: quantizeTensor(dtype, keys.shape, keys.data as Float32Array), values: quantizeTensor(dtype, values.shape, values.data as Float32Array) };
+  }
+
+  it("a query block of 32 zeros (a zero quantization scale on AVX-512) scores 0 there, as the reference does", () => {
+    for (const dtype of cacheDTypes) {
+      const { keys, values } = stored(dtype, 60, 2, 64);
+      const query = randomTensor([2, 4, 64], 5, 1, "normal"); // [tokens, heads, headDim]
+      for (let row = 0; row < 8; row++) (query.data as Float32Array).fill(0, row * 64, row * 64 + 32); // first block of every head
+      const options: AttentionOptions = { startPosition: 58, kvLength: 60, causal: true, scale: 0.125 };
+      const expected = zerosLike(query.shape);
+      reference.attention(expected, query, keys, values, options);
+      for (const { name, kernel, isa } of kernels.slice(1)) {
+        const actual = zerosLike(query.shape);
+        (kernel.backend as NativeBackend).selectIsa(isa!);
+        try {
+          kernel.attention(actual, query, keys, values, options);
+        } finally {
+          restoreBestIsa(kernel.backend as NativeBackend);
+        }
+        expect(relativeError(actual, expected), `${name} ${dtype}`).toBeLessThan(dtype === "q8_0" || dtype === "q4_0" ? 1e-2 : 1e-5);
+      }
+    }
+  });
+
+  // A NaN in a query row makes every score of that head NaN: its output is NaN (the reference's arithmetic), on every
+  // path — the per-token loop (heads of 12), the AVX-512 block kernel (heads of 64), ranges merged after a long
+  // context, the tiled full attention (40 queries, not causal) — and the other heads are untouched. Float caches: the
+  // AVX-512 kernels for q8_0/q4_0 caches quantize the query to int8 first, which has no NaN.
+  it("a NaN in a query gives NaN for that head only, on every path (float caches)", () => {
+    const shapes = [
+      { headDim: 12, tokens: 1, kvLength: 100, causal: true },
+      { headDim: 64, tokens: 1, kvLength: 100, causal: true },
+      { headDim: 64, tokens: 2, kvLength: 700, causal: true },
+      { headDim: 64, tokens: 40, kvLength: 50, causal: false },
+    ];
+    for (const dtype of ["f32", "f16", "bf16"] as const) {
+      for (const { headDim, tokens, kvLength, causal } of shapes) {
+        const { keys, values } = stored(dtype, kvLength, 1, headDim);
+        const query = randomTensor([tokens, 2, headDim], headDim + tokens, 1, "normal"); // [tokens, heads, headDim]
+        (query.data as Float32Array)[3] = NaN; // token 0, head 0
+        const options: AttentionOptions = { startPosition: causal ? kvLength - tokens : 0, kvLength, causal, scale: 1 / Math.sqrt(headDim) };
+        const expected = zerosLike(query.shape);
+        reference.attention(expected, query, keys, values, options);
+        for (const { name, kernel, isa } of kernels) {
+          const actual = zerosLike(query.shape);
+          if (isa) (kernel.backend as NativeBackend).selectIsa(isa);
+          try {
+            kernel.attention(actual, query, keys, values, options);
+          } finally {
+            if (isa) restoreBestIsa(kernel.backend as NativeBackend);
+          }
+          const what = `${name} ${dtype} head ${headDim}, ${tokens} token(s) over ${kvLength}`;
+          const out = actual.data as Float32Array;
+          expect(out.subarray(0, headDim).every(Number.isNaN), `${what}: the NaN head`).toBe(true);
+          expect(maxAbsDiff(out.subarray(headDim), (expected.data as Float32Array).subarray(headDim)), `${what}: the other heads`).toBeLessThan(1e-4);
+        }
+      }
+    }
+  });
 });
 
 describe("cache tensor layouts and checks", () => {
