@@ -59,6 +59,23 @@ describe.skipIf(addon === null || !addon.computePeak)("compute peak probe", () =
     }
   });
 
+  it("runs the vdpbf16ps and vpdpbusd chains on CPUs that have them: whole rounds, CPU time within the wall time", () => {
+    const backend = createKernel({ backend: "native", threads: 1 }).backend as NativeBackend;
+    const features = addon!.features(); // "avx512" includes AVX512_VNNI (cpu_features.h: avx512_usable)
+    for (const [kind, available, operationsPerInstruction] of [["bf16", features.avx512 && features.avx512bf16, 64], ["vnni", features.avx512, 128]] as const) {
+      const peak = backend.computePeak(kind, 5);
+      if (!available) continue; // (without the AVX-512 kernels' features the probe may or may not run: not checked)
+      expect(peak, `${kind}: the CPU has it`).toBeDefined();
+      const [run] = peak!.threads;
+      // A round is 2^16 iterations of 12 chains, each instruction `operationsPerInstruction` operations.
+      expect(run.operations % (2 ** 16 * 12 * operationsPerInstruction), `${kind}: whole rounds`).toBe(0);
+      expect(run.operations, kind).toBeGreaterThan(0);
+      expect(run.seconds, kind).toBeGreaterThanOrEqual(0.005);
+      expect(run.cpuSeconds, `${kind}: per-thread CPU time measured`).toBeGreaterThan(0);
+      expect(run.cpuSeconds, kind).toBeLessThanOrEqual(run.seconds + 0.01);
+    }
+  });
+
   it("answers undefined for an instruction the CPU lacks, and names bad arguments", () => {
     const native = addon!;
     const backend = createKernel({ backend: "native", threads: 1 }).backend as NativeBackend;

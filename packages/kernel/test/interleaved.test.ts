@@ -284,9 +284,10 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
             // [1..4, 1552, long]: rows long enough (≥ 36 KiB per 16-row group) for the four-group decode tiles (1 to 4
             // tokens), and 97 groups, so that each thread's tasks hold four groups or more, with groups left over;
             // [6, 1552, long]: a small batch over them takes the prefetching tiles instead, fetching across groups.
-            // 2–8 tokens on short rows: the prefetching tiles of every width; 13 and 70: token tiles and prefill chunks.
+            // 2–8 tokens on short rows: the prefetching tiles of every width; 10–15 and 70: a tile of 8 and the
+            // tiles of 2–7 left over (not prefetching), and prefill chunks.
             const longRows = dtype === "q4_0" ? 4096 : 2176;
-            const cases = [[1, 16, 32], [1, 48, 96], [1, 1552, longRows], [2, 1552, longRows], [3, 1552, longRows], [4, 1552, longRows], [6, 1552, longRows], [2, 32, 320], [3, 32, 320], [4, 16, 96], [5, 32, 64], [6, 16, 96], [7, 32, 64], [8, 16, 64], [13, 32, 96], [70, 48, 1088]];
+            const cases = [[1, 16, 32], [1, 48, 96], [1, 1552, longRows], [2, 1552, longRows], [3, 1552, longRows], [4, 1552, longRows], [6, 1552, longRows], [2, 32, 320], [3, 32, 320], [4, 16, 96], [5, 32, 64], [6, 16, 96], [7, 32, 64], [8, 16, 64], [10, 16, 64], [11, 16, 64], [12, 16, 64], [13, 32, 96], [15, 16, 64], [70, 48, 1088]];
             for (const [tokens, rows, cols] of cases) {
               expect(worstPackedError(kernel, dtype, tokens, rows, cols), `${dtype} ${isa} tokens=${tokens} rows=${rows} cols=${cols}`).toBeLessThanOrEqual(1e-5);
               await yieldToEventLoop();
@@ -315,13 +316,31 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
     }
   }
 
+  // "avx512-nobf16" (the AVX-512 table for CPUs without AVX512_BF16) dispatches packed integer weights to the same
+  // kernels as "avx512": decode, a small batch and a prefill on each packed integer layout.
+  it("matmul on avx512-nobf16: packed q8_0, q4_0, q4_k and q6_k weights", (context) =>
+    onIsa("avx512-nobf16", 2, context, async (kernel) => {
+      for (const dtype of ["q8_0", "q4_0", "q4_k", "q6_k"] as const) {
+        const cols = dtype === "q4_k" || dtype === "q6_k" ? 512 : 96;
+        for (const tokens of [1, 5, 13]) {
+          expect(worstPackedError(kernel, dtype, tokens, 32, cols), `${dtype} tokens=${tokens}`).toBeLessThanOrEqual(1e-5);
+          await yieldToEventLoop();
+        }
+      }
+    }));
+
   // Interleaved float weights against the reference: f32/f16 in float64 over the decoded weights, bf16 over bf16-rounded
   // activations; only the summation order differs: 1e-5 of Σ|x||w| (measured ~1e-7).
   for (const isa of ["avx512", "avx512-nobf16", "avx2", "portable"] as const) {
     it(`float x16 matmul on ${isa}: decode tiles, packed-panel prefill, ragged columns`, (context) =>
       onIsa(isa, 3, context, async (kernel) => {
         for (const dtype of ["f32", "f16", "bf16"] as const) {
-          for (const [tokens, rows, cols] of [[1, 16, 38], [3, 48, 262], [5, 32, 38], [13, 160, 262], [20, 48, 558]]) {
+          // 1, 2 and 6 (4 + 2) tokens over 97 groups: the decode tiles of four groups side by side (a thread's task
+          // holds five groups or more) and the single groups left over; 8–19 tokens: every width of the prefill's
+          // 12-token tile, over two column blocks (the second accumulates) and a last panel of one 16-row group.
+          const cases = [[1, 16, 38], [3, 48, 262], [5, 32, 38], [13, 160, 262], [20, 48, 558], [1, 1552, 38], [2, 1552, 38], [6, 1552, 38]];
+          for (let tokens = 8; tokens <= 19; tokens++) cases.push([tokens, 48, 300]);
+          for (const [tokens, rows, cols] of cases) {
             expect(worstPackedError(kernel, dtype, tokens, rows, cols), `${dtype} ${isa} tokens=${tokens} rows=${rows} cols=${cols}`).toBeLessThanOrEqual(1e-5);
             await yieldToEventLoop(); // keep vitest's worker answering its runner under load
           }

@@ -158,8 +158,12 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
         it("float GEMV and GEMM: every rows × tokens tile remainder, f32, f16 and bf16", (context) => {
           onIsa(isa, threads, context, (kernel) => {
             for (const dtype of ["f32", "f16", "bf16"] as const) {
-              for (const tokens of [1, 2, 3, 4]) for (const rows of [5, 6, 7, 8]) checkMatmul(kernel, isa, dtype, tokens, rows, 45);
+              for (const tokens of [1, 2, 3, 4]) for (const rows of [5, 6, 7, 8, 37]) checkMatmul(kernel, isa, dtype, tokens, rows, 45);
               for (const tokens of [5, 6, 7, 8]) for (const rows of [4, 5]) for (const cols of [45, 1031]) checkMatmul(kernel, isa, dtype, tokens, rows, cols);
+              // AVX-512 prefill (8 tokens or more) in 12-token tiles: every tile width (8–19 tokens leave 8–12, or 12
+              // and 1–7), over two column blocks of 256 (the second accumulates), with a last panel of 18 rows
+              // (50 = 32 + 18: its second half partly masked).
+              for (let tokens = 8; tokens <= 19; tokens++) checkMatmul(kernel, isa, dtype, tokens, 50, 300);
             }
           });
         });
@@ -318,6 +322,10 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
           // blocks of 32 queries and tiles of 64 keys, both with a short last one; GQA; heads of 64 and 128.
           { tokens: 70, heads: 4, kvHeads: 2, headDim: 64, capacity: 150, kvLength: 139, start: 0, causal: false },
           { tokens: 32, heads: 2, kvHeads: 2, headDim: 128, capacity: 70, kvLength: 64, start: 6, causal: false },
+          // Heads of 64 in full attention with fewer than 32 queries: the per-token loop, not the tiled kernel.
+          { tokens: 9, heads: 4, kvHeads: 2, headDim: 64, capacity: 80, kvLength: 75, start: 0, causal: false },
+          // Heads of 12 (not a multiple of 8): AVX2's dot products and value sums take their scalar tails.
+          { tokens: 3, heads: 6, kvHeads: 2, headDim: 12, capacity: 50, kvLength: 45, start: 42, causal: true },
         ];
         for (const c of cases) {
           const query = randomTensor([c.tokens, c.heads, c.headDim], c.tokens + c.headDim, 1, "normal");
@@ -409,5 +417,14 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
     // Only the plain storage dtypes have an interleaved layout (dtype code 7 is q8_0x16, already interleaved).
     expect(() => load.addon!.interleave!(new Uint8Array(16 * 34), new Uint8Array(16 * 34), 7, 16, 32)).toThrow(/only q8_0, q4_0, q4_k, q6_k, f32, f16 and bf16 have an interleaved layout/);
     expect(() => load.addon!.matmul(out, input, weight, 99, 1, 2, 8)).toThrow(/native matmul: unknown dtype code 99/);
+    // Attention caches: only f32, f16, bf16, q8_0 and q4_0, and the block types only where a position's row is whole
+    // blocks and a head is whole blocks or lies inside one.
+    const query = new Float32Array(4 * 48), cache = new Uint8Array(4096);
+    const attend = (dtype: number, kvHeads: number, headDim: number) => () =>
+      load.addon!.attention(new Float32Array(2 * headDim), query.subarray(0, 2 * headDim), cache, cache, 1, 2, kvHeads, headDim, 4, 0, 4, true, 1, dtype);
+    expect(attend(5, 2, 32)).toThrow(/dtype code 5 is not a cache element type that can store 2 kv heads of 32/);
+    expect(attend(3, 1, 8)).toThrow(/dtype code 3 is not a cache element type that can store 1 kv heads of 8/); // 8 values: part of a block
+    expect(attend(4, 2, 48)).toThrow(/dtype code 4 is not a cache element type that can store 2 kv heads of 48/); // a head across blocks
+    expect(attend(3, 2, 16)).not.toThrow(); // 32 values: one block holds both heads
   });
 });
