@@ -43,6 +43,8 @@ const cases: Case[] = [
   // chunks (integer scores over two chunks, then one).
   { name: "groups of 6 query heads (12/2 × 64)", heads: 12, kvHeads: 2, headDim: 64, length: 70, queries: [[0, 5], [69, 1]], blockSize: 16 },
   { name: "groups of 5 query heads, heads of 192 (5/1 × 192)", heads: 5, kvHeads: 1, headDim: 192, length: 40, queries: [[0, 3], [39, 1]], blockSize: 8 },
+  // Heads of 256 (Gemma's): integer scores over two pairs of chunks, the second adding to the first.
+  { name: "heads of 256 (4/2 × 256)", heads: 4, kvHeads: 2, headDim: 256, length: 36, queries: [[0, 2], [35, 1]], blockSize: 16 },
 ];
 
 /** Keys/values [length, kvHeads, headDim] encoded in `dtype`, and scattered over the blocks of a paged cache. */
