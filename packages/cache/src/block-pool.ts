@@ -58,6 +58,7 @@ export class BlockPool {
     this.previousFree = new Int32Array(blockCount).fill(NONE);
     this.nextFree = new Int32Array(blockCount).fill(NONE);
     this.inFreeQueue = new Uint8Array(blockCount);
+    // Stryker disable next-line ArrayDeclaration: equivalent (an empty array reads undefined at every block as well)
     this.hashes = new Array<string | undefined>(blockCount).fill(undefined);
     for (let block = 1; block < blockCount; block++) this.pushBack(block);
   }
@@ -210,12 +211,14 @@ export class BlockPool {
       if (hash !== undefined && count === 0) evictable++;
     }
     if (free !== this.freeCount) broken(`${free} blocks have reference count 0 but the free count is ${this.freeCount}`);
+    // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent (free + used counts blocks 1..blockCount − 1 by construction; kept as documentation)
     if (free + used !== this.totalBlocks) broken(`free ${free} + used ${used} ≠ total ${this.totalBlocks}`);
     if (evictable !== this.evictableCount) broken(`${evictable} free cached blocks but the evictable count is ${this.evictableCount}`);
     let walked = 0;
     let previous = NONE;
     for (let block = this.freeHead; block !== NONE; block = this.nextFree[block]) {
       if (this.previousFree[block] !== previous) broken(`free-queue link of block ${block} points back to ${this.previousFree[block]}, expected ${previous}`);
+      // Stryker disable next-line EqualityOperator,StringLiteral: equivalent (a cycle always breaks a back link first, above: the first block met twice has two predecessors)
       if (++walked > this.blockCount) broken("the free queue has a cycle");
       previous = block;
     }
@@ -234,6 +237,7 @@ export class BlockPool {
   /** Drops a block that is being reused from the prefix-cache index. */
   private evict(block: number): void {
     const hash = this.hashes[block];
+    // Stryker disable next-line ConditionalExpression: equivalent (deleting the key undefined and clearing an unset hash change nothing)
     if (hash === undefined) return;
     this.index.delete(hash);
     this.hashes[block] = undefined;

@@ -65,6 +65,58 @@ describe("BlockPool", () => {
   });
 });
 
+describe("BlockPool arguments and index operations", () => {
+  it("names the operation and the block in every refusal", () => {
+    const pool = new BlockPool(4);
+    expect(() => pool.referenceCount(0)).toThrow(/^BlockPool\.referenceCount: the null block 0 is reserved$/);
+    expect(() => pool.retain(4)).toThrow(/^BlockPool\.retain: block 4 is outside 1\.\.3$/);
+    expect(() => pool.release(-2)).toThrow(/^BlockPool\.release: block -2 is outside 1\.\.3$/);
+    expect(() => pool.hashOf(1.5)).toThrow(/^BlockPool\.hashOf: block 1\.5 is outside 1\.\.3$/);
+    expect(() => pool.register(0, "A")).toThrow(/^BlockPool\.register: the null block 0 is reserved$/);
+    expect(() => pool.unregister(9)).toThrow(/^BlockPool\.unregister: block 9 is outside 1\.\.3$/);
+    expect(pool.referenceCount(3)).toBe(0); // the last block is a block
+    for (const bad of [-1, 1.5, Number.NaN]) expect(() => pool.tryAllocate(bad)).toThrow(new RegExp(`^BlockPool\\.allocate: count must be an integer ≥ 0, got ${bad}$`));
+    expect(pool.tryAllocate(0)).toEqual([]);
+    expect(pool.allocate()).toBe(1);
+    expect(() => pool.register(2, "A")).toThrow(/^BlockPool\.register: block 2 is free; only blocks in use can be cached$/);
+    expect(() => pool.unregister(2)).toThrow(/^BlockPool\.unregister: block 2 is free; only blocks in use can be taken out of the index$/);
+    pool.checkInvariants();
+  });
+
+  it("unregister takes an indexed block out of the index (true) and leaves others alone (false)", () => {
+    const pool = new BlockPool(4);
+    const [a, b] = pool.tryAllocate(2)!;
+    expect(pool.register(a, "A")).toBe(true);
+    expect(pool.register(a, "A2")).toBe(false); // already indexed under A
+    expect(pool.unregister(b)).toBe(false);
+    expect(pool.hashOf(b)).toBeUndefined();
+    expect(pool.unregister(a)).toBe(true);
+    expect(pool.lookup("A")).toBeUndefined();
+    expect(pool.hashOf(a)).toBeUndefined();
+    expect(pool.register(b, "A")).toBe(true); // the hash is free to use again
+    pool.release(a); // uncached now: to the front of the free queue
+    expect(pool.usage()).toMatchObject({ freeBlocks: 2, cachedBlocks: 1, evictableCachedBlocks: 0 });
+    expect(pool.tryAllocate(1)).toEqual([a]);
+    pool.checkInvariants();
+  });
+
+  it("clearPrefixCache drops cached blocks in use and free alike, and keeps the queue consistent", () => {
+    const pool = new BlockPool(5);
+    const [a, b, c] = pool.tryAllocate(3)!;
+    pool.register(a, "A");
+    pool.register(b, "B");
+    pool.release(b); // free and cached; a stays in use and cached
+    pool.clearPrefixCache();
+    pool.checkInvariants();
+    expect(pool.usage()).toEqual({ totalBlocks: 4, freeBlocks: 2, usedBlocks: 2, cachedBlocks: 0, evictableCachedBlocks: 0 });
+    expect(pool.referenceCount(a)).toBe(1);
+    expect(pool.hashOf(a)).toBeUndefined();
+    expect(pool.tryAllocate(2)).toEqual([b, 4]); // b moved to the front as an uncached block
+    pool.release(c);
+    pool.checkInvariants();
+  });
+});
+
 describe("block pool invariants under random operations", () => {
   it("direct pool operations: 20 seeds × 400 steps", () => {
     for (let seed = 1; seed <= 20; seed++) {
@@ -170,4 +222,67 @@ describe("block pool invariants under random operations", () => {
       expect(cache.pool.usedBlocks).toBe(0);
     }
   });
+});
+
+// checkInvariants is what the property tests above rely on to notice a corrupted pool: each invariant, broken on
+// purpose in an otherwise valid pool (through the private fields, as a bug in the pool would), must be reported by
+// name — a checker that passes everything would make those tests pass vacuously.
+describe("BlockPool.checkInvariants reports each broken invariant", () => {
+  interface PoolInternals {
+    referenceCounts: Int32Array;
+    previousFree: Int32Array;
+    nextFree: Int32Array;
+    inFreeQueue: Uint8Array;
+    hashes: Array<string | undefined>;
+    index: Map<string, number>;
+    freeHead: number;
+    freeTail: number;
+    freeCount: number;
+    evictableCount: number;
+  }
+
+  /** A valid pool of 6 blocks: 1 and 2 in use (2 cached as "B"), 3 freed while cached as "C", 4 and 5 never used;
+   *  the free queue is 4, 5, 3. */
+  function pool(): { pool: BlockPool; internals: PoolInternals } {
+    const pool = new BlockPool(6);
+    expect(pool.tryAllocate(3)).toEqual([1, 2, 3]);
+    pool.register(2, "B");
+    pool.register(3, "C");
+    pool.release(3);
+    pool.checkInvariants();
+    return { pool, internals: pool as unknown as PoolInternals };
+  }
+
+  const cases: Array<[string, (internals: PoolInternals) => void, RegExp]> = [
+    ["the null block referenced", (p) => void (p.referenceCounts[0] = 1), /the null block 0 is referenced or free/],
+    ["the null block free", (p) => void (p.inFreeQueue[0] = 1), /the null block 0 is referenced or free/],
+    ["a negative count", (p) => void (p.referenceCounts[1] = -1), /block 1 has reference count -1$/],
+    ["a used block in the free queue", (p) => void (p.inFreeQueue[1] = 1), /block 1 has reference count 1 but is in the free queue/],
+    ["a free block out of the free queue", (p) => void (p.inFreeQueue[4] = 0), /block 4 has reference count 0 but is not in the free queue/],
+    ["a hash the index does not map", (p) => void (p.hashes[1] = "X"), /block 1 has hash X that the index does not map to it/],
+    ["a wrong free count", (p) => void p.freeCount++, /3 blocks have reference count 0 but the free count is 4/],
+    ["a wrong evictable count", (p) => void p.evictableCount--, /1 free cached blocks but the evictable count is 0/],
+    ["a backward link", (p) => void (p.previousFree[5] = 3), /free-queue link of block 5 points back to 3, expected 4/],
+    ["a wrong tail", (p) => void (p.freeTail = 5), /the free queue ends at 3, but its tail is 5/],
+    ["a short queue", (p) => {
+      p.nextFree[5] = -1; // the queue now ends at 5, and the tail says so, but three blocks are counted free
+      p.freeTail = 5;
+    }, /the free queue holds 2 blocks, but the free count is 3/],
+    // A cycle in the free queue always breaks a back link first (the first block seen twice has two predecessors).
+    ["a cycle", (p) => {
+      p.nextFree[3] = 4; // 4 → 5 → 3 → 4 …
+      p.previousFree[4] = 3;
+    }, /free-queue link of block 4 points back to 3, expected -1/],
+    ["an index entry for another block", (p) => void p.index.set("B", 1), /block 2 has hash B that the index does not map to it/],
+    ["an index entry the block does not hold", (p) => void p.index.set("Z", 1), /the index maps Z to block 1, which holds undefined/],
+  ];
+  for (const [name, corrupt, message] of cases) {
+    it(name, () => {
+      const { pool: broken, internals } = pool();
+      corrupt(internals);
+      expect(() => broken.checkInvariants()).toThrow(CacheError);
+      expect(() => broken.checkInvariants()).toThrow(message);
+      expect(() => broken.checkInvariants()).toThrow(/^BlockPool invariant broken: /);
+    });
+  }
 });

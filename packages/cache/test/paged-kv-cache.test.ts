@@ -151,4 +151,42 @@ describe("PagedKvCache", () => {
     expect(() => cache.layer(2)).toThrow(/layer 2 out of range 0..1/);
     expect(() => new PagedKvCache({ ...options, blockSize: 0 })).toThrow(CacheError);
   });
+
+  it("names the operation when a sequence of another cache is passed, and validates counts", () => {
+    const cache = new PagedKvCache(options);
+    const stranger = new PagedKvCache(options).createSequence();
+    const operations: Array<[string, () => unknown]> = [
+      ["blocksNeeded", () => cache.blocksNeeded(stranger, 1)],
+      ["reserve", () => cache.reserve(stranger, 1)],
+      ["append", () => cache.append(stranger, [1])],
+      ["matchPrefix", () => cache.matchPrefix(stranger, [1, 2])],
+      ["fork", () => cache.fork(stranger)],
+      ["truncate", () => cache.truncate(stranger, 0)],
+      ["free", () => cache.free(stranger)],
+    ];
+    for (const [name, call] of operations) expect(call, name).toThrow(new RegExp(`^PagedKvCache\\.${name}: sequence 0 belongs to another cache$`));
+    const sequence = cache.createSequence();
+    expect(cache.createSequence().id, "ids count up").toBe(sequence.id + 1);
+    for (const bad of [-1, 1.5]) expect(() => cache.reserve(sequence, bad)).toThrow(new RegExp(`^PagedKvCache\\.reserve: sequence ${sequence.id}: newTokens must be an integer ≥ 0, got ${bad}$`));
+    expect(cache.blocksNeeded(sequence, 0)).toBe(0);
+    expect(cache.blocksNeeded(sequence, -3)).toBe(0);
+    expect(cache.reserve(sequence, 0)).toBe(true);
+    expect(sequence.blockCount).toBe(0);
+    expect(cache.pool.usedBlocks).toBe(0);
+    expect(cache.byteLength).toBe(9 * cache.bytesPerBlock);
+    for (const key of ["layerCount", "keyValueHeadCount", "headDim", "blockSize"] as const) {
+      expect(() => new PagedKvCache({ ...options, [key]: 0 }), key).toThrow(new RegExp(`^PagedKvCache: ${key} must be a positive integer, got 0`));
+    }
+  });
+
+  it("matches no prefix for a prompt of one token (at least one token must be computed)", () => {
+    const cache = new PagedKvCache({ ...options, blockSize: 1 });
+    const first = cache.createSequence();
+    cache.reserve(first, 2);
+    cache.write(0, first, 0, rows(2, 0), rows(2, 0));
+    cache.append(first, [5, 6]);
+    const second = cache.createSequence();
+    expect(cache.matchPrefix(second, [5])).toBe(0);
+    expect(cache.matchPrefix(second, [5, 6])).toBe(1); // with two tokens, the first block of one is reused
+  });
 });
