@@ -187,6 +187,12 @@ describe("PagedKvCache", () => {
     cache.append(first, [5, 6]);
     const second = cache.createSequence();
     expect(cache.matchPrefix(second, [5])).toBe(0);
+    const reserved = cache.createSequence();
+    cache.reserve(reserved, 1); // blocks but no positions yet: too late to attach a prefix
+    expect(() => cache.matchPrefix(reserved, [5, 6])).toThrow(new RegExp(`sequence ${reserved.id} already holds 0 positions in 1 blocks`));
+    const error = (() => { try { cache.matchPrefix(reserved, [5, 6]); } catch (caught) { return caught as Error; } })();
+    expect(error).toBeInstanceOf(CacheError);
+    expect(error!.name).toBe("CacheError");
     expect(cache.matchPrefix(second, [5, 6])).toBe(1); // with two tokens, the first block of one is reused
   });
 });
