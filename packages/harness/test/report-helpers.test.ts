@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 
-import { estimateTextWidth, exactSequenceProbabilities, lineChartSvg, markdownTable, sequenceIndex, type Column, type LineChart } from "../src/index.ts";
+import { describeChecks, estimateTextWidth, exactSequenceProbabilities, lineChartSvg, markdownTable, passes, sequenceIndex, type Column, type LineChart } from "../src/index.ts";
 
 describe("markdownTable", () => {
   interface Row {
@@ -143,5 +143,29 @@ describe("lineChartSvg", () => {
     const zeros = lineChartSvg({ title: "t", xLabel: "x", yLabel: "y", series: [{ name: "s", color: "red", points: [{ x: 0, y: 0 }, { x: 1, y: 0 }] }] });
     expect(zeros).not.toContain("NaN");
     expect(zeros).toContain(`<path d="M${left.toFixed(1)} ${(top + height).toFixed(1)} L${(left + width).toFixed(1)} ${(top + height).toFixed(1)}"`);
+  });
+});
+
+describe("describeChecks and passes", () => {
+  const check = (value: number, limit: number, kind: "max" | "min") => ({ what: "native Q8_0", metric: "mean KL divergence", value, limit, kind });
+
+  it("passes a value equal to its limit, on either kind of bound", () => {
+    expect(passes(check(0.5, 0.5, "max"))).toBe(true);
+    expect(passes(check(0.5, 0.5, "min"))).toBe(true);
+    expect(passes(check(0.6, 0.5, "max"))).toBe(false);
+    expect(passes(check(0.4, 0.5, "min"))).toBe(false);
+  });
+
+  it("writes one padded line per check: verdict, names, value and limit (fixed between 0.01 and 1e5, else exponent)", () => {
+    expect(describeChecks([check(8.5e-4, 5e-3, "max"), check(0.984, 0.95, "min"), check(0, 1e5, "max"), check(-0.01, 12345.6, "min"), check(-2, 0.0099, "max")])).toBe(
+      [
+        `PASS  ${"native Q8_0".padEnd(24)} ${"mean KL divergence".padEnd(22)} 8.50e-4 ≤ 5.00e-3`,
+        `PASS  ${"native Q8_0".padEnd(24)} ${"mean KL divergence".padEnd(22)} 0.9840 ≥ 0.9500`,
+        `PASS  ${"native Q8_0".padEnd(24)} ${"mean KL divergence".padEnd(22)} 0 ≤ 1.00e+5`,
+        `FAIL  ${"native Q8_0".padEnd(24)} ${"mean KL divergence".padEnd(22)} -0.0100 ≥ 12345.6000`,
+        `PASS  ${"native Q8_0".padEnd(24)} ${"mean KL divergence".padEnd(22)} -2.0000 ≤ 9.90e-3`,
+      ].join("\n"),
+    );
+    expect(describeChecks([])).toBe("");
   });
 });
