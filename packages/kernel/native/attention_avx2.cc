@@ -97,8 +97,8 @@ struct Avx2Ops {
     return _mm256_mul_ps(_mm256_cvtepi32_ps(values), d);
   }
   // Per-channel key groups: the portable loop, vectorized by the compiler for AVX2 in this translation unit.
-  static inline void channel_scores(int dtype, const float* q, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
-    channel_scores_any(dtype, q, channels, head_dim, length, scale, scores);
+  static inline void channel_scores(int dtype, const float* q, int64_t group, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
+    channel_scores_heads(dtype, q, group, channels, head_dim, length, scale, scores);
   }
   static inline void decode_heads(int dtype, const uint8_t* const* rows, int64_t head, int64_t head_dim, int64_t length, float* out) {
     const int64_t first = head * head_dim;

@@ -7,8 +7,9 @@
 //   is quantized to int8 once (one scale per head row) and each score is an integer dot product (VNNI vpdpbusd, 64
 //   products an instruction) of the stored quants, scaled by the blocks' f16 scales; values are decoded in registers
 //   and accumulated into all the query heads of the group at once. See attend_quantized below.
-// - For keys grouped per channel (q8_0 / q4_0 caches; src/channel-keys.ts), the tile loop with channel_scores: the
-//   channel's scale folded into the query value, 32 positions multiplied and added per channel in two registers.
+// - For keys grouped per channel (q8_0 / q4_0 caches; src/channel-keys.ts), the tile loop with channel_scores: a
+//   channel's 32 quants converted once for up to four query heads, each head's query value times the channel's scale
+//   multiplied and added into two registers of 16 positions.
 #include <immintrin.h>
 
 #include "attention_tile.h"
@@ -89,37 +90,61 @@ struct Avx512Ops {
     PortableOps::tile_accumulate(y, correction, weights, rows, length, n);
   }
 
-  // Scores of one full per-channel key group (attention_tile.h): per channel, the query value times the channel's
-  // scale broadcast once, and the 32 positions' quants (two registers) multiplied and added into two accumulators.
-  static inline void channel_scores(int dtype, const float* q, const uint8_t* channels, int64_t head_dim, int64_t /*length*/, float scale, float* scores) {
-    __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();  // positions 0–15, 16–31
+  // Scores of one full per-channel key group (attention_tile.h) for up to four query heads of a kv head (query rows
+  // q + n · head_dim, scores + n · kTile): per channel, its 32 positions' quants converted to floats once (two
+  // registers), then for each head the query value times the channel's scale broadcast and multiplied and added into
+  // that head's two accumulators. Each head's sums are the same operations in the same order as one head alone.
+  template <int N>
+  static inline void channel_scores_heads(int dtype, const float* q, const uint8_t* channels, int64_t head_dim, float scale, float* scores) {
+    __m512 low[N], high[N];  // per head: positions 0–15, 16–31
+    for (int n = 0; n < N; n++) low[n] = high[n] = _mm512_setzero_ps();
     if (dtype == Q8_0) {
       const BlockQ8_0* block = reinterpret_cast<const BlockQ8_0*>(channels);
       for (int64_t i = 0; i < head_dim; i++) {
-        const __m512 w = _mm512_set1_ps(q[i] * _cvtsh_ss(block[i].d));
-        const __m128i first = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block[i].qs));
-        const __m128i second = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block[i].qs + 16));
-        low = _mm512_fmadd_ps(w, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(first)), low);
-        high = _mm512_fmadd_ps(w, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(second)), high);
+        const float d = _cvtsh_ss(block[i].d);
+        const __m512 first = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block[i].qs))));
+        const __m512 second = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block[i].qs + 16))));
+        for (int n = 0; n < N; n++) {
+          const __m512 w = _mm512_set1_ps(q[n * head_dim + i] * d);
+          low[n] = _mm512_fmadd_ps(w, first, low[n]);
+          high[n] = _mm512_fmadd_ps(w, second, high[n]);
+        }
       }
     } else {
       const BlockQ4_0* block = reinterpret_cast<const BlockQ4_0*>(channels);
       const __m128i mask = _mm_set1_epi8(0x0f);
       const __m512i eight = _mm512_set1_epi32(8);
       for (int64_t i = 0; i < head_dim; i++) {
-        const __m512 w = _mm512_set1_ps(q[i] * _cvtsh_ss(block[i].d));
+        const float d = _cvtsh_ss(block[i].d);
         const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block[i].qs));
-        const __m512i first = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_and_si128(packed, mask)), eight);
-        const __m512i second = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(packed, 4), mask)), eight);
-        low = _mm512_fmadd_ps(w, _mm512_cvtepi32_ps(first), low);
-        high = _mm512_fmadd_ps(w, _mm512_cvtepi32_ps(second), high);
+        const __m512 first = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_and_si128(packed, mask)), eight));
+        const __m512 second = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(packed, 4), mask)), eight));
+        for (int n = 0; n < N; n++) {
+          const __m512 w = _mm512_set1_ps(q[n * head_dim + i] * d);
+          low[n] = _mm512_fmadd_ps(w, first, low[n]);
+          high[n] = _mm512_fmadd_ps(w, second, high[n]);
+        }
       }
     }
     // A full group is always read whole (a query reads its own group from the residual until it is full, and ranges
-    // end at multiples of 32), so all 32 scores are stored; `length` is 32 here.
+    // end at multiples of 32), so all 32 scores are stored.
     const __m512 factor = _mm512_set1_ps(scale);
-    _mm512_storeu_ps(scores, _mm512_mul_ps(low, factor));
-    _mm512_storeu_ps(scores + 16, _mm512_mul_ps(high, factor));
+    for (int n = 0; n < N; n++) {
+      _mm512_storeu_ps(scores + n * kTile, _mm512_mul_ps(low[n], factor));
+      _mm512_storeu_ps(scores + n * kTile + 16, _mm512_mul_ps(high[n], factor));
+    }
+  }
+  static inline void channel_scores(int dtype, const float* q, int64_t group, const uint8_t* channels, int64_t head_dim, int64_t /*length*/, float scale, float* scores) {
+    for (int64_t g = 0; g < group; g += 4) {
+      const float* rows = q + g * head_dim;
+      float* s = scores + g * kTile;
+      switch (std::min<int64_t>(4, group - g)) {
+        case 4: channel_scores_heads<4>(dtype, rows, channels, head_dim, scale, s); break;
+        case 3: channel_scores_heads<3>(dtype, rows, channels, head_dim, scale, s); break;
+        case 2: channel_scores_heads<2>(dtype, rows, channels, head_dim, scale, s); break;
+        default: channel_scores_heads<1>(dtype, rows, channels, head_dim, scale, s);
+      }
+    }
   }
 
   // 16 nibbles (zero-extended bytes 0..15) minus 8, times the scale.

@@ -113,6 +113,11 @@ inline void channel_scores_any(int dtype, const float* q, const uint8_t* channel
   else channel_scores_portable<Q4_0>(q, channels, head_dim, length, scale, scores);
 }
 
+// channel_scores_any for the `group` query heads of one kv head (query rows q + g · head_dim, scores + g · kTile).
+inline void channel_scores_heads(int dtype, const float* q, int64_t group, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
+  for (int64_t g = 0; g < group; g++) channel_scores_any(dtype, q + g * head_dim, channels, head_dim, length, scale, scores + g * kTile);
+}
+
 // Plain C++ vector operations (the compiler vectorizes them for the ISA of the translation unit).
 struct PortableOps {
   static float dot(const float* a, const float* b, int64_t n) {
@@ -143,8 +148,10 @@ struct PortableOps {
   static void decode_heads(int dtype, const uint8_t* const* rows, int64_t head, int64_t head_dim, int64_t length, float* out) {
     for (int64_t j = 0; j < length; j++) decode_head_portable(dtype, rows[j], head, head_dim, out + j * head_dim);
   }
-  static void channel_scores(int dtype, const float* q, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
-    channel_scores_any(dtype, q, channels, head_dim, length, scale, scores);
+  // Scores of one full per-channel key group for the `group` query heads of a kv head (query rows q + g · head_dim,
+  // scores + g · kTile).
+  static void channel_scores(int dtype, const float* q, int64_t group, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
+    channel_scores_heads(dtype, q, group, channels, head_dim, length, scale, scores);
   }
 };
 
@@ -228,12 +235,16 @@ inline void attend_range_with(const PagedAttentionProblem& p, int64_t token, int
       } else {
         for (int64_t j = 0; j < length; j++) keys[j] = reinterpret_cast<const float*>(key_rows[j]) + kv_head * dim;
       }
+      // A full per-channel key group: the scores of all the group's query heads at once (each channel read once).
+      if (channel_group) {
+        Ops::channel_scores(p.dtype, p.query + (token * p.heads + kv_head * group) * dim, group, key_rows[0] + kv_head * dim * channel_block_bytes, dim, length, p.scale,
+                            scores);
+      }
       for (int64_t g = 0; g < group; g++) {
         const int64_t h = kv_head * group + g;
         const float* q = p.query + (token * p.heads + h) * dim;
         float* s = scores + g * kTile;
-        if (channel_group) Ops::channel_scores(p.dtype, q, key_rows[0] + kv_head * dim * channel_block_bytes, dim, length, p.scale, s);
-        else Ops::tile_scores(q, keys, length, dim, p.scale, s);
+        if (!channel_group) Ops::tile_scores(q, keys, length, dim, p.scale, s);
         float tile_max = -INFINITY;
         for (int64_t j = 0; j < length; j++) tile_max = std::max(tile_max, s[j]);
         const float new_max = std::max(partial.maximum[h], tile_max);

@@ -96,6 +96,9 @@ const cases: Case[] = [
   { name: "3B heads (24/8 × 128): prefill chunk of 70 (groups it completes read from the residual), decode", heads: 24, kvHeads: 8, headDim: 128, length: 90, queries: [[0, 70], [89, 1]], blockSize: 32 },
   { name: "stories260K heads (8/4 × 8): prefill, no full group, a chunk across groups, decode", heads: 8, kvHeads: 4, headDim: 8, length: 150, queries: [[0, 20], [100, 45], [149, 1]], blockSize: 64 },
   { name: "TinyStories-656K heads (8/4 × 16), MQA-like 4 per kv head", heads: 8, kvHeads: 2, headDim: 16, length: 97, queries: [[0, 40], [96, 1]], blockSize: 32 },
+  // The AVX-512 group loops take up to four query heads of a kv head at once: 6 is a four and a two, 1 a single head.
+  { name: "6 query heads per kv head (12/2 × 64): decode past full groups, a chunk", heads: 12, kvHeads: 2, headDim: 64, length: 200, queries: [[199, 1], [150, 5]], blockSize: 32 },
+  { name: "one query head per kv head (4/4 × 128): decode, a chunk", heads: 4, kvHeads: 4, headDim: 128, length: 130, queries: [[129, 1], [64, 9]], blockSize: 64 },
 ];
 
 describe("attention over keys grouped per channel", () => {
