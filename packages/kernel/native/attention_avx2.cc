@@ -100,6 +100,10 @@ struct Avx2Ops {
   static inline void channel_scores(int dtype, const float* q, int64_t group, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
     channel_scores_heads(dtype, q, group, channels, head_dim, length, scale, scores);
   }
+  static bool accumulate_values(int dtype, const uint8_t* const* rows, int64_t kv_head, int64_t head_dim, int64_t length, int64_t group, float* accumulators,
+                                const float* corrections, const float* scores) {
+    return PortableOps::accumulate_values(dtype, rows, kv_head, head_dim, length, group, accumulators, corrections, scores);
+  }
   static inline void decode_heads(int dtype, const uint8_t* const* rows, int64_t head, int64_t head_dim, int64_t length, float* out) {
     const int64_t first = head * head_dim;
     if (head_dim % 32 != 0) return PortableOps::decode_heads(dtype, rows, head, head_dim, length, out);

@@ -152,6 +152,11 @@ struct Avx512Ops {
     const __m512i values = _mm512_sub_epi32(_mm512_cvtepu8_epi32(nibbles), _mm512_set1_epi32(8));
     return _mm512_mul_ps(_mm512_cvtepi32_ps(values), d);
   }
+  // q8_0 / q4_0 values of heads of a multiple of 64: decoded in registers, 64 values at a time, into up to four query
+  // heads' accumulators (accumulate_chunk below; the same operations in the same order as decode_heads followed by
+  // tile_accumulate). Other types: false.
+  static bool accumulate_values(int dtype, const uint8_t* const* rows, int64_t kv_head, int64_t head_dim, int64_t length, int64_t group, float* accumulators,
+                                const float* corrections, const float* scores);
   static inline void decode_heads(int dtype, const uint8_t* const* rows, int64_t head, int64_t head_dim, int64_t length, float* out) {
     const int64_t first = head * head_dim;
     if (head_dim % 32 != 0) return PortableOps::decode_heads(dtype, rows, head, head_dim, length, out);
@@ -372,6 +377,41 @@ inline void accumulate_chunk(float* const* y, const float* corrections, const fl
   }
   for (int n = 0; n < N; n++)
     for (int k = 0; k < 4; k++) _mm512_storeu_ps(y[n] + 16 * k, a[n][k]);
+}
+
+// Avx512Ops::accumulate_values for one element type: per 64-value chunk of the kv head, up to four query heads at once.
+template <int Dtype>
+inline void accumulate_tile_values(const uint8_t* const* rows, int64_t kv_head, int64_t head_dim, int64_t length, int64_t group, float* accumulators,
+                                   const float* corrections, const float* scores) {
+  using Format = RowFormat<Dtype>;
+  const int64_t chunks = head_dim / 64;
+  for (int64_t c = 0; c < chunks; c++) {
+    const int64_t chunk_offset = kv_head * chunks * Format::kChunkBytes + c * Format::kChunkBytes;
+    for (int64_t g0 = 0; g0 < group; g0 += 4) {
+      const int64_t count = std::min<int64_t>(4, group - g0);
+      float* y[4];
+      const float* weights[4];
+      for (int64_t n = 0; n < count; n++) {
+        y[n] = accumulators + (g0 + n) * head_dim + c * 64;
+        weights[n] = scores + (g0 + n) * kTile;
+      }
+      switch (count) {
+        case 4: accumulate_chunk<Dtype, 4>(y, corrections + g0, weights, rows, chunk_offset, length); break;
+        case 3: accumulate_chunk<Dtype, 3>(y, corrections + g0, weights, rows, chunk_offset, length); break;
+        case 2: accumulate_chunk<Dtype, 2>(y, corrections + g0, weights, rows, chunk_offset, length); break;
+        default: accumulate_chunk<Dtype, 1>(y, corrections + g0, weights, rows, chunk_offset, length);
+      }
+    }
+  }
+}
+
+bool Avx512Ops::accumulate_values(int dtype, const uint8_t* const* rows, int64_t kv_head, int64_t head_dim, int64_t length, int64_t group, float* accumulators,
+                                  const float* corrections, const float* scores) {
+  if (head_dim % 64 != 0) return false;
+  if (dtype == Q8_0) accumulate_tile_values<Q8_0>(rows, kv_head, head_dim, length, group, accumulators, corrections, scores);
+  else if (dtype == Q4_0) accumulate_tile_values<Q4_0>(rows, kv_head, head_dim, length, group, accumulators, corrections, scores);
+  else return false;
+  return true;
 }
 
 template <int Dtype>

@@ -153,6 +153,10 @@ struct PortableOps {
   static void channel_scores(int dtype, const float* q, int64_t group, const uint8_t* channels, int64_t head_dim, int64_t length, float scale, float* scores) {
     channel_scores_heads(dtype, q, group, channels, head_dim, length, scale, scores);
   }
+  // Accumulates the tile's values of kv head `kv_head` straight from the cache rows into the `group` accumulators
+  // (accumulators + g · head_dim, rescaled by corrections[g], weights scores + g · kTile) and returns true, where the
+  // ISA has a kernel for the element type; false leaves it to decode_heads and tile_accumulate.
+  static bool accumulate_values(int, const uint8_t* const*, int64_t, int64_t, int64_t, int64_t, float*, const float*, const float*) { return false; }
 };
 
 // Positions per tile of the AVX-512 block kernel (attention_avx512.cc): longer tiles, as it keeps no decoded rows.
@@ -252,6 +256,7 @@ inline void attend_range_with(const PagedAttentionProblem& p, int64_t token, int
         partial.sum[h] = partial.sum[h] * correction[g] + Ops::tile_exp(s, length, new_max);
         partial.maximum[h] = new_max;
       }
+      if (decode && Ops::accumulate_values(p.dtype, value_rows, kv_head, dim, length, group, partial.accumulator + kv_head * group * dim, correction, scores)) continue;
       if (decode) {
         Ops::decode_heads(p.dtype, value_rows, kv_head, dim, length, value_tile);
         for (int64_t j = 0; j < length; j++) values[j] = value_tile + j * dim;
