@@ -2,9 +2,12 @@
 // sampling accuracy checks), text width estimates for chart margins, and the SVG line chart — what each writes, from
 // its documented contract.
 
+import { existsSync, readFileSync } from "node:fs";
+import { availableParallelism, cpus, totalmem } from "node:os";
+
 import { describe, expect, it } from "vitest";
 
-import { describeChecks, estimateTextWidth, exactSequenceProbabilities, lineChartSvg, markdownTable, passes, sequenceIndex, type Column, type LineChart } from "../src/index.ts";
+import { describeChecks, describeMachine, estimateTextWidth, exactSequenceProbabilities, lastLevelCacheBytes, lineChartSvg, machineInfo, markdownTable, passes, sequenceIndex, type Column, type LineChart } from "../src/index.ts";
 
 describe("markdownTable", () => {
   interface Row {
@@ -167,5 +170,34 @@ describe("describeChecks and passes", () => {
       ].join("\n"),
     );
     expect(describeChecks([])).toBe("");
+  });
+});
+
+describe("machine description", () => {
+  it("describes a machine in one line, the last-level cache in MiB when known", () => {
+    const info = { cpu: "AMD EPYC", logicalCpus: 2, memoryGiB: 24, l3Bytes: 32 * 1024 ** 2 + 300_000, node: "v20.20.2", date: "2026-12-04T00:00:00.000Z" };
+    expect(describeMachine(info)).toBe("AMD EPYC, 2 logical CPUs, 24 GiB RAM, 32 MiB last-level cache; Node v20.20.2");
+    expect(describeMachine({ ...info, l3Bytes: null })).toBe("AMD EPYC, 2 logical CPUs, 24 GiB RAM; Node v20.20.2");
+  });
+
+  it("reads this process's machine: CPU model, CPUs, memory, Node and now; the cache size as sysfs states it", () => {
+    const before = Date.now();
+    const info = machineInfo();
+    expect(info.cpu).toBe(cpus()[0]?.model ?? "unknown");
+    expect(info.logicalCpus).toBe(availableParallelism());
+    expect(info.memoryGiB).toBe(Math.round(totalmem() / 1024 ** 3));
+    expect(info.node).toBe(process.version);
+    expect(Date.parse(info.date)).toBeGreaterThanOrEqual(before - 1);
+    expect(info.l3Bytes).toBe(lastLevelCacheBytes());
+    // The highest cache index sysfs lists for cpu0, its size converted from "32768K" / "32M" form.
+    let expected: number | null = null;
+    for (let index = 4; index >= 0 && expected === null; index--) {
+      const directory = `/sys/devices/system/cpu/cpu0/cache/index${index}`;
+      if (!existsSync(`${directory}/level`) || !existsSync(`${directory}/size`)) continue;
+      const size = readFileSync(`${directory}/size`, "utf8").trim();
+      const match = /^(\d+)([KMG]?)$/.exec(size);
+      if (match) expected = Number(match[1]) * { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2] as "" | "K" | "M" | "G"];
+    }
+    expect(lastLevelCacheBytes()).toBe(expected);
   });
 });
