@@ -20,26 +20,38 @@ function figure(value: number | undefined, digits: number): string {
   return value === undefined || Number.isNaN(value) ? "" : value.toFixed(digits);
 }
 
+/** Columns both serving tables show, defined once. */
+const column = {
+  clients: { header: "clients", value: (row) => row.concurrency },
+  promptOutput: { header: "prompt / output tokens", value: (row) => `${row.prompt_tokens} / ${row.output_tokens}` },
+  generated: { header: "generated tok/s", value: (row) => figure(row.tokens_per_s, 1) },
+  total: { header: "total tok/s", value: (row) => figure(row.total_tokens_per_s, 1) },
+  decodeStep: { header: "decode-step tok/s", value: (row) => figure(row.decode_tokens_per_s, 1) },
+  ttftP50: { header: "TTFT p50 ms", value: (row) => figure(row.ttft_p50_ms, 0) },
+  meanBatch: { header: "mean batch", value: (row) => figure(row.mean_batch, 1) },
+  wall: { header: "wall s", value: (row) => figure(row.wall_s, 1) },
+} satisfies Record<string, Column<ServingRow>>;
+
 const columns: Column<ServingRow>[] = [
   { header: "benchmark", value: (row) => row.benchmark, align: "left" },
   { header: "mode", value: (row) => row.mode, align: "left" },
-  { header: "clients", value: (row) => row.concurrency },
-  { header: "prompt / output tokens", value: (row) => `${row.prompt_tokens} / ${row.output_tokens}` },
-  { header: "generated tok/s", value: (row) => figure(row.tokens_per_s, 1) },
-  { header: "total tok/s", value: (row) => figure(row.total_tokens_per_s, 1) },
-  { header: "decode-step tok/s", value: (row) => figure(row.decode_tokens_per_s, 1) },
-  { header: "TTFT p50 ms", value: (row) => figure(row.ttft_p50_ms, 0) },
+  column.clients,
+  column.promptOutput,
+  column.generated,
+  column.total,
+  column.decodeStep,
+  column.ttftP50,
   { header: "TTFT p95 ms", value: (row) => figure(row.ttft_p95_ms, 0) },
   { header: "inter-token p50 ms", value: (row) => figure(row.itl_p50_ms, 0) },
   { header: "inter-token p95 ms", value: (row) => figure(row.itl_p95_ms, 0) },
-  { header: "mean batch", value: (row) => figure(row.mean_batch, 1) },
+  column.meanBatch,
   { header: "/health p50 / p99 / max ms", value: (row) => (row.health_p99_ms === undefined ? "" : `${figure(row.health_p50_ms, 1)} / ${figure(row.health_p99_ms, 1)} / ${figure(row.health_max_ms, 0)}`) },
   {
     header: "server event-loop delay p99 / max ms (own CPU max)",
     value: (row) => (row.event_loop_delay_max_ms === undefined ? "" : `${figure(row.event_loop_delay_p99_ms, 1)} / ${figure(row.event_loop_delay_max_ms, 0)} (${figure(row.event_loop_own_cpu_max_ms, 0)})`),
   },
   { header: "others' CPU %", value: (row) => (row.others_busy_fraction === undefined ? "" : figure(row.others_busy_fraction * 100, 0)) },
-  { header: "wall s", value: (row) => figure(row.wall_s, 1) },
+  column.wall,
 ];
 
 const MIB = 1024 ** 2;
@@ -51,22 +63,27 @@ const cacheBudgetColumns: Column<ServingRow>[] = [
   { header: "cache MiB", value: (row) => figure((row.cache_bytes ?? Number.NaN) / MIB, 1) },
   { header: "bytes / token", value: (row) => row.bytes_per_token ?? "" },
   { header: "positions", value: (row) => row.cache_tokens ?? "" },
-  { header: "clients", value: (row) => row.concurrency },
-  { header: "prompt / output tokens", value: (row) => `${row.prompt_tokens} / ${row.output_tokens}` },
+  column.clients,
+  column.promptOutput,
   { header: "whole requests fit", value: (row) => row.sequences_fit ?? "" },
   { header: "most sequences at once", value: (row) => row.max_concurrent_sequences ?? "" },
   { header: "preemptions", value: (row) => row.preemptions },
-  { header: "decode-step tok/s", value: (row) => figure(row.decode_tokens_per_s, 1) },
-  { header: "generated tok/s", value: (row) => figure(row.tokens_per_s, 1) },
-  { header: "total tok/s", value: (row) => figure(row.total_tokens_per_s, 1) },
-  { header: "TTFT p50 ms", value: (row) => figure(row.ttft_p50_ms, 0) },
-  { header: "mean batch", value: (row) => figure(row.mean_batch, 1) },
-  { header: "wall s", value: (row) => figure(row.wall_s, 1) },
+  column.decodeStep,
+  column.generated,
+  column.total,
+  column.ttftP50,
+  column.meanBatch,
+  column.wall,
 ];
+
+/** The rows of the cache-budget section. */
+function cacheBudgetRows(rows: readonly ServingRow[]): ServingRow[] {
+  return rows.filter((row) => row.benchmark === "cache-budget");
+}
 
 /** The rows as markdown: one table for the cache-budget rows (their own columns), one for the others. */
 export function servingTable(rows: readonly ServingRow[]): string {
-  const budget = rows.filter((row) => row.benchmark === "cache-budget");
+  const budget = cacheBudgetRows(rows);
   const others = rows.filter((row) => row.benchmark !== "cache-budget");
   return [...(others.length > 0 ? [markdownTable(others, columns)] : []), ...(budget.length > 0 ? [markdownTable(budget, cacheBudgetColumns)] : [])].join("\n\n");
 }
@@ -74,7 +91,7 @@ export function servingTable(rows: readonly ServingRow[]): string {
 /** Each cache-budget row's figures against the first row's (the baseline type, f32 by default): sequences held at
  *  once and decode-step tok/s as ratios. */
 export function cacheBudgetRatios(rows: readonly ServingRow[]): Array<{ dtype: string; baseline: string; sequences: number; decode: number; wall: number }> {
-  const budget = rows.filter((row) => row.benchmark === "cache-budget");
+  const budget = cacheBudgetRows(rows);
   const baseline = budget[0];
   if (!baseline) return [];
   return budget.slice(1).map((row) => ({
@@ -87,7 +104,7 @@ export function cacheBudgetRatios(rows: readonly ServingRow[]): Array<{ dtype: s
 }
 
 function cacheBudgetVerdicts(rows: readonly ServingRow[]): string[] {
-  const budget = rows.filter((row) => row.benchmark === "cache-budget");
+  const budget = cacheBudgetRows(rows);
   if (budget.length === 0) return [];
   const first = budget[0];
   return [
@@ -168,7 +185,7 @@ export function writeServingReport(directory: string, name: string, rows: readon
   const tokensPerSecond = (mode: string) => levels.map((level) => throughput.find((row) => row.mode === mode && row.concurrency === level)?.tokens_per_s ?? Number.NaN);
   const speedupLevel = levels.includes(8) ? 8 : levels[levels.length - 1];
   const prefixRows = rows.filter((row) => row.benchmark === "prefix-cache");
-  const budgetRows = rows.filter((row) => row.benchmark === "cache-budget");
+  const budgetRows = cacheBudgetRows(rows);
   const { local, worker } = responsivenessRows(rows);
   const health = [local, worker].filter((row): row is ServingRow => row !== undefined);
   const workerRows = rows.filter((row) => row.benchmark === "worker-throughput" || row.benchmark === "responsiveness");

@@ -379,10 +379,12 @@ inline void accumulate_chunk(float* const* y, const float* corrections, const fl
     for (int k = 0; k < 4; k++) _mm512_storeu_ps(y[n] + 16 * k, a[n][k]);
 }
 
-// Avx512Ops::accumulate_values for one element type: per 64-value chunk of the kv head, up to four query heads at once.
+// Values of one kv head's query group over a tile: per 64-value chunk, up to four query heads at once. Head n's
+// weights are scores + n · scores_stride, its accumulator accumulators + n · head_dim. Avx512Ops::accumulate_values
+// (the tile loop) and attend_blocks (the block kernel) both use it.
 template <int Dtype>
 inline void accumulate_tile_values(const uint8_t* const* rows, int64_t kv_head, int64_t head_dim, int64_t length, int64_t group, float* accumulators,
-                                   const float* corrections, const float* scores) {
+                                   const float* corrections, const float* scores, int64_t scores_stride) {
   using Format = RowFormat<Dtype>;
   const int64_t chunks = head_dim / 64;
   for (int64_t c = 0; c < chunks; c++) {
@@ -393,7 +395,7 @@ inline void accumulate_tile_values(const uint8_t* const* rows, int64_t kv_head, 
       const float* weights[4];
       for (int64_t n = 0; n < count; n++) {
         y[n] = accumulators + (g0 + n) * head_dim + c * 64;
-        weights[n] = scores + (g0 + n) * kTile;
+        weights[n] = scores + (g0 + n) * scores_stride;
       }
       switch (count) {
         case 4: accumulate_chunk<Dtype, 4>(y, corrections + g0, weights, rows, chunk_offset, length); break;
@@ -408,8 +410,8 @@ inline void accumulate_tile_values(const uint8_t* const* rows, int64_t kv_head, 
 bool Avx512Ops::accumulate_values(int dtype, const uint8_t* const* rows, int64_t kv_head, int64_t head_dim, int64_t length, int64_t group, float* accumulators,
                                   const float* corrections, const float* scores) {
   if (head_dim % 64 != 0) return false;
-  if (dtype == Q8_0) accumulate_tile_values<Q8_0>(rows, kv_head, head_dim, length, group, accumulators, corrections, scores);
-  else if (dtype == Q4_0) accumulate_tile_values<Q4_0>(rows, kv_head, head_dim, length, group, accumulators, corrections, scores);
+  if (dtype == Q8_0) accumulate_tile_values<Q8_0>(rows, kv_head, head_dim, length, group, accumulators, corrections, scores, kTile);
+  else if (dtype == Q4_0) accumulate_tile_values<Q4_0>(rows, kv_head, head_dim, length, group, accumulators, corrections, scores, kTile);
   else return false;
   return true;
 }
@@ -515,24 +517,7 @@ void attend_blocks(const PagedAttentionProblem& p, int64_t token, int64_t begin,
         }
       }
       // Values: each 64-value chunk of a row decoded once for up to four query heads.
-      for (int64_t c = 0; c < chunks; c++) {
-        const int64_t chunk_offset = head_offset + c * Format::kChunkBytes;
-        for (int64_t g0 = 0; g0 < group; g0 += 4) {
-          const int64_t count = std::min<int64_t>(4, group - g0);
-          float* y[4];
-          const float* weights[4];
-          for (int64_t n = 0; n < count; n++) {
-            y[n] = partial.accumulator + (first_head + g0 + n) * dim + c * 64;
-            weights[n] = scores + (g0 + n) * kTile;
-          }
-          switch (count) {
-            case 4: accumulate_chunk<Dtype, 4>(y, correction + g0, weights, value_rows, chunk_offset, length); break;
-            case 3: accumulate_chunk<Dtype, 3>(y, correction + g0, weights, value_rows, chunk_offset, length); break;
-            case 2: accumulate_chunk<Dtype, 2>(y, correction + g0, weights, value_rows, chunk_offset, length); break;
-            default: accumulate_chunk<Dtype, 1>(y, correction + g0, weights, value_rows, chunk_offset, length);
-          }
-        }
-      }
+      accumulate_tile_values<Dtype>(value_rows, kv_head, dim, length, group, partial.accumulator + first_head * dim, correction, scores, kTile);
     }
   }
 }
