@@ -6,7 +6,7 @@
 
 import { totalmem } from "node:os";
 
-import { PagedKvCache, kvCacheBytesPerToken } from "@infer-recipes/cache";
+import { PagedKvCache, kvCacheKeyResidualBytes, pagedKvCacheBlocksWithin, pagedKvCacheBytes, type PagedKvCacheBudgetLayout } from "@infer-recipes/cache";
 import type { LlamaModel } from "@infer-recipes/models";
 import { Scheduler } from "@infer-recipes/scheduler";
 import type { LoadedPromptText, ServedModel } from "@infer-recipes/server";
@@ -31,17 +31,22 @@ const DEFAULT_TOKENS_PER_REQUEST = 4096;
 /** …but takes at most this many bytes. */
 const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
 
-/** Bytes of a paged cache of `tokens` positions for `model` (keys and values, in its cache element type). */
-function cacheBytes(model: Pick<LlamaModel, "config" | "cacheDType">, tokens: number): number {
-  return kvCacheBytesPerToken({ ...model.config, dtype: model.cacheDType }) * tokens;
+/** The paged cache's layout for the budget functions: the model's shape and cache element type, the block size of that
+ *  type, and --max-batch sequences that each keep a key residual outside the blocks (q8_0 / q4_0 caches). */
+function servingCacheLayout(model: Pick<LlamaModel, "config" | "cacheDType">, maxBatch: number): PagedKvCacheBudgetLayout {
+  return { ...model.config, dtype: model.cacheDType, blockSize: PagedKvCache.defaultBlockSize(model.cacheDType), maxSequences: maxBatch };
 }
 
-/** Positions the paged cache holds: --cache-tokens, else max-batch × min(context, 4096) within 2 GiB (of the model's
- *  cache element type: a q8_0 cache holds 3.8× the positions of an f32 one in the same memory). */
+/** Positions the paged cache holds: --cache-tokens, else max-batch × min(context, 4096) within 2 GiB of blocks and key
+ *  residuals (of the model's cache element type: a q8_0 cache holds 3.8× the positions of an f32 one in the same
+ *  memory, less its per-sequence key residuals). */
 export function servingCacheTokens(textModel: Pick<TextModel, "model">, args: Pick<GenerationArguments, "cacheTokens" | "maxBatch">): number {
   if (args.cacheTokens !== undefined) return args.cacheTokens;
+  const layout = servingCacheLayout(textModel.model, args.maxBatch);
   const wanted = args.maxBatch * Math.min(textModel.model.config.contextLength, DEFAULT_TOKENS_PER_REQUEST);
-  return Math.max(PagedKvCache.defaultBlockSize(textModel.model.cacheDType), Math.min(wanted, Math.floor(DEFAULT_CACHE_BYTES / cacheBytes(textModel.model, 1))));
+  // Blocks within the budget, less the null block every paged cache keeps.
+  const fitting = (pagedKvCacheBlocksWithin(DEFAULT_CACHE_BYTES, layout) - 1) * layout.blockSize;
+  return Math.max(layout.blockSize, Math.min(wanted, fitting));
 }
 
 /** The paged KV cache (sized by servingCacheTokens, checked against this machine's memory) and the scheduler over it. */
@@ -52,18 +57,21 @@ export function servingScheduler(model: LlamaModel, args: GenerationArguments): 
   summary: string;
 } {
   const cacheTokens = servingCacheTokens({ model }, args);
-  if (cacheBytes(model, cacheTokens) > totalmem()) {
-    const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-    throw new UsageError(`--cache-tokens ${cacheTokens} needs ${gib(cacheBytes(model, cacheTokens))} of KV cache for this model, more than this machine's ${gib(totalmem())} of memory`);
-  }
+  const layout = servingCacheLayout(model, args.maxBatch);
   // Positions per KV block: 16, or 32 for q8_0 / q4_0 caches (blocks hold whole per-channel key groups).
-  const blockSize = PagedKvCache.defaultBlockSize(model.cacheDType);
-  const cache = model.createPagedCache({ blockCount: Math.ceil(cacheTokens / blockSize) + 1, blockSize });
+  const blockSize = layout.blockSize;
+  const blockCount = Math.ceil(cacheTokens / blockSize) + 1;
+  const bytes = pagedKvCacheBytes(blockCount, layout);
+  if (bytes > totalmem()) {
+    const gib = (value: number) => `${(value / 1024 ** 3).toFixed(1)} GiB`;
+    throw new UsageError(`--cache-tokens ${cacheTokens} needs ${gib(bytes)} of KV cache for this model (with --max-batch ${args.maxBatch}), more than this machine's ${gib(totalmem())} of memory`);
+  }
+  const cache = model.createPagedCache({ blockCount, blockSize });
   const scheduler = new Scheduler(model, cache, { maxBatchSize: args.maxBatch, maxBatchTokens: args.maxBatchTokens, maxQueuedRequests: args.queueLimit });
   return {
     scheduler,
     summary:
-      `KV cache: ${cache.capacityTokens} positions in ${cache.pool.totalBlocks} blocks of ${blockSize}, ${cache.dtype} (${(cache.byteLength / 1024 ** 3).toFixed(2)} GiB); ` +
+      `KV cache: ${cache.capacityTokens} positions in ${cache.pool.totalBlocks} blocks of ${blockSize}, ${cache.dtype} (${(bytes / 1024 ** 3).toFixed(2)} GiB${kvCacheKeyResidualBytes(layout) > 0 ? `, the key residuals of ${args.maxBatch} sequences included` : ""}); ` +
       `batch ≤ ${args.maxBatch} requests, ≤ ${args.maxBatchTokens} tokens per step; queue ≤ ${args.queueLimit}`,
   };
 }
