@@ -17,6 +17,8 @@ export interface ProtobufField {
   bytes?: Uint8Array;
   /** Offset of the field's key in the buffer, for error messages. */
   offset: number;
+  /** length-delimited: offset of the payload (after the key and the length), the base offset of a nested message. */
+  payloadOffset?: number;
 }
 
 export class ProtobufError extends Error {
@@ -63,9 +65,12 @@ export function* protobufFields(buffer: Uint8Array, source: string, baseOffset =
       case WireType.fixed64:
         yield { number, wireType, bytes: take(8), offset };
         break;
-      case WireType.lengthDelimited:
-        yield { number, wireType, bytes: take(readVarint()), offset };
+      case WireType.lengthDelimited: {
+        const length = readVarint();
+        const payloadOffset = baseOffset + position;
+        yield { number, wireType, bytes: take(length), offset, payloadOffset };
         break;
+      }
       case WireType.fixed32:
         yield { number, wireType, bytes: take(4), offset };
         break;

@@ -85,7 +85,7 @@ function parsePiece(field: ProtobufField, source: string, id: number): SentenceP
   let piece: string | undefined;
   let score = 0;
   let type: number = SentencePieceType.normal;
-  for (const inner of protobufFields(field.bytes!, `${source}: piece ${id}`, field.offset)) {
+  for (const inner of protobufFields(field.bytes!, `${source}: piece ${id}`, field.payloadOffset)) {
     if (inner.number === 1 && inner.wireType === WireType.lengthDelimited) piece = protobufString(inner.bytes!, `${source}: piece ${id}`);
     else if (inner.number === 2 && inner.wireType === WireType.fixed32) score = fixed32Float(inner.bytes!);
     else if (inner.number === 3 && inner.wireType === WireType.varint) type = inner.varint!;
@@ -115,7 +115,7 @@ export function parseSentencePieceModel(bytes: Uint8Array, source: string): Sent
       if (field.wireType !== WireType.lengthDelimited) continue;
       if (field.number === 1) model.pieces.push(parsePiece(field, source, model.pieces.length));
       else if (field.number === 2) {
-        for (const inner of protobufFields(field.bytes!, `${source}: trainer_spec`, field.offset)) {
+        for (const inner of protobufFields(field.bytes!, `${source}: trainer_spec`, field.payloadOffset)) {
           if (inner.wireType !== WireType.varint) continue;
           if (inner.number === 3) {
             const type = modelTypes[inner.varint!];
@@ -128,7 +128,7 @@ export function parseSentencePieceModel(bytes: Uint8Array, source: string): Sent
           else if (inner.number === 43) model.padId = inner.int32!;
         }
       } else if (field.number === 3) {
-        for (const inner of protobufFields(field.bytes!, `${source}: normalizer_spec`, field.offset)) {
+        for (const inner of protobufFields(field.bytes!, `${source}: normalizer_spec`, field.payloadOffset)) {
           if (inner.number === 1 && inner.wireType === WireType.lengthDelimited) model.normalizerName = protobufString(inner.bytes!, `${source}: normalizer_spec.name`);
           else if (inner.number === 3 && inner.wireType === WireType.varint) model.addDummyPrefix = inner.varint !== 0;
           else if (inner.number === 4 && inner.wireType === WireType.varint) model.removeExtraWhitespaces = inner.varint !== 0;
