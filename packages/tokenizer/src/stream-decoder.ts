@@ -27,7 +27,9 @@ const contextWindow = 4;
 
 /**
  * Byte-exact streaming for tokenizers with decodeBytes: each step decodes [previous token, new token] and
- * [previous token] and feeds the byte difference to a streaming UTF-8 decoder.
+ * [previous token] and feeds the byte difference to a streaming UTF-8 decoder. "Previous token" reaches back past
+ * tokens that spell no bytes of their own (a skipped special token): a decode starting with one of those would drop
+ * the new token's leading space as if the text started there.
  */
 class ByteStreamDecoder implements StreamDecoder {
   private window: number[];
@@ -38,7 +40,7 @@ class ByteStreamDecoder implements StreamDecoder {
     private readonly skipSpecialTokens: boolean,
     private readonly contextIds: readonly number[],
   ) {
-    this.window = contextIds.slice(-contextWindow);
+    this.window = this.contextTail(contextIds);
   }
 
   push(id: number): string {
@@ -46,7 +48,7 @@ class ByteStreamDecoder implements StreamDecoder {
     const before = this.tokenizer.decodeBytes(this.window, options);
     this.window.push(id);
     const after = this.tokenizer.decodeBytes(this.window, options);
-    this.window = this.window.slice(-1);
+    this.window = this.contextTail(this.window);
     const added = after.subarray(Math.min(before.length, after.length));
     return this.utf8.decode(added, { stream: true });
   }
@@ -54,8 +56,19 @@ class ByteStreamDecoder implements StreamDecoder {
   flush(): string {
     const rest = this.utf8.decode();
     this.utf8 = new TextDecoder("utf-8");
-    this.window = this.contextIds.slice(-contextWindow);
+    this.window = this.contextTail(this.contextIds);
     return rest;
+  }
+
+  /** The last of `ids` that spells bytes of its own and the ones after it (all of `ids` when none does: the text's start). */
+  private contextTail(ids: readonly number[]): number[] {
+    const options = { skipSpecialTokens: this.skipSpecialTokens };
+    let start = ids.length;
+    while (start > 0) {
+      start--;
+      if (this.tokenizer.decodeBytes([ids[start]], options).length > 0) break;
+    }
+    return ids.slice(start);
   }
 }
 
