@@ -17,29 +17,8 @@ import {
   SentencePieceTokenizer,
   sentencePieceVocabulary,
 } from "../src/index.ts";
+import { bytesField, pieceMessage, stringField, varintField } from "./protobuf-writer.ts";
 import { sharedModelPath, sharedModelsPresent } from "./shared-models.ts";
-
-/** TEST FIXTURE WRITER: protobuf wire format, just enough to encode ModelProto messages. */
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  let rest = BigInt.asUintN(64, BigInt(value));
-  do {
-    let byte = Number(rest & 0x7fn);
-    rest >>= 7n;
-    if (rest !== 0n) byte |= 0x80;
-    bytes.push(byte);
-  } while (rest !== 0n);
-  return bytes;
-}
-const key = (field: number, wireType: number) => varint(field * 8 + wireType);
-const varintField = (field: number, value: number) => [...key(field, 0), ...varint(value)];
-const bytesField = (field: number, payload: number[]) => [...key(field, 2), ...varint(payload.length), ...payload];
-const stringField = (field: number, text: string) => bytesField(field, [...new TextEncoder().encode(text)]);
-const floatField = (field: number, value: number) => [...key(field, 5), ...new Uint8Array(Float32Array.of(value).buffer)];
-
-function pieceMessage(piece: string, score: number, type?: number): number[] {
-  return bytesField(1, [...stringField(1, piece), ...floatField(2, score), ...(type === undefined ? [] : varintField(3, type))]);
-}
 
 function modelBytes(options: { modelType?: number; padId?: number; addDummyPrefix?: boolean; pieces?: Array<[string, number, number?]> } = {}): Uint8Array {
   const pieces = options.pieces ?? [["<unk>", 0, 2], ["<s>", 0, 3], ["</s>", 0, 3], ["<0x41>", 0, 6], ["▁a", -1], ["b", -2]];
