@@ -195,6 +195,8 @@ describe("loadGgufGlmModel", () => {
     const progress: Array<[number, number]> = [];
     const loaded = loadGgufGlmModel(readGguf(output), { onProgress: (done, total) => progress.push([done, total]) });
     expect(loaded.tensors.get(llamaLayerTensorNames(1).up)!.shape).toEqual([48, 32]);
+    expect(loaded.source).toEqual({ format: "gguf", path: output, files: [output] });
+    expect(loaded.metadata.get("general.architecture")).toBe("chatglm");
     expect(progress.length).toBeGreaterThan(0);
     const [done, total] = progress[progress.length - 1];
     expect(done).toBe(total);

@@ -264,6 +264,13 @@ describe("glmToDecoderTensors", () => {
     }
   });
 
+  it("finds the layer of a name with a multi-digit index", () => {
+    const wide = { ...config, layerCount: 12 };
+    const { tensors, describeName } = glmToDecoderTensors(new Map([[glmLayerTensorNames(11).attentionNorm, rowsTensor(8, undefined, 0)]]), wide, "model.safetensors");
+    expect([...tensors.keys()]).toEqual([llamaLayerTensorNames(11).attentionNorm]);
+    expect(describeName(llamaLayerTensorNames(11).down)).toBe(glmLayerTensorNames(11).down);
+  });
+
   it("spells tensors by their own names when no fileName is given", () => {
     const { describeName } = glmToDecoderTensors(new Map([[glm.gateUp, rowsTensor(6, 8, 0)]]), config, "model.safetensors");
     expect(describeName(llama.up)).toBe(`${glm.gateUp} rows 3..5`);
