@@ -65,10 +65,11 @@ export function isIdefics3Directory(directory: string): boolean {
   }
 }
 
-function positiveInteger(file: string, json: Json, field: string, fallback?: number): number {
+/** json[field] (`fallback` when absent or null), which must be a positive integer. */
+function positiveInteger(file: string, json: Json, field: string, fallback: number): number {
   const value = json[field] ?? fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new ModelFileError({ file, field }, value === undefined ? "is required but missing" : `expected a positive integer, got ${JSON.stringify(value)}`);
+    throw new ModelFileError({ file, field }, `expected a positive integer, got ${JSON.stringify(value)}`);
   }
   return value;
 }
