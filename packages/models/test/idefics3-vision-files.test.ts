@@ -327,6 +327,9 @@ describe("loading an Idefics3 directory", () => {
     expect(loaded.text.config.eosTokenIds).toEqual([tiny.vocabulary.endOfUtteranceId, 7]);
     expect(loaded.text.config.tiedEmbeddings).toBe(false);
     expect(loaded.text.source.files).toEqual([path.join(directory, "config.json"), path.join(directory, "model.safetensors")]);
+    expect(loaded.text.metadata.get("format")).toBe("pt");
+    expect(loaded.vision.metadata.get("format")).toBe("pt");
+    expect(loaded.imageTokenId).toBe(tiny.vocabulary.imageTokenId);
     expect(loaded.vision.source).toMatchObject({ format: "safetensors", path: directory });
     expect(progress.length).toBeGreaterThan(0);
     expect([...loaded.vision.tensors.keys()].every((name) => name.startsWith("model.vision_model.") || name.startsWith("model.connector."))).toBe(true);
@@ -343,6 +346,42 @@ describe("loading an Idefics3 directory", () => {
     withoutNorm.delete("model.layers.1.post_attention_layernorm.weight");
     writeIdefics3HfModel(broken, tiny, { text: withoutNorm, vision: tensors.vision });
     expect(() => loadIdefics3HfModel(broken)).toThrow(/tensor "model\.text_model\.layers\.1\.post_attention_layernorm\.weight": missing/);
+  });
+});
+
+describe("writeMmprojGguf", () => {
+  const tensors = randomIdefics3Tensors(tiny, 6).vision;
+
+  it("records the file type of the matrices, the name and the processor, keeping embeddings and vectors f32", () => {
+    const plain = path.join(temporary(), "plain.gguf");
+    writeMmprojGguf(plain, { config: tiny.vision, tensors }, { processor: { mean: [0.25, 0.5, 0.75], std: [0.5, 0.5, 0.5] } });
+    const written = readGguf(plain);
+    expect(written.metadata.get("general.type")).toBe("mmproj");
+    expect(written.metadata.get("general.name")).toBe("idefics3 vision");
+    expect(written.metadata.get("general.file_type")).toBe(0);
+    expect(written.metadata.has("clip.vision.preproc_image_size")).toBe(false);
+    expect(Array.from(written.metadata.get("clip.vision.image_mean") as Float32Array)).toEqual([0.25, 0.5, 0.75]);
+
+    for (const [dtype, fileType] of [["f16", 1], ["bf16", 32], ["q8_0", 7], ["q4_0", 2]] as const) {
+      const file = path.join(temporary(), `${dtype}.gguf`);
+      writeMmprojGguf(file, { config: tiny.vision, tensors }, { dtype, name: "tiny", processor: tiny.processor });
+      const gguf = readGguf(file);
+      expect(gguf.metadata.get("general.file_type"), dtype).toBe(fileType);
+      expect(gguf.metadata.get("general.name")).toBe("tiny");
+      expect(gguf.tensorInfo("v.blk.0.attn_q.weight")!.ggmlTypeName).toBe(dtype.toUpperCase());
+      expect(gguf.tensorInfo("mm.model.fc.weight")!.ggmlTypeName).toBe(dtype.toUpperCase());
+      expect(gguf.tensorInfo("v.patch_embd.weight")!.ggmlTypeName).toBe("F32");
+      expect(gguf.tensorInfo("v.position_embd.weight")!.ggmlTypeName).toBe("F32");
+      expect(gguf.tensorInfo("v.blk.0.attn_q.bias")!.ggmlTypeName).toBe("F32");
+    }
+    // Without a dtype, the matrices keep the projection's own type; names outside the vision set are not written.
+    const f16 = new Map([...randomIdefics3Tensors(tiny, 6, "f16").vision, ["model.text_model.norm.weight", Tensor.zeros("f32", [64])]]);
+    const asStored = path.join(temporary(), "as-stored.gguf");
+    writeMmprojGguf(asStored, { config: tiny.vision, tensors: f16 }, { processor: tiny.processor });
+    const stored = readGguf(asStored);
+    expect(stored.metadata.get("general.file_type")).toBe(1);
+    expect(stored.tensorInfo("v.blk.1.ffn_down.weight")!.ggmlTypeName).toBe("F16");
+    expect(stored.tensors).toHaveLength(6 + 2 * 16);
   });
 });
 
@@ -399,6 +438,26 @@ describe("mmproj metadata", () => {
       metadata.delete("clip.use_gelu");
     });
     expect(loadMmprojGguf(absent).config.layerCount).toBe(2);
+  });
+
+  it("refuses a value that is not a finite number, naming the key", () => {
+    const file = mmprojWith((metadata) => metadata.set("clip.vision.attention.layer_norm_epsilon", { type: "float32", value: Number.NaN }));
+    expect(errorOf(() => loadMmprojGguf(file)).message).toBe(`${file}: field "clip.vision.attention.layer_norm_epsilon": expected a number, got NaN`);
+  });
+
+  it("loads only the vision tensors, from a path or a parsed file, reporting progress", () => {
+    const file = mmprojWith(() => {});
+    const extra = path.join(temporary(), "extra.gguf");
+    const parsed = readGguf(file);
+    writeGguf(extra, { metadata: parsed.typedMetadata(), tensors: [...[...parsed.loadTensors()].map(([name, tensor]) => ({ name, tensor })), { name: "v.unknown.weight", tensor: Tensor.zeros("f32", [4]) }] });
+    const progress: Array<[number, number]> = [];
+    const loaded = loadMmprojGguf(readGguf(extra), { onProgress: (done, total) => progress.push([done, total]) });
+    expect(loaded.tensors.size).toBe(6 + 2 * 16);
+    expect([...loaded.tensors.keys()].every((name) => visionHfToGgufTensorName(name) !== undefined)).toBe(true);
+    expect(loaded.source).toEqual({ format: "gguf", path: extra, files: [extra] });
+    expect(loaded.metadata.get("clip.projector_type")).toBe("idefics3");
+    expect(progress.at(-1)![0]).toBe(progress.at(-1)![1]);
+    expect(loadMmprojGguf(file, { dtype: "q8_0" }).tensors.get(siglipLayerTensorNames(0).fc1)!.dtype).toBe("q8_0");
   });
 
   it("tells an mmproj file from a language model", () => {

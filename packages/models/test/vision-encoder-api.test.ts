@@ -4,7 +4,7 @@
 // matrices only, Idefics3Model's consistency checks, embedding spans, the image-embedding cache's byte accounting and
 // the SmolVLM presets.
 
-import { Tensor, createKernel } from "@infer-recipes/kernel";
+import { Tensor, createKernel, nativeAvailability } from "@infer-recipes/kernel";
 import { describe, expect, it } from "vitest";
 
 import {
@@ -160,6 +160,18 @@ describe("vision weights by role", () => {
     const unquantized = assembleVisionWeights({ config: tiny.vision, tensors: randomIdefics3VisionTensors(tiny.vision, 5, "f16"), source: { format: "random", path: "(test)", files: [] }, metadata: new Map() });
     expect(unquantized.tensors.get(idefics3VisionTensorNames.projection)!.dtype).toBe("f16");
     expect(unquantized.source.path).toBe("(test)");
+  });
+
+  it.skipIf(!nativeAvailability().available)("packs the matrices and the patch embedding for the native kernel (skipped without the addon)", () => {
+    const native = createKernel({ backend: "native", threads: 1 });
+    const packed = assembleVisionWeights(
+      { config: tiny.vision, tensors: randomIdefics3VisionTensors(tiny.vision, 5), source: { format: "random", path: "(test)", files: [] }, metadata: new Map() },
+      { dtype: "q8_0", packFor: native },
+    );
+    expect(packed.tensors.get(siglipLayerTensorNames(0).query)!.dtype).toBe("q8_0x16");
+    expect(packed.tensors.get(idefics3VisionTensorNames.projection)!.dtype).toBe("q8_0x16");
+    expect(packed.tensors.get(idefics3VisionTensorNames.patchEmbedding)!.dtype).toBe("f32x16");
+    expect(packed.tensors.get(idefics3VisionTensorNames.patchBias)!.dtype).toBe("f32");
   });
 
   it("random weights of a preset's shape: norms 1, biases 0, embeddings f32, matrices in the dtype", () => {
