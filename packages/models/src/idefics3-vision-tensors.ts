@@ -105,7 +105,8 @@ const ggufLayerPattern = /^v\.blk\.(\d+)\.(.+)\.(weight|bias)$/;
 export function visionHfToGgufTensorName(name: string): string | undefined {
   const layer = hfLayerPattern.exec(name);
   if (layer) {
-    const part = layerParts.find(([, hf, , suffix]) => hf === layer[2] && suffix === layer[3]);
+    // Every part has a weight and a bias under the same name, so the part name alone picks the mmproj name.
+    const part = layerParts.find(([, hf]) => hf === layer[2]);
     return part && `v.blk.${layer[1]}.${part[2]}.${layer[3]}`;
   }
   return ggufOfHfGlobal.get(name);
@@ -115,7 +116,7 @@ export function visionHfToGgufTensorName(name: string): string | undefined {
 export function visionGgufToHfTensorName(name: string): string | undefined {
   const layer = ggufLayerPattern.exec(name);
   if (layer) {
-    const part = layerParts.find(([, , gguf, suffix]) => gguf === layer[2] && suffix === layer[3]);
+    const part = layerParts.find(([, , gguf]) => gguf === layer[2]);
     return part && `${vision}encoder.layers.${layer[1]}.${part[1]}.${layer[3]}`;
   }
   return hfOfGgufGlobal.get(name);
