@@ -183,6 +183,11 @@ describe("checkIdefics3VisionTensors", () => {
     const error = errorOf(() => checkIdefics3VisionTensors(missing, small, "vision.safetensors", describe));
     expect(error.message).toBe(`vision.safetensors: tensor "[${layer.fc1Bias}]": missing (needed by the vision encoder: expected shape [12])`);
     expect(errorOf(() => checkIdefics3VisionTensors(missing, small, "vision.safetensors")).tensor).toBe(layer.fc1Bias);
+    const withoutPatches = complete();
+    withoutPatches.delete(idefics3VisionTensorNames.patchEmbedding);
+    expect(errorOf(() => checkIdefics3VisionTensors(withoutPatches, small, "vision.safetensors")).message).toBe(
+      `vision.safetensors: tensor "${idefics3VisionTensorNames.patchEmbedding}": missing (needed by the vision encoder: expected shape [8, 12])`,
+    );
 
     for (const shape of [[8, 13], [9, 12], [8], [8, 12, 1]]) {
       const wrong = complete();

@@ -71,6 +71,7 @@ describe("SiglipVisionEncoder.encode", () => {
     expect(() => encoder.encode(pixels(2), 3)).toThrow(new RangeError("SiglipVisionEncoder.encode: expected 3 tiles of 3×32×32 = 9216 values, got 6144"));
     expect(() => encoder.encode(new Float32Array(0), 0)).toThrow("expected 0 tiles of 3×32×32 = 0 values, got 0");
     expect(() => encoder.encode(pixels(1), 0.5)).toThrow("expected 0.5 tiles");
+    expect(() => encoder.encode(new Float32Array(1.5 * tileValues), 1.5)).toThrow("expected 1.5 tiles of 3×32×32 = 4608 values, got 4608");
     expect(() => encoder.encode(pixels(1), -1)).toThrow("expected -1 tiles");
   });
 });
