@@ -93,7 +93,8 @@ export interface GenerationTimings {
   text: string;
   /** Why generation ended. */
   finishReason: FinishReason;
-  /** Tokens of the prompt processed by this call (not those already in a reused cache). */
+  /** Tokens of the prompt, those already in a reused cache included (prefillTokensPerSecond counts only the ones this
+   *  call ran). */
   promptTokens: number;
   /** Milliseconds from the call to the first generated token (prefill plus one sampling). */
   timeToFirstTokenMs: number;
@@ -101,7 +102,7 @@ export interface GenerationTimings {
   prefillMs: number;
   /** Milliseconds from the first generated token to the last. */
   decodeMs: number;
-  /** Prompt tokens per second of prefill. */
+  /** Prompt tokens this call ran (not those already in a reused cache) per second of prefill. */
   prefillTokensPerSecond: number;
   /** Tokens after the first, per second of decoding. */
   decodeTokensPerSecond: number;
