@@ -208,14 +208,23 @@ describe("the speculative loop's bookkeeping", () => {
     }
   });
 
-  it("continues after a prefix already in the target's cache, counting only the new prompt tokens", async () => {
-    const model = new ChainModel();
-    const cache = model.createCache();
-    new DenseModelSequence(model, cache).forward(Int32Array.of(0, 1, 2));
-    model.forwards.length = 0;
-    const result = await speculativeGenerate(model, [0, 1, 2, 3, 4], { drafter: new ScriptedDrafter(next), draftTokens: 2, maxTokens: 3, cache });
-    expect(model.forwards[0]).toBe("3 4");
-    expect(result.promptTokens).toBe(5);
-    expect(result.tokenIds).toEqual([5, 6, 7]);
+  it("continues after a prefix already in the target's cache; the prefill rate counts only the tokens it ran", async () => {
+    for (const speculative of [true, false]) {
+      const model = new ChainModel();
+      const cache = model.createCache();
+      new DenseModelSequence(model, cache).forward(Int32Array.of(0, 1, 2));
+      model.forwards.length = 0;
+      // The clock: started 0, the yielder 1, prefilled 2 → prefill took 2 ms for the 2 tokens not cached.
+      let now = 0;
+      vi.spyOn(performance, "now").mockImplementation(() => now++);
+      const options = { maxTokens: 3, cache };
+      const result = speculative ? await speculativeGenerate(model, [0, 1, 2, 3, 4], { ...options, drafter: new ScriptedDrafter(next), draftTokens: 2 }) : await generate(model, [0, 1, 2, 3, 4], options);
+      vi.restoreAllMocks();
+      expect(model.forwards[0]).toBe("3 4");
+      expect(result.tokenIds).toEqual([5, 6, 7]);
+      expect(result.promptTokens).toBe(5);
+      expect(result.prefillMs).toBe(2);
+      expect(result.prefillTokensPerSecond).toBe(1000);
+    }
   });
 });
