@@ -32,7 +32,9 @@ export function explainHubFailure(error: unknown, context: FailureContext): unkn
   const { repo, settings } = context;
   const hubPage = `${settings.endpoint}/${repo}`;
   if (error instanceof HubStatusError) {
-    const searched = [...context.searched, { place: `hub ${error.url}`, outcome: error.message.replace(/^HTTP (\d+) from \S+/, "HTTP $1") }];
+    // The place names the URL; the outcome is the status and the hub's explanation ("HTTP 401: Access restricted").
+    const outcome = `HTTP ${error.status}${error.serverMessage === undefined ? "" : `: ${error.serverMessage}`}`;
+    const searched = [...context.searched, { place: `hub ${error.url}`, outcome }];
     const isFileUrl = error.url.includes("/resolve/");
     const authStatus = error.status === 401 || error.status === 403;
     if (error.errorCode === "GatedRepo" || (authStatus && error.errorCode !== "RepoNotFound" && error.errorCode !== "EntryNotFound")) {
