@@ -167,4 +167,20 @@ describe("DraftLengthPolicy decisions", () => {
     // fails, and the back-off starts over from one failure: 15 steps at 0.025.
     expect(probes(new DraftLengthPolicy({ assumedCosts: linear(0, 0.56) }), 40, (probe) => probe === 1)).toEqual([0, 16, 17, 33]);
   });
+
+  it("when drafting pays again (the measured costs changed), the probe budget is restored: a probe can follow at once", () => {
+    const policy = new DraftLengthPolicy();
+    const chosen: number[] = [];
+    const run = (accepted: number, draftMilliseconds: number, verifyMilliseconds: number) => {
+      const k = policy.next();
+      chosen.push(k);
+      policy.record(step(k, k > 0 ? accepted : 0, k > 0 ? draftMilliseconds : 0, verifyMilliseconds));
+    };
+    run(0, 5, 11); // the first draft: 5 ms, verify of 2 in 11 ms, rejected (α ≈ 0.32)
+    run(0, 5, 11); // no k pays (verify(1) ≈ 10 extrapolated); a probe costs (5 + 11 − 10) / 10 = 0.6 of the 0.75: rejected
+    run(0, 0, 40); // 0.15 left, a probe costs 0.6: a plain step, which measures verify(1) = 40 ms
+    run(0, 5, 141); // with plain steps that slow, one draft pays: k = 1 (rejected; verify(2) averages to 50 ms)
+    run(0, 5, 11); // no k pays again; a probe costs (5 + 50 − 40) / 40 = 0.375: affordable only with the budget restored
+    expect(chosen).toEqual([1, 1, 0, 1, 1]);
+  });
 });
