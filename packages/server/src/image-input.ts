@@ -78,6 +78,27 @@ export interface ImageReference {
 
 const dataUrl = /^data:([^,;]*)((?:;[^,;=]+=[^,;]*)*)(;base64)?,(.*)$/s;
 
+function isHexDigit(byte: number): boolean {
+  return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66);
+}
+
+/** The octets of a percent-encoded data: URL payload (WHATWG percent-decode): each %XX is the byte XX, everything
+ *  else its UTF-8 bytes, a % not followed by two hex digits itself. */
+function percentDecode(payload: string): Uint8Array {
+  const raw = Buffer.from(payload, "utf8");
+  const bytes = new Uint8Array(raw.length);
+  let length = 0;
+  for (let index = 0; index < raw.length; index++) {
+    if (raw[index] === 0x25 && index + 2 < raw.length && isHexDigit(raw[index + 1]) && isHexDigit(raw[index + 2])) {
+      bytes[length++] = Number.parseInt(raw.toString("latin1", index + 1, index + 3), 16);
+      index += 2;
+    } else {
+      bytes[length++] = raw[index];
+    }
+  }
+  return bytes.subarray(0, length);
+}
+
 /** The bytes of an image_url: a data: URL; with allowLocalFiles also a file:// URL or an absolute path. */
 export async function readImageReference(reference: ImageReference, preparer: Pick<ImagePromptPreparer, "allowLocalFiles" | "maxImageBytes">): Promise<ImageInputData> {
   const { url, source } = reference;
@@ -88,7 +109,7 @@ export async function readImageReference(reference: ImageReference, preparer: Pi
     const [, mediaType, , base64, payload] = match;
     if (mediaType && !mediaType.toLowerCase().startsWith("image/")) throw invalidField(source, `${source}: a data: URL of type "${mediaType}", expected image/* (JPEG, PNG, WebP, GIF, ...)`, "invalid_image");
     if (base64 && payload.length * 0.75 > preparer.maxImageBytes + 4) throw tooLarge(Math.floor(payload.length * 0.75));
-    const bytes = base64 ? Buffer.from(payload, "base64") : Buffer.from(decodeURIComponent(payload), "latin1");
+    const bytes = base64 ? Buffer.from(payload, "base64") : percentDecode(payload);
     if (bytes.length === 0) throw invalidField(source, `${source}: the data: URL holds no bytes`, "invalid_image");
     if (bytes.length > preparer.maxImageBytes) throw tooLarge(bytes.length);
     return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), source };
