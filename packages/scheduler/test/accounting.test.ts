@@ -5,9 +5,9 @@
 
 import { getEventListeners } from "node:events";
 
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { Scheduler, SchedulerError, type BatchEntry, type StepReport } from "../src/index.ts";
+import { QueueFullError, RequestError, Scheduler, SchedulerError, type BatchEntry, type StepReport } from "../src/index.ts";
 import { CountingBatchModel, countingCache, letterDecoder } from "./helpers.ts";
 
 /** Step reports without their wall-clock time. */
@@ -269,5 +269,50 @@ describe("lifecycle", () => {
     expect(scheduler.waitingCount).toBe(0);
     expect(await aborted.result).toMatchObject({ finishReason: "cancelled", tokenIds: [], timeToFirstTokenMs: Number.NaN });
     expect(scheduler.stats()).toMatchObject({ completed: 1, cancelled: 1 });
+  });
+});
+
+/** The counting model on a fake clock: every step takes 10 ms of it. */
+class TenMillisecondModel extends CountingBatchModel {
+  override forwardBatch(batch: readonly BatchEntry[], cache: Parameters<CountingBatchModel["forwardBatch"]>[1]): Array<Float32Array | null> {
+    vi.advanceTimersByTime(10);
+    return super.forwardBatch(batch, cache);
+  }
+}
+
+describe("timings (on a fake clock)", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("time to first token, total time and step times", async () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    const reports: StepReport[] = [];
+    const scheduler = new Scheduler(new TenMillisecondModel(), countingCache(), { maxBatchTokens: 2, onStep: (report) => reports.push(report) });
+    // Prompt of 3 in two steps (2 + 1), then two decode steps: first token after 20 ms, done after 40 ms.
+    const result = await scheduler.submit({ id: "timed", promptIds: [0, 1, 2], maxTokens: 3 }).result;
+    expect(result).toEqual({
+      id: "timed",
+      tokenIds: [3, 4, 5],
+      text: "",
+      finishReason: "length",
+      promptTokens: 3,
+      cachedPromptTokens: 0,
+      timeToFirstTokenMs: 20,
+      totalMs: 40,
+      preemptions: 0,
+    });
+    expect(reports.map((report) => report.milliseconds)).toEqual([10, 10, 10, 10]);
+  });
+});
+
+describe("error classes", () => {
+  it("name themselves and carry their fields", () => {
+    const schedulerError = new SchedulerError("m");
+    const requestError = new RequestError("maxTokens", "too many");
+    const queueFull = new QueueFullError(3);
+    expect([schedulerError.name, requestError.name, queueFull.name]).toEqual(["SchedulerError", "RequestError", "QueueFullError"]);
+    expect(requestError).toBeInstanceOf(SchedulerError);
+    expect(queueFull).toBeInstanceOf(SchedulerError);
+    expect(requestError).toMatchObject({ field: "maxTokens", message: "too many" });
+    expect(queueFull).toMatchObject({ limit: 3, message: "the request queue is full (3 requests waiting); try again later" });
   });
 });
