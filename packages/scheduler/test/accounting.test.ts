@@ -255,6 +255,27 @@ describe("lifecycle", () => {
     expect(scheduler.cache.pool.usedBlocks).toBe(0);
   });
 
+  it("cancels a waiting request from a callback after the step, so it never runs", async () => {
+    const model = new CountingBatchModel();
+    const scheduler = new Scheduler(model, countingCache(), { maxBatchSize: 1 });
+    let waiting: ReturnType<Scheduler["submit"]> | undefined;
+    const running = scheduler.submit({ promptIds: [0], maxTokens: 2, onToken: () => waiting?.cancel() });
+    waiting = scheduler.submit({ promptIds: [10], maxTokens: 2 });
+    expect((await running.result).tokenIds).toEqual([1, 2]);
+    expect(await waiting.result).toMatchObject({ finishReason: "cancelled", tokenIds: [] });
+    expect(model.steps.flat().map(([sequence]) => sequence)).toEqual([0, 0]);
+    expect(scheduler.stats()).toMatchObject({ completed: 1, cancelled: 1 });
+  });
+
+  it("counts a request that asks to cancel itself on its last token once, as completed", async () => {
+    const scheduler = new Scheduler(new CountingBatchModel(), countingCache());
+    let handle: ReturnType<Scheduler["submit"]> | undefined;
+    handle = scheduler.submit({ promptIds: [0], maxTokens: 2, onToken: (id) => id === 2 && handle?.cancel() });
+    expect(await handle.result).toMatchObject({ finishReason: "length", tokenIds: [1, 2] });
+    await scheduler.whenIdle();
+    expect(scheduler.stats()).toMatchObject({ completed: 1, cancelled: 0 });
+  });
+
   it("stops listening to a request's signal when it ends, and counts an aborted signal as cancelled at submit", async () => {
     const scheduler = new Scheduler(new CountingBatchModel(), countingCache());
     const controller = new AbortController();
@@ -314,5 +335,24 @@ describe("error classes", () => {
     expect(queueFull).toBeInstanceOf(SchedulerError);
     expect(requestError).toMatchObject({ field: "maxTokens", message: "too many" });
     expect(queueFull).toMatchObject({ limit: 3, message: "the request queue is full (3 requests waiting); try again later" });
+  });
+});
+
+describe("embedding spans", () => {
+  it("go to the model with the steps that run prompt positions, not with decode steps", async () => {
+    const seen: Array<[number, number, boolean]> = [];
+    class RecordingModel extends CountingBatchModel {
+      override forwardBatch(batch: readonly BatchEntry[], cache: Parameters<CountingBatchModel["forwardBatch"]>[1]): Array<Float32Array | null> {
+        for (const entry of batch) seen.push([entry.sequence.id, entry.tokens.length, entry.embeddingSpans !== undefined]);
+        return super.forwardBatch(batch, cache);
+      }
+    }
+    const scheduler = new Scheduler(new RecordingModel(), countingCache(), { maxBatchTokens: 3 });
+    const spans = [{ start: 3, embeddings: new Float32Array(2) }];
+    const withSpans = scheduler.submit({ promptIds: [0, 1, 2, 3], embeddingSpans: spans, maxTokens: 2 });
+    const without = scheduler.submit({ promptIds: [7], maxTokens: 2 });
+    await Promise.all([withSpans.result, without.result]);
+    // Sequence 0's prompt in chunks of 3 and 1 (both with the spans), then a decode step without; sequence 1 never.
+    expect(seen).toEqual([[0, 3, true], [0, 1, true], [1, 1, false], [0, 1, false], [1, 1, false]]);
   });
 });
