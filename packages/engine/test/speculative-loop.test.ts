@@ -35,11 +35,14 @@ function chainRow(token: number): Float32Array {
 class ChainModel implements CausalLanguageModel {
   readonly config = { contextLength: 64, vocabSize: VOCAB };
   readonly forwards: string[] = [];
+  /** A simulated clock (ms) that only the forward passes advance, 5 ms a token, for tests that read timings. */
+  clock = 0;
   createCache(maxTokens = 64): DenseKvCache {
     return new DenseKvCache({ layerCount: 1, keyValueHeadCount: 1, headDim: 1, maxTokens });
   }
   forward(tokens: Int32Array, cache: DenseKvCache, options: { allLogits?: boolean } = {}): Tensor {
     this.forwards.push(`${Array.from(tokens).join(" ")}${options.allLogits ? " (all)" : ""}`);
+    this.clock += 5 * tokens.length;
     cache.reserve(cache.length + tokens.length);
     cache.length += tokens.length;
     const rows = Array.from(options.allLogits ? tokens : tokens.slice(-1), chainRow);
@@ -208,23 +211,24 @@ describe("the speculative loop's bookkeeping", () => {
     }
   });
 
-  it("continues after a prefix already in the target's cache; the prefill rate counts only the tokens it ran", async () => {
+  it("continues after a prefix in the target's cache; timings from a clock only the forward passes advance (5 ms a token)", async () => {
     for (const speculative of [true, false]) {
       const model = new ChainModel();
       const cache = model.createCache();
       new DenseModelSequence(model, cache).forward(Int32Array.of(0, 1, 2));
       model.forwards.length = 0;
-      // The clock: started 0, the yielder 1, prefilled 2 → prefill took 2 ms for the 2 tokens not cached.
-      let now = 0;
-      vi.spyOn(performance, "now").mockImplementation(() => now++);
+      vi.spyOn(performance, "now").mockImplementation(() => model.clock);
+      const start = model.clock;
       const options = { maxTokens: 3, cache };
       const result = speculative ? await speculativeGenerate(model, [0, 1, 2, 3, 4], { ...options, drafter: new ScriptedDrafter(next), draftTokens: 2 }) : await generate(model, [0, 1, 2, 3, 4], options);
       vi.restoreAllMocks();
+      expect(model.clock - start).toBe(20);
       expect(model.forwards[0]).toBe("3 4");
       expect(result.tokenIds).toEqual([5, 6, 7]);
-      expect(result.promptTokens).toBe(5);
-      expect(result.prefillMs).toBe(2);
-      expect(result.prefillTokensPerSecond).toBe(1000);
+      // Prefill: the 2 uncached tokens in 10 ms; the first token then (sampling takes no simulated time); decoding:
+      // generate() runs 6 and 7 (5 ms each), speculation verifies 6 7 once (10 ms): 2 tokens after the first in 10 ms.
+      expect(result).toMatchObject({ promptTokens: 5, prefillMs: 10, prefillTokensPerSecond: 200, timeToFirstTokenMs: 10, decodeMs: 10, decodeTokensPerSecond: 200 });
+      if ("speculation" in result) expect(result.speculation).toMatchObject({ draftMs: 0, verifyMs: 10, verifySteps: 1 });
     }
   });
 });
