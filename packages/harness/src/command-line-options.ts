@@ -7,7 +7,7 @@
  */
 export function positiveIntegerOption<Fallback extends number | undefined>(name: string, text: string | undefined, fallback: Fallback): number | Fallback {
   if (text === undefined) return fallback;
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
+  const value = Number(text); // blank text is 0, refused below
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
   return value;
 }
