@@ -50,3 +50,22 @@ describe("inter-token latency", () => {
     expect(() => summarizeLatencies([])).toThrow(/no latencies/);
   });
 });
+
+describe("percentile and latency boundaries", () => {
+  it("refuses a negative p with its value, and accepts 0 and 100", () => {
+    expect(() => percentile([1, 2], -1)).toThrow(new RangeError("percentile: p must be within 0..100, got -1"));
+    expect(percentile([3, 1, 2], 0)).toBe(1);
+    expect(percentile([3, 1, 2], 100)).toBe(3);
+  });
+
+  it("takes the largest latency wherever it is, and accepts equal arrival times", () => {
+    expect(summarizeLatencies([5, 1, 2]).max).toBe(5);
+    expect(interTokenLatencies([1, 1, 3])).toEqual([0, 2]);
+    expect(interTokenLatencySummary([4, 9])).toMatchObject({ count: 1, p50: 5, max: 5, mean: 5 });
+  });
+
+  it("names the arrival time that goes backwards and the one before it", () => {
+    expect(() => interTokenLatencies([0, 5, 3, 8])).toThrow(new RangeError("interTokenLatencies: arrival time 2 (3) is before the one before it (5)"));
+    expect(() => interTokenLatencySummary([7])).toThrow(new RangeError("interTokenLatencySummary: needs at least 2 arrival times, got 1"));
+  });
+});
