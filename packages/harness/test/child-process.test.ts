@@ -48,3 +48,38 @@ describe("startServerProcess", () => {
     await expect(started.url).rejects.toThrow(/exited with 1:\nport in use/);
   });
 });
+
+describe("child processes without standard input", () => {
+  // A command that reads its standard input to the end: it finishes only because the harness gives it none.
+  const readsInput = "let text = ''; process.stdin.on('data', (chunk) => (text += chunk)); process.stdin.on('end', () => { process.stderr.write(`input ${text.length} serving on http://127.0.0.1:9\\n`); setInterval(() => {}, 1000); });";
+
+  it("runCommand gives the command an empty standard input", async () => {
+    const run = await runCommand(node, ["-e", "let n = 0; process.stdin.on('data', (c) => (n += c.length)); process.stdin.on('end', () => console.log(`read ${n}`));"], { timeoutMilliseconds: 20_000 });
+    expect(run).toMatchObject({ status: 0, stdout: "read 0\n", timedOut: false });
+  });
+
+  it("startServerProcess gives the server an empty standard input, and reads the URL from its first capture", async () => {
+    const started = startServerProcess(node, ["-e", readsInput], { readyPattern: /input (\d+) serving on (\S+)/, readyTimeoutMilliseconds: 20_000 });
+    expect(await started.url).toBe("0");
+    expect(await started.stop("SIGTERM")).toBe(null);
+  });
+
+  it("passes the environment to a server", async () => {
+    const script = "process.stderr.write(`serving on ${process.env.SERVER_TEST_URL}\\n`); setInterval(() => {}, 1000);";
+    const started = startServerProcess(node, ["-e", script], { readyPattern: /serving on (\S+)/, env: { SERVER_TEST_URL: "http://env.test" }, cwd: "/" });
+    expect(await started.url).toBe("http://env.test");
+    await started.stop();
+  });
+
+  it("rejects the URL naming the pattern and the seconds waited when the server never announces it", async () => {
+    const started = startServerProcess(node, ["-e", "process.stderr.write('still loading'); setInterval(() => {}, 1000);"], { readyPattern: /serving on (\S+)/, readyTimeoutMilliseconds: 250 });
+    // What it wrote so far follows the colon (on a busy machine it may not have started writing yet).
+    await expect(started.url).rejects.toThrow(/^no line matching \/serving on \(\\S\+\)\/ within 0\.25 s:\n(still loading)?$/);
+    await started.stop();
+  });
+
+  it("rejects the URL when the server cannot be started", async () => {
+    const started = startServerProcess("/nonexistent/server", [], { readyPattern: /serving on (\S+)/, readyTimeoutMilliseconds: 20_000 });
+    await expect(started.url).rejects.toThrow(/ENOENT/);
+  });
+});
