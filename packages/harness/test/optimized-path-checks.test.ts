@@ -42,3 +42,17 @@ describe("optimizedPathChecks", () => {
     expect(result.note).toMatch(/native Q8_0: top-1 agreement 1\.0000, greedy agreement 0\.0000 \(reported, not gated/);
   });
 });
+
+describe("optimizedPathChecks check kinds", () => {
+  it("gates the error figures from above and the agreements from below, each against its own tolerance", () => {
+    const result = optimizedPathChecks(input({ tolerances: { maxAbsDiff: 0.5, meanKl: 0.25, perplexityRatio: 1.5, top1: 0.75, greedy: 0.875 } }));
+    expect(result.checks.map(({ metric, kind, limit }) => `${metric} ${kind} ${limit}`)).toEqual([
+      "logits max-abs-diff max 0.5",
+      "mean KL divergence max 0.25",
+      "perplexity ratio max 1.5",
+      "top-1 agreement min 0.75",
+      "greedy agreement /4 min 0.875",
+    ]);
+    expect(result.checks.every((check) => check.what === "native Q8_0")).toBe(true);
+  });
+});
