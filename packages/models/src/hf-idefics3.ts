@@ -139,7 +139,8 @@ export function loadIdefics3HfModel(directory: string, options: { text?: LoadMod
   textConfig.tiedEmbeddings = !textTensors.has(llamaTensorNames.output);
   const files = [path.join(directory, "config.json"), ...archive.files];
   const metadata = new Map(Object.entries(archive.metadata));
-  const describeText = (name: string) => (name.startsWith("model.") && name !== llamaTensorNames.output ? `${textPrefix}${name.slice("model.".length)}` : name);
+  // model.X was stored as model.text_model.X; lm_head.weight under its own name.
+  const describeText = (name: string) => (name.startsWith("model.") ? `${textPrefix}${name.slice("model.".length)}` : name);
   const text = assembleLoadedWeights(
     { config: textConfig, tensors: textTensors, source: { format: "safetensors", path: directory, files }, metadata, describeName: describeText },
     options.text,
