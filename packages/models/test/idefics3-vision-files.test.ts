@@ -269,6 +269,10 @@ describe("Idefics3 config.json", () => {
     expect(parsed.vision).toEqual(tiny.vision);
     expect(parsed.text).toMatchObject({ hiddenSize: 64, vocabSize: tiny.text.vocabSize });
     expect(parsed.imageTokenId).toBe(tiny.vocabulary.imageTokenId);
+    // text_config is a Llama config even when it does not say so (SmolVLM's lists only VLlama3ForCausalLM).
+    const unnamed = json();
+    delete unnamed.text_config.model_type;
+    expect(parseIdefics3Config(unnamed, file).text).toEqual(parsed.text);
   });
 
   it("fills absent vision settings with transformers' defaults", () => {
