@@ -88,6 +88,7 @@ describe("ChatGLM config.json", () => {
     expect(parse((json) => (json.multi_query_attention = false)).keyValueHeadCount).toBe(4);
     expect(parse((json) => (json.multi_query_group_num = 1)).keyValueHeadCount).toBe(1);
     expect(parse((json) => (json.rope_ratio = 500)).ropeTheta).toBe(5_000_000);
+    expect(parse((json) => (json.layernorm_epsilon = 1.5625e-7)).rmsNormEpsilon).toBe(1.5625e-7);
     expect(parse((json) => (json.add_qkv_bias = false)).attentionBias).toBe(false);
     expect(parse((json) => (json.tie_word_embeddings = true)).tiedEmbeddings).toBe(true);
   });
@@ -155,6 +156,12 @@ describe("chatglm GGUF metadata", () => {
     expect(defaulted).toMatchObject({ headDim: 16, rotaryDim: 8, ropeTheta: 10000, keyValueHeadCount: 4 });
     expect(ggufConfig((metadata) => metadata.set("chatglm.attention.key_length", { type: "uint32", value: 32 }))).toMatchObject({ headDim: 32, rotaryDim: 8 });
     expect(ggufConfig((metadata) => metadata.set("chatglm.rope.dimension_count", { type: "uint32", value: 16 })).rotaryDim).toBe(16);
+  });
+
+  it("names chatglm.vocab_size when nothing gives the vocabulary size", () => {
+    expect(() => ggufConfig((metadata) => metadata.delete("chatglm.vocab_size"))).toThrow(
+      /glm\.gguf: field "chatglm\.vocab_size": missing, and there is neither tokenizer\.ggml\.tokens nor token_embd\.weight to count the vocabulary from$/,
+    );
   });
 
   it("refuses a rotary part wider than the head, naming the key", () => {
@@ -259,6 +266,25 @@ describe("readGlmTokenizerGgufMetadata", () => {
     expect((caught as ModelFileError).file).toBe(model);
     expect((caught as Error).message).toMatch(new RegExp(`^${model.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .+; and there is no tokenizer\\.json to use instead$`));
     expect((caught as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it("reads a SentencePiece tokenizer.model as ChatGLM3's vocabulary, padded to the model's vocabulary size", () => {
+    const varint = (value: number): number[] => (value < 0x80 ? [value] : [(value & 0x7f) | 0x80, ...varint(value >>> 7)]);
+    const field = (number: number, payload: number[]) => [number * 8 + 2, ...varint(payload.length), ...payload];
+    const text = (value: string) => [...new TextEncoder().encode(value)];
+    const piece = (value: string, score: number, type: number) => field(1, [...field(1, text(value)), 0x15, ...new Uint8Array(Float32Array.of(score).buffer), 0x18, type]);
+    const trainer = field(2, [0x18, 2, 0x98, 0x02, 1]); // model_type BPE (3), byte_fallback (35)
+    const normalizer = field(3, [...field(1, text("identity")), 0x18, 1]);
+    const model = [...piece("<unk>", 0, 2), ...piece("<s>", 0, 3), ...piece("</s>", 0, 3), ...piece("▁a", -1, 1), ...piece("b", -2, 1), ...trainer, ...normalizer];
+    const directory = temporary();
+    fs.writeFileSync(path.join(directory, "tokenizer.model"), Uint8Array.from(model));
+    writeTinyGlm4HfTokenizer(directory, vocabulary); // not used: the SentencePiece model comes first
+    const metadata = readGlmTokenizerGgufMetadata(directory, { ...config, vocabSize: 64 })!;
+    expect(metadata.get("tokenizer.ggml.model")).toBe("llama");
+    expect(metadata.get("tokenizer.ggml.pre")).toBe("chatglm-spm");
+    const tokens = metadata.get("tokenizer.ggml.tokens") as string[];
+    expect(tokens).toHaveLength(64);
+    expect(tokens.slice(3, 6)).toEqual(["▁a", "b", "[MASK]"]);
   });
 
   const chatGlm3Model = path.join(sharedModelsDirectory, "chatglm3-tokenizer/tokenizer.model");
