@@ -97,13 +97,9 @@ function judge(verification: Verification, replacement: (target: Float64Array, d
 /** norm(max(0, p − q)) as unnormalized weights (sampler.draw normalizes); q is a point mass on `token` when null.
  *  Falls back to p if the residual has no mass (p = q up to rounding, where a rejection is next to impossible). */
 function residualDistribution(target: Float64Array, draft: Float64Array | null, token: number): Float64Array {
-  const residual = new Float64Array(target.length); // [vocab]
+  const residual = target.map((probability, index) => Math.max(0, probability - (draft ? draft[index] : index === token ? 1 : 0))); // [vocab]
   let total = 0;
-  for (let index = 0; index < target.length; index++) {
-    const difference = target[index] - (draft ? draft[index] : index === token ? 1 : 0);
-    if (difference > 0) total += residual[index] = difference;
-  }
+  for (const weight of residual) total += weight;
   if (!(total > 0)) return target;
-  for (let index = 0; index < residual.length; index++) residual[index] /= total;
-  return residual;
+  return residual.map((weight) => weight / total);
 }

@@ -124,7 +124,8 @@ export class DraftLengthPolicy {
   private trialWeight = PRIOR_TRIALS;
   private draftPerToken: number | undefined;
   private catchUpPerToken: number | undefined;
-  private readonly verifyTimes: Array<number | undefined> = [];
+  /** Verify milliseconds by the number of tokens verified (sparse: only sizes measured). */
+  private readonly verifyTimes: number[] = [];
   /** Context tokens the drafter has not seen: after a prefill the last prompt token and the first output; after a
    *  drafting step the target's own token (and the last draft when all were accepted); one more per plain step. */
   private unseenTokens = 2;
@@ -150,13 +151,16 @@ export class DraftLengthPolicy {
   /** The step costs measured so far (assumed where not measured yet); undefined before the first verify. */
   costs(): StepCosts | undefined {
     if (this.assumedCosts) return this.assumedCosts;
-    const measured = this.verifyTimes.flatMap((time, tokens) => (time === undefined ? [] : [{ tokens, time }]));
+    const measured: Array<{ tokens: number; time: number }> = [];
+    this.verifyTimes.forEach((time, tokens) => measured.push({ tokens, time })); // the sizes measured (forEach skips the others)
     if (measured.length === 0) return undefined;
     const verify = (tokens: number): number => {
       const exact = this.verifyTimes[tokens];
       if (exact !== undefined) return exact;
       // Between measured sizes: linear; beyond them: the nearest measured size, scaled by the assumed growth.
+      // Stryker disable next-line EqualityOperator: equivalent (a measured size equal to `tokens` returned above)
       const below = measured.filter((point) => point.tokens < tokens).at(-1);
+      // Stryker disable next-line EqualityOperator: equivalent (as above)
       const above = measured.find((point) => point.tokens > tokens);
       if (below && above) return below.time + ((above.time - below.time) * (tokens - below.tokens)) / (above.tokens - below.tokens);
       const nearest = (below ?? above)!;
@@ -213,7 +217,8 @@ export class DraftLengthPolicy {
       }
     } else {
       this.unseenTokens++;
-      if (this.fixed === undefined) this.probeBudget += PROBE_BUDGET_PER_STEP / 2 ** Math.min(this.failedProbes, MAX_PROBE_BUDGET_HALVINGS);
+      // (A fixed length never reads the budget.)
+      this.probeBudget += PROBE_BUDGET_PER_STEP / 2 ** Math.min(this.failedProbes, MAX_PROBE_BUDGET_HALVINGS);
     }
     this.probing = false;
     const tokens = step.proposed + 1;

@@ -32,17 +32,23 @@ export class PromptLookupDrafter implements Drafter {
 
   propose({ context, count }: DraftRequest): DraftProposal {
     const length = context.length;
+    // An n-gram of the whole context has no earlier occurrence, so the longest worth trying is length − 1.
+    // Stryker disable next-line ArithmeticOperator: equivalent (a size ≥ length has no start before it and matches nothing)
     for (let size = Math.min(this.maxNgram, length - 1); size >= this.minNgram; size--) {
       const patternStart = length - size;
       // Latest earlier occurrence first: the match starts at `start`, the continuation at start + size (< length).
       for (let start = patternStart - 1; start >= 0; start--) {
-        let matched = 0;
-        while (matched < size && context[start + matched] === context[patternStart + matched]) matched++;
-        if (matched < size) continue;
+        if (!occursAt(context, start, patternStart, size)) continue;
         const from = start + size;
         return { tokens: context.slice(from, Math.min(from + count, length)), distributions: null };
       }
     }
     return { tokens: [], distributions: null };
   }
+}
+
+/** Whether the `size` tokens at `start` equal those at `patternStart`. */
+function occursAt(context: readonly number[], start: number, patternStart: number, size: number): boolean {
+  for (let offset = 0; offset < size; offset++) if (context[start + offset] !== context[patternStart + offset]) return false;
+  return true;
 }
