@@ -67,6 +67,11 @@ describe("DraftLengthPolicy estimates", () => {
     expect(costs.verify(3)).toBe(14);
     expect(costs.verify(2)).toBeCloseTo(13.5, 12); // between 1 (13) and 3 (14): linear
     expect(costs.verify(5)).toBeCloseTo((14 * 1.4) / 1.2, 12); // beyond 3: scaled from 3
+    // Between sizes further apart: verify of 1 and of 5 measured, 3 is halfway.
+    const apart = new DraftLengthPolicy();
+    apart.record(step(0, 0, 0, 10));
+    apart.record(step(4, 4, 1, 18));
+    expect([2, 3, 4].map((tokens) => apart.costs()!.verify(tokens))).toEqual([12, 14, 16]);
     // Only a larger size measured: scaled down from it.
     const above = new DraftLengthPolicy();
     above.record(step(2, 2, 1, 12));
@@ -182,5 +187,15 @@ describe("DraftLengthPolicy decisions", () => {
     run(0, 5, 141); // with plain steps that slow, one draft pays: k = 1 (rejected; verify(2) averages to 50 ms)
     run(0, 5, 11); // no k pays again; a probe costs (5 + 50 − 40) / 40 = 0.375: affordable only with the budget restored
     expect(chosen).toEqual([1, 1, 0, 1, 1]);
+  });
+
+  it("a drafting step that is not a probe never counts as a failed probe, before or after probes", () => {
+    // Verify + 0.43 per token, free drafts: k = 1 pays while α > 0.43 (α = 0.5 at first). Step 0 drafts and fails
+    // (α 0.32); step 1 probes from the 0.75 (0.32 left) and fails: one failed probe, 0.025 a plain step, so the next
+    // probe is 5 plain steps later, at step 7.
+    expect(probes(new DraftLengthPolicy({ assumedCosts: linear(0, 0.43) }), 12)).toEqual([0, 1, 7]);
+    // Probe 1 accepted (α 0.51, budget restored): step 2 drafts (k = 1 pays) and fails (α 0.39); step 3 probes and
+    // fails: again one failed probe, so the next comes at step 9 (the failed draft at step 2 is not a probe).
+    expect(probes(new DraftLengthPolicy({ assumedCosts: linear(0, 0.43) }), 14, (index) => index === 1)).toEqual([0, 1, 2, 3, 9]);
   });
 });
