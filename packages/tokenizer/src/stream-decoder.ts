@@ -77,8 +77,8 @@ class ByteStreamDecoder implements StreamDecoder {
  * text is released only when it grew and does not end in U+FFFD, i.e. no character is still incomplete.
  */
 class TextStreamDecoder implements StreamDecoder {
+  /** The tokens of the text released last (the first `readOffset`: the next step's prefix), then those held back. */
   private ids: number[];
-  private prefixOffset: number;
   private readOffset: number;
 
   constructor(
@@ -87,7 +87,6 @@ class TextStreamDecoder implements StreamDecoder {
     private readonly contextIds: readonly number[],
   ) {
     this.ids = contextIds.slice(-contextWindow);
-    this.prefixOffset = 0;
     this.readOffset = this.ids.length;
   }
 
@@ -95,18 +94,15 @@ class TextStreamDecoder implements StreamDecoder {
     this.ids.push(id);
     const { prefixText, fullText } = this.texts();
     if (fullText.length <= prefixText.length || fullText.endsWith("\uFFFD")) return "";
-    this.prefixOffset = this.readOffset;
+    // The held-back tokens are released: they are the prefix of the next step.
+    this.ids = this.ids.slice(this.readOffset);
     this.readOffset = this.ids.length;
-    this.ids = this.ids.slice(this.prefixOffset);
-    this.readOffset -= this.prefixOffset;
-    this.prefixOffset = 0;
     return fullText.slice(prefixText.length);
   }
 
   flush(): string {
     const { prefixText, fullText } = this.texts();
     this.ids = this.contextIds.slice(-contextWindow);
-    this.prefixOffset = 0;
     this.readOffset = this.ids.length;
     return fullText.length > prefixText.length ? fullText.slice(prefixText.length) : "";
   }
@@ -114,8 +110,8 @@ class TextStreamDecoder implements StreamDecoder {
   private texts(): { prefixText: string; fullText: string } {
     const options = { skipSpecialTokens: this.skipSpecialTokens };
     return {
-      prefixText: this.tokenizer.decode(this.ids.slice(this.prefixOffset, this.readOffset), options),
-      fullText: this.tokenizer.decode(this.ids.slice(this.prefixOffset), options),
+      prefixText: this.tokenizer.decode(this.ids.slice(0, this.readOffset), options),
+      fullText: this.tokenizer.decode(this.ids, options),
     };
   }
 }
