@@ -67,6 +67,15 @@ describe("HfTokenizer framing", () => {
     expect(removing.addBosToken).toBe(false);
   });
 
+  it("finds the text at the very end of the framing when only BOS is added, and at the start when only EOS is", () => {
+    const bosOnly = hfTokenizerFromJson(tinyTokenizerJson({ added, postProcessor: templateProcessing([["<s>", bos]], []) }), { bos_token: "<s>" });
+    expect(bosOnly.encode("Hi")).toEqual([bos, 256]);
+    expect(bosOnly.addBosToken).toBe(true);
+    const eosOnly = hfTokenizerFromJson(tinyTokenizerJson({ added, postProcessor: templateProcessing([], [["</s>", eos]]) }), { bos_token: "<s>", eos_token: "</s>" });
+    expect(eosOnly.encode("Hi")).toEqual([256, eos]);
+    expect(eosOnly.addBosToken).toBe(false);
+  });
+
   it("has no BOS when tokenizer_config names none or one it does not know", () => {
     const json = tinyTokenizerJson({ added, postProcessor: framing });
     for (const config of [{}, { bos_token: "<missing>" }, { bos_token: 5 }, { bos_token: { content: 5 } }, { bos_token: null }]) {

@@ -151,6 +151,9 @@ describe("SentencePiece ModelProto parser: defaults and refusals", () => {
     });
     const off = parseSentencePieceModel(model(threePieces, [...varintField(35, 0)], [...varintField(3, 1), ...varintField(4, 0)]), "m");
     expect(off).toMatchObject({ byteFallback: false, addDummyPrefix: true, removeExtraWhitespaces: false });
+    // A later field of the same number but another wire type leaves a flag as the varint set it.
+    const kept = parseSentencePieceModel(model(threePieces, undefined, [...varintField(3, 0), ...bytesField(3, [1]), ...varintField(4, 0), ...floatField(4, 1)]), "m");
+    expect(kept).toMatchObject({ addDummyPrefix: false, removeExtraWhitespaces: false });
     const modelTypes = [1, 2, 3, 4].map((type) => parseSentencePieceModel(model(threePieces, varintField(3, type)), "m").modelType);
     expect(modelTypes).toEqual(["unigram", "bpe", "word", "char"]);
   });
@@ -192,6 +195,7 @@ describe("SentencePiece ModelProto parser: defaults and refusals", () => {
     expect(parseError(model([bytesField(1, [...key(1, 2), 2, 0xc3, 0x28])])).message).toBe("m.model: piece 0: not valid UTF-8");
     expect(parseError(model(threePieces, [0x18])).message).toBe(`m.model: trainer_spec: a varint runs past the end at byte 48 ${suffix}`);
     expect(parseError(model(threePieces, undefined, [...key(1, 2), 1, 0xff])).message).toBe("m.model: normalizer_spec.name: not valid UTF-8");
+    expect(parseError(model(threePieces, undefined, [0x08])).message).toBe(`m.model: normalizer_spec: a varint runs past the end at byte 48 ${suffix}`);
     const own = parseError(model(threePieces, varintField(3, 9)));
     expect(own.cause).toBeUndefined();
   });
@@ -200,6 +204,7 @@ describe("SentencePiece ModelProto parser: defaults and refusals", () => {
     const directory = mkdtempSync(join(tmpdir(), "spm-read-"));
     try {
       expect(() => readSentencePieceModel(directory)).toThrow(new SentencePieceModelError(`${directory}: cannot read (EISDIR)`));
+      expect(() => readSentencePieceModel(directory)).toThrow(expect.objectContaining({ cause: expect.objectContaining({ code: "EISDIR" }) }));
       expect(() => readSentencePieceModel(join(directory, "none.model"))).toThrow(new SentencePieceModelError(`${join(directory, "none.model")}: file not found`));
     } finally {
       rmSync(directory, { recursive: true, force: true });
@@ -215,7 +220,7 @@ describe("sentencePieceVocabulary", () => {
 
   it("lays out pieces, then added tokens in id order over unused padding, then padding to vocabSize", () => {
     const vocabulary = sentencePieceVocabulary(bpe(), {
-      addedTokens: [{ id: 8, text: "<b>", type: 4 }, { id: 5, text: "<a>" }],
+      addedTokens: [{ id: 8, text: "<b>", type: 4 }, { id: 5, text: "<a>" }, { id: 7, text: "<c>" }],
       vocabSize: 10,
       renamedTokens: new Map([[1, "<bos>"]]),
       chatTemplate: "T",
@@ -224,9 +229,9 @@ describe("sentencePieceVocabulary", () => {
     });
     expect(vocabulary).toEqual({
       model: "llama",
-      tokens: ["<unk>", "<bos>", "</s>", "▁a", "b", "<a>", "[PAD6]", "[PAD7]", "<b>", "[PAD9]"],
+      tokens: ["<unk>", "<bos>", "</s>", "▁a", "b", "<a>", "[PAD6]", "<c>", "<b>", "[PAD9]"],
       scores: Float32Array.of(0, 0, 0, -1.5, -2, 0, 0, 0, 0, 0),
-      tokenTypes: Int32Array.of(2, 3, 3, 1, 1, 3, 5, 5, 4, 5),
+      tokenTypes: Int32Array.of(2, 3, 3, 1, 1, 3, 5, 3, 4, 5),
       preTokenizer: "chatglm-spm",
       bosTokenId: 1,
       eosTokenId: 2,

@@ -3,7 +3,7 @@
 // ids (order, duplicates, invalid ids), the UTF-8 helpers, and the stream decoder's context window and reset on flush.
 
 import { describe, expect, it } from "vitest";
-import { createStreamDecoder, endOfGenerationTokenTexts, GgufTokenType, tokenizerFromGgufMetadata, type TextTokenizer } from "../src/index.ts";
+import { byteLevelAlphabet, createStreamDecoder, endOfGenerationTokenTexts, GgufTokenType, tokenizerFromGgufMetadata, type TextTokenizer } from "../src/index.ts";
 import { collectEndOfGenerationIds } from "../src/end-of-generation.ts";
 import { PriorityQueue } from "../src/priority-queue.ts";
 import { SpecialTokenSplitter } from "../src/special-token-splitter.ts";
@@ -197,5 +197,35 @@ describe("stream decoder state", () => {
     };
     expect(stream(false)).toEqual(["<s>", " a", "</s>", "b", ""]);
     expect(stream(true)).toEqual(["", "a", "", "b", ""]);
+  });
+});
+
+describe("stream decoder paths", () => {
+  it("releases a space at once on the byte path but holds it with the incomplete character on the text path", () => {
+    // A byte-level token spelling a space and the first byte of "€" (E2 82 AC), as Llama 3's "Ġð" does for emoji.
+    const spaceAndLead = byteLevelAlphabet[0x20] + byteLevelAlphabet[0xe2];
+    const tokens = [...byteLevelAlphabet, spaceAndLead];
+    const tokenizer = tokenizerFromGgufMetadata({
+      "tokenizer.ggml.model": "gpt2",
+      "tokenizer.ggml.tokens": tokens,
+      "tokenizer.ggml.token_type": tokens.map(() => GgufTokenType.normal),
+      "tokenizer.ggml.merges": [`${byteLevelAlphabet[0x20]} ${byteLevelAlphabet[0xe2]}`],
+    });
+    const ids = [0x61, 256, 0x82, 0xac];
+    expect(tokenizer.decode(ids)).toBe("a €");
+    const stream = (subject: TextTokenizer) => {
+      const decoder = createStreamDecoder(subject);
+      return [...ids.map((id) => decoder.push(id)), decoder.flush()];
+    };
+    expect(stream(tokenizer)).toEqual(["a", " ", "", "€", ""]);
+    const textOnly: TextTokenizer = {
+      encode: (text) => tokenizer.encode(text),
+      decode: (tokenIds, options) => tokenizer.decode(tokenIds, options),
+      eosTokenIds: [],
+      vocabSize: tokenizer.vocabSize,
+      tokenToId: (token) => tokenizer.tokenToId(token),
+      idToToken: (id) => tokenizer.idToToken(id),
+    };
+    expect(stream(textOnly)).toEqual(["a", "", "", " €", ""]);
   });
 });
