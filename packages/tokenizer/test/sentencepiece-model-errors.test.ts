@@ -159,13 +159,14 @@ describe("SentencePiece ModelProto parser: defaults and refusals", () => {
   });
 
   it("ignores fields of the wrong wire type", () => {
-    const piece = bytesField(1, [...varintField(1, 7), ...stringField(1, "p"), ...varintField(2, 9), ...stringField(3, "t")]);
+    // Each wrong-typed field comes after the right one, so reading it would overwrite what was read.
+    const piece = bytesField(1, [...stringField(1, "p"), ...varintField(1, 7), ...varintField(2, 9), ...floatField(5, 9), ...stringField(3, "t")]);
     const trainer = [...bytesField(3, [2]), ...bytesField(35, [1]), ...floatField(40, 1), ...varintField(99, 5)];
-    const normalizer = [...varintField(1, 5), ...bytesField(3, [0]), ...floatField(4, 0), ...stringField(9, "x")];
+    const normalizer = [...stringField(1, "nfkc"), ...varintField(1, 5), ...bytesField(3, [0]), ...floatField(4, 0), ...stringField(9, "x")];
     const bytes = Uint8Array.from([...varintField(1, 3), ...floatField(2, 1), ...pieceMessage("<unk>", 0, 2), ...piece, ...pieceMessage("</s>", 0, 3), ...bytesField(2, trainer), ...bytesField(3, normalizer), ...stringField(4, "other")]);
     expect(parseSentencePieceModel(bytes, "m")).toMatchObject({
       pieces: [{ piece: "<unk>", score: 0, type: 2 }, { piece: "p", score: 0, type: 1 }, { piece: "</s>", score: 0, type: 3 }],
-      modelType: "unigram", byteFallback: false, unknownId: 0, normalizerName: "", addDummyPrefix: true, removeExtraWhitespaces: true,
+      modelType: "unigram", byteFallback: false, unknownId: 0, normalizerName: "nfkc", addDummyPrefix: true, removeExtraWhitespaces: true,
     });
   });
 

@@ -29,6 +29,7 @@ describe("SpecialTokenSplitter", () => {
     expect(show(splitter().split("plain text"))).toEqual(["plain text"]);
     expect(show(splitter().split(""))).toEqual([]);
     expect(show(splitter().split("a<b"))).toEqual(["a<b"]);
+    expect(splitter().split("x<a>")).toEqual([{ kind: "text", text: "x" }, { kind: "token", id: 1 }]);
   });
 
   it("leaves disabled tokens in the text", () => {
