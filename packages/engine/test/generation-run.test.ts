@@ -397,3 +397,36 @@ describe("model sequences", () => {
     expect(small.maxTokens).toBe(3);
   });
 });
+
+describe("GenerationOutput without the optional parts", () => {
+  it("streams with a decoder but no onText, and closes, without calling a missing callback", () => {
+    const out = new GenerationOutput({ decoder: letters("x"), stopStrings: ["zz"] }, [0], 5);
+    expect(out.push(25)).toBeNull(); // "z" held back
+    out.close("length");
+    expect(out.text).toBe("zx");
+    const flushOnly = new GenerationOutput({ decoder: letters(), stopStrings: ["zz"] }, [0], 5);
+    flushOnly.push(25);
+    flushOnly.close("length"); // the held-back "z" released by the final flush
+    expect(flushOnly.text).toBe("z");
+  });
+
+  it("without stop strings nothing is held back, whatever the text", () => {
+    const texts: string[] = [];
+    const words = ["S", "Str", "Stryker was here"];
+    const out = new GenerationOutput({ decoder: { push: (id) => words[id], flush: () => "" }, onText: (text) => texts.push(text) }, [0], 5);
+    [0, 1, 2].forEach((id) => out.push(id));
+    expect(texts).toEqual(words);
+    expect(out.text).toBe(words.join(""));
+  });
+
+  it("a stop token ends it without releasing text held back for a stop string", () => {
+    const texts: string[] = [];
+    const out = new GenerationOutput({ decoder: letters("y"), stopStrings: ["cd"], stopTokenIds: [7], onText: (text) => texts.push(text) }, [0], 10);
+    out.push(0);
+    out.push(2); // "c" held back
+    expect(out.push(7)).toBe("stop");
+    out.close("stop");
+    expect(texts).toEqual(["a"]);
+    expect(out.text).toBe("a");
+  });
+});

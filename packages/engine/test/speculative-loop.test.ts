@@ -232,3 +232,39 @@ describe("the speculative loop's bookkeeping", () => {
     }
   });
 });
+
+describe("the loop's remaining rules", () => {
+  it("a stop token as the target's own token: the target already holds exactly the output, so no second rollback", async () => {
+    const sequence = new ChainSequence(20);
+    const result = await speculativeGenerateOn(sequence, { contextLength: 64, vocabSize: VOCAB }, [0], { drafter: new ScriptedDrafter(next), draftTokens: 1, stopTokenIds: [3] });
+    expect(result.tokenIds).toEqual([1, 2]);
+    // The verify ran 1 2 (→ 3 positions) and kept them: the bonus token 3 is the stop token, history 0 1 2.
+    expect(sequence.log).toEqual(["forward 0", "forward 1 2", "truncate 3"]);
+  });
+
+  it("the acceptance probability is accepted ÷ (accepted + rejections), also when rejections outnumber acceptances", async () => {
+    // Right only at the first position of the first step: 1 accepted, then 2 rejections.
+    const drafter = new ScriptedDrafter((context, index) => (context.length === 2 && index === 0 ? next(context) : (context[context.length - 1] + 5) % VOCAB));
+    const result = await speculativeGenerate(new ChainModel(), [0], { drafter, draftTokens: 2, maxTokens: 5 });
+    expect(result.tokenIds).toEqual([1, 2, 3, 4, 5]);
+    expect(result.speculation).toMatchObject({ acceptedTokens: 1, rejections: 2, acceptanceProbability: 1 / 3, draftedTokens: 3 });
+  });
+
+  it("auto draft length learns from each step: drafts accepted make k grow", async () => {
+    const drafter = new ScriptedDrafter(next);
+    // Assumed costs (free drafts, verify + 10 % a token): k = 2 at the prior α = 0.5, more once drafts are accepted.
+    const assumedCosts = { draftPerToken: 0, verify: (tokens: number) => 1 + 0.1 * (tokens - 1) };
+    const result = await speculativeGenerate(new ChainModel(), [0], { drafter, draftTokens: "auto", assumedCosts, maxTokens: 30 });
+    expect(result.tokenIds).toEqual(Array.from({ length: 30 }, (_, index) => (index + 1) % VOCAB));
+    expect(drafter.requests[0]).toBe(2);
+    expect(drafter.requests[1]).toBeGreaterThan(2);
+    // Measured costs: drafting costs nothing on the clock the forward passes advance, so k grows too.
+    const model = new ChainModel();
+    vi.spyOn(performance, "now").mockImplementation(() => model.clock);
+    const measured = new ScriptedDrafter(next);
+    await speculativeGenerate(model, [0], { drafter: measured, maxTokens: 40 });
+    vi.restoreAllMocks();
+    expect(measured.requests[0]).toBe(1);
+    expect(Math.max(...measured.requests)).toBeGreaterThanOrEqual(3);
+  });
+});
