@@ -401,9 +401,10 @@ describe("model sequences", () => {
 describe("GenerationOutput without the optional parts", () => {
   it("streams with a decoder but no onText, and closes, without calling a missing callback", () => {
     const out = new GenerationOutput({ decoder: letters("x"), stopStrings: ["zz"] }, [0], 5);
+    expect(out.push(0)).toBeNull(); // "a" released
     expect(out.push(25)).toBeNull(); // "z" held back
     out.close("length");
-    expect(out.text).toBe("zx");
+    expect(out.text).toBe("azx");
     const flushOnly = new GenerationOutput({ decoder: letters(), stopStrings: ["zz"] }, [0], 5);
     flushOnly.push(25);
     flushOnly.close("length"); // the held-back "z" released by the final flush
