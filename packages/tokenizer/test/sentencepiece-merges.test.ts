@@ -39,6 +39,11 @@ describe("SentencePiece merges", () => {
     expect(unscored.encode("abc", { addSpecialTokens: false }).map((id) => tokens[id])).toEqual(["ab", "c"]);
   });
 
+  it("breaks a tie leftmost even when the left pair appears after the right one", () => {
+    // ab merges first; the new pair ab+c (score −2) ties with c+d (score −2), queued earlier: the left one wins.
+    expect(spell(spm([...letters("abcd"), ["ab", -1], ["abc", -2], ["cd", -2]]), "abcd")).toBe("abc|d");
+  });
+
   it("links each merged piece to its new neighbours on both sides", () => {
     // ab first, then de, then c+de, then ab+cde: needs the link from c back to the merged "ab".
     const tokenizer = spm([...letters("abcde"), ["ab", -1], ["de", -2], ["cde", -3], ["abcde", -4]]);
