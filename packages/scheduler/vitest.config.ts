@@ -24,7 +24,6 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     pool: "forks",
-    // Under StrykerJS also one module graph for all files of a run (collecting each file anew cost more than its tests).
-    ...(process.env.STRYKER_MUTATOR_WORKER === undefined ? {} : { sequence: { sequencer: FastestFirstSequencer }, isolate: false }),
+    ...(process.env.STRYKER_MUTATOR_WORKER === undefined ? {} : { sequence: { sequencer: FastestFirstSequencer } }),
   },
 });
