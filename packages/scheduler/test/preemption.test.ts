@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 
-import { Scheduler } from "../src/index.ts";
+import { Scheduler, type StepReport } from "../src/index.ts";
 import { CountingBatchModel, countingCache } from "./helpers.ts";
 
 describe("preemption", () => {
@@ -32,6 +32,43 @@ describe("preemption", () => {
     const afterPreemption = events.slice(events.indexOf("preempted") + 1).filter((id) => id !== "A");
     expect(events.filter((id) => id === "preempted"), events.join(" ")).toHaveLength(1);
     expect(afterPreemption[0], `events ${events.join(" ")}`).toBe("B");
+    await scheduler.whenIdle();
+    expect(scheduler.cache.pool.usedBlocks).toBe(0);
+  });
+});
+
+describe("preemption of the request that is short itself", () => {
+  it("preempts the newest request when it alone needs a block, recomputes it in chunks, and counts its prefix hit once", async () => {
+    // 8 usable blocks of 4. A (prompt 2) and B (prompt 4) decode in lockstep; B needs its blocks two steps before A
+    // needs its own, so at the 14th step B (the newest) is the one short of a block: it preempts itself.
+    const model = new CountingBatchModel();
+    const reports: StepReport[] = [];
+    const scheduler = new Scheduler(model, countingCache(9, 4), { maxBatchSize: 2, maxBatchTokens: 4, admissionWatermarkBlocks: 0, onStep: (report) => reports.push(report) });
+    const a = scheduler.submit({ id: "A", promptIds: [0, 1], maxTokens: 20 });
+    const b = scheduler.submit({ id: "B", promptIds: [10, 11, 12, 13], maxTokens: 20 });
+    const [resultA, resultB] = await Promise.all([a.result, b.result]);
+    expect(resultA.tokenIds).toEqual(Array.from({ length: 20 }, (_, index) => 2 + index));
+    expect(resultB.tokenIds).toEqual(Array.from({ length: 20 }, (_, index) => (14 + index) % 26));
+    expect([resultA.preemptions, resultB.preemptions]).toEqual([0, 1]);
+    // Per step, who ran how many tokens: the prompts in chunks under the budget of 4, lockstep decodes, B preempting
+    // itself at the 15th step (A alone then), B readmitted once A is done: its 17 tokens less 8 still cached, recomputed
+    // in chunks of 4 (and the last 1), then decoding.
+    const name = (sequence: number) => (sequence === 0 ? "A" : "B");
+    const steps = model.steps.map((step) => step.map(([sequence, tokens]) => `${name(sequence)}${tokens}`).join(" "));
+    expect(steps).toEqual([
+      "A2 B2",
+      "A1 B2",
+      ...Array<string>(12).fill("A1 B1"),
+      ...Array<string>(6).fill("A1"),
+      "B4",
+      "B4",
+      ...Array<string>(7).fill("B1"),
+    ]);
+    expect(reports.findIndex((report) => report.preempted > 0)).toBe(14);
+    expect(reports[14]).toMatchObject({ sequences: 1, running: 1, tokens: 1, prefillTokens: 0, decodeTokens: 1, preempted: 1 });
+    // B's cached blocks at its readmission are not counted as prompt-cache hits: its first admission had none.
+    expect(resultB.cachedPromptTokens).toBe(0);
+    expect(scheduler.stats()).toMatchObject({ steps: 29, preemptions: 1, generatedTokens: 40, prefillTokens: 14, cachedPromptTokens: 0, completed: 2 });
     await scheduler.whenIdle();
     expect(scheduler.cache.pool.usedBlocks).toBe(0);
   });
