@@ -9,7 +9,6 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 
 import {
-  ModelFileError,
   convertHfModelToGguf,
   ggufQuantizations,
   glmTensorNames,
@@ -22,19 +21,10 @@ import {
 import { randomLlamaTensors, tinyLlamaConfig, writeHfModel } from "../src/tiny-models/tiny-llama.ts";
 import { randomTensor } from "../src/tiny-models/random-tensors.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
+import { errorOf } from "./helpers/model-file-error.ts";
 
 const temporary = useTemporaryDirectories("convert-errors");
 const config = tinyLlamaConfig();
-
-function errorOf(action: () => unknown): ModelFileError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ModelFileError);
-    return error as ModelFileError;
-  }
-  throw new Error("expected a ModelFileError");
-}
 
 describe("convertHfModelToGguf refuses", () => {
   it("an unknown scheme, naming the output and the schemes it knows", () => {

@@ -9,7 +9,6 @@ import { Tensor } from "@infer-recipes/kernel";
 import { describe, expect, it } from "vitest";
 
 import {
-  ModelFileError,
   checkIdefics3VisionTensors,
   expectedIdefics3VisionShapes,
   idefics3VisionConfigFromGguf,
@@ -38,22 +37,12 @@ import {
 import { idefics3ConfigJson } from "../src/tiny-models/tiny-idefics3.ts";
 import type { GgufMetadataInput } from "../src/gguf/writer.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
+import { errorOf } from "./helpers/model-file-error.ts";
 
 const temporary = useTemporaryDirectories("idefics3-vision-files");
 const tiny = tinyIdefics3Config();
 // hidden 8, MLP 12, 1 layer of 2 heads, 8-pixel tiles of 2-pixel patches (16 patches), scale 2, into a 10-wide model.
 const small: Idefics3VisionConfig = { hiddenSize: 8, intermediateSize: 12, layerCount: 1, headCount: 2, imageSize: 8, patchSize: 2, layerNormEpsilon: 1e-6, scaleFactor: 2, projectionSize: 10 };
-
-/** The message of the ModelFileError `action` throws. */
-function errorOf(action: () => unknown): ModelFileError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ModelFileError);
-    return error as ModelFileError;
-  }
-  throw new Error("expected a ModelFileError");
-}
 
 const layerPairs: Array<[hf: string, gguf: string]> = [
   ["layer_norm1.weight", "ln1.weight"],

@@ -8,22 +8,13 @@ import path from "node:path";
 import { Tensor } from "@infer-recipes/kernel";
 import { describe, expect, it } from "vitest";
 
-import { ModelFileError, openSafetensors } from "../src/index.ts";
+import { openSafetensors } from "../src/index.ts";
 import { writeSafetensors } from "../src/safetensors-writer.ts";
 import { randomTensor } from "../src/tiny-models/random-tensors.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
+import { errorOf } from "./helpers/model-file-error.ts";
 
 const temporary = useTemporaryDirectories("tensor-archive");
-
-function errorOf(action: () => unknown): ModelFileError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ModelFileError);
-    return error as ModelFileError;
-  }
-  throw new Error("expected a ModelFileError");
-}
 
 /** Two shards without an index: a.safetensors (matrix [4, 32] f16, vector [32]) and b.safetensors (matrix [2, 32] f32). */
 function twoFiles(): { directory: string; a: string; b: string } {

@@ -7,19 +7,10 @@ import type { IncomingMessage } from "node:http";
 
 import { describe, expect, it } from "vitest";
 
-import { AccessPolicy, ApiError, hostName } from "../src/index.ts";
+import { AccessPolicy, hostName } from "../src/index.ts";
+import { refusal } from "./api-refusal.ts";
 
 const request = (headers: Record<string, string | undefined>) => ({ headers }) as unknown as IncomingMessage;
-
-function refusal(check: () => unknown): ApiError {
-  try {
-    check();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    return error as ApiError;
-  }
-  throw new Error("accepted");
-}
 
 describe("hostName", () => {
   it.each([

@@ -9,16 +9,7 @@ import type { ChatMessage, ChatTemplate, TextTokenizer } from "@infer-recipes/to
 import { invalidField } from "../src/api-error.ts";
 import { listenError } from "../src/listen-error.ts";
 import { ApiError, chatPromptIds, checkPromptBounds, completionPromptIds, maxPromptCharacters, maxRequestBodyBytes, promptLimits, ServerListenError } from "../src/index.ts";
-
-function refusal(check: () => unknown): ApiError {
-  try {
-    check();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    return error as ApiError;
-  }
-  throw new Error("accepted");
-}
+import { refusal } from "./api-refusal.ts";
 
 describe("ApiError", () => {
   it.each([
