@@ -1,3 +1,4 @@
+import { mutationTestSettings } from "@infer-recipes/test-support/vitest";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -7,5 +8,6 @@ export default defineConfig({
     // Loading an 11 MB tokenizer.json in beforeAll takes seconds on a busy shared machine; the default 10 s failed there.
     hookTimeout: 120_000,
     pool: "forks",
+    ...mutationTestSettings(),
   },
 });

@@ -3,7 +3,6 @@
 import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
 import { describe, expect, it } from "vitest";
 
@@ -11,6 +10,7 @@ import { GenerationError } from "@infer-recipes/engine";
 import { ModelNotFoundError } from "@infer-recipes/hub";
 import { KernelError } from "@infer-recipes/kernel";
 import { ServerListenError } from "@infer-recipes/server";
+import { sharedModelsDirectory } from "@infer-recipes/test-support";
 import { ModelFileError, randomLlamaTensors, tinyGgufTokenizerMetadata, tinyLlamaConfig, writeGgufModel } from "@infer-recipes/models";
 
 import {
@@ -25,7 +25,7 @@ import {
   userWorkingDirectory,
 } from "../src/index.ts";
 
-const sharedModels = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../shared/models");
+const sharedModels = sharedModelsDirectory;
 
 describe("parseGenerationArguments", () => {
   it("reads every option with its type and default", () => {

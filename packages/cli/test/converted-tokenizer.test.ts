@@ -5,16 +5,16 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
 import { describe, expect, it } from "vitest";
 
 import { convertSafetensorsToGguf, randomLlamaTensors, tinyLlamaConfig, writeHfModel } from "@infer-recipes/models";
+import { sharedModelsDirectory } from "@infer-recipes/test-support";
 import { loadHfTokenizer } from "@infer-recipes/tokenizer";
 
 import { loadTextModel } from "../src/index.ts";
 
-const sharedModels = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../shared/models");
+const sharedModels = sharedModelsDirectory;
 const tinyStories = path.join(sharedModels, "tinystories-656k-hf");
 const llama31Tokenizer = path.join(sharedModels, "llama3.1-tokenizer");
 const vectors = (name: string) => path.join(sharedModels, "tokenizer-test-vectors", `ggml-vocab-${name}.gguf.inp`);

@@ -5,13 +5,14 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
 import { describe, expect, it } from "vitest";
 
+import { sharedModelsDirectory } from "@infer-recipes/test-support";
+
 import { compareWithPillowReference, loadPillowReference, processIdefics3Image, readImageFile, smolVlmProcessorConfig } from "../src/index.ts";
 
-const imagesDirectory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../shared/models/images");
+const imagesDirectory = path.join(sharedModelsDirectory, "images");
 /** An RGB PNG, a grayscale PNG, an RGBA PNG, a JPEG: 4×4, 4×4, 4×4 and 3×4 tiles. */
 const images = ["astronaut.png", "camera.png", "horse.png", "rocket.jpg"];
 const missing = images.map((name) => path.join(imagesDirectory, name)).filter((file) => !fs.existsSync(file));

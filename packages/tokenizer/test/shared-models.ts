@@ -1,11 +1,12 @@
-// Test helper: locates the shared model/tokenizer data (<repo>/../shared/models) and reports clearly when
-// something a test needs is missing, so those tests skip instead of failing.
+// Test helper: locates the shared model/tokenizer data (<repo>/../shared/models, or INFER_SHARED_MODELS;
+// @infer-recipes/test-support) and reports clearly when something a test needs is missing, so those tests skip.
 
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 
-export const sharedModelsDirectory = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../shared/models");
+import { sharedModelsDirectory } from "@infer-recipes/test-support";
+
+export { sharedModelsDirectory };
 
 export function sharedModelPath(...parts: string[]): string {
   return join(sharedModelsDirectory, ...parts);

@@ -1,13 +1,12 @@
-// Locates the real tiny models of <repo>/../shared/models (relative to this package: ../../../shared/models) and
+// Names the real tiny models of <repo>/../shared/models (or INFER_SHARED_MODELS; @infer-recipes/test-support) and
 // reports which files are missing, so tests that need them skip with a clear message.
 
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
-const packageDirectory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+import { sharedModelsDirectory } from "@infer-recipes/test-support";
 
-export const sharedModelsDirectory = path.resolve(packageDirectory, "../../../shared/models");
+export { sharedModelsDirectory };
 
 export const sharedModelFiles = {
   stories260kGguf: path.join(sharedModelsDirectory, "stories260K-gguf/stories260K.gguf"),
