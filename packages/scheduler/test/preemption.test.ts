@@ -4,6 +4,8 @@
 
 import { describe, expect, it } from "vitest";
 
+import { PagedKvCache } from "@infer-recipes/cache";
+
 import { Scheduler, type StepReport } from "../src/index.ts";
 import { CountingBatchModel, countingCache } from "./helpers.ts";
 
@@ -71,5 +73,36 @@ describe("preemption of the request that is short itself", () => {
     expect(scheduler.stats()).toMatchObject({ steps: 29, preemptions: 1, generatedTokens: 40, prefillTokens: 14, cachedPromptTokens: 0, completed: 2 });
     await scheduler.whenIdle();
     expect(scheduler.cache.pool.usedBlocks).toBe(0);
+  });
+});
+
+describe("admission after a preemption", () => {
+  it("admits nothing in the step that preempted, even the victim when the blocks it freed would fit its next chunk", async () => {
+    // 4 blocks of 4, no prefix cache, budget 2. A and B decode in lockstep and take their blocks at the same steps; at
+    // the 9th step A needs its third block and B (the newest, 2 blocks) is preempted: one of its blocks is left free
+    // and its next chunk (1 token, the budget it gave back) would fit, but it waits for the next step. Readmitted,
+    // it recomputes a token per step until A needs a block again (step 13), then runs alone after A.
+    const model = new CountingBatchModel();
+    const cache = new PagedKvCache({ layerCount: 1, keyValueHeadCount: 1, headDim: 1, blockSize: 4, blockCount: 5, prefixCaching: false });
+    const reports: StepReport[] = [];
+    const scheduler = new Scheduler(model, cache, { maxBatchSize: 2, maxBatchTokens: 2, admissionWatermarkBlocks: 0, onStep: (report) => reports.push(report) });
+    const a = scheduler.submit({ id: "A", promptIds: [0], maxTokens: 15 });
+    const b = scheduler.submit({ id: "B", promptIds: [10], maxTokens: 12 });
+    const [resultA, resultB] = await Promise.all([a.result, b.result]);
+    expect(resultA.tokenIds).toEqual(Array.from({ length: 15 }, (_, index) => 1 + index));
+    expect(resultB.tokenIds).toEqual(Array.from({ length: 12 }, (_, index) => 11 + index));
+    expect([resultA.preemptions, resultB.preemptions]).toEqual([0, 2]);
+    const steps = model.steps.map((step) => step.map(([sequence, tokens]) => `${sequence === 0 ? "A" : "B"}${tokens}`).join(" "));
+    expect(steps).toEqual([
+      ...Array<string>(8).fill("A1 B1"),
+      "A1",
+      ...Array<string>(3).fill("A1 B1"),
+      ...Array<string>(3).fill("A1"),
+      ...Array<string>(4).fill("B2"),
+      ...Array<string>(4).fill("B1"),
+    ]);
+    expect(reports.map((report, index) => (report.preempted > 0 ? index : -1)).filter((index) => index >= 0)).toEqual([8, 12]);
+    await scheduler.whenIdle();
+    expect(cache.pool.usedBlocks).toBe(0);
   });
 });

@@ -205,4 +205,17 @@ describe("request validation", () => {
     expect(scheduler.stats()).toMatchObject({ running: 0, waiting: 0 });
     return scheduler.whenIdle();
   });
+
+  it("passes an error that is not a sampling refusal through as it is, not as a RequestError", () => {
+    const scheduler = small();
+    const broken = new Error("the temperature could not be read");
+    const request = {
+      promptIds: [1],
+      get temperature(): number {
+        throw broken;
+      },
+    };
+    expect(() => scheduler.submit(request)).toThrow(broken);
+    expect(scheduler.stats()).toMatchObject({ running: 0, waiting: 0 });
+  });
 });
