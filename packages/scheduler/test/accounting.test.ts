@@ -154,6 +154,9 @@ describe("failures", () => {
     await scheduler.whenIdle();
     expect(scheduler.cache.pool.usedBlocks).toBe(0);
     expect(scheduler.stats()).toMatchObject({ failed: 1, completed: 1, generatedTokens: 4 });
+    // Cancelling it afterwards changes nothing: it stays counted once, as failed.
+    bad.cancel();
+    expect(scheduler.stats()).toMatchObject({ failed: 1, completed: 1, cancelled: 0 });
   });
 
   it("fails a request whose onText throws on the text released at its end", async () => {
@@ -213,6 +216,22 @@ describe("lifecycle", () => {
     await scheduler.whenIdle();
     expect(done).toBe(true);
     expect(scheduler.stats().completed).toBe(1);
+  });
+
+  it("whenIdle asked in the last step resolves only once the step loop has stopped, a turn of the event loop later", async () => {
+    const order: string[] = [];
+    let idle: Promise<void> | undefined;
+    const scheduler = new Scheduler(new CountingBatchModel(), countingCache(), {
+      onStep: () => {
+        if (scheduler.runningCount + scheduler.waitingCount > 0) return;
+        // The request has just completed: both queues are empty, but the loop has not ended yet.
+        idle = scheduler.whenIdle().then(() => void order.push("idle"));
+        setImmediate(() => order.push("next turn"));
+      },
+    });
+    expect((await scheduler.submit({ promptIds: [0], maxTokens: 2 }).result).tokenIds).toEqual([1, 2]);
+    await idle;
+    expect(order).toEqual(["next turn", "idle"]);
   });
 
   it("step() runs one step when called directly, and reports false with nothing to run", async () => {
@@ -306,6 +325,7 @@ describe("timings (on a fake clock)", () => {
 
   it("time to first token, total time and step times", async () => {
     vi.useFakeTimers({ toFake: ["performance"] });
+    vi.advanceTimersByTime(1000); // times are differences from the submission, not readings of the clock
     const reports: StepReport[] = [];
     const scheduler = new Scheduler(new TenMillisecondModel(), countingCache(), { maxBatchTokens: 2, onStep: (report) => reports.push(report) });
     // Prompt of 3 in two steps (2 + 1), then two decode steps: first token after 20 ms, done after 40 ms.
