@@ -148,6 +148,13 @@ describe("GGUF tokenizer ids and framing", () => {
     expect(last.eosTokenIds).toEqual([5]);
     const zero = tokenizerFromGgufMetadata(vocabulary([], { "tokenizer.ggml.bos_token_id": 0, "tokenizer.ggml.padding_token_id": 0 }));
     expect(zero).toMatchObject({ bosTokenId: 0, paddingTokenId: 0 });
+    // A negative BOS / EOS id is no token: nothing is framed, even with both flags on.
+    const negative = tokenizerFromGgufMetadata(vocabulary([["▁a", 1]], {
+      "tokenizer.ggml.bos_token_id": -1, "tokenizer.ggml.eos_token_id": -1, "tokenizer.ggml.unknown_token_id": -1, "tokenizer.ggml.padding_token_id": -1,
+      "tokenizer.ggml.add_bos_token": true, "tokenizer.ggml.add_eos_token": true,
+    }));
+    expect(negative).toMatchObject({ bosTokenId: undefined, unknownTokenId: undefined, paddingTokenId: undefined });
+    expect(negative.encode("a")).toEqual([5]);
   });
 
   it("ends generation at EOS, EOT and EOM, then at known end-of-turn texts of special tokens only", () => {
@@ -190,6 +197,12 @@ describe("GGUF tokenizer ids and framing", () => {
     expect(tokenizer.idToToken(99)).toBeUndefined();
     expect(tokenizer.tokenToId("<u>")).toBe(6);
     expect(tokenizer.tokenToId("nope")).toBeUndefined();
+  });
+
+  it("reads a normal token as text even when it is spelled like a byte token", () => {
+    const tokenizer = tokenizerFromGgufMetadata(vocabulary([["<0x42>", GgufTokenType.normal], ["▁<0x43>", GgufTokenType.normal]]));
+    expect(tokenizer.decode([3, 5])).toBe("A<0x42>");
+    expect(tokenizer.decode([6])).toBe("<0x43>");
   });
 
   it("strips one leading space only with the dummy prefix", () => {

@@ -89,6 +89,20 @@ describe("HfTokenizer framing", () => {
   });
 });
 
+describe("HfTokenizer flags without their tokens", () => {
+  it("adds no BOS or EOS it cannot name: add_bos_token / add_eos_token alone leave the post-processor's framing as it is", () => {
+    const framed = tinyTokenizerJson({ added, postProcessor: framing });
+    const flagsOnly = hfTokenizerFromJson(framed, { add_bos_token: true, add_eos_token: true });
+    expect(flagsOnly.encode("Hi")).toEqual([bos, 256, eos]);
+    expect(flagsOnly.bosTokenId).toBeUndefined();
+    expect(flagsOnly.addBosToken).toBe(false);
+    // No post-processor and no config at all: nothing is added, and there is no BOS to add.
+    const bare = hfTokenizerFromJson(tinyTokenizerJson({ added }));
+    expect(bare.addBosToken).toBe(false);
+    expect(bare.encode("Hi")).toEqual([256]);
+  });
+});
+
 describe("HfTokenizer end-of-generation ids", () => {
   it("takes the config's EOS, then generation_config's ids, then special added end-of-turn texts", () => {
     const json = tinyTokenizerJson({ added });
@@ -96,6 +110,8 @@ describe("HfTokenizer end-of-generation ids", () => {
     expect(hfTokenizerFromJson(json, { eos_token: "</s>" }, { eos_token_id: 7 }).eosTokenIds).toEqual([eos, 7, imEnd]);
     expect(hfTokenizerFromJson(json, {}, { eos_token_id: "7" }).eosTokenIds).toEqual([imEnd]);
     expect(hfTokenizerFromJson(json).eosTokenIds).toEqual([imEnd]);
+    // Only numbers count in a list: a numeric string is not an id.
+    expect(hfTokenizerFromJson(json, {}, { eos_token_id: ["7", eos, null] }).eosTokenIds).toEqual([eos, imEnd]);
   });
 
   it("counts tokens listed in additional_special_tokens as special", () => {
@@ -106,32 +122,43 @@ describe("HfTokenizer end-of-generation ids", () => {
 });
 
 describe("HfTokenizer encoding and decoding", () => {
-  const tokenizer = hfTokenizerFromJson(tinyTokenizerJson({ added, postProcessor: framing }), { bos_token: "<s>", eos_token: "</s>" });
+  // Built inside each test (not when the file is collected), so mutation testing knows which tests cover the constructor.
+  const tokenizerOf = () => hfTokenizerFromJson(tinyTokenizerJson({ added, postProcessor: framing }), { bos_token: "<s>", eos_token: "</s>" });
 
   it("parses special tokens in text unless told not to; non-special added tokens always", () => {
-    expect(tokenizer.encode("Hi<s><tool>", { addSpecialTokens: false })).toEqual([256, bos, tool]);
-    const plain = tokenizer.encode("Hi<s><tool>", { addSpecialTokens: false, parseSpecialTokens: false });
+    expect(tokenizerOf().encode("Hi<s><tool>", { addSpecialTokens: false })).toEqual([256, bos, tool]);
+    const plain = tokenizerOf().encode("Hi<s><tool>", { addSpecialTokens: false, parseSpecialTokens: false });
     expect(plain).toEqual([256, 60, 115, 62, tool]);
-    expect(tokenizer.encode("<s>", { parseSpecialTokens: false })).toEqual([bos, 60, 115, 62, eos]);
-    expect(tokenizer.decode(plain)).toBe("Hi<s><tool>");
+    expect(tokenizerOf().encode("<s>", { parseSpecialTokens: false })).toEqual([bos, 60, 115, 62, eos]);
+    expect(tokenizerOf().decode(plain)).toBe("Hi<s><tool>");
   });
 
   it("decodes known ids, skipping special tokens on request", () => {
     const ids = [bos, 256, 257, 98, tool, 999, -1, eos];
-    expect(tokenizer.decode(ids)).toBe("<s>Hi ab<tool></s>");
-    expect(tokenizer.decode(ids, { skipSpecialTokens: true })).toBe("Hi ab<tool>");
-    expect(tokenizer.decode([999, -1])).toBe("");
-    expect(tokenizer.decode([])).toBe("");
-    expect(tokenizer.decode([256, 32, 32, 33])).toBe("Hi  !"); // ids 32, 33 are the bytes " " and "!": no clean-up of spaces
+    expect(tokenizerOf().decode(ids)).toBe("<s>Hi ab<tool></s>");
+    expect(tokenizerOf().decode(ids, { skipSpecialTokens: true })).toBe("Hi ab<tool>");
+    expect(tokenizerOf().decode([999, -1])).toBe("");
+    expect(tokenizerOf().decode([])).toBe("");
+    expect(tokenizerOf().decode([256, 32, 32, 33])).toBe("Hi  !"); // ids 32, 33 are the bytes " " and "!": no clean-up of spaces
   });
 
   it("gives the bytes decode() would decode, added tokens verbatim, invalid UTF-8 kept as bytes", () => {
-    expect(tokenizer.decodeBytes).toBeDefined();
+    expect(tokenizerOf().decodeBytes).toBeDefined();
     const ids = [bos, 256, 257, tool, 0xc3, 999, eos];
-    expect(utf8.decode(tokenizer.decodeBytes!(ids))).toBe(`<s>Hi a<tool>\uFFFD</s>`);
-    expect(Array.from(tokenizer.decodeBytes!([0xc3, 0xa9]))).toEqual([0xc3, 0xa9]);
-    expect(utf8.decode(tokenizer.decodeBytes!(ids, { skipSpecialTokens: true }))).toBe("Hi a<tool>\uFFFD");
-    expect(tokenizer.decode([0xc3, 0xa9])).toBe("é");
+    expect(utf8.decode(tokenizerOf().decodeBytes!(ids))).toBe(`<s>Hi a<tool>\uFFFD</s>`);
+    expect(Array.from(tokenizerOf().decodeBytes!([0xc3, 0xa9]))).toEqual([0xc3, 0xa9]);
+    expect(utf8.decode(tokenizerOf().decodeBytes!(ids, { skipSpecialTokens: true }))).toBe("Hi a<tool>\uFFFD");
+    expect(tokenizerOf().decode([0xc3, 0xa9])).toBe("é");
+  });
+
+  it("keeps an added token's own UTF-8 in decodeBytes, not its byte-alphabet reading", () => {
+    // "é" is U+00E9: as a byte-alphabet character it would stand for the single byte 0xE9.
+    const accented = hfTokenizerFromJson(tinyTokenizerJson({ added: [{ content: "<é>", special: false }] }));
+    expect(accented.decodeBytes).toBeDefined();
+    expect(Array.from(accented.decodeBytes!([259, 256]))).toEqual([0x3c, 0xc3, 0xa9, 0x3e, 0x48, 0x69]);
+    expect(accented.decode([259])).toBe("<é>");
+    // An ordinary token spelled with the same character is read through the byte alphabet.
+    expect(Array.from(accented.decodeBytes!([0xe9]))).toEqual([0xe9]);
   });
 
   it("has no decodeBytes for a decoder layout it does not understand", () => {
@@ -141,12 +168,12 @@ describe("HfTokenizer encoding and decoding", () => {
   });
 
   it("looks tokens and ids up both ways and exposes the underlying tokenizer", () => {
-    expect(tokenizer.tokenToId("Ġa")).toBe(257);
-    expect(tokenizer.tokenToId("<tool>")).toBe(tool);
-    expect(tokenizer.tokenToId("nope")).toBeUndefined();
-    expect(tokenizer.idToToken(258)).toBe("ab");
-    expect(tokenizer.idToToken(999)).toBeUndefined();
-    expect(tokenizer.hfTokenizer.encode("Hi", { add_special_tokens: false }).ids).toEqual([256]);
+    expect(tokenizerOf().tokenToId("Ġa")).toBe(257);
+    expect(tokenizerOf().tokenToId("<tool>")).toBe(tool);
+    expect(tokenizerOf().tokenToId("nope")).toBeUndefined();
+    expect(tokenizerOf().idToToken(258)).toBe("ab");
+    expect(tokenizerOf().idToToken(999)).toBeUndefined();
+    expect(tokenizerOf().hfTokenizer.encode("Hi", { add_special_tokens: false }).ids).toEqual([256]);
   });
 });
 
