@@ -240,6 +240,7 @@ describe("hfTokenByteDecoder layouts", () => {
     expect(bytes(twoSpaces, ["▁x▁"])).toBe("x ");
     const noFallback = hfTokenByteDecoder({ type: "Sequence", decoders: [replace()] });
     expect(bytes(noFallback, ["▁<0x41>"])).toBe(" <0x41>");
+    expect(bytes(noFallback, ["<0x41>", "▁x"])).toBe("<0x41> x"); // without ByteFallback a byte token is its text
     const noStart = hfTokenByteDecoder({ type: "Sequence", decoders: [replace(), { type: "Fuse" }, { type: "Strip", content: " " }] });
     expect(bytes(noStart, ["▁x"])).toBe(" x");
     const custom = hfTokenByteDecoder({ type: "Sequence", decoders: [replace("#"), { type: "ByteFallback" }] });
@@ -257,6 +258,7 @@ describe("hfTokenByteDecoder layouts", () => {
       { type: "Sequence", decoders: [replace(), replace("_")] }, // a second Replace
       { type: "Sequence", decoders: [{ type: "Replace", pattern: { String: "▁" }, content: "_" }] },
       { type: "Sequence", decoders: [{ type: "Replace", pattern: { Regex: "▁" }, content: " " }] },
+      { type: "Sequence", decoders: [{ type: "Replace", content: " " }] }, // no pattern at all
       { type: "Sequence", decoders: [replace(), { type: "Strip", content: " ", start: 1, stop: 0 }] }, // Strip before Fuse
       { type: "Sequence", decoders: [replace(), { type: "Fuse" }, { type: "Strip", content: " ", start: 1, stop: 1 }] },
       { type: "Sequence", decoders: [replace(), { type: "Fuse" }, { type: "Strip", content: "x", start: 1, stop: 0 }] },

@@ -103,6 +103,13 @@ describe("byte-level BPE merges", () => {
     expect(spell(rightPair, "aaa")).toBe("aa|a"); // the left a+a first leaves aa+a, which is no merge
   });
 
+  it("pairs a symbol only with neighbours that exist: nothing merges past either end of a word", () => {
+    // A missing neighbour read as a symbol would spell "undefined": merges and tokens with that text must never apply.
+    const edges = tokenizerFromGgufMetadata(metadata(["ab", "undefinedab", "abundefined", "bundefined", "undefineda"], ["b undefined", "undefined a", "a b", "undefined ab", "ab undefined"]));
+    expect(spell(edges, "ab")).toBe("ab");
+    expect(spell(edges, "b")).toBe("b");
+  });
+
   it("keeps the first rank of a repeated merge", () => {
     const tokenizer = tokenizerFromGgufMetadata(metadata(["ab", "bc"], ["a b", "b c", "a b"]));
     expect(spell(tokenizer, "abc")).toBe("ab|c");

@@ -27,6 +27,13 @@ describe("SentencePiece merges", () => {
     expect(spell(spm([...letters("abc"), ["ab", -2], ["bc", -1]]), "abc")).toBe("a|bc");
   });
 
+  it("pairs a symbol only with neighbours that exist: nothing merges past either end of the text", () => {
+    // A missing neighbour read as a symbol would spell "undefined": pieces with that text must never be formed.
+    const edges = spm([...letters("ab"), ["ab", -1], ["bundefined", 5], ["undefineda", 5], ["undefinedab", 5], ["abundefined", 5]]);
+    expect(spell(edges, "ab")).toBe("ab");
+    expect(spell(edges, "b")).toBe("b");
+  });
+
   it("breaks ties leftmost, and without scores every pair ties", () => {
     expect(spell(spm([...letters("a"), ["aa", -1]]), "aaa")).toBe("aa|a");
     const tokens = ["<unk>", "a", "b", "c", "ab", "bc"];
