@@ -12,7 +12,7 @@ vi.mock("node:fs", async (importOriginal) => {
 });
 import * as fs from "node:fs";
 
-import { availableMemoryBytes, createStepReporter, positiveIntegerOption, resultsRecordProblems, summarize, median, timeMilliseconds } from "../src/index.ts";
+import { availableMemoryBytes, createStepReporter, describeMachine, lastLevelCacheBytes, positiveIntegerOption, resultsRecordProblems, summarize, median, timeMilliseconds } from "../src/index.ts";
 
 const complete = {
   machine: { cpu: "test cpu", date: "2026-12-04T12:00:00.000Z" },
@@ -136,5 +136,77 @@ describe("availableMemoryBytes", () => {
   it("reads a value of many digits after any whitespace", () => {
     meminfo.mockReturnValueOnce("MemAvailable:\t123 kB\n");
     expect(availableMemoryBytes()).toBe(123 * 1024);
+  });
+});
+
+describe("lastLevelCacheBytes, from a fixed sysfs tree", () => {
+  const readFile = vi.mocked(fs.readFileSync);
+  const cache = (index: number, file: "level" | "size") => `/sys/devices/system/cpu/cpu0/cache/index${index}/${file}`;
+  /** Serves these sysfs files (and no other file: ENOENT); `[level, size]` per cache index. */
+  const sysfs = (indexes: Record<number, [string | undefined, string | undefined]>) => {
+    const files = new Map<string, string>();
+    for (const [index, [level, size]] of Object.entries(indexes)) {
+      if (level !== undefined) files.set(cache(Number(index), "level"), level);
+      if (size !== undefined) files.set(cache(Number(index), "size"), size);
+    }
+    readFile.mockImplementation(((path: string) => {
+      const text = files.get(path);
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
+      return text;
+    }) as typeof fs.readFileSync);
+  };
+  const real = readFile.getMockImplementation();
+  afterEach(() => readFile.mockImplementation(real!));
+
+  it("takes the highest cache index sysfs lists, its size in bytes by unit (none, K, M, G)", () => {
+    const cases: Array<[Record<number, [string | undefined, string | undefined]>, number | null]> = [
+      [{ 0: ["1", "48K"], 1: ["1", "32K"], 2: ["2", "2048K"], 3: ["3", "32768K\n"] }, 32 * 1024 ** 2],
+      [{ 0: ["1", "48K"], 4: ["4", "1G"] }, 1024 ** 3],
+      [{ 2: ["2", "32M"] }, 32 * 1024 ** 2],
+      [{ 1: ["2", "512"] }, 512],
+      [{ 0: ["1", "48K"] }, 48 * 1024], // index 0 alone still counts
+      [{ 3: ["3", "12K "] }, 12 * 1024], // read trimmed
+      [{}, null],
+    ];
+    for (const [tree, expected] of cases) {
+      sysfs(tree);
+      expect(lastLevelCacheBytes(), JSON.stringify(tree)).toBe(expected);
+    }
+  });
+
+  it("passes over an index without a level, without a size, or with a size it cannot read", () => {
+    const cases: Array<[Record<number, [string | undefined, string | undefined]>, number | null]> = [
+      [{ 3: [undefined, "32M"], 2: ["2", "2M"] }, 2 * 1024 ** 2],
+      [{ 3: ["3", undefined], 2: ["2", "2M"] }, 2 * 1024 ** 2],
+      [{ 3: ["", "32M"], 2: ["2", "2M"] }, 2 * 1024 ** 2], // an empty level file
+      [{ 3: ["3", ""], 2: ["2", "2M"] }, 2 * 1024 ** 2],
+      [{ 3: ["3", "x32M"], 2: ["2", "2M"] }, 2 * 1024 ** 2], // digits must come first
+      [{ 3: ["3", "M"], 1: ["1", "7K"] }, 7 * 1024],
+      [{ 3: ["3", "unknown"] }, null],
+    ];
+    for (const [tree, expected] of cases) {
+      sysfs(tree);
+      expect(lastLevelCacheBytes(), JSON.stringify(tree)).toBe(expected);
+    }
+  });
+
+  it("reads every digit of a size and its unit right after them", () => {
+    sysfs({ 3: ["3", "98304K"] });
+    expect(lastLevelCacheBytes()).toBe(98_304 * 1024);
+    sysfs({ 3: ["3", "16 M"] }); // a unit after a space is not read as one: bytes
+    expect(lastLevelCacheBytes()).toBe(16);
+    sysfs({ 3: ["3", "16X"] });
+    expect(lastLevelCacheBytes()).toBe(16);
+  });
+});
+
+describe("describeMachine, the cache part", () => {
+  const info = { cpu: "Test CPU", logicalCpus: 8, memoryGiB: 31, l3Bytes: null as number | null, node: "v22.0.0", date: "2026-12-04T00:00:00.000Z" };
+
+  it("rounds the cache to whole MiB and leaves it out when unknown or zero", () => {
+    expect(describeMachine({ ...info, l3Bytes: 1.5 * 1024 ** 2 })).toBe("Test CPU, 8 logical CPUs, 31 GiB RAM, 2 MiB last-level cache; Node v22.0.0");
+    expect(describeMachine({ ...info, l3Bytes: 1.4 * 1024 ** 2 })).toBe("Test CPU, 8 logical CPUs, 31 GiB RAM, 1 MiB last-level cache; Node v22.0.0");
+    expect(describeMachine({ ...info, l3Bytes: 0 })).toBe("Test CPU, 8 logical CPUs, 31 GiB RAM; Node v22.0.0");
+    expect(describeMachine(info)).toBe("Test CPU, 8 logical CPUs, 31 GiB RAM; Node v22.0.0");
   });
 });
