@@ -14,17 +14,20 @@
 // time, 16 columns (or column pairs) of each are loaded and transposed in registers, so that each column's 16 rows
 // form one vector, multiplied by the tokens' broadcast activation.
 //
-// Prefill (GEMM) is compute-bound: weights are repacked per task into panels of 32 rows × KC columns in that column
-// order (f32 for f32/f16 weights, bf16 column pairs for vdpbf16ps), and a 32-row × 12-token register tile runs over a
-// panel: per column (pair) two vector loads, 12 broadcast activations and 24 FMAs (vdpbf16ps). Between column blocks
+// Prefill (GEMM) is compute-bound: a 32-row × 12-token register tile runs over a panel of 32 rows × KC columns: per
+// column (pair) two vector loads, 12 broadcast activations and 24 FMAs (vdpbf16ps). The interleaved layouts are
+// panels already (f32x16, bf16x16 with vdpbf16ps) or converted as the tile loads them (f16x16: vcvtph2ps per 16 rows
+// and column, half the bytes of an f32 panel); the row layout (and bf16x16 without AVX512_BF16) is repacked per task
+// into panels in that column order (f32 for f32/f16 weights, bf16 column pairs for vdpbf16ps). Between column blocks
 // the partial sums go through the output (exactly, f32), so the chain stays the same. A task's panels (MC rows × KC
-// columns) stay in L2 while every token tile's activations pass through L1.
+// columns) stay in L2 while every token tile's activations pass through L1. A task is a block of MC rows, all tokens.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "aligned_buffer.h"
@@ -293,12 +296,13 @@ void decode_interleaved_groups(const FloatProblem& f, int64_t group_begin, int64
 
 constexpr int kPanelRows = 32;           // two vectors of 16 rows
 constexpr int kPanelTokens = 12;         // 24 accumulators
-constexpr int64_t kPanelColumns = 256;   // KC: a 32-row f32 panel is 32 KiB
-constexpr int64_t kTaskRows = 128;       // MC: four panels per task and column block (128 KiB of f32 in L2)
+constexpr int64_t kPanelColumns = 512;   // KC: a 32-row f32 panel is 64 KiB (f16x16: 32 KiB); 256 measured slower
+constexpr int64_t kTaskRows = 128;       // MC: four panels per task and column block (256 KiB of f32 in L2)
 
 // Where a 32-row panel's columns come from: two 16-row halves; column c (f32 panels) or column pair q (bf16 pair
 // panels) of half h is the vector at half[h] + c · stride (floats, or bf16 values for pairs). Halves past the matrix
-// point at the first half (their results are masked out).
+// point at the first half (their results are masked out). f16x16 panels are the groups themselves: column c of half h
+// is the 16 f16 values at half[h] + 16 c (stride 16), converted as they are loaded.
 struct PanelSource {
   const void* half[2];
   int64_t stride;
@@ -309,7 +313,7 @@ struct PanelSource {
 //   f32: panel[c * 32 + i] = w[row0 + i, c0 + c]                          (count columns)
 //   bf16 pairs: panel[(c / 2) * 64 + 2 * i + (c % 2)] = w[row0 + i, c0 + c] (count rounded up to even, zero-padded)
 // From the row layout they are made 16 rows × 16 lanes at a time: load 16 row pieces, transpose in registers, store 16
-// column pieces. From f16x16 / bf16x16 (without AVX512_BF16) each column is a conversion of the group's column.
+// column pieces. From bf16x16 (without AVX512_BF16) each column is the group's column widened to f32.
 template <int DT>
 void pack_f32_panel(const MatmulProblem& p, size_t stride, int64_t row0, int64_t c0, int64_t count, float* panel) {
   for (int half = 0; half < 2; half++) {
@@ -346,39 +350,38 @@ void pack_bf16_pair_panel(const MatmulProblem& p, size_t stride, int64_t row0, i
   }
 }
 
-// f16x16 (or bf16x16 without AVX512_BF16) groups g, g + 1 (g + 1 absent when `second` is null) → an f32 panel.
-template <int DT>
-void convert_group_panel(const uint8_t* first, const uint8_t* second, int64_t c0, int64_t count, float* panel) {
+// bf16x16 groups g, g + 1 (g + 1 absent when `second` is null) → an f32 panel (without AVX512_BF16).
+void widen_bf16_group_panel(const uint8_t* first, const uint8_t* second, int64_t c0, int64_t count, float* panel) {
   for (int half = 0; half < 2; half++) {
     const uint16_t* group = reinterpret_cast<const uint16_t*>(half == 0 ? first : second);
     if (group == nullptr) continue;
-    if constexpr (DT == F16) {
-      for (int64_t c = 0; c < count; c++) {
-        _mm512_store_ps(panel + c * kPanelRows + 16 * half, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + (c0 + c) * 16))));
-      }
-    } else {
-      for (int64_t c = 0; c < count; c += 2) {
-        const __m512i w = _mm512_loadu_si512(group + (c0 + c) * 16);  // column pair (c0 + c) / 2
-        _mm512_store_ps(panel + c * kPanelRows + 16 * half, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
-        _mm512_store_ps(panel + (c + 1) * kPanelRows + 16 * half, _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32((int)0xFFFF0000u))));
-      }
+    for (int64_t c = 0; c < count; c += 2) {
+      const __m512i w = _mm512_loadu_si512(group + (c0 + c) * 16);  // column pair (c0 + c) / 2
+      _mm512_store_ps(panel + c * kPanelRows + 16 * half, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
+      _mm512_store_ps(panel + (c + 1) * kPanelRows + 16 * half, _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32((int)0xFFFF0000u))));
     }
   }
 }
 
 // out[t, row0 .. row0 + 31] (+)= the panel's columns against T tokens' activations (f32, row-major, stride cols).
-template <int T>
+// Half16: the panel holds f16 values (f16x16 groups), widened to f32 (exactly) as they are loaded.
+template <int T, bool Half16>
 void f32_panel_tile(const PanelSource& w, int64_t count, const float* input, int64_t input_stride, float* out, int64_t out_stride,
                     __mmask16 mask0, __mmask16 mask1, bool accumulate) {
-  const float* half0 = static_cast<const float*>(w.half[0]);
-  const float* half1 = static_cast<const float*>(w.half[1]);
+  using Element = std::conditional_t<Half16, uint16_t, float>;
+  const Element* half0 = static_cast<const Element*>(w.half[0]);
+  const Element* half1 = static_cast<const Element*>(w.half[1]);
+  auto load = [](const Element* column) {
+    if constexpr (Half16) return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(column)));
+    else return _mm512_loadu_ps(column);
+  };
   __m512 acc[T][2];
   for (int t = 0; t < T; t++) {
     acc[t][0] = accumulate ? _mm512_maskz_loadu_ps(mask0, out + t * out_stride) : _mm512_setzero_ps();
     acc[t][1] = accumulate ? _mm512_maskz_loadu_ps(mask1, out + t * out_stride + 16) : _mm512_setzero_ps();
   }
   for (int64_t c = 0; c < count; c++) {
-    const __m512 w0 = _mm512_loadu_ps(half0 + c * w.stride), w1 = _mm512_loadu_ps(half1 + c * w.stride);
+    const __m512 w0 = load(half0 + c * w.stride), w1 = load(half1 + c * w.stride);
     for (int t = 0; t < T; t++) {
       const __m512 xv = _mm512_set1_ps(input[t * input_stride + c]);
       acc[t][0] = _mm512_fmadd_ps(w0, xv, acc[t][0]);
@@ -430,13 +433,14 @@ template <int DT, bool Interleaved>
 void prefill(const FloatProblem& f, ThreadPool& pool) {
   const MatmulProblem& p = *f.p;
   const bool pairs = DT == BF16 && f.dot_bf16;
-  // Panels read straight from the weights: f32x16, and bf16x16 with vdpbf16ps. The others are packed or converted.
-  const bool direct = Interleaved && (DT == F32 || pairs);
+  // Panels read straight from the weights: f32x16, f16x16 (converted by the tile) and bf16x16 with vdpbf16ps. The others
+  // are packed or widened into a thread's scratch panels.
+  const bool direct = Interleaved && (DT == F32 || DT == F16 || pairs);
   static std::vector<std::unique_ptr<PanelScratch>> scratch;
   while ((int)scratch.size() < pool.threads()) scratch.push_back(std::make_unique<PanelScratch>());
   const int64_t panels_per_task = kTaskRows / kPanelRows;
   const int64_t panel_floats = kPanelRows * kPanelColumns;
-  for (int thread = 0; thread < pool.threads(); thread++) {
+  for (int thread = 0; thread < (direct ? 0 : pool.threads()); thread++) {
     if (pairs) scratch[thread]->halves.get((size_t)(panels_per_task * panel_floats));
     else scratch[thread]->floats.get((size_t)(panels_per_task * panel_floats));
   }
@@ -456,11 +460,11 @@ void prefill(const FloatProblem& f, ThreadPool& pool) {
           const uint8_t* first = p.weight + (size_t)(row0 / kInterleavedRows) * group_bytes;
           const uint8_t* second = row0 + kInterleavedRows < p.rows ? first + group_bytes : nullptr;
           if (direct) {
-            // f32x16: column c at group + c · 16 floats; bf16x16: pair q at group + q · 32 bf16 values.
+            // f32x16 / f16x16: column c at group + c · 16 values; bf16x16: pair q at group + q · 32 bf16 values.
             const int64_t offset = c0 * 16 * (DT == F32 ? 4 : 2);
             sources[k] = PanelSource{{first + offset, (second ? second : first) + offset}, pairs ? 32 : 16};
-          } else {
-            convert_group_panel<DT>(first, second, c0, count, float_panels + k * panel_floats);
+          } else if constexpr (DT == BF16) {
+            widen_bf16_group_panel(first, second, c0, count, float_panels + k * panel_floats);
             sources[k] = PanelSource{{float_panels + k * panel_floats, float_panels + k * panel_floats + 16}, kPanelRows};
           }
         } else if (pairs) {
@@ -483,7 +487,8 @@ void prefill(const FloatProblem& f, ThreadPool& pool) {
             if (pairs) {
               bf16_panel_tile<T>(sources[k], count, f.bf16.values + t0 * f.bf16.padded + c0, f.bf16.padded, out, p.rows, mask0, mask1, c0 > 0);
             } else {
-              f32_panel_tile<T>(sources[k], count, f.input + t0 * p.cols + c0, p.cols, out, p.rows, mask0, mask1, c0 > 0);
+              if (DT == F16 && direct) f32_panel_tile<T, true>(sources[k], count, f.input + t0 * p.cols + c0, p.cols, out, p.rows, mask0, mask1, c0 > 0);
+              else f32_panel_tile<T, false>(sources[k], count, f.input + t0 * p.cols + c0, p.cols, out, p.rows, mask0, mask1, c0 > 0);
             }
           });
         }

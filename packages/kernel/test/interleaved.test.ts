@@ -337,9 +337,10 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
         for (const dtype of ["f32", "f16", "bf16"] as const) {
           // 1, 2 and 6 (4 + 2) tokens over 97 groups: the decode tiles of four groups side by side (a thread's task
           // holds five groups or more) and the single groups left over; 8–19 tokens: every width of the prefill's
-          // 12-token tile, over two column blocks (the second accumulates) and a last panel of one 16-row group.
+          // 12-token tile, over two column blocks of 512 (the second accumulates, 88 columns) and a last panel of one
+          // 16-row group.
           const cases = [[1, 16, 38], [3, 48, 262], [5, 32, 38], [13, 160, 262], [20, 48, 558], [1, 1552, 38], [2, 1552, 38], [6, 1552, 38]];
-          for (let tokens = 8; tokens <= 19; tokens++) cases.push([tokens, 48, 300]);
+          for (let tokens = 8; tokens <= 19; tokens++) cases.push([tokens, 48, 600]);
           for (const [tokens, rows, cols] of cases) {
             expect(worstPackedError(kernel, dtype, tokens, rows, cols), `${dtype} ${isa} tokens=${tokens} rows=${rows} cols=${cols}`).toBeLessThanOrEqual(1e-5);
             await yieldToEventLoop(); // keep vitest's worker answering its runner under load
@@ -347,6 +348,29 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
         }
       }));
   }
+
+  // Prefill on interleaved float weights (read in place, f16x16 converted as loaded) gives the same bits whichever
+  // threads take which row tasks: 80 rows (a task of 64 + 16), 1100 columns (blocks of 512, 512, 76), ragged tiles.
+  it("AVX-512: float x16 prefill gives the same bits on 1, 2 and 3 threads", (context) => {
+    const kernels = [1, 2, 3].map((threads) => avx512Kernel(threads, context));
+    try {
+      for (const dtype of ["f32", "f16", "bf16"] as const) {
+        const packed = interleaveTensor(quantized(dtype, 80, 1100, 31));
+        for (const tokens of [9, 25, 61]) {
+          const input = randomTensor([tokens, 1100], tokens, 2, "normal");
+          const outs = kernels.map(({ kernel }) => {
+            const out = zerosLike([tokens, 80]);
+            kernel.matmul(out, input, packed);
+            return Array.from(out.data);
+          });
+          expect(outs[1], `${dtype} ${tokens} tokens, 2 threads`).toEqual(outs[0]);
+          expect(outs[2], `${dtype} ${tokens} tokens, 3 threads`).toEqual(outs[0]);
+        }
+      }
+    } finally {
+      restoreDefaultIsa(kernels[0].backend);
+    }
+  });
 
   it("AVX-512: float weights give the same results packed and plain, alone and in any batch", (context) =>
     // Packing and the one-chain-per-output rule are AVX-512's.

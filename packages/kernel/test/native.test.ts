@@ -137,7 +137,7 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
               await yieldToEventLoop();
             }
             // Float GEMMs in packed panels: several row tasks of 128 rows with a ragged last panel (300 = 2 × 128 + 32
-            // + 12), column blocks of 256 with a ragged (odd) last one, a token tile of 12 and a remainder of 8.
+            // + 12), column blocks of 512 with a ragged (odd) last one, a token tile of 12 and a remainder of 8.
             for (const dtype of ["f32", "f16", "bf16"] as const) checkMatmul(kernel, isa, dtype, 20, 300, 545);
             // q8_0 may hold −128 (ggml's quantizer never writes it, other encoders can): its magnitude does not fit
             // in int8, which kernels that take |w| or negate w must handle. Set every 7th value byte to −128.
@@ -161,9 +161,9 @@ describe.skipIf(!availability.available)("native backend vs reference", () => {
               for (const tokens of [1, 2, 3, 4]) for (const rows of [5, 6, 7, 8, 37]) checkMatmul(kernel, isa, dtype, tokens, rows, 45);
               for (const tokens of [5, 6, 7, 8]) for (const rows of [4, 5]) for (const cols of [45, 1031]) checkMatmul(kernel, isa, dtype, tokens, rows, cols);
               // AVX-512 prefill (8 tokens or more) in 12-token tiles: every tile width (8–19 tokens leave 8–12, or 12
-              // and 1–7), over two column blocks of 256 (the second accumulates), with a last panel of 18 rows
+              // and 1–7), over two column blocks of 512 (the second accumulates), with a last panel of 18 rows
               // (50 = 32 + 18: its second half partly masked).
-              for (let tokens = 8; tokens <= 19; tokens++) checkMatmul(kernel, isa, dtype, tokens, 50, 300);
+              for (let tokens = 8; tokens <= 19; tokens++) checkMatmul(kernel, isa, dtype, tokens, 50, 600);
             }
           });
         });
