@@ -267,4 +267,23 @@ describe("the loop's remaining rules", () => {
     expect(measured.requests[0]).toBe(1);
     expect(Math.max(...measured.requests)).toBeGreaterThanOrEqual(3);
   });
+
+  it("auto draft length decides on durations, not clock readings: the same choices whatever the clock shows at the start", async () => {
+    // Free drafts and a verify costing 5 ms a token: a few long drafts are tried, then one-token probes. Started at
+    // 0 ms or at 1e6 ms, the policy sees the same durations, so it asks for the same draft lengths.
+    const requests = async (start: number) => {
+      const model = new ChainModel();
+      model.clock = start;
+      vi.spyOn(performance, "now").mockImplementation(() => model.clock);
+      const drafter = new ScriptedDrafter(next);
+      const result = await speculativeGenerate(model, [0], { drafter, maxTokens: 40 });
+      vi.restoreAllMocks();
+      expect(result.tokenIds).toHaveLength(40);
+      return drafter.requests;
+    };
+    const fromZero = await requests(0);
+    expect(fromZero.slice(0, 5)).toEqual([1, 4, 1, 1, 8]);
+    expect(fromZero.slice(5).every((count) => count === 1)).toBe(true);
+    expect(await requests(1e6)).toEqual(fromZero);
+  });
 });
