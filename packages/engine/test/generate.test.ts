@@ -1,6 +1,6 @@
 // The generation loop on a small deterministic model (its next token is always last + 1), so each rule is visible:
 // limits, stop tokens, stop strings that never leak into the stream, cancellation and reproducible sampling.
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { DenseKvCache } from "@infer-recipes/cache";
 import { Tensor } from "@infer-recipes/kernel";
@@ -33,6 +33,8 @@ function letterDecoder(): IncrementalDecoder {
     flush: () => "",
   };
 }
+
+afterEach(() => vi.restoreAllMocks());
 
 describe("generate", () => {
   it("greedy: the model's chain, limited by maxTokens, with timings", async () => {
@@ -84,6 +86,24 @@ describe("generate", () => {
     });
     expect(result.tokenIds).toEqual([1, 2, 3]);
     expect(result.finishReason).toBe("cancelled");
+  });
+
+  it("is cancelled before the prefill by a signal already aborted: no forward, no token", async () => {
+    const model = new CountingModel();
+    const tokens: number[] = [];
+    const result = await generate(model, [0, 1], { maxTokens: 5, signal: AbortSignal.abort(), onToken: (token) => tokens.push(token) });
+    expect(result).toMatchObject({ tokenIds: [], text: "", finishReason: "cancelled", promptTokens: 2 });
+    expect(model.forwardCalls).toEqual([]);
+    expect(tokens).toEqual([]);
+  });
+
+  it("times the first token after its sampling: one clock reading after the prefill's (performance.now counts calls)", async () => {
+    let now = 0;
+    vi.spyOn(performance, "now").mockImplementation(() => now++);
+    const result = await generate(new CountingModel(), [0], { maxTokens: 3 });
+    expect(result.tokenIds).toEqual([1, 2, 3]);
+    // markPrefilled reads the clock, then the first token is sampled and markFirstToken reads it once more.
+    expect(result.timeToFirstTokenMs - result.prefillMs).toBe(1);
   });
 
   it("continues in a cache that already holds the prompt's prefix", async () => {

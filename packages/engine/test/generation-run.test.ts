@@ -110,7 +110,8 @@ describe("prefillPrompt", () => {
     expect(await prefillPrompt(aborted, [1, 2], 2, AbortSignal.abort())).toBeUndefined();
     expect(aborted.log).toEqual([]);
 
-    // A callback queued before the prefill runs during it when the prompt is longer than a chunk, not otherwise.
+    // A callback queued before the prefill runs during it when the prompt is longer than a chunk, not otherwise:
+    // whether it had run at each forward, and once the prefill has returned (a yield after the last chunk too).
     const ranDuring = async (prompt: number[], chunkSize: number, held = 0) => {
       let ran = false;
       const seen: boolean[] = [];
@@ -122,12 +123,15 @@ describe("prefillPrompt", () => {
       };
       setImmediate(() => (ran = true));
       await prefillPrompt(sequence, prompt, chunkSize);
-      return seen;
+      return [...seen, ran];
     };
-    expect(await ranDuring([1, 2, 3], 2)).toEqual([false, true]);
-    expect(await ranDuring([1, 2, 3, 4], 4)).toEqual([false]);
+    expect(await ranDuring([1, 2, 3], 2)).toEqual([false, true, true]);
+    expect(await ranDuring([1, 2, 3, 4], 4)).toEqual([false, false]);
+    expect(await ranDuring([1, 2, 3, 4, 5], 4)).toEqual([false, true, true]);
     // 5 tokens of which the sequence holds 2: 3 to run in chunks of 3, one chunk, no yield.
-    expect(await ranDuring([1, 2, 3, 4, 5], 3, 2)).toEqual([false]);
+    expect(await ranDuring([1, 2, 3, 4, 5], 3, 2)).toEqual([false, false]);
+    // Held 3 of 6: 3 to run in chunks of 2, two chunks, yields.
+    expect(await ranDuring([1, 2, 3, 4, 5, 6], 2, 3)).toEqual([false, true, true]);
   });
 });
 
@@ -332,6 +336,13 @@ describe("cachedLogits and greedyTokens", () => {
     cachedLogits(defaults, Array.from({ length: 150 }, () => 1));
     expect(defaults.calls.slice(0, 3)).toEqual([`${new Array(64).fill(1).join(" ")} (all)`, `${new Array(11).fill(1).join(" ")} (all)`, "1"]);
     expect(defaults.calls.length).toBe(2 + 75);
+    // A first half that is a whole number of chunks: no empty forward after the last chunk.
+    const even = new PositionModel();
+    cachedLogits(even, [3, 1, 4, 1, 0, 2, 2, 4], 2);
+    expect(even.calls).toEqual(["3 1 (all)", "4 1 (all)", "0", "2", "2", "4"]);
+    const single = new PositionModel();
+    expect(Array.from(cachedLogits(single, [2]))).toEqual([0, 0, 1, 0, 0]); // token 2 at position 0
+    expect(single.calls).toEqual(["2"]);
   });
 
   it("greedyTokens: the argmax chain from a fresh cache, no forward after the last token", () => {
