@@ -76,9 +76,9 @@ export async function generate(model: CausalLanguageModel, promptIds: readonly n
   let logits = await prefillPrompt(sequence, promptIds, options.prefillChunkSize ?? 512, options.signal);
   if (!logits) return finish("cancelled");
   clock.markPrefilled();
-  for (let step = 0; ; step++) {
+  for (let first = true; ; first = false) {
     const token = sampler.sample(logits, output.history);
-    if (step === 0) clock.markFirstToken();
+    if (first) clock.markFirstToken();
     const reason = output.push(token);
     if (reason) return finish(reason);
     await yielder.maybeYield();

@@ -27,13 +27,13 @@ export function generationLimit(contextLength: number, sequence: ModelSequence, 
     throw new GenerationError(`the prompt has ${promptIds.length} tokens, but the model's context is ${contextLength} tokens`);
   }
   const room = contextLength - promptIds.length;
-  if (controls.maxTokens !== undefined && (!Number.isInteger(controls.maxTokens) || controls.maxTokens < 1)) {
-    throw new GenerationError(`maxTokens must be a positive integer, got ${controls.maxTokens}`);
-  }
-  if (controls.maxTokens !== undefined && controls.maxTokens > room) {
-    throw new GenerationError(
-      `prompt (${promptIds.length} tokens) + max tokens (${controls.maxTokens}) = ${promptIds.length + controls.maxTokens} exceeds the context of ${contextLength} tokens; lower max tokens to at most ${room}`,
-    );
+  if (controls.maxTokens !== undefined) {
+    if (!Number.isInteger(controls.maxTokens) || controls.maxTokens < 1) throw new GenerationError(`maxTokens must be a positive integer, got ${controls.maxTokens}`);
+    if (controls.maxTokens > room) {
+      throw new GenerationError(
+        `prompt (${promptIds.length} tokens) + max tokens (${controls.maxTokens}) = ${promptIds.length + controls.maxTokens} exceeds the context of ${contextLength} tokens; lower max tokens to at most ${room}`,
+      );
+    }
   }
   if (sequence.maxTokens < promptIds.length + 1) throw new GenerationError(`the cache holds at most ${sequence.maxTokens} tokens, fewer than the prompt`);
   if ((controls.stopStrings?.length ?? 0) > 0 && !controls.decoder) throw new GenerationError("stop strings need a decoder to see the text");
@@ -143,7 +143,7 @@ export class GenerationClock {
       prefillMs,
       decodeMs,
       prefillTokensPerSecond: prefillMs > 0 ? (prefillTokens / prefillMs) * 1000 : 0,
-      decodeTokensPerSecond: generated > 1 && decodeMs > 0 ? ((generated - 1) / decodeMs) * 1000 : 0,
+      decodeTokensPerSecond: decodeMs > 0 ? (Math.max(0, generated - 1) / decodeMs) * 1000 : 0,
     };
   }
 }

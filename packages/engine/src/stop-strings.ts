@@ -33,7 +33,7 @@ export class StopStringFilter {
     for (const stop of this.stops) {
       if (stop.length === 0) continue;
       const index = this.text.indexOf(stop, searchFrom);
-      if (index >= 0 && (stopAt < 0 || index < stopAt)) stopAt = index;
+      if (index >= 0) stopAt = stopAt < 0 ? index : Math.min(stopAt, index);
     }
     if (stopAt >= 0) return { text: this.release(Math.max(stopAt, this.emitted)), stopped: true };
     return { text: this.release(this.text.length - this.heldBack()), stopped: false };
