@@ -1,29 +1,16 @@
 // The two hub endpoints against a local server that answers what each test scripts: the listing's fields and what is
 // made of malformed ones, the file metadata's size, ETag and commit headers (linked ones first), and how an error
 // status becomes a HubStatusError with the hub's explanation (header, JSON body, text body cut at 300 characters).
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { HubStatusError, fetchFileMetadata, fetchRepositoryListing, hubHeaders, listingUrl, resolveUrl, userAgent } from "../src/hub-api.ts";
 import { hubSettings } from "../src/hub-settings.ts";
+import { scriptedServer, type Handler } from "./scripted-server.ts";
 
-type Handler = (request: IncomingMessage, response: ServerResponse) => void;
-let handler: Handler = (_request, response) => response.end();
-const requests: Array<{ method: string; url: string; headers: IncomingMessage["headers"] }> = [];
-const server = createServer((request, response) => {
-  requests.push({ method: request.method!, url: request.url!, headers: request.headers });
-  handler(request, response);
-});
-let endpoint = "";
+const hub = scriptedServer();
+const requests = hub.requests;
 
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-const context = (token?: string) => ({ settings: hubSettings({ endpoint, token, environment: {}, stallTimeoutMs: 5000 }) });
+const context = (token?: string) => ({ settings: hubSettings({ endpoint: hub.url, token, environment: {}, stallTimeoutMs: 5000 }) });
 
 function json(body: unknown, status = 200, headers: Record<string, string> = {}): Handler {
   return (_request, response) => {
@@ -56,7 +43,7 @@ describe("URLs and headers", () => {
 
 describe("fetchRepositoryListing", () => {
   it("reads the commit, the file names and the gated flag; asks for JSON with the hub headers", async () => {
-    handler = json({ sha: "c0ffee", siblings: [{ rfilename: "a.gguf" }, { rfilename: "sub/b.json" }], gated: "manual" });
+    hub.handler = json({ sha: "c0ffee", siblings: [{ rfilename: "a.gguf" }, { rfilename: "sub/b.json" }], gated: "manual" });
     requests.length = 0;
     expect(await fetchRepositoryListing("o/n", "v1", context("hf_t"))).toEqual({ commit: "c0ffee", files: ["a.gguf", "sub/b.json"], gated: true });
     expect(requests[0]).toMatchObject({ method: "GET", url: "/api/models/o/n/revision/v1" });
@@ -70,28 +57,28 @@ describe("fetchRepositoryListing", () => {
       [{ sha: 5, siblings: [null, { rfilename: 3 }, {}, { rfilename: "ok" }], gated: true }, { commit: undefined, files: ["ok"], gated: true }],
     ];
     for (const [body, expected] of cases) {
-      handler = json(body);
+      hub.handler = json(body);
       expect(await fetchRepositoryListing("o/n", "main", context()), JSON.stringify(body)).toEqual(expected);
     }
   });
 
   it("refuses a listing that is not JSON, and turns an error status into a HubStatusError", async () => {
-    handler = json("<html>not a hub</html>");
+    hub.handler = json("<html>not a hub</html>");
     await expect(fetchRepositoryListing("o/n", "main", context())).rejects.toThrow(
-      new HubStatusError(200, `${endpoint}/api/models/o/n`, undefined, "the listing is not JSON (is HF_ENDPOINT a Hugging Face-compatible hub?)"),
+      new HubStatusError(200, `${hub.url}/api/models/o/n`, undefined, "the listing is not JSON (is HF_ENDPOINT a Hugging Face-compatible hub?)"),
     );
-    handler = json({ error: "Repository not found" }, 404, { "X-Error-Code": "RepoNotFound" });
+    hub.handler = json({ error: "Repository not found" }, 404, { "X-Error-Code": "RepoNotFound" });
     const error = await fetchRepositoryListing("o/n", "main", context()).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HubStatusError);
-    expect(error).toMatchObject({ status: 404, url: `${endpoint}/api/models/o/n`, errorCode: "RepoNotFound", serverMessage: "Repository not found" });
+    expect(error).toMatchObject({ status: 404, url: `${hub.url}/api/models/o/n`, errorCode: "RepoNotFound", serverMessage: "Repository not found" });
     // A 2xx other than 200 is not a listing either.
-    handler = json({ sha: "x" }, 204);
+    hub.handler = json({ sha: "x" }, 204);
     await expect(fetchRepositoryListing("o/n", "main", context())).rejects.toMatchObject({ status: 204 });
   });
 
   it("takes the hub's explanation from X-Error-Message first, then a JSON error, then the text, cut at 300 characters", async () => {
     const explanation = async (status: number, body: string, headers: Record<string, string> = {}) => {
-      handler = (_request, response) => {
+      hub.handler = (_request, response) => {
         response.writeHead(status, headers);
         response.end(body);
       };
@@ -109,7 +96,7 @@ describe("fetchRepositoryListing", () => {
 
 describe("fetchFileMetadata", () => {
   const metadata = (status: number, headers: Record<string, string>) => {
-    handler = (_request, response) => {
+    hub.handler = (_request, response) => {
       response.writeHead(status, headers);
       response.end();
     };
@@ -136,7 +123,7 @@ describe("fetchFileMetadata", () => {
 
   it("turns 4xx and 5xx into HubStatusError, with the error code and message headers", async () => {
     const error = await metadata(404, { "X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found" }).catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ status: 404, errorCode: "EntryNotFound", serverMessage: "Entry not found", url: `${endpoint}/o/n/resolve/main/sub/w.gguf` });
+    expect(error).toMatchObject({ status: 404, errorCode: "EntryNotFound", serverMessage: "Entry not found", url: `${hub.url}/o/n/resolve/main/sub/w.gguf` });
     await expect(metadata(500, {})).rejects.toMatchObject({ status: 500 });
     expect((await metadata(399, { ETag: '"e"' })).etag).toBe('"e"');
   });
