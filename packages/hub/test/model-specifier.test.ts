@@ -2,7 +2,7 @@
 
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { formatModelSpecifier, InvalidModelSpecifierError, parseModelSpecifier } from "../src/index.ts";
 import { temporaryFolder } from "./model-fixtures.ts";
 
@@ -27,13 +27,14 @@ describe("parseModelSpecifier", () => {
   it("prefers an existing folder over a repository id of the same spelling", async () => {
     const folder = await temporaryFolder();
     await mkdir(join(folder, "org", "name"), { recursive: true });
-    const previous = process.cwd();
-    process.chdir(folder);
+    // Relative to the working directory (process.chdir is not available in test workers: the cwd is stubbed).
+    const cwd = vi.spyOn(process, "cwd").mockReturnValue(folder);
     try {
       expect(parseModelSpecifier("org/name")).toEqual({ path: "org/name" });
     } finally {
-      process.chdir(previous);
+      cwd.mockRestore();
     }
+    expect(parseModelSpecifier("org/name")).toEqual({ repo: "org/name" });
   });
 
   it("rejects text that is neither", () => {
