@@ -74,6 +74,7 @@ export class Sampler {
   }
 
   /** The next token for `logits` [vocab], given the tokens so far (for the repetition penalty). logits are not modified. */
+  // Stryker disable next-line ArrayDeclaration: equivalent (a default holding a string penalizes nothing: it is not a token id)
   sample(logits: Float32Array, previous: ArrayLike<number> = []): number {
     const scores = this.penalized(logits, previous);
     if (this.greedy) return argmax(scores);
@@ -91,6 +92,7 @@ export class Sampler {
    * top-k, top-p and min-p keep; one-hot at the best token when greedy). Speculative decoding applies it to the
    * target's and the draft's logits alike, so both are shaped by the same temperature and truncation.
    */
+  // Stryker disable next-line ArrayDeclaration: equivalent (as in sample())
   distribution(logits: Float32Array, previous: ArrayLike<number> = []): Float64Array {
     const scores = this.penalized(logits, previous);
     const probabilities = new Float64Array(scores.length); // [vocab]
@@ -160,11 +162,13 @@ export class Sampler {
       let total = 0;
       if (limit < vocabulary) for (const token of candidates) total += relative(token);
       else for (let token = 0; token < vocabulary; token++) total += relative(token);
+      // Stryker disable next-line MethodExpression: equivalent (only the window sizes: a larger window ranks more candidates and keeps the same nucleus)
       for (let size = Math.min(64, limit); ; size = Math.min(limit, size * 8)) {
         const ranked = limit < vocabulary ? candidates : largestIndices(scores, size);
         let cumulative = 0;
         let keep = 0;
         while (keep < ranked.length && cumulative / total < topP) cumulative += relative(ranked[keep++]);
+        // Stryker disable next-line LogicalOperator: equivalent (with && a window that holds the nucleus widens until it is the whole top-k set, and the nucleus found is the same)
         if (cumulative / total >= topP || ranked.length >= limit) {
           candidates = ranked.subarray(0, Math.max(1, keep));
           break;
