@@ -168,7 +168,6 @@ export class Sampler {
         let cumulative = 0;
         let keep = 0;
         while (keep < ranked.length && cumulative / total < topP) cumulative += relative(ranked[keep++]);
-        // Stryker disable next-line LogicalOperator: equivalent (with && a window that holds the nucleus widens until it is the whole top-k set, and the nucleus found is the same)
         if (cumulative / total >= topP || ranked.length >= limit) {
           candidates = ranked.subarray(0, Math.max(1, keep));
           break;

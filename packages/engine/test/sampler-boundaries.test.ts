@@ -60,6 +60,22 @@ describe("candidates without top-k and top-p", () => {
   });
 });
 
+describe("top-p just below 1", () => {
+  it("ends with every token when rounding keeps the best-first sum below topP of the total", () => {
+    // 3000 logits: summed best first, the weights fall short of topP × their index-order sum by rounding, so the
+    // window must stop because it holds every candidate, not because it reached topP.
+    const logits = Float32Array.from({ length: 3000 }, (_, index) => 8 * Math.abs(Math.sin(index * 5) % 1));
+    const top = Math.max(...logits);
+    const weights = Array.from(logits, (logit) => Math.exp(logit - top));
+    const total = weights.reduce((sum, weight) => sum + weight, 0);
+    const bestFirst = [...weights].sort((a, b) => b - a).reduce((sum, weight) => sum + weight, 0);
+    const topP = 1 - 2 ** -53;
+    expect(bestFirst / total).toBeLessThan(topP);
+    const distribution = new Sampler({ temperature: 1, topP }).distribution(logits);
+    expect(distribution.filter((probability) => probability > 0).length).toBe(3000);
+  });
+});
+
 describe("seeding and scale", () => {
   it("an unseeded sampler seeds itself with Math.random() × 2^32, rounded down", () => {
     for (const random of [0.5, 0.25, 0.9999]) {
