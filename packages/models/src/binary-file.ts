@@ -50,22 +50,25 @@ export function specialFileKind(stats: fs.Stats): string | undefined {
 
 /**
  * Opens a file for reading; a missing file, a directory, or anything that is not a regular file (a FIFO would block
- * the open until something writes to it) becomes a ModelFileError naming it.
+ * the open until something writes to it) becomes a ModelFileError naming it. (A directory is checked before opening:
+ * Linux opens one for reading without complaint and only the first read fails, with a bare EISDIR.)
  */
 export function openForReading(file: string): number {
   requireLittleEndianHost(file);
-  let kind: string | undefined;
+  let stats: fs.Stats | undefined;
   try {
-    kind = specialFileKind(fs.statSync(file));
+    stats = fs.statSync(file);
   } catch {
     // missing or unreadable: openSync below says which
   }
+  if (stats?.isDirectory()) throw new ModelFileError({ file }, "is a directory, expected a file");
+  const kind = stats === undefined ? undefined : specialFileKind(stats);
   if (kind !== undefined) throw new ModelFileError({ file }, `is ${kind}, not a regular file: pass the model file itself`);
   try {
     return fs.openSync(file, "r");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const problem = code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory, expected a file" : `cannot open (${code ?? String(error)})`;
+    const problem = code === "ENOENT" ? "file not found" : `cannot open (${code ?? String(error)})`;
     throw new ModelFileError({ file }, problem, { cause: error });
   }
 }
