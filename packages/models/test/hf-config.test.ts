@@ -7,7 +7,7 @@ import path from "node:path";
 import { ropeFrequencies } from "@infer-recipes/kernel";
 import { describe, expect, it } from "vitest";
 
-import { ModelFileError, parseHfConfig, readHfConfig } from "../src/index.ts";
+import { hfConfigPath, ModelFileError, parseHfConfig, readGenerationEosTokenIds, readHfConfig } from "../src/index.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
 
 const temporaryDirectory = useTemporaryDirectories("hf-config");
@@ -135,5 +135,68 @@ describe("parseHfConfig", () => {
     expect(() => readHfConfig(directory)).toThrow(/config\.json: invalid JSON/);
     fs.writeFileSync(path.join(directory, "config.json"), "[1, 2]");
     expect(() => readHfConfig(directory)).toThrow(/config\.json: expected a JSON object at the top level/);
+  });
+});
+
+describe("parseHfConfig: the architecture checks and generation_config.json, by whole message", () => {
+  const base = { hidden_size: 64, intermediate_size: 128, num_hidden_layers: 1, num_attention_heads: 4, vocab_size: 10 };
+  const message = (json: unknown) => {
+    try {
+      parseHfConfig(json, "c.json");
+    } catch (error) {
+      expect(error).toBeInstanceOf(ModelFileError);
+      return (error as Error).message;
+    }
+    throw new Error("expected a ModelFileError");
+  };
+
+  it("accepts a llama model_type, an architectures list naming LlamaForCausalLM, or neither; silu; false biases", () => {
+    for (const extra of [
+      {},
+      { model_type: "llama" },
+      { model_type: "mistral", architectures: ["LlamaForCausalLM"] },
+      { model_type: "smollm", architectures: ["Other", "LlamaForCausalLM"] },
+      { hidden_act: "silu", attention_bias: false, mlp_bias: false },
+      { rope_scaling: { factor: 2 } },
+      { head_dim: 24, hidden_size: 66 },
+    ]) {
+      expect(parseHfConfig({ ...base, ...extra }, "c.json").layerCount, JSON.stringify(extra)).toBe(1);
+    }
+    expect(parseHfConfig({ ...base, head_dim: 24, hidden_size: 66 }, "c.json")).toMatchObject({ hiddenSize: 66, headDim: 24, rotaryDim: 24 });
+  });
+
+  it("refuses what is not a Llama: model type, activation, biases, rope types, a non-object", () => {
+    expect(message({ ...base, model_type: "mistral" })).toBe('c.json: field "model_type": expected a Llama model (model_type "llama" or architectures ["LlamaForCausalLM"]), got "mistral"');
+    expect(message({ ...base, model_type: "qwen2", architectures: "LlamaForCausalLM" })).toMatch(/field "model_type": expected a Llama model .*got "qwen2"$/);
+    expect(message({ ...base, hidden_act: "gelu" })).toBe('c.json: field "hidden_act": expected "silu" (SwiGLU), got "gelu"');
+    expect(message({ ...base, mlp_bias: true })).toBe('c.json: field "mlp_bias": bias terms are not supported (expected false)');
+    expect(message({ ...base, attention_bias: true })).toBe('c.json: field "attention_bias": bias terms are not supported (expected false)');
+    expect(message({ ...base, rope_scaling: { type: "linear", factor: 2 } })).toBe(
+      'c.json: field "rope_scaling.type": rope scaling "linear" is not supported (supported: "llama3", "default" or rope_scaling: null)',
+    );
+    expect(message({ ...base, rope_scaling: { rope_type: "dynamic", type: "llama3" } })).toMatch(/field "rope_scaling\.rope_type": rope scaling "dynamic"/);
+    expect(message({ ...base, rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 0.5 } })).toBe(
+      'c.json: field "rope_scaling.original_max_position_embeddings": expected a positive integer, got 0.5',
+    );
+    expect(message({ ...base, hidden_size: 66 })).toBe('c.json: field "num_attention_heads": hidden_size (66) must be a multiple of num_attention_heads (4) when head_dim is absent');
+    for (const json of [[1], null, "text"]) expect(message(json)).toBe("c.json: expected a JSON object at the top level");
+  });
+
+  it("reads eos_token_id of generation_config.json beside config.json: undefined without the file or the field", () => {
+    const directory = temporaryDirectory();
+    expect(readGenerationEosTokenIds(directory)).toBeUndefined();
+    const file = path.join(directory, "generation_config.json");
+    fs.writeFileSync(file, JSON.stringify({ eos_token_id: [5, 6] }));
+    expect(readGenerationEosTokenIds(directory)).toEqual([5, 6]);
+    fs.writeFileSync(file, JSON.stringify({ eos_token_id: 7 }));
+    expect(readGenerationEosTokenIds(directory)).toEqual([7]);
+    fs.writeFileSync(file, JSON.stringify({ temperature: 0.6 }));
+    expect(readGenerationEosTokenIds(directory)).toBeUndefined();
+    fs.writeFileSync(file, JSON.stringify({ eos_token_id: "x" }));
+    expect(() => readGenerationEosTokenIds(directory)).toThrow(`${file}: field "eos_token_id": expected a token id (integer ≥ 0) or a list of them, got "x"`);
+    expect(hfConfigPath(directory)).toBe(path.join(directory, "config.json"));
+    expect(hfConfigPath(file)).toBe(file);
+    const missing = path.join(directory, "nowhere");
+    expect(hfConfigPath(missing)).toBe(missing);
   });
 });
