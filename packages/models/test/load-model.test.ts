@@ -127,3 +127,76 @@ describe("loadModelWeights", () => {
     expect(() => getTensor(weights, "model.layers.9.mlp.up_proj.weight")).toThrow(/tensor "model\.layers\.9\.mlp\.up_proj\.weight": missing/);
   });
 });
+
+describe("detectWeightFormat", () => {
+  /** A directory holding `names` (config.json written as {}, other files as "x"). */
+  const directoryWith = (...names: string[]) => {
+    const directory = temporaryDirectory();
+    for (const name of names) fs.writeFileSync(path.join(directory, name), name === "config.json" ? "{}" : "x");
+    return directory;
+  };
+  const messageOf = (location: string) => {
+    try {
+      detectWeightFormat(location);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ModelFileError);
+      return (error as Error).message;
+    }
+    throw new Error("expected a ModelFileError");
+  };
+
+  it("tells a Hugging Face directory's format: safetensors whenever there are any, else PyTorch checkpoints", () => {
+    const cases: Array<[string[], string]> = [
+      [["config.json", "model.safetensors"], "safetensors"],
+      [["config.json", "model.safetensors.index.json"], "safetensors"],
+      [["config.json", "model.safetensors", "pytorch_model.bin"], "safetensors"],
+      [["config.json", "model.safetensors.index.json", "pytorch_model.bin"], "safetensors"],
+      [["config.json", "pytorch_model.bin"], "pytorch"],
+      [["config.json", "pytorch_model-00001-of-00002.bin"], "pytorch"],
+      [["config.json", "pytorch_model.bin.index.json"], "pytorch"],
+    ];
+    for (const [names, format] of cases) expect(detectWeightFormat(directoryWith(...names)), names.join(" ")).toBe(format);
+    for (const names of [[], ["config.json"], ["model.safetensors"], ["config.json", "model.bin"], ["config.json", "weights.safetensors.json"]]) {
+      const directory = directoryWith(...names);
+      expect(messageOf(directory), names.join(" ")).toBe(
+        `${directory}: this directory has no config.json with *.safetensors, model.safetensors.index.json or pytorch_model*.bin beside it`,
+      );
+    }
+  });
+
+  it("tells a file's format by its magic, then by its name and what is beside it", () => {
+    const withConfig = directoryWith("config.json", "model.safetensors", "pytorch_model.bin", "stories.bin", "tiny.gguf", "ggufmagic.bin", "model.safetensors.index.json", "notes.txt");
+    fs.writeFileSync(path.join(withConfig, "ggufmagic.bin"), "GGUF and then anything");
+    fs.writeFileSync(path.join(withConfig, "short.bin"), "GG");
+    const bare = directoryWith("model.safetensors", "pytorch_model.bin", "index.json", "mypytorch_model.bin");
+    const cases: Array<[string, string]> = [
+      [path.join(withConfig, "ggufmagic.bin"), "gguf"],
+      [path.join(withConfig, "tiny.gguf"), "gguf"],
+      [path.join(withConfig, "stories.bin"), "llama2c"],
+      [path.join(withConfig, "short.bin"), "llama2c"],
+      [path.join(withConfig, "pytorch_model.bin"), "pytorch"],
+      [path.join(withConfig, "model.safetensors"), "safetensors"],
+      [path.join(withConfig, "model.safetensors.index.json"), "safetensors"],
+      [path.join(bare, "mypytorch_model.bin"), "llama2c"],
+    ];
+    for (const [file, format] of cases) expect(detectWeightFormat(file), file).toBe(format);
+    expect(messageOf(path.join(bare, "pytorch_model.bin"))).toBe(`${path.join(bare, "pytorch_model.bin")}: PyTorch checkpoints need a config.json beside them in ${bare}`);
+    expect(messageOf(path.join(bare, "model.safetensors"))).toBe(`${path.join(bare, "model.safetensors")}: safetensors weights need a config.json beside them in ${bare}`);
+    expect(messageOf(path.join(bare, "index.json"))).toBe(`${path.join(bare, "index.json")}: safetensors weights need a config.json beside them in ${bare}`);
+    expect(messageOf(path.join(withConfig, "notes.txt"))).toBe(
+      `${path.join(withConfig, "notes.txt")}: unknown weight format (expected a model directory, a .gguf file or a llama2.c .bin file)`,
+    );
+    const missing = path.join(bare, "absent.gguf");
+    expect(messageOf(missing)).toBe(`${missing}: not found (expected a model directory, a .gguf file or a llama2.c .bin file)`);
+  });
+
+  it("loads a Hugging Face model from the path of its weight file or its directory alike", () => {
+    const config = tinyLlamaConfig();
+    const tensors = randomLlamaTensors(config, 4);
+    const directory = temporaryDirectory();
+    writeHfModel(directory, config, tensors);
+    const fromFile = loadModelWeights(path.join(directory, "model.safetensors"));
+    expect(fromFile.source).toEqual({ format: "safetensors", path: directory, files: [path.join(directory, "config.json"), path.join(directory, "model.safetensors")] });
+    expectTensorsEqual(fromFile, loadModelWeights(directory));
+  });
+});
