@@ -140,7 +140,7 @@ describe("ggufToLlamaConfig", () => {
     const { "general.architecture": _, ...noArchitecture } = llamaMetadata;
     expect(message(noArchitecture)).toBe('field "general.architecture": expected "llama" or "chatglm", got nothing');
     expect(message({ ...llamaMetadata, "llama.attention.value_length": u32(4) })).toBe('field "llama.attention.value_length": must equal llama.attention.key_length (8), got 4');
-    for (const accepted of [
+    for (const accepted of <Array<Record<string, GgufMetadataInput>>>[
       {},
       { "llama.rope.scaling.type": "none" },
       { "llama.rope.scaling.factor": f32(1) },
