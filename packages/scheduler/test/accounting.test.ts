@@ -376,3 +376,19 @@ describe("embedding spans", () => {
     expect(seen).toEqual([[0, 3, true], [0, 1, true], [1, 1, false], [0, 1, false], [1, 1, false]]);
   });
 });
+
+describe("cancellation before the first step", () => {
+  it("ends a request cancelled right after submit at once: it never reaches the model", async () => {
+    const model = new CountingBatchModel();
+    const scheduler = new Scheduler(model, countingCache());
+    const tokens: number[] = [];
+    const handle = scheduler.submit({ promptIds: [0], maxTokens: 3, onToken: (id) => tokens.push(id) });
+    handle.cancel();
+    expect(scheduler.stats()).toMatchObject({ running: 0, waiting: 0, cancelled: 1 });
+    expect(await handle.result).toMatchObject({ finishReason: "cancelled", tokenIds: [] });
+    await scheduler.whenIdle();
+    expect(model.steps).toEqual([]);
+    expect(tokens).toEqual([]);
+    expect(scheduler.stats()).toMatchObject({ steps: 0, cancelled: 1, completed: 0 });
+  });
+});
