@@ -14,11 +14,10 @@ export function hasGlobCharacters(pattern: string): boolean {
 export function matchFiles(files: readonly string[], pattern: string): string[] {
   const normalized = pattern.replace(/\\/g, "/").replace(/^\.\//, "");
   if (files.includes(normalized)) return [normalized];
+  // An exact file name in any folder (a pattern with a slash is no file's name).
+  const sameName = files.filter((file) => baseName(file) === normalized);
+  if (sameName.length > 0) return sameName;
   const byName = !normalized.includes("/");
-  if (byName) {
-    const sameName = files.filter((file) => baseName(file) === normalized);
-    if (sameName.length > 0) return sameName;
-  }
   if (hasGlobCharacters(normalized)) {
     const subject = (file: string) => (byName ? baseName(file) : file);
     const exact = globToRegExp(normalized, "");
@@ -32,13 +31,11 @@ export function matchFiles(files: readonly string[], pattern: string): string[] 
 }
 
 export function baseName(file: string): string {
-  const slash = file.lastIndexOf("/");
-  return slash < 0 ? file : file.slice(slash + 1);
+  return file.slice(file.lastIndexOf("/") + 1);
 }
 
 export function directoryName(file: string): string {
-  const slash = file.lastIndexOf("/");
-  return slash < 0 ? "" : file.slice(0, slash);
+  return file.slice(0, Math.max(0, file.lastIndexOf("/")));
 }
 
 function globToRegExp(glob: string, flags: string): RegExp {
