@@ -222,3 +222,48 @@ describe("prompt ids", () => {
     });
   });
 });
+
+describe("what the prompt pieces ask of the tokenizer and take as the prompt", () => {
+  /** characterTokenizer whose idToToken refuses anything but an id of its vocabulary, as a vocabulary lookup may. */
+  function strictTokenizer(options: Parameters<typeof characterTokenizer>[0] = {}): TextTokenizer {
+    const tokenizer = characterTokenizer(options);
+    return {
+      ...tokenizer,
+      idToToken: (id: number) => {
+        if (!Number.isInteger(id) || id < 0 || id >= tokenizer.vocabSize) throw new Error(`idToToken: no token id ${id}`);
+        return tokenizer.idToToken(id);
+      },
+    };
+  }
+  const seen: unknown[] = [];
+  const echo: ChatTemplate = {
+    source: "(test)",
+    render: (messages: readonly ChatMessage[], options) => {
+      seen.push(options);
+      return messages.map((message) => message.content).join("");
+    },
+  };
+
+  it("promptLimits reads the spelling of every id in the vocabulary and of no other", () => {
+    expect(promptLimits(strictTokenizer({ spellings: ["a", "bcd", "ef"] }), 4)).toEqual({ maxPromptTokens: 4, longestTokenCharacters: 3 });
+  });
+
+  it("a chat on a tokenizer without BOS and EOS tokens asks for no spelling", () => {
+    seen.length = 0;
+    expect(chatPromptIds(strictTokenizer(), echo, [{ role: "user", content: "ab" }])).toEqual([0, 1]);
+    expect(seen).toEqual([{ addGenerationPrompt: true, bosToken: undefined, eosToken: undefined }]);
+  });
+
+  it("a chat whose text encodes to the BOS id first gets no second BOS, though the text does not start with its spelling", () => {
+    // Id 26 is BOS, spelled "<s26>"; every character outside a–z encodes to 26 too.
+    expect(chatPromptIds(characterTokenizer({ bos: 26 }), echo, [{ role: "user", content: "#ab" }])).toEqual([26, 0, 1]);
+    expect(chatPromptIds(characterTokenizer({ bos: 26 }), echo, [{ role: "user", content: "ab" }])).toEqual([26, 0, 1]);
+  });
+
+  it("checkPromptBounds reads a one-element prompt array as text only when the element is a string", () => {
+    const limits = { maxPromptTokens: 10, longestTokenCharacters: 3 };
+    // [[11 ids]] is one element, not 11 token ids: its shape is for the parameter checks to refuse.
+    expect(() => checkPromptBounds("completion", { prompt: [Array(11).fill(1)] }, limits)).not.toThrow();
+    expect(refusal(() => checkPromptBounds("completion", { prompt: Array(11).fill([1]) }, limits)).message).toMatch(/^'prompt' has 11 token ids, /);
+  });
+});
