@@ -120,22 +120,24 @@ export function weightKind(file: string): WeightKind {
 
 function selectDefault(available: readonly string[]): FileSelection {
   if (available.includes(singleSafetensorsName)) return { plan: safetensorsPlan(available, "", [singleSafetensorsName]) };
+  // Stryker disable next-line ArrayDeclaration: equivalent (the index is used whenever the single file is not what matched)
   if (available.includes(safetensorsIndexName)) return { plan: safetensorsPlan(available, "", [safetensorsIndexName]) };
   const ggufGroups = groupGguf(withoutProjectors(available.filter((file) => weightKind(file) === "gguf")));
-  if (ggufGroups.size === 1) return { plan: singleFilePlan("gguf", [...ggufGroups.values()][0]) };
   if (ggufGroups.size > 1) {
     return {
       problem: `holds ${ggufGroups.size} GGUF models; choose one with a file name, glob or quantization tag`,
       candidates: [...ggufGroups.values()].map((parts) => parts[0]),
     };
   }
+  if (ggufGroups.size === 1) return { plan: singleFilePlan("gguf", [...ggufGroups.values()][0]) };
   const rootSafetensors = available.filter((file) => !file.includes("/") && weightKind(file) === "safetensors");
   if (rootSafetensors.length > 0) return { plan: safetensorsPlan(available, "", rootSafetensors) };
   if (available.includes(singlePyTorchName)) return { plan: hfFolderPlan("pytorch", available, "", [singlePyTorchName]) };
+  // Stryker disable next-line ArrayDeclaration: equivalent (as for the safetensors index above)
   if (available.includes(pytorchIndexName)) return { plan: hfFolderPlan("pytorch", available, "", [pytorchIndexName]) };
   const llama2c = available.filter((file) => weightKind(file) === "llama2c");
-  if (llama2c.length === 1) return { plan: singleFilePlan("llama2c", llama2c) };
   if (llama2c.length > 1) return { problem: `holds ${llama2c.length} llama2.c .bin files; choose one`, candidates: llama2c };
+  if (llama2c.length === 1) return { plan: singleFilePlan("llama2c", llama2c) };
   return {
     problem: `has no ${singleSafetensorsName}, ${safetensorsIndexName}, .gguf, ${singlePyTorchName}, ${pytorchIndexName} or llama2.c .bin file`,
     candidates: available.filter((file) => weightKind(file) !== undefined),
@@ -152,8 +154,7 @@ function selectByPattern(available: readonly string[], pattern: string): FileSel
   }
   const groups = new Map<string, { kind: ModelFormat; files: string[] }>();
   for (const file of weights) {
-    const kind = weightKind(file);
-    if (kind === undefined) continue;
+    const kind = weightKind(file)!; // weights are the matches with a kind
     const key = kind === "gguf" ? `gguf:${ggufParts(file)[0]}` : kind === "llama2c" ? `llama2c:${file}` : `${kind}:${directoryName(file)}`;
     const group = groups.get(key) ?? { kind, files: [] };
     group.files.push(file);
@@ -162,7 +163,8 @@ function selectByPattern(available: readonly string[], pattern: string): FileSel
   if (groups.size > 1) {
     return {
       problem: `"${pattern}" matches ${groups.size} different models; be more specific`,
-      candidates: [...groups.values()].map((group) => (group.kind === "gguf" ? ggufParts(group.files[0])[0] : group.files[0])),
+      // The first part of a split GGUF; any other file is its own first part.
+      candidates: [...groups.values()].map((group) => ggufParts(group.files[0])[0]),
     };
   }
   const group = [...groups.values()][0];
@@ -181,9 +183,8 @@ function hfFolderPlan(format: "safetensors" | "pytorch", available: readonly str
   const [singleName, indexName, extension] = format === "safetensors" ? [singleSafetensorsName, safetensorsIndexName, ".safetensors"] : [singlePyTorchName, pytorchIndexName, ".bin"];
   const index = inFolder(indexName);
   const single = inFolder(singleName);
-  const shardPattern = format === "safetensors" ? /-\d{5}-of-\d{5}\.safetensors$/ : /-\d{5}-of-\d{5}\.bin$/;
-  const wantsIndex = matched.includes(index) || matched.some((file) => shardPattern.test(file)) || matched.length > 1;
-  const useIndex = available.includes(index) && (wantsIndex || !matched.includes(single));
+  // The index and its shards, unless what matched is the single weight file alone.
+  const useIndex = available.includes(index) && !(matched.length === 1 && matched[0] === single);
   const weights = useIndex ? [] : matched.filter((file) => file.endsWith(extension));
   return {
     format,

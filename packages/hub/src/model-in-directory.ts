@@ -23,7 +23,8 @@ export async function findModelInDirectory(
   const { plan } = selection;
   const present = new Set(listing.files);
   let shards: string[] = [];
-  if (plan.shardIndex !== undefined && present.has(plan.shardIndex)) {
+  // A plan's index is one of the listed files (absent, it would not have been chosen).
+  if (plan.shardIndex !== undefined) {
     try {
       shards = shardsFromIndex(await readFile(join(root, plan.shardIndex), "utf8"), plan.shardIndex);
     } catch (error) {
