@@ -2,7 +2,7 @@
 // object, null or holds non-string values; which weights a plan takes when an index, a single file and shards are
 // there; several GGUF models named by the first part of a split one; one GGUF or one llama2.c file against several; a
 // pattern that matches nothing; and, in a directory or cache snapshot, a shard whose link has no blob, a PyTorch folder
-// as the model's path, files named once when asked for twice, sorted listings, and hidden folders of a snapshot.
+// as the model's path, files named once when asked for twice, listings sorted as whole paths, and hidden folders of a snapshot.
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -101,14 +101,15 @@ describe("models in a directory", () => {
     });
   });
 
-  it("lists files and broken links sorted", async () => {
+  it("lists files and broken links sorted as whole paths (a folder's files are not listed before a sibling name that sorts first)", async () => {
+    // Each folder is read in name order ("a" before "a.txt"), but "a.txt" sorts before "a/x" ("." < "/").
     const root = await temporaryFolder();
-    const names = ["q", "c", "x", "a", "m", "z", "b", "k", "e", "t"];
-    for (const name of names) await writeFile(join(root, name), name);
-    for (const name of ["zz-link", "aa-link", "mm-link"]) await symlink("missing-target", join(root, name));
-    const listing = await listFiles(root, { maxDepth: 0, skipHiddenFolders: false });
-    expect(listing.files).toEqual([...names].sort());
-    expect(listing.brokenLinks).toEqual(["aa-link", "mm-link", "zz-link"]);
+    await mkdir(join(root, "a"));
+    for (const name of ["a/x", "a.txt", "b"]) await writeFile(join(root, name), name);
+    for (const name of ["a/link", "a.link"]) await symlink("missing-target", join(root, name));
+    const listing = await listFiles(root, { maxDepth: 1, skipHiddenFolders: false });
+    expect(listing.files).toEqual(["a.txt", "a/x", "b"]);
+    expect(listing.brokenLinks).toEqual(["a.link", "a/link"]);
   });
 
   it("a cache snapshot's hidden folders are searched", async () => {
