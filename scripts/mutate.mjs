@@ -174,10 +174,14 @@ function summarize(name, entry) {
 }
 
 const summaryFile = join(resultsRoot, "scores.json");
-const scores = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, "utf8")) : {};
+const readScores = () => (existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, "utf8")) : {});
+let scores = readScores();
 for (const name of packages) {
   console.log(`\nmutate: ${name}`);
   const run = await mutatePackage(name);
+  // Read again after the run (it can take hours): the file may have gained other packages' results meanwhile (a
+  // rebase, another checkout's run), and only this package's entry is this run's to write.
+  scores = readScores();
   // Entries written before per-file results were kept hold totals only: they are replaced, not merged.
   const byFile = { ...(scores[name]?.byFile ?? {}), ...run.measured };
   const summary = summarize(name, { byFile });
