@@ -57,7 +57,6 @@ async function snapshotsNewestFirst(repositoryPath: string): Promise<string[]> {
 async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isDirectory();
-    // Stryker disable next-line BlockStatement: equivalent (an empty catch block returns undefined, which is false here too)
   } catch {
     return false;
   }

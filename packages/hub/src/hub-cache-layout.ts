@@ -45,7 +45,6 @@ export async function readRef(repositoryPath: string, revision: string): Promise
   try {
     const commit = (await readFile(refPath(repositoryPath, revision), "utf8")).trim();
     return commit === "" ? undefined : commit;
-    // Stryker disable next-line BlockStatement: equivalent (an empty catch block returns undefined too)
   } catch {
     return undefined;
   }
