@@ -17,7 +17,7 @@
 // the package, e.g. src/sampler.ts).
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { setPriority } from "node:os";
+import { getPriority, setPriority } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -51,7 +51,7 @@ const sharedModels = join(root, "..", "shared", "models");
 if (process.env.INFER_SHARED_MODELS === undefined && existsSync(sharedModels)) process.env.INFER_SHARED_MODELS = sharedModels;
 
 try {
-  setPriority(10); // children (the test runners) inherit it
+  setPriority(Math.max(getPriority(), 10)); // children (the test runners) inherit it; a higher nice given is kept
 } catch {
   // not permitted here: run at normal priority
 }
@@ -103,8 +103,11 @@ async function mutatePackage(name) {
     const date = new Date().toISOString();
     // --files "src/a.ts:10-80" mutates only those lines: that file's result is then partial.
     const ranges = new Map((files ?? "").split(",").filter((pattern) => /:\d+-\d+$/.test(pattern)).map((pattern) => pattern.split(":")));
+    // With --files the report also carries the incremental file's other files, with their old results under today's
+    // source: only the files this run mutated are its results.
+    const mutated = files === undefined ? () => true : inPatterns(files.split(",").map((pattern) => pattern.replace(/:\d+-\d+$/, "")));
     const measured = Object.fromEntries(
-      Object.entries(report.files).map(([file, { source, mutants }]) => [
+      Object.entries(report.files).filter(([file]) => mutated(file)).map(([file, { source, mutants }]) => [
         file,
         { ...countStatuses(mutants), sourceHash: hashOf(source), date, ...(ranges.has(file) ? { onlyLines: ranges.get(file) } : {}) },
       ]),
@@ -121,6 +124,24 @@ async function mutatePackage(name) {
   } finally {
     process.chdir(previousDirectory);
   }
+}
+
+/** A test of file names against --files patterns (globs with * and **, "!" to exclude), as Stryker's `mutate` reads them. */
+function inPatterns(patterns) {
+  const toRegExp = (glob) =>
+    new RegExp(
+      `^${glob
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*\*\//g, "\u0000")
+        .replace(/\*\*/g, "\u0001")
+        .replace(/\*/g, "[^/]*")
+        .replace(/\?/g, "[^/]")
+        .replace(/\u0000/g, "(?:.*/)?")
+        .replace(/\u0001/g, ".*")}$`,
+    );
+  const included = patterns.filter((pattern) => !pattern.startsWith("!")).map(toRegExp);
+  const excluded = patterns.filter((pattern) => pattern.startsWith("!")).map((pattern) => toRegExp(pattern.slice(1)));
+  return (file) => included.some((pattern) => pattern.test(file)) && !excluded.some((pattern) => pattern.test(file));
 }
 
 /** Killed (timed out counts as killed), survived, not covered, errors and ignored mutants of a list. */
