@@ -18,4 +18,5 @@ export function sharedModelsDirectoryFor(environment: NodeJS.ProcessEnv): string
   return chosen !== undefined && chosen !== "" ? path.resolve(chosen) : path.resolve(repositoryRoot, "../shared/models");
 }
 
+/** The shared models folder of this process: INFER_SHARED_MODELS, or `shared/models` beside the repository. */
 export const sharedModelsDirectory = sharedModelsDirectoryFor(process.env);
