@@ -5,19 +5,9 @@
 
 import { describe, expect, it } from "vitest";
 
-import { ApiError } from "../src/api-error.ts";
 import { parseJsonBody, readChatParameters, readCompletionParameters } from "../src/request-parameters.ts";
 
-/** The ApiError `read` throws (fails the test when it throws none or another error). */
-function refusal(read: () => unknown): ApiError {
-  try {
-    read();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ApiError);
-    return error as ApiError;
-  }
-  throw new Error("accepted");
-}
+import { refusal } from "./api-refusal.ts";
 
 const complete = (fields: Record<string, unknown>) => readCompletionParameters({ prompt: "p", ...fields });
 
