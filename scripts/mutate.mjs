@@ -112,13 +112,12 @@ async function mutatePackage(name) {
         { ...countStatuses(mutants), sourceHash: hashOf(source), date, ...(ranges.has(file) ? { onlyLines: ranges.get(file) } : {}) },
       ]),
     );
-    // A whole-package run leaves files without any mutant (types, re-exports) out of its report: they are measured too.
-    if (files === undefined) {
-      for (const file of sourceFiles(name)) {
-        if (measured[file] !== undefined) continue;
-        const source = readFileSync(join(packageRoot, file), "utf8");
-        measured[file] = { ...countStatuses([]), sourceHash: hashOf(source), date };
-      }
+    // Stryker's report leaves out the files it found no mutant in (types, re-exports): those of the package (or of
+    // --files) are measured too, with zero mutants.
+    for (const file of sourceFiles(name)) {
+      if (measured[file] !== undefined || !mutated(file)) continue;
+      const source = readFileSync(join(packageRoot, file), "utf8");
+      measured[file] = { ...countStatuses([]), sourceHash: hashOf(source), date };
     }
     return { files: files ?? "all of src/", minutes: (Date.now() - started) / 60_000, date, measured };
   } finally {
