@@ -2,8 +2,9 @@
 // llama-bench binary the user built outside this repository from llama.cpp's public source. Each measured run is two
 // llama-bench processes on the same GGUF file and thread count, measuring what this project's run measures: its
 // pp<prompt> test (prefill of the prompt in one batch, from an empty context) and its tg<decode> test at depth
-// <prompt> (decoding after a prompt's worth of context, as ours decodes after its prompt), one repetition each after
-// llama-bench's own warm-up. The weights are read into llama.cpp's memory as ours are (-mmp 0), unless the benchmark
+// <prompt> (decoding after a prompt's worth of context, as ours decodes after its prompt; for a case that decodes from
+// BOS, such as the tiny real model, at depth 0: `-p 0 -n <decode>`), one repetition each after llama-bench's own
+// warm-up. The weights are read into llama.cpp's memory as ours are (-mmp 0), unless the benchmark
 // runs with --llama-mmap. Its JSON output gives the tokens/s; the processes' CPU time is read from /proc/self/stat's
 // children fields, so the benchmark can tell how much CPU other processes took meanwhile (llama.cpp's threads wait for
 // each other at every op, so a 2-thread run with another process on a core collapses: such runs are flagged).
@@ -23,6 +24,9 @@ export interface LlamaBenchRequest {
   decodeTokens: number;
   /** Memory-map the file (llama-bench's default) instead of reading it into memory (default false, as ours does). */
   memoryMap?: boolean;
+  /** Tokens in the context before the tg test (llama-bench -d; default promptTokens, as ours decodes after its prompt;
+   *  0: no -d, decoding from an empty context). */
+  decodeDepth?: number;
 }
 
 /** One test result of llama-bench's `-o json` output (the fields read here). */
@@ -62,13 +66,17 @@ export function parseLlamaBenchJson(text: string): LlamaBenchTest[] {
   return parsed as LlamaBenchTest[];
 }
 
+/** The context depth of the request's tg test: decodeDepth, else the prompt's length. */
+const decodeDepthOf = (request: LlamaBenchRequest) => request.decodeDepth ?? request.promptTokens;
+
 /** The llama-bench arguments of one run's two processes: prefill (pp<prompt> from an empty context) and decode
- *  (tg<decode> at depth <prompt>). */
+ *  (tg<decode> at depth <prompt>, or at the request's decodeDepth; without -d when that is 0). */
 export function llamaBenchArguments(request: LlamaBenchRequest): { prefill: string[]; decode: string[] } {
   const common = ["-m", request.modelPath, "-t", String(request.threads), "-mmp", request.memoryMap ? "1" : "0", "-r", "1", "-o", "json"];
+  const depth = decodeDepthOf(request);
   return {
     prefill: [...common, "-p", String(request.promptTokens), "-n", "0"],
-    decode: [...common, "-p", "0", "-n", String(request.decodeTokens), "-d", String(request.promptTokens)],
+    decode: [...common, "-p", "0", "-n", String(request.decodeTokens), ...(depth > 0 ? ["-d", String(depth)] : [])],
   };
 }
 
@@ -122,6 +130,6 @@ export async function runLlamaBench(request: LlamaBenchRequest): Promise<LlamaBe
       generated: [],
       cpuMs: childrenCpuMs() - cpuBefore,
     },
-    description: `llama-bench (${request.binary}), ${build}: ${prefill.n_threads} threads, pp${request.promptTokens} from an empty context and tg${request.decodeTokens} at depth ${decode.n_depth ?? request.promptTokens} (after a prompt's worth of context, as ours), 1 repetition per run after its warm-up, file ${request.memoryMap ? "memory-mapped" : "read into memory (-mmp 0)"}, flash attention ${String(prefill.flash_attn ?? "auto")}`,
+    description: `llama-bench (${request.binary}), ${build}: ${prefill.n_threads} threads, pp${request.promptTokens} from an empty context and tg${request.decodeTokens} at depth ${decode.n_depth ?? decodeDepthOf(request)} (${decodeDepthOf(request) > 0 ? "after a prompt's worth of context, as ours" : "from an empty context, as ours decodes from BOS"}), 1 repetition per run after its warm-up, file ${request.memoryMap ? "memory-mapped" : "read into memory (-mmp 0)"}, flash attention ${String(prefill.flash_attn ?? "auto")}`,
   };
 }

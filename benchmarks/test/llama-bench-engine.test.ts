@@ -1,6 +1,6 @@
 // The llama-bench engine of the peer benchmark, against a stand-in executable that answers like llama-bench's
 // `-o json` (CI has no llama.cpp build): the arguments of its two processes (prefill from an empty context, decode at
-// the prompt's depth, weights read into memory unless memory-mapping is asked for), prefill/decode speeds read from
+// the prompt's depth or from an empty context for the tiny case, weights read into memory unless memory-mapping is asked for), prefill/decode speeds read from
 // their pp and tg tests, and clear errors for a failing or unexpected executable.
 import fs from "node:fs";
 import os from "node:os";
@@ -53,6 +53,19 @@ describe("llama-bench engine", () => {
     expect(result.measurement.cpuMs).toBeGreaterThanOrEqual(0);
     expect(result.description).toContain("llama.cpp 3f545bec (build 10573): 2 threads, pp512 from an empty context and tg128 at depth 512");
     expect(result.description).toContain("read into memory (-mmp 0)");
+  });
+
+  it("with decodeDepth 0 (the tiny case, decoding from BOS) asks for -p 0 -n N without -d, and says so", async () => {
+    const common = ["-m", "m.gguf", "-t", "1", "-mmp", "0", "-r", "1", "-o", "json"];
+    expect(llamaBenchArguments({ binary: "llama-bench", modelPath: "m.gguf", threads: 1, promptTokens: 512, decodeTokens: 128, decodeDepth: 0 })).toEqual({
+      prefill: [...common, "-p", "512", "-n", "0"],
+      decode: [...common, "-p", "0", "-n", "128"],
+    });
+    expect(llamaBenchArguments({ binary: "llama-bench", modelPath: "m.gguf", threads: 1, promptTokens: 512, decodeTokens: 128, decodeDepth: 64 }).decode.slice(-2)).toEqual(["-d", "64"]);
+    const result = await runLlamaBench({ binary: fakeLlamaBench("ok"), modelPath: "m.gguf", threads: 1, promptTokens: 512, decodeTokens: 128, decodeDepth: 0 });
+    // The stand-in's tg speed at depth 0: 40.25.
+    expect((result.measurement.decodeTokens / result.measurement.decodeMs) * 1000).toBeCloseTo(40.25, 9);
+    expect(result.description).toContain("1 threads, pp512 from an empty context and tg128 at depth 0 (from an empty context, as ours decodes from BOS)");
   });
 
   it("says which executable failed and shows the end of its error output", async () => {
