@@ -1,7 +1,8 @@
 // The rows of the peer comparison: per (shape, format, threads) one prefill and one decode row, with the medians
 // (and ranges) of the engines' interleaved runs (ours, llama.cpp through node-llama-cpp, llama.cpp's own llama-bench;
-// the two llama.cpp engines are each optional), ours ÷ each, inter-token latency percentiles, memory, and how much CPU
-// other processes took during the runs. `--json` prints these objects one per line; peers.json holds them all.
+// the two llama.cpp engines are each optional), ours ÷ each, inter-token latency percentiles, memory, how much CPU
+// other processes took during the runs, and how much context ours decoded after (the prompt, or BOS alone for the tiny
+// case). `--json` prints these objects one per line; peers.json holds them all.
 
 import { interTokenLatencies, median, summarize, summarizeLatencies } from "@infer-recipes/harness";
 import type { DType } from "@infer-recipes/kernel";
@@ -17,6 +18,9 @@ export interface PeerRow {
   phase: PeerPhase;
   /** Prompt tokens (prefill) or decoded tokens (decode) per run. */
   tokens: number;
+  /** Decode rows: tokens in ours' context before the first decoded token — the prompt, or 1 (BOS alone) for a case
+   *  that decodes from BOS (the tiny model; llama-bench's tg test then starts from an empty context). Prefill: null. */
+  decode_after_tokens: number | null;
   ours_tokens_per_s: number;
   ours_tokens_per_s_min: number;
   ours_tokens_per_s_max: number;
@@ -68,6 +72,8 @@ export interface PeerCase {
   fileBytes: number;
   embeddingDType: DType;
   madeBy: string;
+  /** Ours decoded after BOS alone rather than after the prompt (the tiny case). */
+  decodeFromBos?: boolean;
 }
 
 /** Resident-set figures of each engine's worker process (node-llama-cpp's absent when it was not run). */
@@ -123,6 +129,7 @@ export function peerRows(
       threads: peerCase.threads,
       phase,
       tokens: phase === "prefill" ? ours[0].prefillTokens : ours[0].decodeTokens,
+      decode_after_tokens: phase === "prefill" ? null : peerCase.decodeFromBos ? 1 : ours[0].prefillTokens,
       ours_tokens_per_s: oursSummary.median,
       ours_tokens_per_s_min: oursSummary.min,
       ours_tokens_per_s_max: oursSummary.max,

@@ -1,6 +1,7 @@
 // Turns the peer comparison's rows into the files under benchmarks/results/: a markdown report (the machine, the
-// command, the engines, the files compared and how each was made, the table of ratios, the targets, the memory check),
-// the JSON, and an SVG chart of ours ÷ llama-bench (or ÷ node-llama-cpp when llama-bench was not run) per row.
+// command, the engines, the files compared and how each was made — for the tiny case, the real file's source and how
+// many warm-up runs it had —, the table of ratios, the targets, the memory check), the JSON, and an SVG chart of
+// ours ÷ llama-bench (or ÷ node-llama-cpp when llama-bench was not run) per row.
 
 
 import { barChartSvg, describeMachine, markdownTable, reportJson, writeReportFiles, type Column, type MachineInfo } from "@infer-recipes/harness";
@@ -21,7 +22,7 @@ const columns: Column<PeerRow>[] = [
   { header: "shape", value: (row) => row.shape, align: "left" },
   { header: "format", value: (row) => `${row.format}${row.embedding_dtype !== row.format ? ` (output ${row.embedding_dtype})` : ""}`, align: "left" },
   { header: "threads", value: (row) => row.threads },
-  { header: "phase", value: (row) => `${row.phase} ${row.tokens}`, align: "left" },
+  { header: "phase", value: (row) => `${row.phase} ${row.tokens}${row.decode_after_tokens === 1 ? " from BOS" : ""}`, align: "left" },
   { header: "ours tok/s (min–max)", value: (row) => range(row.ours_tokens_per_s, row.ours_tokens_per_s_min, row.ours_tokens_per_s_max, 1) },
   { header: "llama-bench tok/s (min–max)", value: (row) => range(row.llama_bench_tokens_per_s, row.llama_bench_tokens_per_s_min, row.llama_bench_tokens_per_s_max, 1) + (row.llama_bench_source === "BASELINES.md" ? " (BASELINES.md)" : "") },
   { header: "ours ÷ llama-bench", value: (row) => ratioText(row.ratio_llama_bench) },
@@ -141,6 +142,8 @@ export interface PeerReportContext {
     llamaMemoryMap: boolean;
     /** The llama.cpp engines run besides ours. */
     peerEngines: readonly string[];
+    /** Whole-run warm-ups per worker engine and thread count before the tiny case's measured runs (when it ran). */
+    tinyWarmupRuns?: number;
   };
   /** The files measured (relative to benchmarks/) and how each was made. */
   files: Array<{ path: string; madeBy: string }>;
@@ -150,6 +153,13 @@ export interface PeerReportContext {
   /** Further remarks on how this run measured (e.g. files measured with one engine loaded at a time). */
   notes?: string[];
   elapsedSeconds: number;
+}
+
+/** The report's line on the tiny case (stories260K, a real model): its warm-up and what its decode rows measure. */
+export function tinyCaseNote(settings: { warmupRuns: number; promptTokens: number; decodeTokens: number; peerEngines: readonly string[] }): string {
+  const engines = ["ours", ...settings.peerEngines.filter((engine) => engine === "node-llama-cpp")].join(" and ");
+  const bench = settings.peerEngines.includes("llama-bench") ? `; llama-bench: pp${settings.promptTokens}, and tg${settings.decodeTokens} from an empty context (-p 0 -n ${settings.decodeTokens})` : "";
+  return `tiny: stories260K, a real trained model (~260K parameters, F32; the file and its source are listed above), the size of a speculative-decoding draft model, where per-token overhead sets the speed. Per thread count ${engines} first ran ${settings.warmupRuns} whole warm-up run${settings.warmupRuns === 1 ? "" : "s"} in the worker (prefill and decode, as measured; this project's decode speed settles only after its JS is JIT-compiled, a few runs in), then the measured runs. Its decode rows ("from BOS") decode ${settings.decodeTokens} greedy tokens after BOS alone, not after the prompt (each run: the ${settings.promptTokens}-token prefill, then a separate decode from BOS)${bench}.`;
 }
 
 const rowLabel = (row: PeerRow) => `${row.shape} ${row.format} ${threadsText(row.threads)}`;
@@ -181,6 +191,10 @@ export function peerReportMarkdown(name: string, rows: readonly PeerRow[], conte
   const withPeer = settings.peerEngines.includes("node-llama-cpp");
   const withBench = settings.peerEngines.includes("llama-bench");
   const order = ["ours", ...(withPeer ? ["node-llama-cpp"] : []), ...(withBench ? ["llama-bench"] : [])].join(" / ");
+  const onlyTiny = rows.length > 0 && rows.every((row) => row.shape === "tiny");
+  const shortWarmup = `${settings.warmupRuns} warm-up run per worker engine (${settings.warmupPromptTokens}-token prompt, ${settings.warmupDecodeTokens} decode tokens)`;
+  const warmups = onlyTiny ? `the tiny case's ${settings.tinyWarmupRuns} whole warm-up runs per worker engine (below)`
+    : `${shortWarmup}${settings.tinyWarmupRuns === undefined ? "" : ` (the tiny case: ${settings.tinyWarmupRuns} whole runs, below)`}`;
   return [
     "# This project vs llama.cpp on the same GGUF files",
     "",
@@ -190,9 +204,9 @@ export function peerReportMarkdown(name: string, rows: readonly PeerRow[], conte
     ...(engines.ours ? [`- ours: ${engines.ours}`] : []),
     ...(engines.llamaBench ? [`- llama-bench: ${engines.llamaBench}`] : []),
     ...(engines.peer ? [`- node-llama-cpp: ${engines.peer}`] : []),
-    `- files: random-weight GGUF files of exact published shapes (Llama 3.2 1B/3B; ChatGLM3-6B for llama.cpp's chatglm architecture), each tensor in the type llama-quantize gives it (Q4_0 files keep the output matrix — the tied token_embd/output for Llama 3.2 — in Q6_K; Q4_K_M files put it, and half of attn_v / ffn_down, in Q6_K and the rest in Q4_K); vocabulary: ${context.vocabulary}`,
+    `- files: random-weight GGUF files of exact published shapes (Llama 3.2 1B/3B; ChatGLM3-6B for llama.cpp's chatglm architecture), each tensor in the type llama-quantize gives it (Q4_0 files keep the output matrix — the tied token_embd/output for Llama 3.2 — in Q6_K; Q4_K_M files put it, and half of attn_v / ffn_down, in Q6_K and the rest in Q4_K)${settings.tinyWarmupRuns === undefined ? "" : "; the tiny case is a real model's file instead"}; vocabulary: ${context.vocabulary}`,
     ...context.files.map((file) => `  - \`${file.path}\`: ${file.madeBy}`),
-    `- each run: prefill of a ${settings.promptTokens}-token prompt in one batch (batch size ${settings.batchSize}), then ${settings.decodeTokens} greedy decode steps (one forward pass and one argmax per token${withPeer ? "; node-llama-cpp's through its sequence.evaluate, JS included" : ""}). ${withBench ? `llama-bench runs its own pp${settings.promptTokens} test (from an empty context) and tg${settings.decodeTokens} test at depth ${settings.promptTokens} (after a prompt's worth of context, as ours decodes), each in a fresh process per run after its own warm-up. ` : ""}Runs alternate ${order}; per thread count ${settings.warmupRuns} warm-up run per worker engine (${settings.warmupPromptTokens}-token prompt, ${settings.warmupDecodeTokens} decode tokens), then the median of the measured runs per engine (${settings.repetitions}; min–max in brackets).`,
+    `- each run: prefill of a ${settings.promptTokens}-token prompt in one batch (batch size ${settings.batchSize}), then ${settings.decodeTokens} greedy decode steps (one forward pass and one argmax per token${withPeer ? "; node-llama-cpp's through its sequence.evaluate, JS included" : ""}). ${withBench ? `llama-bench runs its own pp${settings.promptTokens} test (from an empty context) and tg${settings.decodeTokens} test at depth ${settings.promptTokens} (after a prompt's worth of context, as ours decodes), each in a fresh process per run after its own warm-up. ` : ""}Runs alternate ${order}; per thread count ${warmups}, then the median of the measured runs per engine (${settings.repetitions}; min–max in brackets).`,
     `- loading: this project reads the file into its own memory${withPeer ? `; node-llama-cpp ${settings.llamaMemoryMap ? "memory-maps it (--llama-mmap)" : "does the same (useMmap: false; on this VM its decode from a memory-mapped file was up to 1.9× slower, with stalls of 150–300 ms)"}` : ""}${withBench ? `; llama-bench ${settings.llamaMemoryMap ? "memory-maps it (its default)" : "reads it into memory too (-mmp 0)"}` : ""}.`,
     `- noise: before each run the benchmark waits (up to ${settings.quietWaitSeconds} s) for a quiet CPU; "others' CPU" is the median share of all CPU time that other processes took during the row's runs. ITL = inter-token latency.`,
     withBench

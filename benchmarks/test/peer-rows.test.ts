@@ -74,9 +74,17 @@ describe("peerRows", () => {
     expect(decode.others_cpu_share).toBeCloseTo(0.2, 12); // median of 0, 0, 0, 0.4, 0.4, 0.4
   });
 
+  it("records the context ours decoded after: the prompt, or BOS alone for a case that decodes from BOS (the tiny model)", () => {
+    const [prefill, decode] = peerRows(peerCase, { ours: [run(100, 20)] }, { ours: memory.ours });
+    expect([prefill.decode_after_tokens, decode.decode_after_tokens]).toEqual([null, 512]);
+    const [tinyPrefill, tinyDecode] = peerRows({ ...peerCase, shape: "tiny", format: "f32", embeddingDType: "f32", decodeFromBos: true }, { ours: [run(100, 20)] }, { ours: memory.ours });
+    expect([tinyPrefill.decode_after_tokens, tinyDecode.decode_after_tokens]).toEqual([null, 1]);
+    expect(tinyPrefill.tokens).toBe(512);
+  });
+
   it("has the fields --json promises", () => {
     const [row] = peerRows(peerCase, { ours: [run(100, 20)], peer: [run(50, 10)] }, memory);
-    for (const key of ["shape", "format", "threads", "phase", "ours_tokens_per_s", "peer_tokens_per_s", "ratio", "llama_bench_tokens_per_s", "ratio_llama_bench"]) expect(row).toHaveProperty(key);
+    for (const key of ["shape", "format", "threads", "phase", "decode_after_tokens", "ours_tokens_per_s", "peer_tokens_per_s", "ratio", "llama_bench_tokens_per_s", "ratio_llama_bench"]) expect(row).toHaveProperty(key);
     expect(JSON.parse(JSON.stringify(row))).toEqual(row);
   });
 

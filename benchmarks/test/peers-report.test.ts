@@ -7,7 +7,7 @@ import { machineInfo } from "@infer-recipes/harness";
 import { describe, expect, it } from "vitest";
 
 import type { PeerRow } from "../src/peer-rows.ts";
-import { memoryCheck, memoryLimitRatio, peerMemoryRows, peerTable, targetSummary, writePeerReport, type PeerReportContext } from "../src/peers-report.ts";
+import { memoryCheck, memoryLimitRatio, peerMemoryRows, peerReportMarkdown, peerTable, targetSummary, tinyCaseNote, writePeerReport, type PeerReportContext } from "../src/peers-report.ts";
 
 function row(overrides: Partial<PeerRow>): PeerRow {
   return {
@@ -16,6 +16,7 @@ function row(overrides: Partial<PeerRow>): PeerRow {
     threads: 2,
     phase: "decode",
     tokens: 128,
+    decode_after_tokens: 512,
     ours_tokens_per_s: 12,
     peer_tokens_per_s: 10,
     ratio: 1.2,
@@ -73,6 +74,46 @@ describe("peer report", () => {
     expect(lines[3]).toContain("80.0 / 90.0 / 99.0");
     expect(lines[4]).toContain("10.0 (9.5–10.5)");
     expect(lines[4]).not.toContain("BASELINES.md");
+  });
+
+  it("marks the tiny case's decode rows as decoded from BOS, its prefill and the other decode rows as before", () => {
+    const tiny = { shape: "tiny", format: "f32", embedding_dtype: "f32" as const, threads: 1 };
+    const lines = peerTable([row({ ...tiny, phase: "prefill", tokens: 512, decode_after_tokens: null, ours_inter_token_ms: null, peer_inter_token_ms: null }), row({ ...tiny, decode_after_tokens: 1 }), row({})]).split("\n");
+    expect(lines[2]).toMatch(/^\| tiny +\| f32 +\| +1 \| prefill 512 +\|/);
+    expect(lines[3]).toMatch(/^\| tiny +\| f32 +\| +1 \| decode 128 from BOS \|/);
+    expect(lines[4]).toMatch(/\| decode 128 +\|/);
+    expect(lines[4]).not.toContain("from BOS");
+  });
+
+  it("says how the tiny case was warmed up and what its decode rows measure", () => {
+    expect(tinyCaseNote({ warmupRuns: 10, promptTokens: 512, decodeTokens: 128, peerEngines: ["node-llama-cpp", "llama-bench"] })).toBe(
+      "tiny: stories260K, a real trained model (~260K parameters, F32; the file and its source are listed above), the size of a speculative-decoding draft model, where per-token overhead sets the speed. " +
+      "Per thread count ours and node-llama-cpp first ran 10 whole warm-up runs in the worker (prefill and decode, as measured; this project's decode speed settles only after its JS is JIT-compiled, a few runs in), then the measured runs. " +
+      'Its decode rows ("from BOS") decode 128 greedy tokens after BOS alone, not after the prompt (each run: the 512-token prefill, then a separate decode from BOS); llama-bench: pp512, and tg128 from an empty context (-p 0 -n 128).',
+    );
+    const benchOnly = tinyCaseNote({ warmupRuns: 1, promptTokens: 64, decodeTokens: 32, peerEngines: ["llama-bench"] });
+    expect(benchOnly).toContain("Per thread count ours first ran 1 whole warm-up run in the worker");
+    expect(benchOnly).toContain("llama-bench: pp64, and tg32 from an empty context (-p 0 -n 32).");
+    expect(tinyCaseNote({ warmupRuns: 3, promptTokens: 512, decodeTokens: 128, peerEngines: ["node-llama-cpp"] })).toMatch(/from BOS\)\.$/);
+  });
+
+  it("lists the tiny case's real file and its note in the report", () => {
+    const tinyContext: PeerReportContext = {
+      ...context,
+      vocabulary: "stories260K's own (512 tokens)",
+      settings: { ...context.settings, tinyWarmupRuns: 10 },
+      files: [{ path: "../../shared/models/stories260K-gguf/stories260K.gguf", madeBy: "real weights, not written by this run: stories260K" }],
+      notes: [tinyCaseNote({ warmupRuns: 10, promptTokens: 512, decodeTokens: 128, peerEngines: ["llama-bench"] })],
+    };
+    const markdown = peerReportMarkdown("peers-tiny", [row({ shape: "tiny", format: "f32", embedding_dtype: "f32", decode_after_tokens: 1 })], tinyContext);
+    expect(markdown).toContain("in Q6_K and the rest in Q4_K); the tiny case is a real model's file instead; vocabulary: stories260K's own (512 tokens)");
+    expect(markdown).toContain("  - `../../shared/models/stories260K-gguf/stories260K.gguf`: real weights, not written by this run: stories260K");
+    expect(markdown).toContain("- tiny: stories260K, a real trained model");
+    expect(markdown).toContain("Runs alternate ours / node-llama-cpp / llama-bench; per thread count the tiny case's 10 whole warm-up runs per worker engine (below), then the median");
+    const mixed = peerReportMarkdown("peers", [row({}), row({ shape: "tiny", format: "f32", embedding_dtype: "f32", decode_after_tokens: 1 })], tinyContext);
+    expect(mixed).toContain("per thread count 1 warm-up run per worker engine (32-token prompt, 8 decode tokens) (the tiny case: 10 whole runs, below), then the median");
+    expect(peerReportMarkdown("peers", [row({})], context)).toContain("per thread count 1 warm-up run per worker engine (32-token prompt, 8 decode tokens), then the median");
+    expect(peerReportMarkdown("peers", [row({})], context)).not.toContain("the tiny case is a real model's file instead");
   });
 
   it("marks the Q4_0 files' Q6_K embedding", () => {
