@@ -6,8 +6,11 @@
 // made by its llama-quantize from the F16 file (the way users' Q4_K_M files are made); the file name and `madeBy` say
 // which. Values are uniform with the standard deviation 0.02 of the N(0, 0.02) initialisation (speed does not depend
 // on the values); norms are 1. Files are cached (benchmarks/.cache/peers/) and reused; a file only appears under its
-// final name once complete.
+// final name once complete. The tiny case is not written but read: stories260K's real F32 GGUF from ../shared/models
+// (tinyPeerModelFile; skipped with the reason when that folder or the file is absent), its sha256 checked against the
+// published file's.
 
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +21,7 @@ import { Tensor, createKernel, rowBytes, type DType, type Kernel } from "@infer-
 import {
   expectedGlmTensorShapes,
   expectedLlamaTensorShapes,
+  ggufToLlamaConfig,
   glmToGgufTensorName,
   hfToGgufTensorName,
   llamaTensorNames,
@@ -31,7 +35,8 @@ import {
   type LlamaConfig,
 } from "@infer-recipes/models";
 
-import { peerShapeConfig, peerShapeFileStem, type PeerShape } from "./peer-shapes.ts";
+import { peerShapeConfig, peerShapeFileStem, type RandomPeerShape } from "./peer-shapes.ts";
+import { sharedModelFiles } from "./shared-models.ts";
 
 export type PeerFormat = "f16" | "bf16" | "q8_0" | "q4_0" | "q4_k_m";
 export const peerFormats: readonly PeerFormat[] = ["f16", "bf16", "q8_0", "q4_0", "q4_k_m"];
@@ -101,7 +106,8 @@ function randomMatrix(kernel: Kernel, dtype: DType, rows: number, cols: number, 
 export interface PeerModelFile {
   path: string;
   config: LlamaConfig;
-  format: PeerFormat;
+  /** The written format, or f32 for the tiny real model's file. */
+  format: PeerFormat | "f32";
   bytes: number;
   /** True when the file was already in the cache. */
   reused: boolean;
@@ -172,7 +178,7 @@ function outputDTypeOf(file: string): DType {
   return (gguf.tensorInfo("output.weight") ?? gguf.tensorInfo("token_embd.weight"))?.dtype ?? "f32";
 }
 
-function fileResult(file: string, config: LlamaConfig, format: PeerFormat, reused: boolean, madeBy: string): PeerModelFile {
+function fileResult(file: string, config: LlamaConfig, format: PeerModelFile["format"], reused: boolean, madeBy: string): PeerModelFile {
   return { path: file, config, format, bytes: fs.statSync(file).size, reused, madeBy, embeddingDType: outputDTypeOf(file) };
 }
 
@@ -184,7 +190,7 @@ function diskShortage(file: string, needed: number, directory: string, margin: n
 }
 
 /** The cached random-weight file of the Llama 3.2 `shape` in `format`, written first when absent (or a reason to skip). */
-export function ensurePeerModelFile(shape: PeerShape, format: PeerFormat, options: EnsurePeerModelOptions): EnsurePeerModelResult {
+export function ensurePeerModelFile(shape: RandomPeerShape, format: PeerFormat, options: EnsurePeerModelOptions): EnsurePeerModelResult {
   const directory = options.directory ?? peerCacheDirectory;
   const config = peerShapeConfig(shape);
   const margin = options.diskMargin ?? 1024 ** 3;
@@ -213,4 +219,21 @@ export function ensurePeerModelFile(shape: PeerShape, format: PeerFormat, option
   if (shortage) return { skipped: shortage };
   writeRandomLlamaGguf(file, config, format, { ...options, name: `${peerShapeFileStem(shape)} shape, random weights` });
   return fileResult(file, config, format, false, writerDescription);
+}
+
+/** sha256 of the published stories260K.gguf (ggml-org's tinyllamas/stories260K.gguf; ../shared/models/PROVENANCE.md). */
+export const stories260kSha256 = "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d";
+
+/** Where the tiny case's file comes from, for the report. */
+export function tinyModelSource(sha256: string): string {
+  const check = sha256 === stories260kSha256 ? `sha256 ${sha256.slice(0, 12)}…, the published file's` : `sha256 ${sha256.slice(0, 12)}…, NOT the published file's ${stories260kSha256.slice(0, 12)}…`;
+  return `real weights, not written by this run: stories260K (Karpathy's llama2.c tinyllamas, MIT; ~260K parameters, F32), ggml-org's tinyllamas/stories260K.gguf as vendored by GitHub cozy-creator/python-gen-worker (../shared/models/PROVENANCE.md); ${check}`;
+}
+
+/** The tiny case's file: stories260K's GGUF in ../shared/models (or `file`), or the reason it is skipped. */
+export function tinyPeerModelFile(file: string = sharedModelFiles.stories260kGguf): EnsurePeerModelResult {
+  if (!fs.existsSync(file)) return { skipped: `the tiny case's model ${file} is missing (stories260K comes from ../shared/models beside the repository; see its PROVENANCE.md)` };
+  const contents = fs.readFileSync(file);
+  const sha256 = createHash("sha256").update(contents).digest("hex");
+  return fileResult(file, ggufToLlamaConfig(readGguf(file)), "f32", true, tinyModelSource(sha256));
 }

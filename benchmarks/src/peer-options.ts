@@ -5,14 +5,26 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 
 import { peerFormats, type PeerFormat } from "./peer-model-files.ts";
-import { peerArchitectures, peerShapes, peerShapesOf, type PeerArchitecture, type PeerShape } from "./peer-shapes.ts";
+import { defaultPeerShapesOf, peerArchitectures, peerShapes, peerShapesOf, type PeerArchitecture, type PeerShape } from "./peer-shapes.ts";
 
 /** Tokens per llama.cpp batch; the prompt is prefilled as one batch, so it is also the longest prompt. */
 export const batchSize = 512;
 
+/** Medians of 3 where a run is short; of 2 for the 3B shape, whose runs take 2–3× as long on 2 cores; of 9 for the
+ *  tiny model, whose 128 decoded tokens take about 20 ms, so one run is easily disturbed. */
+const defaultRepetitions: Record<PeerShape, number> = { "1b": 3, "3b": 2, tiny: 9, "chatglm3-6b": 2 };
+/** Warm-up runs before the tiny case's measured ones. Measured with stories260K in a worker (1 and 2 threads, runs of
+ *  128 decoded tokens): this project's decode speed rises over the first 4–6 runs (from about 1,100–1,800 tok/s to
+ *  its steady 6,000–7,800) as V8 compiles the forward pass's JS; 10 leaves a margin. */
+export const defaultTinyWarmupRuns = 10;
+
 export const PEERS_USAGE = `  peers     this project vs llama.cpp (node-llama-cpp, and llama-bench when given) on the same random-weight
             Llama 3.2 GGUF files
-            --shape LIST         of 1b,3b (default: both)
+            --shape LIST         of 1b,3b,tiny (default: 1b,3b). tiny: the real stories260K model from ../shared/models
+                                 (F32, whatever --formats says; skipped when absent), decoded from BOS after
+                                 --tiny-warmup full-length warm-up runs; results peers-tiny.* when it is the only shape
+            --tiny-warmup N      warm-up runs per engine and thread count before the tiny case's measured runs, each a
+                                 whole run (prefill and decode), so this project's JIT-compiled JS settles (default ${defaultTinyWarmupRuns})
             --formats LIST       of ${peerFormats.join(",")} (default: all)
             --llama-bench PATH   also run llama.cpp's own llama-bench (built outside this repository from llama.cpp's
                                  public source), interleaved with the other engines in the same run
@@ -22,7 +34,7 @@ export const PEERS_USAGE = `  peers     this project vs llama.cpp (node-llama-cp
                                  node-llama-cpp, plus llama-bench when --llama-bench is given)
             --threads LIST       thread counts (default: 1,2)
             --repetitions N      measured runs per engine, after one warm-up (default 3 for 1b, 2 for 3b: the full
-                                 matrix then takes about 40 minutes on 2 cores)
+                                 matrix then takes about 40 minutes on 2 cores; ${defaultRepetitions.tiny} for tiny, after its warm-ups)
             --prompt-tokens N    prefill prompt length (default 512, at most ${batchSize})
             --decode-tokens N    greedy tokens decoded per run (default 128)
             --quiet-wait S       before each run wait up to S seconds for other processes to leave the CPU (default 60; 0: never)
@@ -41,9 +53,6 @@ export const PEERS_USAGE = `  peers     this project vs llama.cpp (node-llama-cp
 export type PeerEngineName = "node-llama-cpp" | "llama-bench";
 export const peerEngineNames: readonly PeerEngineName[] = ["node-llama-cpp", "llama-bench"];
 
-/** Medians of 3 where a run is short; of 2 for the 3B shape, whose runs take 2–3× as long on 2 cores. */
-const defaultRepetitions: Record<PeerShape, number> = { "1b": 3, "3b": 2, "chatglm3-6b": 2 };
-
 export interface PeerOptions {
   architecture: PeerArchitecture;
   shapes: PeerShape[];
@@ -51,6 +60,8 @@ export interface PeerOptions {
   threads: number[];
   /** Measured runs per engine and thread count, per shape. */
   repetitions: Record<PeerShape, number>;
+  /** Whole-run warm-ups per worker engine and thread count before the tiny case's measured runs. */
+  tinyWarmupRuns: number;
   promptTokens: number;
   decodeTokens: number;
   quietWaitSeconds: number;
@@ -103,6 +114,7 @@ export function parsePeerOptions(argv: string[]): PeerOptions {
       formats: { type: "string" },
       threads: { type: "string" },
       repetitions: { type: "string" },
+      "tiny-warmup": { type: "string" },
       "prompt-tokens": { type: "string" },
       "decode-tokens": { type: "string" },
       "quiet-wait": { type: "string" },
@@ -134,7 +146,7 @@ export function parsePeerOptions(argv: string[]): PeerOptions {
   const engines = values.engines !== undefined ? list(values.engines, peerEngineNames, "--engines")
     : llamaBench !== undefined ? [...peerEngineNames] : ["node-llama-cpp" as const];
   if (engines.includes("llama-bench") && llamaBench === undefined) throw new Error("--engines: llama-bench needs --llama-bench PATH");
-  const shapes = values.shape ? list(values.shape, shapesOfArchitecture, "--shape") : quick ? [shapesOfArchitecture[0]] : [...shapesOfArchitecture];
+  const shapes = values.shape ? list(values.shape, shapesOfArchitecture, "--shape") : quick ? [shapesOfArchitecture[0]] : [...defaultPeerShapesOf[architecture]];
   const repetitions = Object.fromEntries(peerShapes.map((shape) => [shape, integer(values.repetitions, quick ? 2 : defaultRepetitions[shape], "--repetitions", 1)])) as Record<PeerShape, number>;
   return {
     architecture,
@@ -143,6 +155,7 @@ export function parsePeerOptions(argv: string[]): PeerOptions {
     formats: values.formats ? list(values.formats, peerFormats, "--formats") : quick ? ["q8_0"] : architecture === "chatglm" ? ["q8_0", "q4_0"] : [...peerFormats],
     threads,
     repetitions,
+    tinyWarmupRuns: integer(values["tiny-warmup"], defaultTinyWarmupRuns, "--tiny-warmup", 1),
     promptTokens,
     decodeTokens: integer(values["decode-tokens"], quick ? 32 : 128, "--decode-tokens", 2),
     quietWaitSeconds: integer(values["quiet-wait"], 60, "--quiet-wait", 0),

@@ -4,7 +4,10 @@
 // runs through node-llama-cpp (the in-repo peer) and, given --llama-bench PATH, as its own llama-bench (the figure to
 // beat). Each engine runs in its own process with the model loaded (llama-bench: one process per run), and runs
 // alternate ours / node-llama-cpp / llama-bench so a noisy machine shifts all alike; each run waits for a quiet CPU
-// first and records how much CPU other processes took meanwhile. Options: peer-options.ts.
+// first and records how much CPU other processes took meanwhile. With --shape tiny it also measures a real trained model,
+// stories260K from ../shared/models (the size of a speculative-decoding draft model, where per-token overhead sets the
+// speed): its worker engines run --tiny-warmup whole runs first, so this project's JIT-compiled JS has settled, and
+// its decode starts from BOS (llama-bench: -p 0 -n 128) rather than after the prompt. Options: peer-options.ts.
 
 import path from "node:path";
 
@@ -14,16 +17,18 @@ import { nativeAvailability } from "@infer-recipes/kernel";
 import { llamaBenchFigure } from "./llama-bench-baselines.ts";
 import { runLlamaBench } from "./llama-bench-engine.ts";
 import { loadLlamaCpp } from "./llama-cpp-peer.ts";
-import { ensurePeerModelFile, type PeerModelFile } from "./peer-model-files.ts";
+import { ensurePeerModelFile, tinyPeerModelFile, type PeerModelFile } from "./peer-model-files.ts";
 import { batchSize, parsePeerOptions, type PeerOptions } from "./peer-options.ts";
 import { contendedCpuShare, peerRows, type CaseRuns, type EngineMemory, type MeasuredRun, type PeerRow } from "./peer-rows.ts";
-import { peerShapeConfig, peerShapeFileStem, type PeerArchitecture, type PeerShape } from "./peer-shapes.ts";
+import { isRandomPeerShape, peerShapeConfig, peerShapeFileStem, type PeerArchitecture, type PeerShape } from "./peer-shapes.ts";
 import { chatGlmPeerVocabulary, peerVocabulary } from "./peer-vocabulary.ts";
+import type { RunMeasurement } from "./peer-protocol.ts";
 import { PeerWorker } from "./peer-worker-client.ts";
-import { peerTable, writePeerReport } from "./peers-report.ts";
+import { peerTable, tinyCaseNote, writePeerReport } from "./peers-report.ts";
 
 /** Warm-up runs per engine and thread count, left out of the medians: a short prompt and a few decode steps read
- *  every weight once and let both engines settle without costing a full prefill. */
+ *  every weight once and let both engines settle without costing a full prefill. (The tiny case instead runs
+ *  --tiny-warmup whole runs: its runs are short, and the JIT needs several before this project's speed settles.) */
 const warmupRuns = 1;
 const warmupPromptTokens = 32;
 const warmupDecodeTokens = 8;
@@ -33,6 +38,8 @@ const promptStart: Record<PeerArchitecture, { prefix: number[]; ordinaryTokens: 
   llama: { prefix: [128000], ordinaryTokens: 128000 },
   chatglm: { prefix: [64790, 64792], ordinaryTokens: 64789 },
 };
+/** stories260K's prompt: its BOS (1), then ids of its 512-token vocabulary. */
+const tinyPromptStart = { prefix: [1], ordinaryTokens: 512 };
 
 const gigabytes = (bytes: number) => (bytes / 1e9).toFixed(2);
 
@@ -75,14 +82,31 @@ async function waitQuiet(quietWaitMs: number, log: (line: string) => void): Prom
   else if (quiet.waitedMs > 2000) log(`  waited ${(quiet.waitedMs / 1000).toFixed(0)} s for other processes to leave the CPU`);
 }
 
-/** One run on a worker, after waiting for a quiet CPU, with the share of CPU time other processes took meanwhile. */
-async function measuredRun(worker: PeerWorker, prompt: number[], decodeTokens: number, quietWaitMs: number, log: (line: string) => void): Promise<MeasuredRun> {
+/** One run on a worker, after waiting for a quiet CPU, with the share of CPU time other processes took meanwhile.
+ *  With `decodeFromBos` (the tiny case) the run is two worker runs, one after the other: the prompt's prefill alone,
+ *  then the decode after the prompt's first token (BOS) — the prefill of the first, the decode of the second. */
+async function measuredRun(worker: PeerWorker, prompt: number[], decodeTokens: number, quietWaitMs: number, log: (line: string) => void, decodeFromBos = false): Promise<MeasuredRun> {
   await waitQuiet(quietWaitMs, log);
   const before = cpuTimes();
   const started = performance.now();
-  const { measurement } = await worker.request({ kind: "run", prompt, decodeTokens }, "run");
+  let measurement: RunMeasurement;
+  if (decodeFromBos) {
+    const prefill = (await worker.request({ kind: "run", prompt, decodeTokens: 0 }, "run")).measurement;
+    const decode = (await worker.request({ kind: "run", prompt: prompt.slice(0, 1), decodeTokens }, "run")).measurement;
+    measurement = { ...decode, prefillTokens: prefill.prefillTokens, prefillMs: prefill.prefillMs, cpuMs: prefill.cpuMs + decode.cpuMs };
+  } else {
+    measurement = (await worker.request({ kind: "run", prompt, decodeTokens }, "run")).measurement;
+  }
   const wallMs = performance.now() - started;
   return { ...measurement, othersCpuShare: othersBusyFraction(before, cpuTimes(), measurement.cpuMs, wallMs) };
+}
+
+/** The warm-up runs of a worker engine before a case's measured runs: one short run, or for the tiny case
+ *  --tiny-warmup whole runs like the measured ones. */
+function warmupPlan(shape: PeerShape, options: PeerOptions, prompt: number[]): { runs: number; prompt: number[]; decodeTokens: number } {
+  return shape === "tiny"
+    ? { runs: options.tinyWarmupRuns, prompt, decodeTokens: options.decodeTokens }
+    : { runs: warmupRuns, prompt: prompt.slice(0, warmupPromptTokens), decodeTokens: warmupDecodeTokens };
 }
 
 interface FileResult {
@@ -90,12 +114,13 @@ interface FileResult {
   engines: Partial<Record<EngineKey, string>>;
 }
 
-/** One llama-bench process on `file` at `threads` (after waiting for a quiet CPU), and its description. */
-async function llamaBenchRun(file: PeerModelFile, threads: number, options: PeerOptions, quietWaitMs: number, log: (line: string) => void): Promise<{ run: MeasuredRun; description: string }> {
+/** One llama-bench run on `file` at `threads` (after waiting for a quiet CPU), and its description; with
+ *  `decodeFromBos` (the tiny case) its tg test starts from an empty context. */
+async function llamaBenchRun(file: PeerModelFile, threads: number, options: PeerOptions, quietWaitMs: number, log: (line: string) => void, decodeFromBos: boolean): Promise<{ run: MeasuredRun; description: string }> {
   await waitQuiet(quietWaitMs, log);
   const before = cpuTimes();
   const started = performance.now();
-  const result = await runLlamaBench({ binary: options.llamaBench!, modelPath: file.path, threads, promptTokens: options.promptTokens, decodeTokens: options.decodeTokens, memoryMap: options.llamaMemoryMap });
+  const result = await runLlamaBench({ binary: options.llamaBench!, modelPath: file.path, threads, promptTokens: options.promptTokens, decodeTokens: options.decodeTokens, memoryMap: options.llamaMemoryMap, decodeDepth: decodeFromBos ? 0 : options.promptTokens });
   const run = { ...result.measurement, othersCpuShare: othersBusyFraction(before, cpuTimes(), result.measurement.cpuMs, performance.now() - started) };
   if (threads > 1 && run.othersCpuShare >= contendedCpuShare) {
     log(`  note: other processes took ${(run.othersCpuShare * 100).toFixed(0)}% of the CPU during this llama-bench run; llama.cpp's threads wait for each other at every op, so a contended ${threads}-thread run collapses (BASELINES.md: 785 ms/token) — not a comparison`);
@@ -114,6 +139,7 @@ interface ThreadRuns {
 async function benchFile(file: PeerModelFile, shape: PeerShape, options: PeerOptions, prompt: number[], log: (line: string) => void): Promise<FileResult> {
   const withPeer = options.engines.includes("node-llama-cpp");
   const withBench = options.engines.includes("llama-bench");
+  const decodeFromBos = shape === "tiny";
   const workers = { ours: PeerWorker.start("ours"), peer: withPeer ? PeerWorker.start("llama.cpp") : undefined };
   const descriptions: FileResult["engines"] = {};
   try {
@@ -134,23 +160,24 @@ async function benchFile(file: PeerModelFile, shape: PeerShape, options: PeerOpt
       const runs = { ours: [] as MeasuredRun[], peer: [] as MeasuredRun[], llamaBench: [] as MeasuredRun[] };
       const plural = threads === 1 ? "" : "s";
       const repetitions = options.repetitions[shape];
-      for (let index = 0; index < warmupRuns + repetitions; index++) {
-        const warmup = index < warmupRuns;
-        const label = warmup ? "warm-up" : `run ${index - warmupRuns + 1}/${repetitions}`;
+      const warmups = warmupPlan(shape, options, prompt);
+      for (let index = 0; index < warmups.runs + repetitions; index++) {
+        const warmup = index < warmups.runs;
+        const label = warmup ? (warmups.runs === 1 ? "warm-up" : `warm-up ${index + 1}/${warmups.runs}`) : `run ${index - warmups.runs + 1}/${repetitions}`;
         for (const engine of ["ours", "peer", "llamaBench"] as const) {
           let run: MeasuredRun;
           if (engine === "llamaBench") {
             // llama-bench warms itself up in every run; it sits out the warm-up round.
             if (!withBench || warmup) continue;
-            const measured = await llamaBenchRun(file, threads, options, quietWaitMs, log);
+            const measured = await llamaBenchRun(file, threads, options, quietWaitMs, log, decodeFromBos);
             descriptions.llamaBench = measured.description;
             run = measured.run;
           } else {
             const worker = workers[engine];
             if (!worker) continue;
             run = warmup
-              ? await measuredRun(worker, prompt.slice(0, warmupPromptTokens), warmupDecodeTokens, quietWaitMs, log)
-              : await measuredRun(worker, prompt, options.decodeTokens, quietWaitMs, log);
+              ? await measuredRun(worker, warmups.prompt, warmups.decodeTokens, quietWaitMs, log, decodeFromBos)
+              : await measuredRun(worker, prompt, options.decodeTokens, quietWaitMs, log, decodeFromBos);
           }
           if (!warmup) runs[engine].push(run);
           log(`  ${threads} thread${plural}, ${label}, ${describeRun(engineLabel(engine), run)}`);
@@ -169,7 +196,7 @@ async function benchFile(file: PeerModelFile, shape: PeerShape, options: PeerOpt
 /** The rows of one file from its runs, and the engines' descriptions for the report. */
 function fileResult(file: PeerModelFile, shape: PeerShape, options: PeerOptions, caseRuns: ThreadRuns[], memory: EngineMemory, descriptions: FileResult["engines"]): FileResult {
   const rows = caseRuns.flatMap(({ threads, runs }) =>
-    peerRows({ shape, format: file.format, threads, fileBytes: file.bytes, embeddingDType: file.embeddingDType, madeBy: file.madeBy }, runs, memory, (phase) =>
+    peerRows({ shape, format: file.format, threads, fileBytes: file.bytes, embeddingDType: file.embeddingDType, madeBy: file.madeBy, decodeFromBos: shape === "tiny" }, runs, memory, (phase) =>
       llamaBenchFigure(shape, file.format, threads, phase, phase === "prefill" ? options.promptTokens : options.decodeTokens)),
   );
   const threadList = `${options.threads.join("/")} threads`;
@@ -187,6 +214,8 @@ function fileResult(file: PeerModelFile, shape: PeerShape, options: PeerOptions,
 async function benchFileOneEngineAtATime(file: PeerModelFile, shape: PeerShape, options: PeerOptions, prompt: number[], log: (line: string) => void): Promise<FileResult> {
   const withPeer = options.engines.includes("node-llama-cpp");
   const withBench = options.engines.includes("llama-bench");
+  const decodeFromBos = shape === "tiny";
+  const warmups = warmupPlan(shape, options, prompt);
   const contextSize = options.promptTokens + options.decodeTokens + 16;
   const quietWaitMs = options.quietWaitSeconds * 1000;
   const memory: Required<EngineMemory> = { ours: { peakBytes: 0, afterLoadBytes: 0 }, peer: { peakBytes: 0, afterLoadBytes: 0 } };
@@ -200,7 +229,7 @@ async function benchFileOneEngineAtATime(file: PeerModelFile, shape: PeerShape, 
         if (engine === "llamaBench") {
           // llama-bench is a process of its own per run anyway, with its own warm-up.
           if (!withBench) continue;
-          const measured = await llamaBenchRun(file, threads, options, quietWaitMs, log);
+          const measured = await llamaBenchRun(file, threads, options, quietWaitMs, log, decodeFromBos);
           descriptions.llamaBench = measured.description;
           runs.llamaBench.push(measured.run);
           log(`  ${threads} thread${threads === 1 ? "" : "s"}, run ${repetition + 1}/${repetitions}, ${describeRun(engineLabel(engine), measured.run)}`);
@@ -212,8 +241,8 @@ async function benchFileOneEngineAtATime(file: PeerModelFile, shape: PeerShape, 
           const loaded = await worker.request({ kind: "load", modelPath: file.path, threads, contextSize, batchSize, memoryMap: options.llamaMemoryMap }, "loaded");
           descriptions[engine] = loaded.description;
           memory[engine].afterLoadBytes = Math.max(memory[engine].afterLoadBytes, loaded.residentBytes);
-          await measuredRun(worker, prompt.slice(0, warmupPromptTokens), warmupDecodeTokens, 0, log);
-          const run = await measuredRun(worker, prompt, options.decodeTokens, quietWaitMs, log);
+          for (let warmup = 0; warmup < warmups.runs; warmup++) await measuredRun(worker, warmups.prompt, warmups.decodeTokens, 0, log, decodeFromBos);
+          const run = await measuredRun(worker, prompt, options.decodeTokens, quietWaitMs, log, decodeFromBos);
           runs[engine].push(run);
           memory[engine].peakBytes = Math.max(memory[engine].peakBytes, (await worker.request({ kind: "memory" }, "memory")).peakResidentBytes);
           log(`  ${threads} thread${threads === 1 ? "" : "s"}, run ${repetition + 1}/${repetitions} (loaded in ${(loaded.loadMs / 1000).toFixed(1)} s, warmed up), ${describeRun(engineLabel(engine), run)}`);
@@ -239,11 +268,17 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
   if (!availability.available) throw new Error(`the peer benchmark measures this project's native backend, which is unavailable: ${availability.reason}`);
   const machine = machineInfo();
   const glm = options.architecture === "chatglm";
-  const vocabularySize = peerShapeConfig(options.shapes[0]).vocabSize;
-  const vocabulary = glm ? chatGlmPeerVocabulary(vocabularySize) : peerVocabulary(vocabularySize);
-  log(`vocabulary: ${vocabulary.description}`);
+  // The random-weight files embed a vocabulary of their shape's size; the tiny real model brings its own.
+  const firstRandomShape = options.shapes.find(isRandomPeerShape);
+  const withTiny = options.shapes.includes("tiny");
+  const vocabularySize = firstRandomShape === undefined ? undefined : peerShapeConfig(firstRandomShape).vocabSize;
+  const vocabulary = vocabularySize === undefined ? undefined : glm ? chatGlmPeerVocabulary(vocabularySize) : peerVocabulary(vocabularySize);
+  if (vocabulary) log(`vocabulary: ${vocabulary.description}`);
+  const tinyVocabulary = "stories260K's own (512 tokens)";
+  const vocabularyDescription = !vocabulary ? tinyVocabulary : `${vocabulary.description}${withTiny ? `; the tiny case: ${tinyVocabulary}` : ""}`;
   const { prefix, ordinaryTokens } = promptStart[options.architecture];
-  const prompt = benchmarkPrompt(options.promptTokens, prefix, ordinaryTokens);
+  const randomPrompt = benchmarkPrompt(options.promptTokens, prefix, ordinaryTokens);
+  const tinyPrompt = benchmarkPrompt(options.promptTokens, tinyPromptStart.prefix, tinyPromptStart.ordinaryTokens);
   resultsDirectory = options.resultsDirectory ?? resultsDirectory;
 
   const rows: PeerRow[] = [];
@@ -252,11 +287,14 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
   const skipped: string[] = [];
   const oneEngineFiles: string[] = [];
   const engines: FileResult["engines"] = {};
+  let tinyMeasured = false;
   for (const shape of options.shapes) {
-    for (const format of options.formats) {
-      const label = `${peerShapeFileStem(shape)} shape ${format}`;
-      const file = ensurePeerModelFile(shape, format, {
-        vocabulary: vocabulary.metadata, vocabularyKind: vocabulary.kind, onProgress: progressWriter(label), directory: options.cacheDirectory,
+    const prompt = shape === "tiny" ? tinyPrompt : randomPrompt;
+    // The tiny case is one real F32 file, whatever --formats says.
+    for (const format of isRandomPeerShape(shape) ? options.formats : (["f32"] as const)) {
+      const label = `${peerShapeFileStem(shape)} ${shape === "tiny" ? "(tiny)" : "shape"} ${format}`;
+      const file = format === "f32" || !isRandomPeerShape(shape) ? tinyPeerModelFile() : ensurePeerModelFile(shape, format, {
+        vocabulary: vocabulary!.metadata, vocabularyKind: vocabulary!.kind, onProgress: progressWriter(label), directory: options.cacheDirectory,
         ...(options.llamaQuantize === undefined ? {} : { llamaQuantize: options.llamaQuantize }),
       });
       if ("skipped" in file) {
@@ -264,7 +302,8 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
         skipped.push(`${label}: ${file.skipped}`);
         continue;
       }
-      log(`${label}: ${file.reused ? "reusing" : "wrote"} ${file.path} (${gigabytes(file.bytes)} GB; ${file.madeBy})`);
+      const size = file.bytes < 1e8 ? `${(file.bytes / 1e6).toFixed(1)} MB` : `${gigabytes(file.bytes)} GB`;
+      log(`${label}: ${file.reused ? "reusing" : "wrote"} ${file.path} (${size}; ${file.madeBy})`);
       // Ours and node-llama-cpp hold the weights in their own memory (node-llama-cpp only once mapped pages are touched
       // with --llama-mmap); llama-bench maps the file, whose pages the page cache holds anyway.
       const peerCopies = options.engines.includes("node-llama-cpp") ? (options.llamaMemoryMap ? 0.2 : 1.2) : 0.2;
@@ -284,6 +323,7 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
       if (!file.reused) filesWritten++;
       if (oneAtATime) oneEngineFiles.push(label);
       const result = oneAtATime ? await benchFileOneEngineAtATime(file, shape, options, prompt, log) : await benchFile(file, shape, options, prompt, log);
+      if (shape === "tiny") tinyMeasured = true;
       Object.assign(engines, result.engines);
       for (const row of result.rows) {
         rows.push(row);
@@ -298,19 +338,25 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
   }
   if (rows.length === 0) throw new Error(`nothing was measured${skipped.length > 0 ? `: ${skipped.join("; ")}` : ""}`);
   const command = `pnpm bench peers ${argv.join(" ")}`.trim();
-  const name = `${options.quick ? "peers-quick" : "peers"}${glm ? "-chatglm" : ""}`;
+  const name = `${options.quick ? "peers-quick" : "peers"}${glm ? "-chatglm" : ""}${options.shapes.every((shape) => shape === "tiny") ? "-tiny" : ""}`;
   const elapsedSeconds = (Date.now() - started) / 1000;
   const paths = writePeerReport(resultsDirectory, name, rows, {
     machine,
     command,
     engines,
-    vocabulary: vocabulary.description,
-    settings: { promptTokens: options.promptTokens, decodeTokens: options.decodeTokens, repetitions: options.shapes.map((shape) => `${options.repetitions[shape]} (${shape})`).join(", "), warmupRuns, warmupPromptTokens, warmupDecodeTokens, batchSize, quietWaitSeconds: options.quietWaitSeconds, llamaMemoryMap: options.llamaMemoryMap, peerEngines: options.engines },
+    vocabulary: vocabularyDescription,
+    settings: {
+      promptTokens: options.promptTokens, decodeTokens: options.decodeTokens, repetitions: options.shapes.map((shape) => `${options.repetitions[shape]} (${shape})`).join(", "), warmupRuns, warmupPromptTokens, warmupDecodeTokens, batchSize, quietWaitSeconds: options.quietWaitSeconds, llamaMemoryMap: options.llamaMemoryMap, peerEngines: options.engines,
+      ...(tinyMeasured ? { tinyWarmupRuns: options.tinyWarmupRuns } : {}),
+    },
     files,
     filesWritten,
     skipped,
-    notes: oneEngineFiles.length === 0 ? [] : [
-      `one engine at a time (memory budget): ${oneEngineFiles.join(", ")} — for each thread count and run, ours then node-llama-cpp were loaded, warmed up (one short run), measured once and unloaded (llama-bench runs in a process of its own anyway), so runs still alternate; not both resident at once`,
+    notes: [
+      ...(oneEngineFiles.length === 0 ? [] : [
+        `one engine at a time (memory budget): ${oneEngineFiles.join(", ")} — for each thread count and run, ours then node-llama-cpp were loaded, warmed up (one short run; the tiny case --tiny-warmup whole runs), measured once and unloaded (llama-bench runs in a process of its own anyway), so runs still alternate; not both resident at once`,
+      ]),
+      ...(tinyMeasured ? [tinyCaseNote({ warmupRuns: options.tinyWarmupRuns, promptTokens: options.promptTokens, decodeTokens: options.decodeTokens, peerEngines: options.engines })] : []),
     ],
     elapsedSeconds,
   });

@@ -1,6 +1,7 @@
 // The peer model file writer on a tiny shape: every format loads through this project's loader with the planned
 // dtypes, and (where node-llama-cpp's prebuilt llama.cpp loads) llama.cpp reads the same file and computes the same
-// logits as this project within rounding.
+// logits as this project within rounding. The tiny case's real file: read from ../shared/models with its source, or
+// skipped with a reason.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,7 +13,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createLlamaCppQualityEngine } from "../src/llama-cpp-quality-engine.ts";
 import { loadLlamaCpp } from "../src/llama-cpp-peer.ts";
 import { createOurQualityEngine } from "../src/our-quality-engine.ts";
-import { ensurePeerModelFile, planPeerModelTensors, writeRandomLlamaGguf, type PeerFormat } from "../src/peer-model-files.ts";
+import { ensurePeerModelFile, planPeerModelTensors, stories260kSha256, tinyModelSource, tinyPeerModelFile, writeRandomLlamaGguf, type PeerFormat } from "../src/peer-model-files.ts";
+import { sharedModelFiles } from "../src/shared-models.ts";
 import { syntheticByteLevelVocabulary } from "../src/synthetic-vocabulary.ts";
 
 // Rows of 256 so the Q4_0 file's embedding can be Q6_K; tied embeddings as in Llama 3.2.
@@ -113,4 +115,26 @@ describe.skipIf(llamaCpp.llama === undefined)("a chatglm file in llama.cpp", () 
       }
     });
   }
+});
+
+describe("tinyPeerModelFile", () => {
+  it("skips with the missing file's path and where it comes from", () => {
+    const missing = path.join(directory, "absent", "stories260K.gguf");
+    expect(tinyPeerModelFile(missing)).toEqual({ skipped: `the tiny case's model ${missing} is missing (stories260K comes from ../shared/models beside the repository; see its PROVENANCE.md)` });
+  });
+
+  it("names the source and says whether the file is the published one", () => {
+    expect(tinyModelSource(stories260kSha256)).toBe(
+      "real weights, not written by this run: stories260K (Karpathy's llama2.c tinyllamas, MIT; ~260K parameters, F32), ggml-org's tinyllamas/stories260K.gguf as vendored by GitHub cozy-creator/python-gen-worker (../shared/models/PROVENANCE.md); sha256 270cba1bd510…, the published file's",
+    );
+    expect(tinyModelSource("0".repeat(64))).toMatch(/; sha256 000000000000…, NOT the published file's 270cba1bd510…$/);
+  });
+
+  it.skipIf(!fs.existsSync(sharedModelFiles.stories260kGguf))("reads stories260K from ../shared/models as an F32 file, not written", () => {
+    const file = tinyPeerModelFile();
+    expect(file).toMatchObject({ path: sharedModelFiles.stories260kGguf, format: "f32", bytes: 1_185_376, reused: true, embeddingDType: "f32" });
+    if ("skipped" in file) return;
+    expect(file.config).toMatchObject({ hiddenSize: 64, layerCount: 5, headCount: 8, keyValueHeadCount: 4, vocabSize: 512 });
+    expect(file.madeBy).toMatch(/sha256 270cba1bd510…, the published file's$/);
+  });
 });

@@ -12,7 +12,16 @@ describe("parsePeerOptions", () => {
     const options = parsePeerOptions([]);
     expect(options).toMatchObject({ shapes: ["1b", "3b"], formats: ["f16", "bf16", "q8_0", "q4_0", "q4_k_m"], threads: [1, 2], promptTokens: 512, decodeTokens: 128, quietWaitSeconds: 60, llamaMemoryMap: false, engines: ["node-llama-cpp"], quick: false, json: false });
     expect(options.llamaBench).toBeUndefined();
-    expect(options.repetitions).toEqual({ "1b": 3, "3b": 2, "chatglm3-6b": 2 });
+    expect(options.repetitions).toEqual({ "1b": 3, "3b": 2, tiny: 9, "chatglm3-6b": 2 });
+    expect(options.tinyWarmupRuns).toBe(10);
+  });
+
+  it("measures the real tiny model only when asked: --shape tiny, with its own warm-up count", () => {
+    expect(parsePeerOptions(["--shape", "tiny"])).toMatchObject({ shapes: ["tiny"], formats: ["f16", "bf16", "q8_0", "q4_0", "q4_k_m"], repetitions: { tiny: 9 }, tinyWarmupRuns: 10 });
+    expect(parsePeerOptions(["--shape", "1b,TINY", "--tiny-warmup", "4", "--repetitions", "5"])).toMatchObject({ shapes: ["1b", "tiny"], repetitions: { "1b": 5, tiny: 5 }, tinyWarmupRuns: 4 });
+    expect(parsePeerOptions(["--quick"]).shapes).toEqual(["1b"]);
+    expect(() => parsePeerOptions(["--shape", "tiny", "--tiny-warmup", "0"])).toThrow('--tiny-warmup must be an integer ≥ 1, got "0"');
+    expect(() => parsePeerOptions(["--architecture", "chatglm", "--shape", "tiny"])).toThrow('--shape: "tiny" is not one of chatglm3-6b');
   });
 
   it("keeps --quick small and lets options override it", () => {
@@ -45,7 +54,7 @@ describe("parsePeerOptions", () => {
   });
 
   it("names the option in its errors", () => {
-    expect(() => parsePeerOptions(["--shape", "7b"])).toThrow(/--shape: "7b" is not one of 1b, 3b/);
+    expect(() => parsePeerOptions(["--shape", "7b"])).toThrow('--shape: "7b" is not one of 1b, 3b, tiny');
     expect(() => parsePeerOptions(["--formats", "q5_k"])).toThrow(/--formats/);
     expect(() => parsePeerOptions(["--threads", "0"])).toThrow(/--threads must be an integer ≥ 1/);
     expect(() => parsePeerOptions(["--prompt-tokens", String(batchSize + 1)])).toThrow(/at most the batch size/);

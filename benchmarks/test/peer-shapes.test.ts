@@ -1,13 +1,20 @@
 // The peer files' shapes are the published Llama 3.2 1B and 3B (and ChatGLM3-6B) ones: head size, tensor shapes,
-// parameter counts, and which matrices each format stores in which dtype.
+// parameter counts, and which matrices each format stores in which dtype; the tiny case (a real file) only on request.
 import { describe, expect, it } from "vitest";
 
 import { planPeerModelTensors } from "../src/peer-model-files.ts";
-import { peerShapeConfig } from "../src/peer-shapes.ts";
+import { defaultPeerShapesOf, isRandomPeerShape, peerShapeConfig, peerShapeFileStem, peerShapesOf } from "../src/peer-shapes.ts";
 
 const elements = (shape: readonly number[]) => shape.reduce((product, size) => product * size, 1);
 
 describe("peer shapes", () => {
+  it("offers the real tiny model as a llama case besides 1B and 3B, measured only when asked for", () => {
+    expect(peerShapesOf.llama).toEqual(["1b", "3b", "tiny"]);
+    expect(defaultPeerShapesOf).toEqual({ llama: ["1b", "3b"], chatglm: ["chatglm3-6b"] });
+    expect(peerShapesOf.llama.filter(isRandomPeerShape)).toEqual(["1b", "3b"]);
+    expect(["1b", "tiny", "chatglm3-6b"].map((shape) => peerShapeFileStem(shape as "1b"))).toEqual(["llama-3.2-1b", "stories260K", "chatglm3-6b"]);
+  });
+
   it("has the real head sizes (64 for 1B, 128 for 3B)", () => {
     expect(peerShapeConfig("1b")).toMatchObject({ hiddenSize: 2048, layerCount: 16, headCount: 32, keyValueHeadCount: 8, headDim: 64, rotaryDim: 64, intermediateSize: 8192, vocabSize: 128256, tiedEmbeddings: true });
     expect(peerShapeConfig("3b")).toMatchObject({ hiddenSize: 3072, layerCount: 28, headCount: 24, keyValueHeadCount: 8, headDim: 128, rotaryDim: 128, intermediateSize: 8192, vocabSize: 128256, tiedEmbeddings: true });
