@@ -13,9 +13,10 @@ export const batchSize = 512;
 /** Medians of 3 where a run is short; of 2 for the 3B shape, whose runs take 2–3× as long on 2 cores; of 9 for the
  *  tiny model, whose 128 decoded tokens take about 20 ms, so one run is easily disturbed. */
 const defaultRepetitions: Record<PeerShape, number> = { "1b": 3, "3b": 2, tiny: 9, "chatglm3-6b": 2 };
-/** Warm-up runs before the tiny case's measured ones. Measured with stories260K in a worker (1 and 2 threads, runs of
- *  128 decoded tokens): this project's decode speed rises over the first 4–6 runs (from about 1,100–1,800 tok/s to
- *  its steady 6,000–7,800) as V8 compiles the forward pass's JS; 10 leaves a margin. */
+/** Warm-up runs before the tiny case's measured ones. Measured with stories260K in the peer worker (runs of a
+ *  512-token prefill and 128 tokens decoded from BOS): on a quiet machine at 1 thread this project's decode ran at
+ *  1,490, 3,680, 6,770, 6,950 and 7,370 tok/s in its first five runs, then 7,300–7,800 (in a contended run it
+ *  settled after 3–6 runs) as V8 compiles the forward pass's JS; 10 leaves a margin. */
 export const defaultTinyWarmupRuns = 10;
 
 export const PEERS_USAGE = `  peers     this project vs llama.cpp (node-llama-cpp, and llama-bench when given) on the same random-weight
