@@ -102,7 +102,9 @@ describe("scripts/recipe.mjs --serve under a supervisor", () => {
     const launched = launch(["--model", model.ggufFile, "--serve", "--port", "0", "--backend", "reference", "--shutdown-grace", "60"]);
     try {
       const url = await launched.url;
-      const stream = openStream(url, 200);
+      // 2048 tokens: seconds on the reference kernels, so the stream is still open when the signal arrives even on a
+      // loaded machine (200 tokens once finished first), and well within the 60 s grace period.
+      const stream = openStream(url, 2048);
       await stream.first;
       process.kill(launched.pid, "SIGTERM");
       const body = await stream.body;
