@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The packages whose mutation score the project keeps (README, testing section). */
-const PACKAGES = ["engine", "cache", "scheduler", "server", "hub", "tokenizer", "harness", "models"];
+const PACKAGES = ["engine", "cache", "scheduler", "server", "hub", "tokenizer", "harness", "models", "image"];
 const resultsRoot = join(root, "benchmarks", "results", "mutation");
 const cacheRoot = join(root, "benchmarks", ".cache", "mutation");
 

@@ -1,3 +1,4 @@
+import { mutationTestSettings } from "@infer-recipes/test-support/vitest";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -5,5 +6,6 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     pool: "forks",
+    ...mutationTestSettings(),
   },
 });
