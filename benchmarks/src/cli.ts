@@ -21,6 +21,7 @@ import { PEERS_USAGE } from "./peer-options.ts";
 import { peerShapeConfig, type PeerShape } from "./peer-shapes.ts";
 import { peerVocabulary } from "./peer-vocabulary.ts";
 import { benchPeers } from "./peers.ts";
+import { benchPeersMerge, PEERS_MERGE_USAGE } from "./peers-merge.ts";
 import { benchPeersQuality, PEERS_QUALITY_USAGE } from "./peers-quality.ts";
 import { benchSpeculativePeers, SPECULATIVE_PEERS_USAGE } from "./speculative-peers.ts";
 import { profileVerify, type VerifyProfileModel } from "./verify-profile.ts";
@@ -61,6 +62,7 @@ benchmarks:
   serving-reliability  the --serve process under 100 concurrent streams with disconnects, 1 MB prompts and
             50,000-message chats: stall bound, largest request, memory (--json)
 ${PEERS_USAGE}
+${PEERS_MERGE_USAGE}
 ${PEERS_QUALITY_USAGE}
 ${SPECULATIVE_PEERS_USAGE}`;
 
@@ -254,6 +256,13 @@ switch (name) {
     break;
   case "peers":
     await benchPeers(rest, RESULTS_DIRECTORY).catch(failWithError);
+    break;
+  case "peers-merge":
+    try {
+      benchPeersMerge(rest, RESULTS_DIRECTORY);
+    } catch (error) {
+      failWithError(error as Error);
+    }
     break;
   case "peers-quality":
     await benchPeersQuality(rest, RESULTS_DIRECTORY).catch(failWithError);

@@ -53,12 +53,16 @@ export interface PeerRow {
   /** Median share of all CPU time that other processes took during the measured runs of this row (0..1). */
   others_cpu_share: number;
   /** Multi-thread llama-bench runs of this row during which others took ≥ {@link contendedCpuShare} of the CPU:
-   *  llama.cpp's spin-waiting threads collapse then, so such a row is not a comparison. */
-  llama_bench_contended_runs: number;
+   *  llama.cpp's spin-waiting threads collapse then, so such a row is not a comparison. null on a row merged from a
+   *  part that predates the per-run count (`pnpm bench peers-merge`): its median others' CPU share decides instead. */
+  llama_bench_contended_runs: number | null;
   /** dtype of the output matrix — the tied token_embd/output of Llama 3.2 (q6_k in Q4_0 and Q4_K_M files). */
   embedding_dtype: DType;
   repetitions: number;
   peer: "llama.cpp";
+  /** Merged reports only (`pnpm bench peers-merge`): the part (results directory of one `pnpm bench peers` run,
+   *  relative to the merged report) whose run measured this row. */
+  measured_in?: string;
 }
 
 /** Share of all CPU time other processes may take during a multi-thread llama-bench run before it counts as

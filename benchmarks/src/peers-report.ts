@@ -18,23 +18,32 @@ const latency = (value: PeerRow["ours_inter_token_ms"]) => (value ? `${value.p50
 const gigabytes = (bytes: number | null) => (bytes === null ? "" : (bytes / 1e9).toFixed(2));
 const threadsText = (threads: number) => `${threads} thread${threads === 1 ? "" : "s"}`;
 
-const columns: Column<PeerRow>[] = [
+const columns = (rows: readonly PeerRow[], parts: readonly string[]): Column<PeerRow>[] => [
   { header: "shape", value: (row) => row.shape, align: "left" },
   { header: "format", value: (row) => `${row.format}${row.embedding_dtype !== row.format ? ` (output ${row.embedding_dtype})` : ""}`, align: "left" },
   { header: "threads", value: (row) => row.threads },
   { header: "phase", value: (row) => `${row.phase} ${row.tokens}${row.decode_after_tokens === 1 ? " from BOS" : ""}`, align: "left" },
   { header: "ours tok/s (min–max)", value: (row) => range(row.ours_tokens_per_s, row.ours_tokens_per_s_min, row.ours_tokens_per_s_max, 1) },
   { header: "llama-bench tok/s (min–max)", value: (row) => range(row.llama_bench_tokens_per_s, row.llama_bench_tokens_per_s_min, row.llama_bench_tokens_per_s_max, 1) + (row.llama_bench_source === "BASELINES.md" ? " (BASELINES.md)" : "") },
-  { header: "ours ÷ llama-bench", value: (row) => ratioText(row.ratio_llama_bench) },
+  // Where some row has a llama-bench ratio (always, in a run with llama-bench), a row without one says so.
+  { header: "ours ÷ llama-bench", value: (row) => (row.ratio_llama_bench === null && rows.some((other) => other.ratio_llama_bench !== null) ? "not measured" : ratioText(row.ratio_llama_bench)) },
   { header: "node-llama-cpp tok/s (min–max)", value: (row) => range(row.peer_tokens_per_s, row.peer_tokens_per_s_min, row.peer_tokens_per_s_max, 1) },
   { header: "ours ÷ node-llama-cpp", value: (row) => ratioText(row.ratio) },
   { header: "ours ITL p50/p95/p99 ms", value: (row) => latency(row.ours_inter_token_ms) },
   { header: "node-llama-cpp ITL p50/p95/p99 ms", value: (row) => latency(row.peer_inter_token_ms) },
   { header: "others' CPU", value: (row) => `${(row.others_cpu_share * 100).toFixed(0)}%` },
+  ...(rows.some((row) => row.measured_in !== undefined)
+    ? [{ header: "measured in", value: (row: PeerRow) => (row.measured_in === undefined ? "" : partLabel(parts, row.measured_in)), align: "left" as const }]
+    : []),
 ];
 
-export function peerTable(rows: readonly PeerRow[]): string {
-  return markdownTable(rows, columns);
+/** A merged report's name for a part: its number in the list of parts ("#3"), or its directory when not listed. */
+const partLabel = (parts: readonly string[], directory: string) => (parts.includes(directory) ? `#${parts.indexOf(directory) + 1}` : directory);
+
+/** The table; a merged report's rows (with `measured_in`) get a "measured in" column naming each row's part by its
+ *  number in `parts` (the parts' directories, in the order the report lists them). */
+export function peerTable(rows: readonly PeerRow[], parts: readonly string[] = []): string {
+  return markdownTable(rows, columns(rows, parts));
 }
 
 /** Memory per file (the rows of one file share it): each engine's resident set after loading and at its peak. */
@@ -87,27 +96,58 @@ const memoryColumns: Column<PeerMemoryRow>[] = [
  *  the same run). Without llama-bench in the run, the rows are checked against node-llama-cpp instead, and say so. */
 export const ratioTargets = { decode: 1.0, prefill: 1.0 } as const;
 
+/** Issue 17's targets name every format at 1 and 2 threads on the 1B and 3B shapes, prefill and decode. */
+export interface TargetCases {
+  shapes: readonly string[];
+  formats: readonly string[];
+  threads: readonly number[];
+}
+
+/** Whether a row's llama-bench figure is no comparison: others held a core during its multi-thread llama-bench runs
+ *  (counted per run; for a merged row from a part that predates the count, its median others' CPU share). */
+export function llamaBenchContended(row: PeerRow): boolean {
+  if (row.llama_bench_contended_runs === null) return row.threads > 1 && row.others_cpu_share >= contendedCpuShare;
+  return row.llama_bench_contended_runs > 0;
+}
+
 /** Which rows meet the targets and which do not, as a short list. Rows whose multi-thread llama-bench runs were
- *  contended (others held a core: llama.cpp collapses) are listed apart as no comparison, neither met nor missed. */
-export function targetSummary(rows: readonly PeerRow[]): string {
+ *  contended (others held a core: llama.cpp collapses) are listed apart as no comparison, neither met nor missed.
+ *  `merged`: the rows come from several runs (`pnpm bench peers-merge`), each ratio measured within its row's run.
+ *  `expected`: the cases the targets name; those without a row, or whose row has no llama-bench ratio, are listed as
+ *  not measured. */
+export function targetSummary(rows: readonly PeerRow[], options: { merged?: boolean; expected?: TargetCases } = {}): string {
   const againstBench = rows.some((row) => row.ratio_llama_bench !== null);
   const ratioOf = (row: PeerRow) => (againstBench ? row.ratio_llama_bench : row.ratio);
-  const contended = (row: PeerRow) => againstBench && row.llama_bench_contended_runs > 0;
+  const contended = (row: PeerRow) => againstBench && llamaBenchContended(row);
   const measured = rows.filter((row) => ratioOf(row) !== null);
   const targeted = measured.filter((row) => !contended(row));
-  const against = againstBench ? "llama-bench (measured in this run)" : "node-llama-cpp (llama-bench was not run)";
-  if (measured.length === 0) return `Targets (prefill and decode ≥ 1.0× llama-bench): no rows with a measured llama.cpp engine in this run.`;
-  const label = (row: PeerRow) => `${row.shape} ${row.format} ${threadsText(row.threads)} ${row.phase} ${ratioOf(row)!.toFixed(2)}×`;
+  const where = options.merged ? "measured side by side in each row's run" : "measured in this run";
+  const against = againstBench ? `llama-bench (${where})` : "node-llama-cpp (llama-bench was not run)";
+  if (measured.length === 0) return `Targets (prefill and decode ≥ 1.0× llama-bench): no rows with a measured llama.cpp engine in ${options.merged ? "these runs" : "this run"}.`;
+  const caseLabel = (row: { shape: string; format: string; threads: number; phase: string }) => `${row.shape} ${row.format} ${threadsText(row.threads)} ${row.phase}`;
+  const label = (row: PeerRow) => `${caseLabel(row)} ${ratioOf(row)!.toFixed(2)}×`;
   const met = targeted.filter((row) => ratioOf(row)! >= ratioTargets[row.phase]);
   const missed = targeted.filter((row) => ratioOf(row)! < ratioTargets[row.phase]);
   const noComparison = measured.filter(contended);
+  const contention = (row: PeerRow) =>
+    row.llama_bench_contended_runs === null
+      ? `(runs not counted in its part; others took ${(row.others_cpu_share * 100).toFixed(0)}% of the CPU over the row's runs)`
+      : `(${row.llama_bench_contended_runs} of ${row.repetitions} runs)`;
+  const notMeasured = againstBench ? rows.filter((row) => row.ratio_llama_bench === null).map((row) => `${caseLabel(row)} (no llama-bench figure)`) : [];
+  if (options.expected) {
+    const { shapes, formats, threads } = options.expected;
+    for (const shape of shapes) for (const format of formats) for (const threadCount of threads) for (const phase of ["prefill", "decode"] as const) {
+      if (!rows.some((row) => row.shape === shape && row.format === format && row.threads === threadCount && row.phase === phase)) notMeasured.push(`${caseLabel({ shape, format, threads: threadCount, phase })} (no row)`);
+    }
+  }
   return [
     `Targets (prefill ≥ ${ratioTargets.prefill.toFixed(1)}× and decode ≥ ${ratioTargets.decode.toFixed(1)}× ${against}): ${met.length} of ${targeted.length} rows met.`,
     `- met: ${met.length > 0 ? met.map(label).join("; ") : "none"}`,
     `- missed: ${missed.length > 0 ? missed.map(label).join("; ") : "none"}`,
     ...(noComparison.length > 0
-      ? [`- not a comparison (others took ≥ ${contendedCpuShare * 100}% of the CPU during a multi-thread llama-bench run, which then collapses): ${noComparison.map((row) => `${label(row)} (${row.llama_bench_contended_runs} of ${row.repetitions} runs)`).join("; ")}`]
+      ? [`- not a comparison (others took ≥ ${contendedCpuShare * 100}% of the CPU during a multi-thread llama-bench run, which then collapses): ${noComparison.map((row) => `${label(row)} ${contention(row)}`).join("; ")}`]
       : []),
+    ...(notMeasured.length > 0 ? [`- not measured against llama-bench: ${notMeasured.join("; ")}`] : []),
   ].join("\n");
 }
 
@@ -153,6 +193,66 @@ export interface PeerReportContext {
   /** Further remarks on how this run measured (e.g. files measured with one engine loaded at a time). */
   notes?: string[];
   elapsedSeconds: number;
+  /** A merged report's parts (`pnpm bench peers-merge`); absent for a report of one run. */
+  merge?: PeerMergeInfo;
+}
+
+/** One part of a merged report: the results directory of one `pnpm bench peers` run. */
+export interface PeerReportPart {
+  /** Its directory, relative to the merged report's directory (as its rows' `measured_in` name it). */
+  directory: string;
+  machine: MachineInfo;
+  command: string;
+  elapsedSeconds: number;
+  /** Rows it measured, and how many of them the merged report shows. */
+  rows: number;
+  used: number;
+  /** Given with --prefer: its rows win over newer parts'. */
+  preferred: boolean;
+}
+
+export interface PeerMergeInfo {
+  /** The parts, oldest first: the table's "measured in" column numbers them #1, #2, … in this order. */
+  parts: PeerReportPart[];
+  /** Rows that another part measured again: each with the part that measured it and the part whose row is shown. */
+  superseded: Array<{ row: PeerRow; part: string; by: string }>;
+  /** The parts' machines differ in kind (CPU model or logical CPUs), merged with --allow-mixed-machines. */
+  mixedMachines: boolean;
+  /** The cases the targets name (those without a measured comparison are listed as such). */
+  expected: TargetCases;
+}
+
+const machineKind = (machine: MachineInfo) => `${machine.cpu} with ${machine.logicalCpus} logical CPU${machine.logicalCpus === 1 ? "" : "s"}`;
+
+/** A merged report's opening lines: how it was merged, the machine, and the parts with their dates and commands. */
+function mergeHeading(context: PeerReportContext, merge: PeerMergeInfo): string[] {
+  const directories = merge.parts.map((part) => part.directory);
+  const dates = merge.parts.map((part) => part.machine.date);
+  const newest = merge.parts[merge.parts.length - 1];
+  return [
+    `Merged from ${merge.parts.length} run${merge.parts.length === 1 ? "" : "s"} of \`pnpm bench peers\` (the parts below) by \`${context.command}\`: each row is the one of the newest part that measured it${merge.parts.some((part) => part.preferred) ? " (of a part given with --prefer first)" : ""}, and its figures and ratios all come from that part's run, where the engines ran interleaved.`,
+    merge.mixedMachines
+      ? `Machines: the parts were measured on machines of different kinds (merged with --allow-mixed-machines; each part's below); the newest: ${describeMachine(newest.machine)}. Dates: ${dates[0]} to ${dates[dates.length - 1]}.`
+      : `Machine: ${describeMachine(newest.machine)} (every part). Dates: ${dates[0]} to ${dates[dates.length - 1]}.`,
+    "",
+    "Parts (the table's \"measured in\" column):",
+    "",
+    ...merge.parts.map((part) =>
+      `- ${partLabel(directories, part.directory)}: [\`${part.directory}\`](${part.directory}/peers.md), ${part.machine.date}, ${(part.elapsedSeconds / 60).toFixed(1)} minutes, ${machineKind(part.machine)}${part.preferred ? ", preferred (--prefer)" : ""}; ${part.used} of its ${part.rows} rows shown: \`${part.command}\``),
+  ];
+}
+
+/** A merged report's list of the rows that another part measured again. */
+function supersededLines(merge: PeerMergeInfo): string[] {
+  if (merge.superseded.length === 0) return [];
+  const directories = merge.parts.map((part) => part.directory);
+  return [
+    "",
+    "Superseded rows (measured again by a newer or preferred part, whose row the table shows):",
+    "",
+    ...merge.superseded.map(({ row, part, by }) =>
+      `- ${row.shape} ${row.format} ${threadsText(row.threads)} ${row.phase}: ${row.ratio_llama_bench === null ? "no llama-bench figure" : `${row.ratio_llama_bench.toFixed(2)}× llama-bench`} (others' CPU ${(row.others_cpu_share * 100).toFixed(0)}%) in ${partLabel(directories, part)}, replaced by ${partLabel(directories, by)}`),
+  ];
 }
 
 /** The report's line on the tiny case (stories260K, a real model): its warm-up and what its decode rows measure. */
@@ -198,8 +298,10 @@ export function peerReportMarkdown(name: string, rows: readonly PeerRow[], conte
   return [
     "# This project vs llama.cpp on the same GGUF files",
     "",
-    `Machine: ${describeMachine(context.machine)}. Date: ${context.machine.date}.`,
-    `Command: \`${context.command}\` (${(context.elapsedSeconds / 60).toFixed(1)} minutes; ${context.filesWritten} of ${context.files.length} files written by this run, the others reused from the cache).`,
+    ...(context.merge ? mergeHeading(context, context.merge) : [
+      `Machine: ${describeMachine(context.machine)}. Date: ${context.machine.date}.`,
+      `Command: \`${context.command}\` (${(context.elapsedSeconds / 60).toFixed(1)} minutes; ${context.filesWritten} of ${context.files.length} files written by this run, the others reused from the cache).`,
+    ]),
     "",
     ...(engines.ours ? [`- ours: ${engines.ours}`] : []),
     ...(engines.llamaBench ? [`- llama-bench: ${engines.llamaBench}`] : []),
@@ -215,9 +317,10 @@ export function peerReportMarkdown(name: string, rows: readonly PeerRow[], conte
     ...(context.notes ?? []).map((note) => `- ${note}`),
     ...(context.skipped.length > 0 ? ["", "Skipped:", ...context.skipped.map((reason) => `- ${reason}`)] : []),
     "",
-    peerTable(rows),
+    peerTable(rows, context.merge?.parts.map((part) => part.directory)),
     "",
-    targetSummary(rows),
+    targetSummary(rows, context.merge ? { merged: true, expected: context.merge.expected } : {}),
+    ...(context.merge ? supersededLines(context.merge) : []),
     "",
     `![ours ÷ llama.cpp](${name}.svg)`,
     "",
