@@ -28,8 +28,9 @@ export class FastestFirstSequencer extends BaseSequencer {
 
 /**
  * The `test` settings to spread into a package's vitest config: none outside mutation testing; under StrykerJS the
- * fastest-first order, plus `overrides` (e.g. a shorter testTimeout so a mutant that hangs a request fails sooner).
- * @param {{ testTimeout?: number }} [overrides]
+ * fastest-first order, plus `overrides` (e.g. a shorter testTimeout so a mutant that hangs a request fails sooner, or
+ * test files to leave out because instrumented code makes them far too slow).
+ * @param {{ testTimeout?: number, exclude?: string[] }} [overrides]
  */
 export function mutationTestSettings(overrides = {}) {
   return underMutationTesting ? { sequence: { sequencer: FastestFirstSequencer }, ...overrides } : {};
