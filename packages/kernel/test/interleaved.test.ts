@@ -358,7 +358,9 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
         const packed = interleaveTensor(quantized(dtype, 80, 1100, 31));
         for (const tokens of [9, 25, 61]) {
           const input = randomTensor([tokens, 1100], tokens, 2, "normal");
-          const outs = kernels.map(({ kernel }) => {
+          const outs = kernels.map(({ kernel, backend }, index) => {
+            // The kernels share the native pool: set its thread count for each one's call.
+            backend.setThreads(index + 1);
             const out = zerosLike([tokens, 80]);
             kernel.matmul(out, input, packed);
             return Array.from(out.data);
