@@ -20,7 +20,11 @@
 // and column, half the bytes of an f32 panel); the row layout (and bf16x16 without AVX512_BF16) is repacked per task
 // into panels in that column order (f32 for f32/f16 weights, bf16 column pairs for vdpbf16ps). Between column blocks
 // the partial sums go through the output (exactly, f32), so the chain stays the same. A task's panels (MC rows × KC
-// columns) stay in L2 while every token tile's activations pass through L1. A task is a block of MC rows, all tokens.
+// columns) stay in L2 while every token tile's activations pass through L1. A task is a block of MC rows and one part
+// of the tokens (whole tiles): with the panels read in place, the tokens are split into as many parts as the pool has
+// threads, so the threads tend to share a row block's panels at the same time and each to keep its own part of the
+// activations (measured at 2 threads: bf16x16 +8–14 %, f16x16 within ±2 %, at the Llama 3.2 3B shapes). Packed panels
+// keep one part (all tokens), so each is packed once.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -445,9 +449,16 @@ void prefill(const FloatProblem& f, ThreadPool& pool) {
     else scratch[thread]->floats.get((size_t)(panels_per_task * panel_floats));
   }
   const size_t group_bytes = kInterleavedRows * f.stride;
-  const int64_t tasks = (p.rows + kTaskRows - 1) / kTaskRows;
+  // Tasks: row blocks × token parts, a part's tokens whole tiles (see the file header); consecutive tasks share a row
+  // block. A token range does not change any output's chain (each output is one token's).
+  const int64_t row_blocks = (p.rows + kTaskRows - 1) / kTaskRows;
+  const int64_t tiles = (p.tokens + kPanelTokens - 1) / kPanelTokens;
+  const int64_t parts = direct ? std::min<int64_t>(pool.threads(), tiles) : 1;
   auto body = [&](int64_t task, int thread) {
-    const int64_t row_begin = task * kTaskRows, row_end = std::min(p.rows, row_begin + kTaskRows);
+    const int64_t block = task / parts, part = task % parts;
+    const int64_t row_begin = block * kTaskRows, row_end = std::min(p.rows, row_begin + kTaskRows);
+    const int64_t token_begin = tiles * part / parts * kPanelTokens;
+    const int64_t token_end = std::min(p.tokens, tiles * (part + 1) / parts * kPanelTokens);
     const int64_t panels = (row_end - row_begin + kPanelRows - 1) / kPanelRows;
     float* float_panels = pairs ? nullptr : scratch[thread]->floats.get(0);
     uint16_t* pair_panels = pairs ? scratch[thread]->halves.get(0) : nullptr;
@@ -475,8 +486,8 @@ void prefill(const FloatProblem& f, ThreadPool& pool) {
           sources[k] = PanelSource{{float_panels + k * panel_floats, float_panels + k * panel_floats + 16}, kPanelRows};
         }
       }
-      for (int64_t t0 = 0; t0 < p.tokens; t0 += kPanelTokens) {
-        const int tokens = (int)std::min<int64_t>(kPanelTokens, p.tokens - t0);
+      for (int64_t t0 = token_begin; t0 < token_end; t0 += kPanelTokens) {
+        const int tokens = (int)std::min<int64_t>(kPanelTokens, token_end - t0);
         for (int64_t k = 0; k < panels; k++) {
           const int64_t row0 = row_begin + k * kPanelRows, rows = std::min<int64_t>(kPanelRows, p.rows - row0);
           const __mmask16 mask0 = rows >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rows) - 1);
@@ -495,7 +506,7 @@ void prefill(const FloatProblem& f, ThreadPool& pool) {
       }
     }
   };
-  pool.parallel_for(tasks, body);
+  pool.parallel_for(row_blocks * parts, body);
 }
 
 // Fewer tokens than this stream the weights in their stored layout (decode); more go through panels. Both give the

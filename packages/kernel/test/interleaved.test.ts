@@ -354,19 +354,23 @@ describe.skipIf(!availability.available)("interleaved layout on the native backe
   it("AVX-512: float x16 prefill gives the same bits on 1, 2 and 3 threads", (context) => {
     const kernels = [1, 2, 3].map((threads) => avx512Kernel(threads, context));
     try {
+      // 80 rows: one task row block; 272 rows: three (the last one partial), each split into token parts of whole
+      // 12-token tiles when the pool has several threads (25 tokens: tiles 12 + 13 at 2 threads, 12 + 12 + 1 at 3).
       for (const dtype of ["f32", "f16", "bf16"] as const) {
-        const packed = interleaveTensor(quantized(dtype, 80, 1100, 31));
-        for (const tokens of [9, 25, 61]) {
-          const input = randomTensor([tokens, 1100], tokens, 2, "normal");
-          const outs = kernels.map(({ kernel, backend }, index) => {
-            // The kernels share the native pool: set its thread count for each one's call.
-            backend.setThreads(index + 1);
-            const out = zerosLike([tokens, 80]);
-            kernel.matmul(out, input, packed);
-            return Array.from(out.data);
-          });
-          expect(outs[1], `${dtype} ${tokens} tokens, 2 threads`).toEqual(outs[0]);
-          expect(outs[2], `${dtype} ${tokens} tokens, 3 threads`).toEqual(outs[0]);
+        for (const rows of [80, 272]) {
+          const packed = interleaveTensor(quantized(dtype, rows, 1100, 31));
+          for (const tokens of [9, 25, 61]) {
+            const input = randomTensor([tokens, 1100], tokens, 2, "normal");
+            const outs = kernels.map(({ kernel, backend }, index) => {
+              // The kernels share the native pool: set its thread count for each one's call.
+              backend.setThreads(index + 1);
+              const out = zerosLike([tokens, rows]);
+              kernel.matmul(out, input, packed);
+              return Array.from(out.data);
+            });
+            expect(outs[1], `${dtype} ${rows} rows ${tokens} tokens, 2 threads`).toEqual(outs[0]);
+            expect(outs[2], `${dtype} ${rows} rows ${tokens} tokens, 3 threads`).toEqual(outs[0]);
+          }
         }
       }
     } finally {
