@@ -146,6 +146,9 @@ int64_t block_values(int64_t dtype) {
 // A product whose weight bytes × tokens come to less than this runs on the calling thread: handing it to a helper
 // costs more than it saves (a tiny model's decode GEMVs). Tests lower it to 0 to drive the threaded paths on small data.
 double minimum_shared_matmul_bytes = 128 * 1024;
+// Matmuls of at least this many tokens (prefill chunks, not decode steps or short speculative batches) are shared with
+// the helpers even while the pool backs off after a stall (ThreadPool::LongTasks).
+constexpr int64_t kLongTaskTokens = 32;
 
 // setMinimumSharedMatmulBytes(bytes) → the previous value
 napi_value SetMinimumSharedMatmulBytes(napi_env env, napi_callback_info info) {
@@ -170,6 +173,8 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   const uint8_t* weight = a.bytes(2, row_bytes((int)dtype, cols) * (size_t)rows);
   if (a.failed) return nullptr;
   ThreadPool::CallerOnly small(global_pool(), (double)row_bytes((int)dtype, cols) * (double)rows * (double)tokens < minimum_shared_matmul_bytes);
+  // A prefill's GEMM (tokens ≥ kLongTaskTokens): its tasks take milliseconds, so it stays shared through a back-off.
+  ThreadPool::LongTasks long_tasks(global_pool(), tokens >= kLongTaskTokens);
   active_kernels().matmul(MatmulProblem{out, input, weight, (int)dtype, tokens, rows, cols}, global_pool());
   return undefined(env);
 }

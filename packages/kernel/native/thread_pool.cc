@@ -153,7 +153,7 @@ bool ThreadPool::backing_off() {
 void ThreadPool::parallel_for(int64_t task_count, TaskFunction fn, void* context) {
   if (task_count <= 0) return;
   statistics_.jobs++;
-  if (thread_count_ == 1 || task_count == 1 || caller_only_ || backing_off()) {
+  if (thread_count_ == 1 || task_count == 1 || caller_only_ || (!long_tasks_ && backing_off())) {
     if (thread_count_ > 1 && task_count > 1) (caller_only_ ? statistics_.caller_only_jobs : statistics_.solo_jobs)++;
     for (int64_t task = 0; task < task_count; task++) fn(context, task, 0);
     return;

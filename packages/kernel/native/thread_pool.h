@@ -11,7 +11,9 @@
 // happens (the caller waited more than 0.2 ms, plus twice its average task time, after finishing its own share), the
 // pool runs the next jobs on the caller alone for a while (20 ms, doubling while stalls recur soon after, up to 1 s),
 // then tries the helpers again. Under contention a 2-thread decode then degrades towards 1-thread speed instead of
-// collapsing.
+// collapsing. Jobs of long tasks (a prefill's GEMMs, marked with LongTasks) are shared through a back-off: a stall
+// costs them at most one task, and a back-off that caught them ran a whole GEMM on one thread (measured: up to 22 such
+// jobs in one 3B prefill, 35–70 ms each).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -66,6 +68,22 @@ class ThreadPool {
     bool previous_;
   };
 
+  // While one lives (and `active`), jobs are offered to the helpers even while the pool backs off after a stall: for
+  // jobs of long tasks (a prefill GEMM's take milliseconds), where a helper descheduled mid-task delays the job by at
+  // most its one task, but running the whole job alone costs half of it. The back-off is for the short jobs of a
+  // decode step, whose every job would wait for a descheduled helper.
+  class LongTasks {
+   public:
+    LongTasks(ThreadPool& pool, bool active) : pool_(pool), previous_(pool.long_tasks_) { pool.long_tasks_ = previous_ || active; }
+    ~LongTasks() { pool_.long_tasks_ = previous_; }
+    LongTasks(const LongTasks&) = delete;
+    LongTasks& operator=(const LongTasks&) = delete;
+
+   private:
+    ThreadPool& pool_;
+    bool previous_;
+  };
+
   // Counters since the pool was created (or resized), for benchmarks: jobs run, jobs that helpers took part in, jobs
   // the caller ran alone while backing off after a stall, stalls detected, the caller's total wait for helpers, and
   // jobs of several tasks run on the caller because a CallerOnly was active.
@@ -101,6 +119,7 @@ class ThreadPool {
   std::atomic<uint32_t> pinned_generation_{0};
   uint32_t generation_ = 0;             // caller-side copy of the current generation
   bool caller_only_ = false;            // set by CallerOnly: run jobs on the caller
+  bool long_tasks_ = false;             // set by LongTasks: share jobs even while backing off
   int64_t solo_until_ns_ = 0;           // back-off: run jobs on the caller alone until then (steady clock)
   int64_t solo_span_ns_ = 0;            // length of the current (last) back-off
   int64_t last_stall_ns_ = 0;           // when the last stall was seen (0: never)

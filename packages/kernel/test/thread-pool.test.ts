@@ -1,6 +1,7 @@
 // The native thread pool: a helper descheduled in the middle of a task (here: one that sleeps) is detected as a stall,
-// and the pool then runs the next jobs on the calling thread alone for a while instead of waiting again; a helper that
-// never picks up a job costs nothing; every result is the same at any thread count.
+// and the pool then runs the next jobs on the calling thread alone for a while instead of waiting again (but not a
+// prefill's GEMM, whose tasks are long); a helper that never picks up a job costs nothing; every result is the same at
+// any thread count.
 
 import { describe, expect, it } from "vitest";
 
@@ -40,6 +41,51 @@ describe.skipIf(addon === null || !addon.poolProbe)("native thread pool", () => 
       }
       expect(shared, "after the back-off a helper takes part again").toBe(true);
     } finally {
+      native.setThreads(1);
+    }
+  });
+
+  it("keeps a prefill's GEMM (32 tokens or more) shared while backing off; a decode GEMV in the same back-off runs alone", async () => {
+    const native = addon!;
+    native.setThreads(2);
+    const previous = native.setMinimumSharedMatmulBytes!(0);
+    try {
+      const weight = new Float32Array(256 * 64).fill(0.5);
+      const prefillInput = new Float32Array(64 * 64).fill(1);
+      const prefillOut = new Float32Array(64 * 256);
+      const decodeOut = new Float32Array(256);
+      // Each attempt: a stall (as above), then right away (inside its 20 ms back-off) a 64-token GEMM, a 1-token GEMV
+      // and a probe job. On a loaded machine the stall may not happen, or the back-off may end before the last job.
+      let checked = false;
+      for (let attempt = 0; attempt < 30 && !checked; attempt++) {
+        const before = native.poolStatistics!();
+        native.poolProbe!(16, 1000, 5000);
+        const stalled = native.poolStatistics!();
+        if (stalled.stalls === before.stalls) {
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          continue;
+        }
+        native.matmul(prefillOut, prefillInput, weight, dtypeInfo.f32.code, 64, 256, 64);
+        const afterPrefill = native.poolStatistics!();
+        native.matmul(decodeOut, prefillInput.subarray(0, 64), weight, dtypeInfo.f32.code, 1, 256, 64);
+        const afterDecode = native.poolStatistics!();
+        const probe = native.poolProbe!(16, 0, 5000);
+        const afterProbe = native.poolStatistics!();
+        // Only an attempt whose back-off lasted through the probe tells anything.
+        if (afterProbe.soloJobs !== afterDecode.soloJobs + 1) {
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          continue;
+        }
+        expect(Array.from(probe)).toEqual(new Array(16).fill(0));
+        expect(afterPrefill.soloJobs - stalled.soloJobs, "the 64-token GEMM was not run alone").toBe(0);
+        expect(afterDecode.soloJobs - afterPrefill.soloJobs, "the 1-token GEMV was run alone").toBe(1);
+        checked = true;
+      }
+      expect(checked, "a back-off that lasted through the three jobs").toBe(true);
+      expect(Array.from(prefillOut)).toEqual(new Array(64 * 256).fill(32));
+      expect(Array.from(decodeOut)).toEqual(new Array(256).fill(32));
+    } finally {
+      native.setMinimumSharedMatmulBytes!(previous);
       native.setThreads(1);
     }
   });
