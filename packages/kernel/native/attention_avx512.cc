@@ -82,9 +82,9 @@ struct Avx512Ops {
       for (int r = 0; r < Registers; r++) _mm512_storeu_ps(y + i + 16 * r, a[r]);
     }
   }
+  // Heads of a multiple of 64 never get here: the tile loop runs only for keys grouped per channel (q8_0 / q4_0), whose
+  // values of such heads accumulate_values takes from the cache rows in registers.
   static inline void tile_accumulate(float* y, float correction, const float* weights, const float* const* rows, int64_t length, int64_t n) {
-    if (n % 128 == 0) return tile_accumulate_registers<8>(y, correction, weights, rows, length, n);
-    if (n % 64 == 0) return tile_accumulate_registers<4>(y, correction, weights, rows, length, n);
     if (n % 32 == 0) return tile_accumulate_registers<2>(y, correction, weights, rows, length, n);
     if (n % 16 == 0) return tile_accumulate_registers<1>(y, correction, weights, rows, length, n);
     PortableOps::tile_accumulate(y, correction, weights, rows, length, n);

@@ -54,36 +54,6 @@ class ThreadPool {
     run_on_every_thread([](void* context, int64_t, int thread) { (*static_cast<Body*>(context))(thread); }, &body);
   }
 
-  // While one lives (and `active`), jobs run on the calling thread alone: for work smaller than the cost of handing it
-  // over (waking a helper, moving the results between cores), as a tiny model's decode GEMVs are.
-  class CallerOnly {
-   public:
-    CallerOnly(ThreadPool& pool, bool active) : pool_(pool), previous_(pool.caller_only_) { pool.caller_only_ = previous_ || active; }
-    ~CallerOnly() { pool_.caller_only_ = previous_; }
-    CallerOnly(const CallerOnly&) = delete;
-    CallerOnly& operator=(const CallerOnly&) = delete;
-
-   private:
-    ThreadPool& pool_;
-    bool previous_;
-  };
-
-  // While one lives (and `active`), jobs are offered to the helpers even while the pool backs off after a stall: for
-  // jobs of long tasks (a prefill GEMM's take milliseconds), where a helper descheduled mid-task delays the job by at
-  // most its one task, but running the whole job alone costs half of it. The back-off is for the short jobs of a
-  // decode step, whose every job would wait for a descheduled helper.
-  class LongTasks {
-   public:
-    LongTasks(ThreadPool& pool, bool active) : pool_(pool), previous_(pool.long_tasks_) { pool.long_tasks_ = previous_ || active; }
-    ~LongTasks() { pool_.long_tasks_ = previous_; }
-    LongTasks(const LongTasks&) = delete;
-    LongTasks& operator=(const LongTasks&) = delete;
-
-   private:
-    ThreadPool& pool_;
-    bool previous_;
-  };
-
   // Counters since the pool was created (or resized), for benchmarks: jobs run, jobs that helpers took part in, jobs
   // the caller ran alone while backing off after a stall, stalls detected, the caller's total wait for helpers, and
   // jobs of several tasks run on the caller because a CallerOnly was active.
@@ -124,6 +94,29 @@ class ThreadPool {
   int64_t solo_span_ns_ = 0;            // length of the current (last) back-off
   int64_t last_stall_ns_ = 0;           // when the last stall was seen (0: never)
   Statistics statistics_;
+
+ public:
+  // Sets one of the pool's flags while it lives (when `active`; an enclosing one stays in force) and restores it.
+  template <bool ThreadPool::*Flag>
+  class ScopedFlag {
+   public:
+    ScopedFlag(ThreadPool& pool, bool active) : pool_(pool), previous_(pool.*Flag) { pool.*Flag = previous_ || active; }
+    ~ScopedFlag() { pool_.*Flag = previous_; }
+    ScopedFlag(const ScopedFlag&) = delete;
+    ScopedFlag& operator=(const ScopedFlag&) = delete;
+
+   private:
+    ThreadPool& pool_;
+    bool previous_;
+  };
+  // Jobs run on the calling thread alone: for work smaller than the cost of handing it over (waking a helper, moving
+  // the results between cores), as a tiny model's decode GEMVs are.
+  using CallerOnly = ScopedFlag<&ThreadPool::caller_only_>;
+  // Jobs are offered to the helpers even while the pool backs off after a stall: for jobs of long tasks (a prefill
+  // GEMM's take milliseconds), where a helper descheduled mid-task delays the job by at most its one task, but running
+  // the whole job alone costs half of it. The back-off is for the short jobs of a decode step, whose every job would
+  // wait for a descheduled helper.
+  using LongTasks = ScopedFlag<&ThreadPool::long_tasks_>;
 };
 
 ThreadPool& global_pool();
