@@ -13,7 +13,7 @@ import type { MachineInfo } from "@infer-recipes/harness";
 
 import { peerFormats } from "./peer-model-files.ts";
 import type { PeerRow } from "./peer-rows.ts";
-import { peerTable, writePeerReport, type PeerMergeInfo, type PeerReportContext, type TargetCases } from "./peers-report.ts";
+import { peerCaseLabel, peerTable, writePeerReport, type PeerMergeInfo, type PeerReportContext, type TargetCases } from "./peers-report.ts";
 
 export const PEERS_MERGE_USAGE = `  peers-merge  one peer report (peers.md/.json/.svg) from the results directories of several pnpm bench peers runs
             (each a --results DIR run in its own quiet window): per shape, format, threads and phase the row of the
@@ -44,7 +44,6 @@ export interface PeerPart {
 }
 
 const rowKey = (row: Pick<PeerRow, "shape" | "format" | "threads" | "phase">) => `${row.shape} ${row.format} ${row.threads} ${row.phase}`;
-const rowName = (row: Pick<PeerRow, "shape" | "format" | "threads" | "phase">) => `${row.shape} ${row.format} ${row.threads} thread${row.threads === 1 ? "" : "s"} ${row.phase}`;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
@@ -87,7 +86,7 @@ export function readPeerPart(directory: string): PeerPart {
     }
     const peerRow = row as unknown as PeerRow;
     const key = rowKey(peerRow);
-    if (seen.has(key)) malformed(`rows[${seen.get(key)}] and ${where} are both ${rowName(peerRow)}`);
+    if (seen.has(key)) malformed(`rows[${seen.get(key)}] and ${where} are both ${peerCaseLabel(peerRow)}`);
     seen.set(key, index);
     return {
       ...peerRow,
@@ -256,7 +255,7 @@ export function benchPeersMerge(argv: string[], defaultResultsDirectory: string)
   const { rows, context } = mergedReport(merged, `pnpm bench peers-merge ${argv.join(" ")}`.trim(), resultsDirectory);
   const paths = writePeerReport(resultsDirectory, "peers", rows, context);
   process.stdout.write(peerTable(rows, context.merge!.parts.map((part) => part.directory)) + "\n");
-  for (const entry of context.merge!.superseded) process.stderr.write(`superseded: ${rowName(entry.row)} of ${entry.part} by ${entry.by}'s\n`);
+  for (const entry of context.merge!.superseded) process.stderr.write(`superseded: ${peerCaseLabel(entry.row)} of ${entry.part} by ${entry.by}'s\n`);
   process.stderr.write(`merged ${rows.length} rows from ${parts.length} parts; wrote ${paths.join(", ")}\n`);
   return paths;
 }

@@ -18,6 +18,9 @@ const latency = (value: PeerRow["ours_inter_token_ms"]) => (value ? `${value.p50
 const gigabytes = (bytes: number | null) => (bytes === null ? "" : (bytes / 1e9).toFixed(2));
 const threadsText = (threads: number) => `${threads} thread${threads === 1 ? "" : "s"}`;
 
+/** A row's case as the report names it: "1b q8_0 2 threads decode". */
+export const peerCaseLabel = (row: Pick<PeerRow, "shape" | "format" | "threads" | "phase">) => `${row.shape} ${row.format} ${threadsText(row.threads)} ${row.phase}`;
+
 const columns = (rows: readonly PeerRow[], parts: readonly string[]): Column<PeerRow>[] => [
   { header: "shape", value: (row) => row.shape, align: "left" },
   { header: "format", value: (row) => `${row.format}${row.embedding_dtype !== row.format ? ` (output ${row.embedding_dtype})` : ""}`, align: "left" },
@@ -124,8 +127,7 @@ export function targetSummary(rows: readonly PeerRow[], options: { merged?: bool
   const where = options.merged ? "measured side by side in each row's run" : "measured in this run";
   const against = againstBench ? `llama-bench (${where})` : "node-llama-cpp (llama-bench was not run)";
   if (measured.length === 0) return `Targets (prefill and decode ≥ 1.0× llama-bench): no rows with a measured llama.cpp engine in ${options.merged ? "these runs" : "this run"}.`;
-  const caseLabel = (row: { shape: string; format: string; threads: number; phase: string }) => `${row.shape} ${row.format} ${threadsText(row.threads)} ${row.phase}`;
-  const label = (row: PeerRow) => `${caseLabel(row)} ${ratioOf(row)!.toFixed(2)}×`;
+  const label = (row: PeerRow) => `${peerCaseLabel(row)} ${ratioOf(row)!.toFixed(2)}×`;
   const met = targeted.filter((row) => ratioOf(row)! >= ratioTargets[row.phase]);
   const missed = targeted.filter((row) => ratioOf(row)! < ratioTargets[row.phase]);
   const noComparison = measured.filter(contended);
@@ -133,11 +135,11 @@ export function targetSummary(rows: readonly PeerRow[], options: { merged?: bool
     row.llama_bench_contended_runs === null
       ? `(runs not counted in its part; others took ${(row.others_cpu_share * 100).toFixed(0)}% of the CPU over the row's runs)`
       : `(${row.llama_bench_contended_runs} of ${row.repetitions} runs)`;
-  const notMeasured = againstBench ? rows.filter((row) => row.ratio_llama_bench === null).map((row) => `${caseLabel(row)} (no llama-bench figure)`) : [];
+  const notMeasured = againstBench ? rows.filter((row) => row.ratio_llama_bench === null).map((row) => `${peerCaseLabel(row)} (no llama-bench figure)`) : [];
   if (options.expected) {
     const { shapes, formats, threads } = options.expected;
     for (const shape of shapes) for (const format of formats) for (const threadCount of threads) for (const phase of ["prefill", "decode"] as const) {
-      if (!rows.some((row) => row.shape === shape && row.format === format && row.threads === threadCount && row.phase === phase)) notMeasured.push(`${caseLabel({ shape, format, threads: threadCount, phase })} (no row)`);
+      if (!rows.some((row) => row.shape === shape && row.format === format && row.threads === threadCount && row.phase === phase)) notMeasured.push(`${peerCaseLabel({ shape, format, threads: threadCount, phase })} (no row)`);
     }
   }
   return [
