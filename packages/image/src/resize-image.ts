@@ -7,7 +7,7 @@
 // from Pillow by up to 8 levels on average over a tile, which is why the resize is done here.
 
 import { lanczosFilter, type ResamplingFilter } from "./resampling-filters.ts";
-import { rgbImage, type RgbImage } from "./rgb-image.ts";
+import { checkImageSize, type RgbImage } from "./rgb-image.ts";
 
 /** Fixed-point precision of the weights (Pillow: 32 − 8 − 2 bits). */
 const precisionBits = 22;
@@ -107,7 +107,7 @@ function resizeVertical(image: RgbImage, height: number, first: Int32Array, coun
  * given. The same size returns the image itself.
  */
 export function resizeImage(image: RgbImage, width: number, height: number, filter: ResamplingFilter = lanczosFilter): RgbImage {
-  rgbImage(width, height, new Uint8Array(width * height * 3), "resize target");
+  checkImageSize(width, height, "resize target");
   if (width === image.width && height === image.height) return image;
   const vertical = coefficients(image.height, height, filter);
   if (width === image.width) return resizeVertical(image, height, vertical.first, vertical.count, vertical.weights, vertical.tapsPerOutput);

@@ -13,11 +13,16 @@ export interface RgbImage {
   readonly pixels: Uint8Array;
 }
 
-/** Checks that `pixels` holds width × height × 3 bytes; returns the image. */
-export function rgbImage(width: number, height: number, pixels: Uint8Array, source = "image"): RgbImage {
+/** Checks that width and height are whole numbers ≥ 1 (ImageError naming `source` otherwise). */
+export function checkImageSize(width: number, height: number, source = "image"): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new ImageError(source, `expected a width and height ≥ 1, got ${width}×${height}`);
   }
+}
+
+/** Checks that `pixels` holds width × height × 3 bytes; returns the image. */
+export function rgbImage(width: number, height: number, pixels: Uint8Array, source = "image"): RgbImage {
+  checkImageSize(width, height, source);
   if (pixels.length !== width * height * 3) {
     throw new ImageError(source, `expected ${width}×${height}×3 = ${width * height * 3} RGB bytes, got ${pixels.length}`);
   }
