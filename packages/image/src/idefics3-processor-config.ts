@@ -93,10 +93,11 @@ export function parseIdefics3ProcessorConfig(json: unknown, file: string): Idefi
   if (!isObject(json)) throw new ImageError(file, "expected a JSON object at the top level");
   const fields = new Fields(file, json);
   const type = json.image_processor_type;
-  if (type !== undefined && typeof type === "string" && !/^(Idefics3|SmolVLM)ImageProcessor(Fast)?$/.test(type)) {
-    fields.fail("image_processor_type", `expected Idefics3ImageProcessor or SmolVLMImageProcessor, got "${type}"`);
+  if (type !== undefined && type !== null && (typeof type !== "string" || !/^(Idefics3|SmolVLM)ImageProcessor(Fast)?$/.test(type))) {
+    fields.fail("image_processor_type", `expected Idefics3ImageProcessor or SmolVLMImageProcessor, got ${JSON.stringify(type)}`);
   }
   const resample = json.resample ?? 1;
+  // Stryker disable next-line ConditionalExpression: equivalent (the map's keys are numbers: get() of any other value is undefined, as the false branch is)
   const filter = (typeof resample === "number" ? filtersByPillowCode.get(resample) : undefined) ??
     fields.fail("resample", `expected a Pillow filter 1 (LANCZOS), 2 (BILINEAR) or 3 (BICUBIC), got ${JSON.stringify(resample)}`);
   const tileSize = fields.longestEdge("max_image_size") ?? 364; // transformers' default
@@ -145,7 +146,9 @@ export function idefics3ProcessorConfigFromGguf(metadata: ReadonlyMap<string, un
     const value = metadata.get(key);
     if (value === undefined) return [0.5, 0.5, 0.5];
     const list = ArrayBuffer.isView(value) ? [...(value as Float32Array)] : value;
-    if (!Array.isArray(list) || list.length < 3) throw new ImageError(file, `field "${key}": expected 3 numbers (R, G, B), got ${String(value)}`);
+    if (!Array.isArray(list) || list.length < 3 || list.slice(0, 3).some((item) => typeof item !== "number" || !Number.isFinite(item))) {
+      throw new ImageError(file, `field "${key}": expected 3 numbers (R, G, B), got ${String(value)}`);
+    }
     return [list[0], list[1], list[2]];
   };
   const tileSize = number("clip.vision.image_size");
