@@ -35,6 +35,7 @@ export {
   compareWithPillowReference,
   loadPillowReference,
   pillowReferenceFile,
+  pillowReferenceMismatches,
   samplePositions,
   tileBytes,
   type PillowReference,

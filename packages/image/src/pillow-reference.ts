@@ -57,6 +57,8 @@ export interface PreprocessingComparison {
   actualLayout: string;
   /** Tiles whose bytes hash to the reference's SHA-256. */
   identicalTiles: number;
+  /** The indices of the other tiles (0-based, processor order: the global image last). */
+  differingTiles: number[];
   /** Tiles compared. */
   tileCount: number;
   /** Over all sampled values: largest and mean |ours − Pillow|, in 8-bit levels (1 level = 1/255 before normalizing). */
@@ -108,6 +110,7 @@ export function compareWithPillowReference(processed: ProcessedImage, reference:
     expectedLayout: layout(reference.rows, reference.cols, reference.tiles.length),
     actualLayout: layout(processed.rows, processed.cols, processed.tileCount),
     identicalTiles: 0,
+    differingTiles: [],
     tileCount: reference.tiles.length,
     maxAbsDiffLevels: 0,
     meanAbsDiffLevels: 0,
@@ -120,6 +123,7 @@ export function compareWithPillowReference(processed: ProcessedImage, reference:
   reference.tiles.forEach((entry, tile) => {
     const bytes = tileBytes(processed, tile, config);
     if (createHash("sha256").update(bytes).digest("hex") === entry.sha256) comparison.identicalTiles++;
+    else comparison.differingTiles.push(tile);
     const expected = Buffer.from(entry.samples, "base64");
     samplePositions(tile + 1, samplesPerTile, size).forEach((position, sample) => {
       for (let channel = 0; channel < 3; channel++) {
@@ -133,4 +137,20 @@ export function compareWithPillowReference(processed: ProcessedImage, reference:
   });
   comparison.meanAbsDiffLevels = total / count;
   return comparison;
+}
+
+/**
+ * Why a comparison fails, one message per problem, each naming the image (and the tile): a different tile grid, a tile
+ * whose bytes are not Pillow's, a sampled value more than `maxAbsDiffLevels` from Pillow's. Empty when it passes.
+ */
+export function pillowReferenceMismatches(comparison: PreprocessingComparison, maxAbsDiffLevels = 1): string[] {
+  if (!comparison.layoutMatches) return [`${comparison.file}: tile grid ${comparison.actualLayout}, Pillow's is ${comparison.expectedLayout}`];
+  const problems = comparison.differingTiles.map((tile) => {
+    const global = comparison.tileCount > 1 && tile === comparison.tileCount - 1 ? " (the global image)" : "";
+    return `${comparison.file}: tile ${tile + 1} of ${comparison.tileCount}${global} is not byte-identical to Pillow's`;
+  });
+  if (comparison.maxAbsDiffLevels > maxAbsDiffLevels) {
+    problems.push(`${comparison.file}: a sampled value is ${comparison.maxAbsDiffLevels.toFixed(2)} levels from Pillow's, more than ${maxAbsDiffLevels}`);
+  }
+  return problems;
 }
