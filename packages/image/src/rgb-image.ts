@@ -14,7 +14,7 @@ export interface RgbImage {
 }
 
 /** Checks that width and height are whole numbers ≥ 1 (ImageError naming `source` otherwise). */
-export function checkImageSize(width: number, height: number, source = "image"): void {
+export function checkImageSize(width: number, height: number, source: string): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new ImageError(source, `expected a width and height ≥ 1, got ${width}×${height}`);
   }
