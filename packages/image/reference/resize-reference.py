@@ -43,6 +43,9 @@ INPUTS = {
     "wide40x3": (40, 3, noise(40, 3, 3)),
     "line9x1": (9, 1, noise(9, 1, 4)),
     "pixel1x1": (1, 1, bytes((200, 100, 50))),
+    # Red 224, 254, 255, 255: BICUBIC doubling the width gives output pixel 4 the weights −0.0234375, 0.2265625,
+    # 0.8671875, −0.0703125 (exact in 22-bit fixed point), and a red sum of exactly 256 · 2^22: the clamp to 255.
+    "edge4x1": (4, 1, bytes((224, 0, 10, 254, 0, 20, 255, 0, 30, 255, 0, 40))),
 }
 
 # (input, output width, output height)
@@ -62,6 +65,7 @@ CASES = [
     ("line9x1", 4, 1),      # one row
     ("line9x1", 17, 2),
     ("pixel1x1", 3, 2),     # a 1-pixel image
+    ("edge4x1", 8, 1),      # a sum exactly at the top of the byte range (BICUBIC)
 ]
 
 

@@ -31,6 +31,7 @@ export const bicubicFilter: ResamplingFilter = {
   weight: (x) => {
     const a = -0.5;
     const distance = Math.abs(x);
+    // Stryker disable next-line EqualityOperator: equivalent (both pieces are exactly 0 at distance 1)
     if (distance < 1) return ((a + 2) * distance - (a + 3)) * distance * distance + 1;
     if (distance < 2) return (((distance - 5) * distance + 8) * distance - 4) * a;
     return 0;
@@ -43,6 +44,7 @@ export const bilinearFilter: ResamplingFilter = {
   support: 1,
   weight: (x) => {
     const distance = Math.abs(x);
+    // Stryker disable next-line EqualityOperator: equivalent (1 − distance is 0 at distance 1)
     return distance < 1 ? 1 - distance : 0;
   },
 };
