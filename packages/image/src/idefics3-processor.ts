@@ -60,7 +60,9 @@ export function longestEdgeSize(height: number, width: number, longestEdge: numb
   if (width >= height && width > maxResizedEdge) {
     width = maxResizedEdge;
     height = Math.trunc(width / ratio);
-  } else if (height > width && height > maxResizedEdge) {
+    // A height beyond the bound here is a portrait's: a landscape's (or square's) width would be beyond it too.
+    // Stryker disable next-line EqualityOperator: equivalent (at exactly 4096 trunc(4096 · (width / 4096)) gives back every width the first rule can make, 1 and the even ones: checked for all)
+  } else if (height > maxResizedEdge) {
     height = maxResizedEdge;
     width = Math.trunc(height * ratio);
   }
@@ -75,6 +77,7 @@ export function tileMultipleSize(height: number, width: number, tileSize: number
   width: number;
 } {
   const aspectRatio = width / height;
+  // Stryker disable next-line EqualityOperator: equivalent (a square, aspect ratio 1, gets the same size from either branch)
   if (width >= height) {
     width = Math.ceil(width / tileSize) * tileSize;
     height = Math.ceil(Math.trunc(width / aspectRatio) / tileSize) * tileSize;
@@ -99,12 +102,14 @@ export function idefics3TileGrid(width: number, height: number, config: Idefics3
 /** Rescales and normalizes `tile` (tileSize², HWC bytes) into channel-first floats at `out[offset..]`. */
 function normalizeInto(out: Float32Array, offset: number, tile: RgbImage, config: Idefics3ProcessorConfig): void {
   const area = tile.width * tile.height;
+  // Stryker disable next-line EqualityOperator: equivalent (a 4th channel writes the next tile's first channel, which that tile then overwrites, or past the end)
   for (let channel = 0; channel < 3; channel++) {
     // As transformers computes it: x · rescale in float64 stored as float32, then (x − mean) / std in float32.
     const scale = config.rescaleFactor;
     const mean = Math.fround(config.mean[channel]);
     const std = Math.fround(config.std[channel]);
     const base = offset + channel * area;
+    // Stryker disable next-line EqualityOperator: equivalent (one more value writes the next channel's or tile's first, which is written after it, or past the end)
     for (let index = 0; index < area; index++) {
       const rescaled = Math.fround(tile.pixels[index * 3 + channel] * scale);
       out[base + index] = Math.fround(rescaled - mean) / std;
@@ -135,6 +140,7 @@ export function processIdefics3Image(image: RgbImage, config: Idefics3ProcessorC
         for (let col = 0; col < cols; col++) {
           const left = col * tileWidth;
           const top = row * tileHeight;
+          // Stryker disable next-line ArithmeticOperator: equivalent (the edges are multiples of tileSize, so tiles are tileSize² and never reach past the edge: the minimum is always the tile)
           tiles.push(cropImage(resized, left, top, Math.min(tileWidth, resized.width - left), Math.min(tileHeight, resized.height - top)));
         }
       }
@@ -146,7 +152,9 @@ export function processIdefics3Image(image: RgbImage, config: Idefics3ProcessorC
   const tileValues = 3 * tileSize * tileSize;
   const pixelValues = new Float32Array(tiles.length * tileValues); // [tileCount, 3, tileSize, tileSize]
   tiles.forEach((tile, index) => {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,BlockStatement: equivalent (unreachable: every crop is tileSize² (see above) and the global image is resized to it)
     if (tile.width !== tileSize || tile.height !== tileSize) {
+      // Stryker disable next-line StringLiteral: equivalent (unreachable, as above)
       throw new RangeError(`processIdefics3Image: tile ${index} is ${tile.width}×${tile.height}, expected ${tileSize}×${tileSize}`);
     }
     normalizeInto(pixelValues, index * tileValues, tile, config);
