@@ -158,6 +158,7 @@ describe("compareWithPillowReference", () => {
       [processed(tiles, 2, 1), "2×1 + 1 global (3 tiles)"],
       [processed(tiles, 1, 1), "1×1 + 2 global (3 tiles)"],
       [processed(tiles.slice(0, 2)), "1×2 + 0 global (2 tiles)"],
+      [processed(tiles, 2, 2), "2×2 + -1 global (3 tiles)"], // only the rows differ
     ];
     for (const [image, actualLayout] of cases) {
       const comparison = compareWithPillowReference(image, referenceOf(tiles, 4), config, 4);
@@ -165,6 +166,13 @@ describe("compareWithPillowReference", () => {
       expect([comparison.maxAbsDiffLevels, comparison.meanAbsDiffLevels]).toEqual([Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY]);
       expect(pillowReferenceMismatches(comparison)).toEqual([`tiny.png: tile grid ${actualLayout}, Pillow's is 1×2 + 1 global (3 tiles)`]);
     }
+  });
+
+  it("sampled differences up to the limit pass; above it, the message gives the largest", () => {
+    const comparison = { ...compareWithPillowReference(processed(tiles), referenceOf(tiles, 2), config, 2), maxAbsDiffLevels: 1 };
+    expect(pillowReferenceMismatches(comparison)).toEqual([]);
+    expect(pillowReferenceMismatches({ ...comparison, maxAbsDiffLevels: 1.004 })).toEqual(["tiny.png: a sampled value is 1.00 levels from Pillow's, more than 1"]);
+    expect(pillowReferenceMismatches({ ...comparison, maxAbsDiffLevels: 2.5 }, 2.5)).toEqual([]);
   });
 
   it("an image that is one tile: no global image named", () => {

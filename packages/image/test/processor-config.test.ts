@@ -63,6 +63,8 @@ describe("preprocessor_config.json", () => {
     for (const type of ["CLIPImageProcessor", "MyIdefics3ImageProcessor", "Idefics3ImageProcessorFaster", "idefics3ImageProcessor", ""]) {
       expect(failure({ image_processor_type: type })).toBe(`p.json: field "image_processor_type": expected Idefics3ImageProcessor or SmolVLMImageProcessor, got "${type}"`);
     }
+    // A list holding the name is not the name (a regular expression would read it as its text).
+    expect(failure({ image_processor_type: ["Idefics3ImageProcessor"] })).toBe('p.json: field "image_processor_type": expected Idefics3ImageProcessor or SmolVLMImageProcessor, got ["Idefics3ImageProcessor"]');
     expect(failure({ image_processor_type: 3 })).toBe('p.json: field "image_processor_type": expected Idefics3ImageProcessor or SmolVLMImageProcessor, got 3');
   });
 
@@ -209,7 +211,7 @@ describe("mmproj GGUF clip.vision keys", () => {
       }
     }
     for (const key of ["clip.vision.image_mean", "clip.vision.image_std"]) {
-      for (const [value, shown] of [[[0.5, 0.5], "0.5,0.5"], [new Float32Array([0.5]), "0.5"], ["abc", "abc"], [0.5, "0.5"], [["a", "b", "c"], "a,b,c"], [[0.5, "0.5", 0.5], "0.5,0.5,0.5"], [[0.5, 0.5, Number.NaN], "0.5,0.5,NaN"], [new Float32Array([0.5, Number.POSITIVE_INFINITY, 0.5]), "0.5,Infinity,0.5"]] as const) {
+      for (const [value, shown] of [[[0.5, 0.5], "0.5,0.5"], [new Float32Array([0.5]), "0.5"], ["abc", "abc"], [0.5, "0.5"], [["a", "b", "c"], "a,b,c"], [[0.5, "0.5", 0.5], "0.5,0.5,0.5"], [[0.5, 0.5, Number.NaN], "0.5,0.5,NaN"], [new Float32Array([0.5, Number.POSITIVE_INFINITY, 0.5]), "0.5,Infinity,0.5"], [[0.5, 0.5, 0.5, "x"], "0.5,0.5,0.5,x"]] as const) {
         expect(ggufFailure([["clip.vision.image_size", 512], [key, value]])).toBe(`mmproj.gguf: field "${key}": expected 3 numbers (R, G, B), got ${shown}`);
       }
     }
