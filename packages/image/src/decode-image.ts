@@ -96,6 +96,10 @@ export async function readImageSize(bytes: Uint8Array, options: DecodeImageOptio
   return { width, height, format };
 }
 
+/** Raw output of 8-bit samples. */
+// Stryker disable next-line ObjectLiteral: equivalent (libvips' sRGB is 8-bit: after toColourspace("srgb") a 16-bit image is already uchar)
+const eightBitRaw = { depth: "uchar" } as const;
+
 /** Decodes encoded image bytes into RGB pixels (see the file header). Throws ImageError when they are not a usable image. */
 export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions = {}): Promise<DecodedImage> {
   const source = options.source ?? "image";
@@ -108,8 +112,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
       .flatten({ background: { r: 255, g: 255, b: 255 } })
       .toColourspace("srgb")
       .removeAlpha()
-      // Stryker disable next-line ObjectLiteral: equivalent (libvips' sRGB is 8-bit: after toColourspace("srgb") a 16-bit image is already uchar)
-      .raw({ depth: "uchar" })
+      .raw(eightBitRaw)
       .toBuffer({ resolveWithObject: true });
   } catch (error) {
     throw new ImageError(source, `could not be decoded (${metadata.format}): ${describeSharpError(error)}`, { cause: error });

@@ -57,12 +57,15 @@ export function longestEdgeSize(height: number, width: number, longestEdge: numb
   width = Math.max(width, 1);
   // _resize_output_size_scale_below_upper_bound
   const ratio = width / height;
-  if (width >= height && width > maxResizedEdge) {
+  // A square beyond the bound gets 4096 × 4096 from either branch (its ratio is 1).
+  // Stryker disable next-line EqualityOperator: equivalent (see the line above)
+  const landscape = width >= height;
+  // Stryker disable next-line EqualityOperator: equivalent (at exactly 4096 trunc(4096 · (width / 4096)) gives back every width the first rule can make, 1 and the even ones: checked for all)
+  const portraitBeyond = height > maxResizedEdge; // a landscape's (or square's) width would be beyond it too
+  if (landscape && width > maxResizedEdge) {
     width = maxResizedEdge;
     height = Math.trunc(width / ratio);
-    // A height beyond the bound here is a portrait's: a landscape's (or square's) width would be beyond it too.
-    // Stryker disable next-line EqualityOperator: equivalent (at exactly 4096 trunc(4096 · (width / 4096)) gives back every width the first rule can make, 1 and the even ones: checked for all)
-  } else if (height > maxResizedEdge) {
+  } else if (portraitBeyond) {
     height = maxResizedEdge;
     width = Math.trunc(height * ratio);
   }

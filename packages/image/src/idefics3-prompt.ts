@@ -27,12 +27,13 @@ export function imageSequenceLength(tileSize: number, patchSize: number, scaleFa
   return (side / scaleFactor) ** 2;
 }
 
-/** The text of one image with a rows × cols tile grid (0 × 0: not split). */
+/** The text of one image with a rows × cols tile grid (0 × 0: not split). Refuses a grid with one side 0. */
 export function idefics3ImagePrompt(rows: number, cols: number, sequenceLength: number): string {
+  if ((rows === 0) !== (cols === 0)) throw new RangeError(`idefics3ImagePrompt: a ${rows} × ${cols} tile grid; expected both sides 0 (not split) or both ≥ 1`);
   const { image, fakeTokenAroundImage, globalImage, tilePosition } = idefics3ImageTokens;
   const imageTokens = image.repeat(sequenceLength);
   const global = `${fakeTokenAroundImage}${globalImage}${imageTokens}${fakeTokenAroundImage}`;
-  if (rows === 0 && cols === 0) return global;
+  if (rows === 0) return global;
   let text = "";
   for (let row = 1; row <= rows; row++) {
     for (let col = 1; col <= cols; col++) text += `${fakeTokenAroundImage}${tilePosition(row, col)}${imageTokens}`;

@@ -112,6 +112,12 @@ describe("prompt layout", () => {
     expect(expandImagePlaceholders("no images", [], 5)).toBe("no images");
   });
 
+  it("a grid with one side 0 is refused, in a prompt too", () => {
+    expect(() => idefics3ImagePrompt(0, 2, 1)).toThrow(new RangeError("idefics3ImagePrompt: a 0 × 2 tile grid; expected both sides 0 (not split) or both ≥ 1"));
+    expect(() => idefics3ImagePrompt(3, 0, 1)).toThrow(new RangeError("idefics3ImagePrompt: a 3 × 0 tile grid; expected both sides 0 (not split) or both ≥ 1"));
+    expect(() => expandImagePlaceholders("<image>", [{ rows: 1, cols: 0 }], 1)).toThrow(/a 1 × 0 tile grid/);
+  });
+
   it("one row of tiles", () => {
     const fake = "<fake_token_around_image>";
     expect(idefics3ImagePrompt(1, 2, 1)).toBe(`${fake}<row_1_col_1><image>${fake}<row_1_col_2><image>\n\n${fake}<global-img><image>${fake}`);
