@@ -16,6 +16,25 @@ export interface RunMeasurement {
   generated: number[];
   /** CPU time the worker process used during the run (all its threads), in milliseconds. */
   cpuMs: number;
+  /** Page faults (minor and major) the worker process took during the run (engine workers only, not llama-bench). */
+  pageFaults?: number;
+  /** This project's engine only: what its native thread pool did over the prefill and over the decode. */
+  pool?: { prefill: PoolCounters; decode: PoolCounters };
+}
+
+/** The native thread pool's counters over one phase of a run (differences of NativeBackend.poolStatistics()). */
+export interface PoolCounters {
+  /** Jobs (parallel_for calls) run, and those a helper thread took part in. */
+  jobs: number;
+  sharedJobs: number;
+  /** Jobs of several tasks the calling thread ran alone because the pool was backing off after a stall. */
+  soloJobs: number;
+  /** Jobs of several tasks the calling thread ran alone by design (too small to hand over: CallerOnly). */
+  callerOnlyJobs: number;
+  /** Stalls: the caller waited for a helper descheduled in the middle of a task (each starts a back-off). */
+  stalls: number;
+  /** Time the calling thread waited for helpers to finish their tasks, in milliseconds. */
+  waitMs: number;
 }
 
 /** What a worker's engine does; ours and llama.cpp's implement it. */
@@ -23,7 +42,7 @@ export interface PeerEngine {
   /** Engine, build and settings, for result files. */
   readonly description: string;
   setThreads(threads: number): Promise<void>;
-  run(prompt: readonly number[], decodeTokens: number): Promise<Omit<RunMeasurement, "cpuMs">>;
+  run(prompt: readonly number[], decodeTokens: number): Promise<Omit<RunMeasurement, "cpuMs" | "pageFaults">>;
   close(): Promise<void>;
 }
 

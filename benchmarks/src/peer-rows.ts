@@ -2,12 +2,13 @@
 // (and ranges) of the engines' interleaved runs (ours, llama.cpp through node-llama-cpp, llama.cpp's own llama-bench;
 // the two llama.cpp engines are each optional), ours ÷ each, inter-token latency percentiles, memory, how much CPU
 // other processes took during the runs, and how much context ours decoded after (the prompt, or BOS alone for the tiny
-// case). `--json` prints these objects one per line; peers.json holds them all.
+// case), and ours' runs one by one with what its thread pool did in each. `--json` prints these objects one per line;
+// peers.json holds them all.
 
 import { interTokenLatencies, median, summarize, summarizeLatencies } from "@infer-recipes/harness";
 import type { DType } from "@infer-recipes/kernel";
 
-import type { RunMeasurement } from "./peer-protocol.ts";
+import type { PoolCounters, RunMeasurement } from "./peer-protocol.ts";
 
 export type PeerPhase = "prefill" | "decode";
 
@@ -59,10 +60,24 @@ export interface PeerRow {
   /** dtype of the output matrix — the tied token_embd/output of Llama 3.2 (q6_k in Q4_0 and Q4_K_M files). */
   embedding_dtype: DType;
   repetitions: number;
+  /** Ours' measured runs of this row, in the order they ran: the phase's tokens/s, what the native thread pool did over
+   *  the phase, and over the whole run the share of CPU others took and the worker's page faults (null where not
+   *  reported). Absent on rows of parts that predate it. */
+  ours_runs?: OursRun[];
   peer: "llama.cpp";
   /** Merged reports only (`pnpm bench peers-merge`): the part (results directory of one `pnpm bench peers` run,
    *  relative to the merged report) whose run measured this row. */
   measured_in?: string;
+}
+
+/** One of ours' measured runs, as a row lists it. */
+export interface OursRun {
+  tokens_per_s: number;
+  /** Over the whole run (prefill and decode). */
+  others_cpu_share: number;
+  page_faults: number | null;
+  /** Over the row's phase. */
+  pool: PoolCounters | null;
 }
 
 /** Share of all CPU time other processes may take during a multi-thread llama-bench run before it counts as
@@ -123,7 +138,8 @@ export function peerRows(
     }
   }
   return (["prefill", "decode"] as const).map((phase) => {
-    const oursSummary = summarize(tokensPerSecond(ours, phase));
+    const oursPerSecond = tokensPerSecond(ours, phase);
+    const oursSummary = summarize(oursPerSecond);
     const peerSummary = peer ? summarize(tokensPerSecond(peer, phase)) : null;
     const benchSummary = llamaBench ? summarize(tokensPerSecond(llamaBench, phase)) : null;
     const reference = benchSummary ? null : llamaBenchReference(phase);
@@ -158,6 +174,7 @@ export function peerRows(
       llama_bench_contended_runs: peerCase.threads > 1 ? (llamaBench ?? []).filter((run) => run.othersCpuShare >= contendedCpuShare).length : 0,
       embedding_dtype: peerCase.embeddingDType,
       repetitions: ours.length,
+      ours_runs: ours.map((run, index) => ({ tokens_per_s: oursPerSecond[index], others_cpu_share: run.othersCpuShare, page_faults: run.pageFaults ?? null, pool: run.pool?.[phase] ?? null })),
       peer: "llama.cpp",
     };
   });

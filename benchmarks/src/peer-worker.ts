@@ -1,6 +1,7 @@
 // Entry point of an engine worker process of the peer benchmark (started by peer-worker-client.ts with the engine
 // name as its argument): loads the engine on request and answers measurement requests over the IPC channel, one at a
-// time, so the benchmark can interleave the two engines run by run while each keeps its model loaded.
+// time, so the benchmark can interleave the two engines run by run while each keeps its model loaded. Each run's reply
+// carries the CPU time and page faults the process took during it.
 
 import { peakResidentBytes, residentBytes } from "@infer-recipes/harness";
 
@@ -10,6 +11,12 @@ import type { EngineName, PeerEngine, WorkerReply, WorkerRequest } from "./peer-
 
 const engineName = process.argv[2] as EngineName;
 let engine: PeerEngine | undefined;
+
+/** Page faults this process has taken so far, minor (a page touched for the first time, or moved) and major (read in). */
+function pageFaults(): number {
+  const usage = process.resourceUsage();
+  return usage.minorPageFault + usage.majorPageFault;
+}
 
 function reply(message: WorkerReply): void {
   process.send!(message);
@@ -28,9 +35,10 @@ async function handle(request: WorkerRequest): Promise<WorkerReply | undefined> 
       return { kind: "threads", threads: request.threads };
     case "run": {
       const cpuBefore = process.cpuUsage();
+      const faultsBefore = pageFaults();
       const measurement = await engine!.run(request.prompt, request.decodeTokens);
       const cpu = process.cpuUsage(cpuBefore);
-      return { kind: "run", measurement: { ...measurement, cpuMs: (cpu.user + cpu.system) / 1000 } };
+      return { kind: "run", measurement: { ...measurement, cpuMs: (cpu.user + cpu.system) / 1000, pageFaults: pageFaults() - faultsBefore } };
     }
     case "memory":
       return { kind: "memory", peakResidentBytes: peakResidentBytes(), residentBytes: residentBytes() };

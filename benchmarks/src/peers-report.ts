@@ -1,12 +1,13 @@
 // Turns the peer comparison's rows into the files under benchmarks/results/: a markdown report (the machine, the
 // command, the engines, the files compared and how each was made — for the tiny case, the real file's source and how
-// many warm-up runs it had —, the table of ratios, the targets, the memory check), the JSON, and an SVG chart of
-// ours ÷ llama-bench (or ÷ node-llama-cpp when llama-bench was not run) per row.
+// many warm-up runs it had —, the table of ratios, the targets, ours' multi-thread runs one by one with what its
+// thread pool did, the memory check), the JSON, and an SVG chart of ours ÷ llama-bench (or ÷ node-llama-cpp when
+// llama-bench was not run) per row.
 
 
 import { barChartSvg, describeMachine, markdownTable, reportJson, writeReportFiles, type Column, type MachineInfo } from "@infer-recipes/harness";
 
-import { contendedCpuShare, type PeerRow } from "./peer-rows.ts";
+import { contendedCpuShare, type OursRun, type PeerRow } from "./peer-rows.ts";
 
 /** The issue's memory criterion: a loaded 3B-shape Q8_0 model takes at most this many times its file size. */
 export const memoryLimitRatio = 1.15;
@@ -47,6 +48,35 @@ const partLabel = (parts: readonly string[], directory: string) => (parts.includ
  *  number in `parts` (the parts' directories, in the order the report lists them). */
 export function peerTable(rows: readonly PeerRow[], parts: readonly string[] = []): string {
   return markdownTable(rows, columns(rows, parts));
+}
+
+/** One run as the pool section lists it: "45.5 tok/s (2 stalls, 14 solo jobs, wait 31 ms; others 0%, 1858 faults)". */
+export function oursRunText(run: OursRun): string {
+  const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
+  const pool = run.pool === null ? [] : [`${plural(run.pool.stalls, "stall")}, ${plural(run.pool.soloJobs, "solo job")}, wait ${run.pool.waitMs.toFixed(0)} ms`];
+  const process = [`others ${(run.others_cpu_share * 100).toFixed(0)}%${run.page_faults === null ? "" : `, ${plural(run.page_faults, "fault")}`}`];
+  return `${run.tokens_per_s.toFixed(1)} tok/s (${[...pool, ...process].join("; ")})`;
+}
+
+/** The section on ours' thread pool: per multi-thread row whose runs report the pool, each run in order with its
+ *  stalls, solo jobs and caller wait; empty when no row has them. */
+export function poolSection(rows: readonly PeerRow[]): string[] {
+  const listed = rows.filter((row) => row.threads > 1 && (row.ours_runs ?? []).some((run) => run.pool !== null));
+  if (listed.length === 0) return [];
+  return [
+    "## This project's thread pool",
+    "",
+    "Ours' measured runs of each multi-thread row in the order they ran, with what the native thread pool did over the phase: stalls (the calling thread waited for a helper descheduled in the middle of a task; each one makes the pool run the next jobs of short tasks on the calling thread alone for 20 ms, doubling while stalls recur), solo jobs (jobs run alone that way) and the calling thread's total wait for helpers; then, over the whole run (prefill and decode), the share of all CPU time other processes took and the worker's page faults.",
+    "",
+    markdownTable(listed, [
+      { header: "shape", value: (row) => row.shape, align: "left" },
+      { header: "format", value: (row) => row.format, align: "left" },
+      { header: "threads", value: (row) => row.threads },
+      { header: "phase", value: (row) => `${row.phase} ${row.tokens}`, align: "left" },
+      { header: "ours' runs", value: (row) => row.ours_runs!.map(oursRunText).join("; "), align: "left" },
+    ]),
+    "",
+  ];
 }
 
 /** Memory per file (the rows of one file share it): each engine's resident set after loading and at its peak. */
@@ -326,6 +356,7 @@ export function peerReportMarkdown(name: string, rows: readonly PeerRow[], conte
     "",
     `![ours ÷ llama.cpp](${name}.svg)`,
     "",
+    ...poolSection(rows),
     "## Memory",
     "",
     `Resident set of each engine's worker process${withPeer && settings.llamaMemoryMap ? " (node-llama-cpp's counts the pages of its memory-mapped file it has touched)" : ""}.`,

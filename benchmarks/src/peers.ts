@@ -4,7 +4,8 @@
 // runs through node-llama-cpp (the in-repo peer) and, given --llama-bench PATH, as its own llama-bench (the figure to
 // beat). Each engine runs in its own process with the model loaded (llama-bench: one process per run), and runs
 // alternate ours / node-llama-cpp / llama-bench so a noisy machine shifts all alike; each run waits for a quiet CPU
-// first and records how much CPU other processes took meanwhile. With --shape tiny it also measures a real trained model,
+// first and records how much CPU other processes took meanwhile (per run, with the worker's page faults and what ours'
+// thread pool did: the report's thread-pool section). With --shape tiny it also measures a real trained model,
 // stories260K from ../shared/models (the size of a speculative-decoding draft model, where per-token overhead sets the
 // speed): its worker engines run --tiny-warmup whole runs first, so this project's JIT-compiled JS has settled, and
 // its decode starts from BOS (llama-bench: -p 0 -n 128) rather than after the prompt. Options: peer-options.ts.

@@ -7,7 +7,7 @@ import { machineInfo } from "@infer-recipes/harness";
 import { describe, expect, it } from "vitest";
 
 import type { PeerRow } from "../src/peer-rows.ts";
-import { memoryCheck, memoryLimitRatio, peerMemoryRows, peerReportMarkdown, peerTable, targetSummary, tinyCaseNote, writePeerReport, type PeerReportContext } from "../src/peers-report.ts";
+import { memoryCheck, memoryLimitRatio, peerMemoryRows, peerReportMarkdown, peerTable, poolSection, targetSummary, tinyCaseNote, writePeerReport, type PeerReportContext } from "../src/peers-report.ts";
 
 function row(overrides: Partial<PeerRow>): PeerRow {
   return {
@@ -141,6 +141,27 @@ describe("peer report", () => {
     // Without llama-bench, against node-llama-cpp, and it says so.
     expect(targetSummary([row({ ratio: 1.2 })])).toContain("node-llama-cpp (llama-bench was not run)): 1 of 1 rows met");
     expect(targetSummary([row({ ratio: null })])).toContain("no rows with a measured llama.cpp engine");
+  });
+
+  it("lists ours' multi-thread runs with the pool's stalls, solo jobs and wait, in a section of their own", () => {
+    const pool = (stalls: number, soloJobs: number, waitMs: number) => ({ jobs: 900, sharedJobs: 800, soloJobs, callerOnlyJobs: 0, stalls, waitMs });
+    const prefill = row({ phase: "prefill", tokens: 512, ours_runs: [{ tokens_per_s: 45.5, others_cpu_share: 0.004, page_faults: 77_502, pool: pool(0, 0, 12.4) }, { tokens_per_s: 38.44, others_cpu_share: 0.2, page_faults: 1, pool: pool(3, 1, 40.6) }] });
+    const decode = row({ ours_runs: [{ tokens_per_s: 5.64, others_cpu_share: 0.004, page_faults: 77_502, pool: pool(1, 30, 2) }, { tokens_per_s: 7.06, others_cpu_share: 0, page_faults: null, pool: null }] });
+    const oneThread = row({ threads: 1, phase: "prefill", tokens: 512, ours_runs: [{ tokens_per_s: 22, others_cpu_share: 0, page_faults: 5, pool: pool(0, 0, 0) }] });
+    const before = row({ shape: "1b" }); // a merged part's row from before the field
+    const lines = poolSection([prefill, decode, oneThread, before]).join("\n").split("\n");
+    expect(lines[0]).toBe("## This project's thread pool");
+    const table = lines.filter((line) => line.startsWith("| 3b"));
+    expect(table).toEqual([
+      "| 3b | q8_0 | 2 | prefill 512 | 45.5 tok/s (0 stalls, 0 solo jobs, wait 12 ms; others 0%, 77502 faults); 38.4 tok/s (3 stalls, 1 solo job, wait 41 ms; others 20%, 1 fault) |",
+      "| 3b | q8_0 | 2 | decode 128 | 5.6 tok/s (1 stall, 30 solo jobs, wait 2 ms; others 0%, 77502 faults); 7.1 tok/s (others 0%) |",
+    ]);
+    expect(lines.some((line) => line.startsWith("| 1b") || line.includes("22.0 tok/s"))).toBe(false);
+    expect(poolSection([oneThread, before])).toEqual([]);
+    const markdown = peerReportMarkdown("peers", [prefill, decode], context);
+    expect(markdown.indexOf("## This project's thread pool")).toBeGreaterThan(markdown.indexOf("![ours ÷ llama.cpp](peers.svg)"));
+    expect(markdown.indexOf("## This project's thread pool")).toBeLessThan(markdown.indexOf("## Memory"));
+    expect(peerReportMarkdown("peers", [row({})], context)).not.toContain("thread pool");
   });
 
   it("writes markdown, JSON and SVG with the machine and every row", () => {
