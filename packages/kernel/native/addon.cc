@@ -146,8 +146,8 @@ int64_t block_values(int64_t dtype) {
 // A product whose weight bytes × tokens come to less than this runs on the calling thread: handing it to a helper
 // costs more than it saves (a tiny model's decode GEMVs). Tests lower it to 0 to drive the threaded paths on small data.
 double minimum_shared_matmul_bytes = 128 * 1024;
-// Matmuls of at least this many tokens (prefill chunks, not decode steps or short speculative batches) are shared with
-// the helpers even while the pool backs off after a stall (ThreadPool::LongTasks).
+// Matmuls and attention of at least this many tokens (prefill chunks, not decode steps or short speculative batches)
+// are shared with the helpers even while the pool backs off after a stall (ThreadPool::LongTasks).
 constexpr int64_t kLongTaskTokens = 32;
 
 // setMinimumSharedMatmulBytes(bytes) → the previous value
@@ -365,6 +365,8 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   p.values = a.bytes(3, cache_bytes);
   key_residual(a, 14, p, capacity);
   if (a.failed) return nullptr;
+  // A prefill's attention (tokens ≥ kLongTaskTokens): one job of tens of milliseconds, shared through a back-off.
+  ThreadPool::LongTasks long_tasks(global_pool(), p.tokens >= kLongTaskTokens);
   attention(p, global_pool());
   return undefined(env);
 }
@@ -412,6 +414,7 @@ napi_value PagedAttention(napi_env env, napi_callback_info info) {
       return nullptr;
     }
   }
+  ThreadPool::LongTasks long_tasks(global_pool(), p.tokens >= kLongTaskTokens);  // a prefill chunk's, as in Attention
   paged_attention(p, global_pool());
   return undefined(env);
 }

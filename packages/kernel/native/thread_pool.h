@@ -11,9 +11,9 @@
 // happens (the caller waited more than 0.2 ms, plus twice its average task time, after finishing its own share), the
 // pool runs the next jobs on the caller alone for a while (20 ms, doubling while stalls recur soon after, up to 1 s),
 // then tries the helpers again. Under contention a 2-thread decode then degrades towards 1-thread speed instead of
-// collapsing. Jobs of long tasks (a prefill's GEMMs, marked with LongTasks) are shared through a back-off: a stall
-// costs them at most one task, and a back-off that caught them ran a whole GEMM on one thread (measured: up to 22 such
-// jobs in one 3B prefill, 35–70 ms each).
+// collapsing. A prefill's jobs (its GEMMs and its attention, marked with LongTasks) are shared through a back-off: a
+// stall costs such a job at most one task and the helper's return, while a back-off that caught it ran it whole on one
+// thread (measured: up to 22 GEMMs in one 3B prefill, 35–70 ms each; an attention job takes ~15 ms on two threads).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -112,10 +112,10 @@ class ThreadPool {
   // Jobs run on the calling thread alone: for work smaller than the cost of handing it over (waking a helper, moving
   // the results between cores), as a tiny model's decode GEMVs are.
   using CallerOnly = ScopedFlag<&ThreadPool::caller_only_>;
-  // Jobs are offered to the helpers even while the pool backs off after a stall: for jobs of long tasks (a prefill
-  // GEMM's take milliseconds), where a helper descheduled mid-task delays the job by at most its one task, but running
-  // the whole job alone costs half of it. The back-off is for the short jobs of a decode step, whose every job would
-  // wait for a descheduled helper.
+  // Jobs are offered to the helpers even while the pool backs off after a stall: for a prefill's long jobs (a GEMM's
+  // tasks take milliseconds; attention over 512 tokens is hundreds of tasks, ~15 ms for a 3B layer), where a helper
+  // descheduled mid-task delays the job by at most its one task, but running the whole job alone costs half of it.
+  // The back-off is for the short jobs of a decode step, whose every job would wait for a descheduled helper.
   using LongTasks = ScopedFlag<&ThreadPool::long_tasks_>;
 };
 

@@ -1,7 +1,7 @@
 // The native thread pool: a helper descheduled in the middle of a task (here: one that sleeps) is detected as a stall,
 // and the pool then runs the next jobs on the calling thread alone for a while instead of waiting again (but not a
-// prefill's GEMM, whose tasks are long); a helper that never picks up a job costs nothing; every result is the same at
-// any thread count.
+// prefill's GEMM or attention, whose jobs are long); a helper that never picks up a job costs nothing; every result is
+// the same at any thread count.
 
 import { describe, expect, it } from "vitest";
 
@@ -86,6 +86,63 @@ describe.skipIf(addon === null || !addon.poolProbe)("native thread pool", () => 
       expect(Array.from(decodeOut)).toEqual(new Array(256).fill(32));
     } finally {
       native.setMinimumSharedMatmulBytes!(previous);
+      native.setThreads(1);
+    }
+  });
+
+  it("keeps a prefill's attention (32 tokens or more, dense or paged) shared while backing off; a 4-token one runs alone", async () => {
+    const native = addon!;
+    const heads = 2, headDim = 64, positions = 64, scale = 1 / 8;
+    const values = (count: number, seed: number) => Float32Array.from({ length: count }, (_, index) => Math.sin(index * 0.37 + seed) * 0.5);
+    const keys = values(positions * heads * headDim, 1), cacheValues = values(positions * heads * headDim, 2);
+    const query = values(positions * heads * headDim, 3);
+    const table = Int32Array.of(0);
+    // The prefill: all 64 positions, causal; the short batch: the last 4 positions over all 64 (a speculative verify).
+    const prefill = (out: Float32Array) => native.attention(out, query, keys, cacheValues, 64, heads, heads, headDim, positions, 0, positions, true, scale);
+    const pagedPrefill = (out: Float32Array) => native.pagedAttention!(out, query, keys, cacheValues, table, 64, heads, heads, headDim, 1, positions, 0, positions, true, scale);
+    const short = (out: Float32Array) => native.attention(out, query.subarray(60 * heads * headDim), keys, cacheValues, 4, heads, heads, headDim, positions, 60, positions, true, scale);
+    const outputs = () => ({ prefill: new Float32Array(64 * heads * headDim), paged: new Float32Array(64 * heads * headDim), short: new Float32Array(4 * heads * headDim) });
+    native.setThreads(1);
+    const expected = outputs();
+    prefill(expected.prefill);
+    pagedPrefill(expected.paged);
+    short(expected.short);
+    native.setThreads(2);
+    try {
+      // Each attempt: a stall, then inside its 20 ms back-off the two prefill attentions, the short one and a probe job.
+      let checked = false;
+      for (let attempt = 0; attempt < 30 && !checked; attempt++) {
+        const before = native.poolStatistics!();
+        native.poolProbe!(16, 1000, 5000);
+        const stalled = native.poolStatistics!();
+        if (stalled.stalls === before.stalls) {
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          continue;
+        }
+        const got = outputs();
+        prefill(got.prefill);
+        const afterPrefill = native.poolStatistics!();
+        pagedPrefill(got.paged);
+        const afterPaged = native.poolStatistics!();
+        short(got.short);
+        const afterShort = native.poolStatistics!();
+        const probe = native.poolProbe!(16, 0, 5000);
+        const afterProbe = native.poolStatistics!();
+        // Only an attempt whose back-off lasted through the probe tells anything.
+        if (afterProbe.soloJobs !== afterShort.soloJobs + 1) {
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          continue;
+        }
+        expect(Array.from(probe)).toEqual(new Array(16).fill(0));
+        expect(afterPrefill.soloJobs - stalled.soloJobs, "the 64-token attention was not run alone").toBe(0);
+        expect(afterPaged.soloJobs - afterPrefill.soloJobs, "the 64-token paged attention was not run alone").toBe(0);
+        expect(afterShort.soloJobs - afterPaged.soloJobs, "the 4-token attention was run alone").toBe(1);
+        // Shared or alone, every output is the same as on one thread.
+        expect(got).toEqual(expected);
+        checked = true;
+      }
+      expect(checked, "a back-off that lasted through the four jobs").toBe(true);
+    } finally {
       native.setThreads(1);
     }
   });
