@@ -18,6 +18,9 @@ export interface RunMeasurement {
   cpuMs: number;
   /** Page faults (minor and major) the worker process took during the run (engine workers only, not llama-bench). */
   pageFaults?: number;
+  /** Times the kernel took a core from one of the worker process's threads while it could still run (a time slice
+   *  ended with another thread or process waiting for the core) during the run (engine workers only). */
+  involuntaryContextSwitches?: number;
   /** This project's engine only: what its native thread pool did over the prefill and over the decode. */
   pool?: { prefill: PoolCounters; decode: PoolCounters };
 }
@@ -42,7 +45,7 @@ export interface PeerEngine {
   /** Engine, build and settings, for result files. */
   readonly description: string;
   setThreads(threads: number): Promise<void>;
-  run(prompt: readonly number[], decodeTokens: number): Promise<Omit<RunMeasurement, "cpuMs" | "pageFaults">>;
+  run(prompt: readonly number[], decodeTokens: number): Promise<Omit<RunMeasurement, "cpuMs" | "pageFaults" | "involuntaryContextSwitches">>;
   close(): Promise<void>;
 }
 

@@ -61,8 +61,8 @@ export interface PeerRow {
   embedding_dtype: DType;
   repetitions: number;
   /** Ours' measured runs of this row, in the order they ran: the phase's tokens/s, what the native thread pool did over
-   *  the phase, and over the whole run the share of CPU others took and the worker's page faults (null where not
-   *  reported). Absent on rows of parts that predate it. */
+   *  the phase, and over the whole run the share of CPU others took, the worker's page faults and its involuntary
+   *  context switches (null where not reported). Absent on rows of parts that predate it. */
   ours_runs?: OursRun[];
   peer: "llama.cpp";
   /** Merged reports only (`pnpm bench peers-merge`): the part (results directory of one `pnpm bench peers` run,
@@ -76,6 +76,7 @@ export interface OursRun {
   /** Over the whole run (prefill and decode). */
   others_cpu_share: number;
   page_faults: number | null;
+  involuntary_context_switches: number | null;
   /** Over the row's phase. */
   pool: PoolCounters | null;
 }
@@ -174,7 +175,7 @@ export function peerRows(
       llama_bench_contended_runs: peerCase.threads > 1 ? (llamaBench ?? []).filter((run) => run.othersCpuShare >= contendedCpuShare).length : 0,
       embedding_dtype: peerCase.embeddingDType,
       repetitions: ours.length,
-      ours_runs: ours.map((run, index) => ({ tokens_per_s: oursPerSecond[index], others_cpu_share: run.othersCpuShare, page_faults: run.pageFaults ?? null, pool: run.pool?.[phase] ?? null })),
+      ours_runs: ours.map((run, index) => ({ tokens_per_s: oursPerSecond[index], others_cpu_share: run.othersCpuShare, page_faults: run.pageFaults ?? null, involuntary_context_switches: run.involuntaryContextSwitches ?? null, pool: run.pool?.[phase] ?? null })),
       peer: "llama.cpp",
     };
   });

@@ -1,7 +1,7 @@
 // Entry point of an engine worker process of the peer benchmark (started by peer-worker-client.ts with the engine
 // name as its argument): loads the engine on request and answers measurement requests over the IPC channel, one at a
 // time, so the benchmark can interleave the two engines run by run while each keeps its model loaded. Each run's reply
-// carries the CPU time and page faults the process took during it.
+// carries the CPU time, page faults and involuntary context switches the process took during it.
 
 import { peakResidentBytes, residentBytes } from "@infer-recipes/harness";
 
@@ -12,9 +12,8 @@ import type { EngineName, PeerEngine, WorkerReply, WorkerRequest } from "./peer-
 const engineName = process.argv[2] as EngineName;
 let engine: PeerEngine | undefined;
 
-/** Page faults this process has taken so far, minor (a page touched for the first time, or moved) and major (read in). */
-function pageFaults(): number {
-  const usage = process.resourceUsage();
+/** Page faults in a resource usage reading: minor (a page touched for the first time, or moved) and major (read in). */
+function pageFaults(usage: NodeJS.ResourceUsage): number {
   return usage.minorPageFault + usage.majorPageFault;
 }
 
@@ -35,10 +34,19 @@ async function handle(request: WorkerRequest): Promise<WorkerReply | undefined> 
       return { kind: "threads", threads: request.threads };
     case "run": {
       const cpuBefore = process.cpuUsage();
-      const faultsBefore = pageFaults();
+      const before = process.resourceUsage();
       const measurement = await engine!.run(request.prompt, request.decodeTokens);
       const cpu = process.cpuUsage(cpuBefore);
-      return { kind: "run", measurement: { ...measurement, cpuMs: (cpu.user + cpu.system) / 1000, pageFaults: pageFaults() - faultsBefore } };
+      const after = process.resourceUsage();
+      return {
+        kind: "run",
+        measurement: {
+          ...measurement,
+          cpuMs: (cpu.user + cpu.system) / 1000,
+          pageFaults: pageFaults(after) - pageFaults(before),
+          involuntaryContextSwitches: after.involuntaryContextSwitches - before.involuntaryContextSwitches,
+        },
+      };
     }
     case "memory":
       return { kind: "memory", peakResidentBytes: peakResidentBytes(), residentBytes: residentBytes() };

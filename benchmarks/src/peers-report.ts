@@ -50,11 +50,16 @@ export function peerTable(rows: readonly PeerRow[], parts: readonly string[] = [
   return markdownTable(rows, columns(rows, parts));
 }
 
-/** One run as the pool section lists it: "45.5 tok/s (2 stalls, 14 solo jobs, wait 31 ms; others 0%, 1858 faults)". */
+/** One run as the pool section lists it: "45.5 tok/s (2 stalls, 14 solo jobs, wait 31 ms; others 0%, 1858 faults, 40
+ *  preempted)". */
 export function oursRunText(run: OursRun): string {
   const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? "" : "s"}`;
   const pool = run.pool === null ? [] : [`${plural(run.pool.stalls, "stall")}, ${plural(run.pool.soloJobs, "solo job")}, wait ${run.pool.waitMs.toFixed(0)} ms`];
-  const process = [`others ${(run.others_cpu_share * 100).toFixed(0)}%${run.page_faults === null ? "" : `, ${plural(run.page_faults, "fault")}`}`];
+  const worker = [
+    ...(run.page_faults === null ? [] : [plural(run.page_faults, "fault")]),
+    ...(run.involuntary_context_switches === null ? [] : [`${run.involuntary_context_switches} preempted`]),
+  ];
+  const process = [[`others ${(run.others_cpu_share * 100).toFixed(0)}%`, ...worker].join(", ")];
   return `${run.tokens_per_s.toFixed(1)} tok/s (${[...pool, ...process].join("; ")})`;
 }
 
@@ -66,7 +71,7 @@ export function poolSection(rows: readonly PeerRow[]): string[] {
   return [
     "## This project's thread pool",
     "",
-    "Ours' measured runs of each multi-thread row in the order they ran, with what the native thread pool did over the phase: stalls (the calling thread waited for a helper descheduled in the middle of a task; each one makes the pool run the next jobs of short tasks on the calling thread alone for 20 ms, doubling while stalls recur), solo jobs (jobs run alone that way) and the calling thread's total wait for helpers; then, over the whole run (prefill and decode), the share of all CPU time other processes took and the worker's page faults.",
+    "Ours' measured runs of each multi-thread row in the order they ran, with what the native thread pool did over the phase: stalls (the calling thread waited for a helper descheduled in the middle of a task; each one makes the pool run the next jobs of short tasks on the calling thread alone for 20 ms, doubling while stalls recur), solo jobs (jobs run alone that way) and the calling thread's total wait for helpers; then, over the whole run (prefill and decode), the share of all CPU time other processes took, the worker's page faults, and how often the kernel preempted one of its threads (an involuntary context switch: another thread or process took the core).",
     "",
     markdownTable(listed, [
       { header: "shape", value: (row) => row.shape, align: "left" },

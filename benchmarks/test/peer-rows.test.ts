@@ -88,20 +88,20 @@ describe("peerRows", () => {
     expect(JSON.parse(JSON.stringify(row))).toEqual(row);
   });
 
-  it("lists ours' runs in the order they ran: the phase's speed and pool counters, the run's others' CPU and page faults", () => {
+  it("lists ours' runs in the order they ran: the phase's speed and pool counters, the run's others' CPU, page faults and preemptions", () => {
     const counters = (stalls: number, soloJobs: number, waitMs: number) => ({ jobs: 500, sharedJobs: 400, soloJobs, callerOnlyJobs: 10, stalls, waitMs });
-    const first = { ...run(45.5, 7, 0.01), pageFaults: 77_502, pool: { prefill: counters(0, 0, 12), decode: counters(1, 30, 2) } };
-    const second = { ...run(38.4, 6, 0.2), pageFaults: 939, pool: { prefill: counters(3, 14, 40), decode: counters(0, 0, 1) } };
+    const first = { ...run(45.5, 7, 0.01), pageFaults: 77_502, involuntaryContextSwitches: 40, pool: { prefill: counters(0, 0, 12), decode: counters(1, 30, 2) } };
+    const second = { ...run(38.4, 6, 0.2), pageFaults: 939, involuntaryContextSwitches: 2_100, pool: { prefill: counters(3, 14, 40), decode: counters(0, 0, 1) } };
     const [prefill, decode] = peerRows(peerCase, { ours: [first, second, run(41, 6.5)] }, memory);
     expect(prefill.ours_runs).toEqual([
-      { tokens_per_s: expect.closeTo(45.5, 9), others_cpu_share: 0.01, page_faults: 77_502, pool: counters(0, 0, 12) },
-      { tokens_per_s: expect.closeTo(38.4, 9), others_cpu_share: 0.2, page_faults: 939, pool: counters(3, 14, 40) },
-      { tokens_per_s: expect.closeTo(41, 9), others_cpu_share: 0, page_faults: null, pool: null },
+      { tokens_per_s: expect.closeTo(45.5, 9), others_cpu_share: 0.01, page_faults: 77_502, involuntary_context_switches: 40, pool: counters(0, 0, 12) },
+      { tokens_per_s: expect.closeTo(38.4, 9), others_cpu_share: 0.2, page_faults: 939, involuntary_context_switches: 2_100, pool: counters(3, 14, 40) },
+      { tokens_per_s: expect.closeTo(41, 9), others_cpu_share: 0, page_faults: null, involuntary_context_switches: null, pool: null },
     ]);
     expect(decode.ours_runs).toEqual([
-      { tokens_per_s: expect.closeTo(7, 9), others_cpu_share: 0.01, page_faults: 77_502, pool: counters(1, 30, 2) },
-      { tokens_per_s: expect.closeTo(6, 9), others_cpu_share: 0.2, page_faults: 939, pool: counters(0, 0, 1) },
-      { tokens_per_s: expect.closeTo(6.5, 9), others_cpu_share: 0, page_faults: null, pool: null },
+      { tokens_per_s: expect.closeTo(7, 9), others_cpu_share: 0.01, page_faults: 77_502, involuntary_context_switches: 40, pool: counters(1, 30, 2) },
+      { tokens_per_s: expect.closeTo(6, 9), others_cpu_share: 0.2, page_faults: 939, involuntary_context_switches: 2_100, pool: counters(0, 0, 1) },
+      { tokens_per_s: expect.closeTo(6.5, 9), others_cpu_share: 0, page_faults: null, involuntary_context_switches: null, pool: null },
     ]);
   });
 

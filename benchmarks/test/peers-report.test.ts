@@ -145,16 +145,16 @@ describe("peer report", () => {
 
   it("lists ours' multi-thread runs with the pool's stalls, solo jobs and wait, in a section of their own", () => {
     const pool = (stalls: number, soloJobs: number, waitMs: number) => ({ jobs: 900, sharedJobs: 800, soloJobs, callerOnlyJobs: 0, stalls, waitMs });
-    const prefill = row({ phase: "prefill", tokens: 512, ours_runs: [{ tokens_per_s: 45.5, others_cpu_share: 0.004, page_faults: 77_502, pool: pool(0, 0, 12.4) }, { tokens_per_s: 38.44, others_cpu_share: 0.2, page_faults: 1, pool: pool(3, 1, 40.6) }] });
-    const decode = row({ ours_runs: [{ tokens_per_s: 5.64, others_cpu_share: 0.004, page_faults: 77_502, pool: pool(1, 30, 2) }, { tokens_per_s: 7.06, others_cpu_share: 0, page_faults: null, pool: null }] });
-    const oneThread = row({ threads: 1, phase: "prefill", tokens: 512, ours_runs: [{ tokens_per_s: 22, others_cpu_share: 0, page_faults: 5, pool: pool(0, 0, 0) }] });
+    const prefill = row({ phase: "prefill", tokens: 512, ours_runs: [{ tokens_per_s: 45.5, others_cpu_share: 0.004, page_faults: 77_502, involuntary_context_switches: 40, pool: pool(0, 0, 12.4) }, { tokens_per_s: 38.44, others_cpu_share: 0.2, page_faults: 1, involuntary_context_switches: 2_100, pool: pool(3, 1, 40.6) }] });
+    const decode = row({ ours_runs: [{ tokens_per_s: 5.64, others_cpu_share: 0.004, page_faults: 77_502, involuntary_context_switches: 40, pool: pool(1, 30, 2) }, { tokens_per_s: 7.06, others_cpu_share: 0, page_faults: null, involuntary_context_switches: null, pool: null }] });
+    const oneThread = row({ threads: 1, phase: "prefill", tokens: 512, ours_runs: [{ tokens_per_s: 22, others_cpu_share: 0, page_faults: 5, involuntary_context_switches: 0, pool: pool(0, 0, 0) }] });
     const before = row({ shape: "1b" }); // a merged part's row from before the field
     const lines = poolSection([prefill, decode, oneThread, before]).join("\n").split("\n");
     expect(lines[0]).toBe("## This project's thread pool");
     const table = lines.filter((line) => line.startsWith("| 3b"));
     expect(table).toEqual([
-      "| 3b | q8_0 | 2 | prefill 512 | 45.5 tok/s (0 stalls, 0 solo jobs, wait 12 ms; others 0%, 77502 faults); 38.4 tok/s (3 stalls, 1 solo job, wait 41 ms; others 20%, 1 fault) |",
-      "| 3b | q8_0 | 2 | decode 128 | 5.6 tok/s (1 stall, 30 solo jobs, wait 2 ms; others 0%, 77502 faults); 7.1 tok/s (others 0%) |",
+      "| 3b | q8_0 | 2 | prefill 512 | 45.5 tok/s (0 stalls, 0 solo jobs, wait 12 ms; others 0%, 77502 faults, 40 preempted); 38.4 tok/s (3 stalls, 1 solo job, wait 41 ms; others 20%, 1 fault, 2100 preempted) |",
+      "| 3b | q8_0 | 2 | decode 128 | 5.6 tok/s (1 stall, 30 solo jobs, wait 2 ms; others 0%, 77502 faults, 40 preempted); 7.1 tok/s (others 0%) |",
     ]);
     expect(lines.some((line) => line.startsWith("| 1b") || line.includes("22.0 tok/s"))).toBe(false);
     expect(poolSection([oneThread, before])).toEqual([]);
