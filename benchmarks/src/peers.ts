@@ -83,6 +83,24 @@ async function waitQuiet(quietWaitMs: number, log: (line: string) => void): Prom
   else if (quiet.waitedMs > 2000) log(`  waited ${(quiet.waitedMs / 1000).toFixed(0)} s for other processes to leave the CPU`);
 }
 
+/** The tiny case's run from its two worker runs: the prompt's prefill from the first, the decode from BOS of the second;
+ *  CPU time, page faults and context switches over both. */
+export function combineBosRuns(prefill: RunMeasurement, decode: RunMeasurement): RunMeasurement {
+  const sum = (first: number | undefined, second: number | undefined) => (first === undefined || second === undefined ? undefined : first + second);
+  const pageFaults = sum(prefill.pageFaults, decode.pageFaults);
+  const involuntaryContextSwitches = sum(prefill.involuntaryContextSwitches, decode.involuntaryContextSwitches);
+  const { pool: _decodePool, pageFaults: _faults, involuntaryContextSwitches: _switches, ...decodeRun } = decode;
+  return {
+    ...decodeRun,
+    prefillTokens: prefill.prefillTokens,
+    prefillMs: prefill.prefillMs,
+    cpuMs: prefill.cpuMs + decode.cpuMs,
+    ...(pageFaults === undefined ? {} : { pageFaults }),
+    ...(involuntaryContextSwitches === undefined ? {} : { involuntaryContextSwitches }),
+    ...(prefill.pool && decode.pool ? { pool: { prefill: prefill.pool.prefill, decode: decode.pool.decode } } : {}),
+  };
+}
+
 /** One run on a worker, after waiting for a quiet CPU, with the share of CPU time other processes took meanwhile.
  *  With `decodeFromBos` (the tiny case) the run is two worker runs, one after the other: the prompt's prefill alone,
  *  then the decode after the prompt's first token (BOS) — the prefill of the first, the decode of the second. */
@@ -94,7 +112,7 @@ async function measuredRun(worker: PeerWorker, prompt: number[], decodeTokens: n
   if (decodeFromBos) {
     const prefill = (await worker.request({ kind: "run", prompt, decodeTokens: 0 }, "run")).measurement;
     const decode = (await worker.request({ kind: "run", prompt: prompt.slice(0, 1), decodeTokens }, "run")).measurement;
-    measurement = { ...decode, prefillTokens: prefill.prefillTokens, prefillMs: prefill.prefillMs, cpuMs: prefill.cpuMs + decode.cpuMs };
+    measurement = combineBosRuns(prefill, decode);
   } else {
     measurement = (await worker.request({ kind: "run", prompt, decodeTokens }, "run")).measurement;
   }
