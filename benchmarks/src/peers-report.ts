@@ -212,6 +212,9 @@ export interface PeerReportContext {
     /** Measured runs per engine and thread count, e.g. "3 (1b), 2 (3b)". */
     repetitions: string;
     warmupRuns: number;
+    /** The short warm-up runs right before each measured run of a worker engine (absent: once per thread count, as
+     *  runs before 2026-12-05 did). */
+    warmupBeforeEachRun?: boolean;
     warmupPromptTokens: number;
     warmupDecodeTokens: number;
     batchSize: number;
@@ -329,7 +332,9 @@ export function peerReportMarkdown(name: string, rows: readonly PeerRow[], conte
   const withBench = settings.peerEngines.includes("llama-bench");
   const order = ["ours", ...(withPeer ? ["node-llama-cpp"] : []), ...(withBench ? ["llama-bench"] : [])].join(" / ");
   const onlyTiny = rows.length > 0 && rows.every((row) => row.shape === "tiny");
-  const shortWarmup = `${settings.warmupRuns} warm-up run per worker engine (${settings.warmupPromptTokens}-token prompt, ${settings.warmupDecodeTokens} decode tokens)`;
+  const shortWarmup = settings.warmupBeforeEachRun
+    ? `${settings.warmupRuns} warm-up run (${settings.warmupPromptTokens}-token prompt, ${settings.warmupDecodeTokens} decode tokens) right before each measured run of a worker engine, as llama-bench warms up in each of its runs`
+    : `${settings.warmupRuns} warm-up run per worker engine (${settings.warmupPromptTokens}-token prompt, ${settings.warmupDecodeTokens} decode tokens)`;
   const warmups = onlyTiny ? `the tiny case's ${settings.tinyWarmupRuns} whole warm-up runs per worker engine (below)`
     : `${shortWarmup}${settings.tinyWarmupRuns === undefined ? "" : ` (the tiny case: ${settings.tinyWarmupRuns} whole runs, below)`}`;
   return [
@@ -345,7 +350,7 @@ export function peerReportMarkdown(name: string, rows: readonly PeerRow[], conte
     ...(engines.peer ? [`- node-llama-cpp: ${engines.peer}`] : []),
     `- files: random-weight GGUF files of exact published shapes (Llama 3.2 1B/3B; ChatGLM3-6B for llama.cpp's chatglm architecture), each tensor in the type llama-quantize gives it (Q4_0 files keep the output matrix — the tied token_embd/output for Llama 3.2 — in Q6_K; Q4_K_M files put it, and half of attn_v / ffn_down, in Q6_K and the rest in Q4_K)${settings.tinyWarmupRuns === undefined ? "" : "; the tiny case is a real model's file instead"}; vocabulary: ${context.vocabulary}`,
     ...context.files.map((file) => `  - \`${file.path}\`: ${file.madeBy}`),
-    `- each run: prefill of a ${settings.promptTokens}-token prompt in one batch (batch size ${settings.batchSize}), then ${settings.decodeTokens} greedy decode steps (one forward pass and one argmax per token${withPeer ? "; node-llama-cpp's through its sequence.evaluate, JS included" : ""}). ${withBench ? `llama-bench runs its own pp${settings.promptTokens} test (from an empty context) and tg${settings.decodeTokens} test at depth ${settings.promptTokens} (after a prompt's worth of context, as ours decodes), each in a fresh process per run after its own warm-up. ` : ""}Runs alternate ${order}; per thread count ${warmups}, then the median of the measured runs per engine (${settings.repetitions}; min–max in brackets).`,
+    `- each run: prefill of a ${settings.promptTokens}-token prompt in one batch (batch size ${settings.batchSize}), then ${settings.decodeTokens} greedy decode steps (one forward pass and one argmax per token${withPeer ? "; node-llama-cpp's through its sequence.evaluate, JS included" : ""}). ${withBench ? `llama-bench runs its own pp${settings.promptTokens} test (from an empty context) and tg${settings.decodeTokens} test at depth ${settings.promptTokens} (after a prompt's worth of context, as ours decodes), each in a fresh process per run after its own warm-up. ` : ""}Runs alternate ${order}; ${settings.warmupBeforeEachRun && !onlyTiny ? "" : "per thread count "}${warmups}, then the median of the measured runs per engine (${settings.repetitions}; min–max in brackets).`,
     `- loading: this project reads the file into its own memory${withPeer ? `; node-llama-cpp ${settings.llamaMemoryMap ? "memory-maps it (--llama-mmap)" : "does the same (useMmap: false; on this VM its decode from a memory-mapped file was up to 1.9× slower, with stalls of 150–300 ms)"}` : ""}${withBench ? `; llama-bench ${settings.llamaMemoryMap ? "memory-maps it (its default)" : "reads it into memory too (-mmp 0)"}` : ""}.`,
     `- noise: before each run the benchmark waits (up to ${settings.quietWaitSeconds} s) for a quiet CPU; "others' CPU" is the median share of all CPU time that other processes took during the row's runs. ITL = inter-token latency.`,
     withBench

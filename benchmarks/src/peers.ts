@@ -27,9 +27,13 @@ import type { RunMeasurement } from "./peer-protocol.ts";
 import { PeerWorker } from "./peer-worker-client.ts";
 import { peerTable, tinyCaseNote, writePeerReport } from "./peers-report.ts";
 
-/** Warm-up runs per engine and thread count, left out of the medians: a short prompt and a few decode steps read
- *  every weight once and let both engines settle without costing a full prefill. (The tiny case instead runs
- *  --tiny-warmup whole runs: its runs are short, and the JIT needs several before this project's speed settles.) */
+/** Warm-up runs of a worker engine right before each of its measured runs, left out of the medians: a short prompt and
+ *  a few decode steps read every weight once and let the engine settle without costing a full prefill. Before every
+ *  run, not once per thread count, as llama-bench warms up in each of its runs: a run that came right after another
+ *  engine's process had read a multi-GB file into its memory ran ~10 % slower on this VM (the first pass over the
+ *  weights afterwards is slower), and in the quiet-window runs of 12-04 that was every 3B run but the first. (The
+ *  tiny case instead runs --tiny-warmup whole runs once: its runs are short, and the JIT needs several before this
+ *  project's speed settles.) */
 const warmupRuns = 1;
 const warmupPromptTokens = 32;
 const warmupDecodeTokens = 8;
@@ -120,8 +124,8 @@ async function measuredRun(worker: PeerWorker, prompt: number[], decodeTokens: n
   return { ...measurement, othersCpuShare: othersBusyFraction(before, cpuTimes(), measurement.cpuMs, wallMs) };
 }
 
-/** The warm-up runs of a worker engine before a case's measured runs: one short run, or for the tiny case
- *  --tiny-warmup whole runs like the measured ones. */
+/** The warm-up runs of a worker engine: one short run before each measured run, or for the tiny case --tiny-warmup
+ *  whole runs like the measured ones, once before them. */
 function warmupPlan(shape: PeerShape, options: PeerOptions, prompt: number[]): { runs: number; prompt: number[]; decodeTokens: number } {
   return shape === "tiny"
     ? { runs: options.tinyWarmupRuns, prompt, decodeTokens: options.decodeTokens }
@@ -180,13 +184,16 @@ async function benchFile(file: PeerModelFile, shape: PeerShape, options: PeerOpt
       const plural = threads === 1 ? "" : "s";
       const repetitions = options.repetitions[shape];
       const warmups = warmupPlan(shape, options, prompt);
-      for (let index = 0; index < warmups.runs + repetitions; index++) {
-        const warmup = index < warmups.runs;
-        const label = warmup ? (warmups.runs === 1 ? "warm-up" : `warm-up ${index + 1}/${warmups.runs}`) : `run ${index - warmups.runs + 1}/${repetitions}`;
+      // The tiny case's whole warm-up runs come first, in rounds of their own; the other shapes' short warm-up runs
+      // right before each measured run.
+      const warmupRounds = shape === "tiny" ? warmups.runs : 0;
+      for (let index = 0; index < warmupRounds + repetitions; index++) {
+        const warmup = index < warmupRounds;
+        const label = warmup ? (warmupRounds === 1 ? "warm-up" : `warm-up ${index + 1}/${warmupRounds}`) : `run ${index - warmupRounds + 1}/${repetitions}`;
         for (const engine of ["ours", "peer", "llamaBench"] as const) {
           let run: MeasuredRun;
           if (engine === "llamaBench") {
-            // llama-bench warms itself up in every run; it sits out the warm-up round.
+            // llama-bench warms itself up in every run; it sits out the tiny case's warm-up rounds.
             if (!withBench || warmup) continue;
             const measured = await llamaBenchRun(file, threads, options, quietWaitMs, log, decodeFromBos);
             descriptions.llamaBench = measured.description;
@@ -194,6 +201,12 @@ async function benchFile(file: PeerModelFile, shape: PeerShape, options: PeerOpt
           } else {
             const worker = workers[engine];
             if (!worker) continue;
+            if (!warmup && warmupRounds === 0) {
+              for (let before = 0; before < warmups.runs; before++) {
+                const warmed = await measuredRun(worker, warmups.prompt, warmups.decodeTokens, 0, log);
+                log(`  ${threads} thread${plural}, warm-up before ${label}, ${describeRun(engineLabel(engine), warmed)}`);
+              }
+            }
             run = warmup
               ? await measuredRun(worker, warmups.prompt, warmups.decodeTokens, quietWaitMs, log, decodeFromBos)
               : await measuredRun(worker, prompt, options.decodeTokens, quietWaitMs, log, decodeFromBos);
@@ -365,7 +378,7 @@ export async function benchPeers(argv: string[], resultsDirectory: string): Prom
     engines,
     vocabulary: vocabularyDescription,
     settings: {
-      promptTokens: options.promptTokens, decodeTokens: options.decodeTokens, repetitions: options.shapes.map((shape) => `${options.repetitions[shape]} (${shape})`).join(", "), warmupRuns, warmupPromptTokens, warmupDecodeTokens, batchSize, quietWaitSeconds: options.quietWaitSeconds, llamaMemoryMap: options.llamaMemoryMap, peerEngines: options.engines,
+      promptTokens: options.promptTokens, decodeTokens: options.decodeTokens, repetitions: options.shapes.map((shape) => `${options.repetitions[shape]} (${shape})`).join(", "), warmupRuns, warmupBeforeEachRun: true, warmupPromptTokens, warmupDecodeTokens, batchSize, quietWaitSeconds: options.quietWaitSeconds, llamaMemoryMap: options.llamaMemoryMap, peerEngines: options.engines,
       ...(tinyMeasured ? { tinyWarmupRuns: options.tinyWarmupRuns } : {}),
     },
     files,

@@ -113,6 +113,14 @@ describe("peer report", () => {
     const mixed = peerReportMarkdown("peers", [row({}), row({ shape: "tiny", format: "f32", embedding_dtype: "f32", decode_after_tokens: 1 })], tinyContext);
     expect(mixed).toContain("per thread count 1 warm-up run per worker engine (32-token prompt, 8 decode tokens) (the tiny case: 10 whole runs, below), then the median");
     expect(peerReportMarkdown("peers", [row({})], context)).toContain("per thread count 1 warm-up run per worker engine (32-token prompt, 8 decode tokens), then the median");
+    // Runs since 2026-12-05: the short warm-up right before each measured run (the tiny case's whole runs stay once).
+    const eachRun = { ...tinyContext, settings: { ...tinyContext.settings, warmupBeforeEachRun: true } };
+    expect(peerReportMarkdown("peers", [row({})], { ...context, settings: { ...context.settings, warmupBeforeEachRun: true } })).toContain(
+      "Runs alternate ours / node-llama-cpp / llama-bench; 1 warm-up run (32-token prompt, 8 decode tokens) right before each measured run of a worker engine, as llama-bench warms up in each of its runs, then the median");
+    expect(peerReportMarkdown("peers", [row({}), row({ shape: "tiny", format: "f32", embedding_dtype: "f32", decode_after_tokens: 1 })], eachRun)).toContain(
+      "right before each measured run of a worker engine, as llama-bench warms up in each of its runs (the tiny case: 10 whole runs, below), then the median");
+    expect(peerReportMarkdown("peers-tiny", [row({ shape: "tiny", format: "f32", embedding_dtype: "f32", decode_after_tokens: 1 })], eachRun)).toContain(
+      "per thread count the tiny case's 10 whole warm-up runs per worker engine (below), then the median");
     expect(peerReportMarkdown("peers", [row({})], context)).not.toContain("the tiny case is a real model's file instead");
   });
 
