@@ -10,6 +10,40 @@ import { loadAddon } from "../src/native/addon.ts";
 
 const addon = nativeAvailability().available ? loadAddon().addon : null;
 
+/**
+ * Provokes a stall (a helper sleeps 1 ms inside a task), then right away, inside the pool's 20 ms back-off, runs `jobs`
+ * one by one and a probe job, which must run alone. On a loaded machine the stall may not happen, or the back-off may
+ * end early, so it retries (up to 30 times) until an attempt's back-off lasted through the probe. Returns, per job, how
+ * many jobs the pool ran alone while it ran, or undefined when no attempt qualified.
+ */
+async function soloJobsDuringBackOff(native: NonNullable<typeof addon>, jobs: Array<() => void>): Promise<number[] | undefined> {
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 30));
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const before = native.poolStatistics!();
+    native.poolProbe!(16, 1000, 5000);
+    let last = native.poolStatistics!();
+    if (last.stalls === before.stalls) {
+      await pause();
+      continue;
+    }
+    const solo: number[] = [];
+    for (const job of jobs) {
+      job();
+      const now = native.poolStatistics!();
+      solo.push(now.soloJobs - last.soloJobs);
+      last = now;
+    }
+    const probe = native.poolProbe!(16, 0, 5000);
+    if (native.poolStatistics!().soloJobs !== last.soloJobs + 1) {
+      await pause();
+      continue;
+    }
+    expect(Array.from(probe)).toEqual(new Array(16).fill(0));
+    return solo;
+  }
+  return undefined;
+}
+
 describe.skipIf(addon === null || !addon.poolProbe)("native thread pool", () => {
   it("backs off to the calling thread after a helper stalls mid-task, and shares jobs again later", async () => {
     const native = addon!;
@@ -54,34 +88,13 @@ describe.skipIf(addon === null || !addon.poolProbe)("native thread pool", () => 
       const prefillInput = new Float32Array(64 * 64).fill(1);
       const prefillOut = new Float32Array(64 * 256);
       const decodeOut = new Float32Array(256);
-      // Each attempt: a stall (as above), then right away (inside its 20 ms back-off) a 64-token GEMM, a 1-token GEMV
-      // and a probe job. On a loaded machine the stall may not happen, or the back-off may end before the last job.
-      let checked = false;
-      for (let attempt = 0; attempt < 30 && !checked; attempt++) {
-        const before = native.poolStatistics!();
-        native.poolProbe!(16, 1000, 5000);
-        const stalled = native.poolStatistics!();
-        if (stalled.stalls === before.stalls) {
-          await new Promise((resolve) => setTimeout(resolve, 30));
-          continue;
-        }
-        native.matmul(prefillOut, prefillInput, weight, dtypeInfo.f32.code, 64, 256, 64);
-        const afterPrefill = native.poolStatistics!();
-        native.matmul(decodeOut, prefillInput.subarray(0, 64), weight, dtypeInfo.f32.code, 1, 256, 64);
-        const afterDecode = native.poolStatistics!();
-        const probe = native.poolProbe!(16, 0, 5000);
-        const afterProbe = native.poolStatistics!();
-        // Only an attempt whose back-off lasted through the probe tells anything.
-        if (afterProbe.soloJobs !== afterDecode.soloJobs + 1) {
-          await new Promise((resolve) => setTimeout(resolve, 30));
-          continue;
-        }
-        expect(Array.from(probe)).toEqual(new Array(16).fill(0));
-        expect(afterPrefill.soloJobs - stalled.soloJobs, "the 64-token GEMM was not run alone").toBe(0);
-        expect(afterDecode.soloJobs - afterPrefill.soloJobs, "the 1-token GEMV was run alone").toBe(1);
-        checked = true;
-      }
-      expect(checked, "a back-off that lasted through the three jobs").toBe(true);
+      const solo = await soloJobsDuringBackOff(native, [
+        () => native.matmul(prefillOut, prefillInput, weight, dtypeInfo.f32.code, 64, 256, 64),
+        () => native.matmul(decodeOut, prefillInput.subarray(0, 64), weight, dtypeInfo.f32.code, 1, 256, 64),
+      ]);
+      expect(solo, "a back-off that lasted through the three jobs").toBeDefined();
+      expect(solo![0], "the 64-token GEMM was not run alone").toBe(0);
+      expect(solo![1], "the 1-token GEMV was run alone").toBe(1);
       expect(Array.from(prefillOut)).toEqual(new Array(64 * 256).fill(32));
       expect(Array.from(decodeOut)).toEqual(new Array(256).fill(32));
     } finally {
@@ -109,39 +122,14 @@ describe.skipIf(addon === null || !addon.poolProbe)("native thread pool", () => 
     short(expected.short);
     native.setThreads(2);
     try {
-      // Each attempt: a stall, then inside its 20 ms back-off the two prefill attentions, the short one and a probe job.
-      let checked = false;
-      for (let attempt = 0; attempt < 30 && !checked; attempt++) {
-        const before = native.poolStatistics!();
-        native.poolProbe!(16, 1000, 5000);
-        const stalled = native.poolStatistics!();
-        if (stalled.stalls === before.stalls) {
-          await new Promise((resolve) => setTimeout(resolve, 30));
-          continue;
-        }
-        const got = outputs();
-        prefill(got.prefill);
-        const afterPrefill = native.poolStatistics!();
-        pagedPrefill(got.paged);
-        const afterPaged = native.poolStatistics!();
-        short(got.short);
-        const afterShort = native.poolStatistics!();
-        const probe = native.poolProbe!(16, 0, 5000);
-        const afterProbe = native.poolStatistics!();
-        // Only an attempt whose back-off lasted through the probe tells anything.
-        if (afterProbe.soloJobs !== afterShort.soloJobs + 1) {
-          await new Promise((resolve) => setTimeout(resolve, 30));
-          continue;
-        }
-        expect(Array.from(probe)).toEqual(new Array(16).fill(0));
-        expect(afterPrefill.soloJobs - stalled.soloJobs, "the 64-token attention was not run alone").toBe(0);
-        expect(afterPaged.soloJobs - afterPrefill.soloJobs, "the 64-token paged attention was not run alone").toBe(0);
-        expect(afterShort.soloJobs - afterPaged.soloJobs, "the 4-token attention was run alone").toBe(1);
-        // Shared or alone, every output is the same as on one thread.
-        expect(got).toEqual(expected);
-        checked = true;
-      }
-      expect(checked, "a back-off that lasted through the four jobs").toBe(true);
+      const got = outputs();
+      const solo = await soloJobsDuringBackOff(native, [() => prefill(got.prefill), () => pagedPrefill(got.paged), () => short(got.short)]);
+      expect(solo, "a back-off that lasted through the four jobs").toBeDefined();
+      expect(solo![0], "the 64-token attention was not run alone").toBe(0);
+      expect(solo![1], "the 64-token paged attention was not run alone").toBe(0);
+      expect(solo![2], "the 4-token attention was run alone").toBe(1);
+      // Shared or alone, every output is the same as on one thread.
+      expect(got).toEqual(expected);
     } finally {
       native.setThreads(1);
     }
