@@ -52,7 +52,8 @@ function fromMessage(request: PreparedMessage): PreparedRequest {
 }
 
 export class WorkerModelHost implements ModelHost {
-  /** Resolves once both workers are loaded; rejects with a ModelLoadError (the workers are then stopped). */
+  /** Resolves once both workers are loaded; rejects with a ModelLoadError when either fails to load or stops first,
+   *  or when the host is closed before (the workers are then stopped). */
   readonly ready: Promise<ModelInfo>;
   /** The loader's summary lines (ServedModel.summary), once ready. */
   summary: string | undefined;
@@ -66,6 +67,9 @@ export class WorkerModelHost implements ModelHost {
   private readonly preparations = new Map<number, { resolve(request: PreparedRequest): void; reject(error: unknown): void }>();
   private nextPreparation = 0;
   private closed: (() => void) | undefined;
+  private terminated: Promise<unknown> | undefined;
+  private closeCall: Promise<void> | undefined;
+  private failLoad!: (error: Error) => void;
 
   private constructor(private readonly options: WorkerModelHostOptions) {
     const start = (role: WorkerStart["role"]) =>
@@ -74,13 +78,11 @@ export class WorkerModelHost implements ModelHost {
     this.prompt = start("prompt");
     let modelReady: (info: ModelInfo) => void;
     let promptReady: () => void;
-    let failLoad: (error: Error) => void;
-    const model = new Promise<ModelInfo>((resolve, reject) => {
-      modelReady = resolve;
-      failLoad = reject;
-    });
+    const model = new Promise<ModelInfo>((resolve) => (modelReady = resolve));
     const prompt = new Promise<void>((resolve) => (promptReady = resolve));
-    this.ready = Promise.all([model, prompt]).then(([info]) => {
+    // Either worker can fail after the other one is ready: the load fails then too.
+    const failed = new Promise<never>((_, reject) => (this.failLoad = reject));
+    this.ready = Promise.race([Promise.all([model, prompt]), failed]).then(([info]) => {
       this.loaded = info;
       return info;
     });
@@ -95,7 +97,7 @@ export class WorkerModelHost implements ModelHost {
           modelReady(message.info);
           return;
         case "load-failed":
-          failLoad(new ModelLoadError(message.failure));
+          this.failLoad(new ModelLoadError(message.failure));
           return;
         case "update":
           this.applyUpdate(message);
@@ -111,7 +113,7 @@ export class WorkerModelHost implements ModelHost {
           promptReady();
           return;
         case "load-failed":
-          failLoad(new ModelLoadError(message.failure));
+          this.failLoad(new ModelLoadError(message.failure));
           return;
         default: {
           const pending = this.preparations.get(message.id);
@@ -124,8 +126,8 @@ export class WorkerModelHost implements ModelHost {
       }
     });
     for (const [worker, role] of [[this.model, "model"], [this.prompt, "prompt"]] as const) {
-      worker.on("error", (error) => this.stopped(`the ${role} worker failed: ${error.message}`, failLoad));
-      worker.on("exit", (code) => this.stopped(`the ${role} worker exited (code ${code})`, failLoad));
+      worker.on("error", (error) => this.stopped(`the ${role} worker failed: ${error.message}`));
+      worker.on("exit", (code) => this.stopped(`the ${role} worker exited (code ${code})`));
     }
   }
 
@@ -147,7 +149,8 @@ export class WorkerModelHost implements ModelHost {
   }
 
   prepare(kind: EndpointKind, body: Uint8Array): Promise<PreparedRequest> {
-    if (this.failure) return Promise.reject(this.unavailable());
+    const refusal = this.refusal();
+    if (refusal) return Promise.reject(refusal);
     const id = this.nextPreparation++;
     return new Promise((resolve, reject) => {
       this.preparations.set(id, { resolve, reject });
@@ -157,7 +160,8 @@ export class WorkerModelHost implements ModelHost {
   }
 
   generate(id: string, request: PreparedRequest, stream: GenerationStream): Promise<GenerationOutcome> {
-    if (this.failure) return Promise.reject(this.unavailable());
+    const refusal = this.refusal();
+    if (refusal) return Promise.reject(refusal);
     return new Promise((resolve, reject) => {
       this.generations.set(id, { stream, resolve, reject });
       const promptIds = Int32Array.from(request.promptIds);
@@ -172,11 +176,17 @@ export class WorkerModelHost implements ModelHost {
     if (!this.failure && this.loaded) this.model.postMessage({ kind: "cancel-all" } satisfies ToModelWorker);
   }
 
-  /** Lets the model worker finish (it is idle after cancelAll), then stops both workers. */
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    if (this.loaded && !this.failure) {
+  /** Lets the model worker finish (it is idle after cancelAll), then stops both workers; from the call on, requests
+   *  are refused (503). While loading it stops them at once, and `ready` rejects. Every call waits for the same end. */
+  close(): Promise<void> {
+    this.closeCall ??= this.closeOnce();
+    return this.closeCall;
+  }
+
+  private async closeOnce(): Promise<void> {
+    // Not after a worker failed or the load failed: the workers are being stopped already.
+    if (this.loaded && !this.closing) {
+      this.closing = true;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.closeTimeoutMs ?? 10_000);
         this.closed = () => {
@@ -189,9 +199,16 @@ export class WorkerModelHost implements ModelHost {
     await this.terminate();
   }
 
-  private async terminate(): Promise<void> {
-    this.closing = true;
-    await Promise.all([this.model.terminate(), this.prompt.terminate()]);
+  /** Stops both workers (once). A load not done yet fails; requests still open fail with a 503 (after close() they are
+   *  those the model worker did not answer in time, or preparations the prompt worker had not finished). */
+  private terminate(): Promise<unknown> {
+    if (!this.terminated) {
+      this.closing = true;
+      this.failLoad(new ModelLoadError({ message: "the model host was closed before the model loaded" }));
+      this.failOpen(this.refusal()!);
+      this.terminated = Promise.all([this.model.terminate(), this.prompt.terminate()]);
+    }
+    return this.terminated;
   }
 
   private applyUpdate(update: Extract<FromModelWorker, { kind: "update" }>): void {
@@ -208,22 +225,29 @@ export class WorkerModelHost implements ModelHost {
     }
   }
 
-  private unavailable(): ApiError {
-    return new ApiError(503, `the model is not available: ${this.failure?.message}`, null, "server_error", "model_unavailable");
+  /** Why a request is refused: the worker's failure, or the host being closed; undefined while it serves. */
+  private refusal(): ApiError | undefined {
+    const reason = this.failure ? this.failure.message : this.closing ? "the model host is closed" : undefined;
+    return reason === undefined ? undefined : new ApiError(503, `the model is not available: ${reason}`, null, "server_error", "model_unavailable");
+  }
+
+  /** Fails every request still open with `error`. */
+  private failOpen(error: Error): void {
+    for (const pending of this.generations.values()) pending.reject(error);
+    for (const pending of this.preparations.values()) pending.reject(error);
+    this.generations.clear();
+    this.preparations.clear();
   }
 
   /** A worker stopped: before loading that fails the load; after, unless closing, it fails everything open. */
-  private stopped(reason: string, failLoad: (error: Error) => void): void {
+  private stopped(reason: string): void {
     if (this.closing || this.failure) return;
     if (!this.loaded) {
-      failLoad(new ModelLoadError({ message: reason }));
+      this.failLoad(new ModelLoadError({ message: reason }));
       return;
     }
     this.failure = new Error(reason);
-    for (const pending of this.generations.values()) pending.reject(this.failure);
-    for (const pending of this.preparations.values()) pending.reject(this.failure);
-    this.generations.clear();
-    this.preparations.clear();
+    this.failOpen(this.failure);
     void this.terminate();
     this.options.onFailure?.(this.failure);
   }

@@ -1,6 +1,7 @@
 // A loader module (serving-loader.ts) for the worker tests: serves a tiny random Llama GGUF that the test wrote, on
 // the reference kernel, optionally slowed down (each model step busy-waits, for wall time and CPU time) so a client can act while requests run,
-// or made to stop its worker thread after some steps, or to fail loading the way a bad file does.
+// or made to stop its worker thread after some steps or while loading, or to fail loading the way a bad file does (the
+// prompt worker too, once the model worker has loaded).
 
 import { readFileSync } from "node:fs";
 
@@ -23,6 +24,11 @@ export interface TinyLoadOptions {
   exitAtStep?: number;
   /** Fail loading the model: as a bad file does (a ModelFileError, which describeFailure knows) or as a bug. */
   failLoading?: "expected" | "bug";
+  /** End the model worker thread (exit code 3) while it loads. */
+  exitWhileLoading?: boolean;
+  /** Fail loading the tokenizer (a ModelFileError), once the model worker has loaded: the model worker sets this
+   *  flag (an Int32Array on a SharedArrayBuffer, which both workers share) to 1 then. */
+  failPromptLoadingAfterModel?: Int32Array;
   blockCount?: number;
 }
 
@@ -64,14 +70,25 @@ function promptText(file: string): LoadedPromptText {
 export function loadServedModel(options: TinyLoadOptions): ServedModel {
   if (options.failLoading === "expected") throw new ModelFileError({ file: options.file }, "bad magic: this is a test");
   if (options.failLoading === "bug") throw new TypeError("a bug while loading");
+  if (options.exitWhileLoading) process.exit(3);
   const loaded = loadModelWeights(options.file);
   const model = LlamaModel.fromLoadedWeights(loaded, new Kernel(createReferenceBackend()));
   const scheduler = new Scheduler(new SlowModel(model, options), model.createPagedCache({ blockCount: options.blockCount ?? 64, blockSize: 4 }));
   const { tokenizer, chatTemplate } = promptText(options.file);
+  if (options.failPromptLoadingAfterModel) {
+    Atomics.store(options.failPromptLoadingAfterModel, 0, 1);
+    Atomics.notify(options.failPromptLoadingAfterModel, 0);
+  }
   return { id: "tiny-llama", scheduler, tokenizer, chatTemplate, stopTokenIds: loaded.config.eosTokenIds, defaultTemperature: 0.7, summary: "tiny model in a worker" };
 }
 
-export function loadPromptText(options: TinyLoadOptions): LoadedPromptText {
+export async function loadPromptText(options: TinyLoadOptions): Promise<LoadedPromptText> {
+  if (options.failPromptLoadingAfterModel) {
+    while (Atomics.load(options.failPromptLoadingAfterModel, 0) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Give the model worker's "ready" time to arrive first.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    throw new ModelFileError({ file: options.file }, "no tokenizer: this is a test");
+  }
   return promptText(options.file);
 }
 

@@ -1,11 +1,14 @@
 // WorkerModelHost without HTTP, on the tiny model in real worker threads: what it reports before and after loading,
 // prepare and generate with their answers (prepared ids as an array, the body transferred only when it is a whole
 // buffer, refusals as ApiErrors, failures as Errors), streaming callbacks, cancellation before and after submission,
-// cancelAll, close; and after its model worker dies, the failure everywhere (503s, onFailure once, no info).
+// cancelAll, close; and after its model worker dies, the failure everywhere (503s, onFailure once, no info); a load
+// that fails in the prompt worker after the model worker is ready, or stops with the model worker's exit; requests
+// after close refused, and a close while loading failing the load. (worker-host-protocol.test.ts plays every order of
+// worker messages against stand-in workers.)
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { ApiError, WorkerModelHost, type GenerationOutcome, type PreparedRequest } from "../src/index.ts";
+import { ApiError, ModelLoadError, WorkerModelHost, type GenerationOutcome, type PreparedRequest } from "../src/index.ts";
 import { file, tokenizer } from "./helpers.ts";
 import type { TinyLoadOptions } from "./tiny-loader.ts";
 
@@ -110,5 +113,37 @@ describe("a WorkerModelHost whose model worker dies", () => {
     host.cancelAll(); // nothing to cancel, and no worker to ask
     await host.close();
     expect(failures).toHaveLength(1);
+  });
+});
+
+describe("a WorkerModelHost stopping or failing around its load", () => {
+  it("fails the load when the prompt worker fails after the model worker is ready, and when the model worker exits while loading", async () => {
+    const modelLoaded = new Int32Array(new SharedArrayBuffer(4));
+    const host = WorkerModelHost.start({ loaderModule, loadOptions: { file, failPromptLoadingAfterModel: modelLoaded } satisfies TinyLoadOptions });
+    const error = await host.ready.catch((caught: unknown) => caught);
+    expect(Atomics.load(modelLoaded, 0)).toBe(1);
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect(error).toMatchObject({ exitCode: 1, message: `error: ${file}: no tokenizer: this is a test` });
+    expect(host.info()).toBeUndefined();
+    const exiting = WorkerModelHost.start({ loaderModule, loadOptions: { file, exitWhileLoading: true } satisfies TinyLoadOptions });
+    const exited = await exiting.ready.catch((caught: unknown) => caught);
+    expect(exited).toBeInstanceOf(ModelLoadError);
+    expect((exited as ModelLoadError).message).toBe("the model worker exited (code 3)");
+  });
+
+  it("refuses requests once closed, and a close while loading fails the load", async () => {
+    const host = WorkerModelHost.start({ loaderModule, loadOptions: { file } satisfies TinyLoadOptions });
+    await host.ready;
+    await host.close();
+    for (const refused of [host.prepare("completion", body({ prompt: "a" })), host.generate("late", completion(1), open())]) {
+      const error = await refused.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ApiError);
+      expect((error as ApiError).toData()).toEqual({ status: 503, type: "server_error", code: "model_unavailable", param: null, message: "the model is not available: the model host is closed" });
+    }
+    const early = WorkerModelHost.start({ loaderModule, loadOptions: { file } satisfies TinyLoadOptions });
+    await early.close();
+    const error = await early.ready.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect((error as ModelLoadError).message).toBe("the model host was closed before the model loaded");
   });
 });
