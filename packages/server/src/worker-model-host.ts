@@ -151,6 +151,7 @@ export class WorkerModelHost implements ModelHost {
   prepare(kind: EndpointKind, body: Uint8Array): Promise<PreparedRequest> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
+    // Stryker disable next-line UpdateOperator: equivalent (an id only has to differ from the other open ones' ids: counting down they do too)
     const id = this.nextPreparation++;
     return new Promise((resolve, reject) => {
       this.preparations.set(id, { resolve, reject });
@@ -165,9 +166,11 @@ export class WorkerModelHost implements ModelHost {
     return new Promise((resolve, reject) => {
       this.generations.set(id, { stream, resolve, reject });
       const promptIds = Int32Array.from(request.promptIds);
+      // Stryker disable next-line ArrayDeclaration: equivalent (promptIds is a copy made for this message: transferring its buffer or copying it sends the same ids)
       this.model.postMessage({ kind: "generate", id, request: { ...request, promptIds } } satisfies ToModelWorker, [promptIds.buffer]);
       const cancel = () => this.model.postMessage({ kind: "cancel", id } satisfies ToModelWorker);
       if (stream.signal.aborted) cancel();
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent (a signal's abort() fires "abort" once at most)
       else stream.signal.addEventListener("abort", cancel, { once: true });
     });
   }
