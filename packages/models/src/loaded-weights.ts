@@ -83,12 +83,15 @@ export interface RawWeights {
   describeName?: (name: string) => string;
 }
 
+/** A tied model's output matrix is its embedding, as in transformers (tie_weights) and the GGUF converter: a stored
+ *  lm_head.weight beside the embedding (PyTorch checkpoints save both) is not used. A file that stores only
+ *  lm_head.weight gives it to the embedding. */
 function aliasTiedEmbeddings(tensors: Map<string, Tensor>, config: LlamaConfig): void {
+  if (!config.tiedEmbeddings) return;
   const embedding = tensors.get(llamaTensorNames.tokenEmbedding);
   const output = tensors.get(llamaTensorNames.output);
-  if (!config.tiedEmbeddings) return;
-  if (embedding === undefined && output !== undefined) tensors.set(llamaTensorNames.tokenEmbedding, output);
-  if (output === undefined && embedding !== undefined) tensors.set(llamaTensorNames.output, embedding);
+  if (embedding !== undefined) tensors.set(llamaTensorNames.output, embedding);
+  else if (output !== undefined) tensors.set(llamaTensorNames.tokenEmbedding, output);
 }
 
 /** Reorders every layer's Q/K rows (and their biases) into `layout`; returns the new tensor map (other tensors shared). */
