@@ -44,7 +44,7 @@ export {
   type WeightFileFormat,
   type WeightSource,
 } from "./loaded-weights.ts";
-export { detectWeightFormat, loadModelWeights } from "./load-model.ts";
+export { detectWeightFormat, loadModelWeights, type LoadableWeightFormat } from "./load-model.ts";
 
 // Hugging Face: config.json and safetensors
 export { hfConfigPath, parseHfConfig, readGenerationEosTokenIds, readHfConfig } from "./hf-config.ts";

@@ -24,8 +24,14 @@ function startsWithGgufMagic(file: string): boolean {
   });
 }
 
+/** The formats a path can hold ("random" weights are built in memory, never loaded). */
+export type LoadableWeightFormat = Exclude<WeightFileFormat, "random">;
+
+/** A PyTorch checkpoint file of a Hugging Face repository: pytorch_model.bin, a shard, or the shards' index. */
+const pytorchFileName = /^pytorch_model.*\.bin(\.index\.json)?$/;
+
 /** Which loader `location` needs; a ModelFileError that says what was looked for when none fits. */
-export function detectWeightFormat(location: string): WeightFileFormat {
+export function detectWeightFormat(location: string): LoadableWeightFormat {
   if (!fs.existsSync(location)) throw new ModelFileError({ file: location }, "not found (expected a model directory, a .gguf file or a llama2.c .bin file)");
   if (fs.statSync(location).isDirectory()) {
     if (isHfModelDirectory(location)) return hasPyTorchOnly(location) ? "pytorch" : "safetensors";
@@ -33,7 +39,7 @@ export function detectWeightFormat(location: string): WeightFileFormat {
   }
   if (startsWithGgufMagic(location)) return "gguf";
   if (location.endsWith(".gguf")) return "gguf"; // the GGUF reader reports the bad magic
-  if (/(^|\/)pytorch_model[^/]*\.bin$/.test(location)) {
+  if (pytorchFileName.test(path.basename(location))) {
     const directory = path.dirname(location);
     if (isHfModelDirectory(directory)) return "pytorch";
     throw new ModelFileError({ file: location }, `PyTorch checkpoints need a config.json beside them in ${directory}`);
@@ -57,7 +63,5 @@ export function loadModelWeights(location: string, options: LoadModelOptions = {
       return loadGgufModel(location, options);
     case "llama2c":
       return loadLlama2cModel(location, options);
-    case "random":
-      throw new ModelFileError({ file: location }, "random weights are built in memory (randomLlamaWeights), not loaded");
   }
 }
