@@ -84,20 +84,27 @@ export function readZipDirectory(descriptor: number, file: string): ZipEntry[] {
     const extraLength = directory.readUInt16LE(position + 30);
     const commentLength = directory.readUInt16LE(position + 32);
     let localOffset = directory.readUInt32LE(position + 42);
+    if (position + 46 + nameLength + extraLength + commentLength > directory.length) notZip(`central directory entry ${index} is damaged`);
     const name = directory.toString("utf8", position + 46, position + 46 + nameLength);
     // ZIP64 extra field: the 64-bit values of the fields that hold 0xFFFFFFFF, in this order.
     let extra = position + 46 + nameLength;
     const extraEnd = extra + extraLength;
     while (extra + 4 <= extraEnd) {
       const id = directory.readUInt16LE(extra);
-      const length = directory.readUInt16LE(extra + 2);
+      const fieldEnd = extra + 4 + directory.readUInt16LE(extra + 2);
+      if (fieldEnd > extraEnd) notZip(`entry "${name}" has an extra field that runs past its end`);
       if (id === 0x0001) {
         let field = extra + 4;
-        if (size === 0xffffffff) { size = bigToNumber(directory.readBigUInt64LE(field), file, "entry size"); field += 8; }
-        if (compressedSize === 0xffffffff) { compressedSize = bigToNumber(directory.readBigUInt64LE(field), file, "entry size"); field += 8; }
-        if (localOffset === 0xffffffff) localOffset = bigToNumber(directory.readBigUInt64LE(field), file, "entry offset");
+        const value = (what: string, label: string): number => {
+          if (field + 8 > fieldEnd) notZip(`entry "${name}" needs its ${what} from a ZIP64 extra field too short to hold it`);
+          field += 8;
+          return bigToNumber(directory.readBigUInt64LE(field - 8), file, label);
+        };
+        if (size === 0xffffffff) size = value("size", "entry size");
+        if (compressedSize === 0xffffffff) compressedSize = value("compressed size", "entry size");
+        if (localOffset === 0xffffffff) localOffset = value("local header offset", "entry offset");
       }
-      extra += 4 + length;
+      extra = fieldEnd;
     }
     readExactly(descriptor, localHeader, localOffset, { file });
     if (localHeader.readUInt32LE(0) !== signatures.localHeader) notZip(`entry "${name}" has no local header at byte ${localOffset}`);
