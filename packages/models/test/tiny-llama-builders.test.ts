@@ -26,6 +26,7 @@ import {
   writeLlama2cModel,
 } from "../src/index.ts";
 import { expectSameTensor, randomTensor } from "../src/tiny-models/random-tensors.ts";
+import { randomActivations } from "../src/tiny-models/random-weights.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
 
 const temporary = useTemporaryDirectories("tiny-llama-builders");
@@ -143,5 +144,15 @@ describe("writeLlama2cModel", () => {
     for (const [name, tensor] of tensors) expectSameTensor(loaded.tensors.get(name), tensor, name);
     const header = new Int32Array(fs.readFileSync(file).buffer.slice(0, 28));
     expect(Array.from(header)).toEqual([32, 64, 2, 4, 2, -64, 16]);
+  });
+});
+
+describe("randomActivations", () => {
+  it("fills tokens × cols values, the fixed sequence in row order", () => {
+    const wide = randomActivations(2, 3);
+    expect(wide.shape).toEqual([2, 3]);
+    expect(wide.data).toHaveLength(6);
+    expect(Array.from(wide.data).slice(0, 3)).toEqual(Array.from(randomActivations(3, 1).data));
+    expect(Array.from(randomActivations(3, 2).data)).toEqual(Array.from(randomActivations(6, 1).data));
   });
 });
