@@ -140,6 +140,7 @@ describe("tinyChatGlmGgufTokenizerMetadata", () => {
     const scores = Array.from(vocabulary.scores!);
     expect(scores.slice(first - 1)).toEqual([-(first - 1), ...chatGlm3SpecialTokens.map(() => 0)]);
     expect(scores[259]).toBe(-259);
+    expect(scores.slice(0, 259).every((score) => score === 0)).toBe(true);
     const tokenizer = tokenizerFromGgufMetadata(metadata);
     expect(tokenizer.encode("[gMASK]sop<|user|>", { addSpecialTokens: false })).toEqual(["[gMASK]", "sop", "<|user|>"].map((token) => vocabulary.tokens.indexOf(token)));
   });
