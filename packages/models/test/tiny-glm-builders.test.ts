@@ -1,13 +1,11 @@
-// What the tiny GLM builders (tiny-models/tiny-glm.ts, tiny-glm4-tokenizer.ts, byte-level-tokenizer-json.ts) must
-// write, read back through the package's loaders and the tokenizer package: THUDM's config.json field by field, the
-// weight files in each format and shard count, the chatglm GGUF's name, the random weights' seed and dtype, and the
-// tiny GLM-4 tokenizer — its vocabulary layout, tokenizer.json sections, tokenizer/generation configs, the tiktoken
-// tokenizer.model lines and the GGUF metadata llama.cpp's converter writes.
+// What the tiny GLM builders (tiny-models/tiny-glm.ts, byte-level-tokenizer-json.ts) must write, read back through
+// the package's loaders: THUDM's config.json field by field, the weight files in each format and shard count, the
+// chatglm GGUF's name, the random weights' seed and dtype, the byte-level tokenizer.json, and the ChatGLM golden
+// helpers. The tiny GLM-4 tokenizer has its own file, tiny-glm4-tokenizer.test.ts.
 
 import fs from "node:fs";
 import path from "node:path";
 
-import { byteLevelAlphabet, byteLevelEncode, GgufTokenType, glm4SpecialTokens, loadHfTokenizer, readGgufVocabulary, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
 import { describe, expect, it } from "vitest";
 
 import {
@@ -15,20 +13,14 @@ import {
   byteLevelTokenizerJson,
   expectedGlmTensorShapes,
   glmConfigJson,
-  glm4TokenizerSteps,
   openPyTorchCheckpoint,
   openSafetensors,
   parseHfConfig,
   randomGlmTensors,
   readGguf,
-  TINY_GLM4_CHAT_TEMPLATE,
-  tinyGlm4GgufTokenizerMetadata,
-  tinyGlm4Vocabulary,
   tinyGlmConfig,
   writeGlmGgufModel,
   writeGlmHfModel,
-  writeTinyGlm4HfTokenizer,
-  writeTinyGlm4TiktokenModel,
 } from "../src/index.ts";
 import { createKernel } from "@infer-recipes/kernel";
 
@@ -141,89 +133,6 @@ describe("tokenizer.json of a byte-level vocabulary", () => {
       model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab: { a: 0, b: 1, ab: 2 }, merges: ["a b"] },
     });
     expect((byteLevelTokenizerJson(vocabulary, steps) as { model: { vocab: unknown } }).model.vocab).toEqual({ a: 0, b: 1, ab: 2, "[PAD4]": 4 });
-  });
-});
-
-describe("the tiny GLM-4 tokenizer", () => {
-  const vocabulary = tinyGlm4Vocabulary(400);
-  const first = vocabulary.tokens.indexOf("<|endoftext|>");
-  const special = (text: string) => first + glm4SpecialTokens.indexOf(text);
-
-  it("lays out the 256 byte tokens, one token per merge, GLM-4's special tokens, then [PAD<id>] up to the size", () => {
-    expect(vocabulary.tokens).toHaveLength(400);
-    expect(vocabulary.tokens.slice(0, 256)).toEqual([...byteLevelAlphabet]);
-    expect(first).toBe(256 + vocabulary.merges.length);
-    vocabulary.merges.forEach((merge, rank) => expect(vocabulary.tokens[256 + rank], merge).toBe(merge.replace(" ", "")));
-    expect(new Set(vocabulary.merges).size).toBe(vocabulary.merges.length);
-    expect(vocabulary.tokens.slice(first, first + glm4SpecialTokens.length)).toEqual([...glm4SpecialTokens]);
-    expect([...vocabulary.special]).toEqual(glm4SpecialTokens.map((text, index) => [text, first + index]));
-    expect(vocabulary.tokens[first + glm4SpecialTokens.length]).toBe(`[PAD${first + glm4SpecialTokens.length}]`);
-    expect(vocabulary.tokens[399]).toBe("[PAD399]");
-    // Each word is merged left to right: " the" is Ġ+t, Ġt+h, Ġth+e.
-    for (const word of [" the", "你好", "123", "\n\n", "    "]) expect(vocabulary.tokens).toContain(byteLevelEncode(new TextEncoder().encode(word)));
-    expect(vocabulary.merges.slice(0, 3)).toEqual(["Ġ t", "Ġt h", "Ġth e"]);
-    const size = first + glm4SpecialTokens.length;
-    expect(tinyGlm4Vocabulary(size).tokens).toHaveLength(size);
-    expect(() => tinyGlm4Vocabulary(size - 1)).toThrow(new RangeError(`tinyGlm4Vocabulary: needs vocabSize ≥ ${size}, got ${size - 1}`));
-  });
-
-  it("writes GLM-4's tokenizer.json steps, tokenizer_config.json and generation_config.json (a turn ends at <|endoftext|>, <|user|>, <|observation|>)", async () => {
-    const directory = temporary();
-    writeTinyGlm4HfTokenizer(directory, vocabulary);
-    const json = readJson(path.join(directory, "tokenizer.json")) as Record<string, unknown>;
-    expect(json).toEqual(byteLevelTokenizerJson(vocabulary, glm4TokenizerSteps, (token) => token.startsWith("[PAD")));
-    expect(readJson(path.join(directory, "tokenizer_config.json"))).toEqual({
-      chat_template: TINY_GLM4_CHAT_TEMPLATE, eos_token: "<|endoftext|>", pad_token: "<|endoftext|>", clean_up_tokenization_spaces: false, tokenizer_class: "PreTrainedTokenizerFast",
-    });
-    expect(readJson(path.join(directory, "generation_config.json"))).toEqual({ eos_token_id: [special("<|endoftext|>"), special("<|user|>"), special("<|observation|>")], pad_token_id: special("<|endoftext|>") });
-    const tokenizer = await loadHfTokenizer(directory);
-    expect(tokenizer.eosTokenIds.slice(0, 3)).toEqual([special("<|endoftext|>"), special("<|user|>"), special("<|observation|>")]);
-    expect(tokenizer.encode("[gMASK]<sop><|user|>\n Hello world")).toEqual([special("[gMASK]"), special("<sop>"), special("<|user|>"), vocabulary.tokens.indexOf("Ċ"), vocabulary.tokens.indexOf("ĠHello"), vocabulary.tokens.indexOf("Ġworld")]);
-    expect(tokenizer.encode("12345").map((id) => tokenizer.idToToken(id))).toEqual(["123", "4", "5"]);
-    const gguf = tokenizerFromGgufMetadata(tinyGlm4GgufTokenizerMetadata(vocabulary));
-    for (const text of ["你好，世界。", " the sea and the ship", "const x = f();\n\n    return 123"]) expect(gguf.encode(text, { addSpecialTokens: false }), text).toEqual(tokenizer.encode(text, { addSpecialTokens: false }));
-  });
-
-  it("writes tokenizer.model as tiktoken lines: base64 of each regular token's bytes and its id, no specials or padding", () => {
-    const directory = temporary();
-    writeTinyGlm4TiktokenModel(directory, vocabulary);
-    const text = fs.readFileSync(path.join(directory, "tokenizer.model"), "utf8");
-    expect(text.endsWith("\n")).toBe(true);
-    const lines = text.slice(0, -1).split("\n");
-    expect(lines).toHaveLength(first);
-    const byteOf = new Map(byteLevelAlphabet.map((character, byte) => [character, byte]));
-    lines.forEach((line, index) => {
-      const [base64, id] = line.split(" ");
-      expect(Number(id)).toBe(index);
-      expect([...Buffer.from(base64, "base64")], line).toEqual(Array.from(vocabulary.tokens[index], (character) => byteOf.get(character)));
-    });
-    expect(lines[0]).toBe(`${Buffer.of(byteOf.get(byteLevelAlphabet[0])!).toString("base64")} 0`);
-  });
-
-  it("GGUF metadata: gpt2 / chatglm-bpe, specials control, padding unused, BOS [gMASK], EOS <|endoftext|>, EOT <|user|>, the template unless null", () => {
-    const metadata = tinyGlm4GgufTokenizerMetadata(vocabulary);
-    const uint32 = (value: number) => ({ type: "uint32", value });
-    expect([...metadata.keys()]).toEqual([
-      "tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id",
-      "tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id", "tokenizer.chat_template",
-    ]);
-    expect(metadata.get("tokenizer.ggml.bos_token_id")).toEqual(uint32(special("[gMASK]")));
-    expect(metadata.get("tokenizer.ggml.eos_token_id")).toEqual(uint32(special("<|endoftext|>")));
-    expect(metadata.get("tokenizer.ggml.eot_token_id")).toEqual(uint32(special("<|user|>")));
-    expect(metadata.get("tokenizer.ggml.unknown_token_id")).toEqual(uint32(special("<|endoftext|>")));
-    expect(metadata.get("tokenizer.ggml.padding_token_id")).toEqual(uint32(special("<|endoftext|>")));
-    expect(metadata.get("tokenizer.chat_template")).toBe(TINY_GLM4_CHAT_TEMPLATE);
-    const read = readGgufVocabulary(metadata);
-    expect(read).toMatchObject({ model: "gpt2", preTokenizer: "chatglm-bpe", tokens: vocabulary.tokens, merges: vocabulary.merges });
-    const types = Array.from(read.tokenTypes);
-    expect(types.slice(0, first).every((type) => type === GgufTokenType.normal)).toBe(true);
-    expect(types.slice(first, first + glm4SpecialTokens.length).every((type) => type === GgufTokenType.control)).toBe(true);
-    expect(types.slice(first + glm4SpecialTokens.length).every((type) => type === GgufTokenType.unused)).toBe(true);
-    expect(types).toHaveLength(400);
-    const withoutTemplate = tinyGlm4GgufTokenizerMetadata(vocabulary, null);
-    expect(withoutTemplate.has("tokenizer.chat_template")).toBe(false);
-    expect(withoutTemplate.size).toBe(10);
-    expect(tinyGlm4GgufTokenizerMetadata(vocabulary, "t").get("tokenizer.chat_template")).toBe("t");
   });
 });
 

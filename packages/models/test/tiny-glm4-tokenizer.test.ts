@@ -41,6 +41,8 @@ describe("tinyGlm4Vocabulary", () => {
     expect(vocabulary.tokens.slice(0, 256)).toEqual(byteLevelAlphabet);
     expect(vocabulary.tokens).toHaveLength(size);
     expect(vocabulary.merges).toHaveLength(first - 256);
+    vocabulary.merges.forEach((merge, rank) => expect(vocabulary.tokens[256 + rank], merge).toBe(merge.replace(" ", "")));
+    expect(new Set(vocabulary.merges).size).toBe(vocabulary.merges.length);
     // Each merge makes the next token, left to right: " the" is " t", " th", " the".
     expect(vocabulary.merges.slice(0, 3)).toEqual([`${spelled(" ")} t`, `${spelled(" t")} h`, `${spelled(" th")} e`]);
     expect(vocabulary.tokens.slice(256, 259)).toEqual([spelled(" t"), spelled(" th"), spelled(" the")]);
@@ -130,6 +132,12 @@ describe("writeTinyGlm4TiktokenModel", () => {
     expect(text.endsWith("\n")).toBe(true);
     const lines = text.slice(0, -1).split("\n");
     expect(lines).toHaveLength(first);
+    const byteOf = new Map(byteLevelAlphabet.map((character, byte) => [character, byte]));
+    lines.forEach((line, index) => {
+      const [base64, id] = line.split(" ");
+      expect(Number(id)).toBe(index);
+      expect([...Buffer.from(base64, "base64")], line).toEqual(Array.from(vocabulary.tokens[index], (character) => byteOf.get(character)));
+    });
     expect(lines[0]).toBe("AA== 0"); // id 0 is byte 0
     expect(lines[0x41]).toBe(`${Buffer.from("A").toString("base64")} 65`);
     expect(lines[idOf("你好")]).toBe(`${Buffer.from("你好").toString("base64")} ${idOf("你好")}`);
@@ -139,6 +147,12 @@ describe("writeTinyGlm4TiktokenModel", () => {
 
 describe("tinyGlm4GgufTokenizerMetadata", () => {
   it("is what llama.cpp's converter writes for GLM-4, read back from a file", () => {
+    const written = tinyGlm4GgufTokenizerMetadata(vocabulary);
+    expect([...written.keys()]).toEqual([
+      "tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id",
+      "tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id", "tokenizer.chat_template",
+    ]);
+    expect(written.get("tokenizer.ggml.eot_token_id")).toEqual({ type: "uint32", value: vocabulary.special.get("<|user|>") });
     const metadata = throughGguf(tinyGlm4GgufTokenizerMetadata(vocabulary));
     const read = readGgufVocabulary(metadata);
     expect(read.model).toBe("gpt2");
