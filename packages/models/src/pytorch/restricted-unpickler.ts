@@ -144,7 +144,8 @@ export function restrictedUnpickle(bytes: Uint8Array, file: string): unknown {
   };
   const setItems = (target: unknown, items: unknown[]) => {
     if (!(target instanceof Map)) fail("SETITEM(S) on something that is not a dict");
-    for (let index = 0; index + 1 < items.length; index += 2) (target as Map<unknown, unknown>).set(items[index], items[index + 1]);
+    if (items.length % 2 !== 0) fail(`SETITEMS / DICT with a key and no value (${items.length} items)`);
+    for (let index = 0; index < items.length; index += 2) (target as Map<unknown, unknown>).set(items[index], items[index + 1]);
   };
 
   for (;;) {
