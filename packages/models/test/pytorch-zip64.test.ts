@@ -1,7 +1,7 @@
 // PyTorch checkpoints past 4 GiB are ZIP64 archives. reference/zip64-reference.json holds a tiny one in which every
 // record that may be ZIP64 is (written by Python's zipfile and pickle, see its script), with what zipfile reads back:
-// the directory and the tensors must come out the same here, and each ZIP64 field, when damaged, must be refused
-// with the file and the field named.
+// the directory and the tensors must come out the same here. (Each ZIP64 field damaged in turn, on archives built
+// from the specification: zip-directory.test.ts.)
 
 import fs from "node:fs";
 import path from "node:path";
@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 import { describe, expect, it } from "vitest";
 
-import { ModelFileError, openPyTorchCheckpoint, readPyTorchCheckpointEntries } from "../src/index.ts";
+import { openPyTorchCheckpoint, readPyTorchCheckpointEntries } from "../src/index.ts";
 import { readZipDirectory } from "../src/pytorch/zip-directory.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
 
@@ -50,19 +50,10 @@ function directoryEntryAt(index: number): number {
   }
   return position;
 }
-/** Position of the 64-bit values in entry `index`'s ZIP64 extra field (after its id and length). */
-function zip64ValuesAt(index: number): number {
-  const entry = directoryEntryAt(index);
-  const extra = entry + 46 + archive.readUInt16LE(entry + 28);
-  expect(archive.readUInt16LE(extra)).toBe(0x0001);
-  return extra + 4;
-}
-
-/** Writes the reference archive, changed by `edit`, and returns its path. */
-function writeArchive(edit: (bytes: Buffer) => Buffer | void = () => {}): string {
-  const bytes = Buffer.from(archive);
+/** Writes the reference archive and returns its path. */
+function writeArchive(): string {
   const file = path.join(temporary(), "pytorch_model.bin");
-  fs.writeFileSync(file, edit(bytes) ?? bytes);
+  fs.writeFileSync(file, archive);
   return file;
 }
 
@@ -74,20 +65,6 @@ function readDirectory(file: string) {
     fs.closeSync(descriptor);
   }
 }
-
-/** The problem a damaged archive is refused with (the error names the file). */
-function refusal(file: string): string {
-  try {
-    readPyTorchCheckpointEntries(file);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ModelFileError);
-    expect((error as ModelFileError).file).toBe(file);
-    return (error as ModelFileError).problem;
-  }
-  throw new Error("the damaged archive was read");
-}
-
-const notZip = "not a ZIP archive (a PyTorch checkpoint saved by torch.save since 1.6 is one): ";
 
 describe("a ZIP64 PyTorch checkpoint (Python's zipfile)", () => {
   it("holds ZIP64 records only: the classic end record's count, size and offset are 0xFFFF / 0xFFFFFFFF", () => {
@@ -119,67 +96,5 @@ describe("a ZIP64 PyTorch checkpoint (Python's zipfile)", () => {
     for (const [name, expected] of Object.entries(reference.tensors)) {
       expect(Array.from(tensors.get(name)!.data as Float32Array), name).toEqual(expected.values);
     }
-  });
-
-  it("refuses a ZIP64 locator that does not point at a ZIP64 end record", () => {
-    const file = writeArchive((bytes) => void bytes.writeBigUInt64LE(BigInt(zip64End - 4), zip64Locator + 8));
-    expect(refusal(file)).toBe(`${notZip}the ZIP64 locator does not point at a ZIP64 end record`);
-  });
-
-  it("refuses ZIP64 values past 2^53 by name", () => {
-    const tooLarge = 2n ** 53n;
-    expect(refusal(writeArchive((bytes) => void bytes.writeBigUInt64LE(tooLarge, zip64Locator + 8)))).toBe(`ZIP64 end record offset ${tooLarge} is too large`);
-    expect(refusal(writeArchive((bytes) => void bytes.writeBigUInt64LE(tooLarge, zip64End + 32)))).toBe(`entry count ${tooLarge} is too large`);
-    expect(refusal(writeArchive((bytes) => void bytes.writeBigUInt64LE(tooLarge, zip64End + 40)))).toBe(`central directory size ${tooLarge} is too large`);
-    expect(refusal(writeArchive((bytes) => void bytes.writeBigUInt64LE(tooLarge, zip64End + 48)))).toBe(`central directory offset ${tooLarge} is too large`);
-    const values = zip64ValuesAt(1); // size, compressed size, local header offset
-    expect(refusal(writeArchive((bytes) => void bytes.writeBigUInt64LE(tooLarge, values)))).toBe(`entry size ${tooLarge} is too large`);
-    expect(refusal(writeArchive((bytes) => void bytes.writeBigUInt64LE(tooLarge, values + 8)))).toBe(`entry size ${tooLarge} is too large`);
-    expect(refusal(writeArchive((bytes) => void bytes.writeBigUInt64LE(tooLarge, values + 16)))).toBe(`entry offset ${tooLarge} is too large`);
-    // 2^53 − 1 is still a number: the offset then points past the file.
-    const largest = Number.MAX_SAFE_INTEGER;
-    expect(refusal(writeArchive((bytes) => void bytes.writeBigUInt64LE(tooLarge - 1n, values + 16)))).toBe(
-      `file is truncated: needed bytes [${largest}, ${largest + 30}) but the file ends at byte ${largest}`,
-    );
-  });
-
-  it("takes each entry's sizes and offset from its ZIP64 field, in the field's order", () => {
-    const values = zip64ValuesAt(1);
-    const size = Number(archive.readBigUInt64LE(values));
-    // A compressed size one byte past the end of the file, from the second value of the field.
-    const file = writeArchive((bytes) => void bytes.writeBigUInt64LE(BigInt(archive.length - reference.entries[1].dataOffset + 1), values + 8));
-    expect(refusal(file)).toBe(
-      `file is truncated: entry "archive/data/0" needs bytes [${reference.entries[1].dataOffset}, ${archive.length + 1}) but the file has ${archive.length} bytes`,
-    );
-    // A compressed size that ends exactly at the end of the file is read.
-    const exact = writeArchive((bytes) => void bytes.writeBigUInt64LE(BigInt(archive.length - reference.entries[1].dataOffset), values + 8));
-    expect(readDirectory(exact)[1]).toMatchObject({ size, compressedSize: archive.length - reference.entries[1].dataOffset });
-    // The third value is the local header's offset.
-    const moved = writeArchive((bytes) => void bytes.writeBigUInt64LE(BigInt(reference.entries[2].headerOffset + 1), values + 16));
-    expect(refusal(moved)).toBe(`${notZip}entry "archive/data/0" has no local header at byte ${reference.entries[2].headerOffset + 1}`);
-  });
-
-  it("refuses a central directory that lies past the end of the file", () => {
-    const size = Number(archive.readBigUInt64LE(zip64End + 40));
-    const file = writeArchive((bytes) => void bytes.writeBigUInt64LE(BigInt(archive.length - directoryOffset + 1), zip64End + 40));
-    expect(refusal(file)).toBe(`${notZip}the central directory [${directoryOffset}, ${archive.length + 1}) lies past the end of the file (${archive.length} bytes; truncated?)`);
-    expect(size).toBeLessThan(archive.length - directoryOffset);
-    // A size reaching exactly to the end of the file is read (what follows the entries is not looked at).
-    const exact = writeArchive((bytes) => void bytes.writeBigUInt64LE(BigInt(archive.length - directoryOffset), zip64End + 40));
-    expect(readDirectory(exact).map((entry) => entry.name)).toEqual(reference.entries.map((entry) => entry.name));
-  });
-
-  it("refuses more entries than the central directory holds, and a damaged entry", () => {
-    const more = writeArchive((bytes) => void bytes.writeBigUInt64LE(BigInt(reference.entries.length + 1), zip64End + 32));
-    expect(refusal(more)).toBe(`${notZip}central directory entry ${reference.entries.length} is damaged`);
-    const damaged = writeArchive((bytes) => void bytes.writeUInt32LE(0, directoryEntryAt(2)));
-    expect(refusal(damaged)).toBe(`${notZip}central directory entry 2 is damaged`);
-  });
-
-  it("refuses an archive cut before its end records", () => {
-    const file = writeArchive((bytes) => bytes.subarray(0, zip64End));
-    expect(refusal(file)).toBe(
-      "file is truncated or damaged: a ZIP archive (what torch.save writes) ends with an end-of-central-directory record, and this file has none",
-    );
   });
 });
