@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 
 import { byteLevelAlphabet, byteLevelEncode, GgufTokenType, glm4SpecialTokens, loadHfTokenizer, readGgufVocabulary, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
 import {
   GLM4_SPLIT_PATTERN,
@@ -15,6 +15,7 @@ import {
   TINY_GLM4_CHAT_TEMPLATE,
   tinyGlm4GgufTokenizerMetadata,
   tinyGlm4Vocabulary,
+  type TinyGlm4Vocabulary,
   writeGguf,
   writeTinyGlm4HfTokenizer,
   writeTinyGlm4TiktokenModel,
@@ -24,8 +25,14 @@ import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
 
 const temporary = useTemporaryDirectories("tiny-glm4-tokenizer");
 const size = 400;
-const vocabulary = tinyGlm4Vocabulary(size);
-const first = vocabulary.special.get(glm4SpecialTokens[0])!;
+// Built when the tests start, not while the file is collected: mutation testing (Stryker) switches its mutant on
+// only then, and a builder run at collection time would never see it.
+let vocabulary: TinyGlm4Vocabulary;
+let first: number;
+beforeAll(() => {
+  vocabulary = tinyGlm4Vocabulary(size);
+  first = vocabulary.special.get(glm4SpecialTokens[0])!;
+});
 /** A text's byte-level spelling (what the vocabulary stores for a merged word). */
 const spelled = (text: string) => byteLevelEncode(new TextEncoder().encode(text));
 const idOf = (text: string) => vocabulary.tokens.indexOf(spelled(text));

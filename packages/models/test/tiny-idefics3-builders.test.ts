@@ -10,7 +10,7 @@ import path from "node:path";
 
 import { dequantizeTensor, quantizeTensor, type DType, type Tensor } from "@infer-recipes/kernel";
 import { GgufTokenType, loadChatTemplate, loadHfTokenizer, readGgufVocabulary, renderChatTemplate, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
 import {
   expectedIdefics3VisionShapes,
@@ -32,7 +32,12 @@ import { SMOLVLM_CHAT_TEMPLATE, tinySmolVlmGgufTokenizerMetadata, tinySmolVlmVoc
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
 
 const temporary = useTemporaryDirectories("tiny-idefics3-builders");
-const model = tinyIdefics3Config();
+// Built when the tests start, not while the file is collected: mutation testing (Stryker) switches its mutant on
+// only then, and a builder run at collection time would never see it.
+let model: ReturnType<typeof tinyIdefics3Config>;
+beforeAll(() => {
+  model = tinyIdefics3Config();
+});
 const readJson = (file: string): unknown => JSON.parse(fs.readFileSync(file, "utf8"));
 
 // The vocabulary's layout: 3 leading specials, the 256 byte-level symbols (ids 3..258), the 11 merges' results
@@ -165,7 +170,10 @@ describe("random Idefics3 vision weights", () => {
 });
 
 describe("the tiny SmolVLM tokenizer", () => {
-  const vocabulary = tinySmolVlmVocabulary(320);
+  let vocabulary: ReturnType<typeof tinySmolVlmVocabulary>;
+  beforeAll(() => {
+    vocabulary = tinySmolVlmVocabulary(320);
+  });
 
   it("lays out SmolVLM's special and image tokens at fixed ids and pads with <unused_N>", () => {
     expect(vocabulary.tokens).toHaveLength(320);
