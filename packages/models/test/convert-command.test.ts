@@ -4,9 +4,9 @@
 
 import path from "node:path";
 
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { convertProgressReporter, convertUsage, parseConvertArguments, runConvertCommand, userBaseDirectory, type ConvertCommandIo } from "../src/convert-command.ts";
+import { convertProgressReporter, convertUsage, parseConvertArguments, runConvertCommand, runConvertCommandLine, userBaseDirectory, type ConvertCommandIo } from "../src/convert-command.ts";
 import { readGguf } from "../src/index.ts";
 import { randomLlamaTensors, tinyLlamaConfig, writeHfModel } from "../src/tiny-models/tiny-llama.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
@@ -24,8 +24,8 @@ const messageOf = (action: () => unknown): string => {
 
 describe("parseConvertArguments", () => {
   it("resolves both paths from the base, q8_0 by default, no name unless given", () => {
-    expect(parseConvertArguments(["model", "out/tiny.gguf"], "/work/here")).toEqual({ modelDirectory: "/work/here/model", outputPath: "/work/here/out/tiny.gguf", quant: "q8_0" });
-    expect(parseConvertArguments(["/abs/model", "x.gguf"], "/base")).toEqual({ modelDirectory: "/abs/model", outputPath: "/base/x.gguf", quant: "q8_0" });
+    expect(parseConvertArguments(["model", "out/tiny.gguf"], "/work/here")).toStrictEqual({ modelDirectory: "/work/here/model", outputPath: "/work/here/out/tiny.gguf", quant: "q8_0" });
+    expect(parseConvertArguments(["/abs/model", "x.gguf"], "/base")).toStrictEqual({ modelDirectory: "/abs/model", outputPath: "/base/x.gguf", quant: "q8_0" });
   });
 
   it("takes --quant as a separate value or after =, and --name; options may come anywhere", () => {
@@ -149,5 +149,43 @@ describe("runConvertCommand", () => {
     expect(runConvertCommand(["m", "o", "--quant", "q3"], run.value)).toBe(1);
     expect(run.errors[1]).toBe('--quant must be one of f32, f16, bf16, q8_0, q4_0, q4_k_m, got "q3"');
     expect(run.out).toEqual([]);
+  });
+});
+
+describe("convertProgressReporter's first line", () => {
+  it("is written whatever percent the first report is at", () => {
+    const written: string[] = [];
+    convertProgressReporter({ isTTY: true, write: (text: string) => written.push(text) })(10_000, 1_000_000);
+    expect(written).toEqual(["\rwriting tensors   1% (0.0 / 1.0 MB)"]);
+  });
+});
+
+describe("runConvertCommandLine", () => {
+  const argv = process.argv;
+  afterEach(() => {
+    process.argv = argv;
+    process.exitCode = undefined;
+    vi.restoreAllMocks();
+  });
+
+  it("runs on the process's arguments and console and sets the exit status", () => {
+    const logged: string[] = [], errors: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: string) => void logged.push(line));
+    vi.spyOn(console, "error").mockImplementation((line: string) => void errors.push(line));
+    process.argv = ["node", "convert-cli.ts", "--help"];
+    runConvertCommandLine();
+    expect([logged, errors, process.exitCode]).toEqual([[convertUsage], [], 0]);
+    process.argv = ["node", "convert-cli.ts", "only-one-path"];
+    runConvertCommandLine();
+    expect(errors).toEqual([`expected 2 paths, got 1\n${convertUsage}`]);
+    expect(process.exitCode).toBe(1);
+    const config = tinyLlamaConfig();
+    const directory = temporaryDirectory();
+    writeHfModel(directory, config, randomLlamaTensors(config, 2));
+    vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    process.argv = ["node", "convert-cli.ts", directory, path.join(directory, "out.gguf"), "--quant", "f32"];
+    runConvertCommandLine();
+    expect(process.exitCode).toBe(0);
+    expect(logged.at(-1)).toMatch(/^wrote .*out\.gguf: 21 tensors \(21 f32\) in \d+\.\d s$/);
   });
 });
