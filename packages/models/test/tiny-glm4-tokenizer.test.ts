@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 
 import { byteLevelAlphabet, byteLevelEncode, GgufTokenType, glm4SpecialTokens, loadHfTokenizer, readGgufVocabulary, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 
 import {
   GLM4_SPLIT_PATTERN,
@@ -25,11 +25,12 @@ import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
 
 const temporary = useTemporaryDirectories("tiny-glm4-tokenizer");
 const size = 400;
-// Built when the tests start, not while the file is collected: mutation testing (Stryker) switches its mutant on
-// only then, and a builder run at collection time would never see it.
+// Built before each test, not while the file is collected nor once in beforeAll: StrykerJS switches its mutant on
+// when the tests start and counts only what runs in a test or its beforeEach as that test's coverage, so a builder
+// run earlier is never checked against its mutants.
 let vocabulary: TinyGlm4Vocabulary;
 let first: number;
-beforeAll(() => {
+beforeEach(() => {
   vocabulary = tinyGlm4Vocabulary(size);
   first = vocabulary.special.get(glm4SpecialTokens[0])!;
 });

@@ -10,7 +10,7 @@ import path from "node:path";
 
 import { dequantizeTensor, quantizeTensor, type DType, type Tensor } from "@infer-recipes/kernel";
 import { GgufTokenType, loadChatTemplate, loadHfTokenizer, readGgufVocabulary, renderChatTemplate, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 
 import {
   expectedIdefics3VisionShapes,
@@ -32,10 +32,11 @@ import { SMOLVLM_CHAT_TEMPLATE, tinySmolVlmGgufTokenizerMetadata, tinySmolVlmVoc
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
 
 const temporary = useTemporaryDirectories("tiny-idefics3-builders");
-// Built when the tests start, not while the file is collected: mutation testing (Stryker) switches its mutant on
-// only then, and a builder run at collection time would never see it.
+// Built before each test, not while the file is collected nor once in beforeAll: StrykerJS switches its mutant on
+// when the tests start and counts only what runs in a test or its beforeEach as that test's coverage, so a builder
+// run earlier is never checked against its mutants.
 let model: ReturnType<typeof tinyIdefics3Config>;
-beforeAll(() => {
+beforeEach(() => {
   model = tinyIdefics3Config();
 });
 const readJson = (file: string): unknown => JSON.parse(fs.readFileSync(file, "utf8"));
@@ -171,7 +172,7 @@ describe("random Idefics3 vision weights", () => {
 
 describe("the tiny SmolVLM tokenizer", () => {
   let vocabulary: ReturnType<typeof tinySmolVlmVocabulary>;
-  beforeAll(() => {
+  beforeEach(() => {
     vocabulary = tinySmolVlmVocabulary(320);
   });
 
