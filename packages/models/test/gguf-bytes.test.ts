@@ -13,23 +13,14 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { readGguf, writeGguf, type GgufMetadataInput, type GgufTensorSource } from "../src/index.ts";
 import { errorOf } from "./helpers/model-file-error.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
+import { ggufString as text, u16, u32, u64 } from "./helpers/little-endian.ts";
 
 const temporary = useTemporaryDirectories("gguf-bytes");
 
 const u8 = (value: number) => Buffer.from([value]);
-const u16 = (value: number) => {
-  const bytes = Buffer.alloc(2);
-  bytes.writeUInt16LE(value);
-  return bytes;
-};
 const i16 = (value: number) => {
   const bytes = Buffer.alloc(2);
   bytes.writeInt16LE(value);
-  return bytes;
-};
-const u32 = (value: number) => {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32LE(value);
   return bytes;
 };
 const i32 = (value: number) => {
@@ -42,12 +33,6 @@ const f32 = (value: number) => {
   bytes.writeFloatLE(value);
   return bytes;
 };
-const u64 = (value: bigint | number) => {
-  const bytes = Buffer.alloc(8);
-  bytes.writeBigUInt64LE(BigInt(value));
-  return bytes;
-};
-const text = (value: string) => Buffer.concat([u64(Buffer.byteLength(value)), Buffer.from(value)]);
 /** GGUF value type codes (gguf.md: GGUF_METADATA_VALUE_TYPE_*). */
 const type = { uint8: 0, int8: 1, uint16: 2, int16: 3, uint32: 4, int32: 5, float32: 6, bool: 7, string: 8, array: 9, uint64: 10, int64: 11, float64: 12 };
 

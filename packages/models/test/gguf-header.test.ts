@@ -9,20 +9,9 @@ import { describe, expect, it } from "vitest";
 
 import { ModelFileError, readGguf } from "../src/index.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
+import { ggufString as text, u32, u64 } from "./helpers/little-endian.ts";
 
 const temporary = useTemporaryDirectories("gguf-header");
-
-const u32 = (value: number) => {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32LE(value);
-  return bytes;
-};
-const u64 = (value: bigint | number) => {
-  const bytes = Buffer.alloc(8);
-  bytes.writeBigUInt64LE(BigInt(value));
-  return bytes;
-};
-const text = (value: string) => Buffer.concat([u64(Buffer.byteLength(value)), Buffer.from(value)]);
 
 /** A metadata entry: key, value type code, value bytes. */
 const entry = (key: string, type: number, value: Buffer) => Buffer.concat([text(key), u32(type), value]);

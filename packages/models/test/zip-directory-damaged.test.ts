@@ -12,14 +12,11 @@ import { withOpenFile } from "../src/binary-file.ts";
 import { readZipDirectory } from "../src/pytorch/zip-directory.ts";
 import { errorOf } from "./helpers/model-file-error.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
+import { u16, u32, u64 } from "./helpers/little-endian.ts";
 
 const temporary = useTemporaryDirectories("zip-directory-damaged");
 const notZip = "not a ZIP archive (a PyTorch checkpoint saved by torch.save since 1.6 is one): ";
 const MAX32 = 0xffffffff;
-
-const u16 = (value: number) => Buffer.from(Uint16Array.of(value).buffer);
-const u32 = (value: number) => Buffer.from(Uint32Array.of(value).buffer);
-const u64 = (value: number) => Buffer.from(BigUint64Array.of(BigInt(value)).buffer);
 
 /** One stored entry "x" (data "abcd") whose central record carries `extra` (its length field says `extraLength`)
  *  and the given 32-bit sizes and offset; `after` follows the record inside the directory. */

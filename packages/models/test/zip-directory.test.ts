@@ -13,6 +13,7 @@ import { withOpenFile } from "../src/binary-file.ts";
 import { readZipDirectory, type ZipEntry } from "../src/pytorch/zip-directory.ts";
 import { errorOf } from "./helpers/model-file-error.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
+import { u16, u32, u64 } from "./helpers/little-endian.ts";
 
 const temporary = useTemporaryDirectories("zip-directory");
 
@@ -20,21 +21,6 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const u16 = (value: number) => {
-  const bytes = Buffer.alloc(2);
-  bytes.writeUInt16LE(value);
-  return bytes;
-};
-const u32 = (value: number) => {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32LE(value);
-  return bytes;
-};
-const u64 = (value: bigint | number) => {
-  const bytes = Buffer.alloc(8);
-  bytes.writeBigUInt64LE(BigInt(value));
-  return bytes;
-};
 const MAX32 = 0xffffffff;
 
 /** A local file header (30 bytes, then the name and `extra` bytes of extra field). */
