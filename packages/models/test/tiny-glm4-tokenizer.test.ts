@@ -11,16 +11,15 @@ import { beforeEach, describe, expect, it } from "vitest";
 
 import {
   GLM4_SPLIT_PATTERN,
-  readGguf,
   TINY_GLM4_CHAT_TEMPLATE,
   tinyGlm4GgufTokenizerMetadata,
   tinyGlm4Vocabulary,
   type TinyGlm4Vocabulary,
-  writeGguf,
   writeTinyGlm4HfTokenizer,
   writeTinyGlm4TiktokenModel,
 } from "../src/index.ts";
 import type { GgufMetadataInput } from "../src/index.ts";
+import { metadataThroughGguf } from "./helpers/gguf-metadata.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
 
 const temporary = useTemporaryDirectories("tiny-glm4-tokenizer");
@@ -38,11 +37,7 @@ beforeEach(() => {
 const spelled = (text: string) => byteLevelEncode(new TextEncoder().encode(text));
 const idOf = (text: string) => vocabulary.tokens.indexOf(spelled(text));
 
-function throughGguf(metadata: Map<string, GgufMetadataInput>): Map<string, unknown> {
-  const file = path.join(temporary(), "tokenizer.gguf");
-  writeGguf(file, { metadata, tensors: [] });
-  return readGguf(file).metadata;
-}
+const throughGguf = (metadata: Map<string, GgufMetadataInput>) => metadataThroughGguf(temporary(), metadata);
 
 describe("tinyGlm4Vocabulary", () => {
   it("lays out the byte alphabet, one token per merge, GLM-4's special tokens, then [PAD<id>] rows", () => {

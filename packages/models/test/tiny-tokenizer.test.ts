@@ -9,8 +9,9 @@ import path from "node:path";
 import { chatGlm3ChatTemplate, chatGlm3SpecialTokens, GgufTokenType, hfTokenizerFromJson, loadHfTokenizer, readGgufVocabulary, tokenizerFromGgufMetadata } from "@infer-recipes/tokenizer";
 import { describe, expect, it } from "vitest";
 
-import { readGguf, tinyChatGlmGgufTokenizerMetadata, tinyGgufTokenizerMetadata, tinyVocabulary, TINY_CHAT_TEMPLATE, writeGguf, writeTinyHfTokenizer } from "../src/index.ts";
+import { tinyChatGlmGgufTokenizerMetadata, tinyGgufTokenizerMetadata, tinyVocabulary, TINY_CHAT_TEMPLATE, writeTinyHfTokenizer } from "../src/index.ts";
 import type { GgufMetadataInput } from "../src/index.ts";
+import { metadataThroughGguf } from "./helpers/gguf-metadata.ts";
 import { useTemporaryDirectories } from "./helpers/temporary-directory.ts";
 
 const temporary = useTemporaryDirectories("tiny-tokenizer");
@@ -20,12 +21,7 @@ const baseSize = 3 + 256 + 1 + 26 + 26 + 10 + 5;
 const byteId = (byte: number) => 3 + byte;
 const pieceId = (piece: string) => tinyVocabulary(baseSize).indexOf(piece);
 
-/** Writes `metadata` as a GGUF file without tensors and returns the metadata the reader gives back. */
-function throughGguf(metadata: Map<string, GgufMetadataInput>): Map<string, unknown> {
-  const file = path.join(temporary(), "tokenizer.gguf");
-  writeGguf(file, { metadata, tensors: [] });
-  return readGguf(file).metadata;
-}
+const throughGguf = (metadata: Map<string, GgufMetadataInput>) => metadataThroughGguf(temporary(), metadata);
 
 describe("tinyVocabulary", () => {
   it("lays out specials, the 256 byte tokens, single characters, then fillers named by id", () => {
